@@ -1,0 +1,60 @@
+/*
+ * cli.h - the command table and the options every command shares.
+ *
+ * main() parses the command name, then hands argc/argv to the command's
+ * function, which parses its own options (its table plus the common
+ * ones) and returns the process exit code: 0 success, 1 error, 2 (plan
+ * with --detailed-exitcode) changes present.  Only cli/ prints errors
+ * and calls exit.
+ */
+#ifndef CCAI_CLI_CLI_H
+#define CCAI_CLI_CLI_H
+
+#include "util/common.h"
+#include "util/error.h"
+#include "util/str.h"
+#include "cli/options.h"
+
+enum { CCAI_EXIT_OK = 0, CCAI_EXIT_ERROR = 1, CCAI_EXIT_CHANGES = 2 };
+
+/* Options shared by all commands (product.md, "Commands"). */
+struct ccai_common_opts {
+	struct ccai_strlist files; /* -f PATH, repeatable */
+	struct ccai_strlist vars; /* --var k=v */
+	struct ccai_strlist var_files; /* --var-file FILE */
+	const char *project;
+	const char *state;
+	const char *credentials;
+	const char *endpoint;
+	const char *output; /* text | json | markdown */
+	bool emulator;
+	long long parallelism;
+	long long timeout_ms;
+	int verbose;
+	bool no_color;
+};
+
+extern const struct ccai_option ccai_common_options[];
+
+void ccai_common_init(struct ccai_common_opts *o);
+void ccai_common_release(struct ccai_common_opts *o);
+/*
+ * Parse with the command's table plus the common one. Returns 0 to go
+ * on, or an exit code + 1 (1 = exit 0 after --help, 2 = exit 1 on error)
+ * — use CCAI_PARSE_EXIT() to turn it into the exit code.
+ */
+int ccai_cli_parse(int argc, char **argv, const char *usage,
+		   const struct ccai_option *cmd_opts,
+		   struct ccai_common_opts *common, struct ccai_strlist *pos);
+#define CCAI_PARSE_EXIT(r) ((r)-1)
+
+/* Print an error as "ccaictl: error: FILE:L:C: path: message". */
+void ccai_cli_error(const struct ccai_error *err);
+void ccai_cli_errorf(const char *fmt, ...) CCAI_PRINTF(1, 2);
+/* fflush + ferror on stdout: a truncated output must not exit 0. */
+int ccai_cli_finish(int code);
+
+int ccai_cmd_validate(int argc, char **argv);
+int ccai_cmd_version(int argc, char **argv);
+
+#endif

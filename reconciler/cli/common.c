@@ -1,0 +1,131 @@
+#include "util/common.h"
+#include "cli/cli.h"
+#include "util/log.h"
+
+#include <unistd.h>
+
+/*
+ * The common options write into this one struct; commands get it through
+ * ccai_cli_parse().  (The table needs fixed addresses, and a process runs
+ * one command.)
+ */
+static struct ccai_common_opts g;
+
+const struct ccai_option ccai_common_options[] = {
+	{ CCAI_OPT_GROUP, NULL, 0, NULL, NULL, "common options:" },
+	{ CCAI_OPT_LIST, "file", 'f', &g.files, "PATH",
+	  "manifest file or directory (repeatable; directories are read "
+	  "recursively)" },
+	{ CCAI_OPT_LIST, "var", 0, &g.vars, "K=V",
+	  "set variable ${K} (repeatable)" },
+	{ CCAI_OPT_LIST, "var-file", 0, &g.var_files, "FILE",
+	  "read variables from a YAML map (repeatable)" },
+	{ CCAI_OPT_STRING, "project", 0, &g.project, "ID",
+	  "default project for documents that name none" },
+	{ CCAI_OPT_STRING, "state", 0, &g.state, "PATH",
+	  "state file (default .ccaictl/state.json)" },
+	{ CCAI_OPT_STRING, "credentials", 0, &g.credentials, "FILE",
+	  "credentials JSON file (default: Application Default Credentials)" },
+	{ CCAI_OPT_STRING, "endpoint", 0, &g.endpoint, "URL",
+	  "send every API call to this base URL" },
+	{ CCAI_OPT_FLAG, "emulator", 0, &g.emulator, NULL,
+	  "run the embedded emulator and talk to it" },
+	{ CCAI_OPT_INT, "parallelism", 0, &g.parallelism, "N",
+	  "steps in flight at once (default 8)" },
+	{ CCAI_OPT_DURATION, "timeout", 0, &g.timeout_ms, "DURATION",
+	  "give up after this long (default 30m)" },
+	{ CCAI_OPT_STRING, "output", 'o', &g.output, "FORMAT",
+	  "text (default), json or markdown" },
+	{ CCAI_OPT_COUNT, "verbose", 'v', &g.verbose, NULL,
+	  "log each request (-v) and bodies, secrets redacted (-vv)" },
+	{ CCAI_OPT_FLAG, "no-color", 0, &g.no_color, NULL, "never use colour" },
+	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
+};
+
+void ccai_common_init(struct ccai_common_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->parallelism = 8;
+	o->timeout_ms = 30LL * 60 * 1000;
+	o->output = "text";
+}
+
+void ccai_common_release(struct ccai_common_opts *o)
+{
+	ccai_strlist_release(&o->files);
+	ccai_strlist_release(&o->vars);
+	ccai_strlist_release(&o->var_files);
+}
+
+int ccai_cli_parse(int argc, char **argv, const char *usage,
+		   const struct ccai_option *cmd_opts,
+		   struct ccai_common_opts *common, struct ccai_strlist *pos)
+{
+	static const struct ccai_option none[] = { { CCAI_OPT_END, NULL, 0,
+						     NULL, NULL, NULL } };
+	const struct ccai_option *tables[] = { cmd_opts ? cmd_opts : none,
+					       ccai_common_options, NULL };
+	struct ccai_error err;
+	bool help;
+
+	ccai_common_init(&g);
+	if (ccai_opts_parse(argc, argv, tables, pos, &help, &err) < 0) {
+		ccai_cli_error(&err);
+		ccai_common_release(&g);
+		return 2;
+	}
+	if (help) {
+		ccai_opts_usage(stdout, usage, tables);
+		ccai_common_release(&g);
+		return 1;
+	}
+	if (strcmp(g.output, "text") && strcmp(g.output, "json") &&
+	    strcmp(g.output, "markdown")) {
+		ccai_cli_errorf("unknown output format '%s' (use text, json or "
+				"markdown)",
+				g.output);
+		ccai_common_release(&g);
+		return 2;
+	}
+	if (g.parallelism < 1 || g.parallelism > 256) {
+		ccai_cli_errorf("--parallelism must be between 1 and 256");
+		ccai_common_release(&g);
+		return 2;
+	}
+	if (getenv("NO_COLOR") && *getenv("NO_COLOR"))
+		g.no_color = true;
+	ccai_log_set_level(g.verbose);
+	*common = g;
+	memset(&g, 0, sizeof(g)); /* owned by *common now */
+	return 0;
+}
+
+void ccai_cli_error(const struct ccai_error *err)
+{
+	char line[2048];
+
+	ccai_error_format(err, line, sizeof(line));
+	ccai_log_scrub(line);
+	fprintf(stderr, "ccaictl: error: %s\n", line);
+}
+
+void ccai_cli_errorf(const char *fmt, ...)
+{
+	struct ccai_error e;
+	va_list ap;
+
+	va_start(ap, fmt);
+	ccai_error_vset(&e, CCAI_ERROR, fmt, ap);
+	va_end(ap);
+	ccai_cli_error(&e);
+}
+
+int ccai_cli_finish(int code)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr,
+			"ccaictl: error: cannot write to standard output\n");
+		return CCAI_EXIT_ERROR;
+	}
+	return code;
+}

@@ -1,0 +1,13 @@
+#include "util/common.h"
+#include "kinds/kind.h"
+
+/* contactcenterinsights v1 settings: a singleton per project+location. */
+static const struct ccai_kind_ref refs[] = { { 0 } };
+
+const struct ccai_kind ccai_kind_insights_settings = {
+	.name = "InsightsSettings",
+	.schema = "InsightsSettings.schema.json",
+	.service = "contactcenterinsights.googleapis.com",
+	.located = true,
+	.refs = refs,
+};

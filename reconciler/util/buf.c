@@ -1,0 +1,156 @@
+#include "util/common.h"
+#include "util/buf.h"
+#include "util/alloc.h"
+#include "util/error.h"
+
+char ccai_buf_empty[1];
+
+void ccai_buf_init(struct ccai_buf *buf, size_t cap)
+{
+	buf->ptr = ccai_buf_empty;
+	buf->len = 0;
+	buf->alloc = 0;
+	buf->cap = cap;
+}
+
+void ccai_buf_release(struct ccai_buf *buf)
+{
+	size_t cap = buf->cap;
+
+	if (buf->alloc)
+		free(buf->ptr);
+	ccai_buf_init(buf, cap);
+}
+
+char *ccai_buf_detach(struct ccai_buf *buf, size_t *len)
+{
+	char *p = buf->alloc ? buf->ptr : ccai_xstrdup("");
+
+	if (len)
+		*len = buf->len;
+	ccai_buf_init(buf, buf->cap);
+	return p;
+}
+
+void ccai_buf_clear(struct ccai_buf *buf)
+{
+	ccai_buf_truncate(buf, 0);
+}
+
+void ccai_buf_truncate(struct ccai_buf *buf, size_t len)
+{
+	if (len >= buf->len)
+		return;
+	buf->len = len;
+	buf->ptr[len] = '\0';
+}
+
+static size_t cap_of(const struct ccai_buf *buf)
+{
+	return buf->cap ? buf->cap : CCAI_BUF_DEFAULT_CAP;
+}
+
+static int ensure(struct ccai_buf *buf, size_t extra)
+{
+	size_t want;
+
+	if (extra > cap_of(buf) || buf->len > cap_of(buf) - extra)
+		return CCAI_ETOOBIG;
+	want = buf->len + extra + 1;
+	if (!buf->alloc) {
+		size_t n = want < 64 ? 64 : want;
+
+		buf->ptr = ccai_xmalloc(n);
+		buf->ptr[0] = '\0';
+		buf->alloc = n;
+		return 0;
+	}
+	CCAI_GROW(buf->ptr, buf->alloc, want);
+	return 0;
+}
+
+int ccai_buf_add(struct ccai_buf *buf, const void *data, size_t len)
+{
+	if (ensure(buf, len) < 0)
+		return CCAI_ETOOBIG;
+	if (len)
+		memcpy(buf->ptr + buf->len, data, len);
+	buf->len += len;
+	buf->ptr[buf->len] = '\0';
+	return 0;
+}
+
+int ccai_buf_puts(struct ccai_buf *buf, const char *s)
+{
+	return ccai_buf_add(buf, s, strlen(s));
+}
+
+int ccai_buf_putc(struct ccai_buf *buf, char c)
+{
+	return ccai_buf_add(buf, &c, 1);
+}
+
+int ccai_buf_vprintf(struct ccai_buf *buf, const char *fmt, va_list ap)
+{
+	va_list cp;
+	int n;
+
+	va_copy(cp, ap);
+	n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		return CCAI_ERROR;
+	if (ensure(buf, (size_t)n) < 0)
+		return CCAI_ETOOBIG;
+	vsnprintf(buf->ptr + buf->len, (size_t)n + 1, fmt, ap);
+	buf->len += (size_t)n;
+	return 0;
+}
+
+int ccai_buf_printf(struct ccai_buf *buf, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = ccai_buf_vprintf(buf, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int ccai_buf_json_escape(struct ccai_buf *buf, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p;
+	int r = 0;
+
+	for (p = (const unsigned char *)s; *p && r == 0; p++) {
+		switch (*p) {
+		case '"':
+			r = ccai_buf_puts(buf, "\\\"");
+			break;
+		case '\\':
+			r = ccai_buf_puts(buf, "\\\\");
+			break;
+		case '\n':
+			r = ccai_buf_puts(buf, "\\n");
+			break;
+		case '\r':
+			r = ccai_buf_puts(buf, "\\r");
+			break;
+		case '\t':
+			r = ccai_buf_puts(buf, "\\t");
+			break;
+		default:
+			if (*p < 0x20) {
+				char u[7] = { '\\', 'u',	  '0',
+					      '0',  hex[*p >> 4], hex[*p & 15],
+					      0 };
+				r = ccai_buf_puts(buf, u);
+			} else {
+				r = ccai_buf_putc(buf, (char)*p);
+			}
+		}
+	}
+	return r;
+}

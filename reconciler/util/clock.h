@@ -1,0 +1,22 @@
+/*
+ * clock.h - monotonic and wall time, RFC 3339 formatting.
+ */
+#ifndef CCAI_UTIL_CLOCK_H
+#define CCAI_UTIL_CLOCK_H
+
+#include "util/common.h"
+
+#include <time.h>
+
+/* Milliseconds on a monotonic clock (for durations and deadlines). */
+int64_t ccai_clock_ms(void);
+/* Seconds since the epoch. */
+int64_t ccai_clock_unix(void);
+/* Sleep for ms milliseconds (restarts after signals unless *stop is set). */
+void ccai_clock_sleep_ms(int64_t ms, volatile int *stop);
+/* "2024-01-02T03:04:05.678Z" (UTC, millisecond precision) into out[32]. */
+void ccai_clock_rfc3339(int64_t unix_ms, char out[32]);
+/* Wall clock in milliseconds since the epoch. */
+int64_t ccai_clock_unix_ms(void);
+
+#endif

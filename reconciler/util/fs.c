@@ -1,0 +1,227 @@
+#include "util/common.h"
+#include "util/fs.h"
+#include "util/alloc.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int ccai_file_read(struct ccai_buf *buf, const char *path, size_t max,
+		   struct ccai_error *err)
+{
+	char chunk[65536];
+	size_t total = 0;
+	ssize_t n;
+	int fd, r = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ccai_error_errno(
+			err, errno == ENOENT ? CCAI_ENOTFOUND : CCAI_EIO,
+			"cannot open '%s'", path);
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = ccai_error_errno(err, CCAI_EIO, "cannot read '%s'",
+					     path);
+			break;
+		}
+		if (n == 0)
+			break;
+		total += (size_t)n;
+		if (total > max) {
+			r = ccai_error_set(
+				err, CCAI_ETOOBIG,
+				"'%s' is larger than the limit of %zu bytes",
+				path, max);
+			break;
+		}
+		if (ccai_buf_add(buf, chunk, (size_t)n) < 0) {
+			r = ccai_error_set(err, CCAI_ETOOBIG,
+					   "'%s' is too large", path);
+			break;
+		}
+	}
+	close(fd);
+	return r;
+}
+
+char *ccai_path_dirname(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return ccai_xstrdup(".");
+	if (slash == path)
+		return ccai_xstrdup("/");
+	return ccai_xstrndup(path, (size_t)(slash - path));
+}
+
+char *ccai_path_join(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+
+	if (n && a[n - 1] == '/')
+		return ccai_xasprintf("%s%s", a, b);
+	return ccai_xasprintf("%s/%s", a, b);
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int ccai_file_write_atomic(const char *path, const void *data, size_t len,
+			   mode_t mode, struct ccai_error *err)
+{
+	char *dir = ccai_path_dirname(path);
+	char *tmp = ccai_xasprintf("%s.tmp.XXXXXX", path);
+	int fd = -1, dfd, r = 0;
+
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		r = ccai_error_errno(err, CCAI_EIO, "cannot create '%s'", tmp);
+		goto out;
+	}
+	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 ||
+	    fsync(fd) < 0) {
+		r = ccai_error_errno(err, CCAI_EIO, "cannot write '%s'", tmp);
+		goto out;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		r = ccai_error_errno(err, CCAI_EIO, "cannot write '%s'", tmp);
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		r = ccai_error_errno(err, CCAI_EIO,
+				     "cannot rename '%s' to '%s'", tmp, path);
+		goto out;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (r < 0)
+		unlink(tmp);
+	free(tmp);
+	free(dir);
+	return r;
+}
+
+int ccai_mkdir_p(const char *path, mode_t mode, struct ccai_error *err)
+{
+	char *p = ccai_xstrdup(path), *s;
+	int r = 0;
+
+	for (s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST) {
+			r = ccai_error_errno(err, CCAI_EIO,
+					     "cannot create directory '%s'", p);
+			goto out;
+		}
+		*s = '/';
+	}
+	if (mkdir(p, mode) < 0 && errno != EEXIST)
+		r = ccai_error_errno(err, CCAI_EIO,
+				     "cannot create directory '%s'", p);
+out:
+	free(p);
+	return r;
+}
+
+int ccai_rm_rf(const char *path)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+	int r = 0;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		char *child;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		child = ccai_path_join(path, e->d_name);
+		if (ccai_rm_rf(child) < 0)
+			r = -1;
+		free(child);
+	}
+	closedir(d);
+	if (rmdir(path) < 0)
+		r = -1;
+	return r;
+}
+
+bool ccai_file_exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+bool ccai_is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int ccai_lock_acquire(int *fd, const char *path, struct ccai_error *err)
+{
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0)
+		return ccai_error_errno(err, CCAI_EIO, "cannot open lock '%s'",
+					path);
+	if (flock(*fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+
+		close(*fd);
+		*fd = -1;
+		if (e == EWOULDBLOCK)
+			return ccai_error_set(
+				err, CCAI_ELOCKED,
+				"'%s' is locked by another ccaictl run", path);
+		errno = e;
+		return ccai_error_errno(err, CCAI_EIO, "cannot lock '%s'",
+					path);
+	}
+	return 0;
+}
+
+void ccai_lock_release(int *fd)
+{
+	if (*fd >= 0) {
+		flock(*fd, LOCK_UN);
+		close(*fd);
+	}
+	*fd = -1;
+}

@@ -1,0 +1,86 @@
+#include "util/common.h"
+#include "util/json.h"
+#include "util/alloc.h"
+
+int ccai_json_parse(cJSON **out, const char *text, size_t len,
+		    struct ccai_error *err)
+{
+	const char *end = NULL;
+	cJSON *root;
+
+	*out = NULL;
+	root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	if (!root) {
+		size_t off = end && end >= text ? (size_t)(end - text) : 0;
+
+		return ccai_error_set(err, CCAI_EINVALID,
+				      "invalid JSON at byte %zu", off);
+	}
+	*out = root;
+	return 0;
+}
+
+const char *ccai_json_str(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+bool ccai_json_bool(const cJSON *obj, const char *key, bool dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (cJSON_IsBool(v))
+		return cJSON_IsTrue(v);
+	return dflt;
+}
+
+double ccai_json_num(const cJSON *obj, const char *key, double dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+cJSON *ccai_json_path(const cJSON *obj, const char *dotted)
+{
+	const char *p = dotted;
+	cJSON *cur = (cJSON *)(uintptr_t)obj;
+
+	while (cur && *p) {
+		const char *dot = strchr(p, '.');
+		size_t n = dot ? (size_t)(dot - p) : strlen(p);
+		char key[256];
+
+		if (n >= sizeof(key) || !cJSON_IsObject(cur))
+			return NULL;
+		memcpy(key, p, n);
+		key[n] = '\0';
+		cur = cJSON_GetObjectItemCaseSensitive(cur, key);
+		p += n + (dot ? 1 : 0);
+	}
+	return cur;
+}
+
+char *ccai_json_print(const cJSON *item)
+{
+	char *s = cJSON_PrintUnformatted(item);
+
+	if (!s)
+		s = ccai_xstrdup("null");
+	return s;
+}
+
+bool ccai_json_equal(const cJSON *a, const cJSON *b)
+{
+	return cJSON_Compare(a, b, 1) != 0;
+}
+
+void ccai_json_set(cJSON *obj, const char *key, cJSON *item)
+{
+	if (cJSON_GetObjectItemCaseSensitive(obj, key))
+		cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item);
+	else
+		cJSON_AddItemToObject(obj, key, item);
+}

@@ -1,0 +1,34 @@
+/*
+ * json.h - small helpers over cJSON.
+ *
+ * Getters borrow: the returned pointer lives as long as the tree.
+ * ccai_json_print() returns a string the caller frees.  Parsing is
+ * bounded in depth by cJSON itself (CJSON_NESTING_LIMIT, 1000).
+ */
+#ifndef CCAI_UTIL_JSON_H
+#define CCAI_UTIL_JSON_H
+
+#include "util/common.h"
+#include "util/error.h"
+
+#include <cJSON.h>
+
+/* Parse text of len bytes; on failure sets err with the byte offset. */
+int ccai_json_parse(cJSON **out, const char *text, size_t len,
+		    struct ccai_error *err);
+
+const char *ccai_json_str(const cJSON *obj, const char *key);
+bool ccai_json_bool(const cJSON *obj, const char *key, bool dflt);
+double ccai_json_num(const cJSON *obj, const char *key, double dflt);
+/* Follow a dotted path ("a.b.c") through objects; NULL when absent. */
+cJSON *ccai_json_path(const cJSON *obj, const char *dotted);
+
+/* Compact text; the caller frees. */
+char *ccai_json_print(const cJSON *item);
+/* Deep equality, object keys in any order (cJSON_Compare semantics). */
+bool ccai_json_equal(const cJSON *a, const cJSON *b);
+
+/* Set obj[key] = item, replacing any existing value; takes item. */
+void ccai_json_set(cJSON *obj, const char *key, cJSON *item);
+
+#endif

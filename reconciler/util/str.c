@@ -1,0 +1,159 @@
+#include "util/common.h"
+#include "util/str.h"
+#include "util/alloc.h"
+
+#include <ctype.h>
+#include <strings.h>
+
+bool ccai_str_starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool ccai_str_ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+size_t ccai_str_distance(const char *a, const char *b)
+{
+	size_t n = strlen(a), m = strlen(b), i, j, r;
+	size_t *d;
+
+	if (n > 256 || m > 256)
+		return SIZE_MAX;
+	d = ccai_xcalloc((n + 1) * (m + 1), sizeof(*d));
+#define D(x, y) d[(x) * (m + 1) + (y)]
+	for (i = 0; i <= n; i++)
+		D(i, 0) = i;
+	for (j = 0; j <= m; j++)
+		D(0, j) = j;
+	for (i = 1; i <= n; i++) {
+		for (j = 1; j <= m; j++) {
+			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+			size_t v = D(i - 1, j) + 1;
+
+			v = CCAI_MIN(v, D(i, j - 1) + 1);
+			v = CCAI_MIN(v, D(i - 1, j - 1) + cost);
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1])
+				v = CCAI_MIN(v, D(i - 2, j - 2) + 1);
+			D(i, j) = v;
+		}
+	}
+	r = D(n, m);
+#undef D
+	free(d);
+	return r;
+}
+
+const char *ccai_str_suggest(const char *word, const char *const *cands,
+			     size_t n)
+{
+	size_t best = SIZE_MAX, limit, i;
+	const char *pick = NULL;
+
+	for (i = 0; i < n; i++)
+		if (!strcasecmp(word, cands[i]))
+			return cands[i];
+	limit = strlen(word) / 3;
+	limit = CCAI_MAX(limit, 1);
+	limit = CCAI_MIN(limit, 3);
+	for (i = 0; i < n; i++) {
+		size_t dist = ccai_str_distance(word, cands[i]);
+
+		if (dist < best) {
+			best = dist;
+			pick = cands[i];
+		}
+	}
+	return best <= limit ? pick : NULL;
+}
+
+void ccai_strlist_add(struct ccai_strlist *l, const char *s)
+{
+	ccai_strlist_add_owned(l, ccai_xstrdup(s));
+}
+
+void ccai_strlist_add_owned(struct ccai_strlist *l, char *s)
+{
+	CCAI_GROW(l->items, l->alloc, l->n + 1);
+	l->items[l->n++] = s;
+}
+
+bool ccai_strlist_has(const struct ccai_strlist *l, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (!strcmp(l->items[i], s))
+			return true;
+	return false;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void ccai_strlist_sort(struct ccai_strlist *l)
+{
+	if (l->n > 1)
+		qsort(l->items, l->n, sizeof(*l->items), cmp_str);
+}
+
+void ccai_strlist_release(struct ccai_strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->n = l->alloc = 0;
+}
+
+int ccai_parse_int(const char *s, long long *out)
+{
+	char *end;
+	long long v;
+
+	if (!s || !*s || isspace((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int ccai_parse_duration_ms(const char *s, long long *out)
+{
+	char *end;
+	double v, mult = 1000.0;
+
+	if (!s || !*s || isspace((unsigned char)*s) || *s == '-')
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s)
+		return -1;
+	if (!strcmp(end, "ms"))
+		mult = 1.0;
+	else if (!strcmp(end, "s") || !*end)
+		mult = 1000.0;
+	else if (!strcmp(end, "m"))
+		mult = 60000.0;
+	else if (!strcmp(end, "h"))
+		mult = 3600000.0;
+	else
+		return -1;
+	v *= mult;
+	if (v < 0 || v > 9.0e15)
+		return -1;
+	*out = (long long)(v + 0.5);
+	return 0;
+}

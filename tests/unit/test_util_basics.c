@@ -1,0 +1,208 @@
+#include "util/common.h"
+#include "testutil.h"
+#include "util/alloc.h"
+#include "util/b64.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/str.h"
+
+#include <sys/stat.h>
+
+static void test_util__buf_grows_and_stays_terminated(void **state)
+{
+	struct ccai_buf b = CCAI_BUF_INIT;
+	int i;
+
+	(void)state;
+	assert_string_equal(b.ptr, "");
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(ccai_buf_printf(&b, "%d,", i), 0);
+	assert_int_equal(b.len, strlen(b.ptr));
+	assert_true(ccai_str_starts_with(b.ptr, "0,1,2,"));
+	assert_true(ccai_str_ends_with(b.ptr, "998,999,"));
+	ccai_buf_release(&b);
+	assert_int_equal(b.len, 0);
+}
+
+static void test_util__buf_cap_refuses_and_keeps_content(void **state)
+{
+	struct ccai_buf b;
+
+	(void)state;
+	ccai_buf_init(&b, 8);
+	assert_int_equal(ccai_buf_puts(&b, "12345678"), 0);
+	assert_int_equal(ccai_buf_puts(&b, "9"), CCAI_ETOOBIG);
+	assert_string_equal(b.ptr, "12345678");
+	ccai_buf_release(&b);
+}
+
+static void test_util__json_escape(void **state)
+{
+	struct ccai_buf b = CCAI_BUF_INIT;
+
+	(void)state;
+	ccai_buf_json_escape(&b, "a\"b\\c\n\x01");
+	assert_string_equal(b.ptr, "a\\\"b\\\\c\\n\\u0001");
+	ccai_buf_release(&b);
+}
+
+static void test_util__error_format_has_position_and_path(void **state)
+{
+	struct ccai_error e;
+	char line[256];
+
+	(void)state;
+	assert_int_equal(ccai_error_setpos(&e, CCAI_EINVALID, "a.yaml", 3, 7,
+					   "spec.timeZone", "bad '%s'", "x"),
+			 CCAI_EINVALID);
+	ccai_error_format(&e, line, sizeof(line));
+	assert_string_equal(line, "a.yaml:3:7: spec.timeZone: bad 'x'");
+	ccai_error_set(&e, CCAI_ERROR, "plain");
+	ccai_error_format(&e, line, sizeof(line));
+	assert_string_equal(line, "plain");
+}
+
+static void test_util__diag_sort_is_stable_by_position(void **state)
+{
+	struct ccai_diag d = CCAI_DIAG_INIT;
+
+	(void)state;
+	ccai_diag_addpos(&d, CCAI_EINVALID, "b.yaml", 1, 1, "", "b1");
+	ccai_diag_addpos(&d, CCAI_EINVALID, "a.yaml", 9, 1, "", "a9");
+	ccai_diag_addpos(&d, CCAI_EINVALID, "a.yaml", 2, 5, "", "a2-first");
+	ccai_diag_addpos(&d, CCAI_EINVALID, "a.yaml", 2, 5, "", "a2-second");
+	ccai_diag_sort(&d);
+	assert_string_equal(d.items[0].message, "a2-first");
+	assert_string_equal(d.items[1].message, "a2-second");
+	assert_string_equal(d.items[2].message, "a9");
+	assert_string_equal(d.items[3].message, "b1");
+	ccai_diag_release(&d);
+}
+
+static void test_util__suggest_near_names_only(void **state)
+{
+	const char *kinds[] = { "Agent", "ApiService", "ServiceAccount",
+				"ConversationProfile" };
+
+	(void)state;
+	assert_string_equal(ccai_str_suggest("Agnet", kinds, 4), "Agent");
+	assert_string_equal(ccai_str_suggest("agent", kinds, 4), "Agent");
+	assert_string_equal(ccai_str_suggest("ConversationProfil", kinds, 4),
+			    "ConversationProfile");
+	assert_null(ccai_str_suggest("Bucket", kinds, 4));
+}
+
+static void test_util__durations(void **state)
+{
+	long long v;
+
+	(void)state;
+	assert_int_equal(ccai_parse_duration_ms("250ms", &v), 0);
+	assert_int_equal(v, 250);
+	assert_int_equal(ccai_parse_duration_ms("60s", &v), 0);
+	assert_int_equal(v, 60000);
+	assert_int_equal(ccai_parse_duration_ms("1.5s", &v), 0);
+	assert_int_equal(v, 1500);
+	assert_int_equal(ccai_parse_duration_ms("2m", &v), 0);
+	assert_int_equal(v, 120000);
+	assert_int_equal(ccai_parse_duration_ms("5", &v), 0);
+	assert_int_equal(v, 5000);
+	assert_int_equal(ccai_parse_duration_ms("5 s", &v), -1);
+	assert_int_equal(ccai_parse_duration_ms("-1s", &v), -1);
+	assert_int_equal(ccai_parse_duration_ms("fast", &v), -1);
+}
+
+static void test_util__b64_round_trips(void **state)
+{
+	struct ccai_buf e = CCAI_BUF_INIT, d = CCAI_BUF_INIT;
+	const unsigned char raw[] = { 0xfb, 0xff, 0x00, 0x41, 0x3e };
+
+	(void)state;
+	assert_int_equal(ccai_b64url_encode(&e, raw, sizeof(raw)), 0);
+	assert_string_equal(e.ptr, "-_8AQT4");
+	assert_int_equal(ccai_b64url_decode(&d, e.ptr, e.len), 0);
+	assert_int_equal(d.len, sizeof(raw));
+	assert_memory_equal(d.ptr, raw, sizeof(raw));
+	ccai_buf_clear(&e);
+	ccai_buf_clear(&d);
+	assert_int_equal(ccai_b64_encode(&e, "hi", 2), 0);
+	assert_string_equal(e.ptr, "aGk=");
+	assert_int_equal(ccai_b64_decode(&d, e.ptr, e.len), 0);
+	assert_string_equal(d.ptr, "hi");
+	ccai_buf_clear(&d);
+	assert_int_equal(ccai_b64_decode(&d, "a!k=", 4), CCAI_EINVALID);
+	ccai_buf_release(&e);
+	ccai_buf_release(&d);
+}
+
+static void test_util__atomic_write_sets_mode(void **state)
+{
+	char *dir = ccai_test_tmpdir();
+	char *path = ccai_path_join(dir, "key.json");
+	struct ccai_buf b = CCAI_BUF_INIT;
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(ccai_file_write_atomic(path, "secret", 6, 0600, NULL),
+			 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(ccai_file_read(&b, path, 100, NULL), 0);
+	assert_string_equal(b.ptr, "secret");
+	ccai_buf_clear(&b);
+	assert_int_equal(ccai_file_read(&b, path, 3, NULL), CCAI_ETOOBIG);
+	ccai_buf_release(&b);
+	free(path);
+	ccai_test_tmpdir_free(dir);
+}
+
+static void test_util__lock_is_exclusive(void **state)
+{
+	char *dir = ccai_test_tmpdir();
+	char *path = ccai_path_join(dir, "lock");
+	struct ccai_error err;
+	int a, b;
+
+	(void)state;
+	assert_int_equal(ccai_lock_acquire(&a, path, &err), 0);
+	assert_int_equal(ccai_lock_acquire(&b, path, &err), CCAI_ELOCKED);
+	assert_non_null(strstr(err.message, "locked by another ccaictl run"));
+	ccai_lock_release(&a);
+	assert_int_equal(ccai_lock_acquire(&b, path, &err), 0);
+	ccai_lock_release(&b);
+	free(path);
+	ccai_test_tmpdir_free(dir);
+}
+
+static void test_util__log_redacts_registered_secrets(void **state)
+{
+	char line[] = "Authorization: Bearer ya29.secret-token-value end";
+
+	(void)state;
+	ccai_log_redact("ya29.secret-token-value");
+	ccai_log_scrub(line);
+	assert_string_equal(line, "Authorization: Bearer <redacted> end");
+	ccai_log_reset();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_util__buf_grows_and_stays_terminated),
+		cmocka_unit_test(test_util__buf_cap_refuses_and_keeps_content),
+		cmocka_unit_test(test_util__json_escape),
+		cmocka_unit_test(test_util__error_format_has_position_and_path),
+		cmocka_unit_test(test_util__diag_sort_is_stable_by_position),
+		cmocka_unit_test(test_util__suggest_near_names_only),
+		cmocka_unit_test(test_util__durations),
+		cmocka_unit_test(test_util__b64_round_trips),
+		cmocka_unit_test(test_util__atomic_write_sets_mode),
+		cmocka_unit_test(test_util__lock_is_exclusive),
+		cmocka_unit_test(test_util__log_redacts_registered_secrets),
+	};
+
+	ccai_alloc_init();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,56 @@
+#include "util/common.h"
+#include "testhttp.h"
+
+#include <curl/curl.h>
+
+static size_t on_data(char *p, size_t size, size_t n, void *ud)
+{
+	struct ccai_buf *b = ud;
+
+	if (ccai_buf_add(b, p, size * n) < 0)
+		return 0;
+	return size * n;
+}
+
+int ccai_test_http_do(struct ccai_test_http *res, const char *method,
+		      const char *url, const char *token, const char *body,
+		      const char *content_type)
+{
+	struct curl_slist *h = NULL;
+	char line[4096];
+	CURLcode rc;
+	CURL *c;
+
+	ccai_buf_init(&res->body, 0);
+	res->status = 0;
+	c = curl_easy_init();
+	if (!c)
+		return -1;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &res->body);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	if (token) {
+		snprintf(line, sizeof(line), "Authorization: Bearer %s", token);
+		h = curl_slist_append(h, line);
+	}
+	if (body) {
+		snprintf(line, sizeof(line), "Content-Type: %s",
+			 content_type ? content_type : "application/json");
+		h = curl_slist_append(h, line);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return rc == CURLE_OK ? 0 : -1;
+}
+
+void ccai_test_http_release(struct ccai_test_http *res)
+{
+	ccai_buf_release(&res->body);
+}
