@@ -43,6 +43,8 @@ struct ccai_srcpos {
 	int col;
 	int key_line; /* for object members: where the key is; else 0 */
 	int key_col;
+	bool plain; /* a scalar written without quotes (variable expansion
+		       re-resolves its type: ${n:-30} becomes the number 30) */
 };
 
 struct ccai_doc {
