@@ -2,7 +2,14 @@
 #include "kinds/kind.h"
 
 /* contactcenterinsights v1 settings: a singleton per project+location. */
-static const struct ccai_kind_ref refs[] = { { 0 } };
+static const struct ccai_kind_ref refs[] = {
+	{ .field = "analysisConfig.annotatorSelector.summarizationConfig."
+		   "conversationProfileRef",
+	  .kind = "ConversationProfile",
+	  .api_field = "analysisConfig.annotatorSelector.summarizationConfig."
+		       "conversationProfile" },
+	{ 0 },
+};
 
 const struct ccai_kind ccai_kind_insights_settings = {
 	.name = "InsightsSettings",
