@@ -44,7 +44,11 @@ struct ccai_error {
 	int http_status;
 	char status[40]; /* Google canonical status, e.g. ABORTED */
 	char reason[64]; /* ErrorInfo reason, e.g. SERVICE_DISABLED */
+	unsigned flags; /* CCAI_ERRF_* */
 };
+
+/* The failed request may have been carried out (its answer was lost). */
+#define CCAI_ERRF_MAYBE_APPLIED 1u
 
 void ccai_error_clear(struct ccai_error *err);
 

@@ -1,0 +1,114 @@
+/*
+ * client.h - ccaictl's client for Google's REST APIs, real or emulated.
+ *
+ * One struct ccai_google per process run: credentials (Application
+ * Default Credentials, in Google's order, or CCAICTL_ACCESS_TOKEN), the
+ * endpoints (Google's hosts per API with regional hosts, or one base URL
+ * for everything with --endpoint / CCAICTL_ENDPOINT), and one libcurl
+ * connection cache shared by every request (HTTP/2 where the server
+ * offers it, TLS always verified for https).
+ *
+ * Thread-safety: every function taking a struct ccai_google may be called
+ * from many threads at once (the engine's worker pool does).  At most
+ * `max_in_flight` requests are on the wire at any moment, program-wide;
+ * the token is fetched once and shared, refreshed ahead of expiry, once,
+ * even when many requests want it at the same moment.
+ *
+ * Errors: a non-2xx answer becomes a negative code and a filled struct
+ * ccai_error: http_status, status (Google's canonical name, e.g.
+ * "ABORTED"), reason (ErrorInfo reason, e.g. "SERVICE_DISABLED"),
+ * message.  Codes: CCAI_ENOTFOUND (404), CCAI_ECONFLICT (409: ALREADY_EXISTS
+ * or ABORTED — look at err->status), CCAI_EAUTH (401, 403), CCAI_EINVALID
+ * (400), CCAI_ETRANSIENT (429/5xx/network after retries ran out),
+ * CCAI_ETIMEOUT (the deadline passed), CCAI_ERROR otherwise.  Callers
+ * decide on codes and status names, never on message text.
+ *
+ * Retries: 429, 500, 502, 503, 504 and transport errors, exponential
+ * backoff with full jitter, Retry-After honoured, bounded by the deadline.
+ * A request that is not idempotent (req->idempotent false: POST creates)
+ * is retried only when it certainly did not reach the server (connection
+ * refused / not established, or 429); otherwise the call fails with
+ * CCAI_ETRANSIENT and CCAI_ERRF_MAYBE_APPLIED set in err->flags, so that
+ * the caller looks the resource up before creating it again.
+ */
+#ifndef CCAI_GOOGLE_CLIENT_H
+#define CCAI_GOOGLE_CLIENT_H
+
+#include "util/common.h"
+#include "util/error.h"
+
+#include <cJSON.h>
+
+enum ccai_api {
+	CCAI_API_SERVICEUSAGE, /* serviceusage.googleapis.com */
+	CCAI_API_IAM, /* iam.googleapis.com */
+	CCAI_API_IAMCREDENTIALS, /* iamcredentials.googleapis.com */
+	CCAI_API_CRM, /* cloudresourcemanager.googleapis.com */
+	CCAI_API_DIALOGFLOW, /* dialogflow.googleapis.com (+ regional) */
+	CCAI_API_INSIGHTS, /* contactcenterinsights.googleapis.com (+ regional) */
+	CCAI_API_STORAGE, /* storage.googleapis.com (JSON API) */
+	CCAI_API_STS, /* sts.googleapis.com */
+	CCAI_API__COUNT
+};
+
+struct ccai_google_opts {
+	const char *credentials_file; /* --credentials; NULL: ADC */
+	const char *endpoint; /* --endpoint; NULL: CCAICTL_ENDPOINT or Google */
+	const char
+		*quota_project; /* x-goog-user-project; NULL: from creds/env */
+	long long timeout_ms; /* overall deadline for the command; 0: none */
+	int max_in_flight; /* requests on the wire at once; 0: 8 */
+};
+
+struct ccai_google;
+
+int ccai_google_new(struct ccai_google **out, const struct ccai_google_opts *o,
+		    struct ccai_error *err);
+void ccai_google_free(struct ccai_google *g);
+
+struct ccai_request {
+	enum ccai_api api;
+	const char
+		*location; /* selects a regional host; NULL or "global": none */
+	const char *method; /* "GET", "POST", "PATCH", "DELETE" */
+	const char *
+		path; /* after the host: "v3/projects/p/locations/global/agents" */
+	const char *
+		query; /* "updateMask=a,b&pageSize=100" (already escaped) or NULL */
+	const cJSON *body; /* JSON body or NULL */
+	bool idempotent; /* safe to repeat after it may have reached the server */
+	const char *
+		method_id; /* discovery id, e.g. "dialogflow.projects.locations.agents.create" (logs) */
+};
+
+/*
+ * Performs req (with retries); *out receives the parsed JSON answer
+ * (an empty object for an empty body) on success, else NULL.  *out is
+ * the caller's.
+ */
+int ccai_google_call(struct ccai_google *g, const struct ccai_request *req,
+		     cJSON **out, struct ccai_error *err);
+
+/*
+ * GET req, following nextPageToken to the end; *items gets one array of
+ * every element of `field` (e.g. "agents") across pages.
+ */
+int ccai_google_list(struct ccai_google *g, const struct ccai_request *req,
+		     const char *field, cJSON **items, struct ccai_error *err);
+
+/*
+ * Waits for a long-running operation `op` (as returned by the call that
+ * started it) to be done, polling GET {version}/{op.name} on api/location
+ * with backoff; a first answer that is already done (e.g.
+ * operations/noop.DONE_OPERATION) is not polled.  *response (may be NULL)
+ * gets op.response; op.error becomes a negative code with its code and
+ * message in err.
+ */
+int ccai_google_wait(struct ccai_google *g, enum ccai_api api,
+		     const char *location, const char *version, const cJSON *op,
+		     cJSON **response, struct ccai_error *err);
+
+/* The project the credentials belong to (may be NULL). Borrowed. */
+const char *ccai_google_default_project(const struct ccai_google *g);
+
+#endif
