@@ -1,8 +1,9 @@
 # Turns a list of files into a C source holding them as byte arrays.
-#   cmake -DOUT=x.c -DSYMBOL=name -DBASE=dir -DFILES="a;b" -P embed.cmake
+#   cmake -DOUT=x.c -DSYMBOL=name -DBASE=dir -DFILES="a|b" -P embed.cmake
 # The result defines `const struct ccai_embedded SYMBOL[]`, ended by an
 # entry whose name is NULL, and keeps every file NUL-terminated so that
 # text can be used as a C string.
+string(REPLACE "|" ";" FILES "${FILES}")
 set(body "#include \"util/embed.h\"\n\n")
 set(table "")
 set(i 0)

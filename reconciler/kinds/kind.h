@@ -10,6 +10,9 @@
 #define CCAI_KINDS_KIND_H
 
 #include "util/common.h"
+#include "util/error.h"
+
+#include <cJSON.h>
 
 /* A `*Ref` field of a spec: {name: N[, project: P]} or {external: "..."}. */
 struct ccai_kind_ref {
@@ -21,6 +24,83 @@ struct ccai_kind_ref {
 	bool list; /* a list of refs (RoleBinding.serviceAccountRefs) */
 };
 
+struct ccai_google;
+struct ccai_buf;
+
+/*
+ * One resource as the engine hands it to a kind's hooks.  Inputs are
+ * borrowed from the engine; outputs are allocated by the hook and freed
+ * by the engine.
+ */
+struct ccai_kres {
+	struct ccai_google *g;
+	const char *project;
+	const char *location; /* NULL for kinds without one */
+	const char *name; /* the manifest's metadata.name */
+	const cJSON *spec; /* the manifest's spec; NULL when only in state */
+	const char *
+		manifest_dir; /* folder of the manifest file (relative paths) */
+	const char *server_name; /* known server name, or NULL */
+	const cJSON *desired; /* the API object wanted (refs resolved) */
+	const cJSON *live; /* the live object (kind's view), or NULL */
+	const cJSON *attrs; /* kind attributes kept in state, or NULL */
+	const cJSON *last; /* last-applied API object from state, or NULL */
+	const char *mask; /* update mask, comma-separated, or NULL */
+	volatile int *stop; /* set when the run is being interrupted */
+	/* outputs of create/update */
+	cJSON *result; /* the live object after the write */
+	char *new_server_name; /* the server name, when create learns it */
+	cJSON *new_attrs; /* attributes to keep in state (replaces) */
+};
+
+/* Kind hooks: how the engine reads and writes this kind's resources. */
+struct ccai_kind_ops {
+	/*
+	 * Live objects are read in batches: read_key names the batch holding
+	 * r's object (e.g. "agents p1 global"); the engine calls read once
+	 * per distinct key and hands every resource the same collection.
+	 */
+	void (*read_key)(const struct ccai_kres *r, struct ccai_buf *key);
+	int (*read)(const struct ccai_kres *r, cJSON **out,
+		    struct ccai_error *err);
+	/*
+	 * Finds r's live object in the collection: by r->server_name when
+	 * known, else by the kind's identity rule.  *live (a copy, in the
+	 * kind's view) and *server_name are NULL when nothing matches.
+	 * CCAI_ECONFLICT when several match (err names them).
+	 */
+	int (*match)(const struct ccai_kres *r, const cJSON *collection,
+		     cJSON **live, char **server_name, struct ccai_error *err);
+	/* Optional: turn the generic desired object into the kind's view. */
+	void (*shape)(const struct ccai_kres *r, cJSON *desired);
+	int (*create)(struct ccai_kres *r, struct ccai_error *err);
+	int (*update)(struct ccai_kres *r, struct ccai_error *err);
+	int (*remove)(struct ccai_kres *r, struct ccai_error *err);
+	/*
+	 * Kinds whose writes share one server object per project (IAM
+	 * policy, batchEnable) apply all their changes of a project in one
+	 * step: rs[0..n) are the resources to create or update.
+	 */
+	int (*apply_group)(struct ccai_kres *const *rs, size_t n,
+			   struct ccai_error *err);
+};
+
+/*
+ * Google is eventually consistent: for a while after this kind's
+ * create, the steps that depend on it may see these errors (Google's
+ * canonical status names, or an ErrorInfo reason) and retry them.
+ */
+struct ccai_settle {
+	long long window_ms;
+	const char *const *statuses; /* NULL-terminated */
+};
+
+enum {
+	CCAI_KIND_GROUPED = 1u << 0, /* apply_group per project */
+	CCAI_KIND_SINGLETON = 1u << 1, /* cannot be deleted; destroy forgets */
+	CCAI_KIND_SENSITIVE = 1u << 2, /* holds a secret outside the spec */
+};
+
 struct ccai_kind {
 	const char *name; /* "Agent" */
 	const char *schema; /* file in schemas/, e.g. "Agent.schema.json" */
@@ -28,6 +108,13 @@ struct ccai_kind {
 	const char *service;
 	bool located; /* lives in a location (metadata.location applies) */
 	const struct ccai_kind_ref *refs; /* ended by a NULL field */
+	/* spec fields that are ccaictl's own, not the API's (NULL-ended) */
+	const char *const *local_fields;
+	/* field that identifies an existing server object on first sight */
+	const char *identity;
+	unsigned flags;
+	const struct ccai_settle *settle;
+	const struct ccai_kind_ops *ops;
 };
 
 /* The registry: every kind, in a stable order; ended by NULL. */
