@@ -297,7 +297,8 @@ def check_manifests(paths, variables, schemas, project_default):
             if target not in seen:
                 problem("%s:%d: spec.%s: no %s/%s in the set" % (
                     f, line, path, target[1], target[2]))
-    kinds = sorted({d[3].get("kind") for d in docs if isinstance(d[3], dict)})
+    kinds = sorted({str(d[3].get("kind")) for d in docs
+                    if isinstance(d[3], dict)})
     print("ok: %d documents (%s) under %s" % (
         len(docs), ", ".join(kinds), " ".join(paths)))
 

@@ -830,6 +830,10 @@ def conversation_profile(disc):
                 "automatedAgentRef",
                 "The Conversational Agent answering first (API field "
                 "automatedAgentConfig.agent; draft environment)."))},
+        (V2 + "AutomatedAgentConfig", "sessionTtl"): {
+            "description": "Lifetime of the Dialogflow session after the "
+                           "last request (default 30 minutes, at most 1 "
+                           "day)."},
         (V2 + "NotificationConfig", "topic"): {"pattern": TOPIC_RE},
         (V2 + "SpeechToTextConfig", "languageCode"): {"pattern": LANG_RE},
         (V2 + "SpeechToTextConfig", "alternativeLanguageCodes"): {
