@@ -26,6 +26,8 @@ struct ccai_kind_ref {
 
 struct ccai_google;
 struct ccai_buf;
+struct ccai_kind;
+struct ccai_collection; /* kinds/ops.h */
 
 /*
  * One resource as the engine hands it to a kind's hooks.  Inputs are
@@ -33,6 +35,7 @@ struct ccai_buf;
  * by the engine.
  */
 struct ccai_kres {
+	const struct ccai_kind *kind;
 	struct ccai_google *g;
 	const char *project;
 	const char *location; /* NULL for kinds without one */
@@ -47,6 +50,10 @@ struct ccai_kres {
 	const cJSON *last; /* last-applied API object from state, or NULL */
 	const char *mask; /* update mask, comma-separated, or NULL */
 	volatile int *stop; /* set when the run is being interrupted */
+	/* persist attributes now, before a risky write (engine-provided) */
+	int (*save_attrs)(struct ccai_kres *r, const cJSON *attrs,
+			  struct ccai_error *err);
+	void *engine;
 	/* outputs of create/update */
 	cJSON *result; /* the live object after the write */
 	char *new_server_name; /* the server name, when create learns it */
@@ -73,6 +80,14 @@ struct ccai_kind_ops {
 		     cJSON **live, char **server_name, struct ccai_error *err);
 	/* Optional: turn the generic desired object into the kind's view. */
 	void (*shape)(const struct ccai_kres *r, cJSON *desired);
+	/*
+	 * Optional: changes to ccaictl's own fields (a restore file's hash,
+	 * a key due for rotation), appended to changes as {path, before,
+	 * after} whose path starts with a local field, so never in a mask.
+	 */
+	void (*local_changes)(const struct ccai_kres *r, cJSON *changes);
+	/* Optional: true when deleting r only forgets it (nothing to call). */
+	bool (*forgets)(const struct ccai_kres *r);
 	int (*create)(struct ccai_kres *r, struct ccai_error *err);
 	int (*update)(struct ccai_kres *r, struct ccai_error *err);
 	int (*remove)(struct ccai_kres *r, struct ccai_error *err);
@@ -115,6 +130,7 @@ struct ccai_kind {
 	unsigned flags;
 	const struct ccai_settle *settle;
 	const struct ccai_kind_ops *ops;
+	const struct ccai_collection *collection; /* generic REST collections */
 };
 
 /* The registry: every kind, in a stable order; ended by NULL. */
