@@ -26,6 +26,7 @@ struct ccai_kind_ref {
 
 struct ccai_google;
 struct ccai_buf;
+struct ccai_strlist;
 struct ccai_kind;
 struct ccai_collection; /* kinds/ops.h */
 
@@ -86,6 +87,8 @@ struct ccai_kind_ops {
 	 * after} whose path starts with a local field, so never in a mask.
 	 */
 	void (*local_changes)(const struct ccai_kres *r, cJSON *changes);
+	/* Optional: things the plan should say about r (warnings). */
+	void (*notes)(const struct ccai_kres *r, struct ccai_strlist *notes);
 	/* Optional: true when deleting r only forgets it (nothing to call). */
 	bool (*forgets)(const struct ccai_kres *r);
 	int (*create)(struct ccai_kres *r, struct ccai_error *err);
