@@ -48,6 +48,7 @@ enum ccai_api {
 	CCAI_API_INSIGHTS, /* contactcenterinsights.googleapis.com (+ regional) */
 	CCAI_API_STORAGE, /* storage.googleapis.com (JSON API) */
 	CCAI_API_STS, /* sts.googleapis.com */
+	CCAI_API_OAUTH2, /* oauth2.googleapis.com (token endpoint) */
 	CCAI_API__COUNT
 };
 
@@ -58,6 +59,12 @@ struct ccai_google_opts {
 		*quota_project; /* x-goog-user-project; NULL: from creds/env */
 	long long timeout_ms; /* overall deadline for the command; 0: none */
 	int max_in_flight; /* requests on the wire at once; 0: 8 */
+	/* Tuning (tests); 0 means the default in brackets. */
+	long long retry_base_ms; /* first backoff ceiling [500] */
+	long long retry_max_ms; /* backoff ceiling cap [32000] */
+	int max_attempts; /* tries per request, first included [8] */
+	long long attempt_timeout_ms; /* one try's cap [120000] */
+	long long poll_initial_ms; /* first operation poll wait [500] */
 };
 
 struct ccai_google;
@@ -110,5 +117,35 @@ int ccai_google_wait(struct ccai_google *g, enum ccai_api api,
 
 /* The project the credentials belong to (may be NULL). Borrowed. */
 const char *ccai_google_default_project(const struct ccai_google *g);
+
+/*
+ * A valid access token (fetched or refreshed when needed) copied into
+ * *out, which the caller releases with ccai_secret_release().
+ */
+struct ccai_secret;
+int ccai_google_access_token(struct ccai_google *g, struct ccai_secret *out,
+			     struct ccai_error *err);
+
+/* What `ccaictl auth whoami` shows; every string borrowed, may be NULL. */
+struct ccai_google_info {
+	const char *cred_type; /* "service_account", "authorized_user",
+				  "external_account", "metadata", "token" */
+	const char *cred_source; /* file path, "CCAICTL_ACCESS_TOKEN", URL */
+	const char *principal; /* client_email, impersonated account, ... */
+	const char *quota_project;
+	const char *project;
+	const char *endpoint; /* the --endpoint base, or NULL for Google's */
+};
+void ccai_google_get_info(const struct ccai_google *g,
+			  struct ccai_google_info *out);
+
+/* Counters since ccai_google_new (tests and benchmarks). */
+struct ccai_google_stats {
+	unsigned long requests; /* HTTP attempts, token calls included */
+	unsigned long token_fetches; /* tokens obtained from a server */
+	unsigned long retries; /* attempts after the first */
+};
+void ccai_google_get_stats(struct ccai_google *g,
+			   struct ccai_google_stats *out);
 
 #endif

@@ -1,0 +1,588 @@
+/*
+ * client.c - requests with retries, pagination and operations on top of
+ * http.c and auth.c.  See client.h for the contract.
+ */
+#include "util/common.h"
+#include "google/client.h"
+#include "google/endpoints.h"
+#include "google/errors.h"
+#include "google/internal.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/json.h"
+#include "util/log.h"
+
+#include <curl/curl.h>
+#include <openssl/rand.h>
+
+static int set_overrides(struct ccai_google *g, const char *endpoint,
+			 struct ccai_error *err)
+{
+	int i, r;
+
+	if (!endpoint || !*endpoint)
+		endpoint = getenv("CCAICTL_ENDPOINT");
+	if (endpoint && *endpoint) {
+		size_t n = strlen(endpoint);
+
+		if ((r = ccai_google_check_base(endpoint, "endpoint", err)) < 0)
+			return r;
+		while (n > 0 && endpoint[n - 1] == '/')
+			n--;
+		g->endpoint = ccai_xstrndup(endpoint, n);
+	}
+	for (i = 0; i < CCAI_API__COUNT; i++) {
+		const char *env = getenv(ccai_google_api_env((enum ccai_api)i));
+
+		if (env && *env) {
+			size_t n = strlen(env);
+
+			if ((r = ccai_google_check_base(
+				     env, ccai_google_api_env((enum ccai_api)i),
+				     err)) < 0)
+				return r;
+			while (n > 0 && env[n - 1] == '/')
+				n--;
+			g->override[i] = ccai_xstrndup(env, n);
+		} else if (g->endpoint) {
+			g->override[i] = ccai_xstrdup(g->endpoint);
+		}
+	}
+	return 0;
+}
+
+static const char *first_set(const char *a, const char *b, const char *c)
+{
+	if (a && *a)
+		return a;
+	if (b && *b)
+		return b;
+	return c && *c ? c : NULL;
+}
+
+int ccai_google_new(struct ccai_google **out, const struct ccai_google_opts *o,
+		    struct ccai_error *err)
+{
+	struct ccai_google *g = ccai_xcalloc(1, sizeof(*g));
+	const char *qp, *proj;
+	int r;
+
+	*out = NULL;
+	pthread_mutex_init(&g->stats_lock, NULL);
+	g->deadline_ms =
+		o->timeout_ms > 0 ? ccai_clock_ms() + o->timeout_ms : 0;
+	g->retry_base_ms = o->retry_base_ms > 0 ? o->retry_base_ms : 500;
+	g->retry_max_ms = o->retry_max_ms > 0 ? o->retry_max_ms : 32000;
+	g->max_attempts = o->max_attempts > 0 ? o->max_attempts : 8;
+	g->attempt_timeout_ms =
+		o->attempt_timeout_ms > 0 ? o->attempt_timeout_ms : 120000;
+	g->poll_initial_ms = o->poll_initial_ms > 0 ? o->poll_initial_ms : 500;
+	g->ua_header = ccai_xstrdup("User-Agent: ccaictl/" CCAI_VERSION);
+	if ((r = ccai_http_new(&g->http, o->max_in_flight, err)) < 0)
+		goto fail;
+	if ((r = set_overrides(g, o->endpoint, err)) < 0)
+		goto fail;
+	g->auth_init = true;
+	if ((r = ccai_google_auth_load(g, o->credentials_file, err)) < 0)
+		goto fail;
+	qp = first_set(o->quota_project, getenv("GOOGLE_CLOUD_QUOTA_PROJECT"),
+		       g->auth.quota_project);
+	if (qp) {
+		g->quota_project = ccai_xstrdup(qp);
+		g->quota_header = ccai_xasprintf("x-goog-user-project: %s", qp);
+	}
+	proj = first_set(getenv("GOOGLE_CLOUD_PROJECT"),
+			 getenv("GCLOUD_PROJECT"), g->auth.project_id);
+	g->project = proj ? ccai_xstrdup(proj) : NULL;
+	*out = g;
+	return 0;
+fail:
+	ccai_google_free(g);
+	return r;
+}
+
+void ccai_google_free(struct ccai_google *g)
+{
+	int i;
+
+	if (!g)
+		return;
+	if (g->auth_init)
+		ccai_google_auth_release(&g->auth);
+	ccai_http_free(g->http);
+	for (i = 0; i < CCAI_API__COUNT; i++)
+		free(g->override[i]);
+	free(g->endpoint);
+	free(g->quota_project);
+	free(g->project);
+	free(g->ua_header);
+	free(g->quota_header);
+	pthread_mutex_destroy(&g->stats_lock);
+	free(g);
+}
+
+const char *ccai_google_default_project(const struct ccai_google *g)
+{
+	return g->project;
+}
+
+void ccai_google_get_info(const struct ccai_google *g,
+			  struct ccai_google_info *out)
+{
+	out->cred_type = ccai_google_auth_type_name(g->auth.type);
+	out->cred_source = g->auth.source;
+	out->principal = g->auth.principal;
+	out->quota_project = g->quota_project;
+	out->project = g->project;
+	out->endpoint = g->endpoint;
+}
+
+void ccai_google_get_stats(struct ccai_google *g, struct ccai_google_stats *out)
+{
+	out->requests = ccai_http_started(g->http);
+	pthread_mutex_lock(&g->stats_lock);
+	out->token_fetches = g->token_fetches;
+	out->retries = g->retries;
+	pthread_mutex_unlock(&g->stats_lock);
+}
+
+int ccai_google_access_token(struct ccai_google *g, struct ccai_secret *out,
+			     struct ccai_error *err)
+{
+	static const char prefix[] = "Authorization: Bearer ";
+	char *hdr = NULL;
+	int r;
+
+	if ((r = ccai_google_auth_header(g, &hdr, err)) < 0)
+		return r;
+	ccai_secret_set(out, hdr + sizeof(prefix) - 1,
+			strlen(hdr) - (sizeof(prefix) - 1));
+	ccai_secret_free_str(hdr);
+	return 0;
+}
+
+/* ---- retries ---- */
+
+static uint64_t random_u64(void)
+{
+	uint64_t v = 0;
+
+	if (RAND_bytes((unsigned char *)&v, sizeof(v)) != 1) {
+		/* no randomness: fall back to the clock, jitter is best-effort */
+		v = (uint64_t)ccai_clock_unix_ms() * 6364136223846793005ULL;
+	}
+	return v;
+}
+
+/* Full jitter: uniform in [0, min(cap, base * 2^(attempt-1))]. */
+static int64_t backoff_ms(const struct ccai_google *g, int attempt)
+{
+	int64_t ceiling = g->retry_base_ms;
+	int i;
+
+	for (i = 1; i < attempt && ceiling < g->retry_max_ms; i++)
+		ceiling *= 2;
+	if (ceiling > g->retry_max_ms)
+		ceiling = g->retry_max_ms;
+	return (int64_t)(random_u64() % (uint64_t)(ceiling + 1));
+}
+
+static bool retryable_status(long s)
+{
+	return s == 429 || s == 500 || s == 502 || s == 503 || s == 504;
+}
+
+static void log_exchange(const struct ccai_gcall *c,
+			 const struct ccai_http_resp *resp, int attempt,
+			 const struct ccai_error *terr)
+{
+	const char *label = c->label ? c->label : "";
+
+	if (ccai_log_level() < CCAI_LOG_INFO)
+		return;
+	if (resp->status)
+		ccai_log_info("http: %s %s -> %ld (%lld ms, attempt %d) %s",
+			      c->method, c->url, resp->status,
+			      (long long)resp->elapsed_ms, attempt, label);
+	else
+		ccai_log_info("http: %s %s -> failed (%lld ms, attempt %d) "
+			      "%s: %s",
+			      c->method, c->url, (long long)resp->elapsed_ms,
+			      attempt, label, terr->message);
+	if (ccai_log_level() >= CCAI_LOG_DEBUG && resp->status &&
+	    !c->quiet_body) {
+		char *b = ccai_google_scrub_body(resp->body.ptr, resp->body.len,
+						 resp->content_type);
+
+		ccai_log_debug("http: < %s", b);
+		free(b);
+	}
+}
+
+static void log_request_body(const struct ccai_gcall *c)
+{
+	char *b;
+
+	if (ccai_log_level() < CCAI_LOG_DEBUG || !c->body || c->quiet_body)
+		return;
+	b = ccai_google_scrub_body(c->body, c->body_len, c->content_type);
+	ccai_log_debug("http: > %s %s %s", c->method, c->url, b);
+	free(b);
+}
+
+int ccai_google_exchange(struct ccai_google *g, const struct ccai_gcall *c,
+			 struct ccai_http_resp *resp, struct ccai_error *err)
+{
+	const char *headers[16];
+	char *auth = NULL, *ctype = NULL;
+	int max = c->max_attempts > 0 ? c->max_attempts : g->max_attempts;
+	bool refreshed = false;
+	struct ccai_error terr;
+	char what[600];
+	int attempt, r = CCAI_ERROR;
+
+	snprintf(what, sizeof(what), "%s", c->label ? c->label : c->url);
+	if (c->content_type)
+		ctype = ccai_xasprintf("Content-Type: %s", c->content_type);
+	log_request_body(c);
+	for (attempt = 1;; attempt++) {
+		struct ccai_http_req req = {
+			.method = c->method,
+			.url = c->url,
+			.headers = headers,
+			.body = c->body,
+			.body_len = c->body_len,
+			.deadline_ms = g->deadline_ms,
+			.timeout_ms = c->timeout_ms > 0 ? c->timeout_ms
+							: g->attempt_timeout_ms,
+			.connect_timeout_ms = c->connect_timeout_ms,
+		};
+		size_t nh = 0, i;
+		int64_t wait;
+
+		if (c->authorized && !auth &&
+		    (r = ccai_google_auth_header(g, &auth, err)) < 0)
+			goto out;
+		headers[nh++] = g->ua_header;
+		if (auth)
+			headers[nh++] = auth;
+		if (c->authorized && g->quota_header)
+			headers[nh++] = g->quota_header;
+		if (ctype)
+			headers[nh++] = ctype;
+		for (i = 0; c->headers && c->headers[i] && nh < 15; i++)
+			headers[nh++] = c->headers[i];
+		headers[nh] = NULL;
+
+		ccai_error_clear(&terr);
+		r = ccai_http_perform(g->http, &req, resp, &terr);
+		log_exchange(c, resp, attempt, &terr);
+		if (r == 0 && resp->status >= 200 && resp->status < 300)
+			goto out;
+
+		if (r < 0) {
+			/* no answer: a network failure, a deadline, TLS */
+			if (r != CCAI_ETRANSIENT) {
+				if (err)
+					*err = terr;
+				goto out;
+			}
+			if (!c->idempotent && resp->maybe_sent) {
+				r = ccai_error_set(
+					err, CCAI_ETRANSIENT,
+					"%s: %s; the request may have been "
+					"carried out, not repeating it",
+					what, terr.message);
+				if (err)
+					err->flags |= CCAI_ERRF_MAYBE_APPLIED;
+				goto out;
+			}
+			if (err)
+				*err = terr;
+		} else {
+			r = ccai_google_error_from_http(err, resp->status,
+							resp->body.ptr,
+							resp->body.len, what);
+			if (resp->status == 401 && c->authorized &&
+			    !refreshed && auth &&
+			    ccai_google_auth_invalidate(g, auth)) {
+				/* a token the server no longer takes */
+				refreshed = true;
+				ccai_secret_free_str(auth);
+				auth = NULL;
+				continue;
+			}
+			if (!retryable_status(resp->status))
+				goto out;
+			if (!c->idempotent && resp->status != 429) {
+				if (err)
+					err->flags |= CCAI_ERRF_MAYBE_APPLIED;
+				goto out;
+			}
+		}
+		if (attempt >= max) {
+			if (err) {
+				size_t n = strlen(err->message);
+
+				snprintf(err->message + n,
+					 sizeof(err->message) - n,
+					 " (gave up after %d attempts)",
+					 attempt);
+			}
+			goto out;
+		}
+		wait = backoff_ms(g, attempt);
+		if (resp->retry_after_ms > wait)
+			wait = resp->retry_after_ms;
+		if (g->deadline_ms &&
+		    ccai_clock_ms() + wait >= g->deadline_ms) {
+			if (err) {
+				size_t n = strlen(err->message);
+
+				snprintf(err->message + n,
+					 sizeof(err->message) - n,
+					 " (no time left to retry before the "
+					 "deadline)");
+			}
+			goto out;
+		}
+		ccai_log_info("http: retrying %s in %lld ms", what,
+			      (long long)wait);
+		pthread_mutex_lock(&g->stats_lock);
+		g->retries++;
+		pthread_mutex_unlock(&g->stats_lock);
+		ccai_clock_sleep_ms(wait, NULL);
+	}
+out:
+	ccai_secret_free_str(auth);
+	free(ctype);
+	return r;
+}
+
+/* ---- the public calls ---- */
+
+static int build_url(struct ccai_google *g, enum ccai_api api,
+		     const char *location, const char *path, const char *query,
+		     struct ccai_buf *url, struct ccai_error *err)
+{
+	int r;
+
+	if ((r = ccai_google_base_url(
+		     url, api, location,
+		     (unsigned)api < CCAI_API__COUNT ? g->override[api] : NULL,
+		     err)) < 0)
+		return r;
+	if (!path || !*path)
+		return ccai_error_set(err, CCAI_EINVALID, "empty request path");
+	if (*path != '/')
+		ccai_buf_putc(url, '/');
+	ccai_buf_puts(url, path);
+	if (query && *query) {
+		ccai_buf_putc(url, '?');
+		ccai_buf_puts(url, query);
+	}
+	return 0;
+}
+
+int ccai_google_call(struct ccai_google *g, const struct ccai_request *req,
+		     cJSON **out, struct ccai_error *err)
+{
+	struct ccai_buf url = CCAI_BUF_INIT;
+	struct ccai_http_resp resp;
+	char *body = NULL;
+	cJSON *root = NULL;
+	int r;
+
+	*out = NULL;
+	ccai_http_resp_init(&resp);
+	if ((r = build_url(g, req->api, req->location, req->path, req->query,
+			   &url, err)) < 0)
+		goto out;
+	if (req->body)
+		body = ccai_json_print(req->body);
+	{
+		struct ccai_gcall c = {
+			.method = req->method,
+			.url = url.ptr,
+			.content_type = body ? "application/json" : NULL,
+			.body = body,
+			.body_len = body ? strlen(body) : 0,
+			.idempotent = req->idempotent,
+			.authorized = true,
+			.label = req->method_id,
+		};
+
+		if ((r = ccai_google_exchange(g, &c, &resp, err)) < 0)
+			goto out;
+	}
+	if (resp.body.len == 0) {
+		root = cJSON_CreateObject();
+	} else if (ccai_json_parse(&root, resp.body.ptr, resp.body.len, err) <
+		   0) {
+		r = ccai_error_set(err, CCAI_ERROR,
+				   "%s %s: the answer is not JSON", req->method,
+				   url.ptr);
+		goto out;
+	}
+	*out = root;
+	r = 0;
+out:
+	if (body) {
+		/* request bodies may carry secrets (agent certificates) */
+		ccai_secret_free_str(body);
+	}
+	ccai_http_resp_release(&resp);
+	ccai_buf_release(&url);
+	return r;
+}
+
+int ccai_google_list(struct ccai_google *g, const struct ccai_request *req,
+		     const char *field, cJSON **items, struct ccai_error *err)
+{
+	struct ccai_request page = *req;
+	struct ccai_buf q = CCAI_BUF_INIT;
+	cJSON *all = cJSON_CreateArray();
+	char *token = NULL;
+	int r, pages = 0;
+
+	*items = NULL;
+	page.method = "GET";
+	page.body = NULL;
+	page.idempotent = true;
+	for (;;) {
+		cJSON *ans = NULL, *arr, *it;
+		const char *next;
+
+		ccai_buf_clear(&q);
+		if (req->query && *req->query)
+			ccai_buf_puts(&q, req->query);
+		if (token) {
+			char *esc = curl_easy_escape(NULL, token, 0);
+
+			if (!esc)
+				abort();
+			ccai_buf_printf(&q, "%spageToken=%s", q.len ? "&" : "",
+					esc);
+			curl_free(esc);
+		}
+		page.query = q.len ? q.ptr : NULL;
+		if ((r = ccai_google_call(g, &page, &ans, err)) < 0)
+			goto out;
+		arr = cJSON_GetObjectItemCaseSensitive(ans, field);
+		if (arr && !cJSON_IsArray(arr)) {
+			cJSON_Delete(ans);
+			r = ccai_error_set(err, CCAI_ERROR,
+					   "%s: '%s' in the answer is not a "
+					   "list",
+					   req->path, field);
+			goto out;
+		}
+		while (arr && (it = cJSON_DetachItemFromArray(arr, 0)) != NULL)
+			cJSON_AddItemToArray(all, it);
+		next = ccai_json_str(ans, "nextPageToken");
+		if (!next || !*next) {
+			cJSON_Delete(ans);
+			break;
+		}
+		if (token && !strcmp(token, next)) {
+			cJSON_Delete(ans);
+			r = ccai_error_set(err, CCAI_ERROR,
+					   "%s: the server repeated page token "
+					   "'%s'",
+					   req->path, next);
+			goto out;
+		}
+		free(token);
+		token = ccai_xstrdup(next);
+		cJSON_Delete(ans);
+		if (++pages > 100000) {
+			r = ccai_error_set(err, CCAI_ETOOBIG,
+					   "%s: more than 100000 pages",
+					   req->path);
+			goto out;
+		}
+	}
+	*items = all;
+	all = NULL;
+	r = 0;
+out:
+	cJSON_Delete(all);
+	free(token);
+	ccai_buf_release(&q);
+	return r;
+}
+
+static int op_result(const cJSON *op, cJSON **response, const char *what,
+		     struct ccai_error *err)
+{
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(op, "error");
+	const cJSON *res;
+
+	if (cJSON_IsObject(e))
+		return ccai_google_error_from_status(err, e, what);
+	if (response) {
+		res = cJSON_GetObjectItemCaseSensitive(op, "response");
+		*response =
+			res ? cJSON_Duplicate(res, true) : cJSON_CreateObject();
+	}
+	return 0;
+}
+
+int ccai_google_wait(struct ccai_google *g, enum ccai_api api,
+		     const char *location, const char *version, const cJSON *op,
+		     cJSON **response, struct ccai_error *err)
+{
+	const char *name = ccai_json_str(op, "name");
+	cJSON *cur = NULL;
+	char *path = NULL;
+	int64_t wait = g->poll_initial_ms;
+	int r;
+
+	if (response)
+		*response = NULL;
+	if (ccai_json_bool(op, "done", false))
+		return op_result(op, response, name ? name : "operation", err);
+	if (!name || !*name)
+		return ccai_error_set(err, CCAI_ERROR,
+				      "an operation that is not done has no "
+				      "name");
+	path = ccai_xasprintf("%s/%s", version, name);
+	for (;;) {
+		struct ccai_request poll = {
+			.api = api,
+			.location = location,
+			.method = "GET",
+			.path = path,
+			.idempotent = true,
+			.method_id = "operations.get",
+		};
+
+		if (g->deadline_ms &&
+		    ccai_clock_ms() + wait >= g->deadline_ms) {
+			r = ccai_error_set(err, CCAI_ETIMEOUT,
+					   "operation '%s' is not done and the "
+					   "deadline is near",
+					   name);
+			goto out;
+		}
+		ccai_clock_sleep_ms(wait, NULL);
+		cJSON_Delete(cur);
+		cur = NULL;
+		if ((r = ccai_google_call(g, &poll, &cur, err)) < 0)
+			goto out;
+		if (ccai_json_bool(cur, "done", false)) {
+			r = op_result(cur, response, name, err);
+			goto out;
+		}
+		ccai_log_info("operation %s: not done, next poll in %lld ms",
+			      name, (long long)wait);
+		wait = wait * 3 / 2;
+		if (wait > 10000)
+			wait = 10000;
+	}
+out:
+	cJSON_Delete(cur);
+	free(path);
+	return r;
+}

@@ -1,0 +1,131 @@
+#include "util/common.h"
+#include "google/internal.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/json.h"
+#include "util/log.h"
+
+/*
+ * Fields whose values are secrets wherever they appear in a request or
+ * answer body (JSON keys, or form fields of token requests).  The
+ * registered-secret scrub of util/log.c catches the rest.
+ */
+static const char *const secret_keys[] = {
+	"access_token", "accessToken",	  "refresh_token", "refreshToken",
+	"assertion",	"client_secret",  "clientSecret",  "private_key",
+	"privateKey",	"privateKeyData", "subject_token", "subjectToken",
+	"id_token",	"idToken",	  "token",	   "passphrase",
+	"password",	"signedJwt",	  "signedBlob",	   "secret",
+};
+
+#define LOG_BODY_MAX 65536
+
+static bool is_secret_key(const char *k)
+{
+	size_t i;
+
+	for (i = 0; i < CCAI_ARRAY_SIZE(secret_keys); i++)
+		if (!strcmp(k, secret_keys[i]))
+			return true;
+	return false;
+}
+
+static void scrub_json(cJSON *node)
+{
+	cJSON *c, *next;
+
+	for (c = node ? node->child : NULL; c; c = next) {
+		next = c->next; /* c may be replaced (and freed) below */
+		if (c->string && is_secret_key(c->string) &&
+		    !cJSON_IsObject(c) && !cJSON_IsArray(c)) {
+			if (cJSON_IsString(c) && c->valuestring)
+				memset(c->valuestring, 0,
+				       strlen(c->valuestring));
+			cJSON_ReplaceItemViaPointer(
+				node, c,
+				cJSON_CreateString(CCAI_SECRET_REDACTED));
+			continue;
+		}
+		if (cJSON_IsObject(c) || cJSON_IsArray(c))
+			scrub_json(c);
+	}
+}
+
+/* Wipes the strings of a tree that held secrets, before cJSON_Delete. */
+static void wipe_json(cJSON *node)
+{
+	cJSON *c;
+
+	cJSON_ArrayForEach(c, node)
+	{
+		if (cJSON_IsString(c) && c->valuestring)
+			memset(c->valuestring, 0, strlen(c->valuestring));
+		else
+			wipe_json(c);
+	}
+}
+
+static char *scrub_form(const char *body, size_t len)
+{
+	struct ccai_buf out = CCAI_BUF_INIT;
+	const char *p = body, *end = body + len;
+
+	while (p < end) {
+		const char *amp = memchr(p, '&', (size_t)(end - p));
+		const char *stop = amp ? amp : end;
+		const char *eq = memchr(p, '=', (size_t)(stop - p));
+		char key[64];
+		size_t kn = eq ? (size_t)(eq - p) : 0;
+
+		if (eq && kn < sizeof(key)) {
+			memcpy(key, p, kn);
+			key[kn] = '\0';
+		} else {
+			key[0] = '\0';
+		}
+		if (key[0] && is_secret_key(key)) {
+			ccai_buf_add(&out, p, kn + 1);
+			ccai_buf_puts(&out, CCAI_SECRET_REDACTED);
+		} else {
+			ccai_buf_add(&out, p, (size_t)(stop - p));
+		}
+		if (amp)
+			ccai_buf_putc(&out, '&');
+		p = stop + (amp ? 1 : 0);
+	}
+	return ccai_buf_detach(&out, NULL);
+}
+
+char *ccai_google_scrub_body(const char *body, size_t len,
+			     const char *content_type)
+{
+	cJSON *root;
+	char *s;
+
+	if (!body || !len)
+		return ccai_xstrdup("");
+	root = cJSON_ParseWithLength(body, len);
+	if (root) {
+		scrub_json(root);
+		s = ccai_json_print(root);
+		wipe_json(root);
+		cJSON_Delete(root);
+	} else if ((content_type &&
+		    strstr(content_type, "x-www-form-urlencoded")) ||
+		   (memchr(body, '=', len) && !memchr(body, '{', len) &&
+		    !memchr(body, ' ', len))) {
+		s = scrub_form(body, len);
+	} else {
+		s = ccai_xstrndup(body, len);
+	}
+	if (strlen(s) > LOG_BODY_MAX) {
+		size_t n = strlen(s);
+
+		/* keep the start; say how much was left out */
+		s[LOG_BODY_MAX] = '\0';
+		s = ccai_xrealloc(s, LOG_BODY_MAX + 64);
+		snprintf(s + LOG_BODY_MAX, 64, "... (%zu bytes more)",
+			 n - LOG_BODY_MAX);
+	}
+	return ccai_log_scrub(s);
+}

@@ -1,0 +1,221 @@
+/*
+ * test_google_pure.c - the client's pure pieces: regional endpoint
+ * selection, error bodies, Retry-After parsing and log scrubbing.
+ */
+#include "util/common.h"
+#include "testutil.h"
+#include "google/endpoints.h"
+#include "google/errors.h"
+#include "google/http.h"
+#include "google/internal.h"
+#include "util/alloc.h"
+#include "util/log.h"
+
+#include <curl/curl.h>
+
+static char *base(enum ccai_api api, const char *loc, const char *ovr)
+{
+	struct ccai_buf b = CCAI_BUF_INIT;
+	struct ccai_error err;
+
+	if (ccai_google_base_url(&b, api, loc, ovr, &err) < 0) {
+		ccai_buf_release(&b);
+		return NULL;
+	}
+	return ccai_buf_detach(&b, NULL);
+}
+
+#define ASSERT_BASE(api, loc, ovr, want)        \
+	do {                                    \
+		char *s_ = base(api, loc, ovr); \
+		assert_non_null(s_);            \
+		assert_string_equal(s_, want);  \
+		free(s_);                       \
+	} while (0)
+
+static void test_google_pure__regional_endpoints(void **state)
+{
+	(void)state;
+	ASSERT_BASE(CCAI_API_DIALOGFLOW, NULL, NULL,
+		    "https://dialogflow.googleapis.com");
+	ASSERT_BASE(CCAI_API_DIALOGFLOW, "global", NULL,
+		    "https://dialogflow.googleapis.com");
+	ASSERT_BASE(CCAI_API_DIALOGFLOW, "europe-west1", NULL,
+		    "https://europe-west1-dialogflow.googleapis.com");
+	ASSERT_BASE(CCAI_API_DIALOGFLOW, "us-central1", NULL,
+		    "https://us-central1-dialogflow.googleapis.com");
+	ASSERT_BASE(CCAI_API_INSIGHTS, "us-central1", NULL,
+		    "https://contactcenterinsights.googleapis.com");
+	ASSERT_BASE(
+		CCAI_API_INSIGHTS, "europe-west2", NULL,
+		"https://europe-west2-contactcenterinsights.googleapis.com");
+	ASSERT_BASE(CCAI_API_INSIGHTS, NULL, NULL,
+		    "https://contactcenterinsights.googleapis.com");
+	/* APIs without regional hosts ignore the location */
+	ASSERT_BASE(CCAI_API_IAM, "europe-west1", NULL,
+		    "https://iam.googleapis.com");
+	ASSERT_BASE(CCAI_API_SERVICEUSAGE, NULL, NULL,
+		    "https://serviceusage.googleapis.com");
+	ASSERT_BASE(CCAI_API_CRM, NULL, NULL,
+		    "https://cloudresourcemanager.googleapis.com");
+	ASSERT_BASE(CCAI_API_STS, NULL, NULL, "https://sts.googleapis.com");
+	ASSERT_BASE(CCAI_API_OAUTH2, NULL, NULL,
+		    "https://oauth2.googleapis.com");
+	/* an override wins for every location, trailing slashes dropped */
+	ASSERT_BASE(CCAI_API_DIALOGFLOW, "europe-west1",
+		    "http://127.0.0.1:8080//", "http://127.0.0.1:8080");
+}
+
+static void test_google_pure__bad_location_is_refused(void **state)
+{
+	struct ccai_buf b = CCAI_BUF_INIT;
+	struct ccai_error err;
+
+	(void)state;
+	assert_int_equal(ccai_google_base_url(&b, CCAI_API_DIALOGFLOW,
+					      "evil.com/x", NULL, &err),
+			 CCAI_EINVALID);
+	assert_non_null(strstr(err.message, "evil.com/x"));
+	assert_int_equal(
+		ccai_google_base_url(&b, CCAI_API_DIALOGFLOW, "EU", NULL, &err),
+		CCAI_EINVALID);
+	assert_int_equal(ccai_google_check_base("ftp://x", "endpoint", &err),
+			 CCAI_EINVALID);
+	assert_int_equal(ccai_google_check_base("http://", "endpoint", &err),
+			 CCAI_EINVALID);
+	assert_int_equal(ccai_google_check_base("https://h:1/p", "e", &err), 0);
+	ccai_buf_release(&b);
+}
+
+static void test_google_pure__error_body_is_parsed(void **state)
+{
+	static const char body[] =
+		"{\"error\":{\"code\":403,\"message\":\"Dialogflow API has "
+		"not been used in project p\",\"status\":\"PERMISSION_DENIED\","
+		"\"details\":[{\"@type\":\"type.googleapis.com/"
+		"google.rpc.Help\"},"
+		"{\"@type\":\"type.googleapis.com/google.rpc.ErrorInfo\","
+		"\"reason\":\"SERVICE_DISABLED\",\"domain\":\"googleapis.com\"}"
+		"]}}";
+	static const char aborted[] =
+		"{\"error\":{\"code\":409,\"message\":\"x\","
+		"\"status\":\"ABORTED\"}}";
+	static const char oauth[] =
+		"{\"error\":\"invalid_grant\",\"error_description\":"
+		"\"Invalid JWT\"}";
+	struct ccai_error err;
+
+	(void)state;
+	assert_int_equal(ccai_google_error_from_http(&err, 403, body,
+						     strlen(body), "m.get"),
+			 CCAI_EAUTH);
+	assert_int_equal(err.http_status, 403);
+	assert_string_equal(err.status, "PERMISSION_DENIED");
+	assert_string_equal(err.reason, "SERVICE_DISABLED");
+	assert_non_null(strstr(err.message, "has not been used"));
+
+	assert_int_equal(ccai_google_error_from_http(&err, 409, aborted,
+						     strlen(aborted), "m"),
+			 CCAI_ECONFLICT);
+	assert_string_equal(err.status, "ABORTED");
+	assert_int_equal(ccai_google_error_from_http(&err, 404, "", 0, "m"),
+			 CCAI_ENOTFOUND);
+	assert_int_equal(
+		ccai_google_error_from_http(&err, 503, "<html>", 6, "m"),
+		CCAI_ETRANSIENT);
+	assert_int_equal(ccai_google_error_from_http(&err, 400, "{}", 2, "m"),
+			 CCAI_EINVALID);
+	/* OAuth error bodies */
+	assert_int_equal(ccai_google_error_from_http(&err, 400, oauth,
+						     strlen(oauth), "token"),
+			 CCAI_EINVALID);
+	assert_string_equal(err.reason, "invalid_grant");
+	assert_non_null(strstr(err.message, "Invalid JWT"));
+}
+
+static void test_google_pure__operation_error(void **state)
+{
+	cJSON *st = cJSON_Parse("{\"code\":7,\"message\":\"denied\"}");
+	struct ccai_error err;
+
+	(void)state;
+	assert_int_equal(ccai_google_error_from_status(&err, st, "op"),
+			 CCAI_EAUTH);
+	assert_string_equal(err.status, "PERMISSION_DENIED");
+	assert_int_equal(err.http_status, 403);
+	assert_non_null(strstr(err.message, "denied"));
+	cJSON_Delete(st);
+	st = cJSON_Parse("{\"code\":6,\"message\":\"exists\"}");
+	assert_int_equal(ccai_google_error_from_status(&err, st, "op"),
+			 CCAI_ECONFLICT);
+	assert_string_equal(err.status, "ALREADY_EXISTS");
+	cJSON_Delete(st);
+}
+
+static void test_google_pure__retry_after(void **state)
+{
+	int64_t now = 1700000000;
+	char date[64];
+	time_t t = (time_t)now + 30;
+	struct tm tm;
+
+	(void)state;
+	assert_int_equal(ccai_http_parse_retry_after("2", now), 2000);
+	assert_int_equal(ccai_http_parse_retry_after(" 0", now), 0);
+	assert_int_equal(ccai_http_parse_retry_after("x", now), -1);
+	assert_int_equal(ccai_http_parse_retry_after("-1", now), -1);
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	assert_int_equal(ccai_http_parse_retry_after(date, now), 30000);
+	/* a date in the past: retry now */
+	assert_int_equal(ccai_http_parse_retry_after(date, now + 100), 0);
+}
+
+static void test_google_pure__scrub_json_and_form(void **state)
+{
+	static const char json[] =
+		"{\"name\":\"k\",\"privateKeyData\":\"c2VjcmV0LWtleS1kYXRh\","
+		"\"nested\":{\"access_token\":\"ya29.secret-token-value\"},"
+		"\"list\":[{\"refresh_token\":\"1//refresh-secret\"}]}";
+	static const char form[] =
+		"grant_type=urn%3Aietf&assertion=eyJhbGciOi.eyJpc3Mi.c2ln&x=1";
+	char *s;
+
+	(void)state;
+	s = ccai_google_scrub_body(json, strlen(json), "application/json");
+	assert_null(strstr(s, "c2VjcmV0LWtleS1kYXRh"));
+	assert_null(strstr(s, "ya29.secret-token-value"));
+	assert_null(strstr(s, "1//refresh-secret"));
+	assert_non_null(strstr(s, "\"name\":\"k\""));
+	assert_non_null(strstr(s, "<redacted>"));
+	free(s);
+	s = ccai_google_scrub_body(form, strlen(form),
+				   "application/x-www-form-urlencoded");
+	assert_null(strstr(s, "eyJhbGciOi"));
+	assert_non_null(strstr(s, "grant_type=urn%3Aietf&assertion=<redacted>"
+				  "&x=1"));
+	free(s);
+	/* registered secrets are scrubbed from anything */
+	ccai_log_redact("registered-secret-123");
+	s = ccai_google_scrub_body("plain registered-secret-123 text", 32,
+				   "text/plain");
+	assert_null(strstr(s, "registered-secret-123"));
+	free(s);
+	ccai_log_reset();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_google_pure__regional_endpoints),
+		cmocka_unit_test(test_google_pure__bad_location_is_refused),
+		cmocka_unit_test(test_google_pure__error_body_is_parsed),
+		cmocka_unit_test(test_google_pure__operation_error),
+		cmocka_unit_test(test_google_pure__retry_after),
+		cmocka_unit_test(test_google_pure__scrub_json_and_form),
+	};
+
+	ccai_alloc_init();
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
