@@ -22,6 +22,58 @@
  * The source owns all trees, file names and positions; a struct ccai_doc
  * and the cJSON nodes it reaches are borrowed from it and live until
  * ccai_source_release().  Not thread-safe.
+ *
+ * Details of the contract (decisions the sentences above leave open):
+ *
+ * - Nothing recurses over the input: trees are built, copied (aliases)
+ *   and freed with explicit stacks, and directories are walked the same
+ *   way.  Every tree is at most max_depth collections deep, alias copies
+ *   included, so code that does recurse over a loaded tree (cJSON_Delete,
+ *   cJSON_Print) is safe.
+ * - Files: a path given explicitly is loaded whatever its name; inside a
+ *   directory only *.yaml and *.yml regular files are read, and entries
+ *   whose name starts with '.' (files and directories) are skipped.
+ *   Symbolic links are followed; a directory already visited is not read
+ *   again, and a file already loaded (same device and inode) is not
+ *   loaded twice.  The size limit is checked with fstat before reading
+ *   and again while reading.  A file with no documents (empty, or only
+ *   comments) is not an error; documents that hold only comments are
+ *   skipped.  ccai_doc.index counts every document of the file.
+ * - Encoding: UTF-8 only (a UTF-8 byte order mark is allowed).  A file
+ *   with a byte that is not UTF-8, or a control character YAML forbids,
+ *   is refused as a whole with one diagnostic at that byte.
+ * - Which errors end a file: a syntax error (libyaml cannot resume), and
+ *   nesting deeper than max_depth (so hostile input costs no more than
+ *   max_depth levels of work); documents before them are kept.  Other
+ *   errors (duplicate key, non-string key, unsupported tag, bad alias,
+ *   node budget) drop only their document, after reporting every such
+ *   problem in it.
+ * - Scalars: plain ones resolve with the core schema: null (empty, ~,
+ *   null, Null, NULL), booleans (true, True, TRUE and false forms),
+ *   integers (decimal with optional sign, 0o octal, 0x hex), floats
+ *   (including .inf, -.inf, .nan; cJSON prints those as null).  YAML 1.1
+ *   forms (yes, on, 0b1, 1_000, timestamps) are strings.  An integer
+ *   whose magnitude is above 2^53 - 1, and a float that overflows, stay
+ *   strings holding the text as written, so no digit is silently lost
+ *   (Google's JSON sends int64 values as strings anyway).  Strings may
+ *   not contain a NUL character (cJSON cannot hold one).
+ * - Keys: a scalar key is used as its text (`1: x` has the key "1"); a
+ *   mapping or sequence used as a key is an error.  Merge keys (`<<`) are
+ *   YAML 1.1 and not special: `<<` is an ordinary key.
+ * - Tags: the non-specific tag `!` makes a scalar a string; the core tags
+ *   !!str, !!int, !!float, !!bool, !!null, !!map and !!seq are honoured
+ *   (`!!int "12"` is the number 12; `!!int abc` is an error); any other
+ *   tag (!!binary, !!timestamp, application tags such as !Ref) is an
+ *   error.
+ * - Aliases are expanded by copying the anchored tree.  Each copy counts
+ *   against max_nodes before it is made (so an alias bomb fails at the
+ *   first alias that would exceed it), and against max_depth where it
+ *   lands.  Copied nodes keep the positions of the nodes they copy,
+ *   except the copy's root, which gets the alias's position.
+ * - Diagnostics: one line each, lowercase, "FILE:LINE:COL: message"
+ *   (file-level problems have no line); user text in messages is
+ *   escaped and shortened (ccai_source_snippet).  add_path and
+ *   add_buffer add a diagnostic for every failure they return.
  */
 #ifndef CCAI_MANIFEST_SOURCE_H
 #define CCAI_MANIFEST_SOURCE_H
@@ -30,6 +82,10 @@
 #include "util/error.h"
 
 #include <cJSON.h>
+
+#define CCAI_SOURCE_MAX_FILE_SIZE ((size_t)4 << 20)
+#define CCAI_SOURCE_MAX_DEPTH 64
+#define CCAI_SOURCE_MAX_NODES 200000
 
 struct ccai_source_limits {
 	size_t max_file_size; /* bytes per file; default 4 MiB */
@@ -63,7 +119,7 @@ struct ccai_source {
 	struct ccai_source_priv *priv;
 };
 
-/* limits may be NULL for the defaults. */
+/* limits may be NULL for the defaults; a zero field means its default. */
 void ccai_source_init(struct ccai_source *src,
 		      const struct ccai_source_limits *limits);
 void ccai_source_release(struct ccai_source *src);
@@ -72,7 +128,7 @@ void ccai_source_release(struct ccai_source *src);
  * Loads a file or a directory.  Problems go to diag; the return value is
  * CCAI_EINVALID if any were found (the good documents are still added),
  * CCAI_ENOTFOUND/CCAI_EIO when the path cannot be read at all.  A
- * directory with no YAML files is an error.
+ * directory with no YAML files is an error (CCAI_ENOTFOUND).
  */
 int ccai_source_add_path(struct ccai_source *src, const char *path,
 			 struct ccai_diag *diag);
@@ -89,8 +145,27 @@ bool ccai_source_pos(const struct ccai_source *src, const cJSON *node,
 /*
  * Record a position for a node created after loading (e.g. a string
  * rebuilt by variable expansion), so that it can still be reported.
+ * The file pointer is kept as given: pass one borrowed from the source.
  */
 void ccai_source_setpos(struct ccai_source *src, const cJSON *node,
 			const struct ccai_srcpos *pos);
+
+/*
+ * Forget the position of a node about to be freed by the caller (so that
+ * a new node allocated at the same address does not inherit it).
+ */
+void ccai_source_forget(struct ccai_source *src, const cJSON *node);
+
+/*
+ * A plain scalar's text resolved with YAML 1.2's core schema (see above):
+ * a new null, boolean, number or string node that the caller frees.
+ */
+cJSON *ccai_source_resolve_plain(const char *text);
+
+/*
+ * User text made fit for a one-line message: control characters and
+ * quotes escaped, cut to about 60 characters with "...".  Returns out.
+ */
+const char *ccai_source_snippet(char *out, size_t size, const char *text);
 
 #endif
