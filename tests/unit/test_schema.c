@@ -542,6 +542,26 @@ static void test_schema__refs_pointers_escapes_and_ids(void **state)
 	ccai_schema_free(s);
 }
 
+/* From newer suite versions than Debian's: $ref ignores a sibling $id. */
+static void test_schema__ref_ignores_a_sibling_id(void **state)
+{
+	struct ccai_schema *s = compile(
+		"{\"$id\": \"http://localhost:1234/sibling_id/base/\","
+		" \"definitions\": {"
+		"  \"foo\": {\"$id\": "
+		"\"http://localhost:1234/sibling_id/foo.json\","
+		"   \"type\": \"string\"},"
+		"  \"base_foo\": {\"$id\": \"foo.json\", \"type\": "
+		"\"number\"}},"
+		" \"allOf\": [{\"$id\": \"http://localhost:1234/sibling_id/\","
+		"  \"$ref\": \"foo.json\"}]}");
+
+	(void)state;
+	assert_true(valid(s, "1"));
+	assert_false(valid(s, "\"a\""));
+	ccai_schema_free(s);
+}
+
 static void test_schema__ref_cycles_are_refused(void **state)
 {
 	char msg[1024];
@@ -815,6 +835,7 @@ int main(void)
 		cmocka_unit_test(
 			test_schema__max_issues_limits_reports_not_count),
 		cmocka_unit_test(test_schema__refs_pointers_escapes_and_ids),
+		cmocka_unit_test(test_schema__ref_ignores_a_sibling_id),
 		cmocka_unit_test(test_schema__ref_cycles_are_refused),
 		cmocka_unit_test(
 			test_schema__remote_and_dangling_refs_are_refused),
