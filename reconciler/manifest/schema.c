@@ -40,7 +40,7 @@
 #define ENUM_LIST_MAX 12
 
 /* Base URI of a document without a root $id; never leaves this file. */
-#define DEFAULT_BASE "ccai-schema://local/schema.json"
+#define DEFAULT_BASE "ccai-schema://local/__ccai_root_schema__"
 
 /* ---------------------------------------------------------------------
  * ECMA-262 patterns -> POSIX extended regexes
@@ -477,7 +477,19 @@ static int rx_escape(struct rx *x, bool in_class, int *kind, uint32_t *cp,
 		*cp = '\v';
 		return 0;
 	case '0':
-		return rx_fail(x, "'\\0' (NUL or octal) is not supported");
+		if (!in_class || (p[x->i] >= '0' && p[x->i] <= '9'))
+			return rx_fail(x, "'\\0' (NUL or octal) is not "
+					  "supported outside a class");
+		*cp = 0; /* a class range end; NUL itself never occurs */
+		return 0;
+	case 'k':
+		return rx_fail(x, "named back-references are not supported");
+	case 'p':
+	case 'P':
+		return rx_fail(x,
+			       "Unicode property escapes '\\%c' are not "
+			       "supported",
+			       c);
 	case 'x':
 		if (!read_hex(p + x->i, 2, cp))
 			return rx_fail(x, "'\\x' needs two hex digits");
@@ -523,8 +535,9 @@ static int rx_escape(struct rx *x, bool in_class, int *kind, uint32_t *cp,
 		}
 		return 0;
 	}
-	if (*cp == 0)
-		return rx_fail(x, "NUL characters are not supported");
+	if (*cp == 0 && !in_class)
+		return rx_fail(x, "NUL characters are not supported outside "
+				  "a class");
 	return 0;
 }
 

@@ -638,6 +638,8 @@ static void test_schema__untranslatable_pattern_names_location(void **state)
 	compile_fails("{\"pattern\": \"[\\\\u4e00-\\\\u9fff]\"}", msg,
 		      sizeof(msg));
 	assert_non_null(strstr(msg, "U+4E00-U+9FFF"));
+	compile_fails("{\"pattern\": \"^\\\\p{L}$\"}", msg, sizeof(msg));
+	assert_non_null(strstr(msg, "Unicode property escapes '\\p'"));
 	compile_fails("{\"pattern\": \"\\\\Z\"}", msg, sizeof(msg));
 	assert_non_null(strstr(msg, "unknown escape '\\Z'"));
 	compile_fails("{\"pattern\": \"a{2,1}\"}", msg, sizeof(msg));
@@ -696,6 +698,9 @@ static void test_schema__patterns_match_like_ecma(void **state)
 	struct ccai_schema *word = compile("{\"pattern\": \"^\\\\w+$\"}");
 	struct ccai_schema *acct =
 		compile("{\"pattern\": \"^[a-z]([-a-z0-9]*[a-z0-9])$\"}");
+	/* a NUL range end is fine: NUL never occurs in a string */
+	struct ccai_schema *ctl =
+		compile("{\"pattern\": \"^[^\\\\u0000-\\\\u001f]*$\"}");
 
 	(void)state;
 	assert_true(valid(dot, "\"\xc3\xa9\"")); /* one code point */
@@ -713,6 +718,9 @@ static void test_schema__patterns_match_like_ecma(void **state)
 	assert_true(valid(acct, "\"my-sa-1\""));
 	assert_false(valid(acct, "\"my-sa-\""));
 	assert_false(valid(acct, "\"1sa\""));
+	assert_true(valid(ctl, "\"plain text\""));
+	assert_false(valid(ctl, "\"tab\\there\""));
+	ccai_schema_free(ctl);
 	ccai_schema_free(dot);
 	ccai_schema_free(sp);
 	ccai_schema_free(cls);
