@@ -257,6 +257,7 @@ int ccai_google_exchange(struct ccai_google *g, const struct ccai_gcall *c,
 			.timeout_ms = c->timeout_ms > 0 ? c->timeout_ms
 							: g->attempt_timeout_ms,
 			.connect_timeout_ms = c->connect_timeout_ms,
+			.fresh_connection = !c->idempotent,
 		};
 		size_t nh = 0, i;
 		int64_t wait;

@@ -39,6 +39,13 @@ struct ccai_http_req {
 	int64_t deadline_ms; /* ccai_clock_ms() value; 0: none */
 	long long timeout_ms; /* cap for this exchange; 0: none */
 	long long connect_timeout_ms; /* 0: 10 s */
+	/*
+	 * Use a new connection.  libcurl silently sends a request again when
+	 * a reused connection closes before any answer byte; for a request
+	 * that is not idempotent that repeat could apply it twice, so such
+	 * requests never ride on a reused connection.
+	 */
+	bool fresh_connection;
 };
 
 struct ccai_http_resp {

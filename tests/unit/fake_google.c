@@ -6,6 +6,10 @@
 #include "util/clock.h"
 #include "util/json.h"
 #include "util/str.h"
+#include "testutil.h"
+
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -33,7 +37,7 @@ struct fake_google {
 	size_t nscript, next_step;
 
 	int token_requests, api_requests, impersonations, subject_requests;
-	int metadata_tokens;
+	int metadata_tokens, op_polls;
 	int api_now, api_max;
 	char last_auth[1024], last_ua[256], last_quota[256];
 	char problem[512];
@@ -437,6 +441,71 @@ static enum MHD_Result api(struct fake_google *f, struct MHD_Connection *c,
 		body, hdrs);
 }
 
+/* 5 items, 2 a page: tokens "p2", "p3" */
+static enum MHD_Result list_page(struct fake_google *f,
+				 struct MHD_Connection *c)
+{
+	const char *tok = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+						      "pageToken");
+	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						       "Authorization");
+	const char *flt =
+		MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "filter");
+	int page = tok ? (int)strtol(tok + 1, NULL, 10) : 1;
+	char body[256];
+	bool ok;
+
+	pthread_mutex_lock(&f->lock);
+	f->api_requests++;
+	ok = auth && ccai_str_starts_with(auth, "Bearer ") &&
+	     ccai_strlist_has(&f->tokens, auth + 7);
+	pthread_mutex_unlock(&f->lock);
+	if (!ok)
+		return error_reply(c, 401, "UNAUTHENTICATED", "no token");
+	if (!flt || strcmp(flt, "state:ENABLED"))
+		return error_reply(c, 400, "INVALID_ARGUMENT", "filter lost");
+	if (page == 1)
+		snprintf(body, sizeof(body),
+			 "{\"items\":[{\"i\":1},{\"i\":2}],"
+			 "\"nextPageToken\":\"p2\"}");
+	else if (page == 2)
+		snprintf(body, sizeof(body),
+			 "{\"items\":[{\"i\":3},{\"i\":4}],"
+			 "\"nextPageToken\":\"p3\"}");
+	else
+		snprintf(body, sizeof(body),
+			 "{\"items\":[{\"i\":5}],\"nextPageToken\":\"\"}");
+	return reply(c, 200, body, NULL);
+}
+
+/* operations/ok-N: done after N polls; operations/fail: error code 9 */
+static enum MHD_Result operation(struct fake_google *f,
+				 struct MHD_Connection *c, const char *url)
+{
+	const char *name = url + strlen("/v1/");
+	char body[512];
+	int polls;
+
+	pthread_mutex_lock(&f->lock);
+	f->api_requests++;
+	polls = ++f->op_polls;
+	pthread_mutex_unlock(&f->lock);
+	if (ccai_str_starts_with(name, "operations/fail"))
+		snprintf(body, sizeof(body),
+			 "{\"name\":\"%s\",\"done\":true,\"error\":{\"code\":9,"
+			 "\"message\":\"precondition failed\"}}",
+			 name);
+	else if (polls >= (int)strtol(strchr(name, '-') + 1, NULL, 10))
+		snprintf(body, sizeof(body),
+			 "{\"name\":\"%s\",\"done\":true,\"response\":"
+			 "{\"@type\":\"t\",\"value\":42}}",
+			 name);
+	else
+		snprintf(body, sizeof(body), "{\"name\":\"%s\",\"done\":false}",
+			 name);
+	return reply(c, 200, body, NULL);
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 			       const char *url, const char *method,
 			       const char *version, const char *upload,
@@ -459,6 +528,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (!strcmp(url, "/api/list"))
+		return list_page(f, c);
+	if (ccai_str_starts_with(url, "/v1/operations/"))
+		return operation(f, c, url);
 	if (ccai_str_starts_with(url, "/api/"))
 		return api(f, c, url);
 	if (ccai_str_starts_with(url, "/subject")) {
@@ -657,6 +730,7 @@ GETTER(impersonations, impersonations)
 GETTER(subject_requests, subject_requests)
 GETTER(metadata_token_requests, metadata_tokens)
 GETTER(max_concurrent_api, api_max)
+GETTER(operation_polls, op_polls)
 
 void fake_google_last_headers(struct fake_google *f, char *auth, size_t an,
 			      char *ua, size_t un, char *quota, size_t qn)
@@ -673,4 +747,76 @@ void fake_google_last_problem(struct fake_google *f, char *out, size_t n)
 	pthread_mutex_lock(&f->lock);
 	snprintf(out, n, "%s", f->problem);
 	pthread_mutex_unlock(&f->lock);
+}
+
+char *fake_google_user_file(struct fake_google *f, const char *dir,
+			    const char *quota)
+{
+	char *json, *path;
+
+	fake_google_set_user(f, "client-id-1.apps", "client-secret-value-1",
+			     "1//refresh-token-value-1");
+	json = ccai_xasprintf("{\"type\":\"authorized_user\",\"client_id\":"
+			      "\"client-id-1.apps\",\"client_secret\":"
+			      "\"client-secret-value-1\",\"refresh_token\":"
+			      "\"1//refresh-token-value-1\"%s%s%s}",
+			      quota ? ",\"quota_project_id\":\"" : "",
+			      quota ? quota : "", quota ? "\"" : "");
+	path = ccai_test_write(dir, "user.json", json);
+	free(json);
+	return path;
+}
+
+char *fake_google_sa_file(struct fake_google *f, const char *dir,
+			  const char *token_uri, const char *quota)
+{
+	EVP_PKEY *key = EVP_RSA_gen(2048);
+	BIO *bio = BIO_new(BIO_s_mem());
+	struct ccai_buf esc = CCAI_BUF_INIT;
+	char *pem, *json, *path;
+	long n;
+
+	PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL);
+	n = BIO_get_mem_data(bio, &pem);
+	{
+		char *tmp = ccai_xstrndup(pem, (size_t)n);
+
+		ccai_buf_json_escape(&esc, tmp);
+		free(tmp);
+	}
+	json = ccai_xasprintf(
+		"{\"type\":\"service_account\",\"project_id\":\"p\","
+		"\"private_key_id\":\"kid-1\",\"private_key\":\"%s\","
+		"\"client_email\":\"sa@p.iam.gserviceaccount.com\","
+		"\"client_id\":\"1234\",\"token_uri\":\"%s\"%s%s%s}",
+		esc.ptr, token_uri, quota ? ",\"quota_project_id\":\"" : "",
+		quota ? quota : "", quota ? "\"" : "");
+	path = ccai_test_write(dir, "sa.json", json);
+	fake_google_set_sa(f, key, "sa@p.iam.gserviceaccount.com", "kid-1");
+	free(json);
+	ccai_buf_release(&esc);
+	BIO_free(bio);
+	EVP_PKEY_free(key);
+	return path;
+}
+
+void fake_google_clean_env(const char *home)
+{
+	static const char *const vars[] = {
+		"CCAICTL_ACCESS_TOKEN",	     "GOOGLE_APPLICATION_CREDENTIALS",
+		"CLOUDSDK_CONFIG",	     "GCE_METADATA_HOST",
+		"GCE_METADATA_ROOT",	     "GOOGLE_CLOUD_QUOTA_PROJECT",
+		"GOOGLE_CLOUD_PROJECT",	     "GCLOUD_PROJECT",
+		"CCAICTL_ENDPOINT",	     "CCAICTL_ENDPOINT_SERVICEUSAGE",
+		"CCAICTL_ENDPOINT_IAM",	     "CCAICTL_ENDPOINT_IAMCREDENTIALS",
+		"CCAICTL_ENDPOINT_CRM",	     "CCAICTL_ENDPOINT_DIALOGFLOW",
+		"CCAICTL_ENDPOINT_INSIGHTS", "CCAICTL_ENDPOINT_STORAGE",
+		"CCAICTL_ENDPOINT_STS",	     "CCAICTL_ENDPOINT_OAUTH2",
+	};
+	size_t i;
+
+	for (i = 0; i < CCAI_ARRAY_SIZE(vars); i++)
+		unsetenv(vars[i]);
+	setenv("NO_GCE_CHECK", "1", 1);
+	setenv("HOME", home, 1);
 }

@@ -47,6 +47,11 @@ void fake_google_set_token_latency_ms(struct fake_google *f, int ms);
  * the script: 200 {"n": N}.  steps is comma-separated.
  */
 void fake_google_script(struct fake_google *f, const char *steps);
+/*
+ * Also: GET /api/list (needs filter=state:ENABLED) lists 5 "items", 2 a
+ * page; GET /v1/operations/ok-N is done after N polls (response
+ * {"value": 42}); /v1/operations/fail-1 is done with error code 9.
+ */
 /* Revokes every token issued so far (the API route then says 401). */
 void fake_google_revoke_tokens(struct fake_google *f);
 
@@ -57,10 +62,31 @@ int fake_google_impersonations(struct fake_google *f);
 int fake_google_subject_requests(struct fake_google *f);
 int fake_google_metadata_token_requests(struct fake_google *f);
 int fake_google_max_concurrent_api(struct fake_google *f);
+int fake_google_operation_polls(struct fake_google *f);
 /* Headers of the last API request (copies; "" when absent). */
 void fake_google_last_headers(struct fake_google *f, char *auth, size_t an,
 			      char *ua, size_t un, char *quota, size_t qn);
 /* The last error the fake itself found in a request ("" when none). */
 void fake_google_last_problem(struct fake_google *f, char *out, size_t n);
 
+#endif
+
+#ifndef CCAI_FAKE_GOOGLE_HELPERS
+#define CCAI_FAKE_GOOGLE_HELPERS
+/*
+ * Writes DIR/user.json, an authorized_user credential the fake accepts
+ * (and configures the fake for it); returns the path (a new string).
+ * quota may be NULL.
+ */
+char *fake_google_user_file(struct fake_google *f, const char *dir,
+			    const char *quota);
+/*
+ * Makes an RSA key, writes DIR/sa.json (a service_account key file with
+ * token_uri, private_key_id "kid-1", client_email sa@p.iam...), and
+ * configures the fake to verify it.  Returns the path.
+ */
+char *fake_google_sa_file(struct fake_google *f, const char *dir,
+			  const char *token_uri, const char *quota);
+/* Clears every variable that steers credential lookup or endpoints. */
+void fake_google_clean_env(const char *home);
 #endif
