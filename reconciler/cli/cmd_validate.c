@@ -1,19 +1,113 @@
+/*
+ * cmd_validate.c - `ccaictl validate -f PATH...`: parse, schema-check,
+ * resolve variables and references, detect cycles.  No network.
+ */
 #include "util/common.h"
 #include "cli/cli.h"
+#include "cli/load.h"
+#include "util/buf.h"
+#include "util/json.h"
+
+#include <cJSON.h>
+
+static const struct ccai_option options[] = {
+	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
+};
+
+static void count_kinds(const struct ccai_manifest_set *set, size_t *nkinds,
+			cJSON *list)
+{
+	const struct ccai_kind *const *k;
+	size_t i;
+
+	*nkinds = 0;
+	for (k = ccai_kinds; *k; k++) {
+		for (i = 0; i < set->n; i++)
+			if (set->items[i].kind == *k)
+				break;
+		if (i < set->n) {
+			(*nkinds)++;
+			if (list)
+				cJSON_AddItemToArray(
+					list, cJSON_CreateString((*k)->name));
+		}
+	}
+}
+
+static void print_json(const struct ccai_manifest_set *set,
+		       const struct ccai_diag *diag, bool ok)
+{
+	cJSON *root = cJSON_CreateObject(), *errs, *kinds, *projects;
+	size_t i, nkinds;
+	char *text;
+
+	cJSON_AddBoolToObject(root, "valid", ok);
+	cJSON_AddNumberToObject(root, "files", (double)set->src.nfiles);
+	cJSON_AddNumberToObject(root, "documents", (double)set->src.ndocs);
+	cJSON_AddNumberToObject(root, "resources", (double)set->n);
+	kinds = cJSON_AddArrayToObject(root, "kinds");
+	count_kinds(set, &nkinds, kinds);
+	projects = cJSON_AddArrayToObject(root, "projects");
+	for (i = 0; i < set->projects.n; i++)
+		cJSON_AddItemToArray(
+			projects, cJSON_CreateString(set->projects.items[i]));
+	errs = cJSON_AddArrayToObject(root, "errors");
+	for (i = 0; i < diag->n; i++) {
+		const struct ccai_error *e = &diag->items[i];
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "file", e->file);
+		cJSON_AddNumberToObject(o, "line", e->line);
+		cJSON_AddNumberToObject(o, "column", e->col);
+		cJSON_AddStringToObject(o, "path", e->path);
+		cJSON_AddStringToObject(o, "message", e->message);
+		cJSON_AddItemToArray(errs, o);
+	}
+	text = ccai_json_print(root);
+	printf("%s\n", text);
+	free(text);
+	cJSON_Delete(root);
+}
 
 int ccai_cmd_validate(int argc, char **argv)
 {
 	struct ccai_common_opts o;
 	struct ccai_strlist pos = CCAI_STRLIST_INIT;
+	struct ccai_manifest_set set;
+	struct ccai_diag diag = CCAI_DIAG_INIT;
+	size_t nkinds, i;
 	int r;
 
-	r = ccai_cli_parse(argc, argv,
-			   "ccaictl validate -f PATH... [--var K=V]", NULL, &o,
-			   &pos);
+	r = ccai_cli_parse(
+		argc, argv,
+		"ccaictl validate -f PATH... [--var K=V] [--var-file FILE]",
+		options, &o, &pos);
 	if (r)
 		return CCAI_PARSE_EXIT(r);
-	ccai_cli_errorf("validate is not implemented yet");
+	for (i = 0; i < pos.n; i++)
+		ccai_strlist_add(&o.files, pos.items[i]);
+	r = ccai_cli_load(&set, &o, &diag);
+	if (!strcmp(o.output, "json")) {
+		print_json(&set, &diag, r == 0);
+	} else if (r == 0) {
+		count_kinds(&set, &nkinds, NULL);
+		printf("valid: %zu documents in %zu files, %zu resources of "
+		       "%zu kinds in %zu project%s",
+		       set.src.ndocs, set.src.nfiles, set.n, nkinds,
+		       set.projects.n, set.projects.n == 1 ? "" : "s");
+		for (i = 0; i < set.projects.n; i++)
+			printf("%s%s", i ? ", " : " (", set.projects.items[i]);
+		printf("%s\n", set.projects.n ? ")" : "");
+	} else {
+		ccai_cli_print_diag(&diag);
+		fprintf(stderr,
+			"ccaictl: %zu problem%s found; nothing was changed\n",
+			diag.n + diag.dropped,
+			diag.n + diag.dropped == 1 ? "" : "s");
+	}
+	ccai_diag_release(&diag);
+	ccai_manifest_set_release(&set);
 	ccai_common_release(&o);
 	ccai_strlist_release(&pos);
-	return CCAI_EXIT_ERROR;
+	return ccai_cli_finish(r == 0 ? CCAI_EXIT_OK : CCAI_EXIT_ERROR);
 }

@@ -1,0 +1,58 @@
+#include "util/common.h"
+#include "cli/load.h"
+#include "manifest/vars.h"
+#include "util/log.h"
+
+int ccai_cli_load(struct ccai_manifest_set *set,
+		  const struct ccai_common_opts *o, struct ccai_diag *diag)
+{
+	struct ccai_manifest_opts mo = { o->project, NULL };
+	struct ccai_vars vars;
+	struct ccai_error err;
+	size_t i;
+	int r = 0;
+
+	ccai_vars_init(&vars);
+	ccai_manifest_set_init(set);
+	if (!o->files.n) {
+		ccai_error_set(&err, CCAI_EINVALID,
+			       "no manifests given: use -f PATH (a file or a "
+			       "directory)");
+		ccai_diag_add(diag, &err);
+		r = CCAI_EINVALID;
+		goto out;
+	}
+	for (i = 0; i < o->var_files.n; i++)
+		if (ccai_vars_load_file(&vars, o->var_files.items[i], diag) < 0)
+			r = CCAI_EINVALID;
+	for (i = 0; i < o->vars.n; i++) {
+		if (ccai_vars_set_arg(&vars, o->vars.items[i], &err) < 0) {
+			ccai_diag_add(diag, &err);
+			r = CCAI_EINVALID;
+		}
+	}
+	for (i = 0; i < o->files.n; i++)
+		if (ccai_manifest_set_add_path(set, o->files.items[i], diag) <
+		    0)
+			r = CCAI_EINVALID;
+	if (ccai_manifest_set_resolve(set, &vars, &mo, diag) < 0)
+		r = CCAI_EINVALID;
+out:
+	ccai_diag_sort(diag);
+	ccai_vars_release(&vars);
+	return r;
+}
+
+void ccai_cli_print_diag(const struct ccai_diag *diag)
+{
+	char line[2048];
+	size_t i;
+
+	for (i = 0; i < diag->n; i++) {
+		ccai_error_format(&diag->items[i], line, sizeof(line));
+		ccai_log_scrub(line);
+		fprintf(stderr, "%s\n", line);
+	}
+	if (diag->dropped)
+		fprintf(stderr, "... and %zu more problems\n", diag->dropped);
+}

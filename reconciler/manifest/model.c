@@ -1,0 +1,858 @@
+#include "util/common.h"
+#include "manifest/model.h"
+#include "manifest/schema.h"
+#include "manifest/vars.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/embed.h"
+#include "util/fs.h"
+#include "util/json.h"
+
+#include <unistd.h>
+
+extern const struct ccai_embedded ccai_schemas[];
+
+/* Largest number of schema issues reported per document. */
+#define MAX_ISSUES_PER_DOC 50
+
+void ccai_manifest_set_init(struct ccai_manifest_set *set)
+{
+	memset(set, 0, sizeof(*set));
+	ccai_source_init(&set->src, NULL);
+	set->schemas = ccai_xcalloc(ccai_kind_count(), sizeof(*set->schemas));
+}
+
+static void manifest_release(struct ccai_manifest *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nrefs; i++) {
+		free(m->refs[i].path);
+		free(m->refs[i].external);
+	}
+	free(m->refs);
+	free(m->name);
+	free(m->project);
+	free(m->location);
+	free(m->address);
+	free(m->qaddress);
+}
+
+void ccai_manifest_set_release(struct ccai_manifest_set *set)
+{
+	size_t i;
+
+	for (i = 0; i < set->n; i++)
+		manifest_release(&set->items[i]);
+	free(set->items);
+	for (i = 0; set->schemas && i < ccai_kind_count(); i++)
+		ccai_schema_free(set->schemas[i]);
+	free(set->schemas);
+	free(set->order);
+	ccai_graph_release(&set->graph);
+	ccai_strlist_release(&set->projects);
+	ccai_source_release(&set->src);
+	memset(set, 0, sizeof(*set));
+}
+
+int ccai_manifest_set_add_path(struct ccai_manifest_set *set, const char *path,
+			       struct ccai_diag *diag)
+{
+	return ccai_source_add_path(&set->src, path, diag);
+}
+
+int ccai_manifest_set_add_buffer(struct ccai_manifest_set *set,
+				 const char *name, const char *data, size_t len,
+				 struct ccai_diag *diag)
+{
+	return ccai_source_add_buffer(&set->src, name, data, len, diag);
+}
+
+const char *ccai_manifest_schema_text(const struct ccai_kind *kind)
+{
+	const struct ccai_embedded *e =
+		ccai_embed_find(ccai_schemas, kind->schema);
+
+	return e ? e->data : NULL;
+}
+
+static size_t kind_index(const struct ccai_kind *kind)
+{
+	size_t i;
+
+	for (i = 0; ccai_kinds[i]; i++)
+		if (ccai_kinds[i] == kind)
+			return i;
+	return 0;
+}
+
+const struct ccai_schema *ccai_manifest_schema(struct ccai_manifest_set *set,
+					       const struct ccai_kind *kind,
+					       struct ccai_error *err)
+{
+	size_t i = kind_index(kind);
+	const char *text;
+	cJSON *doc = NULL;
+
+	if (set->schemas[i])
+		return set->schemas[i];
+	text = ccai_manifest_schema_text(kind);
+	if (!text) {
+		ccai_error_set(err, CCAI_ERROR, "no schema '%s' in this build",
+			       kind->schema);
+		return NULL;
+	}
+	if (ccai_json_parse(&doc, text, strlen(text), err) < 0 ||
+	    ccai_schema_compile(&set->schemas[i], doc, err) < 0)
+		set->schemas[i] = NULL;
+	cJSON_Delete(doc);
+	return set->schemas[i];
+}
+
+/* ---- diagnostics with positions ---------------------------------- */
+
+struct ctx {
+	struct ccai_manifest_set *set;
+	struct ccai_diag *diag;
+	const struct ccai_doc *doc;
+	const struct ccai_manifest_opts *opts;
+	struct ccai_strlist suppressed; /* field paths already reported */
+	size_t errors;
+};
+
+static void position(const struct ctx *c, const cJSON *node, const char *key,
+		     const char **file, int *line, int *col)
+{
+	struct ccai_srcpos pos;
+
+	*file = c->doc ? c->doc->file : NULL;
+	*line = c->doc ? c->doc->line : 0;
+	*col = c->doc ? c->doc->col : 0;
+	if (key && cJSON_IsObject(node)) {
+		const cJSON *child =
+			cJSON_GetObjectItemCaseSensitive(node, key);
+
+		if (child && ccai_source_pos(&c->set->src, child, &pos) &&
+		    pos.key_line > 0) {
+			*file = pos.file;
+			*line = pos.key_line;
+			*col = pos.key_col;
+			return;
+		}
+	}
+	if (node && ccai_source_pos(&c->set->src, node, &pos)) {
+		*file = pos.file;
+		*line = pos.line;
+		*col = pos.col;
+	}
+}
+
+static void report(struct ctx *c, const cJSON *node, const char *key,
+		   const char *path, const char *fmt, ...) CCAI_PRINTF(5, 6);
+
+static void report(struct ctx *c, const cJSON *node, const char *key,
+		   const char *path, const char *fmt, ...)
+{
+	struct ccai_error e;
+	const char *file;
+	va_list ap;
+	int line, col;
+
+	va_start(ap, fmt);
+	ccai_error_vset(&e, CCAI_EINVALID, fmt, ap);
+	va_end(ap);
+	position(c, node, key, &file, &line, &col);
+	snprintf(e.file, sizeof(e.file), "%s", file ? file : "");
+	snprintf(e.path, sizeof(e.path), "%s", path ? path : "");
+	e.line = line;
+	e.col = col;
+	ccai_diag_add(c->diag, &e);
+	c->errors++;
+}
+
+/* Report at a manifest's metadata.name (or the document start). */
+static void report_manifest(struct ctx *c, const struct ccai_manifest *m,
+			    const char *path, const char *fmt, ...)
+	CCAI_PRINTF(4, 5);
+
+static void report_manifest(struct ctx *c, const struct ccai_manifest *m,
+			    const char *path, const char *fmt, ...)
+{
+	struct ccai_error e;
+	struct ccai_srcpos pos;
+	const cJSON *name;
+	va_list ap;
+
+	va_start(ap, fmt);
+	ccai_error_vset(&e, CCAI_EINVALID, fmt, ap);
+	va_end(ap);
+	snprintf(e.file, sizeof(e.file), "%s", m->file ? m->file : "");
+	snprintf(e.path, sizeof(e.path), "%s", path ? path : "");
+	e.line = m->line;
+	e.col = m->col;
+	name = ccai_json_path(m->doc, "metadata.name");
+	if (!path && name && ccai_source_pos(&c->set->src, name, &pos)) {
+		e.line = pos.line;
+		e.col = pos.col;
+	}
+	ccai_diag_add(c->diag, &e);
+	c->errors++;
+}
+
+/* ---- per document -------------------------------------------------- */
+
+static const char *json_type_name(const cJSON *n)
+{
+	if (cJSON_IsArray(n))
+		return "a list";
+	if (cJSON_IsString(n))
+		return "a string";
+	if (cJSON_IsNumber(n))
+		return "a number";
+	if (cJSON_IsBool(n))
+		return "a boolean";
+	if (cJSON_IsNull(n))
+		return "null";
+	return "a mapping";
+}
+
+static void on_schema_issue(void *ud, const struct ccai_schema_issue *is)
+{
+	struct ctx *c = ud;
+	char full[600];
+
+	if (is->key) {
+		snprintf(full, sizeof(full), "%s%s%s", is->path,
+			 is->path[0] ? "." : "", is->key);
+		if (ccai_strlist_has(&c->suppressed, full))
+			return;
+	}
+	if (ccai_strlist_has(&c->suppressed, is->path))
+		return;
+	report(c, is->node, is->key,
+	       is->key	     ? full
+	       : is->path[0] ? is->path
+			     : NULL,
+	       "%s", is->message);
+}
+
+/* Read the kind's x-ccaictl.outputOnly list and refuse those fields. */
+static void check_output_only(struct ctx *c, const struct ccai_kind *kind,
+			      const cJSON *spec)
+{
+	const char *text = ccai_manifest_schema_text(kind);
+	const cJSON *list, *item;
+	cJSON *doc = NULL;
+
+	if (!text || !cJSON_IsObject(spec) ||
+	    ccai_json_parse(&doc, text, strlen(text), NULL) < 0)
+		return;
+	list = ccai_json_path(doc, "x-ccaictl.outputOnly");
+	cJSON_ArrayForEach(item, list)
+	{
+		const char *p = cJSON_GetStringValue(item), *dot;
+		const cJSON *node, *parent;
+		char path[600], *ppath;
+
+		if (!p || !(node = ccai_json_path(spec, p)))
+			continue;
+		dot = strrchr(p, '.');
+		ppath = dot ? ccai_xstrndup(p, (size_t)(dot - p)) : NULL;
+		parent = ppath ? ccai_json_path(spec, ppath) : spec;
+		free(ppath);
+		snprintf(path, sizeof(path), "spec.%s", p);
+		report(c, parent, dot ? dot + 1 : p, path,
+		       "field '%s' is output-only: the server sets it; remove "
+		       "it",
+		       dot ? dot + 1 : p);
+		ccai_strlist_add(&c->suppressed, path);
+	}
+	cJSON_Delete(doc);
+}
+
+static const char *const known_annotations[] = { CCAI_ANN_DELETION_POLICY,
+						 CCAI_ANN_PREVENT_DESTROY,
+						 CCAI_ANN_DEPENDS_ON };
+
+static bool known_annotation(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < CCAI_ARRAY_SIZE(known_annotations); i++)
+		if (!strcmp(key, known_annotations[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Before the schema runs: an unknown ccaictl/ annotation gets one clear
+ * message (the schema's propertyNames would say it less plainly).
+ */
+static void precheck_annotations(struct ctx *c, const cJSON *annotations)
+{
+	const cJSON *a;
+
+	cJSON_ArrayForEach(a, annotations)
+	{
+		const char *s;
+		char path[300];
+
+		if (!a->string ||
+		    !ccai_str_starts_with(a->string, "ccaictl/") ||
+		    known_annotation(a->string))
+			continue;
+		snprintf(path, sizeof(path), "metadata.annotations.%s",
+			 a->string);
+		s = ccai_str_suggest(a->string, known_annotations,
+				     CCAI_ARRAY_SIZE(known_annotations));
+		if (s)
+			report(c, annotations, a->string, path,
+			       "unknown annotation '%s' (did you mean '%s'?)",
+			       a->string, s);
+		else
+			report(c, annotations, a->string, path,
+			       "unknown annotation '%s' (known: %s, %s, %s)",
+			       a->string, known_annotations[0],
+			       known_annotations[1], known_annotations[2]);
+		ccai_strlist_add(&c->suppressed, path);
+	}
+}
+
+static void check_annotations(struct ccai_manifest *m)
+{
+	const cJSON *a;
+
+	cJSON_ArrayForEach(a, m->annotations)
+	{
+		const char *s;
+
+		if (!a->string || !known_annotation(a->string))
+			continue;
+		s = cJSON_GetStringValue(a);
+		if (!s)
+			continue; /* the schema reports the type */
+		if (!strcmp(a->string, CCAI_ANN_DELETION_POLICY))
+			m->deletion_policy = !strcmp(s, "abandon")
+						     ? CCAI_ABANDON
+						     : CCAI_DELETE;
+		else if (!strcmp(a->string, CCAI_ANN_PREVENT_DESTROY))
+			m->prevent_destroy = !strcmp(s, "true");
+	}
+}
+
+static void add_document(struct ctx *c, const struct ccai_vars *vars)
+{
+	cJSON *root = c->doc->root, *meta, *spec;
+	const cJSON *av, *kn, *name, *project, *location;
+	const struct ccai_kind *kind = NULL;
+	const struct ccai_schema *schema;
+	struct ccai_manifest *m, *dup;
+	struct ccai_error err;
+	size_t before = c->diag->n;
+	const char *pname;
+
+	if (!cJSON_IsObject(root)) {
+		report(c, root, NULL, NULL,
+		       "a manifest document must be a mapping, not %s",
+		       json_type_name(root));
+		return;
+	}
+	if (ccai_vars_expand_tree(vars, &c->set->src, root, "", c->diag) < 0)
+		c->errors += c->diag->n - before;
+
+	av = cJSON_GetObjectItemCaseSensitive(root, "apiVersion");
+	kn = cJSON_GetObjectItemCaseSensitive(root, "kind");
+	if (!av)
+		report(c, root, NULL, "apiVersion",
+		       "missing required field 'apiVersion' (use '%s')",
+		       CCAI_API_VERSION);
+	else if (!cJSON_IsString(av) ||
+		 strcmp(av->valuestring, CCAI_API_VERSION))
+		report(c, root, "apiVersion", "apiVersion",
+		       "unknown apiVersion '%s' (this ccaictl reads '%s')",
+		       cJSON_IsString(av) ? av->valuestring : "?",
+		       CCAI_API_VERSION);
+	if (!kn) {
+		report(c, root, NULL, "kind", "missing required field 'kind'");
+		return;
+	}
+	if (cJSON_IsString(kn))
+		kind = ccai_kind_find(kn->valuestring);
+	if (!kind) {
+		const char *names[16];
+		const char *s;
+		size_t i;
+
+		for (i = 0; ccai_kinds[i] && i < CCAI_ARRAY_SIZE(names); i++)
+			names[i] = ccai_kinds[i]->name;
+		s = cJSON_IsString(kn)
+			    ? ccai_str_suggest(kn->valuestring, names, i)
+			    : NULL;
+		if (s)
+			report(c, kn, NULL, "kind",
+			       "unknown kind '%s' (did you mean '%s'?)",
+			       kn->valuestring, s);
+		else
+			report(c, kn, NULL, "kind",
+			       "unknown kind '%s' (known kinds: ApiService, "
+			       "ServiceAccount, ServiceAccountKey, "
+			       "RoleBinding, "
+			       "SecuritySettings, Agent, LoggingSettings, "
+			       "ConversationProfile, InsightsSettings)",
+			       cJSON_IsString(kn) ? kn->valuestring : "?");
+		return;
+	}
+
+	spec = cJSON_GetObjectItemCaseSensitive(root, "spec");
+	meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+	/* variable errors would only cascade into pattern mismatches */
+	if (c->diag->n == before) {
+		precheck_annotations(c, ccai_json_path(meta, "annotations"));
+		check_output_only(c, kind, spec);
+		schema = ccai_manifest_schema(c->set, kind, &err);
+		if (!schema)
+			report(c, root, NULL, NULL, "%s", err.message);
+		else
+			ccai_schema_validate(schema, root, on_schema_issue, c,
+					     MAX_ISSUES_PER_DOC);
+	}
+
+	name = ccai_json_path(meta, "name");
+	if (!cJSON_IsString(name) || !name->valuestring[0])
+		return; /* reported by the schema */
+	project = ccai_json_path(meta, "project");
+	location = ccai_json_path(meta, "location");
+	pname = cJSON_IsString(project) ? project->valuestring
+					: c->opts->default_project;
+	if (!pname || !*pname) {
+		report(c, meta, NULL, "metadata.project",
+		       "no project for %s/%s: set metadata.project or give "
+		       "--project",
+		       kind->name, name->valuestring);
+		pname = "";
+	}
+
+	dup = ccai_manifest_set_find(c->set, pname, kind->name,
+				     name->valuestring);
+	if (dup) {
+		report(c, name, NULL, "metadata.name",
+		       "duplicate '%s/%s' in project '%s' (first defined at "
+		       "%s:%d:%d)",
+		       kind->name, name->valuestring, pname, dup->file,
+		       dup->line, dup->col);
+		return;
+	}
+
+	CCAI_GROW(c->set->items, c->set->alloc, c->set->n + 1);
+	m = &c->set->items[c->set->n++];
+	memset(m, 0, sizeof(*m));
+	m->kind = kind;
+	m->name = ccai_xstrdup(name->valuestring);
+	m->project = ccai_xstrdup(pname);
+	if (kind->located)
+		m->location = ccai_xstrdup(
+			cJSON_IsString(location)    ? location->valuestring
+			: c->opts->default_location ? c->opts->default_location
+						    : "global");
+	m->address = ccai_xasprintf("%s/%s", kind->name, m->name);
+	m->qaddress =
+		ccai_xasprintf("%s/%s/%s", m->project, kind->name, m->name);
+	m->doc = root;
+	m->spec = spec;
+	m->annotations = ccai_json_path(meta, "annotations");
+	m->file = c->doc->file;
+	m->line = c->doc->line;
+	m->col = c->doc->col;
+	check_annotations(m);
+	if (pname[0] && !ccai_strlist_has(&c->set->projects, pname))
+		ccai_strlist_add(&c->set->projects, pname);
+}
+
+struct ccai_manifest *ccai_manifest_set_find(
+	const struct ccai_manifest_set *set, const char *project,
+	const char *kind, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < set->n; i++) {
+		struct ccai_manifest *m = &set->items[i];
+
+		if (!strcmp(m->kind->name, kind) && !strcmp(m->name, name) &&
+		    !strcmp(m->project, project))
+			return m;
+	}
+	return NULL;
+}
+
+/* ---- references ---------------------------------------------------- */
+
+static void suggest_name(const struct ccai_manifest_set *set,
+			 const char *project, const char *kind,
+			 const char *name, char *out, size_t size)
+{
+	const char **names = ccai_xcalloc(set->n + 1, sizeof(*names));
+	const char *s;
+	size_t i, k = 0;
+
+	for (i = 0; i < set->n; i++)
+		if (!strcmp(set->items[i].kind->name, kind) &&
+		    !strcmp(set->items[i].project, project))
+			names[k++] = set->items[i].name;
+	s = ccai_str_suggest(name, names, k);
+	if (s)
+		snprintf(out, size, " (did you mean '%s'?)", s);
+	else
+		out[0] = '\0';
+	free(names);
+}
+
+static void resolve_one(struct ctx *c, struct ccai_manifest *m,
+			const struct ccai_kind_ref *def, const cJSON *node,
+			const char *path)
+{
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(node, "name");
+	const cJSON *ext = cJSON_GetObjectItemCaseSensitive(node, "external");
+	const cJSON *proj = cJSON_GetObjectItemCaseSensitive(node, "project");
+	struct ccai_manifest *t;
+	struct ccai_ref *r;
+	const char *project;
+	char hint[160];
+
+	if (!cJSON_IsObject(node))
+		return; /* the schema reports it */
+	if (name && ext) {
+		report(c, node, "external", path,
+		       "a reference takes 'name' or 'external', not both");
+		return;
+	}
+	if (!cJSON_IsString(name) && !cJSON_IsString(ext)) {
+		if (!name && !ext)
+			report(c, node, NULL, path,
+			       "a reference needs 'name' (a %s in these "
+			       "manifests) or 'external' (a server name)",
+			       def->kind);
+		return;
+	}
+	if (ext && proj) {
+		report(c, node, "project", path,
+		       "'project' goes with 'name'; an 'external' name already "
+		       "says its project");
+		return;
+	}
+	m->refs = ccai_xrealloc(m->refs, (m->nrefs + 1) * sizeof(*m->refs));
+	r = &m->refs[m->nrefs];
+	memset(r, 0, sizeof(*r));
+	r->def = def;
+	r->node = node;
+	r->target = -1;
+	if (cJSON_IsString(ext)) {
+		r->external = ccai_xstrdup(ext->valuestring);
+		r->path = ccai_xstrdup(path);
+		m->nrefs++;
+		return;
+	}
+	project = cJSON_IsString(proj) ? proj->valuestring : m->project;
+	t = ccai_manifest_set_find(c->set, project, def->kind,
+				   name->valuestring);
+	if (!t) {
+		suggest_name(c->set, project, def->kind, name->valuestring,
+			     hint, sizeof(hint));
+		report(c, name, NULL, path,
+		       "no %s named '%s' in project '%s'%s", def->kind,
+		       name->valuestring, project, hint);
+		return;
+	}
+	r->target = t - c->set->items;
+	r->path = ccai_xstrdup(path);
+	m->nrefs++;
+}
+
+static void resolve_refs(struct ctx *c, struct ccai_manifest *m)
+{
+	const struct ccai_kind_ref *def;
+
+	for (def = m->kind->refs; def && def->field; def++) {
+		const cJSON *node = ccai_json_path(m->spec, def->field);
+		char path[600];
+
+		if (!node)
+			continue;
+		if (def->list) {
+			const cJSON *item;
+			int i = 0;
+
+			cJSON_ArrayForEach(item, node)
+			{
+				snprintf(path, sizeof(path), "spec.%s[%d]",
+					 def->field, i++);
+				resolve_one(c, m, def, item, path);
+			}
+		} else {
+			snprintf(path, sizeof(path), "spec.%s", def->field);
+			resolve_one(c, m, def, node, path);
+		}
+	}
+}
+
+/* ---- kind rules that a schema cannot say --------------------------- */
+
+static const struct ccai_manifest *ref_target(
+	const struct ccai_manifest_set *set, const struct ccai_manifest *m,
+	const char *field)
+{
+	size_t i;
+
+	for (i = 0; i < m->nrefs; i++)
+		if (!strcmp(m->refs[i].def->field, field) &&
+		    m->refs[i].target >= 0)
+			return &set->items[m->refs[i].target];
+	return NULL;
+}
+
+static void check_same_location(struct ctx *c, const struct ccai_manifest *m,
+				const char *field)
+{
+	const struct ccai_manifest *t = ref_target(c->set, m, field);
+	char path[300];
+
+	if (!t || !t->location || !m->location ||
+	    !strcmp(t->location, m->location))
+		return;
+	snprintf(path, sizeof(path), "spec.%s", field);
+	report(c, ccai_json_path(m->spec, field), NULL, path,
+	       "%s '%s' is in location '%s', but %s must be in the same "
+	       "location ('%s')",
+	       t->address, t->name, t->location, m->address, m->location);
+}
+
+static void check_kind_rules(struct ctx *c, struct ccai_manifest *m)
+{
+	const char *kn = m->kind->name;
+
+	if (!strcmp(kn, "RoleBinding")) {
+		int members =
+			cJSON_GetArraySize(ccai_json_path(m->spec, "members"));
+		int refs = cJSON_GetArraySize(
+			ccai_json_path(m->spec, "serviceAccountRefs"));
+
+		if (members + refs == 0 && cJSON_IsObject(m->spec))
+			report(c, m->spec, NULL, "spec",
+			       "a RoleBinding needs at least one member "
+			       "('members' or 'serviceAccountRefs')");
+	} else if (!strcmp(kn, "Agent")) {
+		const cJSON *file = ccai_json_path(m->spec, "restoreFrom.file");
+		const cJSON *on =
+			ccai_json_path(m->spec, "restoreFrom.enabled");
+
+		check_same_location(c, m, "securitySettingsRef");
+		if (cJSON_IsString(file) && !cJSON_IsFalse(on)) {
+			char *dir = ccai_path_dirname(m->file);
+			char *p = file->valuestring[0] == '/'
+					  ? ccai_xstrdup(file->valuestring)
+					  : ccai_xasprintf("%s/%s", dir,
+							   file->valuestring);
+
+			if (access(p, R_OK) != 0)
+				report(c, file, NULL, "spec.restoreFrom.file",
+				       "cannot read '%s' (a relative path is "
+				       "relative to the manifest's folder)",
+				       file->valuestring);
+			free(p);
+			free(dir);
+		}
+	} else if (!strcmp(kn, "LoggingSettings")) {
+		const struct ccai_manifest *agent =
+			ref_target(c->set, m, "agentRef");
+
+		check_same_location(c, m, "agentRef");
+		if (agent && ccai_json_path(agent->spec,
+					    "advancedSettings.loggingSettings"))
+			report(c,
+			       ccai_json_path(agent->spec, "advancedSettings"),
+			       "loggingSettings",
+			       "spec.advancedSettings.loggingSettings",
+			       "%s owns this agent's "
+			       "advancedSettings.loggingSettings; remove it "
+			       "from %s",
+			       m->address, agent->address);
+	} else if (!strcmp(kn, "ConversationProfile")) {
+		check_same_location(c, m, "securitySettingsRef");
+	}
+}
+
+/* ---- the dependency graph ------------------------------------------ */
+
+/* "Kind/name" or "project/Kind/name" from a depends-on list. */
+static void add_depends_on(struct ctx *c, size_t idx)
+{
+	struct ccai_manifest *m = &c->set->items[idx];
+	const cJSON *ann = cJSON_GetObjectItemCaseSensitive(
+		m->annotations, CCAI_ANN_DEPENDS_ON);
+	char *list, *tok, *save = NULL;
+	char path[300];
+
+	if (!cJSON_IsString(ann))
+		return;
+	snprintf(path, sizeof(path), "metadata.annotations.%s",
+		 CCAI_ANN_DEPENDS_ON);
+	list = ccai_xstrdup(ann->valuestring);
+	for (tok = strtok_r(list, ", ", &save); tok;
+	     tok = strtok_r(NULL, ", ", &save)) {
+		char *parts[3] = { NULL, NULL, NULL }, *p = tok, *slash;
+		const struct ccai_manifest *t;
+		int np = 0;
+
+		while (np < 3 && (slash = strchr(p, '/')) != NULL) {
+			*slash = '\0';
+			parts[np++] = p;
+			p = slash + 1;
+		}
+		if (np < 3)
+			parts[np++] = p;
+		if (np == 2)
+			t = ccai_manifest_set_find(c->set, m->project, parts[0],
+						   parts[1]);
+		else if (np == 3 && !strchr(p, '/'))
+			t = ccai_manifest_set_find(c->set, parts[0], parts[1],
+						   parts[2]);
+		else {
+			report(c, ann, NULL, path,
+			       "'%s' is not 'Kind/name' or 'project/Kind/name'",
+			       ann->valuestring);
+			break;
+		}
+		if (!t) {
+			report(c, ann, NULL, path,
+			       "'%s' names no manifest in this set", tok);
+			continue;
+		}
+		ccai_graph_add_edge(&c->set->graph, (size_t)(t - c->set->items),
+				    idx);
+	}
+	free(list);
+}
+
+/*
+ * Implicit needs: an API is enabled before the resources that live in
+ * it; a service account named literally in a binding's members exists
+ * before the binding.
+ */
+static void add_implicit_edges(struct ctx *c, size_t idx)
+{
+	struct ccai_manifest_set *set = c->set;
+	struct ccai_manifest *m = &set->items[idx];
+	size_t j;
+
+	for (j = 0; j < set->n; j++) {
+		const struct ccai_manifest *a = &set->items[j];
+		const char *svc;
+
+		if (j == idx || strcmp(a->project, m->project))
+			continue;
+		if (a->kind == &ccai_kind_api_service && m->kind->service) {
+			svc = ccai_json_str(a->spec, "service");
+			if (svc && !strcmp(svc, m->kind->service))
+				ccai_graph_add_edge(&set->graph, j, idx);
+		}
+		if (a->kind == &ccai_kind_service_account &&
+		    m->kind == &ccai_kind_role_binding) {
+			const char *acct = ccai_json_str(a->spec, "accountId");
+			const cJSON *mem;
+			char *want;
+
+			if (!acct)
+				continue;
+			want = ccai_xasprintf(
+				"serviceAccount:%s@%s.iam.gserviceaccount.com",
+				acct, a->project);
+			cJSON_ArrayForEach(mem,
+					   ccai_json_path(m->spec, "members"))
+			{
+				if (cJSON_IsString(mem) &&
+				    !strcmp(mem->valuestring, want) &&
+				    !ccai_graph_has_edge(&set->graph, j, idx))
+					ccai_graph_add_edge(&set->graph, j,
+							    idx);
+			}
+			free(want);
+		}
+	}
+}
+
+static void build_graph(struct ctx *c)
+{
+	struct ccai_manifest_set *set = c->set;
+	size_t i, k, *cycle, len;
+
+	ccai_graph_init(&set->graph, set->n);
+	for (i = 0; i < set->n; i++) {
+		struct ccai_manifest *m = &set->items[i];
+
+		for (k = 0; k < m->nrefs; k++)
+			if (m->refs[k].target >= 0 &&
+			    !ccai_graph_has_edge(&set->graph,
+						 (size_t)m->refs[k].target, i))
+				ccai_graph_add_edge(&set->graph,
+						    (size_t)m->refs[k].target,
+						    i);
+		add_implicit_edges(c, i);
+		add_depends_on(c, i);
+	}
+	set->order = ccai_xmalloc((set->n + 1) * sizeof(*set->order));
+	if (ccai_graph_order(&set->graph, set->order) == 0)
+		return;
+	/* name every cycle's members; remove one edge of each and go on */
+	while (ccai_graph_cycle(&set->graph, &cycle, &len)) {
+		struct ccai_buf b = CCAI_BUF_INIT;
+		size_t u, v, e;
+
+		for (k = 0; k < len; k++)
+			ccai_buf_printf(&b, "%s -> ",
+					set->items[cycle[k]].address);
+		ccai_buf_puts(&b, set->items[cycle[0]].address);
+		report_manifest(c, &set->items[cycle[0]], NULL,
+				"dependency cycle: %s", b.ptr);
+		ccai_buf_release(&b);
+		u = cycle[len - 1];
+		v = cycle[0];
+		for (e = 0; e < set->graph.nsucc[u]; e++) {
+			if (set->graph.succ[u][e] == v) {
+				set->graph.succ[u][e] =
+					set->graph
+						.succ[u][--set->graph.nsucc[u]];
+				set->graph.npred[v]--;
+				break;
+			}
+		}
+		free(cycle);
+	}
+	ccai_graph_order(&set->graph, set->order);
+}
+
+int ccai_manifest_set_resolve(struct ccai_manifest_set *set,
+			      const struct ccai_vars *vars,
+			      const struct ccai_manifest_opts *opts,
+			      struct ccai_diag *diag)
+{
+	static const struct ccai_manifest_opts defaults = { NULL, NULL };
+	struct ctx c;
+	size_t i;
+
+	memset(&c, 0, sizeof(c));
+	c.set = set;
+	c.diag = diag;
+	c.opts = opts ? opts : &defaults;
+	for (i = 0; i < set->src.ndocs; i++) {
+		c.doc = &set->src.docs[i];
+		add_document(&c, vars);
+		ccai_strlist_release(&c.suppressed);
+	}
+	c.doc = NULL;
+	for (i = 0; i < set->n; i++)
+		resolve_refs(&c, &set->items[i]);
+	for (i = 0; i < set->n; i++)
+		check_kind_rules(&c, &set->items[i]);
+	build_graph(&c);
+	ccai_strlist_sort(&set->projects);
+	return c.errors ? CCAI_EINVALID : 0;
+}
