@@ -7,6 +7,7 @@
 #include <math.h>
 
 #define NAME_RULE "[A-Za-z_][A-Za-z0-9_.-]*"
+#define MAX_PROBLEMS 20
 
 void ccai_vars_init(struct ccai_vars *vars)
 {
@@ -224,12 +225,17 @@ const char *ccai_vars_get(const struct ccai_vars *vars, const char *name)
 static void problem(struct ccai_strlist *probs, const char *fmt, ...)
 	CCAI_PRINTF(2, 3);
 
-/* Adds a problem message, once per string. */
+/*
+ * Adds a problem message, once per string, and at most MAX_PROBLEMS per
+ * string (which keeps a hostile string of a million references linear).
+ */
 static void problem(struct ccai_strlist *probs, const char *fmt, ...)
 {
 	va_list ap;
 	char *msg;
 
+	if (probs->n >= MAX_PROBLEMS)
+		return;
 	va_start(ap, fmt);
 	msg = ccai_xvasprintf(fmt, ap);
 	va_end(ap);

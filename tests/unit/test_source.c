@@ -787,6 +787,30 @@ static void test_source__nesting_at_the_limit_loads(void **state)
 	free(all);
 }
 
+static void test_source__wide_mappings_load_in_linear_time(void **state)
+{
+	struct ccai_buf text = CCAI_BUF_INIT;
+	struct ccai_source src;
+	struct ccai_diag diag = CCAI_DIAG_INIT;
+	double t0;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 100000; i++)
+		ccai_buf_printf(&text, "key%d: &a%d %d\n", i, i, i);
+	ccai_buf_printf(&text, "last: *a99999\nkey5: again\n");
+	t0 = now();
+	assert_int_equal(load(&src, &diag, text.ptr), CCAI_EINVALID);
+	assert_true(now() - t0 < 3.0);
+	assert_int_equal(diag.n, 1);
+	assert_string_equal(diag_text(&diag, 0),
+			    "t.yaml:100002:1: key5: duplicate key 'key5' "
+			    "(first at line 6)");
+	ccai_buf_release(&text);
+	ccai_diag_release(&diag);
+	ccai_source_release(&src);
+}
+
 static void test_source__file_over_the_size_limit(void **state)
 {
 	char *dir = ccai_test_tmpdir();
@@ -947,6 +971,8 @@ int main(void)
 		cmocka_unit_test(test_source__deep_flow_nesting),
 		cmocka_unit_test(test_source__deep_block_nesting),
 		cmocka_unit_test(test_source__nesting_at_the_limit_loads),
+		cmocka_unit_test(
+			test_source__wide_mappings_load_in_linear_time),
 		cmocka_unit_test(test_source__file_over_the_size_limit),
 		cmocka_unit_test(test_source__empty_files_have_no_documents),
 		cmocka_unit_test(test_source__directory_without_yaml),

@@ -3,6 +3,7 @@
 #include "manifest/vars.h"
 #include "manifest/source.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -429,6 +430,29 @@ static void test_vars__without_source_or_vars(void **state)
 	cJSON_Delete(root);
 }
 
+static void test_vars__problems_per_string_are_capped(void **state)
+{
+	struct ccai_buf text = CCAI_BUF_INIT;
+	struct ccai_diag diag = CCAI_DIAG_INIT;
+	cJSON *root = cJSON_CreateObject();
+	struct ccai_vars v;
+	int i;
+
+	(void)state;
+	vars_with(&v, NULL);
+	for (i = 0; i < 100000; i++)
+		ccai_buf_printf(&text, "${undefined%d}", i);
+	cJSON_AddStringToObject(root, "s", text.ptr);
+	assert_int_equal(ccai_vars_expand_tree(&v, NULL, root, NULL, &diag),
+			 CCAI_EINVALID);
+	assert_int_equal(diag.n, 20);
+	assert_non_null(strstr(diag.items[19].message, "'undefined19'"));
+	ccai_diag_release(&diag);
+	ccai_buf_release(&text);
+	ccai_vars_release(&v);
+	cJSON_Delete(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -445,6 +469,7 @@ int main(void)
 		cmocka_unit_test(test_vars__plain_scalars_are_retyped),
 		cmocka_unit_test(test_vars__keys_are_not_expanded),
 		cmocka_unit_test(test_vars__without_source_or_vars),
+		cmocka_unit_test(test_vars__problems_per_string_are_capped),
 	};
 
 	ccai_alloc_init();
