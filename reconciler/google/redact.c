@@ -41,8 +41,8 @@ static void scrub_json(cJSON *node)
 			if (cJSON_IsString(c) && c->valuestring)
 				memset(c->valuestring, 0,
 				       strlen(c->valuestring));
-			cJSON_ReplaceItemViaPointer(
-				node, c,
+			cJSON_ReplaceItemInObjectCaseSensitive(
+				node, c->string,
 				cJSON_CreateString(CCAI_SECRET_REDACTED));
 			continue;
 		}

@@ -187,6 +187,8 @@ static void test_google_pure__scrub_json_and_form(void **state)
 	assert_null(strstr(s, "ya29.secret-token-value"));
 	assert_null(strstr(s, "1//refresh-secret"));
 	assert_non_null(strstr(s, "\"name\":\"k\""));
+	assert_non_null(strstr(s, "\"privateKeyData\":\"<redacted>\""));
+	assert_non_null(strstr(s, "\"access_token\":\"<redacted>\""));
 	assert_non_null(strstr(s, "<redacted>"));
 	free(s);
 	s = ccai_google_scrub_body(form, strlen(form),
