@@ -57,5 +57,6 @@ int ccai_cli_finish(int code);
 int ccai_cmd_validate(int argc, char **argv);
 int ccai_cmd_version(int argc, char **argv);
 int ccai_cmd_auth(int argc, char **argv);
+int ccai_cmd_emulator(int argc, char **argv);
 
 #endif

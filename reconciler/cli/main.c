@@ -18,6 +18,8 @@ struct command {
 static const struct command commands[] = {
 	{ "auth", ccai_cmd_auth,
 	  "debug credentials: print-access-token, whoami" },
+	{ "emulator", ccai_cmd_emulator,
+	  "serve the local emulator of the Google APIs" },
 	{ "validate", ccai_cmd_validate,
 	  "parse, schema-check, resolve variables and references; no network" },
 	{ "version", ccai_cmd_version, "print the version" },

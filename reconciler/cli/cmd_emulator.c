@@ -1,0 +1,96 @@
+/*
+ * cmd_emulator.c - `ccaictl emulator`: serve the Google API emulator
+ * until SIGINT or SIGTERM, then persist and exit 0.
+ *
+ * The first line on stdout names the base URL and is flushed at once:
+ * tests and scripts read it to find the port.
+ */
+#include "util/common.h"
+#include "cli/cli.h"
+#include "emulator/emulator.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+int ccai_cmd_emulator(int argc, char **argv)
+{
+	const char *listen = "127.0.0.1:0", *data = NULL, *faults = NULL;
+	long long seed = 0;
+	bool quiet = false;
+	const struct ccai_option opts[] = {
+		{ CCAI_OPT_GROUP, NULL, 0, NULL, NULL, "emulator options:" },
+		{ CCAI_OPT_STRING, "listen", 0, &listen, "HOST:PORT",
+		  "address to serve on (default 127.0.0.1:0, a free port)" },
+		{ CCAI_OPT_STRING, "data", 0, &data, "DIR",
+		  "state directory (required; credentials.json is written "
+		  "there)" },
+		{ CCAI_OPT_STRING, "faults", 0, &faults, "SPEC",
+		  "inject faults, e.g. error-rate=0.1,latency=20ms (see "
+		  "docs/emulator.md)" },
+		{ CCAI_OPT_INT, "seed", 0, &seed, "N",
+		  "seed for the faults (default 1)" },
+		{ CCAI_OPT_FLAG, "quiet", 'q', &quiet, NULL,
+		  "no request log, even with -v" },
+		{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
+	};
+	struct ccai_emu_config cfg;
+	struct ccai_common_opts o;
+	struct ccai_strlist pos = CCAI_STRLIST_INIT;
+	struct ccai_emu *emu = NULL;
+	struct ccai_error err;
+	sigset_t set;
+	int r, sig = 0;
+
+	r = ccai_cli_parse(argc, argv,
+			   "ccaictl emulator --data DIR [--listen HOST:PORT] "
+			   "[--faults SPEC] [--seed N]",
+			   opts, &o, &pos);
+	if (r)
+		return CCAI_PARSE_EXIT(r);
+	r = CCAI_EXIT_ERROR;
+	if (pos.n) {
+		ccai_cli_errorf("unexpected argument '%s'", pos.items[0]);
+		goto out;
+	}
+	if (!data) {
+		ccai_cli_errorf("emulator needs --data DIR");
+		goto out;
+	}
+	if (seed < 0) {
+		ccai_cli_errorf("--seed must not be negative");
+		goto out;
+	}
+	/* the server's threads inherit this mask: only sigwait sees them */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.listen = listen;
+	cfg.data_dir = data;
+	cfg.faults = faults;
+	cfg.seed = (unsigned long long)seed;
+	cfg.quiet = quiet;
+	if (ccai_emu_start(&emu, &cfg, &err) < 0) {
+		ccai_cli_error(&err);
+		goto out;
+	}
+	printf("ccaictl emulator listening on %s (credentials: %s)\n",
+	       ccai_emu_base_url(emu), ccai_emu_credentials_path(emu));
+	if (fflush(stdout) != 0) {
+		ccai_cli_errorf("cannot write to standard output");
+		ccai_emu_stop(emu, NULL);
+		goto out;
+	}
+	while (sigwait(&set, &sig) != 0)
+		;
+	if (ccai_emu_stop(emu, &err) < 0) {
+		ccai_cli_error(&err);
+		goto out;
+	}
+	r = CCAI_EXIT_OK;
+out:
+	ccai_common_release(&o);
+	ccai_strlist_release(&pos);
+	return ccai_cli_finish(r);
+}

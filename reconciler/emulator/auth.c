@@ -1,0 +1,817 @@
+/*
+ * auth.c - who is calling: RSA keys (OpenSSL EVP), RS256 JWT checks,
+ * access tokens, the credential files, and the token endpoints:
+ *
+ *   POST /token (and /oauth2/v4/token)  JWT-bearer and refresh_token
+ *   POST /v1/token                      STS token exchange (RFC 8693)
+ *   POST /v1/projects/-/serviceAccounts/EMAIL:generateAccessToken
+ *   GET  /computeMetadata/v1/...        the metadata server
+ *
+ * Access tokens are random ("ya29.emu." + 43 base64url characters of
+ * RAND_bytes), last EMU_TOKEN_LIFETIME seconds and map to a principal:
+ * "serviceAccount:EMAIL" for service-account keys and impersonation, the
+ * admin's own identities (its key, its refresh token, the metadata
+ * server) with the admin flag, and "principal://…/subject/SUB" for STS
+ * tokens, which the emulator treats as admin too (it does not model
+ * workload identity pools; docs/emulator.md).
+ */
+#include "util/common.h"
+#include "emulator/internal.h"
+#include "util/alloc.h"
+#include "util/b64.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/secret.h"
+
+#include <microhttpd.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <time.h>
+
+#define STS_FIXED_SUBJECT_TOKEN "ccaictl-emulator-subject-token"
+#define JWT_SKEW_S 300
+
+/* ---- keys ------------------------------------------------------------ */
+
+static char *bio_text(BIO *b)
+{
+	char *p = NULL;
+	long n = BIO_get_mem_data(b, &p);
+
+	return ccai_xstrndup(p, (size_t)(n > 0 ? n : 0));
+}
+
+int emu_key_generate(int bits, char **priv_pem, char **pub_pem,
+		     struct ccai_error *err)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
+	BIO *a = NULL, *b = NULL;
+	int r = 0;
+
+	*priv_pem = *pub_pem = NULL;
+	if (!k)
+		return ccai_error_set(err, CCAI_ERROR,
+				      "cannot generate an RSA key");
+	a = BIO_new(BIO_s_mem());
+	b = BIO_new(BIO_s_mem());
+	if (!a || !b ||
+	    PEM_write_bio_PrivateKey(a, k, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    PEM_write_bio_PUBKEY(b, k) != 1) {
+		r = ccai_error_set(err, CCAI_ERROR, "cannot encode an RSA key");
+		goto out;
+	}
+	*priv_pem = bio_text(a);
+	*pub_pem = bio_text(b);
+out:
+	BIO_free(a);
+	BIO_free(b);
+	EVP_PKEY_free(k);
+	return r;
+}
+
+bool emu_rs256_verify(const char *pub_pem, const char *signed_part,
+		      size_t signed_len, const unsigned char *sig,
+		      size_t sig_len)
+{
+	BIO *b = BIO_new_mem_buf(pub_pem, -1);
+	EVP_PKEY *k = b ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	bool ok = false;
+
+	if (k && ctx &&
+	    EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, k) == 1 &&
+	    EVP_DigestVerify(ctx, sig, sig_len,
+			     (const unsigned char *)signed_part,
+			     signed_len) == 1)
+		ok = true;
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(k);
+	BIO_free(b);
+	return ok;
+}
+
+char *emu_key_file(struct ccai_emu *e, const char *project, const char *email,
+		   const char *client_id, const char *kid, const char *priv_pem)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *uri, *text;
+
+	cJSON_AddStringToObject(o, "type", "service_account");
+	cJSON_AddStringToObject(o, "project_id", project);
+	cJSON_AddStringToObject(o, "private_key_id", kid);
+	cJSON_AddStringToObject(o, "private_key", priv_pem);
+	cJSON_AddStringToObject(o, "client_email", email);
+	cJSON_AddStringToObject(o, "client_id", client_id);
+	cJSON_AddStringToObject(o, "auth_uri",
+				"https://accounts.google.com/o/oauth2/auth");
+	uri = ccai_xasprintf("%s/token", e->base);
+	cJSON_AddStringToObject(o, "token_uri", uri);
+	free(uri);
+	cJSON_AddStringToObject(o, "auth_provider_x509_cert_url",
+				"https://www.googleapis.com/oauth2/v1/certs");
+	uri = ccai_xasprintf("https://www.googleapis.com/robot/v1/metadata/"
+			     "x509/%s",
+			     email);
+	cJSON_AddStringToObject(o, "client_x509_cert_url", uri);
+	free(uri);
+	cJSON_AddStringToObject(o, "universe_domain", "googleapis.com");
+	text = cJSON_Print(o);
+	cJSON_Delete(o);
+	return text;
+}
+
+static int write_secret_file(const char *path, char *text,
+			     struct ccai_error *err)
+{
+	int r = ccai_file_write_atomic(path, text, strlen(text), 0600, err);
+
+	ccai_secret_free_str(text);
+	return r;
+}
+
+int emu_auth_init(struct ccai_emu *e, struct ccai_error *err)
+{
+	struct emu_store *st = e->store;
+	char *priv = NULL, *pub = NULL, *text;
+	cJSON *admin, *u;
+	int r;
+
+	emu_store_lock(st);
+	admin = emu_store_obj(st, "admin");
+	if (!ccai_json_str(admin, "priv")) {
+		char kid[41], secret[33], refresh[65], cid[22];
+
+		emu_store_unlock(st);
+		if ((r = emu_key_generate(2048, &priv, &pub, err)) < 0)
+			return r;
+		emu_rand_chars(kid, 40, "0123456789abcdef");
+		emu_rand_chars(secret, 32,
+			       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRST"
+			       "UVWXYZ0123456789");
+		emu_rand_chars(refresh, 64,
+			       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRST"
+			       "UVWXYZ0123456789-_");
+		emu_rand_digits(cid, 21);
+		emu_store_lock(st);
+		ccai_json_set(admin, "email",
+			      cJSON_CreateString(EMU_ADMIN_EMAIL));
+		ccai_json_set(admin, "kid", cJSON_CreateString(kid));
+		ccai_json_set(admin, "priv", cJSON_CreateString(priv));
+		ccai_json_set(admin, "pub", cJSON_CreateString(pub));
+		ccai_json_set(admin, "clientId", cJSON_CreateString(cid));
+		ccai_json_set(admin, "clientSecret",
+			      cJSON_CreateString(secret));
+		text = ccai_xasprintf("1//emu-%s", refresh);
+		ccai_json_set(admin, "refreshToken", cJSON_CreateString(text));
+		free(text);
+		emu_store_dirty(st);
+		ccai_secret_free_str(priv);
+		free(pub);
+	}
+	/* the port may have changed: token_uri is rewritten every start */
+	text = emu_key_file(e, EMU_ADMIN_PROJECT, ccai_json_str(admin, "email"),
+			    ccai_json_str(admin, "clientId"),
+			    ccai_json_str(admin, "kid"),
+			    ccai_json_str(admin, "priv"));
+	u = cJSON_CreateObject();
+	cJSON_AddStringToObject(u, "type", "authorized_user");
+	{
+		char *cid = ccai_xasprintf("%s.apps.googleusercontent.com",
+					   ccai_json_str(admin, "clientId"));
+
+		cJSON_AddStringToObject(u, "client_id", cid);
+		free(cid);
+	}
+	cJSON_AddStringToObject(u, "client_secret",
+				ccai_json_str(admin, "clientSecret"));
+	cJSON_AddStringToObject(u, "refresh_token",
+				ccai_json_str(admin, "refreshToken"));
+	emu_store_unlock(st);
+	r = write_secret_file(e->cred_path, text, err);
+	text = cJSON_Print(u);
+	cJSON_Delete(u);
+	if (r == 0)
+		r = write_secret_file(e->user_path, text, err);
+	else
+		ccai_secret_free_str(text);
+	return r;
+}
+
+/* ---- tokens ---------------------------------------------------------- */
+
+char *emu_token_issue(struct ccai_emu *e, const char *principal, bool admin,
+		      long long lifetime_s)
+{
+	struct emu_store *st = e->store;
+	unsigned char raw[32];
+	struct ccai_buf b = CCAI_BUF_INIT;
+	int64_t now = ccai_clock_unix();
+	cJSON *tokens, *t, *it, *next;
+	char *tok;
+
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		abort();
+	ccai_buf_puts(&b, "ya29.emu.");
+	ccai_b64url_encode(&b, raw, sizeof(raw));
+	tok = ccai_buf_detach(&b, NULL);
+	t = cJSON_CreateObject();
+	cJSON_AddStringToObject(t, "p", principal);
+	if (admin)
+		cJSON_AddTrueToObject(t, "a");
+	cJSON_AddNumberToObject(t, "exp", (double)(now + lifetime_s));
+	emu_store_lock(st);
+	tokens = emu_store_obj(st, "tokens");
+	for (it = tokens->child; it; it = next) {
+		next = it->next;
+		if (ccai_json_num(it, "exp", 0) <= (double)now)
+			cJSON_Delete(cJSON_DetachItemViaPointer(tokens, it));
+	}
+	cJSON_AddItemToObject(tokens, tok, t);
+	emu_store_dirty(st);
+	emu_store_unlock(st);
+	return tok;
+}
+
+bool emu_token_check(struct ccai_emu *e, const char *token, char **principal,
+		     bool *admin, int64_t now_ms)
+{
+	struct emu_store *st = e->store;
+	const cJSON *t;
+	bool ok = false;
+
+	emu_store_lock(st);
+	t = cJSON_GetObjectItemCaseSensitive(emu_store_obj(st, "tokens"),
+					     token);
+	if (t && ccai_json_num(t, "exp", 0) * 1000.0 > (double)now_ms &&
+	    ccai_json_str(t, "p")) {
+		*principal = ccai_xstrdup(ccai_json_str(t, "p"));
+		*admin = ccai_json_bool(t, "a", false);
+		ok = true;
+	}
+	emu_store_unlock(st);
+	return ok;
+}
+
+static void reply_token(struct emu_resp *rs, const char *tok, const char *scope,
+			bool sts)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "access_token", tok);
+	if (sts)
+		cJSON_AddStringToObject(o, "issued_token_type",
+					"urn:ietf:params:oauth:token-type:"
+					"access_token");
+	cJSON_AddNumberToObject(o, "expires_in", EMU_TOKEN_LIFETIME - 1);
+	if (scope)
+		cJSON_AddStringToObject(o, "scope", scope);
+	cJSON_AddStringToObject(o, "token_type", "Bearer");
+	emu_reply_json(rs, 200, o);
+}
+
+/* ---- form bodies ----------------------------------------------------- */
+
+/*
+ * The body as an object of strings: form-encoded (the OAuth way) or a
+ * JSON object (camelCase keys become snake_case for STS).
+ */
+static cJSON *parse_form(struct emu_req *rq)
+{
+	const char *ct = emu_header(rq, "Content-Type");
+	cJSON *o = NULL;
+	char *copy, *save = NULL, *pair;
+
+	if (ct && strstr(ct, "json")) {
+		struct ccai_error err;
+		cJSON *it;
+
+		if (ccai_json_parse(&o, rq->body, rq->body_len, &err) < 0 ||
+		    !cJSON_IsObject(o)) {
+			cJSON_Delete(o);
+			return NULL;
+		}
+		cJSON_ArrayForEach(it, o)
+		{
+			/* grantType -> grant_type */
+			struct ccai_buf k = CCAI_BUF_INIT;
+			const char *p;
+
+			for (p = it->string; *p; p++) {
+				if (*p >= 'A' && *p <= 'Z') {
+					ccai_buf_putc(&k, '_');
+					ccai_buf_putc(&k,
+						      (char)(*p - 'A' + 'a'));
+				} else {
+					ccai_buf_putc(&k, *p);
+				}
+			}
+			if (strcmp(k.ptr, it->string)) {
+				cJSON_free(it->string);
+				it->string = ccai_buf_detach(&k, NULL);
+			}
+			ccai_buf_release(&k);
+		}
+		return o;
+	}
+	o = cJSON_CreateObject();
+	copy = ccai_xstrndup(rq->body, rq->body_len);
+	for (pair = strtok_r(copy, "&", &save); pair;
+	     pair = strtok_r(NULL, "&", &save)) {
+		char *eq = strchr(pair, '='), *p;
+		const char *v = "";
+
+		for (p = pair; *p; p++)
+			if (*p == '+')
+				*p = ' ';
+		if (eq) {
+			*eq = '\0';
+			v = eq + 1;
+			MHD_http_unescape((char *)(uintptr_t)v);
+		}
+		MHD_http_unescape(pair);
+		ccai_json_set(o, pair, cJSON_CreateString(v));
+	}
+	ccai_secret_free_str(copy);
+	return o;
+}
+
+/* ---- JWTs ------------------------------------------------------------ */
+
+struct jwt {
+	cJSON *header;
+	cJSON *claims;
+	const char *signed_part;
+	size_t signed_len;
+	struct ccai_buf sig;
+};
+
+static void jwt_release(struct jwt *j)
+{
+	cJSON_Delete(j->header);
+	cJSON_Delete(j->claims);
+	ccai_buf_release(&j->sig);
+	memset(j, 0, sizeof(*j));
+}
+
+static int jwt_parse(struct jwt *j, const char *text)
+{
+	const char *d1 = strchr(text, '.'), *d2;
+	struct ccai_buf h = CCAI_BUF_INIT, c = CCAI_BUF_INIT;
+	struct ccai_error err;
+	int r = -1;
+
+	memset(j, 0, sizeof(*j));
+	ccai_buf_init(&j->sig, 0);
+	if (!d1 || !(d2 = strchr(d1 + 1, '.')) || strchr(d2 + 1, '.'))
+		return -1;
+	if (ccai_b64url_decode(&h, text, (size_t)(d1 - text)) < 0 ||
+	    ccai_b64url_decode(&c, d1 + 1, (size_t)(d2 - d1 - 1)) < 0 ||
+	    ccai_b64url_decode(&j->sig, d2 + 1, strlen(d2 + 1)) < 0 ||
+	    ccai_json_parse(&j->header, h.ptr, h.len, &err) < 0 ||
+	    ccai_json_parse(&j->claims, c.ptr, c.len, &err) < 0 ||
+	    !cJSON_IsObject(j->header) || !cJSON_IsObject(j->claims))
+		goto out;
+	j->signed_part = text;
+	j->signed_len = (size_t)(d2 - text);
+	r = 0;
+out:
+	ccai_buf_release(&h);
+	ccai_buf_release(&c);
+	if (r < 0)
+		jwt_release(j);
+	return r;
+}
+
+struct signer {
+	char *email; /* the account the key belongs to */
+	char *pub;
+	bool admin;
+};
+
+/*
+ * The keys that may have signed j: the one named by kid, or every key
+ * of the account named by iss.  Only keys that are not disabled, of
+ * accounts that exist and are not disabled.
+ */
+static size_t find_signers(struct ccai_emu *e, const struct jwt *j,
+			   struct signer *out, size_t max, int64_t now_ms)
+{
+	struct emu_store *st = e->store;
+	const char *kid = ccai_json_str(j->header, "kid");
+	const char *iss = ccai_json_str(j->claims, "iss");
+	cJSON *admin, *kidx, *it;
+	size_t n = 0;
+
+	emu_store_lock(st);
+	admin = emu_store_obj(st, "admin");
+	kidx = emu_store_obj(st, "kidx");
+	if ((kid && !strcmp(kid, ccai_json_str(admin, "kid"))) ||
+	    (!kid && iss && !strcmp(iss, ccai_json_str(admin, "email")))) {
+		out[n].email = ccai_xstrdup(ccai_json_str(admin, "email"));
+		out[n].pub = ccai_xstrdup(ccai_json_str(admin, "pub"));
+		out[n].admin = true;
+		n++;
+	}
+	cJSON_ArrayForEach(it, kidx)
+	{
+		const cJSON *key, *sa;
+		char *sa_name, *email;
+
+		if (n == max || (kid && strcmp(it->string, kid)))
+			continue;
+		if (!cJSON_IsString(it))
+			continue;
+		key = emu_res_get(st, it->valuestring);
+		if (!key ||
+		    ccai_json_bool(ccai_json_path(key, "r"), "disabled",
+				   false) ||
+		    !ccai_json_str(ccai_json_path(key, "m"), "pub"))
+			continue;
+		sa_name = emu_name_parent(it->valuestring);
+		email = ccai_xstrdup(emu_name_last(sa_name));
+		free(sa_name);
+		sa = emu_sa_find(st, email, now_ms);
+		if (!sa ||
+		    ccai_json_bool(ccai_json_path(sa, "r"), "disabled",
+				   false) ||
+		    (!kid && (!iss || strcmp(iss, email)))) {
+			free(email);
+			continue;
+		}
+		out[n].email = email;
+		out[n].pub = ccai_xstrdup(
+			ccai_json_str(ccai_json_path(key, "m"), "pub"));
+		out[n].admin = false;
+		n++;
+	}
+	emu_store_unlock(st);
+	return n;
+}
+
+static bool aud_ok(struct ccai_emu *e, const char *aud)
+{
+	char *mine;
+	bool ok;
+
+	if (!aud)
+		return false;
+	mine = ccai_xasprintf("%s/token", e->base);
+	ok = !strcmp(aud, mine) || !strcmp(aud, EMU_GOOGLE_TOKEN_URI) ||
+	     !strcmp(aud, "https://www.googleapis.com/oauth2/v4/token") ||
+	     !strcmp(aud, "https://accounts.google.com/o/oauth2/token");
+	free(mine);
+	return ok;
+}
+
+/*
+ * Verifies j against the emulator's keys; on success fills the signer
+ * (the caller releases it) and returns 0; else answers with OAuth's
+ * error body.
+ */
+static int jwt_verify(struct ccai_emu *e, const struct jwt *j,
+		      struct signer *who, struct emu_resp *rs, int64_t now_ms,
+		      bool check_aud)
+{
+	struct signer cands[16];
+	size_t n, i;
+	const char *alg = ccai_json_str(j->header, "alg");
+	double iat = ccai_json_num(j->claims, "iat", -1);
+	double exp = ccai_json_num(j->claims, "exp", -1);
+	double now = (double)now_ms / 1000.0;
+	int found = -1;
+
+	memset(who, 0, sizeof(*who));
+	if (!alg || strcmp(alg, "RS256")) {
+		emu_reply_oauth_error(rs, 400, "invalid_grant",
+				      "Invalid JWT: only RS256 is accepted.");
+		return -1;
+	}
+	n = find_signers(e, j, cands, CCAI_ARRAY_SIZE(cands), now_ms);
+	for (i = 0; i < n; i++) {
+		if (found < 0 &&
+		    emu_rs256_verify(
+			    cands[i].pub, j->signed_part, j->signed_len,
+			    (const unsigned char *)j->sig.ptr, j->sig.len))
+			found = (int)i;
+	}
+	for (i = 0; i < n; i++) {
+		if ((int)i == found) {
+			*who = cands[i];
+			continue;
+		}
+		free(cands[i].email);
+		free(cands[i].pub);
+	}
+	if (found < 0) {
+		emu_reply_oauth_error(rs, 400, "invalid_grant",
+				      "Invalid JWT Signature.");
+		return -1;
+	}
+	if (check_aud &&
+	    (!ccai_json_str(j->claims, "iss") ||
+	     strcmp(ccai_json_str(j->claims, "iss"), who->email))) {
+		emu_reply_oauth_error(rs, 400, "invalid_grant",
+				      "Invalid JWT: 'iss' is not the key's "
+				      "service account.");
+		goto fail;
+	}
+	if (check_aud && !aud_ok(e, ccai_json_str(j->claims, "aud"))) {
+		emu_reply_oauth_error(rs, 400, "invalid_grant",
+				      "Invalid JWT: 'aud' must be the token "
+				      "endpoint (%s/token or %s).",
+				      e->base, EMU_GOOGLE_TOKEN_URI);
+		goto fail;
+	}
+	if (iat < 0 || exp < 0 || exp <= iat || exp - iat > 3600 ||
+	    iat > now + JWT_SKEW_S || exp <= now) {
+		emu_reply_oauth_error(rs, 400, "invalid_grant",
+				      "Invalid JWT: Token must be a "
+				      "short-lived token (60 minutes) and in "
+				      "a reasonable timeframe. Check your iat "
+				      "and exp values in the JWT claim.");
+		goto fail;
+	}
+	return 0;
+fail:
+	free(who->email);
+	free(who->pub);
+	memset(who, 0, sizeof(*who));
+	return -1;
+}
+
+static void grant_jwt(struct emu_req *rq, struct emu_resp *rs,
+		      const cJSON *form)
+{
+	const char *assertion = ccai_json_str(form, "assertion");
+	struct signer who;
+	struct jwt j;
+	char *principal, *tok;
+
+	if (!assertion || jwt_parse(&j, assertion) < 0) {
+		emu_reply_oauth_error(rs, 400, "invalid_grant",
+				      "Invalid JWT: the assertion is not a "
+				      "JWT.");
+		return;
+	}
+	if (jwt_verify(rq->emu, &j, &who, rs, rq->now_ms, true) < 0)
+		goto out;
+	if (!ccai_json_str(j.claims, "scope") ||
+	    !*ccai_json_str(j.claims, "scope")) {
+		emu_reply_oauth_error(rs, 400, "invalid_scope",
+				      "Invalid OAuth scope or ID token "
+				      "audience provided.");
+		goto out_who;
+	}
+	principal = ccai_xasprintf("serviceAccount:%s", who.email);
+	tok = emu_token_issue(rq->emu, principal, who.admin,
+			      EMU_TOKEN_LIFETIME);
+	reply_token(rs, tok, NULL, false);
+	free(tok);
+	free(principal);
+out_who:
+	free(who.email);
+	free(who.pub);
+out:
+	jwt_release(&j);
+}
+
+static void grant_refresh(struct emu_req *rq, struct emu_resp *rs,
+			  const cJSON *form)
+{
+	const char *rt = ccai_json_str(form, "refresh_token");
+	const char *cid = ccai_json_str(form, "client_id");
+	const char *sec = ccai_json_str(form, "client_secret");
+	struct emu_store *st = rq->emu->store;
+	bool ok_client, ok_token;
+	cJSON *admin;
+	char *want;
+	char *tok;
+
+	emu_store_lock(st);
+	admin = emu_store_obj(st, "admin");
+	want = ccai_xasprintf("%s.apps.googleusercontent.com",
+			      ccai_json_str(admin, "clientId"));
+	ok_client = cid && sec && !strcmp(cid, want) &&
+		    !strcmp(sec, ccai_json_str(admin, "clientSecret"));
+	ok_token = rt && !strcmp(rt, ccai_json_str(admin, "refreshToken"));
+	emu_store_unlock(st);
+	free(want);
+	if (!ok_client) {
+		emu_reply_oauth_error(rs, 401, "invalid_client",
+				      "The OAuth client was not found.");
+		return;
+	}
+	if (!ok_token) {
+		emu_reply_oauth_error(rs, 400, "invalid_grant",
+				      "Token has been expired or revoked.");
+		return;
+	}
+	tok = emu_token_issue(rq->emu, EMU_ADMIN_USER, true,
+			      EMU_TOKEN_LIFETIME);
+	reply_token(rs, tok,
+		    ccai_json_str(form, "scope")
+			    ? ccai_json_str(form, "scope")
+			    : "https://www.googleapis.com/auth/cloud-platform",
+		    false);
+	free(tok);
+}
+
+void emu_h_token(struct emu_req *rq, struct emu_resp *rs)
+{
+	cJSON *form = parse_form(rq);
+	const char *gt = ccai_json_str(form, "grant_type");
+
+	if (!form || !gt)
+		emu_reply_oauth_error(rs, 400, "invalid_request",
+				      "Missing required parameter: "
+				      "grant_type");
+	else if (!strcmp(gt, "urn:ietf:params:oauth:grant-type:jwt-bearer"))
+		grant_jwt(rq, rs, form);
+	else if (!strcmp(gt, "refresh_token"))
+		grant_refresh(rq, rs, form);
+	else
+		emu_reply_oauth_error(rs, 400, "unsupported_grant_type",
+				      "Invalid grant_type: %s", gt);
+	cJSON_Delete(form);
+}
+
+static void reply_bad_subject(struct emu_resp *rs)
+{
+	emu_reply_oauth_error(rs, 400, "invalid_grant",
+			      "The given subject token is not valid (the "
+			      "emulator takes '%s' or a JWT signed by a key it "
+			      "issued).",
+			      STS_FIXED_SUBJECT_TOKEN);
+}
+
+void emu_h_sts_token(struct emu_req *rq, struct emu_resp *rs)
+{
+	static const char *const types[] = {
+		"urn:ietf:params:oauth:token-type:jwt",
+		"urn:ietf:params:oauth:token-type:id_token",
+		"urn:ietf:params:oauth:token-type:access_token",
+		"urn:ietf:params:aws:token-type:aws4_request",
+		"urn:ietf:params:oauth:token-type:saml2",
+	};
+	cJSON *form = parse_form(rq);
+	const char *gt = ccai_json_str(form, "grant_type");
+	const char *aud = ccai_json_str(form, "audience");
+	const char *stt = ccai_json_str(form, "subject_token_type");
+	const char *rtt = ccai_json_str(form, "requested_token_type");
+	const char *subj = ccai_json_str(form, "subject_token");
+	char *sub = NULL, *principal, *tok;
+	bool type_ok = false;
+	size_t i;
+
+	for (i = 0; stt && i < CCAI_ARRAY_SIZE(types); i++)
+		if (!strcmp(stt, types[i]))
+			type_ok = true;
+	if (!gt || strcmp(gt, "urn:ietf:params:oauth:grant-type:"
+			      "token-exchange")) {
+		emu_reply_oauth_error(rs, 400, "unsupported_grant_type",
+				      "The grant_type must be "
+				      "urn:ietf:params:oauth:grant-type:"
+				      "token-exchange.");
+		goto out;
+	}
+	if (!aud || !*aud || !type_ok || !subj ||
+	    (rtt && strcmp(rtt, "urn:ietf:params:oauth:token-type:"
+				"access_token"))) {
+		emu_reply_oauth_error(rs, 400, "invalid_request",
+				      "The request needs audience, a "
+				      "supported subject_token_type, a "
+				      "subject_token and requested_token_type "
+				      "urn:ietf:params:oauth:token-type:"
+				      "access_token.");
+		goto out;
+	}
+	if (!strcmp(subj, STS_FIXED_SUBJECT_TOKEN)) {
+		sub = ccai_xstrdup("emulator-test-subject");
+	} else {
+		struct jwt j;
+		struct signer who;
+		const char *s;
+
+		if (jwt_parse(&j, subj) < 0) {
+			reply_bad_subject(rs);
+			goto out;
+		}
+		if (jwt_verify(rq->emu, &j, &who, rs, rq->now_ms, false) < 0) {
+			jwt_release(&j);
+			reply_bad_subject(rs);
+			goto out;
+		}
+		s = ccai_json_str(j.claims, "sub");
+		sub = ccai_xstrdup(s ? s : who.email);
+		free(who.email);
+		free(who.pub);
+		jwt_release(&j);
+	}
+	principal = ccai_xasprintf(
+		"principal://iam.googleapis.com/%s/subject/%s",
+		ccai_str_starts_with(aud, "//iam.googleapis.com/") ? aud + 21
+								   : aud,
+		sub);
+	tok = emu_token_issue(rq->emu, principal, true, EMU_TOKEN_LIFETIME);
+	reply_token(rs, tok, NULL, true);
+	free(tok);
+	free(principal);
+out:
+	free(sub);
+	cJSON_Delete(form);
+}
+
+static void time_z(int64_t unix_s, char out[32])
+{
+	time_t t = (time_t)unix_s;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void emu_h_generate_access_token(struct emu_req *rq, struct emu_resp *rs)
+{
+	const char *email = rq->caps[1];
+	const cJSON *scope =
+		cJSON_GetObjectItemCaseSensitive(rq->json, "scope");
+	const char *lifetime = ccai_json_str(rq->json, "lifetime");
+	long long life = EMU_TOKEN_LIFETIME;
+	bool exists, disabled = false;
+	char *principal, *tok;
+	char when[32];
+	cJSON *sa, *o;
+
+	if (!cJSON_IsArray(scope) || !scope->child) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"Scope is required.");
+		return;
+	}
+	if (lifetime) {
+		double d = strtod(lifetime, NULL);
+
+		if (d <= 0 || d > 3600) {
+			emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+					"The lifetime must be between 1s and "
+					"3600s (the emulator has no "
+					"org-policy exception).");
+			return;
+		}
+		life = (long long)d;
+	}
+	emu_store_lock(rq->emu->store);
+	sa = emu_sa_find(rq->emu->store, email, rq->now_ms);
+	exists = sa != NULL;
+	if (sa)
+		disabled = ccai_json_bool(ccai_json_path(sa, "r"), "disabled",
+					  false);
+	emu_store_unlock(rq->emu->store);
+	if (!exists) {
+		emu_reply_error(rs, 404, "NOT_FOUND",
+				"Requested entity was not found.");
+		return;
+	}
+	if (disabled) {
+		emu_reply_error(rs, 400, "FAILED_PRECONDITION",
+				"The service account %s is disabled.", email);
+		return;
+	}
+	principal = ccai_xasprintf("serviceAccount:%s", email);
+	tok = emu_token_issue(rq->emu, principal, false, life);
+	time_z(rq->now_ms / 1000 + life, when);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "accessToken", tok);
+	cJSON_AddStringToObject(o, "expireTime", when);
+	emu_reply_json(rs, 200, o);
+	free(tok);
+	free(principal);
+}
+
+void emu_h_metadata(struct emu_req *rq, struct emu_resp *rs)
+{
+	const char *flavor = emu_header(rq, "Metadata-Flavor");
+	const char *p = rq->path;
+
+	if (!flavor || strcmp(flavor, "Google")) {
+		emu_reply_text(rs, 403, "text/html; charset=UTF-8",
+			       "Missing Metadata-Flavor:Google header.\n");
+	} else if (ccai_str_ends_with(p, "/service-accounts/default/token")) {
+		char *tok = emu_token_issue(rq->emu,
+					    "serviceAccount:" EMU_ADMIN_EMAIL,
+					    true, EMU_TOKEN_LIFETIME);
+
+		reply_token(rs, tok, NULL, false);
+		free(tok);
+	} else if (ccai_str_ends_with(p, "/service-accounts/default/email")) {
+		emu_reply_text(rs, 200, "application/text", EMU_ADMIN_EMAIL);
+	} else if (ccai_str_ends_with(p, "/project/project-id")) {
+		emu_reply_text(rs, 200, "application/text", EMU_ADMIN_PROJECT);
+	} else {
+		emu_reply_text(rs, 200, "application/text",
+			       "computeMetadata/\n");
+	}
+	rs->metadata_flavor = true;
+}

@@ -1,0 +1,93 @@
+/*
+ * common.c - helpers the resource handlers share: 404s, required fields,
+ * PATCH with or without updateMask, displayName uniqueness.
+ */
+#include "util/common.h"
+#include "emulator/internal.h"
+#include "util/json.h"
+
+cJSON *emu_get_or_404(struct emu_req *rq, struct emu_resp *rs, const char *what)
+{
+	cJSON *rec = emu_res_get(rq->emu->store, rq->name);
+
+	if (!rec)
+		emu_reply_error(rs, 404, "NOT_FOUND", "%s '%s' does not exist.",
+				what, rq->name);
+	return rec;
+}
+
+int emu_check_required(struct emu_req *rq, struct emu_resp *rs,
+		       const char *schema)
+{
+	char msg[512], field[256];
+
+	if (emu_validate_required(rq->emu->disc, rq->route->doc, schema,
+				  rq->json, msg, sizeof(msg), field,
+				  sizeof(field)) == 0)
+		return 0;
+	{
+		cJSON *details = cJSON_CreateArray();
+
+		cJSON_AddItemToArray(details,
+				     emu_detail_bad_request(field, msg));
+		emu_reply_error_details(rs, 400, "INVALID_ARGUMENT", details,
+					"%s", msg);
+	}
+	return -1;
+}
+
+int emu_patch(struct emu_req *rq, struct emu_resp *rs, const char *schema,
+	      const char *mask, bool mask_required, cJSON *current)
+{
+	const char *m = mask ? mask : emu_query(rq, "updateMask");
+	struct emu_mask em;
+	char msg[512];
+
+	if (!m || !*m) {
+		if (mask_required) {
+			emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+					"The update_mask field is required.");
+			return -1;
+		}
+		emu_update_all(rq->emu->disc, rq->route->doc, schema, current,
+			       rq->json);
+		return 0;
+	}
+	if (emu_mask_parse(rq->emu->disc, rq->route->doc, schema, m, rq->json,
+			   current, &em, msg, sizeof(msg)) < 0) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT", "%s", msg);
+		return -1;
+	}
+	if (em.all)
+		emu_update_all(rq->emu->disc, rq->route->doc, schema, current,
+			       rq->json);
+	else
+		emu_mask_apply(&em, current, rq->json);
+	emu_mask_release(&em);
+	return 0;
+}
+
+cJSON *emu_rec_copy(const cJSON *rec)
+{
+	return cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rec, "r"), 1);
+}
+
+bool emu_display_name_taken(struct emu_store *st, const char *parent,
+			    const char *coll, const char *display_name,
+			    const char *except)
+{
+	cJSON **recs;
+	size_t n = emu_res_list(st, parent, coll, &recs), i;
+	bool taken = false;
+
+	for (i = 0; i < n && !taken; i++) {
+		const char *dn = ccai_json_str(ccai_json_path(recs[i], "r"),
+					       "displayName");
+
+		if (dn && display_name && !strcmp(dn, display_name) &&
+		    (!except || strcmp(recs[i]->string, except)))
+			taken = true;
+	}
+	free(recs);
+	return taken;
+}

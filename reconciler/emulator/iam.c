@@ -1,0 +1,691 @@
+/*
+ * iam.c - IAM v1 service accounts and their keys (contracts section 3).
+ *
+ * An account is the record projects/P/serviceAccounts/EMAIL; its keys
+ * are records below it, and "kidx" maps a key id to its record so that
+ * the token endpoint finds the public key a JWT names.  Keys are real
+ * RSA keys made outside the store lock; the private half is given out
+ * once, inside privateKeyData, and never kept.  Every account also has
+ * one SYSTEM_MANAGED key, as on Google.  With the fault
+ * consistency-delay, a new account is invisible (404, and "does not
+ * exist" to setIamPolicy) for that long.
+ */
+#include "util/common.h"
+#include "emulator/internal.h"
+#include "util/alloc.h"
+#include "util/b64.h"
+#include "util/buf.h"
+#include "util/json.h"
+#include "util/secret.h"
+
+#include <ctype.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#define SA_SUFFIX ".iam.gserviceaccount.com"
+#define MAX_USER_KEYS 10
+
+static char *email_project(const char *email)
+{
+	const char *at = strchr(email, '@');
+
+	if (!at || !ccai_str_ends_with(at, SA_SUFFIX))
+		return NULL;
+	return ccai_xstrndup(at + 1, strlen(at + 1) - strlen(SA_SUFFIX));
+}
+
+static bool visible(const cJSON *rec, int64_t now_ms)
+{
+	return ccai_json_num(ccai_json_path(rec, "m"), "vis", 0) <=
+	       (double)now_ms;
+}
+
+cJSON *emu_sa_find(struct emu_store *st, const char *email, int64_t now_ms)
+{
+	char *proj = email_project(email), *name;
+	cJSON *rec;
+
+	if (!proj)
+		return NULL;
+	name = ccai_xasprintf("projects/%s/serviceAccounts/%s", proj, email);
+	rec = emu_res_get(st, name);
+	free(name);
+	free(proj);
+	return rec && visible(rec, now_ms) ? rec : NULL;
+}
+
+static cJSON *find_by_unique_id(struct emu_store *st, const char *id,
+				int64_t now_ms)
+{
+	cJSON *it;
+
+	cJSON_ArrayForEach(it, emu_store_obj(st, "res"))
+	{
+		const char *u =
+			ccai_json_str(ccai_json_path(it, "r"), "uniqueId");
+
+		if (u && !strcmp(u, id) &&
+		    strstr(it->string, "/serviceAccounts/") &&
+		    !strstr(it->string, "/keys/") && visible(it, now_ms))
+			return it;
+	}
+	return NULL;
+}
+
+/* The account of the request path (caps[1]); answers 404/403 itself. */
+static cJSON *sa_of(struct emu_req *rq, struct emu_resp *rs)
+{
+	const char *id = rq->caps[1];
+	cJSON *rec;
+
+	rec = strchr(id, '@')
+		      ? emu_sa_find(rq->emu->store, id, rq->now_ms)
+		      : find_by_unique_id(rq->emu->store, id, rq->now_ms);
+	if (!rec) {
+		if (!strcmp(rq->caps[0], "-"))
+			emu_reply_error(rs, 403, "PERMISSION_DENIED",
+					"Permission 'iam.serviceAccounts.get' "
+					"denied on resource (or it may not "
+					"exist).");
+		else
+			emu_reply_error(rs, 404, "NOT_FOUND",
+					"Unknown service account");
+	}
+	return rec;
+}
+
+static bool account_id_ok(const char *id)
+{
+	size_t n = strlen(id), i;
+
+	if (n < 6 || n > 30 || !islower((unsigned char)id[0]) ||
+	    !(islower((unsigned char)id[n - 1]) ||
+	      isdigit((unsigned char)id[n - 1])))
+		return false;
+	for (i = 0; i < n; i++)
+		if (!islower((unsigned char)id[i]) &&
+		    !isdigit((unsigned char)id[i]) && id[i] != '-')
+			return false;
+	return true;
+}
+
+static int check_lengths(struct emu_resp *rs, const cJSON *sa)
+{
+	const char *dn = ccai_json_str(sa, "displayName");
+	const char *desc = ccai_json_str(sa, "description");
+
+	if (dn && strlen(dn) > 100) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"displayName is longer than 100 bytes.");
+		return -1;
+	}
+	if (desc && strlen(desc) > 256) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"description is longer than 256 bytes.");
+		return -1;
+	}
+	return 0;
+}
+
+static cJSON *system_key(const char *sa_name, int64_t now_ms)
+{
+	cJSON *k = cJSON_CreateObject();
+	char kid[41], *t;
+
+	emu_rand_chars(kid, 40, "0123456789abcdef");
+	t = ccai_xasprintf("%s/keys/%s", sa_name, kid);
+	cJSON_AddStringToObject(k, "name", t);
+	free(t);
+	cJSON_AddStringToObject(k, "keyAlgorithm", "KEY_ALG_RSA_2048");
+	t = emu_time_str(now_ms);
+	cJSON_AddStringToObject(k, "validAfterTime", t);
+	free(t);
+	t = emu_time_str(now_ms + 14LL * 24 * 3600 * 1000);
+	cJSON_AddStringToObject(k, "validBeforeTime", t);
+	free(t);
+	cJSON_AddStringToObject(k, "keyOrigin", "GOOGLE_PROVIDED");
+	cJSON_AddStringToObject(k, "keyType", "SYSTEM_MANAGED");
+	return k;
+}
+
+void emu_h_sa_create(struct emu_req *rq, struct emu_resp *rs)
+{
+	struct emu_store *st = rq->emu->store;
+	const char *aid = ccai_json_str(rq->json, "accountId");
+	const cJSON *in =
+		cJSON_GetObjectItemCaseSensitive(rq->json, "serviceAccount");
+	struct emu_faults f;
+	cJSON *sa, *rec, *key;
+	char uid[22], *email, *name;
+
+	if (emu_check_required(rq, rs, "CreateServiceAccountRequest") < 0)
+		return;
+	if (!account_id_ok(aid)) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"Invalid accountId '%s': it must be 6 to 30 "
+				"characters, lowercase letters, digits and "
+				"hyphens, starting with a letter and not "
+				"ending with a hyphen "
+				"([a-z]([-a-z0-9]*[a-z0-9])).",
+				aid);
+		return;
+	}
+	if (in && check_lengths(rs, in) < 0)
+		return;
+	email = ccai_xasprintf("%s@%s" SA_SUFFIX, aid, rq->project);
+	name = ccai_xasprintf("projects/%s/serviceAccounts/%s", rq->project,
+			      email);
+	emu_faults_get(rq->emu, &f);
+	emu_store_lock(st);
+	if (emu_res_get(st, name)) {
+		emu_store_unlock(st);
+		emu_reply_error(rs, 409, "ALREADY_EXISTS",
+				"Service account %s already exists within "
+				"project projects/%s.",
+				aid, rq->project);
+		goto out;
+	}
+	emu_rand_digits(uid, 21);
+	sa = cJSON_CreateObject();
+	cJSON_AddStringToObject(sa, "name", name);
+	cJSON_AddStringToObject(sa, "projectId", rq->project);
+	cJSON_AddStringToObject(sa, "uniqueId", uid);
+	cJSON_AddStringToObject(sa, "email", email);
+	if (ccai_json_str(in, "displayName"))
+		cJSON_AddStringToObject(sa, "displayName",
+					ccai_json_str(in, "displayName"));
+	if (ccai_json_str(in, "description"))
+		cJSON_AddStringToObject(sa, "description",
+					ccai_json_str(in, "description"));
+	cJSON_AddStringToObject(sa, "etag", "MDEwMjE5MjA=");
+	cJSON_AddStringToObject(sa, "oauth2ClientId", uid);
+	rec = emu_res_put(st, name, cJSON_Duplicate(sa, 1));
+	cJSON_AddNumberToObject(emu_rec_meta(rec), "vis",
+				(double)(rq->now_ms + f.consistency_ms));
+	key = system_key(name, rq->now_ms);
+	emu_res_put(st, ccai_json_str(key, "name"), key);
+	emu_store_unlock(st);
+	emu_reply_json(rs, 200, sa);
+out:
+	free(email);
+	free(name);
+}
+
+void emu_h_sa_get(struct emu_req *rq, struct emu_resp *rs)
+{
+	cJSON *rec, *v = NULL;
+
+	emu_store_lock(rq->emu->store);
+	rec = sa_of(rq, rs);
+	if (rec)
+		v = emu_rec_copy(rec);
+	emu_store_unlock(rq->emu->store);
+	if (v)
+		emu_reply_json(rs, 200, v);
+}
+
+void emu_h_sa_list(struct emu_req *rq, struct emu_resp *rs)
+{
+	cJSON **recs, *items = cJSON_CreateArray();
+	char *parent = ccai_xasprintf("projects/%s", rq->project);
+	size_t n, i;
+
+	emu_store_lock(rq->emu->store);
+	n = emu_res_list(rq->emu->store, parent, "serviceAccounts", &recs);
+	for (i = 0; i < n; i++)
+		if (visible(recs[i], rq->now_ms))
+			cJSON_AddItemToArray(items, emu_rec_copy(recs[i]));
+	emu_store_unlock(rq->emu->store);
+	free(recs);
+	free(parent);
+	emu_reply_page(rq, rs, "accounts", items, 20, 100);
+}
+
+void emu_h_sa_patch(struct emu_req *rq, struct emu_resp *rs)
+{
+	const cJSON *in =
+		cJSON_GetObjectItemCaseSensitive(rq->json, "serviceAccount");
+	const char *mask = ccai_json_str(rq->json, "updateMask");
+	struct emu_mask em;
+	cJSON *rec, *v = NULL;
+	char msg[512];
+	size_t i;
+
+	if (!mask || !*mask) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"The update_mask field is required.");
+		return;
+	}
+	if (emu_mask_parse(rq->emu->disc, rq->route->doc, "ServiceAccount",
+			   mask, in, NULL, &em, msg, sizeof(msg)) < 0) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT", "%s", msg);
+		return;
+	}
+	for (i = 0; i < em.paths.n || em.all; i++) {
+		const char *p = em.all ? "*" : em.paths.items[i];
+
+		if (em.all ||
+		    (strcmp(p, "displayName") && strcmp(p, "description"))) {
+			emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+					"Only displayName and description "
+					"can be updated, not '%s'.",
+					p);
+			emu_mask_release(&em);
+			return;
+		}
+	}
+	if (in && check_lengths(rs, in) < 0) {
+		emu_mask_release(&em);
+		return;
+	}
+	emu_store_lock(rq->emu->store);
+	rec = sa_of(rq, rs);
+	if (rec) {
+		emu_mask_apply(&em, cJSON_GetObjectItemCaseSensitive(rec, "r"),
+			       in);
+		emu_store_dirty(rq->emu->store);
+		v = emu_rec_copy(rec);
+	}
+	emu_store_unlock(rq->emu->store);
+	emu_mask_release(&em);
+	if (v)
+		emu_reply_json(rs, 200, v);
+}
+
+void emu_h_sa_update(struct emu_req *rq, struct emu_resp *rs)
+{
+	const char *dn = ccai_json_str(rq->json, "displayName");
+	cJSON *rec, *r, *v = NULL;
+
+	if (check_lengths(rs, rq->json) < 0)
+		return;
+	emu_store_lock(rq->emu->store);
+	rec = sa_of(rq, rs);
+	if (rec) {
+		r = cJSON_GetObjectItemCaseSensitive(rec, "r");
+		if (dn)
+			ccai_json_set(r, "displayName", cJSON_CreateString(dn));
+		else
+			cJSON_DeleteItemFromObjectCaseSensitive(r,
+								"displayName");
+		emu_store_dirty(rq->emu->store);
+		v = emu_rec_copy(rec);
+	}
+	emu_store_unlock(rq->emu->store);
+	if (v)
+		emu_reply_json(rs, 200, v);
+}
+
+void emu_h_sa_delete(struct emu_req *rq, struct emu_resp *rs)
+{
+	struct emu_store *st = rq->emu->store;
+	cJSON *rec, *kidx, *it, *next;
+	char *name, *prefix, *email, *uid;
+
+	emu_store_lock(st);
+	rec = sa_of(rq, rs);
+	if (!rec) {
+		emu_store_unlock(st);
+		return;
+	}
+	name = ccai_xstrdup(rec->string);
+	email = ccai_xstrdup(ccai_json_str(ccai_json_path(rec, "r"), "email"));
+	uid = ccai_xstrdup(ccai_json_str(ccai_json_path(rec, "r"), "uniqueId"));
+	prefix = ccai_xasprintf("%s/", name);
+	kidx = emu_store_obj(st, "kidx");
+	for (it = kidx->child; it; it = next) {
+		next = it->next;
+		if (cJSON_IsString(it) &&
+		    ccai_str_starts_with(it->valuestring, prefix))
+			cJSON_Delete(cJSON_DetachItemViaPointer(kidx, it));
+	}
+	emu_res_del_prefix(st, prefix);
+	emu_res_del(st, name);
+	emu_policy_forget_sa(st, rq->project, email, uid);
+	emu_store_unlock(st);
+	free(name);
+	free(prefix);
+	free(email);
+	free(uid);
+	emu_reply_empty(rs);
+}
+
+static void set_disabled(struct emu_req *rq, struct emu_resp *rs, bool off)
+{
+	cJSON *rec;
+
+	emu_store_lock(rq->emu->store);
+	rec = sa_of(rq, rs);
+	if (rec) {
+		cJSON *r = cJSON_GetObjectItemCaseSensitive(rec, "r");
+
+		if (off)
+			ccai_json_set(r, "disabled", cJSON_CreateTrue());
+		else
+			cJSON_DeleteItemFromObjectCaseSensitive(r, "disabled");
+		emu_store_dirty(rq->emu->store);
+	}
+	emu_store_unlock(rq->emu->store);
+	if (rec)
+		emu_reply_empty(rs);
+}
+
+void emu_h_sa_enable(struct emu_req *rq, struct emu_resp *rs)
+{
+	set_disabled(rq, rs, false);
+}
+
+void emu_h_sa_disable(struct emu_req *rq, struct emu_resp *rs)
+{
+	set_disabled(rq, rs, true);
+}
+
+/* ---- keys ------------------------------------------------------------ */
+
+/* A self-signed X.509 certificate for the key (PEM), as Google serves. */
+static char *self_signed_cert(const char *priv_pem, const char *cn,
+			      int64_t now_ms)
+{
+	BIO *in = BIO_new_mem_buf(priv_pem, -1), *out = BIO_new(BIO_s_mem());
+	EVP_PKEY *k = in ? PEM_read_bio_PrivateKey(in, NULL, NULL, NULL) : NULL;
+	X509 *x = X509_new();
+	X509_NAME *nm;
+	char *pem = NULL, *p = NULL;
+	long n;
+
+	if (!k || !x || !out)
+		goto out;
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x),
+			 (long)(now_ms / 1000 % 2147483647));
+	X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, NULL);
+	X509_time_adj_ex(X509_getm_notAfter(x), 3650, 0, NULL);
+	X509_set_pubkey(x, k);
+	nm = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
+				   (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, nm);
+	if (X509_sign(x, k, EVP_sha256()) <= 0 ||
+	    PEM_write_bio_X509(out, x) != 1)
+		goto out;
+	n = BIO_get_mem_data(out, &p);
+	pem = ccai_xstrndup(p, (size_t)(n > 0 ? n : 0));
+out:
+	X509_free(x);
+	EVP_PKEY_free(k);
+	BIO_free(in);
+	BIO_free(out);
+	return pem;
+}
+
+static char *raw_public_key(const char *pub_pem)
+{
+	BIO *in = BIO_new_mem_buf(pub_pem, -1);
+	EVP_PKEY *k = in ? PEM_read_bio_PUBKEY(in, NULL, NULL, NULL) : NULL;
+	unsigned char *der = NULL;
+	struct ccai_buf b = CCAI_BUF_INIT;
+	int n = k ? i2d_PUBKEY(k, &der) : -1;
+	char *r = NULL;
+
+	if (n > 0) {
+		ccai_b64_encode(&b, der, (size_t)n);
+		r = ccai_buf_detach(&b, NULL);
+	}
+	OPENSSL_free(der);
+	EVP_PKEY_free(k);
+	BIO_free(in);
+	return r;
+}
+
+void emu_h_key_create(struct emu_req *rq, struct emu_resp *rs)
+{
+	struct emu_store *st = rq->emu->store;
+	const char *type = ccai_json_str(rq->json, "privateKeyType");
+	const char *alg = ccai_json_str(rq->json, "keyAlgorithm");
+	char *priv = NULL, *pub = NULL, *cert = NULL, *file = NULL;
+	char kid[41], *name = NULL, *sa_name = NULL, *email = NULL;
+	char *uid = NULL;
+	struct ccai_buf b64 = CCAI_BUF_INIT;
+	struct ccai_error err;
+	cJSON *rec, *key, **keys;
+	size_t n, i, user = 0;
+	int bits = 2048;
+
+	if (type && strcmp(type, "TYPE_GOOGLE_CREDENTIALS_FILE")) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"The emulator issues only "
+				"TYPE_GOOGLE_CREDENTIALS_FILE keys, not %s.",
+				type);
+		return;
+	}
+	if (alg && !strcmp(alg, "KEY_ALG_RSA_1024"))
+		bits = 1024;
+	emu_store_lock(st);
+	rec = sa_of(rq, rs);
+	if (rec) {
+		sa_name = ccai_xstrdup(rec->string);
+		email = ccai_xstrdup(
+			ccai_json_str(ccai_json_path(rec, "r"), "email"));
+		uid = ccai_xstrdup(
+			ccai_json_str(ccai_json_path(rec, "r"), "uniqueId"));
+		n = emu_res_list(st, sa_name, "keys", &keys);
+		for (i = 0; i < n; i++)
+			if (!strcmp(ccai_json_str(ccai_json_path(keys[i], "r"),
+						  "keyType")
+					    ? ccai_json_str(
+						      ccai_json_path(keys[i],
+								     "r"),
+						      "keyType")
+					    : "",
+				    "USER_MANAGED"))
+				user++;
+		free(keys);
+	}
+	emu_store_unlock(st);
+	if (!rec)
+		goto out;
+	if (user >= MAX_USER_KEYS) {
+		emu_reply_error(rs, 400, "FAILED_PRECONDITION",
+				"Precondition check failed: the account "
+				"already has %d keys.",
+				MAX_USER_KEYS);
+		goto out;
+	}
+	/* the slow part, outside the lock */
+	if (emu_key_generate(bits, &priv, &pub, &err) < 0) {
+		emu_reply_error(rs, 500, "INTERNAL", "%s", err.message);
+		goto out;
+	}
+	cert = self_signed_cert(priv, uid, rq->now_ms);
+	emu_rand_chars(kid, 40, "0123456789abcdef");
+	name = ccai_xasprintf("%s/keys/%s", sa_name, kid);
+	key = cJSON_CreateObject();
+	cJSON_AddStringToObject(key, "name", name);
+	cJSON_AddStringToObject(key, "privateKeyType",
+				"TYPE_GOOGLE_CREDENTIALS_FILE");
+	cJSON_AddStringToObject(key, "keyAlgorithm",
+				bits == 1024 ? "KEY_ALG_RSA_1024"
+					     : "KEY_ALG_RSA_2048");
+	{
+		char *t = emu_time_str(rq->now_ms);
+
+		cJSON_AddStringToObject(key, "validAfterTime", t);
+		free(t);
+	}
+	cJSON_AddStringToObject(key, "validBeforeTime", "9999-12-31T23:59:59Z");
+	cJSON_AddStringToObject(key, "keyOrigin", "GOOGLE_PROVIDED");
+	cJSON_AddStringToObject(key, "keyType", "USER_MANAGED");
+	emu_store_lock(st);
+	if (!emu_sa_find(st, email, rq->now_ms)) {
+		/* deleted while the key was being made */
+		emu_store_unlock(st);
+		cJSON_Delete(key);
+		emu_reply_error(rs, 404, "NOT_FOUND",
+				"Unknown service account");
+		goto out;
+	}
+	rec = emu_res_put(st, name, cJSON_Duplicate(key, 1));
+	cJSON_AddStringToObject(emu_rec_meta(rec), "pub", pub);
+	if (cert)
+		cJSON_AddStringToObject(emu_rec_meta(rec), "cert", cert);
+	ccai_json_set(emu_store_obj(st, "kidx"), kid, cJSON_CreateString(name));
+	emu_store_dirty(st);
+	emu_store_unlock(st);
+	file = emu_key_file(rq->emu, rq->project, email, uid, kid, priv);
+	ccai_b64_encode(&b64, file, strlen(file));
+	cJSON_AddStringToObject(key, "privateKeyData", b64.ptr);
+	emu_reply_json(rs, 200, key);
+out:
+	if (b64.alloc)
+		OPENSSL_cleanse(b64.ptr, b64.len);
+	ccai_buf_release(&b64);
+	ccai_secret_free_str(file);
+	ccai_secret_free_str(priv);
+	free(pub);
+	free(cert);
+	free(name);
+	free(sa_name);
+	free(email);
+	free(uid);
+}
+
+/* The key record named by the path; answers 404 itself. Lock held. */
+static cJSON *key_of(struct emu_req *rq, struct emu_resp *rs)
+{
+	cJSON *sa = sa_of(rq, rs), *rec;
+	char *name;
+
+	if (!sa)
+		return NULL;
+	name = ccai_xasprintf("%s/keys/%s", sa->string, rq->caps[2]);
+	rec = emu_res_get(rq->emu->store, name);
+	free(name);
+	if (!rec)
+		emu_reply_error(rs, 404, "NOT_FOUND",
+				"Unknown service account key '%s'.",
+				rq->caps[2]);
+	return rec;
+}
+
+void emu_h_key_get(struct emu_req *rq, struct emu_resp *rs)
+{
+	const char *pkt = emu_query(rq, "publicKeyType");
+	cJSON *rec, *v = NULL;
+	char *data = NULL;
+
+	emu_store_lock(rq->emu->store);
+	rec = key_of(rq, rs);
+	if (rec) {
+		const cJSON *m = ccai_json_path(rec, "m");
+
+		v = emu_rec_copy(rec);
+		if (pkt && !strcmp(pkt, "TYPE_X509_PEM_FILE") &&
+		    ccai_json_str(m, "cert")) {
+			struct ccai_buf b = CCAI_BUF_INIT;
+
+			ccai_b64_encode(&b, ccai_json_str(m, "cert"),
+					strlen(ccai_json_str(m, "cert")));
+			data = ccai_buf_detach(&b, NULL);
+		} else if (pkt && !strcmp(pkt, "TYPE_RAW_PUBLIC_KEY") &&
+			   ccai_json_str(m, "pub")) {
+			data = raw_public_key(ccai_json_str(m, "pub"));
+		}
+	}
+	emu_store_unlock(rq->emu->store);
+	if (!v)
+		return;
+	if (data)
+		cJSON_AddStringToObject(v, "publicKeyData", data);
+	free(data);
+	emu_reply_json(rs, 200, v);
+}
+
+void emu_h_key_list(struct emu_req *rq, struct emu_resp *rs)
+{
+	struct ccai_strlist types = CCAI_STRLIST_INIT;
+	cJSON *sa, **recs, *o = NULL, *arr;
+	size_t n, i;
+
+	emu_query_all(rq, "keyTypes", &types);
+	emu_store_lock(rq->emu->store);
+	sa = sa_of(rq, rs);
+	if (sa) {
+		o = cJSON_CreateObject();
+		arr = cJSON_AddArrayToObject(o, "keys");
+		n = emu_res_list(rq->emu->store, sa->string, "keys", &recs);
+		for (i = 0; i < n; i++) {
+			const char *kt = ccai_json_str(
+				ccai_json_path(recs[i], "r"), "keyType");
+
+			if (types.n && (!kt || !ccai_strlist_has(&types, kt)))
+				continue;
+			cJSON_AddItemToArray(arr, emu_rec_copy(recs[i]));
+		}
+		free(recs);
+		if (!arr->child)
+			cJSON_DeleteItemFromObjectCaseSensitive(o, "keys");
+	}
+	emu_store_unlock(rq->emu->store);
+	ccai_strlist_release(&types);
+	if (o)
+		emu_reply_json(rs, 200, o);
+}
+
+void emu_h_key_delete(struct emu_req *rq, struct emu_resp *rs)
+{
+	cJSON *rec;
+	bool system = false;
+
+	emu_store_lock(rq->emu->store);
+	rec = key_of(rq, rs);
+	if (rec) {
+		const char *kt =
+			ccai_json_str(ccai_json_path(rec, "r"), "keyType");
+
+		system = kt && !strcmp(kt, "SYSTEM_MANAGED");
+		if (!system) {
+			cJSON_DeleteItemFromObjectCaseSensitive(
+				emu_store_obj(rq->emu->store, "kidx"),
+				rq->caps[2]);
+			emu_res_del(rq->emu->store, rec->string);
+		}
+	}
+	emu_store_unlock(rq->emu->store);
+	if (!rec)
+		return;
+	if (system)
+		emu_reply_error(rs, 400, "FAILED_PRECONDITION",
+				"System-managed keys cannot be deleted.");
+	else
+		emu_reply_empty(rs);
+}
+
+static void key_disabled(struct emu_req *rq, struct emu_resp *rs, bool off)
+{
+	cJSON *rec;
+
+	emu_store_lock(rq->emu->store);
+	rec = key_of(rq, rs);
+	if (rec) {
+		cJSON *r = cJSON_GetObjectItemCaseSensitive(rec, "r");
+
+		if (off)
+			ccai_json_set(r, "disabled", cJSON_CreateTrue());
+		else
+			cJSON_DeleteItemFromObjectCaseSensitive(r, "disabled");
+		emu_store_dirty(rq->emu->store);
+	}
+	emu_store_unlock(rq->emu->store);
+	if (rec)
+		emu_reply_empty(rs);
+}
+
+void emu_h_key_enable(struct emu_req *rq, struct emu_resp *rs)
+{
+	key_disabled(rq, rs, false);
+}
+
+void emu_h_key_disable(struct emu_req *rq, struct emu_resp *rs)
+{
+	key_disabled(rq, rs, true);
+}

@@ -1,0 +1,269 @@
+/*
+ * reply.c - answers in Google's shapes: JSON bodies, the error body
+ * {"error": {"code", "message", "status", "details"}}, OAuth2 errors and
+ * pages of lists with opaque page tokens.
+ */
+#include "util/common.h"
+#include "emulator/internal.h"
+#include "util/alloc.h"
+#include "util/b64.h"
+#include "util/buf.h"
+#include "util/json.h"
+
+static const struct {
+	unsigned http;
+	const char *status;
+	int code;
+} statuses[] = {
+	{ 200, "OK", 0 },
+	{ 499, "CANCELLED", 1 },
+	{ 500, "UNKNOWN", 2 },
+	{ 400, "INVALID_ARGUMENT", 3 },
+	{ 504, "DEADLINE_EXCEEDED", 4 },
+	{ 404, "NOT_FOUND", 5 },
+	{ 409, "ALREADY_EXISTS", 6 },
+	{ 403, "PERMISSION_DENIED", 7 },
+	{ 429, "RESOURCE_EXHAUSTED", 8 },
+	{ 400, "FAILED_PRECONDITION", 9 },
+	{ 409, "ABORTED", 10 },
+	{ 400, "OUT_OF_RANGE", 11 },
+	{ 501, "UNIMPLEMENTED", 12 },
+	{ 500, "INTERNAL", 13 },
+	{ 503, "UNAVAILABLE", 14 },
+	{ 500, "DATA_LOSS", 15 },
+	{ 401, "UNAUTHENTICATED", 16 },
+};
+
+const char *emu_status_name(unsigned http)
+{
+	size_t i;
+
+	switch (http) {
+	case 500:
+		return "INTERNAL";
+	case 502:
+		return "UNAVAILABLE"; /* what a proxy's 502 maps to */
+	default:
+		break;
+	}
+	for (i = 0; i < CCAI_ARRAY_SIZE(statuses); i++)
+		if (statuses[i].http == http)
+			return statuses[i].status;
+	return http >= 500 ? "INTERNAL" : "UNKNOWN";
+}
+
+int emu_status_code(const char *status)
+{
+	size_t i;
+
+	for (i = 0; i < CCAI_ARRAY_SIZE(statuses); i++)
+		if (!strcmp(statuses[i].status, status))
+			return statuses[i].code;
+	return 2;
+}
+
+void emu_resp_release(struct emu_resp *rs)
+{
+	free(rs->body);
+	rs->body = NULL;
+	rs->len = 0;
+}
+
+static void set_body(struct emu_resp *rs, unsigned status, char *text,
+		     const char *ctype)
+{
+	emu_resp_release(rs);
+	rs->status = status;
+	rs->body = text;
+	rs->len = strlen(text);
+	rs->ctype = ctype;
+}
+
+void emu_reply_json(struct emu_resp *rs, unsigned status, cJSON *body)
+{
+	char *text = body ? ccai_json_print(body) : ccai_xstrdup("{}");
+
+	cJSON_Delete(body);
+	set_body(rs, status, text, "application/json; charset=UTF-8");
+}
+
+void emu_reply_text(struct emu_resp *rs, unsigned status, const char *ctype,
+		    const char *text)
+{
+	set_body(rs, status, ccai_xstrdup(text), ctype);
+}
+
+void emu_reply_empty(struct emu_resp *rs)
+{
+	emu_reply_json(rs, 200, cJSON_CreateObject());
+}
+
+static void reply_error_v(struct emu_resp *rs, unsigned http,
+			  const char *status, cJSON *details, const char *fmt,
+			  va_list ap) CCAI_PRINTF(5, 0);
+
+static void reply_error_v(struct emu_resp *rs, unsigned http,
+			  const char *status, cJSON *details, const char *fmt,
+			  va_list ap)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *e = cJSON_AddObjectToObject(root, "error");
+	char *msg = ccai_xvasprintf(fmt, ap);
+
+	cJSON_AddNumberToObject(e, "code", http);
+	cJSON_AddStringToObject(e, "message", msg);
+	cJSON_AddStringToObject(e, "status",
+				status ? status : emu_status_name(http));
+	if (details)
+		cJSON_AddItemToObject(e, "details", details);
+	free(msg);
+	emu_reply_json(rs, http, root);
+	if (http == 401)
+		rs->www_authenticate = true;
+}
+
+void emu_reply_error(struct emu_resp *rs, unsigned http, const char *status,
+		     const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	reply_error_v(rs, http, status, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void emu_reply_error_details(struct emu_resp *rs, unsigned http,
+			     const char *status, cJSON *details,
+			     const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	reply_error_v(rs, http, status, details, fmt, ap);
+	va_end(ap);
+}
+
+cJSON *emu_detail_bad_request(const char *field, const char *description)
+{
+	cJSON *d = cJSON_CreateObject();
+	cJSON *v = cJSON_AddArrayToObject(d, "fieldViolations");
+	cJSON *f = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(d, "@type",
+				"type.googleapis.com/google.rpc.BadRequest");
+	cJSON_AddStringToObject(f, "field", field);
+	cJSON_AddStringToObject(f, "description", description);
+	cJSON_AddItemToArray(v, f);
+	return d;
+}
+
+cJSON *emu_detail_error_info(const char *reason, const char *domain,
+			     cJSON *metadata)
+{
+	cJSON *d = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(d, "@type",
+				"type.googleapis.com/google.rpc.ErrorInfo");
+	cJSON_AddStringToObject(d, "reason", reason);
+	cJSON_AddStringToObject(d, "domain", domain);
+	if (metadata)
+		cJSON_AddItemToObject(d, "metadata", metadata);
+	return d;
+}
+
+void emu_reply_oauth_error(struct emu_resp *rs, unsigned http, const char *code,
+			   const char *fmt, ...)
+{
+	cJSON *root = cJSON_CreateObject();
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = ccai_xvasprintf(fmt, ap);
+	va_end(ap);
+	cJSON_AddStringToObject(root, "error", code);
+	cJSON_AddStringToObject(root, "error_description", msg);
+	free(msg);
+	emu_reply_json(rs, http, root);
+}
+
+/* Page tokens are opaque to clients: base64url("after:" + last name). */
+static char *page_token(const char *last)
+{
+	struct ccai_buf in = CCAI_BUF_INIT, out = CCAI_BUF_INIT;
+
+	ccai_buf_printf(&in, "after:%s", last);
+	ccai_b64url_encode(&out, in.ptr, in.len);
+	ccai_buf_release(&in);
+	return ccai_buf_detach(&out, NULL);
+}
+
+static char *page_after(const char *token)
+{
+	struct ccai_buf out = CCAI_BUF_INIT;
+	char *r = NULL;
+
+	if (ccai_b64url_decode(&out, token, strlen(token)) == 0 &&
+	    strlen(out.ptr) == out.len && !strncmp(out.ptr, "after:", 6))
+		r = ccai_xstrdup(out.ptr + 6);
+	ccai_buf_release(&out);
+	return r;
+}
+
+void emu_reply_page(struct emu_req *rq, struct emu_resp *rs, const char *field,
+		    cJSON *items, long def, long max)
+{
+	const char *ps = emu_query(rq, "pageSize");
+	const char *pt = emu_query(rq, "pageToken");
+	cJSON *root, *page, *it, *next;
+	char *after = NULL;
+	long long size = def;
+	long n = 0;
+
+	if (ps && *ps) {
+		if (ccai_parse_int(ps, &size) < 0 || size < 0) {
+			emu_reply_error(rs, 400, NULL,
+					"Invalid value for pageSize: %s", ps);
+			goto out;
+		}
+		if (size == 0)
+			size = def;
+		if (size > max)
+			size = max;
+	}
+	if (pt && *pt && !(after = page_after(pt))) {
+		emu_reply_error(rs, 400, NULL, "Invalid page token.");
+		goto out;
+	}
+	root = cJSON_CreateObject();
+	page = cJSON_AddArrayToObject(root, field);
+	it = items ? items->child : NULL;
+	while (it) {
+		const char *name = ccai_json_str(it, "name");
+
+		next = it->next;
+		if (after && (!name || strcmp(name, after) <= 0)) {
+			it = next;
+			continue;
+		}
+		if (n == size) {
+			const char *last = ccai_json_str(
+				cJSON_GetArrayItem(page, n - 1), "name");
+			char *tok = page_token(last ? last : "");
+
+			cJSON_AddStringToObject(root, "nextPageToken", tok);
+			free(tok);
+			break;
+		}
+		cJSON_AddItemToArray(page,
+				     cJSON_DetachItemViaPointer(items, it));
+		n++;
+		it = next;
+	}
+	if (n == 0) /* proto3 JSON leaves out empty lists */
+		cJSON_DeleteItemFromObjectCaseSensitive(root, field);
+	emu_reply_json(rs, 200, root);
+out:
+	cJSON_Delete(items);
+	free(after);
+}

@@ -1,0 +1,140 @@
+/*
+ * routes.c - every route the emulator serves, as one const table.
+ *
+ * A pattern is the URL path with '*' for one path segment (no '/' and
+ * no ':'); the id is the discovery method id (what /__emulator/stats
+ * counts) and doc the discovery document whose method description checks
+ * the query and the body.  test_emu_routes checks each row against the
+ * documents: the id exists, the HTTP method agrees and the pattern fits
+ * the document's flatPath.  The first row that matches wins.
+ */
+#include "util/common.h"
+#include "emulator/internal.h"
+
+#define SU "serviceusage.v1"
+#define IAM "iam.v1"
+#define IAMC "iamcredentials.v1"
+#define CRM1 "cloudresourcemanager.v1"
+#define CRM3 "cloudresourcemanager.v3"
+#define DF2 "dialogflow.v2"
+#define DF3 "dialogflow.v3"
+#define CCI "contactcenterinsights.v1"
+#define STS "sts.v1"
+
+#define TOKEN (EMU_R_NOAUTH | EMU_R_NOFAULT | EMU_R_NOPROJECT | EMU_R_RAW)
+#define ADMIN                                                             \
+	(EMU_R_NOAUTH | EMU_R_NOFAULT | EMU_R_NOSTATS | EMU_R_NOPROJECT | \
+	 EMU_R_RAW)
+#define DFSVC "dialogflow.googleapis.com"
+#define CCISVC "contactcenterinsights.googleapis.com"
+
+#define SA "/v1/projects/*/serviceAccounts"
+#define CX "/v3/projects/*/locations/*"
+
+const struct emu_route emu_routes[] = {
+	/* OAuth2, STS and the metadata server: never faulted */
+	{ "POST", "/token", "oauth2.token", NULL, emu_h_token, TOKEN, NULL },
+	{ "POST", "/oauth2/v4/token", "oauth2.token", NULL, emu_h_token, TOKEN,
+	  NULL },
+	{ "POST", "/v1/token", "sts.token", STS, emu_h_sts_token, TOKEN, NULL },
+	{ "POST", SA "/*:generateAccessToken",
+	  "iamcredentials.projects.serviceAccounts.generateAccessToken", IAMC,
+	  emu_h_generate_access_token, EMU_R_NOFAULT | EMU_R_ANYPROJECT, NULL },
+	{ "GET", "/computeMetadata/v1/instance/service-accounts/default/token",
+	  "metadata.token", NULL, emu_h_metadata, TOKEN, NULL },
+	{ "GET", "/computeMetadata/v1/instance/service-accounts/default/email",
+	  "metadata.email", NULL, emu_h_metadata, TOKEN, NULL },
+	{ "GET", "/computeMetadata/v1/project/project-id", "metadata.projectId",
+	  NULL, emu_h_metadata, TOKEN, NULL },
+	{ "GET", "/computeMetadata/v1/", "metadata.ping", NULL, emu_h_metadata,
+	  TOKEN, NULL },
+	{ "GET", "/", "metadata.ping", NULL, emu_h_metadata, TOKEN, NULL },
+
+	/* the emulator's own */
+	{ "POST", "/__emulator/faults", "emulator.faults.set", NULL,
+	  emu_h_faults_set, ADMIN, NULL },
+	{ "GET", "/__emulator/faults", "emulator.faults.get", NULL,
+	  emu_h_faults_get, ADMIN, NULL },
+	{ "GET", "/__emulator/stats", "emulator.stats.get", NULL,
+	  emu_h_stats_get, ADMIN, NULL },
+	{ "DELETE", "/__emulator/stats", "emulator.stats.reset", NULL,
+	  emu_h_stats_reset, ADMIN, NULL },
+
+	/* serviceusage v1 */
+	{ "GET", "/v1/projects/*/services/*", "serviceusage.services.get", SU,
+	  emu_h_services_get, EMU_R_NUMBERS, NULL },
+	{ "GET", "/v1/projects/*/services", "serviceusage.services.list", SU,
+	  emu_h_services_list, EMU_R_NUMBERS, NULL },
+	{ "GET", "/v1/projects/*/services:batchGet",
+	  "serviceusage.services.batchGet", SU, emu_h_services_batch_get,
+	  EMU_R_NUMBERS, NULL },
+	{ "POST", "/v1/projects/*/services/*:enable",
+	  "serviceusage.services.enable", SU, emu_h_services_enable,
+	  EMU_R_NUMBERS, NULL },
+	{ "POST", "/v1/projects/*/services/*:disable",
+	  "serviceusage.services.disable", SU, emu_h_services_disable,
+	  EMU_R_NUMBERS, NULL },
+	{ "POST", "/v1/projects/*/services:batchEnable",
+	  "serviceusage.services.batchEnable", SU, emu_h_services_batch_enable,
+	  EMU_R_NUMBERS, NULL },
+	{ "GET", "/v1/operations/*", "serviceusage.operations.get", SU,
+	  emu_h_operation_get, EMU_R_NOPROJECT, NULL },
+
+	/* iam v1 */
+	{ "POST", SA, "iam.projects.serviceAccounts.create", IAM,
+	  emu_h_sa_create, 0, NULL },
+	{ "GET", SA, "iam.projects.serviceAccounts.list", IAM, emu_h_sa_list, 0,
+	  NULL },
+	{ "GET", SA "/*", "iam.projects.serviceAccounts.get", IAM, emu_h_sa_get,
+	  EMU_R_ANYPROJECT, NULL },
+	{ "PATCH", SA "/*", "iam.projects.serviceAccounts.patch", IAM,
+	  emu_h_sa_patch, EMU_R_ANYPROJECT, NULL },
+	{ "PUT", SA "/*", "iam.projects.serviceAccounts.update", IAM,
+	  emu_h_sa_update, EMU_R_ANYPROJECT, NULL },
+	{ "DELETE", SA "/*", "iam.projects.serviceAccounts.delete", IAM,
+	  emu_h_sa_delete, EMU_R_ANYPROJECT, NULL },
+	{ "POST", SA "/*:enable", "iam.projects.serviceAccounts.enable", IAM,
+	  emu_h_sa_enable, EMU_R_ANYPROJECT, NULL },
+	{ "POST", SA "/*:disable", "iam.projects.serviceAccounts.disable", IAM,
+	  emu_h_sa_disable, EMU_R_ANYPROJECT, NULL },
+	{ "POST", SA "/*/keys", "iam.projects.serviceAccounts.keys.create", IAM,
+	  emu_h_key_create, EMU_R_ANYPROJECT, NULL },
+	{ "GET", SA "/*/keys", "iam.projects.serviceAccounts.keys.list", IAM,
+	  emu_h_key_list, EMU_R_ANYPROJECT, NULL },
+	{ "GET", SA "/*/keys/*", "iam.projects.serviceAccounts.keys.get", IAM,
+	  emu_h_key_get, EMU_R_ANYPROJECT, NULL },
+	{ "DELETE", SA "/*/keys/*", "iam.projects.serviceAccounts.keys.delete",
+	  IAM, emu_h_key_delete, EMU_R_ANYPROJECT, NULL },
+	{ "POST", SA "/*/keys/*:enable",
+	  "iam.projects.serviceAccounts.keys.enable", IAM, emu_h_key_enable,
+	  EMU_R_ANYPROJECT, NULL },
+	{ "POST", SA "/*/keys/*:disable",
+	  "iam.projects.serviceAccounts.keys.disable", IAM, emu_h_key_disable,
+	  EMU_R_ANYPROJECT, NULL },
+
+	/* cloudresourcemanager v1 and v3 */
+	{ "GET", "/v1/projects/*", "cloudresourcemanager.projects.get", CRM1,
+	  emu_h_project_get, 0, NULL },
+	{ "POST", "/v1/projects/*:getIamPolicy",
+	  "cloudresourcemanager.projects.getIamPolicy", CRM1,
+	  emu_h_get_iam_policy, 0, NULL },
+	{ "POST", "/v1/projects/*:setIamPolicy",
+	  "cloudresourcemanager.projects.setIamPolicy", CRM1,
+	  emu_h_set_iam_policy, 0, NULL },
+	{ "POST", "/v1/projects/*:testIamPermissions",
+	  "cloudresourcemanager.projects.testIamPermissions", CRM1,
+	  emu_h_test_iam_permissions, 0, NULL },
+	{ "GET", "/v3/projects/*", "cloudresourcemanager.projects.get", CRM3,
+	  emu_h_project_get, 0, NULL },
+	{ "POST", "/v3/projects/*:getIamPolicy",
+	  "cloudresourcemanager.projects.getIamPolicy", CRM3,
+	  emu_h_get_iam_policy, 0, NULL },
+	{ "POST", "/v3/projects/*:setIamPolicy",
+	  "cloudresourcemanager.projects.setIamPolicy", CRM3,
+	  emu_h_set_iam_policy, 0, NULL },
+	{ "POST", "/v3/projects/*:testIamPermissions",
+	  "cloudresourcemanager.projects.testIamPermissions", CRM3,
+	  emu_h_test_iam_permissions, 0, NULL },
+};
+
+const size_t emu_nroutes = CCAI_ARRAY_SIZE(emu_routes);

@@ -1,0 +1,424 @@
+/*
+ * serviceusage.c - Service Usage v1: which APIs a project has enabled,
+ * and the 403 SERVICE_DISABLED that the other APIs answer when theirs is
+ * not (contracts section 1.8).
+ *
+ * The emulator knows a catalogue of services (below); a new project has
+ * none enabled.  Answers name projects by number, as Google's do.  With
+ * the fault consistency-delay, a just-enabled API keeps answering
+ * SERVICE_DISABLED for that long, while services.get already says
+ * ENABLED.
+ */
+#include "util/common.h"
+#include "emulator/internal.h"
+#include "util/alloc.h"
+#include "util/json.h"
+
+static const struct {
+	const char *name;
+	const char *title;
+} catalogue[] = {
+	{ "aiplatform.googleapis.com", "Vertex AI API" },
+	{ "bigquery.googleapis.com", "BigQuery API" },
+	{ "cloudfunctions.googleapis.com", "Cloud Functions API" },
+	{ "cloudkms.googleapis.com", "Cloud Key Management Service (KMS) API" },
+	{ "cloudresourcemanager.googleapis.com", "Cloud Resource Manager API" },
+	{ "compute.googleapis.com", "Compute Engine API" },
+	{ "contactcenterinsights.googleapis.com",
+	  "Contact Center AI Insights API" },
+	{ "dialogflow.googleapis.com", "Dialogflow API" },
+	{ "discoveryengine.googleapis.com", "Discovery Engine API" },
+	{ "dlp.googleapis.com", "Sensitive Data Protection (DLP)" },
+	{ "iam.googleapis.com", "Identity and Access Management (IAM) API" },
+	{ "iamcredentials.googleapis.com",
+	  "IAM Service Account Credentials API" },
+	{ "logging.googleapis.com", "Cloud Logging API" },
+	{ "monitoring.googleapis.com", "Cloud Monitoring API" },
+	{ "pubsub.googleapis.com", "Cloud Pub/Sub API" },
+	{ "run.googleapis.com", "Cloud Run Admin API" },
+	{ "secretmanager.googleapis.com", "Secret Manager API" },
+	{ "serviceusage.googleapis.com", "Service Usage API" },
+	{ "speech.googleapis.com", "Cloud Speech-to-Text API" },
+	{ "storage-api.googleapis.com", "Google Cloud Storage JSON API" },
+	{ "storage-component.googleapis.com", "Cloud Storage" },
+	{ "storage.googleapis.com", "Cloud Storage API" },
+	{ "sts.googleapis.com", "Security Token Service API" },
+	{ "texttospeech.googleapis.com", "Cloud Text-to-Speech API" },
+};
+
+static const char *title_of(const char *svc)
+{
+	size_t i;
+
+	for (i = 0; i < CCAI_ARRAY_SIZE(catalogue); i++)
+		if (!strcmp(catalogue[i].name, svc))
+			return catalogue[i].title;
+	return NULL;
+}
+
+static cJSON *project_rec(struct emu_req *rq)
+{
+	return emu_project(rq->emu->store, rq->project, false, rq->now_ms);
+}
+
+static bool enabled_in(const cJSON *p, const char *svc)
+{
+	return cJSON_GetObjectItemCaseSensitive(
+		       cJSON_GetObjectItemCaseSensitive(p, "services"), svc) !=
+	       NULL;
+}
+
+/* The Service resource (a new tree).  Lock held. */
+static cJSON *service_json(const cJSON *p, const char *svc, bool full)
+{
+	const char *num = ccai_json_str(p, "number");
+	cJSON *s = cJSON_CreateObject(), *c;
+	char *t;
+
+	t = ccai_xasprintf("projects/%s/services/%s", num, svc);
+	cJSON_AddStringToObject(s, "name", t);
+	free(t);
+	t = ccai_xasprintf("projects/%s", num);
+	cJSON_AddStringToObject(s, "parent", t);
+	free(t);
+	c = cJSON_AddObjectToObject(s, "config");
+	cJSON_AddStringToObject(c, "name", svc);
+	cJSON_AddStringToObject(c, "title", title_of(svc));
+	if (full) {
+		cJSON *doc = cJSON_AddObjectToObject(c, "documentation");
+		cJSON *apis = cJSON_AddArrayToObject(c, "apis");
+		cJSON *a = cJSON_CreateObject();
+
+		t = ccai_xasprintf("%s (served by the ccaictl emulator)",
+				   title_of(svc));
+		cJSON_AddStringToObject(doc, "summary", t);
+		free(t);
+		cJSON_AddStringToObject(a, "name", svc);
+		cJSON_AddItemToArray(apis, a);
+	}
+	cJSON_AddStringToObject(s, "state",
+				enabled_in(p, svc) ? "ENABLED" : "DISABLED");
+	return s;
+}
+
+static void reply_unknown(struct emu_resp *rs, const char *svc)
+{
+	cJSON *details = cJSON_CreateArray();
+	cJSON *md = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(md, "services", svc);
+	cJSON_AddItemToArray(
+		details,
+		emu_detail_error_info("SERVICE_CONFIG_NOT_FOUND_OR_PERMISSION_"
+				      "DENIED",
+				      "serviceusage.googleapis.com", md));
+	emu_reply_error_details(rs, 403, "PERMISSION_DENIED", details,
+				"Not found or permission denied for "
+				"service(s): %s.",
+				svc);
+}
+
+int emu_service_check(struct emu_req *rq, struct emu_resp *rs,
+		      const char *service)
+{
+	struct emu_store *st = rq->emu->store;
+	const cJSON *p, *s;
+	cJSON *details, *md, *help, *links, *link;
+	char number[32], *url;
+	bool ok;
+
+	if (!rq->project)
+		return 0;
+	emu_store_lock(st);
+	p = project_rec(rq);
+	s = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(p, "services"), service);
+	ok = s && ccai_json_num(s, "readyMs", 0) <= (double)rq->now_ms;
+	snprintf(number, sizeof(number), "%s",
+		 p ? ccai_json_str(p, "number") : "0");
+	emu_store_unlock(st);
+	if (ok)
+		return 0;
+	url = ccai_xasprintf("https://console.developers.google.com/apis/api/"
+			     "%s/overview?project=%s",
+			     service, number);
+	details = cJSON_CreateArray();
+	md = cJSON_CreateObject();
+	cJSON_AddStringToObject(md, "service", service);
+	{
+		char *c = ccai_xasprintf("projects/%s", number);
+
+		cJSON_AddStringToObject(md, "consumer", c);
+		free(c);
+	}
+	cJSON_AddStringToObject(md, "serviceTitle", title_of(service));
+	cJSON_AddStringToObject(md, "containerInfo", number);
+	cJSON_AddStringToObject(md, "activationUrl", url);
+	cJSON_AddItemToArray(details,
+			     emu_detail_error_info("SERVICE_DISABLED",
+						   "googleapis.com", md));
+	help = cJSON_CreateObject();
+	cJSON_AddStringToObject(help, "@type",
+				"type.googleapis.com/google.rpc.Help");
+	links = cJSON_AddArrayToObject(help, "links");
+	link = cJSON_CreateObject();
+	cJSON_AddStringToObject(link, "description",
+				"Google developers console API activation");
+	cJSON_AddStringToObject(link, "url", url);
+	cJSON_AddItemToArray(links, link);
+	cJSON_AddItemToArray(details, help);
+	emu_reply_error_details(
+		rs, 403, "PERMISSION_DENIED", details,
+		"%s has not been used in project %s before or it is "
+		"disabled. Enable it by visiting %s then retry. If you enabled "
+		"this API recently, wait a few minutes for the action to "
+		"propagate to our systems and retry.",
+		title_of(service), number, url);
+	free(url);
+	return -1;
+}
+
+void emu_h_services_get(struct emu_req *rq, struct emu_resp *rs)
+{
+	const char *svc = rq->caps[1];
+	cJSON *s;
+
+	if (!title_of(svc)) {
+		reply_unknown(rs, svc);
+		return;
+	}
+	emu_store_lock(rq->emu->store);
+	s = service_json(project_rec(rq), svc, true);
+	emu_store_unlock(rq->emu->store);
+	emu_reply_json(rs, 200, s);
+}
+
+void emu_h_services_list(struct emu_req *rq, struct emu_resp *rs)
+{
+	const char *filter = emu_query(rq, "filter");
+	cJSON *items = cJSON_CreateArray(), *p;
+	int want = 0; /* 1 enabled, 2 disabled */
+	size_t i;
+
+	if (filter && *filter) {
+		if (!strcmp(filter, "state:ENABLED"))
+			want = 1;
+		else if (!strcmp(filter, "state:DISABLED"))
+			want = 2;
+		else {
+			cJSON_Delete(items);
+			emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+					"Invalid filter '%s': use "
+					"state:ENABLED or state:DISABLED.",
+					filter);
+			return;
+		}
+	}
+	emu_store_lock(rq->emu->store);
+	p = project_rec(rq);
+	for (i = 0; i < CCAI_ARRAY_SIZE(catalogue); i++) {
+		bool on = enabled_in(p, catalogue[i].name);
+
+		if ((want == 1 && !on) || (want == 2 && on))
+			continue;
+		cJSON_AddItemToArray(items,
+				     service_json(p, catalogue[i].name, false));
+	}
+	emu_store_unlock(rq->emu->store);
+	emu_reply_page(rq, rs, "services", items, 50, 200);
+}
+
+void emu_h_services_batch_get(struct emu_req *rq, struct emu_resp *rs)
+{
+	struct ccai_strlist names = CCAI_STRLIST_INIT;
+	cJSON *out, *arr, *p;
+	size_t i;
+
+	emu_query_all(rq, "names", &names);
+	if (names.n == 0 || names.n > 30) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"batchGet takes 1 to 30 names, not %zu.",
+				names.n);
+		goto out;
+	}
+	for (i = 0; i < names.n; i++) {
+		const char *n = names.items[i], *slash;
+
+		slash = strstr(n, "/services/");
+		if (!ccai_str_starts_with(n, "projects/") || !slash ||
+		    strchr(slash + 10, '/')) {
+			emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+					"Invalid service name '%s'.", n);
+			goto out;
+		}
+		if (!title_of(slash + 10)) {
+			reply_unknown(rs, slash + 10);
+			goto out;
+		}
+	}
+	out = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(out, "services");
+	emu_store_lock(rq->emu->store);
+	p = project_rec(rq);
+	for (i = 0; i < names.n; i++)
+		cJSON_AddItemToArray(
+			arr,
+			service_json(p,
+				     strstr(names.items[i], "/services/") + 10,
+				     true));
+	emu_store_unlock(rq->emu->store);
+	emu_reply_json(rs, 200, out);
+out:
+	ccai_strlist_release(&names);
+}
+
+static cJSON *op_metadata(const cJSON *p, const char *const *svcs, size_t n)
+{
+	cJSON *md = cJSON_CreateObject(), *names;
+	size_t i;
+
+	cJSON_AddStringToObject(md, "@type",
+				"type.googleapis.com/google.api.serviceusage."
+				"v1.OperationMetadata");
+	names = cJSON_AddArrayToObject(md, "resourceNames");
+	for (i = 0; i < n; i++) {
+		char *t = ccai_xasprintf("services/%s/projectSettings/%s",
+					 svcs[i], ccai_json_str(p, "number"));
+
+		cJSON_AddItemToArray(names, cJSON_CreateString(t));
+		free(t);
+	}
+	return md;
+}
+
+static char *op_name(const cJSON *p)
+{
+	char uuid[37];
+
+	emu_rand_uuid(uuid);
+	return ccai_xasprintf("operations/acat.p2-%s-%s",
+			      ccai_json_str(p, "number"), uuid);
+}
+
+static void enable_in(struct emu_req *rq, cJSON *p, const char *svc)
+{
+	struct emu_faults f;
+	cJSON *svcs = cJSON_GetObjectItemCaseSensitive(p, "services"), *s;
+
+	if (!svcs)
+		svcs = cJSON_AddObjectToObject(p, "services");
+	if (cJSON_GetObjectItemCaseSensitive(svcs, svc))
+		return;
+	emu_faults_get(rq->emu, &f);
+	s = cJSON_CreateObject();
+	cJSON_AddNumberToObject(s, "readyMs",
+				(double)(rq->now_ms + f.consistency_ms));
+	cJSON_AddItemToObject(svcs, svc, s);
+	emu_store_dirty(rq->emu->store);
+}
+
+void emu_h_services_enable(struct emu_req *rq, struct emu_resp *rs)
+{
+	const char *svc = rq->caps[1];
+	const char *list[1] = { svc };
+	cJSON *p, *resp, *op;
+	char *name;
+
+	if (!title_of(svc)) {
+		reply_unknown(rs, svc);
+		return;
+	}
+	emu_store_lock(rq->emu->store);
+	p = project_rec(rq);
+	name = enabled_in(p, svc) ? ccai_xstrdup("operations/noop."
+						 "DONE_OPERATION")
+				  : op_name(p);
+	enable_in(rq, p, svc);
+	resp = cJSON_CreateObject();
+	cJSON_AddStringToObject(resp, "@type",
+				"type.googleapis.com/google.api.serviceusage."
+				"v1.EnableServiceResponse");
+	cJSON_AddItemToObject(resp, "service", service_json(p, svc, false));
+	op = emu_op_new(rq->emu, name, op_metadata(p, list, 1), resp, NULL);
+	emu_store_unlock(rq->emu->store);
+	free(name);
+	emu_reply_json(rs, 200, op);
+}
+
+void emu_h_services_disable(struct emu_req *rq, struct emu_resp *rs)
+{
+	const char *svc = rq->caps[1];
+	const char *list[1] = { svc };
+	cJSON *p, *resp, *op;
+	char *name;
+
+	if (!title_of(svc)) {
+		reply_unknown(rs, svc);
+		return;
+	}
+	emu_store_lock(rq->emu->store);
+	p = project_rec(rq);
+	if (!enabled_in(p, svc)) {
+		emu_store_unlock(rq->emu->store);
+		emu_reply_error(rs, 400, "FAILED_PRECONDITION",
+				"The service %s is not enabled in project "
+				"%s.",
+				svc, rq->project);
+		return;
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(p, "services"), svc);
+	emu_store_dirty(rq->emu->store);
+	name = op_name(p);
+	resp = cJSON_CreateObject();
+	cJSON_AddStringToObject(resp, "@type",
+				"type.googleapis.com/google.api.serviceusage."
+				"v1.DisableServiceResponse");
+	cJSON_AddItemToObject(resp, "service", service_json(p, svc, false));
+	op = emu_op_new(rq->emu, name, op_metadata(p, list, 1), resp, NULL);
+	emu_store_unlock(rq->emu->store);
+	free(name);
+	emu_reply_json(rs, 200, op);
+}
+
+void emu_h_services_batch_enable(struct emu_req *rq, struct emu_resp *rs)
+{
+	const cJSON *ids =
+		cJSON_GetObjectItemCaseSensitive(rq->json, "serviceIds");
+	const char *list[20];
+	cJSON *p, *resp, *arr, *op;
+	const cJSON *it;
+	size_t n = 0, i;
+	char *name;
+
+	if (!cJSON_IsArray(ids) || !ids->child ||
+	    cJSON_GetArraySize(ids) > 20) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"serviceIds must name 1 to 20 services.");
+		return;
+	}
+	cJSON_ArrayForEach(it, ids)
+	{
+		if (!title_of(it->valuestring)) {
+			reply_unknown(rs, it->valuestring);
+			return;
+		}
+		list[n++] = it->valuestring;
+	}
+	emu_store_lock(rq->emu->store);
+	p = project_rec(rq);
+	for (i = 0; i < n; i++)
+		enable_in(rq, p, list[i]);
+	resp = cJSON_CreateObject();
+	cJSON_AddStringToObject(resp, "@type",
+				"type.googleapis.com/google.api.serviceusage."
+				"v1.BatchEnableServicesResponse");
+	arr = cJSON_AddArrayToObject(resp, "services");
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(arr, service_json(p, list[i], false));
+	name = op_name(p);
+	op = emu_op_new(rq->emu, name, op_metadata(p, list, n), resp, NULL);
+	emu_store_unlock(rq->emu->store);
+	free(name);
+	emu_reply_json(rs, 200, op);
+}
