@@ -56,6 +56,11 @@ int ccai_cli_finish(int code);
 
 int ccai_cmd_validate(int argc, char **argv);
 int ccai_cmd_version(int argc, char **argv);
+int ccai_cmd_plan(int argc, char **argv);
+int ccai_cmd_apply(int argc, char **argv);
+int ccai_cmd_destroy(int argc, char **argv);
+int ccai_cmd_import(int argc, char **argv);
+int ccai_cmd_state(int argc, char **argv);
 int ccai_cmd_auth(int argc, char **argv);
 int ccai_cmd_emulator(int argc, char **argv);
 

@@ -22,6 +22,14 @@ static const struct command commands[] = {
 	  "serve the local emulator of the Google APIs" },
 	{ "validate", ccai_cmd_validate,
 	  "parse, schema-check, resolve variables and references; no network" },
+	{ "plan", ccai_cmd_plan,
+	  "read live state and print what apply would do" },
+	{ "apply", ccai_cmd_apply,
+	  "make live state match the manifests (or carry out a saved plan)" },
+	{ "destroy", ccai_cmd_destroy,
+	  "delete what the manifests manage, in reverse order" },
+	{ "import", ccai_cmd_import, "adopt an existing resource into state" },
+	{ "state", ccai_cmd_state, "list, show or remove state entries" },
 	{ "version", ccai_cmd_version, "print the version" },
 };
 

@@ -1,8 +1,208 @@
 #include "util/common.h"
 #include "kinds/kind.h"
+#include "kinds/ops.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/json.h"
 
-/* serviceusage v1: the enablement state of one service in a project. */
+/*
+ * serviceusage v1: the enablement of one service in a project.  Reads
+ * list a project's enabled services once; enabling goes through
+ * services:batchEnable, up to 20 services of a project per call, and
+ * waits for its operation.  Destroy disables only with
+ * disableOnDestroy: true; otherwise it forgets.
+ */
 static const struct ccai_kind_ref refs[] = { { 0 } };
+static const char *const local_fields[] = { "disableOnDestroy", NULL };
+
+/* Dependents may see SERVICE_DISABLED for a while after enabling. */
+static const char *const settle_statuses[] = { "SERVICE_DISABLED", NULL };
+static const struct ccai_settle settle = { 600000, settle_statuses };
+
+#define BATCH_MAX 20
+
+static void as_read_key(const struct ccai_kres *r, struct ccai_buf *key)
+{
+	ccai_buf_printf(key, "services %s", r->project);
+}
+
+static int as_read(const struct ccai_kres *r, cJSON **out,
+		   struct ccai_error *err)
+{
+	char *path = ccai_xasprintf("v1/projects/%s/services", r->project);
+	struct ccai_request req = {
+		.api = CCAI_API_SERVICEUSAGE,
+		.method = "GET",
+		.path = path,
+		.query = "filter=state:ENABLED&pageSize=200",
+		.idempotent = true,
+		.method_id = "serviceusage.services.list",
+	};
+	cJSON *items = NULL;
+	int rc = ccai_google_list(r->g, &req, "services", &items, err);
+
+	free(path);
+	if (rc == 0)
+		*out = ccai_ops_collection(items, false);
+	return rc;
+}
+
+static const char *service_of(const cJSON *item)
+{
+	const char *n = ccai_json_str(item, "name");
+	const char *s = n ? strstr(n, "/services/") : NULL;
+
+	return s ? s + strlen("/services/") : NULL;
+}
+
+static int as_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,
+		    char **server_name, struct ccai_error *err)
+{
+	const char *want = ccai_json_str(r->desired, "service");
+	const cJSON *it;
+
+	(void)err;
+	*live = NULL;
+	*server_name = NULL;
+	if (!want && r->server_name) {
+		const char *s = strstr(r->server_name, "/services/");
+
+		want = s ? s + strlen("/services/") : NULL;
+	}
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(coll, "items"))
+	{
+		const char *s = service_of(it);
+
+		if (s && want && !strcmp(s, want) &&
+		    !strcmp(ccai_json_str(it, "state")
+				    ? ccai_json_str(it, "state")
+				    : "ENABLED",
+			    "ENABLED")) {
+			*live = cJSON_CreateObject();
+			cJSON_AddStringToObject(*live, "service", s);
+			*server_name = ccai_xasprintf("projects/%s/services/%s",
+						      r->project, s);
+			break;
+		}
+	}
+	return 0;
+}
+
+static int enable_batch(struct ccai_kres *const *rs, size_t n,
+			struct ccai_error *err)
+{
+	char *path = ccai_xasprintf("v1/projects/%s/services:batchEnable",
+				    rs[0]->project);
+	cJSON *body = cJSON_CreateObject(), *ids, *op = NULL;
+	struct ccai_request req = {
+		.api = CCAI_API_SERVICEUSAGE,
+		.method = "POST",
+		.path = path,
+		.body = body,
+		.idempotent = true, /* enabling twice is harmless */
+		.method_id = "serviceusage.services.batchEnable",
+	};
+	size_t i;
+	int rc;
+
+	ids = cJSON_AddArrayToObject(body, "serviceIds");
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(ids, cJSON_CreateString(ccai_json_str(
+						  rs[i]->desired, "service")));
+	rc = ccai_google_call(rs[0]->g, &req, &op, err);
+	if (rc == 0)
+		rc = ccai_google_wait(rs[0]->g, CCAI_API_SERVICEUSAGE, NULL,
+				      "v1", op, NULL, err);
+	for (i = 0; rc == 0 && i < n; i++)
+		rs[i]->new_server_name = ccai_xasprintf(
+			"projects/%s/services/%s", rs[i]->project,
+			ccai_json_str(rs[i]->desired, "service"));
+	cJSON_Delete(op);
+	cJSON_Delete(body);
+	free(path);
+	return rc;
+}
+
+static int as_apply_group(struct ccai_kres *const *rs, size_t n,
+			  struct ccai_error *err)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i += BATCH_MAX)
+		rc = enable_batch(rs + i, CCAI_MIN(n - i, (size_t)BATCH_MAX),
+				  err);
+	return rc;
+}
+
+static int as_create(struct ccai_kres *r, struct ccai_error *err)
+{
+	struct ccai_kres *one[1] = { r };
+
+	return as_apply_group(one, 1, err);
+}
+
+/* Nothing of an enabled service can differ: an update never happens. */
+static int as_update(struct ccai_kres *r, struct ccai_error *err)
+{
+	(void)r;
+	(void)err;
+	return 0;
+}
+
+/* r->spec is the manifest's, or for a resource known only to the
+ * state, the spec it was last applied with. */
+static bool disable_on_destroy(const struct ccai_kres *r)
+{
+	return ccai_json_bool(r->spec, "disableOnDestroy", false);
+}
+
+static bool as_forgets(const struct ccai_kres *r)
+{
+	return !disable_on_destroy(r);
+}
+
+static int as_remove(struct ccai_kres *r, struct ccai_error *err)
+{
+	char *path;
+	cJSON *body, *op = NULL;
+	int rc;
+
+	if (!disable_on_destroy(r) || !r->server_name)
+		return 0;
+	path = ccai_xasprintf("v1/%s:disable", r->server_name);
+	body = cJSON_CreateObject();
+	{
+		struct ccai_request req = {
+			.api = CCAI_API_SERVICEUSAGE,
+			.method = "POST",
+			.path = path,
+			.body = body,
+			.idempotent = true,
+			.method_id = "serviceusage.services.disable",
+		};
+
+		rc = ccai_google_call(r->g, &req, &op, err);
+	}
+	if (rc == 0)
+		rc = ccai_google_wait(r->g, CCAI_API_SERVICEUSAGE, NULL, "v1",
+				      op, NULL, err);
+	cJSON_Delete(op);
+	cJSON_Delete(body);
+	free(path);
+	return rc;
+}
+
+static const struct ccai_kind_ops ops = {
+	.read_key = as_read_key,
+	.read = as_read,
+	.match = as_match,
+	.create = as_create,
+	.update = as_update,
+	.remove = as_remove,
+	.forgets = as_forgets,
+	.apply_group = as_apply_group,
+};
 
 const struct ccai_kind ccai_kind_api_service = {
 	.name = "ApiService",
@@ -10,4 +210,9 @@ const struct ccai_kind ccai_kind_api_service = {
 	.service = NULL,
 	.located = false,
 	.refs = refs,
+	.local_fields = local_fields,
+	.identity = "service",
+	.flags = CCAI_KIND_GROUPED,
+	.settle = &settle,
+	.ops = &ops,
 };

@@ -1,8 +1,13 @@
 #include "util/common.h"
 #include "kinds/kind.h"
+#include "kinds/ops.h"
 
-/* dialogflow v2 conversationProfile; matched by displayName (ccaictl
- * enforces uniqueness among the profiles it manages). */
+/*
+ * dialogflow v2 conversationProfile; server-generated id, matched by
+ * displayName (not unique on Google's side: ccaictl refuses two managed
+ * profiles with one displayName, and two server profiles matching one
+ * manifest).
+ */
 static const struct ccai_kind_ref refs[] = {
 	{ .field = "securitySettingsRef",
 	  .kind = "SecuritySettings",
@@ -13,10 +18,22 @@ static const struct ccai_kind_ref refs[] = {
 	{ 0 },
 };
 
+static const struct ccai_collection collection = {
+	.api = CCAI_API_DIALOGFLOW,
+	.version = "v2",
+	.collection = "conversationProfiles",
+	.list_field = "conversationProfiles",
+	.method_id = "dialogflow.projects.locations.conversationProfiles",
+	.identity = "displayName",
+};
+
 const struct ccai_kind ccai_kind_conversation_profile = {
 	.name = "ConversationProfile",
 	.schema = "ConversationProfile.schema.json",
 	.service = "dialogflow.googleapis.com",
 	.located = true,
 	.refs = refs,
+	.identity = "displayName",
+	.ops = &ccai_coll_ops,
+	.collection = &collection,
 };

@@ -1,7 +1,15 @@
 #include "util/common.h"
 #include "kinds/kind.h"
+#include "kinds/ops.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/json.h"
 
-/* contactcenterinsights v1 settings: a singleton per project+location. */
+/*
+ * contactcenterinsights v1 settings: a singleton per project and
+ * location.  It always exists, so "create" is the first PATCH; it cannot
+ * be deleted, so destroy forgets it.
+ */
 static const struct ccai_kind_ref refs[] = {
 	{ .field = "analysisConfig.annotatorSelector.summarizationConfig."
 		   "conversationProfileRef",
@@ -11,10 +19,160 @@ static const struct ccai_kind_ref refs[] = {
 	{ 0 },
 };
 
+static char *settings_name(const struct ccai_kres *r)
+{
+	return ccai_xasprintf("projects/%s/locations/%s/settings", r->project,
+			      r->location ? r->location : "us-central1");
+}
+
+static void is_read_key(const struct ccai_kres *r, struct ccai_buf *key)
+{
+	ccai_buf_printf(key, "insights-settings %s %s", r->project,
+			r->location ? r->location : "-");
+}
+
+static int is_read(const struct ccai_kres *r, cJSON **out,
+		   struct ccai_error *err)
+{
+	char *name = settings_name(r);
+	char *path = ccai_xasprintf("v1/%s", name);
+	struct ccai_request req = {
+		.api = CCAI_API_INSIGHTS,
+		.location = r->location,
+		.method = "GET",
+		.path = path,
+		.idempotent = true,
+		.method_id =
+			"contactcenterinsights.projects.locations.getSettings",
+	};
+	cJSON *s = NULL, *items;
+	int rc = ccai_google_call(r->g, &req, &s, err);
+
+	free(path);
+	free(name);
+	if (rc == 0) {
+		items = cJSON_CreateArray();
+		cJSON_AddItemToArray(items, s);
+		*out = ccai_ops_collection(items, false);
+		return 0;
+	}
+	if (ccai_ops_service_disabled(err) || rc == CCAI_ENOTFOUND) {
+		*out = ccai_ops_collection(NULL,
+					   ccai_ops_service_disabled(err));
+		return 0;
+	}
+	return rc;
+}
+
+static int is_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,
+		    char **server_name, struct ccai_error *err)
+{
+	const cJSON *s = cJSON_GetArrayItem(
+		cJSON_GetObjectItemCaseSensitive(coll, "items"), 0);
+
+	(void)err;
+	*live = NULL;
+	*server_name = NULL;
+	if (!s)
+		return 0;
+	*live = cJSON_Duplicate(s, 1);
+	*server_name = settings_name(r);
+	return 0;
+}
+
+static int patch(struct ccai_kres *r, const char *mask, struct ccai_error *err)
+{
+	char *name = settings_name(r);
+	char *path = ccai_xasprintf("v1/%s", name);
+	char *query = ccai_ops_mask_query(mask);
+	struct ccai_request req = {
+		.api = CCAI_API_INSIGHTS,
+		.location = r->location,
+		.method = "PATCH",
+		.path = path,
+		.query = query,
+		.body = r->desired,
+		.idempotent = true,
+		.method_id = "contactcenterinsights.projects.locations."
+			     "updateSettings",
+	};
+	int rc = ccai_google_call(r->g, &req, &r->result, err);
+
+	if (rc == 0)
+		r->new_server_name = ccai_xstrdup(name);
+	free(name);
+	free(path);
+	free(query);
+	return rc;
+}
+
+/* Every leaf the manifest sets, for the first write. */
+static void leaves(const cJSON *o, const char *prefix, struct ccai_buf *b)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, o)
+	{
+		char *p = prefix[0] ? ccai_xasprintf("%s.%s", prefix, c->string)
+				    : ccai_xstrdup(c->string);
+
+		/* pubsubNotificationSettings is a map: masked whole */
+		if (cJSON_IsObject(c) &&
+		    strcmp(c->string, "pubsubNotificationSettings"))
+			leaves(c, p, b);
+		else
+			ccai_buf_printf(b, "%s%s", b->len ? "," : "", p);
+		free(p);
+	}
+}
+
+static int is_create(struct ccai_kres *r, struct ccai_error *err)
+{
+	struct ccai_buf mask = CCAI_BUF_INIT;
+	int rc;
+
+	leaves(r->desired, "", &mask);
+	rc = patch(r, mask.ptr, err);
+	ccai_buf_release(&mask);
+	return rc;
+}
+
+static int is_update(struct ccai_kres *r, struct ccai_error *err)
+{
+	if (!r->mask || !r->mask[0])
+		return 0;
+	return patch(r, r->mask, err);
+}
+
+static bool is_forgets(const struct ccai_kres *r)
+{
+	(void)r;
+	return true;
+}
+
+static int is_remove(struct ccai_kres *r, struct ccai_error *err)
+{
+	(void)r;
+	(void)err;
+	return 0;
+}
+
+static const struct ccai_kind_ops ops = {
+	.read_key = is_read_key,
+	.read = is_read,
+	.match = is_match,
+	.create = is_create,
+	.update = is_update,
+	.remove = is_remove,
+	.forgets = is_forgets,
+};
+
 const struct ccai_kind ccai_kind_insights_settings = {
 	.name = "InsightsSettings",
 	.schema = "InsightsSettings.schema.json",
 	.service = "contactcenterinsights.googleapis.com",
 	.located = true,
 	.refs = refs,
+	.flags = CCAI_KIND_SINGLETON,
+	.ops = &ops,
 };

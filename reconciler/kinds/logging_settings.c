@@ -1,10 +1,174 @@
 #include "util/common.h"
 #include "kinds/kind.h"
+#include "kinds/ops.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/json.h"
 
-/* Owns just advancedSettings.loggingSettings of the referenced agent. */
+/*
+ * Owns just advancedSettings.loggingSettings of the referenced CX agent:
+ * reads come from the agents collection (the same batch as Agent), and
+ * writes PATCH the agent with a mask naming only those fields.  Deleting
+ * it resets the fields it set.
+ */
 static const struct ccai_kind_ref refs[] = {
 	{ .field = "agentRef", .kind = "Agent", .api_field = "name" },
 	{ 0 },
+};
+
+extern const struct ccai_collection *const ccai_agents_collection;
+
+#define PREFIX "advancedSettings.loggingSettings"
+
+static void ls_read_key(const struct ccai_kres *r, struct ccai_buf *key)
+{
+	/* the Agent kind's batch: one list serves both */
+	ccai_buf_printf(key, "%s %s %s", ccai_agents_collection->collection,
+			r->project, r->location ? r->location : "-");
+}
+
+static int ls_read(const struct ccai_kres *r, cJSON **out,
+		   struct ccai_error *err)
+{
+	struct ccai_kres as_agent = *r;
+
+	as_agent.kind = &ccai_kind_agent;
+	return ccai_coll_read(&as_agent, out, err);
+}
+
+/* desired {name, enableX...} -> {name, advancedSettings: {loggingSettings: {...}}} */
+static void ls_shape(const struct ccai_kres *r, cJSON *desired)
+{
+	cJSON *ls = cJSON_CreateObject(), *adv = cJSON_CreateObject(), *c;
+
+	(void)r;
+	for (c = desired->child; c;) {
+		cJSON *next = c->next;
+
+		if (strcmp(c->string, "name"))
+			cJSON_AddItemToObject(
+				ls, c->string,
+				cJSON_DetachItemViaPointer(desired, c));
+		c = next;
+	}
+	cJSON_AddItemToObject(adv, "loggingSettings", ls);
+	cJSON_AddItemToObject(desired, "advancedSettings", adv);
+}
+
+static int ls_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,
+		    char **server_name, struct ccai_error *err)
+{
+	const char *agent = ccai_json_str(r->desired, "name");
+	const cJSON *it;
+
+	(void)err;
+	*live = NULL;
+	*server_name = NULL;
+	if (!agent)
+		return 0;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(coll, "items"))
+	{
+		const char *n = ccai_json_str(it, "name");
+		const cJSON *ls;
+		cJSON *adv;
+
+		if (!n || strcmp(n, agent))
+			continue;
+		/* the view: only the part this kind owns */
+		*live = cJSON_CreateObject();
+		cJSON_AddStringToObject(*live, "name", n);
+		adv = cJSON_AddObjectToObject(*live, "advancedSettings");
+		ls = ccai_json_path(it, PREFIX);
+		cJSON_AddItemToObject(adv, "loggingSettings",
+				      ls ? cJSON_Duplicate(ls, 1)
+					 : cJSON_CreateObject());
+		*server_name = ccai_xstrdup(n);
+		break;
+	}
+	return 0;
+}
+
+static int patch_agent(struct ccai_kres *r, const char *agent,
+		       const cJSON *body, const char *mask,
+		       struct ccai_error *err)
+{
+	char *path = ccai_xasprintf("v3/%s", agent);
+	char *query = ccai_ops_mask_query(mask);
+	struct ccai_request req = {
+		.api = CCAI_API_DIALOGFLOW,
+		.location = r->location,
+		.method = "PATCH",
+		.path = path,
+		.query = query,
+		.body = body,
+		.idempotent = true,
+		.method_id = "dialogflow.projects.locations.agents.patch",
+	};
+	int rc = ccai_google_call(r->g, &req, &r->result, err);
+
+	free(path);
+	free(query);
+	return rc;
+}
+
+/* The mask of every field the manifest sets (a first write). */
+static char *all_fields_mask(const cJSON *desired)
+{
+	const cJSON *ls = ccai_json_path(desired, PREFIX), *c;
+	struct ccai_buf b = CCAI_BUF_INIT;
+
+	cJSON_ArrayForEach(c, ls) ccai_buf_printf(
+		&b, "%s%s.%s", b.len ? "," : "", PREFIX, c->string);
+	return ccai_buf_detach(&b, NULL);
+}
+
+static int ls_create(struct ccai_kres *r, struct ccai_error *err)
+{
+	const char *agent = ccai_json_str(r->desired, "name");
+	char *mask = all_fields_mask(r->desired);
+	int rc;
+
+	if (!agent)
+		return ccai_error_set(err, CCAI_EINVALID,
+				      "the agent's server name is not known");
+	rc = mask[0] ? patch_agent(r, agent, r->desired, mask, err) : 0;
+	if (rc == 0)
+		r->new_server_name = ccai_xstrdup(agent);
+	free(mask);
+	return rc;
+}
+
+static int ls_update(struct ccai_kres *r, struct ccai_error *err)
+{
+	if (!r->mask || !r->mask[0])
+		return 0;
+	return patch_agent(r, r->server_name, r->desired, r->mask, err);
+}
+
+/* Reset what the last apply set: a mask with no values clears fields. */
+static int ls_remove(struct ccai_kres *r, struct ccai_error *err)
+{
+	const cJSON *last = ccai_json_path(r->last, PREFIX);
+	cJSON *body = cJSON_CreateObject();
+	char *mask;
+	int rc;
+
+	mask = all_fields_mask(r->last);
+	rc = last && mask[0] ? patch_agent(r, r->server_name, body, mask, err)
+			     : 0;
+	free(mask);
+	cJSON_Delete(body);
+	return rc == CCAI_ENOTFOUND ? 0 : rc;
+}
+
+static const struct ccai_kind_ops ops = {
+	.read_key = ls_read_key,
+	.read = ls_read,
+	.match = ls_match,
+	.shape = ls_shape,
+	.create = ls_create,
+	.update = ls_update,
+	.remove = ls_remove,
 };
 
 const struct ccai_kind ccai_kind_logging_settings = {
@@ -13,4 +177,5 @@ const struct ccai_kind ccai_kind_logging_settings = {
 	.service = "dialogflow.googleapis.com",
 	.located = true,
 	.refs = refs,
+	.ops = &ops,
 };

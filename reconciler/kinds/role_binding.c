@@ -1,7 +1,21 @@
 #include "util/common.h"
 #include "kinds/kind.h"
+#include "kinds/ops.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/json.h"
 
-/* One role's members in the project IAM policy (additive by default). */
+#include <openssl/rand.h>
+
+/*
+ * One role's members in the project IAM policy, additive: members that
+ * no manifest declares are never removed; members this binding declared
+ * before and no longer does are.  All bindings of one project are
+ * written in one read-modify-write of the policy, sending its etag; a
+ * concurrent change (409 ABORTED) re-reads and re-applies, bounded.
+ * Conditional bindings make the policy version 3.
+ */
 static const struct ccai_kind_ref refs[] = {
 	{ .field = "serviceAccountRefs",
 	  .kind = "ServiceAccount",
@@ -10,10 +24,325 @@ static const struct ccai_kind_ref refs[] = {
 	{ 0 },
 };
 
+#define RMW_ATTEMPTS 10
+
+static void rb_read_key(const struct ccai_kres *r, struct ccai_buf *key)
+{
+	ccai_buf_printf(key, "iam-policy %s", r->project);
+}
+
+static int get_policy(struct ccai_google *g, const char *project,
+		      cJSON **policy, struct ccai_error *err)
+{
+	char *path = ccai_xasprintf("v1/projects/%s:getIamPolicy", project);
+	cJSON *body = cJSON_CreateObject(), *opt;
+	struct ccai_request req = {
+		.api = CCAI_API_CRM,
+		.method = "POST",
+		.path = path,
+		.body = body,
+		.idempotent = true,
+		.method_id = "cloudresourcemanager.projects.getIamPolicy",
+	};
+	int rc;
+
+	opt = cJSON_AddObjectToObject(body, "options");
+	cJSON_AddNumberToObject(opt, "requestedPolicyVersion", 3);
+	rc = ccai_google_call(g, &req, policy, err);
+	cJSON_Delete(body);
+	free(path);
+	return rc;
+}
+
+static int rb_read(const struct ccai_kres *r, cJSON **out,
+		   struct ccai_error *err)
+{
+	cJSON *policy = NULL, *items;
+	int rc = get_policy(r->g, r->project, &policy, err);
+
+	if (rc < 0)
+		return rc;
+	items = cJSON_CreateArray();
+	cJSON_AddItemToArray(items, policy);
+	*out = ccai_ops_collection(items, false);
+	return 0;
+}
+
+static bool same_condition(const cJSON *a, const cJSON *b)
+{
+	const char *ea = ccai_json_str(a, "expression");
+	const char *eb = ccai_json_str(b, "expression");
+	const char *ta = ccai_json_str(a, "title");
+	const char *tb = ccai_json_str(b, "title");
+
+	if (!ea || !eb)
+		return !ea && !eb;
+	return !strcmp(ea, eb) && !strcmp(ta ? ta : "", tb ? tb : "");
+}
+
+/* The binding of policy for role+condition, or NULL. */
+static cJSON *find_binding(const cJSON *policy, const char *role,
+			   const cJSON *cond)
+{
+	cJSON *b;
+
+	cJSON_ArrayForEach(b,
+			   cJSON_GetObjectItemCaseSensitive(policy, "bindings"))
+	{
+		const char *br = ccai_json_str(b, "role");
+
+		if (br && !strcmp(br, role) &&
+		    same_condition(
+			    cJSON_GetObjectItemCaseSensitive(b, "condition"),
+			    cond))
+			return b;
+	}
+	return NULL;
+}
+
+static bool has_string(const cJSON *arr, const char *s)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, arr)
+	{
+		if (cJSON_IsString(it) && !strcmp(it->valuestring, s))
+			return true;
+	}
+	return false;
+}
+
+static char *binding_name(const struct ccai_kres *r, const char *role)
+{
+	return ccai_xasprintf("projects/%s#%s", r->project, role);
+}
+
+static int rb_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,
+		    char **server_name, struct ccai_error *err)
+{
+	const cJSON *policy = cJSON_GetArrayItem(
+		cJSON_GetObjectItemCaseSensitive(coll, "items"), 0);
+	const char *role = ccai_json_str(r->desired, "role");
+	const cJSON *cond =
+		cJSON_GetObjectItemCaseSensitive(r->desired, "condition");
+	const cJSON *b, *m;
+	cJSON *members;
+
+	(void)err;
+	*live = NULL;
+	*server_name = NULL;
+	if (!role)
+		role = ccai_json_str(r->last, "role");
+	if (!role || !(b = find_binding(policy, role, cond)))
+		return 0;
+	/* the view: the members this binding cares about, as they are live */
+	members = cJSON_CreateArray();
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(b, "members"))
+	{
+		if (cJSON_IsString(m) &&
+		    (has_string(ccai_json_path(r->desired, "members"),
+				m->valuestring) ||
+		     has_string(ccai_json_path(r->last, "members"),
+				m->valuestring)))
+			cJSON_AddItemToArray(
+				members, cJSON_CreateString(m->valuestring));
+	}
+	if (!cJSON_GetArraySize(members)) {
+		cJSON_Delete(members);
+		return 0;
+	}
+	*live = cJSON_CreateObject();
+	cJSON_AddStringToObject(*live, "role", role);
+	cJSON_AddItemToObject(*live, "members", members);
+	if (cond)
+		cJSON_AddItemToObject(*live, "condition",
+				      cJSON_Duplicate(cond, 1));
+	*server_name = binding_name(r, role);
+	return 0;
+}
+
+/* Apply r's wishes to policy: add its members, drop those it let go of. */
+static void edit(cJSON *policy, const struct ccai_kres *r, bool removing)
+{
+	const char *role = ccai_json_str(r->desired, "role");
+	const cJSON *cond =
+		cJSON_GetObjectItemCaseSensitive(r->desired, "condition");
+	cJSON *bindings, *b, *members, *m;
+	int i;
+
+	if (!role) {
+		role = ccai_json_str(r->last, "role");
+		cond = cJSON_GetObjectItemCaseSensitive(r->last, "condition");
+	}
+	if (!role)
+		return;
+	bindings = cJSON_GetObjectItemCaseSensitive(policy, "bindings");
+	if (!bindings)
+		bindings = cJSON_AddArrayToObject(policy, "bindings");
+	b = find_binding(policy, role, cond);
+	if (!b) {
+		if (removing)
+			return;
+		b = cJSON_CreateObject();
+		cJSON_AddStringToObject(b, "role", role);
+		cJSON_AddArrayToObject(b, "members");
+		if (cond)
+			cJSON_AddItemToObject(b, "condition",
+					      cJSON_Duplicate(cond, 1));
+		cJSON_AddItemToArray(bindings, b);
+	}
+	members = cJSON_GetObjectItemCaseSensitive(b, "members");
+	/* remove: ours before and not wanted now (or all ours, removing) */
+	for (i = cJSON_GetArraySize(members) - 1; i >= 0; i--) {
+		m = cJSON_GetArrayItem(members, i);
+		if (!cJSON_IsString(m))
+			continue;
+		if ((removing &&
+		     (has_string(ccai_json_path(r->last, "members"),
+				 m->valuestring) ||
+		      has_string(ccai_json_path(r->desired, "members"),
+				 m->valuestring))) ||
+		    (!removing &&
+		     has_string(ccai_json_path(r->last, "members"),
+				m->valuestring) &&
+		     !has_string(ccai_json_path(r->desired, "members"),
+				 m->valuestring)))
+			cJSON_DeleteItemFromArray(members, i);
+	}
+	if (!removing) {
+		cJSON_ArrayForEach(m, ccai_json_path(r->desired, "members"))
+		{
+			if (cJSON_IsString(m) &&
+			    !has_string(members, m->valuestring))
+				cJSON_AddItemToArray(
+					members,
+					cJSON_CreateString(m->valuestring));
+		}
+	}
+	if (!cJSON_GetArraySize(members)) { /* a binding needs a member */
+		i = 0;
+		cJSON_ArrayForEach(m, bindings)
+		{
+			if (m == b)
+				break;
+			i++;
+		}
+		cJSON_DeleteItemFromArray(bindings, i);
+	}
+}
+
+static bool any_condition(const cJSON *policy)
+{
+	const cJSON *b;
+
+	cJSON_ArrayForEach(b,
+			   cJSON_GetObjectItemCaseSensitive(policy, "bindings"))
+	{
+		if (cJSON_GetObjectItemCaseSensitive(b, "condition"))
+			return true;
+	}
+	return false;
+}
+
+static void backoff(int attempt, volatile int *stop)
+{
+	unsigned char rnd[2] = { 0, 0 };
+	long long cap = 100LL << (attempt < 6 ? attempt : 6);
+
+	RAND_bytes(rnd, sizeof(rnd));
+	ccai_clock_sleep_ms((cap * ((rnd[0] << 8) | rnd[1])) / 65536, stop);
+}
+
+/* One read-modify-write of the project's policy for all of rs. */
+static int rmw(struct ccai_kres *const *rs, size_t n, bool removing,
+	       struct ccai_error *err)
+{
+	const char *project = rs[0]->project;
+	char *path = ccai_xasprintf("v1/projects/%s:setIamPolicy", project);
+	int rc = CCAI_ERROR, attempt;
+	size_t i;
+
+	for (attempt = 0; attempt < RMW_ATTEMPTS; attempt++) {
+		cJSON *policy = NULL, *body, *out = NULL;
+
+		if ((rc = get_policy(rs[0]->g, project, &policy, err)) < 0)
+			break;
+		for (i = 0; i < n; i++)
+			edit(policy, rs[i], removing);
+		if (any_condition(policy))
+			ccai_json_set(policy, "version", cJSON_CreateNumber(3));
+		body = cJSON_CreateObject();
+		cJSON_AddItemToObject(body, "policy", policy);
+		{
+			struct ccai_request req = {
+				.api = CCAI_API_CRM,
+				.method = "POST",
+				.path = path,
+				.body = body,
+				/* the etag makes a repeat safe */
+				.idempotent = true,
+				.method_id = "cloudresourcemanager.projects."
+					     "setIamPolicy",
+			};
+
+			rc = ccai_google_call(rs[0]->g, &req, &out, err);
+		}
+		cJSON_Delete(body);
+		cJSON_Delete(out);
+		if (rc == CCAI_ECONFLICT && !strcmp(err->status, "ABORTED")) {
+			/* someone else wrote the policy: read it again */
+			backoff(attempt, rs[0]->stop);
+			continue;
+		}
+		break;
+	}
+	free(path);
+	if (rc == 0)
+		for (i = 0; i < n; i++)
+			if (!removing)
+				rs[i]->new_server_name = binding_name(
+					rs[i],
+					ccai_json_str(rs[i]->desired, "role"));
+	return rc;
+}
+
+static int rb_apply_group(struct ccai_kres *const *rs, size_t n,
+			  struct ccai_error *err)
+{
+	return rmw(rs, n, false, err);
+}
+
+static int rb_create(struct ccai_kres *r, struct ccai_error *err)
+{
+	struct ccai_kres *one[1] = { r };
+
+	return rmw(one, 1, false, err);
+}
+
+static int rb_remove(struct ccai_kres *r, struct ccai_error *err)
+{
+	struct ccai_kres *one[1] = { r };
+
+	return rmw(one, 1, true, err);
+}
+
+static const struct ccai_kind_ops ops = {
+	.read_key = rb_read_key,
+	.read = rb_read,
+	.match = rb_match,
+	.create = rb_create,
+	.update = rb_create,
+	.remove = rb_remove,
+	.apply_group = rb_apply_group,
+};
+
 const struct ccai_kind ccai_kind_role_binding = {
 	.name = "RoleBinding",
 	.schema = "RoleBinding.schema.json",
 	.service = "cloudresourcemanager.googleapis.com",
 	.located = false,
 	.refs = refs,
+	.identity = "role",
+	.flags = CCAI_KIND_GROUPED,
+	.ops = &ops,
 };

@@ -1,8 +1,18 @@
 #include "util/common.h"
 #include "kinds/kind.h"
+#include "kinds/ops.h"
 
 /* dialogflow v3 securitySettings; server-generated id, matched by displayName. */
 static const struct ccai_kind_ref refs[] = { { 0 } };
+
+static const struct ccai_collection collection = {
+	.api = CCAI_API_DIALOGFLOW,
+	.version = "v3",
+	.collection = "securitySettings",
+	.list_field = "securitySettings",
+	.method_id = "dialogflow.projects.locations.securitySettings",
+	.identity = "displayName",
+};
 
 const struct ccai_kind ccai_kind_security_settings = {
 	.name = "SecuritySettings",
@@ -10,4 +20,7 @@ const struct ccai_kind ccai_kind_security_settings = {
 	.service = "dialogflow.googleapis.com",
 	.located = true,
 	.refs = refs,
+	.identity = "displayName",
+	.ops = &ccai_coll_ops,
+	.collection = &collection,
 };

@@ -1,8 +1,256 @@
 #include "util/common.h"
 #include "kinds/kind.h"
+#include "kinds/ops.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/json.h"
+#include "util/str.h"
 
-/* iam v1 service account; identity: accountId -> email. */
+/*
+ * iam v1 service account; identity: accountId, whose email
+ * accountId@project.iam.gserviceaccount.com names it on the server.
+ * `disabled` is not a patchable field: it changes through :disable and
+ * :enable.  Google is eventually consistent: for a while after a create,
+ * reads and IAM bindings naming the account may fail.
+ */
 static const struct ccai_kind_ref refs[] = { { 0 } };
+
+static const char *const settle_statuses[] = { "NOT_FOUND", "PERMISSION_DENIED",
+					       "INVALID_ARGUMENT", NULL };
+static const struct ccai_settle settle = { 120000, settle_statuses };
+
+static char *sa_name(const char *project, const char *account)
+{
+	return ccai_xasprintf(
+		"projects/%s/serviceAccounts/%s@%s.iam.gserviceaccount.com",
+		project, account, project);
+}
+
+static void sa_read_key(const struct ccai_kres *r, struct ccai_buf *key)
+{
+	ccai_buf_printf(key, "serviceAccounts %s", r->project);
+}
+
+static int sa_read(const struct ccai_kres *r, cJSON **out,
+		   struct ccai_error *err)
+{
+	char *path =
+		ccai_xasprintf("v1/projects/%s/serviceAccounts", r->project);
+	struct ccai_request req = {
+		.api = CCAI_API_IAM,
+		.method = "GET",
+		.path = path,
+		.query = "pageSize=100",
+		.idempotent = true,
+		.method_id = "iam.projects.serviceAccounts.list",
+	};
+	cJSON *items = NULL;
+	int rc = ccai_google_list(r->g, &req, "accounts", &items, err);
+
+	free(path);
+	if (rc == 0)
+		*out = ccai_ops_collection(items, false);
+	else if (ccai_ops_service_disabled(err)) {
+		*out = ccai_ops_collection(NULL, true);
+		rc = 0;
+	}
+	return rc;
+}
+
+static int sa_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,
+		    char **server_name, struct ccai_error *err)
+{
+	const char *acct = ccai_json_str(r->desired, "accountId");
+	char *want = r->server_name ? ccai_xstrdup(r->server_name)
+		     : acct	    ? sa_name(r->project, acct)
+				    : NULL;
+	const char *want_email =
+		want ? strstr(want, "/serviceAccounts/") : NULL;
+	const cJSON *it;
+
+	(void)err;
+	*live = NULL;
+	*server_name = NULL;
+	if (want_email)
+		want_email += strlen("/serviceAccounts/");
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(coll, "items"))
+	{
+		const char *email = ccai_json_str(it, "email");
+		const char *at;
+
+		if (!email || !want_email || strcmp(email, want_email))
+			continue;
+		*live = cJSON_CreateObject();
+		at = strchr(email, '@');
+		{
+			char *id =
+				ccai_xstrndup(email, at ? (size_t)(at - email)
+							: strlen(email));
+
+			cJSON_AddStringToObject(*live, "accountId", id);
+			free(id);
+		}
+		if (ccai_json_str(it, "displayName"))
+			cJSON_AddStringToObject(
+				*live, "displayName",
+				ccai_json_str(it, "displayName"));
+		if (ccai_json_str(it, "description"))
+			cJSON_AddStringToObject(
+				*live, "description",
+				ccai_json_str(it, "description"));
+		cJSON_AddBoolToObject(*live, "disabled",
+				      ccai_json_bool(it, "disabled", false));
+		*server_name = ccai_xasprintf("projects/%s/serviceAccounts/%s",
+					      r->project, email);
+		break;
+	}
+	free(want);
+	return 0;
+}
+
+static int set_disabled(struct ccai_kres *r, const char *name, bool disabled,
+			struct ccai_error *err)
+{
+	char *path = ccai_xasprintf("v1/%s:%s", name,
+				    disabled ? "disable" : "enable");
+	cJSON *body = cJSON_CreateObject(), *out = NULL;
+	struct ccai_request req = {
+		.api = CCAI_API_IAM,
+		.method = "POST",
+		.path = path,
+		.body = body,
+		.idempotent = true,
+		.method_id = disabled ? "iam.projects.serviceAccounts.disable"
+				      : "iam.projects.serviceAccounts.enable",
+	};
+	int rc = ccai_google_call(r->g, &req, &out, err);
+
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+	free(path);
+	return rc;
+}
+
+static int sa_create(struct ccai_kres *r, struct ccai_error *err)
+{
+	char *path =
+		ccai_xasprintf("v1/projects/%s/serviceAccounts", r->project);
+	cJSON *body = cJSON_CreateObject(), *sa;
+	const char *acct = ccai_json_str(r->desired, "accountId");
+	struct ccai_request req = {
+		.api = CCAI_API_IAM,
+		.method = "POST",
+		.path = path,
+		.body = body,
+		.idempotent = false,
+		.method_id = "iam.projects.serviceAccounts.create",
+	};
+	int rc;
+
+	cJSON_AddStringToObject(body, "accountId", acct ? acct : "");
+	sa = cJSON_AddObjectToObject(body, "serviceAccount");
+	if (ccai_json_str(r->desired, "displayName"))
+		cJSON_AddStringToObject(
+			sa, "displayName",
+			ccai_json_str(r->desired, "displayName"));
+	if (ccai_json_str(r->desired, "description"))
+		cJSON_AddStringToObject(
+			sa, "description",
+			ccai_json_str(r->desired, "description"));
+	rc = ccai_google_call(r->g, &req, &r->result, err);
+	if (rc == 0) {
+		r->new_server_name = sa_name(r->project, acct);
+		if (ccai_json_bool(r->desired, "disabled", false))
+			rc = set_disabled(r, r->new_server_name, true, err);
+	}
+	cJSON_Delete(body);
+	free(path);
+	return rc;
+}
+
+static int sa_update(struct ccai_kres *r, struct ccai_error *err)
+{
+	struct ccai_buf mask = CCAI_BUF_INIT;
+	bool toggle = false;
+	int rc = 0;
+
+	if (r->mask) {
+		char *m = ccai_xstrdup(r->mask), *tok, *save = NULL;
+
+		for (tok = strtok_r(m, ",", &save); tok;
+		     tok = strtok_r(NULL, ",", &save)) {
+			if (!strcmp(tok, "disabled"))
+				toggle = true;
+			else if (!strcmp(tok, "displayName") ||
+				 !strcmp(tok, "description"))
+				ccai_buf_printf(&mask, "%s%s",
+						mask.len ? "," : "", tok);
+		}
+		free(m);
+	}
+	if (mask.len) {
+		char *path = ccai_xasprintf("v1/%s", r->server_name);
+		cJSON *body = cJSON_CreateObject(), *sa;
+		struct ccai_request req = {
+			.api = CCAI_API_IAM,
+			.method = "PATCH",
+			.path = path,
+			.body = body,
+			.idempotent = true,
+			.method_id = "iam.projects.serviceAccounts.patch",
+		};
+
+		/* the mask goes in the body for this API */
+		sa = cJSON_AddObjectToObject(body, "serviceAccount");
+		cJSON_AddStringToObject(
+			sa, "displayName",
+			ccai_json_str(r->desired, "displayName")
+				? ccai_json_str(r->desired, "displayName")
+				: "");
+		cJSON_AddStringToObject(
+			sa, "description",
+			ccai_json_str(r->desired, "description")
+				? ccai_json_str(r->desired, "description")
+				: "");
+		cJSON_AddStringToObject(body, "updateMask", mask.ptr);
+		rc = ccai_google_call(r->g, &req, &r->result, err);
+		cJSON_Delete(body);
+		free(path);
+	}
+	if (rc == 0 && toggle)
+		rc = set_disabled(r, r->server_name,
+				  ccai_json_bool(r->desired, "disabled", false),
+				  err);
+	ccai_buf_release(&mask);
+	return rc;
+}
+
+static int sa_remove(struct ccai_kres *r, struct ccai_error *err)
+{
+	char *path = ccai_xasprintf("v1/%s", r->server_name);
+	struct ccai_request req = {
+		.api = CCAI_API_IAM,
+		.method = "DELETE",
+		.path = path,
+		.idempotent = true,
+		.method_id = "iam.projects.serviceAccounts.delete",
+	};
+	cJSON *out = NULL;
+	int rc = ccai_google_call(r->g, &req, &out, err);
+
+	cJSON_Delete(out);
+	free(path);
+	return rc == CCAI_ENOTFOUND ? 0 : rc;
+}
+
+static const struct ccai_kind_ops ops = {
+	.read_key = sa_read_key,
+	.read = sa_read,
+	.match = sa_match,
+	.create = sa_create,
+	.update = sa_update,
+	.remove = sa_remove,
+};
 
 const struct ccai_kind ccai_kind_service_account = {
 	.name = "ServiceAccount",
@@ -10,4 +258,7 @@ const struct ccai_kind ccai_kind_service_account = {
 	.service = "iam.googleapis.com",
 	.located = false,
 	.refs = refs,
+	.identity = "accountId",
+	.settle = &settle,
+	.ops = &ops,
 };

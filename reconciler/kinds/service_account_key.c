@@ -1,12 +1,431 @@
 #include "util/common.h"
 #include "kinds/kind.h"
+#include "kinds/ops.h"
+#include "util/alloc.h"
+#include "util/b64.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/secret.h"
+#include "util/str.h"
 
-/* iam v1 key; the JSON key goes to a local file (0600), its id to state. */
+#include <time.h>
+#include <unistd.h>
+
+/*
+ * iam v1 service account key.  The JSON key Google returns once, at
+ * create, is written to `keyFile` (mode 0600, through a temporary file
+ * and a rename) and nowhere else; the state keeps the key's name, never
+ * the key.  Before creating, the names of the account's existing keys
+ * are saved in state (attributes.pendingKey), so that a key created by
+ * a run that died before saving is recognised by the next run as an
+ * orphan and deleted.  `rotateAfterDays` replaces the key (new key,
+ * written, then the old one deleted) once it is older than that.
+ */
 static const struct ccai_kind_ref refs[] = {
 	{ .field = "serviceAccountRef",
 	  .kind = "ServiceAccount",
 	  .api_field = "serviceAccount" },
 	{ 0 },
+};
+
+static const char *const local_fields[] = { "keyFile", "rotateAfterDays",
+					    NULL };
+
+#define KEY_FILE_MAX ((size_t)64 << 10)
+
+static const char *sa_of(const struct ccai_kres *r)
+{
+	const char *sa = ccai_json_str(r->desired, "serviceAccount");
+
+	if (!sa)
+		sa = ccai_json_str(r->last, "serviceAccount");
+	return sa;
+}
+
+static void key_shape(const struct ccai_kres *r, cJSON *desired)
+{
+	(void)r;
+	if (!cJSON_GetObjectItemCaseSensitive(desired, "keyAlgorithm"))
+		cJSON_AddStringToObject(desired, "keyAlgorithm",
+					"KEY_ALG_RSA_2048");
+}
+
+static void key_read_key(const struct ccai_kres *r, struct ccai_buf *key)
+{
+	const char *sa = sa_of(r);
+
+	ccai_buf_printf(key, "keys %s", sa ? sa : r->project);
+}
+
+static int list_keys(const struct ccai_kres *r, const char *sa, cJSON **items,
+		     struct ccai_error *err)
+{
+	char *path = ccai_xasprintf("v1/%s/keys", sa);
+	struct ccai_request req = {
+		.api = CCAI_API_IAM,
+		.method = "GET",
+		.path = path,
+		.query = "keyTypes=USER_MANAGED",
+		.idempotent = true,
+		.method_id = "iam.projects.serviceAccounts.keys.list",
+	};
+	cJSON *out = NULL;
+	int rc = ccai_google_call(r->g, &req, &out, err);
+
+	free(path);
+	*items = NULL;
+	if (rc == CCAI_ENOTFOUND) { /* no account yet: no keys */
+		*items = cJSON_CreateArray();
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	*items = cJSON_DetachItemFromObject(out, "keys");
+	if (!*items)
+		*items = cJSON_CreateArray();
+	cJSON_Delete(out);
+	return 0;
+}
+
+static int key_read(const struct ccai_kres *r, cJSON **out,
+		    struct ccai_error *err)
+{
+	const char *sa = sa_of(r);
+	cJSON *items = NULL;
+	int rc;
+
+	if (!sa || strstr(sa, "(known")) {
+		*out = ccai_ops_collection(NULL, false);
+		return 0;
+	}
+	rc = list_keys(r, sa, &items, err);
+	if (rc == 0)
+		*out = ccai_ops_collection(items, false);
+	return rc;
+}
+
+static int key_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,
+		     char **server_name, struct ccai_error *err)
+{
+	const cJSON *it;
+
+	(void)err;
+	*live = NULL;
+	*server_name = NULL;
+	if (!r->server_name)
+		return 0;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(coll, "items"))
+	{
+		const char *n = ccai_json_str(it, "name");
+		const char *v = ccai_json_str(it, "validAfterTime");
+		const char *alg = ccai_json_str(it, "keyAlgorithm");
+		char *sa;
+
+		if (!n || strcmp(n, r->server_name))
+			continue;
+		*live = cJSON_CreateObject();
+		sa = ccai_xstrndup(n,
+				   strstr(n, "/keys/")
+					   ? (size_t)(strstr(n, "/keys/") - n)
+					   : strlen(n));
+		cJSON_AddStringToObject(*live, "serviceAccount", sa);
+		free(sa);
+		cJSON_AddStringToObject(*live, "keyAlgorithm",
+					alg ? alg : "KEY_ALG_RSA_2048");
+		if (v)
+			cJSON_AddStringToObject(*live, "validAfterTime", v);
+		*server_name = ccai_xstrdup(n);
+		break;
+	}
+	return 0;
+}
+
+static time_t parse_time(const char *s)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
+		return 0;
+	return timegm(&tm);
+}
+
+static bool rotation_due(const struct ccai_kres *r)
+{
+	const cJSON *days =
+		cJSON_GetObjectItemCaseSensitive(r->spec, "rotateAfterDays");
+	time_t made = parse_time(ccai_json_str(r->live, "validAfterTime"));
+
+	if (!cJSON_IsNumber(days) || !made)
+		return false;
+	return (double)(time(NULL) - made) >= days->valuedouble * 86400.0;
+}
+
+static const char *key_file(const struct ccai_kres *r)
+{
+	return ccai_json_str(r->spec, "keyFile");
+}
+
+static void key_local_changes(const struct ccai_kres *r, cJSON *changes)
+{
+	cJSON *c;
+
+	if (!rotation_due(r))
+		return;
+	c = cJSON_CreateObject();
+	cJSON_AddStringToObject(c, "path", "rotateAfterDays");
+	cJSON_AddStringToObject(c, "before",
+				ccai_json_str(r->live, "validAfterTime"));
+	cJSON_AddStringToObject(c, "after", "a new key (rotation due)");
+	cJSON_AddItemToArray(changes, c);
+}
+
+static void key_notes(const struct ccai_kres *r, struct ccai_strlist *notes)
+{
+	const char *f = key_file(r);
+
+	if (r->live && f && access(f, F_OK) != 0)
+		ccai_strlist_add_owned(
+			notes,
+			ccai_xasprintf(
+				"key file '%s' is missing and Google never "
+				"gives a private key twice; run with --replace "
+				"ServiceAccountKey/%s to make a new key",
+				f, r->name));
+	if (!r->server_name &&
+	    cJSON_GetObjectItemCaseSensitive(r->attrs, "pendingKey"))
+		ccai_strlist_add(
+			notes,
+			"an earlier run was interrupted while creating this "
+			"key; a key it may have left behind will be deleted");
+}
+
+static int delete_key(const struct ccai_kres *r, const char *name,
+		      struct ccai_error *err)
+{
+	char *path = ccai_xasprintf("v1/%s", name);
+	struct ccai_request req = {
+		.api = CCAI_API_IAM,
+		.method = "DELETE",
+		.path = path,
+		.idempotent = true,
+		.method_id = "iam.projects.serviceAccounts.keys.delete",
+	};
+	cJSON *out = NULL;
+	int rc = ccai_google_call(r->g, &req, &out, err);
+
+	cJSON_Delete(out);
+	free(path);
+	return rc == CCAI_ENOTFOUND ? 0 : rc;
+}
+
+static bool in_list(const cJSON *list, const char *s)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it,
+			   list) if (cJSON_IsString(it) &&
+				     !strcmp(it->valuestring, s)) return true;
+	return false;
+}
+
+/* Delete keys of sa that are neither in `known` nor `keep`. */
+static int delete_orphans(const struct ccai_kres *r, const char *sa,
+			  const cJSON *known, const char *keep,
+			  struct ccai_error *err)
+{
+	cJSON *items = NULL, *it;
+	int rc = list_keys(r, sa, &items, err);
+
+	cJSON_ArrayForEach(it, items)
+	{
+		const char *n = ccai_json_str(it, "name");
+
+		if (rc < 0 || !n || in_list(known, n) ||
+		    (keep && !strcmp(n, keep)))
+			continue;
+		rc = delete_key(r, n, err);
+	}
+	cJSON_Delete(items);
+	return rc;
+}
+
+/* Decode privateKeyData and write it to the key file, 0600. */
+static int write_key(const char *file, const char *b64, struct ccai_error *err)
+{
+	struct ccai_buf raw = CCAI_BUF_INIT;
+	struct ccai_secret s = CCAI_SECRET_INIT;
+	char *dir = ccai_path_dirname(file);
+	int rc;
+
+	ccai_buf_init(&raw, KEY_FILE_MAX);
+	if (ccai_b64_decode(&raw, b64, strlen(b64)) < 0) {
+		rc = ccai_error_set(err, CCAI_ERROR,
+				    "the key Google returned is not base64");
+		goto out;
+	}
+	ccai_secret_set(&s, raw.ptr, raw.len);
+	if ((rc = ccai_mkdir_p(dir, 0700, err)) < 0)
+		goto out;
+	rc = ccai_file_write_atomic(file, s.ptr, s.len, 0600, err);
+out:
+	if (raw.alloc)
+		memset(raw.ptr, 0, raw.len);
+	ccai_buf_release(&raw);
+	ccai_secret_release(&s);
+	free(dir);
+	return rc;
+}
+
+static cJSON *key_names(const cJSON *items)
+{
+	cJSON *names = cJSON_CreateArray();
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, items) if (ccai_json_str(it, "name"))
+		cJSON_AddItemToArray(
+			names, cJSON_CreateString(ccai_json_str(it, "name")));
+	return names;
+}
+
+/*
+ * Make a key and write its file.  `keep` is a key that is ours and must
+ * survive orphan clean-up (the old key during a rotation).
+ */
+static int make_key(struct ccai_kres *r, const char *keep,
+		    struct ccai_error *err)
+{
+	const char *sa = sa_of(r), *file = key_file(r);
+	cJSON *items = NULL, *attrs = NULL, *pending, *body = NULL, *out = NULL;
+	char *path = NULL, stamp[32];
+	int rc, attempt;
+
+	if (!sa || !file)
+		return ccai_error_set(
+			err, CCAI_EINVALID,
+			"a key needs its service account and keyFile");
+	/* a run that died mid-create may have left a key behind */
+	pending = cJSON_GetObjectItemCaseSensitive(r->attrs, "pendingKey");
+	if (pending &&
+	    (rc = delete_orphans(
+		     r, sa, cJSON_GetObjectItemCaseSensitive(pending, "known"),
+		     keep ? keep : r->server_name, err)) < 0)
+		return rc;
+	if ((rc = list_keys(r, sa, &items, err)) < 0)
+		return rc;
+	/* record the intent before the key exists */
+	attrs = r->attrs ? cJSON_Duplicate(r->attrs, 1) : cJSON_CreateObject();
+	pending = cJSON_CreateObject();
+	ccai_clock_rfc3339(ccai_clock_unix_ms(), stamp);
+	cJSON_AddStringToObject(pending, "at", stamp);
+	cJSON_AddItemToObject(pending, "known", key_names(items));
+	ccai_json_set(attrs, "pendingKey", pending);
+	if (r->save_attrs && (rc = r->save_attrs(r, attrs, err)) < 0)
+		goto out;
+
+	path = ccai_xasprintf("v1/%s/keys", sa);
+	body = cJSON_CreateObject();
+	cJSON_AddStringToObject(body, "privateKeyType",
+				"TYPE_GOOGLE_CREDENTIALS_FILE");
+	cJSON_AddStringToObject(
+		body, "keyAlgorithm",
+		ccai_json_str(r->desired, "keyAlgorithm")
+			? ccai_json_str(r->desired, "keyAlgorithm")
+			: "KEY_ALG_RSA_2048");
+	for (attempt = 0; attempt < 3; attempt++) {
+		struct ccai_request req = {
+			.api = CCAI_API_IAM,
+			.method = "POST",
+			.path = path,
+			.body = body,
+			.idempotent = false,
+			.method_id = "iam.projects.serviceAccounts.keys.create",
+		};
+
+		cJSON_Delete(out);
+		out = NULL;
+		rc = ccai_google_call(r->g, &req, &out, err);
+		if (rc == 0 || !(err->flags & CCAI_ERRF_MAYBE_APPLIED))
+			break;
+		/* the answer was lost with the private key in it: that key
+		 * is useless to us, so delete it and make another */
+		if ((rc = delete_orphans(
+			     r, sa,
+			     cJSON_GetObjectItemCaseSensitive(pending, "known"),
+			     keep, err)) < 0)
+			break;
+	}
+	if (rc < 0)
+		goto out;
+	if (!ccai_json_str(out, "privateKeyData") ||
+	    !ccai_json_str(out, "name")) {
+		rc = ccai_error_set(err, CCAI_ERROR,
+				    "keys.create answered without a key");
+		goto out;
+	}
+	ccai_log_redact(ccai_json_str(out, "privateKeyData"));
+	rc = write_key(file, ccai_json_str(out, "privateKeyData"), err);
+	/* the private key never travels further than the file */
+	cJSON_DeleteItemFromObjectCaseSensitive(out, "privateKeyData");
+	if (rc < 0)
+		goto out;
+	r->new_server_name = ccai_xstrdup(ccai_json_str(out, "name"));
+	cJSON_DeleteItemFromObjectCaseSensitive(attrs, "pendingKey");
+	cJSON_Delete(r->new_attrs);
+	r->new_attrs = attrs;
+	attrs = NULL;
+	r->result = out;
+	out = NULL;
+out:
+	cJSON_Delete(items);
+	cJSON_Delete(attrs);
+	cJSON_Delete(body);
+	cJSON_Delete(out);
+	free(path);
+	return rc;
+}
+
+static int key_create(struct ccai_kres *r, struct ccai_error *err)
+{
+	return make_key(r, NULL, err);
+}
+
+/* The only update is a rotation: new key, written, then the old deleted. */
+static int key_update(struct ccai_kres *r, struct ccai_error *err)
+{
+	char *old = r->server_name ? ccai_xstrdup(r->server_name) : NULL;
+	int rc = make_key(r, old, err);
+
+	if (rc == 0 && old)
+		rc = delete_key(r, old, err);
+	free(old);
+	return rc;
+}
+
+static int key_remove(struct ccai_kres *r, struct ccai_error *err)
+{
+	const char *file = key_file(r);
+	int rc = r->server_name ? delete_key(r, r->server_name, err) : 0;
+
+	/* a deleted key's file opens nothing: do not leave it lying around */
+	if (rc == 0 && file)
+		unlink(file);
+	return rc;
+}
+
+static const struct ccai_kind_ops ops = {
+	.read_key = key_read_key,
+	.read = key_read,
+	.match = key_match,
+	.shape = key_shape,
+	.local_changes = key_local_changes,
+	.notes = key_notes,
+	.create = key_create,
+	.update = key_update,
+	.remove = key_remove,
 };
 
 const struct ccai_kind ccai_kind_service_account_key = {
@@ -15,4 +434,7 @@ const struct ccai_kind ccai_kind_service_account_key = {
 	.service = "iam.googleapis.com",
 	.located = false,
 	.refs = refs,
+	.local_fields = local_fields,
+	.flags = CCAI_KIND_SENSITIVE,
+	.ops = &ops,
 };

@@ -1,0 +1,96 @@
+/*
+ * cmd_plan.c - `ccaictl plan -f PATH...`: read live state, print what
+ * apply would do; --out FILE saves the plan for `apply FILE`.
+ */
+#include "util/common.h"
+#include "cli/cli.h"
+#include "cli/planfile.h"
+#include "cli/run.h"
+#include "util/json.h"
+
+static bool detailed, prune, allow_replace;
+static const char *out_file;
+static struct ccai_strlist targets, replace;
+
+static const struct ccai_option options[] = {
+	{ CCAI_OPT_FLAG, "detailed-exitcode", 0, &detailed, NULL,
+	  "exit 2 when there are changes (0: none, 1: error)" },
+	{ CCAI_OPT_STRING, "out", 0, &out_file, "FILE",
+	  "save the plan for 'ccaictl apply FILE'" },
+	{ CCAI_OPT_FLAG, "prune", 0, &prune, NULL,
+	  "delete what the state has and the manifests no longer do" },
+	{ CCAI_OPT_FLAG, "allow-replace", 0, &allow_replace, NULL,
+	  "allow deleting and re-creating for an immutable change" },
+	{ CCAI_OPT_LIST, "target", 0, &targets, "KIND/NAME",
+	  "only this resource and what it needs (repeatable)" },
+	{ CCAI_OPT_LIST, "replace", 0, &replace, "KIND/NAME",
+	  "replace this resource even if nothing changed (repeatable)" },
+	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
+};
+
+int ccai_cmd_plan(int argc, char **argv)
+{
+	struct ccai_strlist pos = CCAI_STRLIST_INIT;
+	struct ccai_run run;
+	struct ccai_plan_opts po;
+	struct ccai_render_opts ro;
+	struct ccai_error err;
+	int r, code = CCAI_EXIT_ERROR;
+	size_t i;
+
+	memset(&run, 0, sizeof(run));
+	r = ccai_cli_parse(
+		argc, argv,
+		"ccaictl plan -f PATH... [--out FILE] [--detailed-exitcode]",
+		options, &run.o, &pos);
+	if (r) {
+		ccai_strlist_release(&pos);
+		return CCAI_PARSE_EXIT(r);
+	}
+	for (i = 0; i < pos.n; i++)
+		ccai_strlist_add(&run.o.files, pos.items[i]);
+	ccai_run_signals();
+	if (ccai_run_load(&run) < 0 || ccai_run_connect(&run, true) < 0)
+		goto out;
+	memset(&po, 0, sizeof(po));
+	po.prune = prune;
+	po.allow_replace = allow_replace;
+	po.targets = &targets;
+	po.replace = &replace;
+	po.parallelism = (int)run.o.parallelism;
+	po.stop = &ccai_run_stop;
+	if (ccai_run_plan(&run, &po) < 0)
+		goto out;
+	if (!strcmp(run.o.output, "json")) {
+		cJSON *j = ccai_render_json(&run.plan);
+		char *s = ccai_json_print(j);
+
+		printf("%s\n", s);
+		free(s);
+		cJSON_Delete(j);
+	} else {
+		ccai_run_render_opts(&run, &ro, stdout);
+		if (!strcmp(run.o.output, "markdown"))
+			ccai_render_markdown(stdout, &run.plan, &ro);
+		else
+			ccai_render_text(stdout, &run.plan, &ro);
+	}
+	if (out_file) {
+		if (ccai_planfile_save(&run.plan, &po, out_file, &err) < 0) {
+			ccai_run_error(&err);
+			goto out;
+		}
+		if (strcmp(run.o.output, "json"))
+			printf("Saved the plan to %s; 'ccaictl apply %s' "
+			       "carries it out.\n",
+			       out_file, out_file);
+	}
+	code = detailed && ccai_plan_has_changes(&run.plan) ? CCAI_EXIT_CHANGES
+							    : CCAI_EXIT_OK;
+out:
+	ccai_run_release(&run);
+	ccai_strlist_release(&pos);
+	ccai_strlist_release(&targets);
+	ccai_strlist_release(&replace);
+	return ccai_cli_finish(code);
+}

@@ -1,0 +1,297 @@
+/*
+ * cmd_state.c - `ccaictl state list|show|rm|unlock` and `ccaictl import`.
+ */
+#include "util/common.h"
+#include "cli/cli.h"
+#include "cli/run.h"
+#include "engine/state.h"
+#include "kinds/kind.h"
+#include "util/alloc.h"
+#include "util/json.h"
+
+static const struct ccai_option no_options[] = {
+	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
+};
+
+/* "Kind/name" (unique among the state's projects) or "project/Kind/name". */
+static char *full_address(struct ccai_state *s, const char *addr,
+			  struct ccai_error *err)
+{
+	cJSON *entries, *e;
+	char *found = NULL;
+	int slashes = 0, matches = 0;
+	const char *p;
+
+	for (p = addr; *p; p++)
+		slashes += *p == '/';
+	if (slashes == 2)
+		return ccai_xstrdup(addr);
+	if (slashes != 1) {
+		ccai_error_set(err, CCAI_EINVALID,
+			       "'%s' is not an address: use Kind/name or "
+			       "project/Kind/name",
+			       addr);
+		return NULL;
+	}
+	entries = ccai_state_entries(s);
+	cJSON_ArrayForEach(e, entries)
+	{
+		const char *a = ccai_json_str(e, "address");
+		const char *tail = a ? strchr(a, '/') : NULL;
+
+		if (tail && !strcmp(tail + 1, addr)) {
+			matches++;
+			free(found);
+			found = ccai_xstrdup(a);
+		}
+	}
+	cJSON_Delete(entries);
+	if (matches > 1) {
+		free(found);
+		ccai_error_set(
+			err, CCAI_EINVALID,
+			"'%s' is in several projects: say which, as project/%s",
+			addr, addr);
+		return NULL;
+	}
+	if (!found)
+		ccai_error_set(err, CCAI_ENOTFOUND, "'%s' is not in the state",
+			       addr);
+	return found;
+}
+
+static int open_state(struct ccai_run *run, bool lock)
+{
+	struct ccai_state_opts so;
+	struct ccai_error err;
+
+	memset(&so, 0, sizeof(so));
+	so.location = run->o.state;
+	so.lock = lock;
+	if (run->o.state && !strncmp(run->o.state, "gs://", 5))
+		return ccai_run_connect(run, lock);
+	if (ccai_state_open(&run->state, &so, &err) < 0) {
+		ccai_run_error(&err);
+		return -1;
+	}
+	return 0;
+}
+
+static int state_list(struct ccai_run *run)
+{
+	cJSON *entries = ccai_state_entries(run->state), *e;
+
+	if (!strcmp(run->o.output, "json")) {
+		char *s = ccai_json_print(entries);
+
+		printf("%s\n", s);
+		free(s);
+	} else {
+		cJSON_ArrayForEach(e, entries)
+		{
+			const char *sn = ccai_json_str(e, "serverName");
+
+			printf("%-50s %s\n", ccai_json_str(e, "address"),
+			       sn ? sn : "-");
+		}
+	}
+	cJSON_Delete(entries);
+	return 0;
+}
+
+static int state_show(struct ccai_run *run, const char *addr)
+{
+	struct ccai_error err;
+	char *full = full_address(run->state, addr, &err), *s;
+	cJSON *e;
+
+	if (!full) {
+		ccai_run_error(&err);
+		return -1;
+	}
+	e = ccai_state_get(run->state, full);
+	free(full);
+	s = cJSON_Print(e);
+	printf("%s\n", s);
+	free(s);
+	cJSON_Delete(e);
+	return 0;
+}
+
+static int state_rm(struct ccai_run *run, const struct ccai_strlist *addrs)
+{
+	struct ccai_error err;
+	size_t i;
+
+	for (i = 1; i < addrs->n; i++) {
+		char *full = full_address(run->state, addrs->items[i], &err);
+
+		if (!full) {
+			ccai_run_error(&err);
+			return -1;
+		}
+		ccai_state_remove(run->state, full);
+		printf("Removed %s from the state (the server object is left "
+		       "as it is).\n",
+		       full);
+		free(full);
+	}
+	if (ccai_state_save(run->state, &err) < 0) {
+		ccai_run_error(&err);
+		return -1;
+	}
+	return 0;
+}
+
+int ccai_cmd_state(int argc, char **argv)
+{
+	struct ccai_strlist pos = CCAI_STRLIST_INIT;
+	struct ccai_run run;
+	struct ccai_state_opts so;
+	struct ccai_error err;
+	const char *sub;
+	int r, code = CCAI_EXIT_ERROR;
+
+	memset(&run, 0, sizeof(run));
+	r = ccai_cli_parse(
+		argc, argv,
+		"ccaictl state list | show ADDRESS | rm ADDRESS... | unlock ID",
+		no_options, &run.o, &pos);
+	if (r) {
+		ccai_strlist_release(&pos);
+		return CCAI_PARSE_EXIT(r);
+	}
+	sub = pos.n ? pos.items[0] : "";
+	if (!strcmp(sub, "list") && pos.n == 1) {
+		if (open_state(&run, false) == 0 && state_list(&run) == 0)
+			code = CCAI_EXIT_OK;
+	} else if (!strcmp(sub, "show") && pos.n == 2) {
+		if (open_state(&run, false) == 0 &&
+		    state_show(&run, pos.items[1]) == 0)
+			code = CCAI_EXIT_OK;
+	} else if (!strcmp(sub, "rm") && pos.n >= 2) {
+		if (open_state(&run, true) == 0 && state_rm(&run, &pos) == 0)
+			code = CCAI_EXIT_OK;
+	} else if (!strcmp(sub, "unlock") && pos.n == 2) {
+		memset(&so, 0, sizeof(so));
+		so.location = run.o.state;
+		if (run.o.state && !strncmp(run.o.state, "gs://", 5) &&
+		    ccai_run_connect(&run, false) < 0)
+			goto out;
+		so.google = run.g;
+		if (ccai_state_force_unlock(&so, pos.items[1], &err) < 0)
+			ccai_run_error(&err);
+		else {
+			printf("Unlocked %s.\n",
+			       run.o.state ? run.o.state : CCAI_STATE_DEFAULT);
+			code = CCAI_EXIT_OK;
+		}
+	} else {
+		ccai_cli_errorf("usage: ccaictl state list | show ADDRESS | rm "
+				"ADDRESS... | unlock ID");
+	}
+out:
+	ccai_run_release(&run);
+	ccai_strlist_release(&pos);
+	return ccai_cli_finish(code);
+}
+
+/*
+ * import Kind/name SERVER_NAME: the manifest must exist; the server
+ * object must exist; the state then records it, and the next plan shows
+ * what differs.
+ */
+int ccai_cmd_import(int argc, char **argv)
+{
+	struct ccai_strlist pos = CCAI_STRLIST_INIT;
+	struct ccai_run run;
+	struct ccai_manifest *m = NULL;
+	struct ccai_kres k;
+	struct ccai_error err;
+	cJSON *coll = NULL, *live = NULL, *e;
+	char *name = NULL;
+	const char *addr, *server;
+	int r, code = CCAI_EXIT_ERROR;
+	size_t i;
+
+	memset(&run, 0, sizeof(run));
+	r = ccai_cli_parse(argc, argv,
+			   "ccaictl import KIND/NAME SERVER_NAME -f PATH...",
+			   no_options, &run.o, &pos);
+	if (r) {
+		ccai_strlist_release(&pos);
+		return CCAI_PARSE_EXIT(r);
+	}
+	if (pos.n != 2) {
+		ccai_cli_errorf("usage: ccaictl import KIND/NAME SERVER_NAME "
+				"-f PATH...");
+		goto out;
+	}
+	addr = pos.items[0];
+	server = pos.items[1];
+	if (ccai_run_load(&run) < 0)
+		goto out;
+	for (i = 0; i < run.set.n; i++)
+		if (!strcmp(run.set.items[i].address, addr) ||
+		    !strcmp(run.set.items[i].qaddress, addr)) {
+			if (m) {
+				ccai_cli_errorf("'%s' is in several projects: "
+						"say which, as project/%s",
+						addr, addr);
+				goto out;
+			}
+			m = &run.set.items[i];
+		}
+	if (!m) {
+		ccai_cli_errorf("no manifest '%s' in the files given: write "
+				"its manifest first",
+				addr);
+		goto out;
+	}
+	if (ccai_run_connect(&run, true) < 0)
+		goto out;
+	/* look for it where a plan would */
+	memset(&k, 0, sizeof(k));
+	k.kind = m->kind;
+	k.g = run.g;
+	k.project = m->project;
+	k.location = m->location;
+	k.name = m->name;
+	k.spec = m->spec;
+	k.server_name = server;
+	k.desired = m->spec;
+	if ((r = m->kind->ops->read(&k, &coll, &err)) < 0 ||
+	    (r = m->kind->ops->match(&k, coll, &live, &name, &err)) < 0) {
+		ccai_run_error(&err);
+		goto out;
+	}
+	if (!name) {
+		ccai_cli_errorf("no %s '%s' on the server", m->kind->name,
+				server);
+		goto out;
+	}
+	e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "address", m->qaddress);
+	cJSON_AddStringToObject(e, "kind", m->kind->name);
+	cJSON_AddStringToObject(e, "name", m->name);
+	cJSON_AddStringToObject(e, "project", m->project);
+	if (m->location)
+		cJSON_AddStringToObject(e, "location", m->location);
+	cJSON_AddStringToObject(e, "serverName", name);
+	ccai_state_put(run.state, e);
+	if (ccai_state_save(run.state, &err) < 0) {
+		ccai_run_error(&err);
+		goto out;
+	}
+	printf("Imported %s as %s; run 'ccaictl plan' to see how it differs "
+	       "from its manifest.\n",
+	       name, m->qaddress);
+	code = CCAI_EXIT_OK;
+out:
+	cJSON_Delete(coll);
+	cJSON_Delete(live);
+	free(name);
+	ccai_run_release(&run);
+	ccai_strlist_release(&pos);
+	return ccai_cli_finish(code);
+}

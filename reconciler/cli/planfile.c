@@ -1,0 +1,203 @@
+#include "util/common.h"
+#include "cli/planfile.h"
+#include "engine/render.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/str.h"
+
+#define PLANFILE_KIND "ccaictl-plan"
+#define PLANFILE_MAX ((size_t)64 << 20)
+
+/* Strings in a saved document must not be expanded twice: "${" -> "$${". */
+static void escape_vars(cJSON *n)
+{
+	cJSON *c;
+
+	if (cJSON_IsString(n) && strstr(n->valuestring, "${")) {
+		struct ccai_buf b = CCAI_BUF_INIT;
+		const char *p;
+
+		for (p = n->valuestring; *p; p++) {
+			if (p[0] == '$' && p[1] == '{')
+				ccai_buf_putc(&b, '$');
+			ccai_buf_putc(&b, *p);
+		}
+		cJSON_SetValuestring(n, b.ptr);
+		ccai_buf_release(&b);
+		return;
+	}
+	cJSON_ArrayForEach(c, n) escape_vars(c);
+}
+
+static cJSON *strlist_json(const struct ccai_strlist *l)
+{
+	cJSON *a = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; l && i < l->n; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(l->items[i]));
+	return a;
+}
+
+int ccai_planfile_save(const struct ccai_plan *plan,
+		       const struct ccai_plan_opts *po, const char *path,
+		       struct ccai_error *err)
+{
+	cJSON *root = cJSON_CreateObject(), *opts, *docs, *digests;
+	char stamp[32], d[65];
+	size_t i;
+	char *text;
+	int r;
+
+	cJSON_AddNumberToObject(root, "formatVersion", CCAI_PLAN_FORMAT);
+	cJSON_AddStringToObject(root, "kind", PLANFILE_KIND);
+	ccai_clock_rfc3339(ccai_clock_unix_ms(), stamp);
+	cJSON_AddStringToObject(root, "created", stamp);
+	cJSON_AddStringToObject(root, "fingerprint", plan->fingerprint);
+	opts = cJSON_AddObjectToObject(root, "options");
+	cJSON_AddBoolToObject(opts, "prune", po && po->prune);
+	cJSON_AddBoolToObject(opts, "destroy", po && po->destroy);
+	cJSON_AddBoolToObject(opts, "allowReplace", po && po->allow_replace);
+	cJSON_AddItemToObject(opts, "targets",
+			      strlist_json(po ? po->targets : NULL));
+	cJSON_AddItemToObject(opts, "replace",
+			      strlist_json(po ? po->replace : NULL));
+	/* the manifests as they were read, variables already expanded */
+	docs = cJSON_AddArrayToObject(root, "documents");
+	for (i = 0; plan->set && i < plan->set->n; i++) {
+		const struct ccai_manifest *m = &plan->set->items[i];
+		cJSON *e = cJSON_CreateObject(), *doc;
+
+		cJSON_AddStringToObject(e, "file", m->file ? m->file : "-");
+		doc = cJSON_Duplicate(m->doc, 1);
+		/* the project may have come from --project: make it explicit */
+		if (!ccai_json_path(doc, "metadata.project")) {
+			cJSON *meta = cJSON_GetObjectItemCaseSensitive(
+				doc, "metadata");
+
+			if (cJSON_IsObject(meta))
+				cJSON_AddStringToObject(meta, "project",
+							m->project);
+		}
+		escape_vars(doc);
+		cJSON_AddItemToObject(e, "doc", doc);
+		cJSON_AddItemToArray(docs, e);
+	}
+	digests = cJSON_AddObjectToObject(root, "seen");
+	for (i = 0; i < plan->n; i++) {
+		ccai_plan_resource_digest(&plan->res[i], d);
+		cJSON_AddStringToObject(digests, plan->res[i].qaddress, d);
+	}
+	cJSON_AddItemToObject(root, "plan", ccai_render_json(plan));
+	text = ccai_json_print(root);
+	cJSON_Delete(root);
+	r = ccai_file_write_atomic(path, text, strlen(text), 0600, err);
+	free(text);
+	return r;
+}
+
+void ccai_planfile_release(struct ccai_planfile *pf)
+{
+	cJSON_Delete(pf->root);
+	ccai_strlist_release(&pf->targets);
+	ccai_strlist_release(&pf->replace);
+	memset(pf, 0, sizeof(*pf));
+}
+
+static void strlist_from(struct ccai_strlist *l, const cJSON *a)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, a) if (cJSON_IsString(it))
+		ccai_strlist_add(l, it->valuestring);
+}
+
+int ccai_planfile_load(struct ccai_planfile *pf, const char *path,
+		       struct ccai_manifest_set *set, struct ccai_diag *diag,
+		       struct ccai_error *err)
+{
+	struct ccai_buf data = CCAI_BUF_INIT;
+	const cJSON *opts, *doc;
+	int r;
+
+	memset(pf, 0, sizeof(*pf));
+	ccai_buf_init(&data, PLANFILE_MAX);
+	if ((r = ccai_file_read(&data, path, PLANFILE_MAX, err)) < 0)
+		goto out;
+	if (ccai_json_parse(&pf->root, data.ptr, data.len, NULL) < 0 ||
+	    !ccai_json_str(pf->root, "kind") ||
+	    strcmp(ccai_json_str(pf->root, "kind"), PLANFILE_KIND)) {
+		r = ccai_error_set(
+			err, CCAI_EINVALID,
+			"'%s' is not a plan saved by 'ccaictl plan --out'",
+			path);
+		goto out;
+	}
+	if (ccai_json_num(pf->root, "formatVersion", 0) != CCAI_PLAN_FORMAT) {
+		r = ccai_error_set(
+			err, CCAI_EINVALID,
+			"plan '%s' has format %g; this ccaictl reads %d", path,
+			ccai_json_num(pf->root, "formatVersion", 0),
+			CCAI_PLAN_FORMAT);
+		goto out;
+	}
+	opts = cJSON_GetObjectItemCaseSensitive(pf->root, "options");
+	pf->opts.prune = ccai_json_bool(opts, "prune", false);
+	pf->opts.destroy = ccai_json_bool(opts, "destroy", false);
+	pf->opts.allow_replace = ccai_json_bool(opts, "allowReplace", false);
+	strlist_from(&pf->targets,
+		     cJSON_GetObjectItemCaseSensitive(opts, "targets"));
+	strlist_from(&pf->replace,
+		     cJSON_GetObjectItemCaseSensitive(opts, "replace"));
+	pf->opts.targets = &pf->targets;
+	pf->opts.replace = &pf->replace;
+	pf->fingerprint = ccai_json_str(pf->root, "fingerprint");
+	cJSON_ArrayForEach(
+		doc, cJSON_GetObjectItemCaseSensitive(pf->root, "documents"))
+	{
+		const char *file = ccai_json_str(doc, "file");
+		char *text = ccai_json_print(
+			cJSON_GetObjectItemCaseSensitive(doc, "doc"));
+
+		if (ccai_manifest_set_add_buffer(set, file ? file : path, text,
+						 strlen(text), diag) < 0)
+			r = CCAI_EINVALID;
+		free(text);
+	}
+	if (r < 0)
+		ccai_error_set(err, CCAI_EINVALID,
+			       "the manifests saved in '%s' do not load", path);
+out:
+	ccai_buf_release(&data);
+	return r;
+}
+
+int ccai_planfile_moved(const struct ccai_planfile *pf,
+			const struct ccai_plan *plan,
+			struct ccai_strlist *moved)
+{
+	const cJSON *seen = cJSON_GetObjectItemCaseSensitive(pf->root, "seen");
+	const cJSON *it;
+	char d[65];
+	size_t i;
+
+	for (i = 0; i < plan->n; i++) {
+		const char *was = ccai_json_str(seen, plan->res[i].qaddress);
+
+		ccai_plan_resource_digest(&plan->res[i], d);
+		if (!was || strcmp(was, d))
+			ccai_strlist_add(moved, plan->res[i].qaddress);
+	}
+	cJSON_ArrayForEach(it, seen)
+	{
+		for (i = 0; i < plan->n; i++)
+			if (!strcmp(plan->res[i].qaddress, it->string))
+				break;
+		if (i == plan->n)
+			ccai_strlist_add(moved, it->string);
+	}
+	return (int)moved->n;
+}

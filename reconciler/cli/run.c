@@ -1,0 +1,116 @@
+#include "util/common.h"
+#include "cli/run.h"
+#include "cli/client_setup.h"
+#include "cli/load.h"
+#include "engine/state.h"
+#include "util/log.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+volatile int ccai_run_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	ccai_run_stop = 1;
+}
+
+void ccai_run_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* no SA_RESTART: a blocked read or sleep returns with EINTR */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+void ccai_run_error(const struct ccai_error *err)
+{
+	struct ccai_error e = *err;
+	size_t n = strlen(e.message);
+
+	if (err->status[0] && n + 4 < sizeof(e.message) &&
+	    !strstr(e.message, err->status))
+		snprintf(e.message + n, sizeof(e.message) - n, " (%s%s%s)",
+			 err->status, err->reason[0] ? ", " : "", err->reason);
+	ccai_cli_error(&e);
+}
+
+int ccai_run_load(struct ccai_run *run)
+{
+	int r;
+
+	r = ccai_cli_load(&run->set, &run->o, &run->diag);
+	run->have_set = true;
+	if (r < 0) {
+		ccai_cli_print_diag(&run->diag);
+		fprintf(stderr,
+			"ccaictl: %zu problem%s found; nothing was changed\n",
+			run->diag.n + run->diag.dropped,
+			run->diag.n + run->diag.dropped == 1 ? "" : "s");
+	}
+	return r;
+}
+
+int ccai_run_connect(struct ccai_run *run, bool lock)
+{
+	struct ccai_state_opts so;
+	struct ccai_error err;
+	int r;
+
+	if ((r = ccai_cli_google(&run->g, &run->o, &err)) < 0) {
+		ccai_run_error(&err);
+		return r;
+	}
+	memset(&so, 0, sizeof(so));
+	so.location = run->o.state;
+	so.lock = lock;
+	so.google = run->g;
+	if ((r = ccai_state_open(&run->state, &so, &err)) < 0) {
+		ccai_run_error(&err);
+		return r;
+	}
+	return 0;
+}
+
+int ccai_run_plan(struct ccai_run *run, const struct ccai_plan_opts *po)
+{
+	struct ccai_error err;
+	int r;
+
+	r = ccai_plan_make(&run->plan, &run->set, run->g, run->state, po, &err);
+	run->have_plan = true;
+	if (r < 0) {
+		if (run->plan.problems.n)
+			ccai_cli_print_diag(&run->plan.problems);
+		ccai_run_error(&err);
+	}
+	return r;
+}
+
+void ccai_run_release(struct ccai_run *run)
+{
+	if (run->have_plan)
+		ccai_plan_release(&run->plan);
+	ccai_state_close(run->state);
+	run->state = NULL;
+	ccai_cli_google_free(run->g);
+	run->g = NULL;
+	if (run->have_set)
+		ccai_manifest_set_release(&run->set);
+	ccai_diag_release(&run->diag);
+	ccai_common_release(&run->o);
+}
+
+void ccai_run_render_opts(const struct ccai_run *run,
+			  struct ccai_render_opts *ro, FILE *f)
+{
+	memset(ro, 0, sizeof(*ro));
+	ro->color =
+		!run->o.no_color && isatty(fileno(f)) && !getenv("NO_COLOR");
+	ro->all_projects = run->set.projects.n > 1;
+}

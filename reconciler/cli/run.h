@@ -1,0 +1,48 @@
+/*
+ * run.h - the shared set-up of the commands that talk to Google: the
+ * manifests, the client, the state (locked), a plan; and the signal
+ * flag that lets SIGINT/SIGTERM stop a run between steps.
+ */
+#ifndef CCAI_CLI_RUN_H
+#define CCAI_CLI_RUN_H
+
+#include "util/common.h"
+#include "cli/cli.h"
+#include "engine/plan.h"
+#include "engine/render.h"
+#include "manifest/model.h"
+
+struct ccai_google;
+struct ccai_state;
+
+/* Set by SIGINT/SIGTERM once ccai_run_signals() was called. */
+extern volatile int ccai_run_stop;
+void ccai_run_signals(void);
+
+struct ccai_run {
+	struct ccai_common_opts o;
+	struct ccai_manifest_set set;
+	bool have_set;
+	struct ccai_google *g;
+	struct ccai_state *state;
+	struct ccai_plan plan;
+	bool have_plan;
+	struct ccai_diag diag;
+};
+
+/* Loads -f manifests (printing problems); CCAI_EINVALID on problems. */
+int ccai_run_load(struct ccai_run *run);
+/* Builds the client and opens the state (locked when lock). */
+int ccai_run_connect(struct ccai_run *run, bool lock);
+/* Plans; prints problems. */
+int ccai_run_plan(struct ccai_run *run, const struct ccai_plan_opts *po);
+void ccai_run_release(struct ccai_run *run);
+
+/* Render options from the common ones (colour only on a terminal). */
+void ccai_run_render_opts(const struct ccai_run *run,
+			  struct ccai_render_opts *ro, FILE *f);
+
+/* Print an error for the user, with what it is about. */
+void ccai_run_error(const struct ccai_error *err);
+
+#endif

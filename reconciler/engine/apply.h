@@ -1,0 +1,63 @@
+/*
+ * apply.h - the executor: carries out a plan.
+ *
+ * It walks the plan's dependency graph with at most `parallelism` steps
+ * in flight (engine/pool.c).  Creates and updates go forward, deletes in
+ * reverse; the changes of a grouped kind in one project (the IAM policy,
+ * batchEnable) are one step.  After every step that changed something
+ * the state is saved (atomically), so a run killed at any moment is
+ * finished by the next.  A create whose answer was lost is never simply
+ * repeated: the resource is looked up by its identity first and adopted
+ * when it is there.  Errors that Google's eventual consistency causes
+ * right after a dependency was created (kind->settle) are retried for
+ * as long as that kind says.  A failed step fails only its dependents.
+ */
+#ifndef CCAI_ENGINE_APPLY_H
+#define CCAI_ENGINE_APPLY_H
+
+#include "util/common.h"
+#include "util/error.h"
+#include "engine/plan.h"
+
+struct ccai_google;
+struct ccai_state;
+
+enum ccai_step_status {
+	CCAI_STEP_PENDING = 0,
+	CCAI_STEP_DONE,
+	CCAI_STEP_FAILED,
+	CCAI_STEP_SKIPPED, /* a dependency failed */
+	CCAI_STEP_NOT_RUN, /* interrupted before it started */
+};
+
+/* Called (from worker threads, serialised) as each step finishes. */
+typedef void (*ccai_apply_progress)(void *ctx, const struct ccai_resource *r,
+				    enum ccai_step_status st,
+				    long long elapsed_ms,
+				    const struct ccai_error *err);
+
+struct ccai_apply_opts {
+	int parallelism;
+	volatile int *stop;
+	ccai_apply_progress progress;
+	void *progress_ctx;
+};
+
+struct ccai_apply_result {
+	size_t done[CCAI_ACT_FORGET + 1]; /* per action */
+	size_t adopted;
+	size_t failed;
+	size_t skipped;
+	size_t not_run;
+	struct ccai_diag failures; /* one per failed step, path = address */
+	enum ccai_step_status *status; /* per plan resource */
+	long long elapsed_ms;
+};
+
+/* Returns 0 when every step succeeded, CCAI_ERROR otherwise. */
+int ccai_apply_run(struct ccai_plan *plan, struct ccai_google *g,
+		   struct ccai_state *state, const struct ccai_apply_opts *o,
+		   struct ccai_apply_result *res);
+void ccai_apply_result_release(struct ccai_apply_result *res);
+
+#endif

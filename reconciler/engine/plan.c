@@ -1,0 +1,705 @@
+#include "util/common.h"
+#include "engine/plan.h"
+#include "engine/diff.h"
+#include "engine/pool.h"
+#include "engine/resolve.h"
+#include "engine/state.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/fs.h"
+#include "util/json.h"
+
+#include <openssl/evp.h>
+#include <pthread.h>
+
+const char *ccai_action_name(enum ccai_action a)
+{
+	switch (a) {
+	case CCAI_ACT_NOOP:
+		return "no-op";
+	case CCAI_ACT_CREATE:
+		return "create";
+	case CCAI_ACT_UPDATE:
+		return "update";
+	case CCAI_ACT_REPLACE:
+		return "replace";
+	case CCAI_ACT_DELETE:
+		return "delete";
+	case CCAI_ACT_FORGET:
+		return "forget";
+	}
+	return "?";
+}
+
+/* ---- building the resource list --------------------------------- */
+
+static const char *or_empty(const char *s)
+{
+	return s ? s : "";
+}
+
+static struct ccai_resource *add_resource(struct ccai_plan *p)
+{
+	struct ccai_resource *r;
+
+	p->res = ccai_xrealloc(p->res, (p->n + 1) * sizeof(*p->res));
+	r = &p->res[p->n++];
+	memset(r, 0, sizeof(*r));
+	return r;
+}
+
+static void from_manifest(struct ccai_resource *r, struct ccai_manifest *m)
+{
+	r->kind = m->kind;
+	r->m = m;
+	r->qaddress = ccai_xstrdup(m->qaddress);
+	r->address = ccai_xstrdup(m->address);
+	r->project = ccai_xstrdup(m->project);
+	r->location = m->location ? ccai_xstrdup(m->location) : NULL;
+	r->name = ccai_xstrdup(m->name);
+	r->manifest_dir =
+		m->file ? ccai_path_dirname(m->file) : ccai_xstrdup(".");
+}
+
+/* A resource known only to the state (pruned, or being destroyed). */
+static bool from_state(struct ccai_resource *r, cJSON *entry)
+{
+	const struct ccai_kind *k =
+		ccai_kind_find(or_empty(ccai_json_str(entry, "kind")));
+	const char *loc = ccai_json_str(entry, "location");
+
+	if (!k || !ccai_json_str(entry, "name") ||
+	    !ccai_json_str(entry, "project"))
+		return false;
+	r->kind = k;
+	r->qaddress = ccai_xstrdup(ccai_json_str(entry, "address"));
+	r->address =
+		ccai_xasprintf("%s/%s", k->name, ccai_json_str(entry, "name"));
+	r->project = ccai_xstrdup(ccai_json_str(entry, "project"));
+	r->location = loc ? ccai_xstrdup(loc) : NULL;
+	r->name = ccai_xstrdup(ccai_json_str(entry, "name"));
+	r->manifest_dir = ccai_xstrdup(".");
+	return true;
+}
+
+static void resource_release(struct ccai_resource *r)
+{
+	size_t i;
+
+	free(r->qaddress);
+	free(r->address);
+	free(r->project);
+	free(r->location);
+	free(r->name);
+	free(r->manifest_dir);
+	cJSON_Delete(r->state);
+	free(r->server_name);
+	cJSON_Delete(r->live);
+	cJSON_Delete(r->desired);
+	for (i = 0; i < r->npending; i++) {
+		free(r->pending[i].api_field);
+		free(r->pending[i].prefix);
+	}
+	free(r->pending);
+	ccai_strlist_release(&r->reasons);
+	cJSON_Delete(r->changes);
+	free(r->mask);
+	free(r->deps);
+}
+
+void ccai_plan_release(struct ccai_plan *plan)
+{
+	size_t i;
+
+	for (i = 0; i < plan->n; i++)
+		resource_release(&plan->res[i]);
+	free(plan->res);
+	free(plan->order);
+	free(plan->lineage);
+	ccai_diag_release(&plan->problems);
+	memset(plan, 0, sizeof(*plan));
+}
+
+bool ccai_plan_has_changes(const struct ccai_plan *plan)
+{
+	size_t i;
+
+	for (i = 0; i < plan->n; i++)
+		if (plan->res[i].action != CCAI_ACT_NOOP ||
+		    plan->res[i].adopted)
+			return true;
+	return false;
+}
+
+/* ---- the planner --------------------------------------------------- */
+
+struct read {
+	char *key;
+	size_t first; /* a resource that needs it */
+	cJSON *result;
+	struct ccai_error err;
+	int rc;
+};
+
+struct planner {
+	struct ccai_plan *plan;
+	struct ccai_manifest_set *set;
+	struct ccai_google *g;
+	struct ccai_state *state;
+	const struct ccai_plan_opts *opts;
+	long *res_of; /* manifest index -> resource index */
+	struct read *reads;
+	size_t nreads;
+	size_t *read_of; /* resource index -> read index */
+	struct ccai_kres *kres;
+	cJSON **schemas; /* per kind: parsed schema document */
+};
+
+static const cJSON *kind_schema(struct planner *pl, const struct ccai_kind *k)
+{
+	size_t i;
+
+	for (i = 0; ccai_kinds[i]; i++) {
+		if (ccai_kinds[i] != k)
+			continue;
+		if (!pl->schemas[i]) {
+			const char *text = ccai_manifest_schema_text(k);
+
+			if (text)
+				ccai_json_parse(&pl->schemas[i], text,
+						strlen(text), NULL);
+		}
+		return pl->schemas[i];
+	}
+	return NULL;
+}
+
+/* x-ccaictl list of a kind's schema ("immutable", "outputOnly"). */
+static const cJSON *schema_list(struct planner *pl, const struct ccai_kind *k,
+				const char *which)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(kind_schema(pl, k),
+							  "x-ccaictl");
+
+	return cJSON_GetObjectItemCaseSensitive(x, which);
+}
+
+static void fill_kres(struct planner *pl, size_t i)
+{
+	struct ccai_resource *r = &pl->plan->res[i];
+	struct ccai_kres *k = &pl->kres[i];
+
+	memset(k, 0, sizeof(*k));
+	k->kind = r->kind;
+	k->g = pl->g;
+	k->project = r->project;
+	k->location = r->location;
+	k->name = r->name;
+	k->spec = r->m ? r->m->spec
+		       : cJSON_GetObjectItemCaseSensitive(r->state, "spec");
+	k->manifest_dir = r->manifest_dir;
+	k->server_name = r->server_name;
+	k->desired = r->desired;
+	k->live = r->live;
+	k->attrs = cJSON_GetObjectItemCaseSensitive(r->state, "attributes");
+	k->last = cJSON_GetObjectItemCaseSensitive(r->state, "lastApplied");
+	k->stop = pl->opts ? pl->opts->stop : NULL;
+}
+
+static int do_read(void *ctx, size_t i)
+{
+	struct planner *pl = ctx;
+	struct read *rd = &pl->reads[i];
+	const struct ccai_kres *k = &pl->kres[rd->first];
+
+	rd->rc = k->kind->ops->read(k, &rd->result, &rd->err);
+	return rd->rc;
+}
+
+static void plan_reads(struct planner *pl)
+{
+	struct ccai_plan *p = pl->plan;
+	enum ccai_pool_status *st;
+	size_t i, j;
+
+	pl->read_of = ccai_xcalloc(p->n + 1, sizeof(*pl->read_of));
+	for (i = 0; i < p->n; i++) {
+		struct ccai_buf key = CCAI_BUF_INIT;
+
+		p->res[i].kind->ops->read_key(&pl->kres[i], &key);
+		for (j = 0; j < pl->nreads; j++)
+			if (!strcmp(pl->reads[j].key, key.ptr))
+				break;
+		if (j == pl->nreads) {
+			pl->reads = ccai_xrealloc(pl->reads,
+						  (pl->nreads + 1) *
+							  sizeof(*pl->reads));
+			memset(&pl->reads[j], 0, sizeof(pl->reads[j]));
+			pl->reads[j].key = ccai_buf_detach(&key, NULL);
+			pl->reads[j].first = i;
+			pl->nreads++;
+		}
+		ccai_buf_release(&key);
+		pl->read_of[i] = j;
+	}
+	st = ccai_xcalloc(pl->nreads + 1, sizeof(*st));
+	ccai_pool_dag(pl->nreads, NULL, NULL, do_read, pl,
+		      pl->opts && pl->opts->parallelism ? pl->opts->parallelism
+							: 8,
+		      pl->opts ? pl->opts->stop : NULL, st);
+	free(st);
+	p->reads = (long long)pl->nreads;
+}
+
+/* Does the state say this manifest's resource is already managed? */
+static cJSON *state_entry(struct planner *pl, const char *qaddress)
+{
+	return ccai_state_get(pl->state, qaddress);
+}
+
+static bool targeted(const struct ccai_plan_opts *o,
+		     const struct ccai_resource *r)
+{
+	size_t i;
+
+	if (!o || !o->targets || !o->targets->n)
+		return true;
+	for (i = 0; i < o->targets->n; i++)
+		if (!strcmp(o->targets->items[i], r->address) ||
+		    !strcmp(o->targets->items[i], r->qaddress))
+			return true;
+	return false;
+}
+
+static bool forced_replace(const struct ccai_plan_opts *o,
+			   const struct ccai_resource *r)
+{
+	size_t i;
+
+	for (i = 0; o && o->replace && i < o->replace->n; i++)
+		if (!strcmp(o->replace->items[i], r->address) ||
+		    !strcmp(o->replace->items[i], r->qaddress))
+			return true;
+	return false;
+}
+
+static bool under(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return !strncmp(path, prefix, n) && (path[n] == '\0' || path[n] == '.');
+}
+
+static bool is_local_path(const struct ccai_kind *k, const char *path)
+{
+	const char *const *f;
+
+	for (f = k->local_fields; f && *f; f++)
+		if (under(path, *f))
+			return true;
+	return false;
+}
+
+static char *api_mask(const struct ccai_kind *k, const cJSON *changes)
+{
+	struct ccai_buf b = CCAI_BUF_INIT;
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, changes)
+	{
+		const char *p = ccai_json_str(c, "path");
+
+		if (p && !is_local_path(k, p))
+			ccai_buf_printf(&b, "%s%s", b.len ? "," : "", p);
+	}
+	return ccai_buf_detach(&b, NULL);
+}
+
+static void reason(struct ccai_resource *r, const char *fmt, ...)
+	CCAI_PRINTF(2, 3);
+
+static void reason(struct ccai_resource *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ccai_strlist_add_owned(&r->reasons, ccai_xvasprintf(fmt, ap));
+	va_end(ap);
+}
+
+static void problem(struct planner *pl, const struct ccai_resource *r,
+		    const struct ccai_error *e)
+{
+	struct ccai_error x = *e;
+
+	if (r->m && r->m->file && !x.file[0]) {
+		snprintf(x.file, sizeof(x.file), "%s", r->m->file);
+		x.line = r->m->line;
+		x.col = r->m->col;
+	}
+	if (!x.path[0])
+		snprintf(x.path, sizeof(x.path), "%s", r->qaddress);
+	ccai_diag_add(&pl->plan->problems, &x);
+}
+
+/* Decide for one resource whose desired object is final. */
+static void decide(struct planner *pl, size_t i)
+{
+	struct ccai_resource *r = &pl->plan->res[i];
+	struct ccai_kres *k = &pl->kres[i];
+	const struct ccai_plan_opts *o = pl->opts;
+	const cJSON *coll = pl->reads[pl->read_of[i]].result;
+	struct read *rd = &pl->reads[pl->read_of[i]];
+	struct ccai_diff_schema ds;
+	cJSON *live = NULL, *c;
+	char *name = NULL;
+	struct ccai_error err;
+
+	if (rd->rc < 0) {
+		problem(pl, r, &rd->err);
+		r->action = CCAI_ACT_NOOP;
+		return;
+	}
+	r->api_off = cJSON_IsTrue(
+		cJSON_GetObjectItemCaseSensitive(coll, "serviceDisabled"));
+	fill_kres(pl, i);
+	if (r->kind->ops->match(k, coll, &live, &name, &err) < 0) {
+		problem(pl, r, &err);
+		r->action = CCAI_ACT_NOOP;
+		return;
+	}
+	r->live = live;
+	if (name && (!r->server_name || strcmp(name, r->server_name))) {
+		if (!r->server_name)
+			r->adopted = true;
+		free(r->server_name);
+		r->server_name = name;
+	} else {
+		free(name);
+	}
+	if (r->server_name && !r->live && r->state)
+		r->vanished = true;
+	fill_kres(pl, i);
+
+	/* deletions: pruned or destroyed */
+	if (!r->m || (o && o->destroy)) {
+		bool prevent = r->m ? r->m->prevent_destroy
+				    : ccai_json_bool(r->state, "preventDestroy",
+						     false);
+		bool abandon =
+			r->m ? r->m->deletion_policy == CCAI_ABANDON
+			     : !strcmp(or_empty(ccai_json_str(
+					       r->state, "deletionPolicy")),
+				       "abandon");
+
+		if (!r->live && !r->state) {
+			r->action = CCAI_ACT_NOOP;
+			return;
+		}
+		if (prevent) {
+			struct ccai_error e;
+
+			ccai_error_set(&e, CCAI_EINVALID,
+				       "%s has ccaictl/prevent-destroy: "
+				       "\"true\"; remove the annotation (and "
+				       "apply) before deleting it",
+				       r->address);
+			problem(pl, r, &e);
+			r->action = CCAI_ACT_NOOP;
+			return;
+		}
+		if (!r->live) {
+			r->action = CCAI_ACT_FORGET;
+			reason(r, "already gone from the server");
+		} else if (abandon) {
+			r->action = CCAI_ACT_FORGET;
+			reason(r, "deletion policy is abandon: left in place");
+		} else if (r->kind->ops->forgets && r->kind->ops->forgets(k)) {
+			r->action = CCAI_ACT_FORGET;
+			reason(r, "%s",
+			       r->kind->flags & CCAI_KIND_SINGLETON
+				       ? "cannot be deleted: forgotten, left "
+					 "as it is"
+				       : "disableOnDestroy is false: left "
+					 "enabled");
+		} else {
+			r->action = CCAI_ACT_DELETE;
+			reason(r, "%s",
+			       r->m ? "destroy"
+				    : "no longer in the manifests (--prune)");
+		}
+		return;
+	}
+
+	if (!r->live) {
+		r->action = CCAI_ACT_CREATE;
+		if (r->vanished)
+			reason(r, "deleted outside ccaictl; will be created "
+				  "again");
+		else if (r->api_off)
+			reason(r, "%s is not enabled yet", r->kind->service);
+		return;
+	}
+
+	ds.root = kind_schema(pl, r->kind);
+	ds.node = ccai_json_path(ds.root, "properties.spec");
+	r->changes = ccai_diff(
+		r->desired, r->live,
+		cJSON_GetObjectItemCaseSensitive(r->state, "lastApplied"), &ds);
+	if (r->kind->ops->local_changes)
+		r->kind->ops->local_changes(k, r->changes);
+	if (forced_replace(o, r)) {
+		r->action = CCAI_ACT_REPLACE;
+		reason(r, "replacement asked for with --replace");
+		return;
+	}
+	cJSON_ArrayForEach(c, r->changes)
+	{
+		const cJSON *imm;
+		const char *path = ccai_json_str(c, "path");
+
+		cJSON_ArrayForEach(imm, schema_list(pl, r->kind, "immutable"))
+		{
+			if (cJSON_IsString(imm) &&
+			    under(path, imm->valuestring)) {
+				r->action = CCAI_ACT_REPLACE;
+				reason(r, "'%s' cannot change once created",
+				       imm->valuestring);
+			}
+		}
+	}
+	if (r->action == CCAI_ACT_REPLACE) {
+		if (!o || !o->allow_replace) {
+			r->blocked = true;
+			reason(r, "apply needs --allow-replace to delete and "
+				  "re-create it");
+		}
+		return;
+	}
+	if (cJSON_GetArraySize(r->changes) > 0) {
+		r->action = CCAI_ACT_UPDATE;
+		r->mask = api_mask(r->kind, r->changes);
+	} else {
+		r->action = CCAI_ACT_NOOP;
+	}
+	if (r->adopted)
+		reason(r, "adopting the existing %s matched by %s",
+		       r->server_name,
+		       r->kind->identity ? r->kind->identity : "name");
+}
+
+static void sha256_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char h[EVP_MAX_MD_SIZE];
+	unsigned int hl = 0, j;
+
+	EVP_Digest(data, len, h, &hl, EVP_sha256(), NULL);
+	for (j = 0; j < hl && j < 32; j++)
+		snprintf(out + 2 * j, 3, "%02x", h[j]);
+}
+
+void ccai_plan_resource_digest(const struct ccai_resource *r, char out[65])
+{
+	struct ccai_buf b = CCAI_BUF_INIT;
+	char *live = r->live ? ccai_json_print(r->live) : ccai_xstrdup("-");
+
+	ccai_buf_printf(&b, "%s\n%s\n%s", r->qaddress,
+			r->server_name ? r->server_name : "-", live);
+	sha256_hex(b.ptr, b.len, out);
+	free(live);
+	ccai_buf_release(&b);
+}
+
+static void fingerprint(struct planner *pl)
+{
+	struct ccai_plan *p = pl->plan;
+	struct ccai_buf b = CCAI_BUF_INIT;
+	char d[65];
+	size_t i;
+
+	ccai_buf_printf(&b, "%s/%lld", p->lineage ? p->lineage : "", p->serial);
+	for (i = 0; i < p->n; i++) {
+		ccai_plan_resource_digest(&p->res[i], d);
+		ccai_buf_printf(&b, "\n%s", d);
+	}
+	sha256_hex(b.ptr, b.len, p->fingerprint);
+	ccai_buf_release(&b);
+}
+
+/* Include the dependencies of every targeted resource, transitively. */
+static void apply_targets(struct planner *pl)
+{
+	struct ccai_plan *p = pl->plan;
+	size_t *stack, sp = 0, i, k;
+
+	stack = ccai_xmalloc((p->n + 1) * sizeof(*stack));
+	for (i = 0; i < p->n; i++) {
+		p->res[i].targeted = targeted(pl->opts, &p->res[i]);
+		if (p->res[i].targeted)
+			stack[sp++] = i;
+	}
+	while (sp) {
+		size_t u = stack[--sp];
+
+		for (k = 0; k < p->res[u].ndeps; k++) {
+			size_t v = p->res[u].deps[k];
+
+			if (!p->res[v].targeted) {
+				p->res[v].targeted = true;
+				stack[sp++] = v;
+			}
+		}
+	}
+	free(stack);
+}
+
+int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
+		   struct ccai_google *g, struct ccai_state *state,
+		   const struct ccai_plan_opts *opts, struct ccai_error *err)
+{
+	struct planner pl;
+	cJSON *entries, *e;
+	int64_t start = ccai_clock_ms();
+	size_t i, k, n;
+
+	memset(plan, 0, sizeof(*plan));
+	memset(&pl, 0, sizeof(pl));
+	pl.plan = plan;
+	pl.set = set;
+	pl.g = g;
+	pl.state = state;
+	pl.opts = opts;
+	pl.schemas = ccai_xcalloc(ccai_kind_count() + 1, sizeof(*pl.schemas));
+	plan->set = set;
+	plan->destroy = opts && opts->destroy;
+	plan->lineage = ccai_xstrdup(or_empty(ccai_state_lineage(state)));
+	plan->serial = ccai_state_serial(state);
+
+	/* manifests, in dependency order */
+	pl.res_of = ccai_xcalloc(set->n + 1, sizeof(*pl.res_of));
+	for (i = 0; i < set->n; i++)
+		pl.res_of[i] = -1;
+	for (i = 0; i < set->n; i++) {
+		struct ccai_manifest *m = &set->items[set->order[i]];
+		struct ccai_resource *r = add_resource(plan);
+
+		from_manifest(r, m);
+		pl.res_of[set->order[i]] = (long)(plan->n - 1);
+		r->state = state_entry(&pl, r->qaddress);
+		if (r->state && ccai_json_str(r->state, "serverName"))
+			r->server_name = ccai_xstrdup(
+				ccai_json_str(r->state, "serverName"));
+	}
+	n = plan->n;
+	/* what the state has that the manifests no longer do */
+	entries = ccai_state_entries(state);
+	cJSON_ArrayForEach(e, entries)
+	{
+		const char *a = ccai_json_str(e, "address");
+		struct ccai_resource *r;
+
+		for (i = 0; i < n; i++)
+			if (a && !strcmp(plan->res[i].qaddress, a))
+				break;
+		if (i < n || !a)
+			continue;
+		r = add_resource(plan);
+		if (!from_state(r, e)) {
+			plan->n--;
+			continue;
+		}
+		r->state = cJSON_Duplicate(e, 1);
+		if (ccai_json_str(e, "serverName"))
+			r->server_name =
+				ccai_xstrdup(ccai_json_str(e, "serverName"));
+		if (!(opts && (opts->prune || opts->destroy)))
+			r->targeted = false;
+	}
+	cJSON_Delete(entries);
+	ccai_resolve_deps(plan, set);
+	apply_targets(&pl);
+	/* state-only resources take part only when pruning or destroying */
+	for (i = n; i < plan->n; i++)
+		if (!(opts && (opts->prune || opts->destroy)))
+			plan->res[i].targeted = false;
+	/* drop what is not targeted */
+	for (i = 0, k = 0; i < plan->n; i++) {
+		if (!plan->res[i].targeted) {
+			resource_release(&plan->res[i]);
+			continue;
+		}
+		if (k != i)
+			plan->res[k] = plan->res[i];
+		k++;
+	}
+	plan->n = k;
+	for (i = 0; i < plan->n; i++) { /* indices moved: rebuild */
+		free(plan->res[i].deps);
+		plan->res[i].deps = NULL;
+		plan->res[i].ndeps = 0;
+	}
+	ccai_resolve_deps(plan, set);
+
+	/* observe: every read once, all in flight together */
+	pl.kres = ccai_xcalloc(plan->n + 1, sizeof(*pl.kres));
+	for (i = 0; i < plan->n; i++) {
+		ccai_resolve_desired(plan, i, false, NULL);
+		fill_kres(&pl, i);
+	}
+	plan_reads(&pl);
+	if (opts && opts->stop && *opts->stop) {
+		ccai_error_set(err, CCAI_ECANCELLED, "interrupted");
+		goto fail;
+	}
+
+	/* match and decide, in dependency order: targets' names are known */
+	plan->order = ccai_xmalloc((plan->n + 1) * sizeof(*plan->order));
+	ccai_resolve_order(plan, plan->order);
+	for (i = 0; i < plan->n; i++) {
+		size_t j = plan->order[i];
+
+		ccai_resolve_desired(plan, j, false, NULL);
+		if (plan->res[j].desired && plan->res[j].kind->ops->shape) {
+			fill_kres(&pl, j);
+			plan->res[j].kind->ops->shape(&pl.kres[j],
+						      plan->res[j].desired);
+		}
+		decide(&pl, j);
+		plan->counts[plan->res[j].action]++;
+	}
+	fingerprint(&pl);
+	plan->elapsed_ms = ccai_clock_ms() - start;
+	for (i = 0; i < pl.nreads; i++) {
+		free(pl.reads[i].key);
+		cJSON_Delete(pl.reads[i].result);
+	}
+	free(pl.reads);
+	free(pl.read_of);
+	free(pl.kres);
+	free(pl.res_of);
+	for (i = 0; i < ccai_kind_count(); i++)
+		cJSON_Delete(pl.schemas[i]);
+	free(pl.schemas);
+	if (plan->problems.n) {
+		ccai_diag_sort(&plan->problems);
+		return ccai_error_set(err, CCAI_EINVALID,
+				      "%zu problem%s found while planning",
+				      plan->problems.n,
+				      plan->problems.n == 1 ? "" : "s");
+	}
+	return 0;
+fail:
+	for (i = 0; i < pl.nreads; i++) {
+		free(pl.reads[i].key);
+		cJSON_Delete(pl.reads[i].result);
+	}
+	free(pl.reads);
+	free(pl.read_of);
+	free(pl.kres);
+	free(pl.res_of);
+	for (i = 0; i < ccai_kind_count(); i++)
+		cJSON_Delete(pl.schemas[i]);
+	free(pl.schemas);
+	return err ? err->code : CCAI_ERROR;
+}

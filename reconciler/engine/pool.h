@@ -1,0 +1,35 @@
+/*
+ * pool.h - the one place that starts threads.
+ *
+ * ccai_pool_dag() runs task(i) for every node of a dependency graph, at
+ * most `parallelism` at once, each as soon as all its dependencies have
+ * succeeded.  A task that fails makes its dependents (transitively)
+ * CCAI_POOL_SKIPPED without running them; the others go on.  When *stop
+ * becomes non-zero, no new task starts; those running finish, the rest
+ * are CCAI_POOL_NOT_RUN.  Tasks run on worker threads and must be
+ * thread-safe with respect to each other.
+ */
+#ifndef CCAI_ENGINE_POOL_H
+#define CCAI_ENGINE_POOL_H
+
+#include "util/common.h"
+
+enum ccai_pool_status {
+	CCAI_POOL_NOT_RUN = 0,
+	CCAI_POOL_OK,
+	CCAI_POOL_FAILED,
+	CCAI_POOL_SKIPPED,
+};
+
+/* Returns 0 on success, negative on failure. */
+typedef int (*ccai_pool_task)(void *ctx, size_t i);
+
+/*
+ * deps[i][0..ndeps[i]) are the nodes i waits for (deps may be NULL: no
+ * dependencies).  status[0..n) receives each node's outcome.
+ */
+void ccai_pool_dag(size_t n, size_t *const *deps, const size_t *ndeps,
+		   ccai_pool_task task, void *ctx, int parallelism,
+		   volatile int *stop, enum ccai_pool_status *status);
+
+#endif

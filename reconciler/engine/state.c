@@ -1,0 +1,324 @@
+#include "util/common.h"
+#include "engine/state.h"
+#include "engine/state_backend.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/str.h"
+
+#include <openssl/rand.h>
+#include <pthread.h>
+
+#define STATE_FORMAT 1
+#define STATE_MAX ((size_t)64 << 20)
+
+struct ccai_state {
+	pthread_mutex_t mu;
+	char *where;
+	cJSON *root; /* {"format","serial","lineage","resources":[...],...} */
+	struct ccai_state_backend *backend;
+};
+
+static char *new_lineage(void)
+{
+	unsigned char b[16];
+	struct ccai_buf s = CCAI_BUF_INIT;
+	size_t i;
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		memset(b, 0x5a, sizeof(b));
+	for (i = 0; i < sizeof(b); i++)
+		ccai_buf_printf(&s, "%02x%s", b[i],
+				i == 3 || i == 5 || i == 7 || i == 9 ? "-"
+								     : "");
+	return ccai_buf_detach(&s, NULL);
+}
+
+static cJSON *empty_root(void)
+{
+	cJSON *root = cJSON_CreateObject();
+	char *lineage = new_lineage();
+
+	cJSON_AddNumberToObject(root, "format", STATE_FORMAT);
+	cJSON_AddNumberToObject(root, "serial", 0);
+	cJSON_AddStringToObject(root, "lineage", lineage);
+	cJSON_AddArrayToObject(root, "resources");
+	free(lineage);
+	return root;
+}
+
+static int parse_root(cJSON **out, const struct ccai_buf *data,
+		      const char *where, struct ccai_error *err)
+{
+	cJSON *root = NULL, *f;
+	int r;
+
+	if ((r = ccai_json_parse(&root, data->ptr, data->len, err)) < 0)
+		return ccai_error_set(err, CCAI_EINVALID,
+				      "state '%s' is not valid JSON: %s", where,
+				      err ? err->message : "");
+	f = cJSON_GetObjectItemCaseSensitive(root, "format");
+	if (!cJSON_IsObject(root) || !cJSON_IsNumber(f) ||
+	    !cJSON_IsArray(
+		    cJSON_GetObjectItemCaseSensitive(root, "resources"))) {
+		cJSON_Delete(root);
+		return ccai_error_set(err, CCAI_EINVALID,
+				      "'%s' is not a ccaictl state file",
+				      where);
+	}
+	if (f->valueint > STATE_FORMAT) {
+		cJSON_Delete(root);
+		return ccai_error_set(
+			err, CCAI_EINVALID,
+			"state '%s' has format %d; this ccaictl reads up to %d",
+			where, f->valueint, STATE_FORMAT);
+	}
+	*out = root;
+	return 0;
+}
+
+int ccai_state_open(struct ccai_state **out, const struct ccai_state_opts *o,
+		    struct ccai_error *err)
+{
+	const char *where = o && o->location ? o->location : CCAI_STATE_DEFAULT;
+	struct ccai_buf data = CCAI_BUF_INIT;
+	struct ccai_state *s;
+	bool exists = false;
+	int r;
+
+	ccai_buf_init(&data, STATE_MAX);
+	*out = NULL;
+	s = ccai_xcalloc(1, sizeof(*s));
+	pthread_mutex_init(&s->mu, NULL);
+	s->where = ccai_xstrdup(where);
+	if (ccai_str_starts_with(where, "gs://"))
+		r = ccai_state_backend_gcs(&s->backend, where,
+					   o ? o->google : NULL, err);
+	else
+		r = ccai_state_backend_file(&s->backend, where, err);
+	if (r < 0)
+		goto fail;
+	if (o && o->lock && (r = s->backend->lock(s->backend, err)) < 0)
+		goto fail;
+	if ((r = s->backend->read(s->backend, &data, &exists, err)) < 0)
+		goto fail;
+	if (exists) {
+		if ((r = parse_root(&s->root, &data, where, err)) < 0)
+			goto fail;
+	} else {
+		s->root = empty_root();
+	}
+	ccai_buf_release(&data);
+	*out = s;
+	return 0;
+fail:
+	ccai_buf_release(&data);
+	ccai_state_close(s);
+	return r;
+}
+
+void ccai_state_close(struct ccai_state *s)
+{
+	if (!s)
+		return;
+	if (s->backend) {
+		s->backend->unlock(s->backend);
+		s->backend->free(s->backend);
+	}
+	cJSON_Delete(s->root);
+	pthread_mutex_destroy(&s->mu);
+	free(s->where);
+	free(s);
+}
+
+long long ccai_state_serial(const struct ccai_state *s)
+{
+	return (long long)ccai_json_num(s->root, "serial", 0);
+}
+
+const char *ccai_state_lineage(const struct ccai_state *s)
+{
+	return ccai_json_str(s->root, "lineage");
+}
+
+const char *ccai_state_where(const struct ccai_state *s)
+{
+	return s->where;
+}
+
+static cJSON *resources(const struct ccai_state *s)
+{
+	return cJSON_GetObjectItemCaseSensitive(s->root, "resources");
+}
+
+static cJSON *find_locked(const struct ccai_state *s, const char *address)
+{
+	cJSON *e;
+
+	cJSON_ArrayForEach(e, resources(s))
+	{
+		const char *a = ccai_json_str(e, "address");
+
+		if (a && !strcmp(a, address))
+			return e;
+	}
+	return NULL;
+}
+
+cJSON *ccai_state_get(struct ccai_state *s, const char *address)
+{
+	cJSON *e, *copy = NULL;
+
+	pthread_mutex_lock(&s->mu);
+	e = find_locked(s, address);
+	if (e)
+		copy = cJSON_Duplicate(e, 1);
+	pthread_mutex_unlock(&s->mu);
+	return copy;
+}
+
+void ccai_state_put(struct ccai_state *s, cJSON *entry)
+{
+	const char *address = ccai_json_str(entry, "address");
+	cJSON *list, *e;
+	int i = 0;
+
+	pthread_mutex_lock(&s->mu);
+	list = resources(s);
+	cJSON_ArrayForEach(e, list)
+	{
+		const char *a = ccai_json_str(e, "address");
+
+		if (a && address && !strcmp(a, address)) {
+			cJSON_ReplaceItemInArray(list, i, entry);
+			goto out;
+		}
+		i++;
+	}
+	cJSON_AddItemToArray(list, entry);
+out:
+	pthread_mutex_unlock(&s->mu);
+}
+
+bool ccai_state_remove(struct ccai_state *s, const char *address)
+{
+	cJSON *list, *e;
+	bool found = false;
+	int i = 0;
+
+	pthread_mutex_lock(&s->mu);
+	list = resources(s);
+	cJSON_ArrayForEach(e, list)
+	{
+		const char *a = ccai_json_str(e, "address");
+
+		if (a && !strcmp(a, address)) {
+			cJSON_DeleteItemFromArray(list, i);
+			found = true;
+			break;
+		}
+		i++;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return found;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const char *x = ccai_json_str(*(cJSON *const *)a, "address");
+	const char *y = ccai_json_str(*(cJSON *const *)b, "address");
+
+	return strcmp(x ? x : "", y ? y : "");
+}
+
+/* Sort the resources array by address, in place (deterministic files). */
+static void sort_locked(struct ccai_state *s)
+{
+	cJSON *list = resources(s), *e, **v;
+	size_t n = (size_t)cJSON_GetArraySize(list), i = 0;
+
+	if (n < 2)
+		return;
+	v = ccai_xmalloc(n * sizeof(*v));
+	while ((e = cJSON_DetachItemFromArray(list, 0)) != NULL)
+		v[i++] = e;
+	qsort(v, i, sizeof(*v), cmp_entry);
+	for (n = i, i = 0; i < n; i++)
+		cJSON_AddItemToArray(list, v[i]);
+	free(v);
+}
+
+cJSON *ccai_state_entries(struct ccai_state *s)
+{
+	cJSON *copy;
+
+	pthread_mutex_lock(&s->mu);
+	sort_locked(s);
+	copy = cJSON_Duplicate(resources(s), 1);
+	pthread_mutex_unlock(&s->mu);
+	return copy;
+}
+
+cJSON *ccai_state_get_meta(struct ccai_state *s, const char *key)
+{
+	cJSON *v, *copy = NULL;
+
+	pthread_mutex_lock(&s->mu);
+	v = cJSON_GetObjectItemCaseSensitive(s->root, key);
+	if (v)
+		copy = cJSON_Duplicate(v, 1);
+	pthread_mutex_unlock(&s->mu);
+	return copy;
+}
+
+void ccai_state_set_meta(struct ccai_state *s, const char *key, cJSON *value)
+{
+	pthread_mutex_lock(&s->mu);
+	ccai_json_set(s->root, key, value);
+	pthread_mutex_unlock(&s->mu);
+}
+
+int ccai_state_save(struct ccai_state *s, struct ccai_error *err)
+{
+	char *text;
+	int r;
+
+	pthread_mutex_lock(&s->mu);
+	sort_locked(s);
+	ccai_json_set(
+		s->root, "serial",
+		cJSON_CreateNumber(ccai_json_num(s->root, "serial", 0) + 1));
+	text = cJSON_Print(s->root);
+	r = s->backend->write(s->backend, text, strlen(text), err);
+	if (r < 0) /* the serial was not written: take it back */
+		ccai_json_set(s->root, "serial",
+			      cJSON_CreateNumber(
+				      ccai_json_num(s->root, "serial", 1) - 1));
+	pthread_mutex_unlock(&s->mu);
+	free(text);
+	return r;
+}
+
+int ccai_state_force_unlock(const struct ccai_state_opts *o, const char *id,
+			    struct ccai_error *err)
+{
+	struct ccai_state_backend *b = NULL;
+	const char *where = o && o->location ? o->location : CCAI_STATE_DEFAULT;
+	int r;
+
+	if (ccai_str_starts_with(where, "gs://"))
+		r = ccai_state_backend_gcs(&b, where, o ? o->google : NULL,
+					   err);
+	else
+		r = ccai_state_backend_file(&b, where, err);
+	if (r < 0)
+		return r;
+	r = b->force_unlock
+		    ? b->force_unlock(b, id, err)
+		    : ccai_error_set(err, CCAI_EINVALID,
+				     "a local state lock is released when its "
+				     "process ends; nothing to unlock");
+	b->free(b);
+	return r;
+}

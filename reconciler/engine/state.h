@@ -1,0 +1,75 @@
+/*
+ * state.h - what ccaictl manages: per resource its address, where it
+ * lives, its server name, the spec last applied (never a secret), and
+ * small kind-specific attributes (a key's id, a restore's content hash).
+ *
+ * Backends: a local JSON file (default .ccaictl/state.json), guarded by
+ * an flock on "<file>.lock" for the whole run and written atomically
+ * (temporary file, fsync, rename); or a Cloud Storage object
+ * (gs://BUCKET/PREFIX, see state_gcs.c) written with generation
+ * preconditions and locked by a lock object.  `serial` grows by one on
+ * every write; `lineage` is a random id fixed when the state is created,
+ * so a plan made against one state is refused by another.
+ *
+ * Thread-safety: the executor's workers update entries and save from many
+ * threads; every function here takes the state's mutex.  Entries returned
+ * by ccai_state_get() are copies the caller frees (cJSON).
+ */
+#ifndef CCAI_ENGINE_STATE_H
+#define CCAI_ENGINE_STATE_H
+
+#include "util/common.h"
+#include "util/error.h"
+
+#include <cJSON.h>
+
+struct ccai_google;
+struct ccai_state;
+
+struct ccai_state_opts {
+	const char
+		*location; /* file path or gs://bucket/prefix; NULL: default */
+	bool lock; /* hold the lock until close (plan/apply) */
+	struct ccai_google *google; /* for gs:// (borrowed) */
+};
+
+#define CCAI_STATE_DEFAULT ".ccaictl/state.json"
+
+int ccai_state_open(struct ccai_state **out, const struct ccai_state_opts *o,
+		    struct ccai_error *err);
+/* Releases the lock and frees; NULL-safe. Does not save. */
+void ccai_state_close(struct ccai_state *s);
+
+long long ccai_state_serial(const struct ccai_state *s);
+const char *ccai_state_lineage(const struct ccai_state *s);
+const char *ccai_state_where(const struct ccai_state *s);
+
+/*
+ * An entry is a JSON object:
+ *   {"address": "project/Kind/name", "kind": "Agent", "name": "bot",
+ *    "project": "p", "location": "global" (located kinds),
+ *    "serverName": "projects/p/locations/global/agents/123",
+ *    "lastApplied": {...spec...}, "attributes": {...}}
+ */
+
+/* A copy of the entry for address (project/Kind/name), or NULL. */
+cJSON *ccai_state_get(struct ccai_state *s, const char *address);
+/* Insert or replace (takes entry). */
+void ccai_state_put(struct ccai_state *s, cJSON *entry);
+/* Returns true if it was there. */
+bool ccai_state_remove(struct ccai_state *s, const char *address);
+/* A copy of every entry, sorted by address. */
+cJSON *ccai_state_entries(struct ccai_state *s);
+
+/* Top-level extra values (e.g. "watch": {"revision": ...}); copies. */
+cJSON *ccai_state_get_meta(struct ccai_state *s, const char *key);
+void ccai_state_set_meta(struct ccai_state *s, const char *key, cJSON *value);
+
+/* Write now (serial + 1). */
+int ccai_state_save(struct ccai_state *s, struct ccai_error *err);
+
+/* Break a stale lock of a shared backend (state unlock ID). */
+int ccai_state_force_unlock(const struct ccai_state_opts *o, const char *id,
+			    struct ccai_error *err);
+
+#endif

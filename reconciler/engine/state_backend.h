@@ -1,0 +1,36 @@
+/*
+ * state_backend.h - where the state's bytes live (internal to state.c).
+ *
+ * A backend reads and writes the whole document and holds a lock for
+ * the run.  `read` sets *exists false (and leaves out empty) when there
+ * is no state yet.  `write` must be atomic: a reader sees the old bytes
+ * or the new ones; a shared backend also refuses a write when someone
+ * else wrote since our read (CCAI_ECONFLICT).
+ */
+#ifndef CCAI_ENGINE_STATE_BACKEND_H
+#define CCAI_ENGINE_STATE_BACKEND_H
+
+#include "util/common.h"
+#include "util/buf.h"
+#include "util/error.h"
+
+struct ccai_google;
+
+struct ccai_state_backend {
+	int (*lock)(struct ccai_state_backend *b, struct ccai_error *err);
+	void (*unlock)(struct ccai_state_backend *b);
+	int (*read)(struct ccai_state_backend *b, struct ccai_buf *out,
+		    bool *exists, struct ccai_error *err);
+	int (*write)(struct ccai_state_backend *b, const char *data, size_t len,
+		     struct ccai_error *err);
+	int (*force_unlock)(struct ccai_state_backend *b, const char *id,
+			    struct ccai_error *err);
+	void (*free)(struct ccai_state_backend *b);
+};
+
+int ccai_state_backend_file(struct ccai_state_backend **out, const char *path,
+			    struct ccai_error *err);
+int ccai_state_backend_gcs(struct ccai_state_backend **out, const char *url,
+			   struct ccai_google *g, struct ccai_error *err);
+
+#endif

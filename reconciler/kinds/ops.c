@@ -1,0 +1,228 @@
+#include "util/common.h"
+#include "kinds/ops.h"
+#include "util/alloc.h"
+#include "util/json.h"
+
+#include <curl/curl.h>
+
+cJSON *ccai_ops_collection(cJSON *items, bool service_disabled)
+{
+	cJSON *c = cJSON_CreateObject();
+
+	cJSON_AddItemToObject(c, "items", items ? items : cJSON_CreateArray());
+	if (service_disabled)
+		cJSON_AddBoolToObject(c, "serviceDisabled", true);
+	return c;
+}
+
+bool ccai_ops_service_disabled(const struct ccai_error *err)
+{
+	return err && err->http_status == 403 &&
+	       !strcmp(err->reason, "SERVICE_DISABLED");
+}
+
+const char *ccai_ops_method(char *buf, size_t size, const char *prefix,
+			    const char *verb)
+{
+	snprintf(buf, size, "%s.%s", prefix, verb);
+	return buf;
+}
+
+char *ccai_ops_mask_query(const char *mask)
+{
+	char *esc = curl_easy_escape(NULL, mask ? mask : "", 0);
+	char *q = ccai_xasprintf("updateMask=%s", esc ? esc : "");
+
+	curl_free(esc);
+	return q;
+}
+
+int ccai_ops_match_items(const struct ccai_kres *r, const cJSON *items,
+			 const char *name_field, const char *identity,
+			 const char *identity_value, cJSON **live,
+			 char **server_name, struct ccai_error *err)
+{
+	const cJSON *it, *found = NULL;
+	struct ccai_buf names = CCAI_BUF_INIT;
+	int matches = 0;
+
+	*live = NULL;
+	*server_name = NULL;
+	if (r->server_name) {
+		cJSON_ArrayForEach(it, items)
+		{
+			const char *n = ccai_json_str(it, name_field);
+
+			if (n && !strcmp(n, r->server_name)) {
+				found = it;
+				break;
+			}
+		}
+		/* known to state but gone: do not adopt a namesake silently */
+		if (!found)
+			return 0;
+	} else if (identity && identity_value) {
+		cJSON_ArrayForEach(it, items)
+		{
+			const char *v = ccai_json_str(it, identity);
+
+			if (v && !strcmp(v, identity_value)) {
+				if (!found)
+					found = it;
+				ccai_buf_printf(&names, "%s'%s'",
+						matches ? ", " : "",
+						ccai_json_str(it, name_field));
+				matches++;
+			}
+		}
+		if (matches > 1) {
+			ccai_error_set(err, CCAI_ECONFLICT,
+				       "%d server objects have %s '%s': %s; "
+				       "keep one, or name the one to manage "
+				       "with 'ccaictl import'",
+				       matches, identity, identity_value,
+				       names.ptr);
+			ccai_buf_release(&names);
+			return CCAI_ECONFLICT;
+		}
+	}
+	ccai_buf_release(&names);
+	if (found) {
+		*live = cJSON_Duplicate(found, 1);
+		*server_name = ccai_xstrdup(ccai_json_str(found, name_field));
+	}
+	return 0;
+}
+
+void ccai_coll_read_key(const struct ccai_kres *r, struct ccai_buf *key)
+{
+	ccai_buf_printf(key, "%s %s %s", r->kind->collection->collection,
+			r->project, r->location ? r->location : "-");
+}
+
+static char *parent_path(const struct ccai_collection *c,
+			 const struct ccai_kres *r)
+{
+	return ccai_xasprintf("%s/projects/%s/locations/%s/%s", c->version,
+			      r->project, r->location ? r->location : "global",
+			      c->collection);
+}
+
+int ccai_coll_read(const struct ccai_kres *r, cJSON **out,
+		   struct ccai_error *err)
+{
+	const struct ccai_collection *c = r->kind->collection;
+	char *path = parent_path(c, r), mid[160];
+	struct ccai_request req = {
+		.api = c->api,
+		.location = r->location,
+		.method = "GET",
+		.path = path,
+		.query = "pageSize=100",
+		.idempotent = true,
+		.method_id =
+			ccai_ops_method(mid, sizeof(mid), c->method_id, "list"),
+	};
+	cJSON *items = NULL;
+	int rc;
+
+	rc = ccai_google_list(r->g, &req, c->list_field, &items, err);
+	free(path);
+	if (rc == 0) {
+		*out = ccai_ops_collection(items, false);
+		return 0;
+	}
+	if (ccai_ops_service_disabled(err)) {
+		*out = ccai_ops_collection(NULL, true);
+		return 0;
+	}
+	return rc;
+}
+
+int ccai_coll_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,
+		    char **server_name, struct ccai_error *err)
+{
+	const struct ccai_collection *c = r->kind->collection;
+
+	return ccai_ops_match_items(
+		r, cJSON_GetObjectItemCaseSensitive(coll, "items"), "name",
+		c->identity, ccai_json_str(r->desired, c->identity), live,
+		server_name, err);
+}
+
+int ccai_coll_create(struct ccai_kres *r, struct ccai_error *err)
+{
+	const struct ccai_collection *c = r->kind->collection;
+	char *path = parent_path(c, r), mid[160];
+	struct ccai_request req = {
+		.api = c->api,
+		.location = r->location,
+		.method = "POST",
+		.path = path,
+		.body = r->desired,
+		.idempotent = false,
+		.method_id = ccai_ops_method(mid, sizeof(mid), c->method_id,
+					     "create"),
+	};
+	int rc = ccai_google_call(r->g, &req, &r->result, err);
+
+	free(path);
+	if (rc == 0 && ccai_json_str(r->result, "name"))
+		r->new_server_name =
+			ccai_xstrdup(ccai_json_str(r->result, "name"));
+	return rc;
+}
+
+int ccai_coll_update(struct ccai_kres *r, struct ccai_error *err)
+{
+	const struct ccai_collection *c = r->kind->collection;
+	char *path = ccai_xasprintf("%s/%s", c->version, r->server_name);
+	char *query = ccai_ops_mask_query(r->mask), mid[160];
+	struct ccai_request req = {
+		.api = c->api,
+		.location = r->location,
+		.method = "PATCH",
+		.path = path,
+		.query = query,
+		.body = r->desired,
+		.idempotent = true,
+		.method_id = ccai_ops_method(mid, sizeof(mid), c->method_id,
+					     "patch"),
+	};
+	int rc = ccai_google_call(r->g, &req, &r->result, err);
+
+	free(path);
+	free(query);
+	return rc;
+}
+
+int ccai_coll_remove(struct ccai_kres *r, struct ccai_error *err)
+{
+	const struct ccai_collection *c = r->kind->collection;
+	char *path = ccai_xasprintf("%s/%s", c->version, r->server_name);
+	char mid[160];
+	struct ccai_request req = {
+		.api = c->api,
+		.location = r->location,
+		.method = "DELETE",
+		.path = path,
+		.idempotent = true,
+		.method_id = ccai_ops_method(mid, sizeof(mid), c->method_id,
+					     "delete"),
+	};
+	cJSON *out = NULL;
+	int rc = ccai_google_call(r->g, &req, &out, err);
+
+	cJSON_Delete(out);
+	free(path);
+	return rc == CCAI_ENOTFOUND ? 0 : rc;
+}
+
+const struct ccai_kind_ops ccai_coll_ops = {
+	.read_key = ccai_coll_read_key,
+	.read = ccai_coll_read,
+	.match = ccai_coll_match,
+	.create = ccai_coll_create,
+	.update = ccai_coll_update,
+	.remove = ccai_coll_remove,
+};

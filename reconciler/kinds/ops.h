@@ -1,0 +1,64 @@
+/*
+ * ops.h - building blocks for kinds' hooks (internal to kinds/).
+ *
+ * Most kinds are "a REST collection with a displayName": their file
+ * declares a struct ccai_collection and points its hooks at the
+ * ccai_coll_* functions here.  Collections read by the engine are JSON
+ * objects {"items": [...]} plus "serviceDisabled": true when the API is
+ * not enabled in the project (then nothing of it can exist yet).
+ */
+#ifndef CCAI_KINDS_OPS_H
+#define CCAI_KINDS_OPS_H
+
+#include "util/common.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "google/client.h"
+#include "kinds/kind.h"
+
+#include <cJSON.h>
+
+struct ccai_collection {
+	enum ccai_api api;
+	const char *version; /* "v3" */
+	const char *collection; /* path segment, e.g. "agents" */
+	const char *list_field; /* field of the list answer, e.g. "agents" */
+	const char *
+		method_id; /* discovery prefix, "dialogflow.projects.locations.agents" */
+	const char *identity; /* "displayName" */
+};
+
+/* {"items": items} (takes items). */
+cJSON *ccai_ops_collection(cJSON *items, bool service_disabled);
+/* True when err says the API is not enabled (403 SERVICE_DISABLED). */
+bool ccai_ops_service_disabled(const struct ccai_error *err);
+/* "method_id.verb" into buf (for logs and the emulator's stats). */
+const char *ccai_ops_method(char *buf, size_t size, const char *prefix,
+			    const char *verb);
+
+/*
+ * Match by server name (r->server_name) or else by identity among items:
+ * *live is a copy, *server_name its "name".  Several identity matches:
+ * CCAI_ECONFLICT naming them.
+ */
+int ccai_ops_match_items(const struct ccai_kres *r, const cJSON *items,
+			 const char *name_field, const char *identity,
+			 const char *identity_value, cJSON **live,
+			 char **server_name, struct ccai_error *err);
+
+/* Generic hooks for kinds with a struct ccai_collection (r->kind->collection). */
+void ccai_coll_read_key(const struct ccai_kres *r, struct ccai_buf *key);
+int ccai_coll_read(const struct ccai_kres *r, cJSON **out,
+		   struct ccai_error *err);
+int ccai_coll_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,
+		    char **server_name, struct ccai_error *err);
+int ccai_coll_create(struct ccai_kres *r, struct ccai_error *err);
+int ccai_coll_update(struct ccai_kres *r, struct ccai_error *err);
+int ccai_coll_remove(struct ccai_kres *r, struct ccai_error *err);
+
+extern const struct ccai_kind_ops ccai_coll_ops;
+
+/* "updateMask=a,b" escaped for a query string (caller frees). */
+char *ccai_ops_mask_query(const char *mask);
+
+#endif
