@@ -12,9 +12,27 @@
 #include "util/clock.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/str.h"
 
 #include <curl/curl.h>
 #include <openssl/rand.h>
+
+/* Plain http is for the emulator and tests on this machine. */
+static void warn_plain_http(const char *base)
+{
+	const char *host;
+
+	if (!ccai_str_starts_with(base, "http://"))
+		return;
+	host = base + strlen("http://");
+	if (ccai_str_starts_with(host, "127.") ||
+	    ccai_str_starts_with(host, "localhost") ||
+	    ccai_str_starts_with(host, "[::1]"))
+		return;
+	ccai_log_warn("warning: endpoint '%s' is plain http: access tokens "
+		      "would cross the network unencrypted",
+		      base);
+}
 
 static int set_overrides(struct ccai_google *g, const char *endpoint,
 			 struct ccai_error *err)
@@ -32,6 +50,8 @@ static int set_overrides(struct ccai_google *g, const char *endpoint,
 			n--;
 		g->endpoint = ccai_xstrndup(endpoint, n);
 	}
+	if (g->endpoint)
+		warn_plain_http(g->endpoint);
 	for (i = 0; i < CCAI_API__COUNT; i++) {
 		const char *env = getenv(ccai_google_api_env((enum ccai_api)i));
 
@@ -45,6 +65,7 @@ static int set_overrides(struct ccai_google *g, const char *endpoint,
 			while (n > 0 && env[n - 1] == '/')
 				n--;
 			g->override[i] = ccai_xstrndup(env, n);
+			warn_plain_http(g->override[i]);
 		} else if (g->endpoint) {
 			g->override[i] = ccai_xstrdup(g->endpoint);
 		}
