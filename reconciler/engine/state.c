@@ -35,16 +35,15 @@ static char *new_lineage(void)
 	return ccai_buf_detach(&s, NULL);
 }
 
+/* A state that does not exist yet has no lineage: its first save picks
+ * one, so a plan made against "nothing" still matches at apply time. */
 static cJSON *empty_root(void)
 {
 	cJSON *root = cJSON_CreateObject();
-	char *lineage = new_lineage();
 
 	cJSON_AddNumberToObject(root, "format", STATE_FORMAT);
 	cJSON_AddNumberToObject(root, "serial", 0);
-	cJSON_AddStringToObject(root, "lineage", lineage);
 	cJSON_AddArrayToObject(root, "resources");
-	free(lineage);
 	return root;
 }
 
@@ -285,6 +284,12 @@ int ccai_state_save(struct ccai_state *s, struct ccai_error *err)
 	int r;
 
 	pthread_mutex_lock(&s->mu);
+	if (!ccai_json_str(s->root, "lineage")) {
+		char *lineage = new_lineage();
+
+		cJSON_AddStringToObject(s->root, "lineage", lineage);
+		free(lineage);
+	}
 	sort_locked(s);
 	ccai_json_set(
 		s->root, "serial",
