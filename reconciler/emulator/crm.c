@@ -101,9 +101,14 @@ static bool has_conditions(const cJSON *pol)
 {
 	const cJSON *b;
 
-	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(pol, "binding"
-								    "s")) if (
-		cJSON_GetObjectItemCaseSensitive(b, "condition")) return true;
+	cJSON_ArrayForEach(
+		b,
+		cJSON_GetObjectItemCaseSensitive(
+			pol,
+			"binding"
+			"s")) if (cJSON_GetObjectItemCaseSensitive(b,
+								   "conditio"
+								   "n")) return true;
 	return false;
 }
 

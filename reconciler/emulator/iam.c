@@ -249,30 +249,40 @@ void emu_h_sa_patch(struct emu_req *rq, struct emu_resp *rs)
 	struct emu_mask em;
 	cJSON *rec, *v = NULL;
 	char msg[512];
-	size_t i;
 
 	if (!mask || !*mask) {
 		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
 				"The update_mask field is required.");
 		return;
 	}
+	{
+		/* IAM lets only these two be patched, and says so */
+		char *copy = ccai_xstrdup(mask), *save = NULL, *tok;
+		bool bad = false;
+
+		for (tok = strtok_r(copy, ", ", &save); tok && !bad;
+		     tok = strtok_r(NULL, ", ", &save)) {
+			char *c = emu_camel(tok);
+
+			if (strcmp(c, "displayName") &&
+			    strcmp(c, "description")) {
+				emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+						"Only displayName and "
+						"description can be updated, "
+						"not '%s'.",
+						tok);
+				bad = true;
+			}
+			free(c);
+		}
+		free(copy);
+		if (bad)
+			return;
+	}
 	if (emu_mask_parse(rq->emu->disc, rq->route->doc, "ServiceAccount",
 			   mask, in, NULL, &em, msg, sizeof(msg)) < 0) {
 		emu_reply_error(rs, 400, "INVALID_ARGUMENT", "%s", msg);
 		return;
-	}
-	for (i = 0; i < em.paths.n || em.all; i++) {
-		const char *p = em.all ? "*" : em.paths.items[i];
-
-		if (em.all ||
-		    (strcmp(p, "displayName") && strcmp(p, "description"))) {
-			emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-					"Only displayName and description "
-					"can be updated, not '%s'.",
-					p);
-			emu_mask_release(&em);
-			return;
-		}
 	}
 	if (in && check_lengths(rs, in) < 0) {
 		emu_mask_release(&em);

@@ -91,3 +91,10 @@ const char *emu_name_last(const char *name)
 
 	return s ? s + 1 : name;
 }
+
+char *emu_name_dirname(const char *name)
+{
+	const char *s = strrchr(name, '/');
+
+	return s ? ccai_xstrndup(name, (size_t)(s - name)) : ccai_xstrdup("");
+}

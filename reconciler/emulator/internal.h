@@ -197,6 +197,14 @@ void emu_resp_release(struct emu_resp *rs);
 void emu_reply_page(struct emu_req *rq, struct emu_resp *rs, const char *field,
 		    cJSON *items, long def, long max);
 
+/* The same for items sorted by name in descending order. */
+void emu_reply_page_desc(struct emu_req *rq, struct emu_resp *rs,
+			 const char *field, cJSON *items, long def, long max);
+
+/* The same for items in any other order (offset tokens). */
+void emu_reply_page_any(struct emu_req *rq, struct emu_resp *rs,
+			const char *field, cJSON *items, long def, long max);
+
 /* ---- store.c ----------------------------------------------------- */
 
 /*
@@ -262,6 +270,8 @@ char *emu_name_segment(const char *name, size_t index);
 /* parent of "a/b/c/d" = "a/b" (a new string). */
 char *emu_name_parent(const char *name);
 const char *emu_name_last(const char *name); /* borrowed */
+/* name without its last segment: a collection's parent (new string). */
+char *emu_name_dirname(const char *name);
 
 /* ---- validate.c -------------------------------------------------- */
 

@@ -187,37 +187,45 @@ void emu_reply_oauth_error(struct emu_resp *rs, unsigned http, const char *code,
 	emu_reply_json(rs, http, root);
 }
 
-/* Page tokens are opaque to clients: base64url("after:" + last name). */
-static char *page_token(const char *last)
+/*
+ * Page tokens are opaque to clients: base64url("after:" + the last name
+ * answered) for lists in name order, so that a page is stable while
+ * items come and go, or base64url("offset:" + N) for other orders.
+ */
+enum { ASC, DESC, ANY };
+
+static char *page_token(const char *kind, const char *value)
 {
 	struct ccai_buf in = CCAI_BUF_INIT, out = CCAI_BUF_INIT;
 
-	ccai_buf_printf(&in, "after:%s", last);
+	ccai_buf_printf(&in, "%s:%s", kind, value);
 	ccai_b64url_encode(&out, in.ptr, in.len);
 	ccai_buf_release(&in);
 	return ccai_buf_detach(&out, NULL);
 }
 
-static char *page_after(const char *token)
+static char *page_value(const char *token, const char *kind)
 {
 	struct ccai_buf out = CCAI_BUF_INIT;
+	size_t k = strlen(kind);
 	char *r = NULL;
 
 	if (ccai_b64url_decode(&out, token, strlen(token)) == 0 &&
-	    strlen(out.ptr) == out.len && !strncmp(out.ptr, "after:", 6))
-		r = ccai_xstrdup(out.ptr + 6);
+	    strlen(out.ptr) == out.len && !strncmp(out.ptr, kind, k) &&
+	    out.ptr[k] == ':')
+		r = ccai_xstrdup(out.ptr + k + 1);
 	ccai_buf_release(&out);
 	return r;
 }
 
-void emu_reply_page(struct emu_req *rq, struct emu_resp *rs, const char *field,
-		    cJSON *items, long def, long max)
+static void page(struct emu_req *rq, struct emu_resp *rs, const char *field,
+		 cJSON *items, long def, long max, int mode)
 {
 	const char *ps = emu_query(rq, "pageSize");
 	const char *pt = emu_query(rq, "pageToken");
-	cJSON *root, *page, *it, *next;
+	cJSON *root, *list, *it, *next;
 	char *after = NULL;
-	long long size = def;
+	long long size = def, skip = 0, index = 0;
 	long n = 0;
 
 	if (ps && *ps) {
@@ -231,34 +239,47 @@ void emu_reply_page(struct emu_req *rq, struct emu_resp *rs, const char *field,
 		if (size > max)
 			size = max;
 	}
-	if (pt && *pt && !(after = page_after(pt))) {
-		emu_reply_error(rs, 400, NULL, "Invalid page token.");
-		goto out;
+	if (pt && *pt) {
+		after = page_value(pt, mode == ANY ? "offset" : "after");
+		if (!after ||
+		    (mode == ANY &&
+		     (ccai_parse_int(after, &skip) < 0 || skip < 0))) {
+			emu_reply_error(rs, 400, NULL, "Invalid page token.");
+			goto out;
+		}
+		if (mode == ANY) {
+			free(after);
+			after = NULL;
+		}
 	}
 	root = cJSON_CreateObject();
-	page = cJSON_AddArrayToObject(root, field);
-	it = items ? items->child : NULL;
-	while (it) {
+	list = cJSON_AddArrayToObject(root, field);
+	for (it = items ? items->child : NULL; it; it = next, index++) {
 		const char *name = ccai_json_str(it, "name");
 
 		next = it->next;
-		if (after && (!name || strcmp(name, after) <= 0)) {
-			it = next;
+		if (index < skip)
 			continue;
-		}
+		if (after &&
+		    (!name || (mode == DESC ? strcmp(name, after) >= 0
+					    : strcmp(name, after) <= 0)))
+			continue;
 		if (n == size) {
 			const char *last = ccai_json_str(
-				cJSON_GetArrayItem(page, n - 1), "name");
-			char *tok = page_token(last ? last : "");
+				cJSON_GetArrayItem(list, n - 1), "name");
+			char num[32], *tok;
 
+			snprintf(num, sizeof(num), "%lld", index);
+			tok = mode == ANY
+				      ? page_token("offset", num)
+				      : page_token("after", last ? last : "");
 			cJSON_AddStringToObject(root, "nextPageToken", tok);
 			free(tok);
 			break;
 		}
-		cJSON_AddItemToArray(page,
+		cJSON_AddItemToArray(list,
 				     cJSON_DetachItemViaPointer(items, it));
 		n++;
-		it = next;
 	}
 	if (n == 0) /* proto3 JSON leaves out empty lists */
 		cJSON_DeleteItemFromObjectCaseSensitive(root, field);
@@ -266,4 +287,22 @@ void emu_reply_page(struct emu_req *rq, struct emu_resp *rs, const char *field,
 out:
 	cJSON_Delete(items);
 	free(after);
+}
+
+void emu_reply_page(struct emu_req *rq, struct emu_resp *rs, const char *field,
+		    cJSON *items, long def, long max)
+{
+	page(rq, rs, field, items, def, max, ASC);
+}
+
+void emu_reply_page_desc(struct emu_req *rq, struct emu_resp *rs,
+			 const char *field, cJSON *items, long def, long max)
+{
+	page(rq, rs, field, items, def, max, DESC);
+}
+
+void emu_reply_page_any(struct emu_req *rq, struct emu_resp *rs,
+			const char *field, cJSON *items, long def, long max)
+{
+	page(rq, rs, field, items, def, max, ANY);
 }

@@ -31,6 +31,92 @@
 #define SA "/v1/projects/*/serviceAccounts"
 #define CX "/v3/projects/*/locations/*"
 
+#define V2_PROFILES(base, id)                                  \
+	{ "POST",                                              \
+	  base "/conversationProfiles",                        \
+	  id "conversationProfiles.create",                    \
+	  DF2,                                                 \
+	  emu_h_profile_create,                                \
+	  0,                                                   \
+	  DFSVC },                                             \
+		{ "GET",                                       \
+		  base "/conversationProfiles",                \
+		  id "conversationProfiles.list",              \
+		  DF2,                                         \
+		  emu_h_profile_list,                          \
+		  0,                                           \
+		  DFSVC },                                     \
+		{ "GET",                                       \
+		  base "/conversationProfiles/*",              \
+		  id "conversationProfiles.get",               \
+		  DF2,                                         \
+		  emu_h_profile_get,                           \
+		  0,                                           \
+		  DFSVC },                                     \
+		{ "PATCH",                                     \
+		  base "/conversationProfiles/*",              \
+		  id "conversationProfiles.patch",             \
+		  DF2,                                         \
+		  emu_h_profile_patch,                         \
+		  0,                                           \
+		  DFSVC },                                     \
+	{                                                      \
+		"DELETE", base "/conversationProfiles/*",      \
+			id "conversationProfiles.delete", DF2, \
+			emu_h_profile_delete, 0, DFSVC         \
+	}
+
+#define V2_CONVERSATIONS(base, id)                                             \
+	{ "POST", base "/conversations", id "conversations.create",            \
+	  DF2,	  emu_h_conv_create,	 0,                                    \
+	  DFSVC },                                                             \
+		{ "GET", base "/conversations", id "conversations.list",       \
+		  DF2,	 emu_h_conv_list,	0,                             \
+		  DFSVC },                                                     \
+		{ "GET", base "/conversations/*", id "conversations.get",      \
+		  DF2,	 emu_h_conv_get,	  0,                           \
+		  DFSVC },                                                     \
+		{ "POST",                                                      \
+		  base "/conversations/*:complete",                            \
+		  id "conversations.complete",                                 \
+		  DF2,                                                         \
+		  emu_h_conv_complete,                                         \
+		  0,                                                           \
+		  DFSVC },                                                     \
+		{ "GET",                                                       \
+		  base "/conversations/*/messages",                            \
+		  id "conversations.messages.list",                            \
+		  DF2,                                                         \
+		  emu_h_messages_list,                                         \
+		  0,                                                           \
+		  DFSVC },                                                     \
+		{ "POST",                                                      \
+		  base "/conversations/*/participants",                        \
+		  id "conversations.participants.create",                      \
+		  DF2,                                                         \
+		  emu_h_participant_create,                                    \
+		  0,                                                           \
+		  DFSVC },                                                     \
+		{ "GET",                                                       \
+		  base "/conversations/*/participants",                        \
+		  id "conversations.participants.list",                        \
+		  DF2,                                                         \
+		  emu_h_participant_list,                                      \
+		  0,                                                           \
+		  DFSVC },                                                     \
+		{ "GET",                                                       \
+		  base "/conversations/*/participants/*",                      \
+		  id "conversations.participants.get",                         \
+		  DF2,                                                         \
+		  emu_h_participant_get,                                       \
+		  0,                                                           \
+		  DFSVC },                                                     \
+	{                                                                      \
+		"POST", base "/conversations/*/participants/*:analyzeContent", \
+			id "conversations.participants.analyzeContent", DF2,   \
+			emu_h_analyze_content, 0, DFSVC                        \
+	}
+
 const struct emu_route emu_routes[] = {
 	/* OAuth2, STS and the metadata server: never faulted */
 	{ "POST", "/token", "oauth2.token", NULL, emu_h_token, TOKEN, NULL },
@@ -135,6 +221,87 @@ const struct emu_route emu_routes[] = {
 	{ "POST", "/v3/projects/*:testIamPermissions",
 	  "cloudresourcemanager.projects.testIamPermissions", CRM3,
 	  emu_h_test_iam_permissions, 0, NULL },
+
+	/* dialogflow v3 (CX) */
+	{ "POST", CX "/securitySettings",
+	  "dialogflow.projects.locations.securitySettings.create", DF3,
+	  emu_h_cx_ss_create, 0, DFSVC },
+	{ "GET", CX "/securitySettings",
+	  "dialogflow.projects.locations.securitySettings.list", DF3,
+	  emu_h_cx_ss_list, 0, DFSVC },
+	{ "GET", CX "/securitySettings/*",
+	  "dialogflow.projects.locations.securitySettings.get", DF3,
+	  emu_h_cx_ss_get, 0, DFSVC },
+	{ "PATCH", CX "/securitySettings/*",
+	  "dialogflow.projects.locations.securitySettings.patch", DF3,
+	  emu_h_cx_ss_patch, 0, DFSVC },
+	{ "DELETE", CX "/securitySettings/*",
+	  "dialogflow.projects.locations.securitySettings.delete", DF3,
+	  emu_h_cx_ss_delete, 0, DFSVC },
+	{ "POST", CX "/agents", "dialogflow.projects.locations.agents.create",
+	  DF3, emu_h_cx_agent_create, 0, DFSVC },
+	{ "GET", CX "/agents", "dialogflow.projects.locations.agents.list", DF3,
+	  emu_h_cx_agent_list, 0, DFSVC },
+	{ "GET", CX "/agents/*", "dialogflow.projects.locations.agents.get",
+	  DF3, emu_h_cx_agent_get, 0, DFSVC },
+	{ "PATCH", CX "/agents/*", "dialogflow.projects.locations.agents.patch",
+	  DF3, emu_h_cx_agent_patch, 0, DFSVC },
+	{ "DELETE", CX "/agents/*",
+	  "dialogflow.projects.locations.agents.delete", DF3,
+	  emu_h_cx_agent_delete, 0, DFSVC },
+	{ "POST", CX "/agents/*:restore",
+	  "dialogflow.projects.locations.agents.restore", DF3,
+	  emu_h_cx_agent_restore, 0, DFSVC },
+	{ "POST", CX "/agents/*:export",
+	  "dialogflow.projects.locations.agents.export", DF3,
+	  emu_h_cx_agent_export, 0, DFSVC },
+	{ "POST", CX "/agents/*/sessions/*:detectIntent",
+	  "dialogflow.projects.locations.agents.sessions.detectIntent", DF3,
+	  emu_h_cx_detect_intent, 0, DFSVC },
+	{ "POST", CX "/agents/*/environments/*/sessions/*:detectIntent",
+	  "dialogflow.projects.locations.agents.environments.sessions."
+	  "detectIntent",
+	  DF3, emu_h_cx_detect_intent, 0, DFSVC },
+	{ "GET", CX "/operations/*",
+	  "dialogflow.projects.locations.operations.get", DF3,
+	  emu_h_operation_get, 0, DFSVC },
+	{ "GET", "/v3/projects/*/operations/*",
+	  "dialogflow.projects.operations.get", DF3, emu_h_operation_get, 0,
+	  DFSVC },
+
+	/* dialogflow v2 (Agent Assist), located and not */
+	V2_PROFILES("/v2/projects/*/locations/*",
+		    "dialogflow.projects.locations."),
+	V2_PROFILES("/v2/projects/*", "dialogflow.projects."),
+	V2_CONVERSATIONS("/v2/projects/*/locations/*",
+			 "dialogflow.projects.locations."),
+	V2_CONVERSATIONS("/v2/projects/*", "dialogflow.projects."),
+	{ "GET", "/v2/projects/*/locations/*/operations/*",
+	  "dialogflow.projects.locations.operations.get", DF2,
+	  emu_h_operation_get, 0, DFSVC },
+	{ "GET", "/v2/projects/*/operations/*",
+	  "dialogflow.projects.operations.get", DF2, emu_h_operation_get, 0,
+	  DFSVC },
+
+	/* contactcenterinsights v1 */
+	{ "GET", "/v1/projects/*/locations/*/settings",
+	  "contactcenterinsights.projects.locations.getSettings", CCI,
+	  emu_h_insights_settings_get, 0, CCISVC },
+	{ "PATCH", "/v1/projects/*/locations/*/settings",
+	  "contactcenterinsights.projects.locations.updateSettings", CCI,
+	  emu_h_insights_settings_update, 0, CCISVC },
+	{ "GET", "/v1/projects/*/locations/*/conversations",
+	  "contactcenterinsights.projects.locations.conversations.list", CCI,
+	  emu_h_insights_conv_list, 0, CCISVC },
+	{ "GET", "/v1/projects/*/locations/*/conversations/*",
+	  "contactcenterinsights.projects.locations.conversations.get", CCI,
+	  emu_h_insights_conv_get, 0, CCISVC },
+	{ "DELETE", "/v1/projects/*/locations/*/conversations/*",
+	  "contactcenterinsights.projects.locations.conversations.delete", CCI,
+	  emu_h_insights_conv_delete, 0, CCISVC },
+	{ "GET", "/v1/projects/*/locations/*/operations/*",
+	  "contactcenterinsights.projects.locations.operations.get", CCI,
+	  emu_h_operation_get, 0, CCISVC },
 };
 
 const size_t emu_nroutes = CCAI_ARRAY_SIZE(emu_routes);

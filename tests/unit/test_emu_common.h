@@ -263,6 +263,14 @@ static CCAI_UNUSED int emu_group_teardown(void **state)
 	return rc == 0 ? 0 : -1;
 }
 
+/* The last segment of a resource name (borrowed). */
+static CCAI_UNUSED const char *emu_name_last_test(const char *name)
+{
+	const char *s = strrchr(name, '/');
+
+	return s ? s + 1 : name;
+}
+
 #define EMU_TOKEN_URI_GOOGLE "https://oauth2.googleapis.com/token"
 
 /* A GET with "Metadata-Flavor: Google", noting the answer's header. */

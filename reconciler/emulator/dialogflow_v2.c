@@ -1,0 +1,656 @@
+/*
+ * dialogflow_v2.c - Dialogflow v2 for Agent Assist: conversation
+ * profiles, conversations, participants, analyzeContent and messages,
+ * under projects/P/locations/L/... and the unlocated projects/P/... alike
+ * (the latter count as location "global").
+ *
+ * A profile's securitySettings must name existing CX security settings,
+ * and automatedAgentConfig.agent an existing CX agent (an ES agent name is
+ * taken as it is).  As on Google, createTime and updateTime of a profile
+ * are stored but left out of the create and patch answers.  analyzeContent
+ * records a message (idempotent per requestId); with an automated agent
+ * an end user's message gets a canned reply, and a SMART_REPLY feature
+ * gives canned suggestions.  complete() ends the conversation and, when
+ * the profile's security settings export to Insights, writes it there
+ * (integration.c).
+ */
+#include "util/common.h"
+#include "emulator/internal.h"
+#include "util/alloc.h"
+#include "util/json.h"
+
+#include <ctype.h>
+
+#define PROFILE_SCHEMA "GoogleCloudDialogflowV2ConversationProfile"
+#define ALNUM                                                      \
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123" \
+	"456789"
+
+/* The location of a v2 name: its locations/L, or "global". */
+static char *v2_location(const char *name)
+{
+	char *seg = emu_name_segment(name, 2);
+
+	if (seg && !strcmp(seg, "locations")) {
+		free(seg);
+		return emu_name_segment(name, 3);
+	}
+	free(seg);
+	return ccai_xstrdup("global");
+}
+
+/* ---- conversation profiles --------------------------------------------- */
+
+/* Does the CX agent named by automatedAgentConfig.agent exist? */
+static bool agent_ok(struct emu_store *st, const char *agent)
+{
+	char *a, *env;
+	bool ok;
+
+	if (strstr(agent, "/agent/") || ccai_str_ends_with(agent, "/agent"))
+		return ccai_str_starts_with(agent, "projects/"); /* ES */
+	if (!ccai_str_starts_with(agent, "projects/") ||
+	    !strstr(agent, "/agents/"))
+		return false;
+	a = ccai_xstrdup(agent);
+	env = strstr(a, "/environments/");
+	if (env)
+		*env = '\0';
+	ok = emu_res_get(st, a) != NULL;
+	free(a);
+	return ok;
+}
+
+static int profile_rules(struct emu_req *rq, struct emu_resp *rs,
+			 const cJSON *p)
+{
+	struct emu_store *st = rq->emu->store;
+	const char *dn = ccai_json_str(p, "displayName");
+	const char *ss = ccai_json_str(p, "securitySettings");
+	const char *agent = ccai_json_str(
+		ccai_json_path(p, "automatedAgentConfig"), "agent");
+
+	if (!dn || !*dn) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"Required field 'displayName' is not set.");
+		return -1;
+	}
+	if (strlen(dn) > 1024) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"displayName is longer than 1024 bytes.");
+		return -1;
+	}
+	if (ss && (!strstr(ss, "/securitySettings/") || !emu_res_get(st, ss))) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"Security settings '%s' do not exist.", ss);
+		return -1;
+	}
+	if (agent && !agent_ok(st, agent)) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"The automated agent '%s' does not exist.",
+				agent);
+		return -1;
+	}
+	return 0;
+}
+
+/* The profile without its times, as create and patch answer. */
+static cJSON *without_times(const cJSON *p)
+{
+	cJSON *v = cJSON_Duplicate(p, 1);
+
+	cJSON_DeleteItemFromObjectCaseSensitive(v, "createTime");
+	cJSON_DeleteItemFromObjectCaseSensitive(v, "updateTime");
+	return v;
+}
+
+void emu_h_profile_create(struct emu_req *rq, struct emu_resp *rs)
+{
+	char id[23], *name, *t;
+	cJSON *p, *out = NULL;
+
+	if (emu_check_required(rq, rs, PROFILE_SCHEMA) < 0)
+		return;
+	emu_rand_chars(id, 22, ALNUM);
+	name = ccai_xasprintf("%s/%s", rq->name, id);
+	p = cJSON_Duplicate(rq->json, 1);
+	emu_store_lock(rq->emu->store);
+	if (profile_rules(rq, rs, p) == 0) {
+		ccai_json_set(p, "name", cJSON_CreateString(name));
+		t = emu_time_str(rq->now_ms);
+		ccai_json_set(p, "createTime", cJSON_CreateString(t));
+		ccai_json_set(p, "updateTime", cJSON_CreateString(t));
+		free(t);
+		out = without_times(p);
+		emu_res_put(rq->emu->store, name, p);
+		p = NULL;
+	}
+	emu_store_unlock(rq->emu->store);
+	cJSON_Delete(p);
+	free(name);
+	if (out)
+		emu_reply_json(rs, 200, out);
+}
+
+void emu_h_profile_get(struct emu_req *rq, struct emu_resp *rs)
+{
+	cJSON *rec, *v = NULL;
+
+	emu_store_lock(rq->emu->store);
+	if ((rec = emu_get_or_404(rq, rs, "Conversation profile")))
+		v = emu_rec_copy(rec);
+	emu_store_unlock(rq->emu->store);
+	if (v)
+		emu_reply_json(rs, 200, v);
+}
+
+static cJSON *collect(struct emu_req *rq, const char *coll,
+		      const struct emu_filter *f)
+{
+	char *parent = emu_name_dirname(rq->name);
+	cJSON **recs, *items = cJSON_CreateArray();
+	size_t n, i;
+
+	emu_store_lock(rq->emu->store);
+	n = emu_res_list(rq->emu->store, parent, coll, &recs);
+	for (i = 0; i < n; i++)
+		if (emu_filter_match(f, ccai_json_path(recs[i], "r")))
+			cJSON_AddItemToArray(items, emu_rec_copy(recs[i]));
+	emu_store_unlock(rq->emu->store);
+	free(recs);
+	free(parent);
+	return items;
+}
+
+void emu_h_profile_list(struct emu_req *rq, struct emu_resp *rs)
+{
+	emu_reply_page(rq, rs, "conversationProfiles",
+		       collect(rq, "conversationProfiles", NULL), 100, 1000);
+}
+
+void emu_h_profile_patch(struct emu_req *rq, struct emu_resp *rs)
+{
+	cJSON *rec, *next, *v = NULL;
+	char *t;
+
+	emu_store_lock(rq->emu->store);
+	rec = emu_get_or_404(rq, rs, "Conversation profile");
+	if (!rec)
+		goto out;
+	next = emu_rec_copy(rec);
+	if (emu_patch(rq, rs, PROFILE_SCHEMA, NULL, true, next) < 0 ||
+	    profile_rules(rq, rs, next) < 0) {
+		cJSON_Delete(next);
+		goto out;
+	}
+	ccai_json_set(next, "name", cJSON_CreateString(rq->name));
+	ccai_json_set(
+		next, "createTime",
+		cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
+					ccai_json_path(rec, "r"), "createTime"),
+				1));
+	t = emu_time_str(rq->now_ms);
+	ccai_json_set(next, "updateTime", cJSON_CreateString(t));
+	free(t);
+	v = without_times(next);
+	emu_res_put(rq->emu->store, rq->name, next);
+out:
+	emu_store_unlock(rq->emu->store);
+	if (v)
+		emu_reply_json(rs, 200, v);
+}
+
+void emu_h_profile_delete(struct emu_req *rq, struct emu_resp *rs)
+{
+	cJSON *rec;
+
+	emu_store_lock(rq->emu->store);
+	rec = emu_get_or_404(rq, rs, "Conversation profile");
+	if (rec)
+		emu_res_del(rq->emu->store, rq->name);
+	emu_store_unlock(rq->emu->store);
+	if (rec)
+		emu_reply_empty(rs);
+}
+
+/* ---- conversations ------------------------------------------------------- */
+
+static bool conversation_id_ok(const char *id)
+{
+	size_t n = strlen(id), i;
+
+	if (n < 3 || n > 64 || !isalnum((unsigned char)id[0]))
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)id[i]) && id[i] != '_' &&
+		    id[i] != '-')
+			return false;
+	return true;
+}
+
+void emu_h_conv_create(struct emu_req *rq, struct emu_resp *rs)
+{
+	const char *given = emu_query(rq, "conversationId");
+	const char *profile = ccai_json_str(rq->json, "conversationProfile");
+	const char *stage = ccai_json_str(rq->json, "conversationStage");
+	char id[23], *name = NULL, *t;
+	cJSON *c, *prec, *out = NULL;
+
+	if (emu_check_required(rq, rs, "GoogleCloudDialogflowV2Conversation") <
+	    0)
+		return;
+	if (given && !conversation_id_ok(given)) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"Invalid conversationId '%s': 3 to 64 "
+				"letters, digits, '_' or '-', starting with a "
+				"letter or digit.",
+				given);
+		return;
+	}
+	if (!given)
+		emu_rand_chars(id, 22, ALNUM);
+	name = ccai_xasprintf("%s/%s", rq->name, given ? given : id);
+	emu_store_lock(rq->emu->store);
+	prec = emu_res_get(rq->emu->store, profile);
+	if (!prec || !strstr(profile, "/conversationProfiles/")) {
+		emu_store_unlock(rq->emu->store);
+		emu_reply_error(rs, 404, "NOT_FOUND",
+				"Conversation profile '%s' does not exist.",
+				profile);
+		goto out;
+	}
+	if (emu_res_get(rq->emu->store, name)) {
+		emu_store_unlock(rq->emu->store);
+		emu_reply_error(rs, 409, "ALREADY_EXISTS",
+				"Conversation '%s' already exists.", name);
+		goto out;
+	}
+	c = cJSON_CreateObject();
+	cJSON_AddStringToObject(c, "name", name);
+	cJSON_AddStringToObject(c, "lifecycleState", "IN_PROGRESS");
+	cJSON_AddStringToObject(c, "conversationProfile", profile);
+	if (!stage)
+		stage = ccai_json_path(ccai_json_path(prec, "r"),
+				       "automatedAgentConfig.agent")
+				? "VIRTUAL_AGENT_STAGE"
+				: "HUMAN_ASSIST_STAGE";
+	cJSON_AddStringToObject(c, "conversationStage", stage);
+	t = emu_time_str(rq->now_ms);
+	cJSON_AddStringToObject(c, "startTime", t);
+	free(t);
+	out = cJSON_Duplicate(c, 1);
+	cJSON_AddNumberToObject(
+		emu_rec_meta(emu_res_put(rq->emu->store, name, c)), "start",
+		(double)rq->now_ms);
+	emu_store_unlock(rq->emu->store);
+	emu_reply_json(rs, 200, out);
+out:
+	free(name);
+}
+
+void emu_h_conv_get(struct emu_req *rq, struct emu_resp *rs)
+{
+	cJSON *rec, *v = NULL;
+
+	emu_store_lock(rq->emu->store);
+	if ((rec = emu_get_or_404(rq, rs, "Conversation")))
+		v = emu_rec_copy(rec);
+	emu_store_unlock(rq->emu->store);
+	if (v)
+		emu_reply_json(rs, 200, v);
+}
+
+void emu_h_conv_list(struct emu_req *rq, struct emu_resp *rs)
+{
+	struct emu_filter *f = NULL;
+	char msg[512];
+
+	if (emu_filter_parse(&f, emu_query(rq, "filter"), msg, sizeof(msg)) <
+	    0) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT", "%s", msg);
+		return;
+	}
+	emu_reply_page(rq, rs, "conversations", collect(rq, "conversations", f),
+		       100, 1000);
+	emu_filter_free(f);
+}
+
+/* The conversation's messages as Insights segments.  Lock held. */
+static cJSON *segments_of(struct emu_store *st, const char *conv)
+{
+	cJSON **recs, *segs = cJSON_CreateArray();
+	size_t n = emu_res_list(st, conv, "messages", &recs), i;
+
+	for (i = 0; i < n; i++) {
+		const cJSON *m = ccai_json_path(recs[i], "r");
+		cJSON *s = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(s, "text", ccai_json_str(m, "content"));
+		cJSON_AddStringToObject(s, "languageCode",
+					ccai_json_str(m, "languageCode"));
+		cJSON_AddStringToObject(s, "role",
+					ccai_json_str(m, "participantRole"));
+		if (ccai_json_str(m, "participant"))
+			cJSON_AddStringToObject(
+				s, "participant",
+				ccai_json_str(m, "participant"));
+		cJSON_AddNumberToObject(
+			s, "ms",
+			ccai_json_num(ccai_json_path(recs[i], "m"), "ms", 0));
+		cJSON_AddItemToArray(segs, s);
+	}
+	free(recs);
+	return segs;
+}
+
+void emu_h_conv_complete(struct emu_req *rq, struct emu_resp *rs)
+{
+	struct emu_store *st = rq->emu->store;
+	cJSON *rec, *r, *prec, *v = NULL;
+	const char *ss;
+	char *t, *loc;
+
+	emu_store_lock(st);
+	rec = emu_get_or_404(rq, rs, "Conversation");
+	if (!rec)
+		goto out;
+	r = cJSON_GetObjectItemCaseSensitive(rec, "r");
+	if (!strcmp(ccai_json_str(r, "lifecycleState"), "COMPLETED")) {
+		emu_reply_error(rs, 400, "FAILED_PRECONDITION",
+				"Conversation '%s' is already completed.",
+				rq->name);
+		goto out;
+	}
+	ccai_json_set(r, "lifecycleState", cJSON_CreateString("COMPLETED"));
+	t = emu_time_str(rq->now_ms);
+	ccai_json_set(r, "endTime", cJSON_CreateString(t));
+	free(t);
+	emu_store_dirty(st);
+	prec = emu_res_get(st, ccai_json_str(r, "conversationProfile"));
+	ss = ccai_json_str(ccai_json_path(prec, "r"), "securitySettings");
+	if (emu_exports_to_insights(st, ss)) {
+		loc = v2_location(rq->name);
+		emu_insights_export(
+			st, rq->project, loc, emu_name_last(rq->name), rq->name,
+			segments_of(st, rq->name),
+			(int64_t)ccai_json_num(emu_rec_meta(rec), "start", 0),
+			rq->now_ms, false);
+		free(loc);
+	}
+	v = cJSON_Duplicate(r, 1);
+out:
+	emu_store_unlock(st);
+	if (v)
+		emu_reply_json(rs, 200, v);
+}
+
+void emu_h_messages_list(struct emu_req *rq, struct emu_resp *rs)
+{
+	char *conv = emu_name_dirname(rq->name);
+	cJSON **recs, *items = NULL;
+	size_t n, i;
+
+	emu_store_lock(rq->emu->store);
+	if (!emu_res_get(rq->emu->store, conv)) {
+		emu_store_unlock(rq->emu->store);
+		emu_reply_error(rs, 404, "NOT_FOUND",
+				"Conversation '%s' does not exist.", conv);
+		free(conv);
+		return;
+	}
+	n = emu_res_list(rq->emu->store, conv, "messages", &recs);
+	items = cJSON_CreateArray();
+	for (i = n; i-- > 0;) /* newest first, as Google lists them */
+		cJSON_AddItemToArray(items, emu_rec_copy(recs[i]));
+	emu_store_unlock(rq->emu->store);
+	free(recs);
+	free(conv);
+	emu_reply_page_desc(rq, rs, "messages", items, 100, 1000);
+}
+
+/* ---- participants -------------------------------------------------------- */
+
+/* The conversation above a participant path; 404/400 answered. Lock held. */
+static cJSON *live_conversation(struct emu_req *rq, struct emu_resp *rs,
+				const char *conv, bool must_be_live)
+{
+	cJSON *rec = emu_res_get(rq->emu->store, conv);
+
+	if (!rec) {
+		emu_reply_error(rs, 404, "NOT_FOUND",
+				"Conversation '%s' does not exist.", conv);
+		return NULL;
+	}
+	if (must_be_live &&
+	    strcmp(ccai_json_str(ccai_json_path(rec, "r"), "lifecycleState"),
+		   "IN_PROGRESS")) {
+		emu_reply_error(rs, 400, "FAILED_PRECONDITION",
+				"Conversation '%s' is completed.", conv);
+		return NULL;
+	}
+	return rec;
+}
+
+void emu_h_participant_create(struct emu_req *rq, struct emu_resp *rs)
+{
+	char *conv = emu_name_dirname(rq->name), id[23], *name;
+	cJSON *p, *out = NULL;
+
+	if (!ccai_json_str(rq->json, "role")) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"Required field 'role' is not set.");
+		free(conv);
+		return;
+	}
+	emu_rand_chars(id, 22, ALNUM);
+	name = ccai_xasprintf("%s/%s", rq->name, id);
+	emu_store_lock(rq->emu->store);
+	if (live_conversation(rq, rs, conv, true)) {
+		p = cJSON_Duplicate(rq->json, 1);
+		ccai_json_set(p, "name", cJSON_CreateString(name));
+		out = cJSON_Duplicate(p, 1);
+		emu_res_put(rq->emu->store, name, p);
+	}
+	emu_store_unlock(rq->emu->store);
+	free(name);
+	free(conv);
+	if (out)
+		emu_reply_json(rs, 200, out);
+}
+
+void emu_h_participant_get(struct emu_req *rq, struct emu_resp *rs)
+{
+	cJSON *rec, *v = NULL;
+
+	emu_store_lock(rq->emu->store);
+	if ((rec = emu_get_or_404(rq, rs, "Participant")))
+		v = emu_rec_copy(rec);
+	emu_store_unlock(rq->emu->store);
+	if (v)
+		emu_reply_json(rs, 200, v);
+}
+
+void emu_h_participant_list(struct emu_req *rq, struct emu_resp *rs)
+{
+	char *conv = emu_name_dirname(rq->name);
+	bool ok;
+
+	emu_store_lock(rq->emu->store);
+	ok = live_conversation(rq, rs, conv, false) != NULL;
+	emu_store_unlock(rq->emu->store);
+	free(conv);
+	if (ok)
+		emu_reply_page(rq, rs, "participants",
+			       collect(rq, "participants", NULL), 100, 1000);
+}
+
+static bool has_smart_reply(const cJSON *profile)
+{
+	const cJSON *f;
+
+	cJSON_ArrayForEach(f,
+			   ccai_json_path(profile, "humanAgentAssistantConfig."
+						   "humanAgentSuggestionConfig."
+						   "featureConfigs"))
+	{
+		const char *t = ccai_json_str(
+			ccai_json_path(f, "suggestionFeature"), "type");
+
+		if (t && !strcmp(t, "SMART_REPLY"))
+			return true;
+	}
+	return false;
+}
+
+static cJSON *new_message(struct emu_req *rq, const char *conv,
+			  const char *participant, const char *role,
+			  const char *text, const char *lang, size_t seq)
+{
+	char id[40], *name, *t;
+	cJSON *m = cJSON_CreateObject(), *rec;
+
+	snprintf(id, sizeof(id), "%013lld%06zu", (long long)rq->now_ms, seq);
+	name = ccai_xasprintf("%s/messages/%s", conv, id);
+	cJSON_AddStringToObject(m, "name", name);
+	cJSON_AddStringToObject(m, "content", text);
+	cJSON_AddStringToObject(m, "languageCode", lang);
+	if (participant)
+		cJSON_AddStringToObject(m, "participant", participant);
+	cJSON_AddStringToObject(m, "participantRole", role);
+	t = emu_time_str(rq->now_ms);
+	cJSON_AddStringToObject(m, "createTime", t);
+	cJSON_AddStringToObject(m, "sendTime", t);
+	free(t);
+	rec = emu_res_put(rq->emu->store, name, cJSON_Duplicate(m, 1));
+	cJSON_AddNumberToObject(emu_rec_meta(rec), "ms", (double)rq->now_ms);
+	free(name);
+	return m;
+}
+
+void emu_h_analyze_content(struct emu_req *rq, struct emu_resp *rs)
+{
+	struct emu_store *st = rq->emu->store;
+	const cJSON *ti =
+		cJSON_GetObjectItemCaseSensitive(rq->json, "textInput");
+	const char *text = ccai_json_str(ti, "text");
+	const char *req_id = ccai_json_str(rq->json, "requestId");
+	const char *lang = ccai_json_str(ti, "languageCode");
+	char *conv = emu_name_parent(rq->name);
+	cJSON *prec = NULL, *crec, *pr, *out = NULL, *done, *meta;
+	const char *role, *plang;
+	cJSON **msgs;
+	size_t seq;
+
+	if (!text &&
+	    !cJSON_GetObjectItemCaseSensitive(rq->json, "eventInput") &&
+	    !cJSON_GetObjectItemCaseSensitive(rq->json, "suggestionInput") &&
+	    !cJSON_GetObjectItemCaseSensitive(rq->json, "audioInput")) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"analyzeContent needs textInput (with text), "
+				"eventInput, audioInput or suggestionInput.");
+		goto out;
+	}
+	if (req_id && strlen(req_id) > 36) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"requestId is longer than 36 characters.");
+		goto out;
+	}
+	emu_store_lock(st);
+	pr = emu_get_or_404(rq, rs, "Participant");
+	if (!pr || !(crec = live_conversation(rq, rs, conv, true))) {
+		emu_store_unlock(st);
+		goto out;
+	}
+	meta = emu_rec_meta(pr);
+	done = req_id ? cJSON_GetObjectItemCaseSensitive(
+				cJSON_GetObjectItemCaseSensitive(meta,
+								 "requests"),
+				req_id)
+		      : NULL;
+	if (done) {
+		/* the same requestId: the same answer, nothing new */
+		out = cJSON_Duplicate(done, 1);
+		emu_store_unlock(st);
+		emu_reply_json(rs, 200, out);
+		goto out;
+	}
+	prec = emu_res_get(st, ccai_json_str(ccai_json_path(crec, "r"),
+					     "conversationProfile"));
+	role = ccai_json_str(ccai_json_path(pr, "r"), "role");
+	plang = ccai_json_str(ccai_json_path(prec, "r"), "languageCode");
+	if (!lang)
+		lang = plang ? plang : "en-US";
+	seq = emu_res_list(st, conv, "messages", &msgs);
+	free(msgs);
+	out = cJSON_CreateObject();
+	cJSON_AddItemToObject(out, "message",
+			      new_message(rq, conv, rq->name, role,
+					  text ? text : "", lang, seq));
+	if (!strcmp(role, "END_USER") &&
+	    ccai_json_path(ccai_json_path(prec, "r"),
+			   "automatedAgentConfig.agent")) {
+		char *reply = ccai_xasprintf("You said: %s (a canned reply "
+					     "from the emulator's automated "
+					     "agent)",
+					     text ? text : "");
+		cJSON *aar =
+			cJSON_AddObjectToObject(out, "automatedAgentReply");
+		cJSON *dir =
+			cJSON_AddObjectToObject(aar, "detectIntentResponse");
+		cJSON *qr = cJSON_AddObjectToObject(dir, "queryResult");
+		char rid[37];
+
+		emu_rand_uuid(rid);
+		cJSON_AddStringToObject(dir, "responseId", rid);
+		cJSON_AddStringToObject(qr, "queryText", text ? text : "");
+		cJSON_AddStringToObject(qr, "fulfillmentText", reply);
+		cJSON_AddStringToObject(qr, "languageCode", lang);
+		cJSON_AddStringToObject(aar, "automatedAgentReplyType",
+					"FINAL");
+		cJSON_AddStringToObject(out, "replyText", reply);
+		cJSON_Delete(new_message(rq, conv, NULL, "AUTOMATED_AGENT",
+					 reply, lang, seq + 1));
+		free(reply);
+	} else if (!strcmp(role, "END_USER") &&
+		   has_smart_reply(ccai_json_path(prec, "r"))) {
+		cJSON *res = cJSON_AddArrayToObject(
+			out, "humanAgentSuggestionResults");
+		cJSON *one = cJSON_CreateObject();
+		cJSON *ssr = cJSON_AddObjectToObject(
+			one, "suggestSmartRepliesResponse");
+		cJSON *ans = cJSON_AddArrayToObject(ssr, "smartReplyAnswers");
+		static const char *const canned[] = {
+			"Thanks for reaching out!",
+			"Let me check that for you.",
+			"Is there anything else I can help with?"
+		};
+		size_t i;
+
+		for (i = 0; i < CCAI_ARRAY_SIZE(canned); i++) {
+			cJSON *a = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(a, "reply", canned[i]);
+			cJSON_AddNumberToObject(a, "confidence",
+						0.9 - 0.2 * (double)i);
+			cJSON_AddItemToArray(ans, a);
+		}
+		cJSON_AddStringToObject(
+			ssr, "latestMessage",
+			ccai_json_str(ccai_json_path(out, "message"), "name"));
+		cJSON_AddNumberToObject(ssr, "contextSize", (double)seq + 1);
+		cJSON_AddItemToArray(res, one);
+	}
+	if (req_id) {
+		cJSON *reqs =
+			cJSON_GetObjectItemCaseSensitive(meta, "requests");
+
+		if (!reqs)
+			reqs = cJSON_AddObjectToObject(meta, "requests");
+		cJSON_AddItemToObject(reqs, req_id, cJSON_Duplicate(out, 1));
+	}
+	emu_store_dirty(st);
+	emu_store_unlock(st);
+	emu_reply_json(rs, 200, out);
+out:
+	free(conv);
+}

@@ -1,0 +1,602 @@
+/*
+ * dialogflow_v3.c - Dialogflow CX v3: security settings, agents (with
+ * restore and export as operations) and sessions.detectIntent, which
+ * answers a canned reply and, when the agent has interaction logging on
+ * and security settings that export to Insights, writes the session to
+ * Insights (integration.c).
+ *
+ * Ids are server-generated (security settings: a 19-digit number, agents:
+ * a UUID); displayName is unique per location for both (409).  A security
+ * settings resource still used by an agent or a conversation profile
+ * cannot be deleted (400 FAILED_PRECONDITION).
+ */
+#include "util/common.h"
+#include "emulator/internal.h"
+#include "util/alloc.h"
+#include "util/b64.h"
+#include "util/buf.h"
+#include "util/json.h"
+
+#define SS_SCHEMA "GoogleCloudDialogflowCxV3SecuritySettings"
+#define AGENT_SCHEMA "GoogleCloudDialogflowCxV3Agent"
+#define START_FLOW "00000000-0000-0000-0000-000000000000"
+
+/* "projects/P/locations/L" from a collection or resource name. */
+static char *location_of(const char *name)
+{
+	const char *p = name;
+	int slashes = 0;
+
+	for (; *p; p++)
+		if (*p == '/' && ++slashes == 4)
+			break;
+	return ccai_xstrndup(name, (size_t)(p - name));
+}
+
+/* Same project and location, and the collection coll ("agents"). */
+static bool name_in(const char *name, const char *location, const char *coll)
+{
+	size_t n = strlen(location), c = strlen(coll);
+
+	return !strncmp(name, location, n) && name[n] == '/' &&
+	       !strncmp(name + n + 1, coll, c) && name[n + 1 + c] == '/' &&
+	       name[n + 2 + c] && !strchr(name + n + 2 + c, '/');
+}
+
+/* ---- security settings ------------------------------------------------ */
+
+static int ss_rules(struct emu_req *rq, struct emu_resp *rs, const cJSON *ss,
+		    const char *location, const char *self)
+{
+	const char *dn = ccai_json_str(ss, "displayName");
+
+	if (!dn || !*dn) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"Required field 'displayName' is not set.");
+		return -1;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(ss, "retentionWindowDays") &&
+	    cJSON_GetObjectItemCaseSensitive(ss, "retentionStrategy")) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"Only one of retentionWindowDays and "
+				"retentionStrategy may be set (they are a "
+				"oneof).");
+		return -1;
+	}
+	if (emu_display_name_taken(rq->emu->store, location, "securitySettings",
+				   dn, self)) {
+		emu_reply_error(rs, 409, "ALREADY_EXISTS",
+				"Security settings with display name '%s' "
+				"already exist in %s.",
+				dn, location);
+		return -1;
+	}
+	return 0;
+}
+
+void emu_h_cx_ss_create(struct emu_req *rq, struct emu_resp *rs)
+{
+	char *loc = location_of(rq->name), id[20], *name;
+	cJSON *ss = cJSON_Duplicate(rq->json, 1), *out;
+
+	emu_rand_digits(id, 19);
+	name = ccai_xasprintf("%s/securitySettings/%s", loc, id);
+	emu_store_lock(rq->emu->store);
+	if (ss_rules(rq, rs, ss, loc, NULL) < 0) {
+		emu_store_unlock(rq->emu->store);
+		cJSON_Delete(ss);
+		goto out;
+	}
+	ccai_json_set(ss, "name", cJSON_CreateString(name));
+	out = cJSON_Duplicate(ss, 1);
+	emu_res_put(rq->emu->store, name, ss);
+	emu_store_unlock(rq->emu->store);
+	emu_reply_json(rs, 200, out);
+out:
+	free(name);
+	free(loc);
+}
+
+void emu_h_cx_ss_get(struct emu_req *rq, struct emu_resp *rs)
+{
+	cJSON *rec, *v = NULL;
+
+	emu_store_lock(rq->emu->store);
+	if ((rec = emu_get_or_404(rq, rs, "Security settings")))
+		v = emu_rec_copy(rec);
+	emu_store_unlock(rq->emu->store);
+	if (v)
+		emu_reply_json(rs, 200, v);
+}
+
+static void list_of(struct emu_req *rq, struct emu_resp *rs, const char *coll,
+		    long def, long max)
+{
+	char *parent = emu_name_dirname(rq->name);
+	cJSON **recs, *items = cJSON_CreateArray();
+	size_t n, i;
+
+	emu_store_lock(rq->emu->store);
+	n = emu_res_list(rq->emu->store, parent, coll, &recs);
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(items, emu_rec_copy(recs[i]));
+	emu_store_unlock(rq->emu->store);
+	free(recs);
+	free(parent);
+	emu_reply_page(rq, rs, coll, items, def, max);
+}
+
+void emu_h_cx_ss_list(struct emu_req *rq, struct emu_resp *rs)
+{
+	list_of(rq, rs, "securitySettings", 20, 100);
+}
+
+void emu_h_cx_ss_patch(struct emu_req *rq, struct emu_resp *rs)
+{
+	char *loc = location_of(rq->name);
+	cJSON *rec, *next, *v = NULL;
+
+	emu_store_lock(rq->emu->store);
+	rec = emu_get_or_404(rq, rs, "Security settings");
+	if (!rec)
+		goto out;
+	next = emu_rec_copy(rec);
+	if (emu_patch(rq, rs, SS_SCHEMA, NULL, true, next) < 0 ||
+	    ss_rules(rq, rs, next, loc, rq->name) < 0) {
+		cJSON_Delete(next);
+		goto out;
+	}
+	ccai_json_set(next, "name", cJSON_CreateString(rq->name));
+	v = cJSON_Duplicate(next, 1);
+	emu_res_put(rq->emu->store, rq->name, next);
+out:
+	emu_store_unlock(rq->emu->store);
+	free(loc);
+	if (v)
+		emu_reply_json(rs, 200, v);
+}
+
+/* Who still uses the security settings ss (a name, new string), or NULL. */
+static char *ss_user(struct emu_store *st, const char *ss)
+{
+	cJSON *it;
+
+	cJSON_ArrayForEach(it, emu_store_obj(st, "res"))
+	{
+		const char *v = ccai_json_str(ccai_json_path(it, "r"),
+					      "securitySettings");
+
+		if (v && !strcmp(v, ss))
+			return ccai_xstrdup(it->string);
+	}
+	return NULL;
+}
+
+void emu_h_cx_ss_delete(struct emu_req *rq, struct emu_resp *rs)
+{
+	char *user = NULL;
+	cJSON *rec;
+
+	emu_store_lock(rq->emu->store);
+	rec = emu_get_or_404(rq, rs, "Security settings");
+	if (rec && !(user = ss_user(rq->emu->store, rq->name)))
+		emu_res_del(rq->emu->store, rq->name);
+	emu_store_unlock(rq->emu->store);
+	if (!rec)
+		return;
+	if (user)
+		emu_reply_error(rs, 400, "FAILED_PRECONDITION",
+				"Security settings '%s' are used by '%s'.",
+				rq->name, user);
+	else
+		emu_reply_empty(rs);
+	free(user);
+}
+
+/* ---- agents ----------------------------------------------------------- */
+
+static int agent_rules(struct emu_req *rq, struct emu_resp *rs, const cJSON *a,
+		       const char *location, const char *self)
+{
+	struct emu_store *st = rq->emu->store;
+	const char *dn = ccai_json_str(a, "displayName");
+	const char *desc = ccai_json_str(a, "description");
+	const char *ss = ccai_json_str(a, "securitySettings");
+	static const char *const required[] = { "displayName",
+						"defaultLanguageCode",
+						"timeZone" };
+	size_t i;
+
+	for (i = 0; i < CCAI_ARRAY_SIZE(required); i++) {
+		const char *v = ccai_json_str(a, required[i]);
+
+		if (!v || !*v) {
+			emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+					"Required field '%s' is not set.",
+					required[i]);
+			return -1;
+		}
+	}
+	if (desc && strlen(desc) > 500) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"The description is longer than 500 "
+				"characters.");
+		return -1;
+	}
+	if (!strchr(ccai_json_str(a, "timeZone"), '/') &&
+	    strcmp(ccai_json_str(a, "timeZone"), "UTC")) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"Invalid time zone '%s' (use an IANA name "
+				"such as Europe/Madrid).",
+				ccai_json_str(a, "timeZone"));
+		return -1;
+	}
+	if (ss && (!name_in(ss, location, "securitySettings") ||
+		   !emu_res_get(st, ss))) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"Security settings '%s' do not exist in %s "
+				"(they must be in the agent's location).",
+				ss, location);
+		return -1;
+	}
+	if (emu_display_name_taken(st, location, "agents", dn, self)) {
+		emu_reply_error(rs, 409, "ALREADY_EXISTS",
+				"An agent with display name '%s' already "
+				"exists in %s.",
+				dn, location);
+		return -1;
+	}
+	return 0;
+}
+
+void emu_h_cx_agent_create(struct emu_req *rq, struct emu_resp *rs)
+{
+	char *loc = location_of(rq->name), id[37], *name, *flow;
+	cJSON *a = cJSON_Duplicate(rq->json, 1), *out = NULL;
+
+	emu_rand_uuid(id);
+	name = ccai_xasprintf("%s/agents/%s", loc, id);
+	flow = ccai_xasprintf("%s/flows/" START_FLOW, name);
+	emu_store_lock(rq->emu->store);
+	if (agent_rules(rq, rs, a, loc, NULL) == 0) {
+		ccai_json_set(a, "name", cJSON_CreateString(name));
+		ccai_json_set(a, "startFlow", cJSON_CreateString(flow));
+		out = cJSON_Duplicate(a, 1);
+		emu_res_put(rq->emu->store, name, a);
+		a = NULL;
+	}
+	emu_store_unlock(rq->emu->store);
+	cJSON_Delete(a);
+	if (out)
+		emu_reply_json(rs, 200, out);
+	free(flow);
+	free(name);
+	free(loc);
+}
+
+void emu_h_cx_agent_get(struct emu_req *rq, struct emu_resp *rs)
+{
+	cJSON *rec, *v = NULL;
+
+	emu_store_lock(rq->emu->store);
+	if ((rec = emu_get_or_404(rq, rs, "Agent")))
+		v = emu_rec_copy(rec);
+	emu_store_unlock(rq->emu->store);
+	if (v)
+		emu_reply_json(rs, 200, v);
+}
+
+void emu_h_cx_agent_list(struct emu_req *rq, struct emu_resp *rs)
+{
+	list_of(rq, rs, "agents", 100, 1000);
+}
+
+void emu_h_cx_agent_patch(struct emu_req *rq, struct emu_resp *rs)
+{
+	char *loc = location_of(rq->name);
+	const char *mask = emu_query(rq, "updateMask");
+	cJSON *rec, *next, *v = NULL;
+
+	emu_store_lock(rq->emu->store);
+	rec = emu_get_or_404(rq, rs, "Agent");
+	if (!rec)
+		goto out;
+	if (ccai_json_bool(ccai_json_path(rec, "r"), "locked", false) &&
+	    (!mask || strcmp(mask, "locked"))) {
+		emu_reply_error(rs, 400, "FAILED_PRECONDITION",
+				"Agent '%s' is locked; only RestoreAgent (or "
+				"unlocking it) may change it.",
+				rq->name);
+		goto out;
+	}
+	next = emu_rec_copy(rec);
+	if (emu_patch(rq, rs, AGENT_SCHEMA, NULL, false, next) < 0 ||
+	    agent_rules(rq, rs, next, loc, rq->name) < 0) {
+		cJSON_Delete(next);
+		goto out;
+	}
+	/* server fields survive any update */
+	ccai_json_set(next, "name", cJSON_CreateString(rq->name));
+	ccai_json_set(
+		next, "startFlow",
+		cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
+					ccai_json_path(rec, "r"), "startFlow"),
+				1));
+	v = cJSON_Duplicate(next, 1);
+	emu_res_put(rq->emu->store, rq->name, next);
+out:
+	emu_store_unlock(rq->emu->store);
+	free(loc);
+	if (v)
+		emu_reply_json(rs, 200, v);
+}
+
+void emu_h_cx_agent_delete(struct emu_req *rq, struct emu_resp *rs)
+{
+	char *prefix = ccai_xasprintf("%s/", rq->name);
+	cJSON *rec;
+
+	emu_store_lock(rq->emu->store);
+	rec = emu_get_or_404(rq, rs, "Agent");
+	if (rec) {
+		emu_res_del_prefix(rq->emu->store, prefix);
+		emu_res_del(rq->emu->store, rq->name);
+	}
+	emu_store_unlock(rq->emu->store);
+	free(prefix);
+	if (rec)
+		emu_reply_empty(rs);
+}
+
+static char *cx_op_name(const char *agent)
+{
+	char *loc = location_of(agent), id[37], *n;
+
+	emu_rand_uuid(id);
+	n = ccai_xasprintf("%s/operations/%s", loc, id);
+	free(loc);
+	return n;
+}
+
+static cJSON *typed(const char *type)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "@type", type);
+	return o;
+}
+
+void emu_h_cx_agent_restore(struct emu_req *rq, struct emu_resp *rs)
+{
+	const char *uri = ccai_json_str(rq->json, "agentUri");
+	const char *content = ccai_json_str(rq->json, "agentContent");
+	const cJSON *git =
+		cJSON_GetObjectItemCaseSensitive(rq->json, "gitSource");
+	cJSON *rec, *op = NULL, *m;
+	char *name;
+	int sources = !!uri + !!content + !!git;
+
+	if (sources != 1) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"RestoreAgent needs exactly one of agentUri, "
+				"agentContent and gitSource.");
+		return;
+	}
+	if (uri && !ccai_str_starts_with(uri, "gs://")) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"agentUri must be a Cloud Storage URI "
+				"(gs://bucket/object), not '%s'.",
+				uri);
+		return;
+	}
+	name = cx_op_name(rq->name);
+	emu_store_lock(rq->emu->store);
+	rec = emu_get_or_404(rq, rs, "Agent");
+	if (rec) {
+		/* what was restored is kept; the agent's fields are not */
+		m = emu_rec_meta(rec);
+		ccai_json_set(m, "restoredFrom",
+			      cJSON_CreateString(uri	   ? uri
+						 : content ? "agentContent"
+							   : "gitSource"));
+		emu_store_dirty(rq->emu->store);
+		op = emu_op_new(rq->emu, name,
+				typed("type.googleapis.com/google.protobuf."
+				      "Struct"),
+				typed("type.googleapis.com/google.protobuf."
+				      "Empty"),
+				NULL);
+	}
+	emu_store_unlock(rq->emu->store);
+	free(name);
+	if (op)
+		emu_reply_json(rs, 200, op);
+}
+
+void emu_h_cx_agent_export(struct emu_req *rq, struct emu_resp *rs)
+{
+	const char *uri = ccai_json_str(rq->json, "agentUri");
+	cJSON *rec, *op = NULL, *resp;
+	char *name = cx_op_name(rq->name);
+
+	if (uri && !ccai_str_starts_with(uri, "gs://")) {
+		free(name);
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"agentUri must be a Cloud Storage URI "
+				"(gs://bucket/object), not '%s'.",
+				uri);
+		return;
+	}
+	emu_store_lock(rq->emu->store);
+	rec = emu_get_or_404(rq, rs, "Agent");
+	if (rec) {
+		resp = typed("type.googleapis.com/google.cloud.dialogflow.cx."
+			     "v3.ExportAgentResponse");
+		if (uri) {
+			cJSON_AddStringToObject(resp, "agentUri", uri);
+		} else {
+			struct ccai_buf b = CCAI_BUF_INIT;
+			char *text = ccai_json_print(
+				cJSON_GetObjectItemCaseSensitive(rec, "r"));
+
+			ccai_b64_encode(&b, text, strlen(text));
+			cJSON_AddStringToObject(resp, "agentContent", b.ptr);
+			ccai_buf_release(&b);
+			free(text);
+		}
+		op = emu_op_new(rq->emu, name,
+				typed("type.googleapis.com/google.protobuf."
+				      "Struct"),
+				resp, NULL);
+	}
+	emu_store_unlock(rq->emu->store);
+	free(name);
+	if (op)
+		emu_reply_json(rs, 200, op);
+}
+
+/* ---- sessions ----------------------------------------------------------- */
+
+static cJSON *turn(const char *role, const char *text, const char *lang,
+		   int64_t ms)
+{
+	cJSON *t = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(t, "role", role);
+	cJSON_AddStringToObject(t, "text", text);
+	cJSON_AddStringToObject(t, "languageCode", lang);
+	cJSON_AddNumberToObject(t, "ms", (double)ms);
+	return t;
+}
+
+void emu_h_cx_detect_intent(struct emu_req *rq, struct emu_resp *rs)
+{
+	struct emu_store *st = rq->emu->store;
+	const cJSON *qi =
+		cJSON_GetObjectItemCaseSensitive(rq->json, "queryInput");
+	const char *lang = ccai_json_str(qi, "languageCode");
+	const char *text = ccai_json_str(ccai_json_path(qi, "text"), "text");
+	const char *sid = rq->caps[rq->ncaps - 1];
+	char *agent = ccai_xasprintf("projects/%s/locations/%s/agents/%s",
+				     rq->project, rq->caps[1], rq->caps[2]);
+	char *session = ccai_xasprintf("%s/sessions/%s", agent, sid);
+	char *reply, id[37], *page;
+	cJSON *arec, *srec, *turns, *out, *qr, *msgs, *m, *cp;
+	const cJSON *a;
+	bool logging, exports;
+
+	if (!qi || !lang) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"queryInput with a languageCode is "
+				"required.");
+		goto out;
+	}
+	if (!text && !cJSON_GetObjectItemCaseSensitive(qi, "event") &&
+	    !cJSON_GetObjectItemCaseSensitive(qi, "intent") &&
+	    !cJSON_GetObjectItemCaseSensitive(qi, "dtmf") &&
+	    !cJSON_GetObjectItemCaseSensitive(qi, "audio")) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"queryInput needs text, intent, audio, event "
+				"or dtmf.");
+		goto out;
+	}
+	if (strlen(sid) > 36) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"The session id '%s' is longer than 36 "
+				"characters.",
+				sid);
+		goto out;
+	}
+	if (!text)
+		text = "";
+	emu_store_lock(st);
+	arec = emu_res_get(st, agent);
+	if (!arec) {
+		emu_store_unlock(st);
+		emu_reply_error(rs, 404, "NOT_FOUND",
+				"Agent '%s' does not exist.", agent);
+		goto out;
+	}
+	a = ccai_json_path(arec, "r");
+	reply = ccai_xasprintf("You said: %s (a canned reply from the ccaictl "
+			       "emulator's agent '%s')",
+			       text, ccai_json_str(a, "displayName"));
+	srec = emu_res_get(st, session);
+	if (!srec) {
+		cJSON *s = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(s, "name", session);
+		srec = emu_res_put(st, session, s);
+		cJSON_AddNumberToObject(emu_rec_meta(srec), "start",
+					(double)rq->now_ms);
+	}
+	turns = cJSON_GetObjectItemCaseSensitive(emu_rec_meta(srec), "turns");
+	if (!turns)
+		turns = cJSON_AddArrayToObject(emu_rec_meta(srec), "turns");
+	if (*text)
+		cJSON_AddItemToArray(turns,
+				     turn("END_USER", text, lang, rq->now_ms));
+	cJSON_AddItemToArray(turns,
+			     turn("AUTOMATED_AGENT", reply, lang, rq->now_ms));
+	emu_store_dirty(st);
+	logging = ccai_json_bool(ccai_json_path(a, "advancedSettings."
+						   "loggingSettings"),
+				 "enableInteractionLogging", false);
+	exports = emu_exports_to_insights(st,
+					  ccai_json_str(a, "securitySettings"));
+	if (logging && exports) {
+		cJSON *segs = cJSON_CreateArray(), *t;
+
+		cJSON_ArrayForEach(t, turns)
+		{
+			cJSON *s = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(s, "text",
+						ccai_json_str(t, "text"));
+			cJSON_AddStringToObject(
+				s, "languageCode",
+				ccai_json_str(t, "languageCode"));
+			cJSON_AddStringToObject(s, "role",
+						ccai_json_str(t, "role"));
+			cJSON_AddNumberToObject(s, "ms",
+						ccai_json_num(t, "ms", 0));
+			cJSON_AddItemToArray(segs, s);
+		}
+		emu_insights_export(
+			st, rq->project, rq->caps[1], sid, session, segs,
+			(int64_t)ccai_json_num(emu_rec_meta(srec), "start", 0),
+			rq->now_ms, true);
+	}
+	page = ccai_xasprintf("%s/pages/START_PAGE",
+			      ccai_json_str(a, "startFlow"));
+	emu_store_unlock(st);
+
+	emu_rand_uuid(id);
+	out = cJSON_CreateObject();
+	cJSON_AddStringToObject(out, "responseId", id);
+	qr = cJSON_AddObjectToObject(out, "queryResult");
+	if (*text)
+		cJSON_AddStringToObject(qr, "text", text);
+	cJSON_AddStringToObject(qr, "languageCode", lang);
+	msgs = cJSON_AddArrayToObject(qr, "responseMessages");
+	m = cJSON_CreateObject();
+	cJSON_AddItemToArray(
+		cJSON_AddArrayToObject(cJSON_AddObjectToObject(m, "text"),
+				       "text"),
+		cJSON_CreateString(reply));
+	cJSON_AddItemToArray(msgs, m);
+	cp = cJSON_AddObjectToObject(qr, "currentPage");
+	cJSON_AddStringToObject(cp, "name", page);
+	cJSON_AddStringToObject(cp, "displayName", "Start Page");
+	cJSON_AddNumberToObject(qr, "intentDetectionConfidence", 0.3);
+	m = cJSON_AddObjectToObject(qr, "match");
+	cJSON_AddStringToObject(m, "matchType", "NO_MATCH");
+	cJSON_AddNumberToObject(m, "confidence", 0.3);
+	cJSON_AddStringToObject(out, "responseType", "FINAL");
+	emu_reply_json(rs, 200, out);
+	free(page);
+	free(reply);
+out:
+	free(session);
+	free(agent);
+}

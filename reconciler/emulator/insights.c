@@ -1,0 +1,243 @@
+/*
+ * insights.c - Contact Center AI Insights v1: the per-location settings
+ * singleton (get, and update with a required updateMask) and the
+ * conversations that the Dialogflow integration writes (get, list with
+ * filter, orderBy and view, delete).  list answers the BASIC view by
+ * default (no transcript), get the FULL one, as Google does.
+ */
+#include "util/common.h"
+#include "emulator/internal.h"
+#include "util/alloc.h"
+#include "util/json.h"
+
+#include <strings.h>
+
+#define SETTINGS_SCHEMA "GoogleCloudContactcenterinsightsV1Settings"
+
+void emu_h_insights_settings_get(struct emu_req *rq, struct emu_resp *rs)
+{
+	cJSON *rec, *v;
+
+	emu_store_lock(rq->emu->store);
+	rec = emu_res_get(rq->emu->store, rq->name);
+	v = rec ? emu_rec_copy(rec) : NULL;
+	emu_store_unlock(rq->emu->store);
+	if (!v) {
+		/* never updated: the defaults, which proto3 leaves out */
+		v = cJSON_CreateObject();
+		cJSON_AddStringToObject(v, "name", rq->name);
+	}
+	emu_reply_json(rs, 200, v);
+}
+
+static int settings_rules(struct emu_resp *rs, const cJSON *s)
+{
+	static const char *const pct[] = {
+		"runtimeIntegrationAnalysisPercentage",
+		"uploadConversationAnalysisPercentage",
+	};
+	size_t i;
+
+	for (i = 0; i < CCAI_ARRAY_SIZE(pct); i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+			ccai_json_path(s, "analysisConfig"), pct[i]);
+
+		if (cJSON_IsNumber(v) &&
+		    (v->valuedouble < 0 || v->valuedouble > 100)) {
+			emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+					"analysisConfig.%s must be between 0 "
+					"and 100.",
+					pct[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void emu_h_insights_settings_update(struct emu_req *rq, struct emu_resp *rs)
+{
+	const char *given = ccai_json_str(rq->json, "name");
+	cJSON *rec, *next, *v = NULL;
+	char *t;
+
+	if (given && strcmp(given, rq->name)) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				"The settings' name '%s' does not match the "
+				"URL's '%s'.",
+				given, rq->name);
+		return;
+	}
+	emu_store_lock(rq->emu->store);
+	rec = emu_res_get(rq->emu->store, rq->name);
+	next = rec ? emu_rec_copy(rec) : cJSON_CreateObject();
+	if (emu_patch(rq, rs, SETTINGS_SCHEMA, NULL, true, next) < 0 ||
+	    settings_rules(rs, next) < 0) {
+		cJSON_Delete(next);
+		goto out;
+	}
+	ccai_json_set(next, "name", cJSON_CreateString(rq->name));
+	t = emu_time_str(rq->now_ms);
+	if (!rec)
+		ccai_json_set(next, "createTime", cJSON_CreateString(t));
+	else
+		ccai_json_set(next, "createTime",
+			      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
+						      ccai_json_path(rec, "r"),
+						      "createTime"),
+					      1));
+	ccai_json_set(next, "updateTime", cJSON_CreateString(t));
+	free(t);
+	v = cJSON_Duplicate(next, 1);
+	emu_res_put(rq->emu->store, rq->name, next);
+out:
+	emu_store_unlock(rq->emu->store);
+	if (v)
+		emu_reply_json(rs, 200, v);
+}
+
+static bool basic_view(struct emu_req *rq, bool dflt_basic)
+{
+	const char *v = emu_query(rq, "view");
+
+	if (!v || !*v || !strcmp(v, "CONVERSATION_VIEW_UNSPECIFIED"))
+		return dflt_basic;
+	return !strcmp(v, "BASIC");
+}
+
+void emu_h_insights_conv_get(struct emu_req *rq, struct emu_resp *rs)
+{
+	cJSON *rec, *v = NULL;
+
+	emu_store_lock(rq->emu->store);
+	if ((rec = emu_get_or_404(rq, rs, "Conversation")))
+		v = emu_rec_copy(rec);
+	emu_store_unlock(rq->emu->store);
+	if (!v)
+		return;
+	if (basic_view(rq, false))
+		cJSON_DeleteItemFromObjectCaseSensitive(v, "transcript");
+	emu_reply_json(rs, 200, v);
+}
+
+struct order {
+	char *field; /* camelCase */
+	bool desc;
+};
+
+static struct order sort_by;
+
+static int cmp_order(const void *a, const void *b)
+{
+	const cJSON *x = *(const cJSON *const *)a;
+	const cJSON *y = *(const cJSON *const *)b;
+	const cJSON *vx = ccai_json_path(x, sort_by.field);
+	const cJSON *vy = ccai_json_path(y, sort_by.field);
+	int r;
+
+	if (cJSON_IsNumber(vx) || cJSON_IsNumber(vy)) {
+		double dx = cJSON_IsNumber(vx) ? vx->valuedouble : 0;
+		double dy = cJSON_IsNumber(vy) ? vy->valuedouble : 0;
+
+		r = dx < dy ? -1 : dx > dy;
+	} else {
+		r = strcmp(cJSON_IsString(vx) ? vx->valuestring : "",
+			   cJSON_IsString(vy) ? vy->valuestring : "");
+	}
+	if (!r)
+		r = strcmp(ccai_json_str(x, "name"), ccai_json_str(y, "name"));
+	return sort_by.desc ? -r : r;
+}
+
+static pthread_mutex_t sort_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void emu_h_insights_conv_list(struct emu_req *rq, struct emu_resp *rs)
+{
+	static const char *const orders[] = {
+		"create_time", "customer_satisfaction_rating",
+		"duration",    "latest_analysis",
+		"start_time",  "turn_count",
+	};
+	const char *ob = emu_query(rq, "orderBy");
+	char *parent = emu_name_dirname(rq->name), msg[512];
+	struct emu_filter *f = NULL;
+	cJSON **recs, **v = NULL, *items;
+	size_t n, i, k = 0;
+	bool basic = basic_view(rq, true);
+	struct order o = { NULL, false };
+
+	if (emu_filter_parse(&f, emu_query(rq, "filter"), msg, sizeof(msg)) <
+	    0) {
+		emu_reply_error(rs, 400, "INVALID_ARGUMENT", "%s", msg);
+		free(parent);
+		return;
+	}
+	if (ob && *ob) {
+		char *copy = ccai_xstrdup(ob), *sp = strchr(copy, ' ');
+		bool known = false;
+
+		if (sp) {
+			*sp = '\0';
+			o.desc = !strcasecmp(sp + 1, "desc");
+		}
+		for (i = 0; i < CCAI_ARRAY_SIZE(orders); i++)
+			if (!strcmp(copy, orders[i]))
+				known = true;
+		if (!known || (sp && !o.desc && strcasecmp(sp + 1, "asc"))) {
+			emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+					"Invalid orderBy '%s'.", ob);
+			free(copy);
+			free(parent);
+			emu_filter_free(f);
+			return;
+		}
+		o.field = emu_camel(copy);
+		free(copy);
+	}
+	emu_store_lock(rq->emu->store);
+	n = emu_res_list(rq->emu->store, parent, "conversations", &recs);
+	v = ccai_xcalloc(n + 1, sizeof(*v));
+	for (i = 0; i < n; i++) {
+		cJSON *c = emu_rec_copy(recs[i]);
+
+		if (!emu_filter_match(f, c)) {
+			cJSON_Delete(c);
+			continue;
+		}
+		if (basic)
+			cJSON_DeleteItemFromObjectCaseSensitive(c,
+								"transcript");
+		v[k++] = c;
+	}
+	emu_store_unlock(rq->emu->store);
+	if (o.field && k > 1) {
+		pthread_mutex_lock(&sort_mu);
+		sort_by = o;
+		qsort(v, k, sizeof(*v), cmp_order);
+		pthread_mutex_unlock(&sort_mu);
+	}
+	items = cJSON_CreateArray();
+	for (i = 0; i < k; i++)
+		cJSON_AddItemToArray(items, v[i]);
+	if (o.field)
+		emu_reply_page_any(rq, rs, "conversations", items, 100, 1000);
+	else
+		emu_reply_page(rq, rs, "conversations", items, 100, 1000);
+	free(o.field);
+	free(v);
+	free(recs);
+	free(parent);
+	emu_filter_free(f);
+}
+
+void emu_h_insights_conv_delete(struct emu_req *rq, struct emu_resp *rs)
+{
+	cJSON *rec;
+
+	emu_store_lock(rq->emu->store);
+	rec = emu_get_or_404(rq, rs, "Conversation");
+	if (rec)
+		emu_res_del(rq->emu->store, rq->name);
+	emu_store_unlock(rq->emu->store);
+	if (rec)
+		emu_reply_empty(rs);
+}
