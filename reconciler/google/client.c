@@ -100,6 +100,8 @@ int ccai_google_new(struct ccai_google **out, const struct ccai_google_opts *o,
 		o->attempt_timeout_ms > 0 ? o->attempt_timeout_ms : 120000;
 	g->poll_initial_ms = o->poll_initial_ms > 0 ? o->poll_initial_ms : 500;
 	g->ua_header = ccai_xstrdup("User-Agent: ccaictl/" CCAI_VERSION);
+	if (getenv("CCAICTL_CA_BUNDLE") && *getenv("CCAICTL_CA_BUNDLE"))
+		g->ca_bundle = ccai_xstrdup(getenv("CCAICTL_CA_BUNDLE"));
 	if ((r = ccai_http_new(&g->http, o->max_in_flight, err)) < 0)
 		goto fail;
 	if ((r = set_overrides(g, o->endpoint, err)) < 0)
@@ -138,6 +140,7 @@ void ccai_google_free(struct ccai_google *g)
 	free(g->quota_project);
 	free(g->project);
 	free(g->ua_header);
+	free(g->ca_bundle);
 	free(g->quota_header);
 	pthread_mutex_destroy(&g->stats_lock);
 	free(g);
@@ -279,6 +282,7 @@ int ccai_google_exchange(struct ccai_google *g, const struct ccai_gcall *c,
 							: g->attempt_timeout_ms,
 			.connect_timeout_ms = c->connect_timeout_ms,
 			.fresh_connection = !c->idempotent,
+			.ca_bundle = g->ca_bundle,
 		};
 		size_t nh = 0, i;
 		int64_t wait;

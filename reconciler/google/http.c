@@ -380,6 +380,8 @@ int ccai_http_perform(struct ccai_http *h, const struct ccai_http_req *req,
 					: 10000));
 	if (timeout > 0)
 		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout);
+	if (req->ca_bundle)
+		curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_bundle);
 	if (req->fresh_connection)
 		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 	if (!strcmp(req->method, "GET") && !req->body) {

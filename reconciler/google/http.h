@@ -46,6 +46,7 @@ struct ccai_http_req {
 	 * requests never ride on a reused connection.
 	 */
 	bool fresh_connection;
+	const char *ca_bundle; /* PEM file of trusted CAs; NULL: system's */
 };
 
 struct ccai_http_resp {

@@ -89,6 +89,7 @@ struct ccai_google {
 	long long poll_initial_ms;
 	int max_attempts;
 	char *ua_header; /* "User-Agent: ccaictl/VERSION" */
+	char *ca_bundle; /* CCAICTL_CA_BUNDLE, or NULL for the system's */
 	char *quota_header; /* "x-goog-user-project: P" or NULL */
 	struct ccai_google_auth auth;
 	bool auth_init; /* auth's mutex and fields need releasing */

@@ -10,6 +10,8 @@
 
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -587,11 +589,13 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 }
 
-struct fake_google *fake_google_start(void)
+static struct fake_google *start(const char *key_pem, const char *cert_pem)
 {
 	struct fake_google *f = ccai_xcalloc(1, sizeof(*f));
 	struct sockaddr_in sa;
 	const union MHD_DaemonInfo *info;
+	unsigned flags =
+		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
 
 	pthread_mutex_init(&f->lock, NULL);
 	f->expires_in = 3600;
@@ -599,18 +603,86 @@ struct fake_google *fake_google_start(void)
 	sa.sin_family = AF_INET;
 	sa.sin_port = 0;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	f->d = MHD_start_daemon(
-		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD,
-		0, NULL, NULL, handler, f, MHD_OPTION_SOCK_ADDR,
-		(struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, completed,
-		f, MHD_OPTION_END);
+	if (key_pem)
+		f->d = MHD_start_daemon(
+			flags | MHD_USE_TLS, 0, NULL, NULL, handler, f,
+			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+			MHD_OPTION_NOTIFY_COMPLETED, completed, f,
+			MHD_OPTION_HTTPS_MEM_KEY, key_pem,
+			MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_END);
+	else
+		f->d = MHD_start_daemon(
+			flags, 0, NULL, NULL, handler, f, MHD_OPTION_SOCK_ADDR,
+			(struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
+			completed, f, MHD_OPTION_END);
 	if (!f->d) {
 		fprintf(stderr, "fake_google: cannot start\n");
 		abort();
 	}
 	info = MHD_get_daemon_info(f->d, MHD_DAEMON_INFO_BIND_PORT);
-	snprintf(f->base, sizeof(f->base), "http://127.0.0.1:%u",
-		 (unsigned)info->port);
+	snprintf(f->base, sizeof(f->base), "%s://127.0.0.1:%u",
+		 key_pem ? "https" : "http", (unsigned)info->port);
+	return f;
+}
+
+struct fake_google *fake_google_start(void)
+{
+	return start(NULL, NULL);
+}
+
+static char *bio_text(BIO *bio)
+{
+	char *p;
+	long n = BIO_get_mem_data(bio, &p);
+
+	return ccai_xstrndup(p, (size_t)n);
+}
+
+struct fake_google *fake_google_start_tls(const char *cert_path)
+{
+	EVP_PKEY *key = EVP_RSA_gen(2048);
+	X509 *x = X509_new();
+	X509_NAME *name;
+	X509_EXTENSION *ext;
+	X509V3_CTX ctx;
+	BIO *kb = BIO_new(BIO_s_mem()), *cb = BIO_new(BIO_s_mem());
+	struct fake_google *f;
+	char *kp, *cp;
+	FILE *out;
+
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, key);
+	name = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+				   (const unsigned char *)"127.0.0.1", -1, -1,
+				   0);
+	X509_set_issuer_name(x, name);
+	X509V3_set_ctx_nodb(&ctx);
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name,
+				  "IP:127.0.0.1");
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	X509_sign(x, key, EVP_sha256());
+	PEM_write_bio_PrivateKey(kb, key, NULL, NULL, 0, NULL, NULL);
+	PEM_write_bio_X509(cb, x);
+	kp = bio_text(kb);
+	cp = bio_text(cb);
+	out = fopen(cert_path, "w");
+	if (!out)
+		abort();
+	fputs(cp, out);
+	fclose(out);
+	f = start(kp, cp);
+	free(kp);
+	free(cp);
+	BIO_free(kb);
+	BIO_free(cb);
+	X509_free(x);
+	EVP_PKEY_free(key);
 	return f;
 }
 

@@ -21,6 +21,11 @@
 struct fake_google;
 
 struct fake_google *fake_google_start(void);
+/*
+ * The same over TLS with a fresh self-signed certificate for 127.0.0.1,
+ * written (PEM) to cert_path so that a test can trust it.
+ */
+struct fake_google *fake_google_start_tls(const char *cert_path);
 void fake_google_stop(struct fake_google *f);
 const char *fake_google_base(const struct fake_google *f);
 

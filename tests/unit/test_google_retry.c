@@ -15,6 +15,7 @@
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/str.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -396,6 +397,40 @@ static void test_google_retry__16_threads_with_faults(void **state)
 	assert_int_equal(fake_google_token_requests(x->f), 1);
 }
 
+static void test_google_retry__tls_is_verified(void **state)
+{
+	struct fx *x = *state;
+	char *pem = ccai_path_join(x->dir, "ca.pem");
+	struct fake_google *tls = fake_google_start_tls(pem);
+	struct ccai_google_opts o = { .endpoint = fake_google_base(tls),
+				      .retry_base_ms = 5 };
+	struct ccai_google *g = NULL;
+	struct ccai_google_stats st;
+	struct ccai_error err;
+
+	assert_true(ccai_str_starts_with(fake_google_base(tls), "https://"));
+	setenv("CCAICTL_ACCESS_TOKEN", "ready-made-token-123", 1);
+	/* an untrusted certificate: refused, and not retried */
+	assert_int_equal(ccai_google_new(&g, &o, &err), 0);
+	assert_int_equal(call(g, "GET", true, &err), CCAI_ERROR);
+	assert_non_null(strstr(err.message, "certificate"));
+	ccai_google_get_stats(g, &st);
+	assert_int_equal(st.requests, 1);
+	ccai_google_free(g);
+	assert_int_equal(fake_google_api_requests(tls), 0);
+	/* trusted through CCAICTL_CA_BUNDLE: the same server answers */
+	setenv("CCAICTL_CA_BUNDLE", pem, 1);
+	assert_int_equal(ccai_google_new(&g, &o, &err), 0);
+	assert_int_equal(call(g, "GET", true, &err), CCAI_EAUTH);
+	assert_int_equal(err.http_status, 401); /* it does not know the token */
+	assert_int_equal(fake_google_api_requests(tls), 1);
+	ccai_google_free(g);
+	unsetenv("CCAICTL_CA_BUNDLE");
+	unsetenv("CCAICTL_ACCESS_TOKEN");
+	fake_google_stop(tls);
+	free(pem);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -413,6 +448,7 @@ int main(void)
 		T(test_google_retry__pagination_follows_tokens),
 		T(test_google_retry__operations),
 		T(test_google_retry__16_threads_with_faults),
+		T(test_google_retry__tls_is_verified),
 #undef T
 	};
 
