@@ -156,13 +156,6 @@ static void table_del(struct table *t, const void *obj, const char *str)
 	t->n--;
 }
 
-static void table_clear(struct table *t)
-{
-	if (t->n)
-		memset(t->slots, 0, t->cap * sizeof(*t->slots));
-	t->n = 0;
-}
-
 static void table_release(struct table *t)
 {
 	free(t->slots);
@@ -178,6 +171,7 @@ struct fileid {
 struct ccai_source_priv {
 	struct ccai_strlist files; /* names, owned; docs point into them */
 	struct table pos; /* node -> position */
+	size_t adocs; /* allocated length of src->docs */
 	struct fileid *seen; /* files loaded, so none is loaded twice */
 	size_t nseen;
 	size_t aseen;
@@ -1098,8 +1092,7 @@ static void end_doc(struct loader *ld, bool keep)
 		free(ld->stack[ld->depth].key);
 	}
 	if (keep && ld->root && !ld->failed && !ld->root_empty) {
-		src->docs = ccai_xrealloc(
-			src->docs, (src->ndocs + 1) * sizeof(*src->docs));
+		CCAI_GROW(src->docs, src->priv->adocs, src->ndocs + 1);
 		d = &src->docs[src->ndocs++];
 		d->root = ld->root;
 		d->file = ld->file;
@@ -1115,8 +1108,10 @@ static void end_doc(struct loader *ld, bool keep)
 		free(ld->anchors[i].text);
 	}
 	ld->nanchors = 0;
-	table_clear(&ld->anchor_index);
-	table_clear(&ld->keys);
+	/* released, not cleared: a large document followed by many small
+	 * ones would otherwise pay for the large table each time */
+	table_release(&ld->anchor_index);
+	table_release(&ld->keys);
 	ld->in_doc = false;
 	ld->doc_index++;
 }
@@ -1332,6 +1327,8 @@ static int load_text(struct ccai_source *src, const char *file,
 	size_t off;
 	int line, col, stop;
 
+	if (!data)
+		data = "";
 	memset(&ld, 0, sizeof(ld));
 	ld.src = src;
 	ld.diag = diag;

@@ -292,8 +292,8 @@ static size_t expand(const struct ccai_vars *vars, const char *in,
 				"invalid variable reference '%s' (write "
 				"${name} or ${name:-default})",
 				s);
-		} else if (dflt && strstr(dflt, "${") &&
-			   strstr(dflt, "${") < close) {
+		} else if (dflt &&
+			   memmem(dflt, (size_t)(close - dflt), "${", 2)) {
 			problem(probs,
 				"nested variable reference in the default of "
 				"'%s' is not supported",
