@@ -451,13 +451,13 @@ static void test_google_auth__refresh_ahead_of_expiry(void **state)
 	struct ccai_google *g = NULL;
 	struct ccai_error err;
 
-	/* 2 s tokens are refreshed from 1.5 s on (a quarter ahead) */
-	fake_google_set_expires_in(x->f, 2);
+	/* 4 s tokens are refreshed from 3 s on (a quarter ahead) */
+	fake_google_set_expires_in(x->f, 4);
 	assert_int_equal(ccai_google_new(&g, &o, &err), 0);
 	assert_int_equal(api_get(g, &err), 0);
 	assert_int_equal(api_get(g, &err), 0);
 	assert_int_equal(fake_google_token_requests(x->f), 1);
-	ccai_clock_sleep_ms(1600, NULL);
+	ccai_clock_sleep_ms(3100, NULL);
 	assert_int_equal(api_get(g, &err), 0);
 	assert_int_equal(fake_google_token_requests(x->f), 2);
 	assert_int_equal(api_get(g, &err), 0);
