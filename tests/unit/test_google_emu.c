@@ -492,6 +492,34 @@ static void test_google_emu__500_on_create_is_maybe_applied(void **state)
 	ccai_google_free(g);
 }
 
+static void test_google_emu__retry_after_is_honoured(void **state)
+{
+	struct ccai_google *g = client_with(creds, 0);
+	struct ccai_error err;
+	int i, before, retried = 0;
+
+	(void)state;
+	emu_post("/__emulator/faults",
+		 "error-rate=0.5,error-codes=429,retry-after=1s,seed=11");
+	for (i = 0; i < 10 && !retried; i++) {
+		int64_t t0 = ccai_clock_ms(), dt;
+		int n;
+
+		before = stat_count("serviceusage.services.get");
+		assert_int_equal(services_get(g, "iam.googleapis.com", &err),
+				 0);
+		dt = ccai_clock_ms() - t0;
+		n = stat_count("serviceusage.services.get") - before;
+		if (n > 1) {
+			/* backoff alone is at most 50 ms a retry here */
+			assert_true(dt >= (int64_t)(n - 1) * 1000);
+			retried = 1;
+		}
+	}
+	assert_true(retried);
+	ccai_google_free(g);
+}
+
 static bool file_has(const char *path, const char *needle)
 {
 	struct ccai_buf b = CCAI_BUF_INIT;
@@ -656,6 +684,7 @@ int main(void)
 		T(test_google_emu__lost_response_is_not_repeated),
 		T(test_google_emu__429_on_create_is_retried),
 		T(test_google_emu__500_on_create_is_maybe_applied),
+		T(test_google_emu__retry_after_is_honoured),
 		T(test_google_emu__vv_log_of_ccaictl_is_redacted),
 		T(test_google_emu__vv_log_of_key_creation_is_redacted),
 #undef T
