@@ -33,6 +33,14 @@ static struct ccai_test_emu emu;
 static bool have_emu;
 static char *dir, *creds, *user_creds;
 
+/* Never leave an emulator behind, whatever way this process ends. */
+static void stop_at_exit(void)
+{
+	if (have_emu)
+		ccai_test_emu_stop(&emu);
+	have_emu = false;
+}
+
 static int start_emulator(void)
 {
 	char *home;
@@ -45,6 +53,7 @@ static int start_emulator(void)
 		char *data = ccai_path_join(dir, "emu");
 
 		have_emu = ccai_test_emu_start(&emu, data, NULL) == 0;
+		atexit(stop_at_exit);
 		free(data);
 	}
 	if (!have_emu) {
@@ -62,8 +71,7 @@ static int start_emulator(void)
 static int group_teardown(void **state)
 {
 	(void)state;
-	if (have_emu)
-		ccai_test_emu_stop(&emu);
+	stop_at_exit();
 	free(creds);
 	free(user_creds);
 	ccai_test_tmpdir_free(dir);
