@@ -1218,8 +1218,37 @@ static bool tab_indent(const struct loader *ld, const yaml_mark_t *mark,
 	return true;
 }
 
+/* The character at a mark, made printable, into out ("" if none). */
+static const char *char_at(const struct loader *ld, const yaml_mark_t *mark,
+			   char *out, size_t size)
+{
+	const unsigned char *p = line_start(ld->data, ld->len, mark->line);
+	const unsigned char *end = ld->data + ld->len;
+	size_t skip = (size_t)mark_col(ld, mark) - 1, n = 0;
+	char ch[5];
+
+	out[0] = '\0';
+	if (!p)
+		return out;
+	/* columns count characters: skip that many, not bytes */
+	while (p < end && skip) {
+		p++;
+		if (p == end || (*p & 0xc0) != 0x80)
+			skip--;
+	}
+	if (p >= end)
+		return out;
+	do
+		ch[n++] = (char)*p++;
+	while (n < 4 && p < end && (*p & 0xc0) == 0x80);
+	ch[n] = '\0';
+	return ccai_source_snippet(out, size, ch);
+}
+
 static void syntax_error(struct loader *ld)
 {
+	char ch[32];
+
 	const yaml_parser_t *p = &ld->parser;
 	int line = (int)p->problem_mark.line + 1;
 	int col = mark_col(ld, &p->problem_mark);
@@ -1236,6 +1265,13 @@ static void syntax_error(struct loader *ld)
 			report(ld, line, col, NULL,
 			       "found a tab character where indentation is "
 			       "expected (indent with spaces)");
+		} else if (!strcmp(problem, "found character that cannot "
+					    "start any token") &&
+			   *char_at(ld, &p->problem_mark, ch, sizeof(ch))) {
+			report(ld, line, col, NULL,
+			       "found character '%s' that cannot start any "
+			       "token (quote the value if it is text)",
+			       ch);
 		} else if (p->context &&
 			   (p->context_mark.line != p->problem_mark.line ||
 			    p->context_mark.column != p->problem_mark.column)) {

@@ -462,6 +462,21 @@ static void test_source__syntax_error_keeps_earlier_documents(void **state)
 			 "scanning a quoted scalar at 1:4)");
 }
 
+static void test_source__reserved_character_is_named(void **state)
+{
+	(void)state;
+	expect_one_error("a: @home\n",
+			 "t.yaml:1:4: found character '@' that cannot start "
+			 "any token (quote the value if it is text)");
+	expect_one_error("\xc3\xa9t\xc3\xa9: ok\nb: `cmd`\n",
+			 "t.yaml:2:4: found character '`' that cannot start "
+			 "any token (quote the value if it is text)");
+	expect_one_error("\xef\xbb\xbf"
+			 "a: @x\n",
+			 "t.yaml:1:4: found character '@' that cannot start "
+			 "any token (quote the value if it is text)");
+}
+
 static void test_source__tab_indentation(void **state)
 {
 	(void)state;
@@ -977,6 +992,7 @@ int main(void)
 		cmocka_unit_test(test_source__tags),
 		cmocka_unit_test(
 			test_source__syntax_error_keeps_earlier_documents),
+		cmocka_unit_test(test_source__reserved_character_is_named),
 		cmocka_unit_test(test_source__tab_indentation),
 		cmocka_unit_test(test_source__tab_after_colon_is_fine),
 		cmocka_unit_test(test_source__duplicate_keys),
