@@ -14,13 +14,36 @@
 
 #define SETTINGS_SCHEMA "GoogleCloudContactcenterinsightsV1Settings"
 
+/*
+ * Insights names its resources like Dialogflow does (projects/P/
+ * locations/L/conversations/C): its records are kept under EMU_CCI_KEY.
+ */
+static char *key_of(const char *name)
+{
+	return ccai_xasprintf(EMU_CCI_KEY "%s", name);
+}
+
+static cJSON *get_or_404(struct emu_req *rq, struct emu_resp *rs)
+{
+	char *key = key_of(rq->name);
+	cJSON *rec = emu_res_get(rq->emu->store, key);
+
+	free(key);
+	if (!rec)
+		emu_reply_error(rs, 404, "NOT_FOUND",
+				"Conversation '%s' does not exist.", rq->name);
+	return rec;
+}
+
 void emu_h_insights_settings_get(struct emu_req *rq, struct emu_resp *rs)
 {
+	char *key = key_of(rq->name);
 	cJSON *rec, *v;
 
 	emu_store_lock(rq->emu->store);
-	rec = emu_res_get(rq->emu->store, rq->name);
+	rec = emu_res_get(rq->emu->store, key);
 	v = rec ? emu_rec_copy(rec) : NULL;
+	free(key);
 	emu_store_unlock(rq->emu->store);
 	if (!v) {
 		/* never updated: the defaults, which proto3 leaves out */
@@ -58,7 +81,7 @@ void emu_h_insights_settings_update(struct emu_req *rq, struct emu_resp *rs)
 {
 	const char *given = ccai_json_str(rq->json, "name");
 	cJSON *rec, *next, *v = NULL;
-	char *t;
+	char *t, *key;
 
 	if (given && strcmp(given, rq->name)) {
 		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
@@ -67,8 +90,9 @@ void emu_h_insights_settings_update(struct emu_req *rq, struct emu_resp *rs)
 				given, rq->name);
 		return;
 	}
+	key = key_of(rq->name);
 	emu_store_lock(rq->emu->store);
-	rec = emu_res_get(rq->emu->store, rq->name);
+	rec = emu_res_get(rq->emu->store, key);
 	next = rec ? emu_rec_copy(rec) : cJSON_CreateObject();
 	if (emu_patch(rq, rs, SETTINGS_SCHEMA, NULL, true, next) < 0 ||
 	    settings_rules(rs, next) < 0) {
@@ -88,9 +112,10 @@ void emu_h_insights_settings_update(struct emu_req *rq, struct emu_resp *rs)
 	ccai_json_set(next, "updateTime", cJSON_CreateString(t));
 	free(t);
 	v = cJSON_Duplicate(next, 1);
-	emu_res_put(rq->emu->store, rq->name, next);
+	emu_res_put(rq->emu->store, key, next);
 out:
 	emu_store_unlock(rq->emu->store);
+	free(key);
 	if (v)
 		emu_reply_json(rs, 200, v);
 }
@@ -109,7 +134,7 @@ void emu_h_insights_conv_get(struct emu_req *rq, struct emu_resp *rs)
 	cJSON *rec, *v = NULL;
 
 	emu_store_lock(rq->emu->store);
-	if ((rec = emu_get_or_404(rq, rs, "Conversation")))
+	if ((rec = get_or_404(rq, rs)))
 		v = emu_rec_copy(rec);
 	emu_store_unlock(rq->emu->store);
 	if (!v)
@@ -158,7 +183,7 @@ void emu_h_insights_conv_list(struct emu_req *rq, struct emu_resp *rs)
 		"start_time",  "turn_count",
 	};
 	const char *ob = emu_query(rq, "orderBy");
-	char *parent = emu_name_dirname(rq->name), msg[512];
+	char *dir = emu_name_dirname(rq->name), *parent = key_of(dir), msg[512];
 	struct emu_filter *f = NULL;
 	cJSON **recs, **v = NULL, *items;
 	size_t n, i, k = 0;
@@ -169,6 +194,7 @@ void emu_h_insights_conv_list(struct emu_req *rq, struct emu_resp *rs)
 	    0) {
 		emu_reply_error(rs, 400, "INVALID_ARGUMENT", "%s", msg);
 		free(parent);
+		free(dir);
 		return;
 	}
 	if (ob && *ob) {
@@ -187,6 +213,7 @@ void emu_h_insights_conv_list(struct emu_req *rq, struct emu_resp *rs)
 					"Invalid orderBy '%s'.", ob);
 			free(copy);
 			free(parent);
+			free(dir);
 			emu_filter_free(f);
 			return;
 		}
@@ -226,6 +253,7 @@ void emu_h_insights_conv_list(struct emu_req *rq, struct emu_resp *rs)
 	free(v);
 	free(recs);
 	free(parent);
+	free(dir);
 	emu_filter_free(f);
 }
 
@@ -234,9 +262,9 @@ void emu_h_insights_conv_delete(struct emu_req *rq, struct emu_resp *rs)
 	cJSON *rec;
 
 	emu_store_lock(rq->emu->store);
-	rec = emu_get_or_404(rq, rs, "Conversation");
+	rec = get_or_404(rq, rs);
 	if (rec)
-		emu_res_del(rq->emu->store, rq->name);
+		emu_res_del(rq->emu->store, rec->string);
 	emu_store_unlock(rq->emu->store);
 	if (rec)
 		emu_reply_empty(rs);

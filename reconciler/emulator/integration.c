@@ -43,7 +43,8 @@ void emu_insights_export(struct emu_store *st, const char *project,
 {
 	char *name = ccai_xasprintf("projects/%s/locations/%s/conversations/%s",
 				    project, location, conv_id);
-	cJSON *old = emu_res_get(st, name), *c, *ts, *arr, *s;
+	char *key = ccai_xasprintf(EMU_CCI_KEY "%s", name);
+	cJSON *old = emu_res_get(st, key), *c, *ts, *arr, *s;
 	const char *prev = NULL, *lang = NULL;
 	char *t, dur[48];
 	int turns = 0;
@@ -113,7 +114,8 @@ void emu_insights_export(struct emu_store *st, const char *project,
 	if (turns)
 		cJSON_AddNumberToObject(c, "turnCount", turns);
 	(void)from_cx; /* both sources look alike in Insights */
-	emu_res_put(st, name, c);
+	emu_res_put(st, key, c);
 	cJSON_Delete(segments);
+	free(key);
 	free(name);
 }

@@ -465,6 +465,9 @@ void emu_h_insights_conv_get(struct emu_req *rq, struct emu_resp *rs);
 void emu_h_insights_conv_list(struct emu_req *rq, struct emu_resp *rs);
 void emu_h_insights_conv_delete(struct emu_req *rq, struct emu_resp *rs);
 
+/* Store keys of Insights records: this prefix + the resource name. */
+#define EMU_CCI_KEY "contactcenterinsights:"
+
 /* ---- integration.c ----------------------------------------------- */
 
 /*

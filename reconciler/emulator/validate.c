@@ -280,6 +280,18 @@ static bool is_base64(const char *s)
 	return pad <= 2;
 }
 
+/* Puts repl where old was, keeping old's key (cJSON's own does not). */
+static void replace_value(cJSON *parent, cJSON *old, cJSON *repl)
+{
+	if (old->string && !(old->type & cJSON_StringIsConst)) {
+		repl->string = old->string; /* owned by repl now */
+		old->string = NULL;
+	} else if (old->string) {
+		repl->string = ccai_xstrdup(old->string);
+	}
+	cJSON_ReplaceItemViaPointer(parent, old, repl);
+}
+
 /* What happens to the value after checking. */
 enum { KEEP, DROP };
 
@@ -310,7 +322,7 @@ static int check_string(struct vctx *c, const cJSON *t, cJSON *parent,
 
 			snprintf(num, sizeof(num), "%.0f", v->valuedouble);
 			s = cJSON_CreateString(num);
-			cJSON_ReplaceItemViaPointer(parent, v, s);
+			replace_value(parent, v, s);
 			*vp = v = s;
 		} else if (!cJSON_IsString(v) ||
 			   !is_int_text(v->valuestring, sign) ||
@@ -329,7 +341,7 @@ static int check_string(struct vctx *c, const cJSON *t, cJSON *parent,
 				cJSON_GetArrayItem(en, (int)v->valuedouble)
 					->valuestring);
 
-			cJSON_ReplaceItemViaPointer(parent, v, s);
+			replace_value(parent, v, s);
 			*vp = v = s;
 		} else {
 			return fail_value(c, en ? "TYPE_ENUM" : "TYPE_STRING",
@@ -391,7 +403,7 @@ static int check_number(struct vctx *c, const cJSON *t, cJSON *parent,
 			return fail_value(
 				c, integer ? "TYPE_INT32" : "TYPE_DOUBLE", v);
 		v = cJSON_CreateNumber(d);
-		cJSON_ReplaceItemViaPointer(parent, *vp, v);
+		replace_value(parent, *vp, v);
 		*vp = v;
 	} else if (cJSON_IsNumber(v)) {
 		d = v->valuedouble;
