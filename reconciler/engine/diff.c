@@ -55,11 +55,22 @@ static const cJSON *items_schema(const struct ccai_diff_schema *s,
 	return deref(s, cJSON_GetObjectItemCaseSensitive(node, "items"));
 }
 
+/*
+ * A map (schema: additionalProperties or patternProperties, no
+ * properties) is compared whole; anything else that is an object is a
+ * message, compared field by field.  Without a schema, objects are
+ * messages: only what the manifest sets is compared.
+ */
 static bool is_message(const struct ccai_diff_schema *s, const cJSON *node)
 {
+	const cJSON *ap, *pp;
+
 	node = deref(s, node);
-	return cJSON_IsObject(
-		cJSON_GetObjectItemCaseSensitive(node, "properties"));
+	if (!node || cJSON_GetObjectItemCaseSensitive(node, "properties"))
+		return true;
+	ap = cJSON_GetObjectItemCaseSensitive(node, "additionalProperties");
+	pp = cJSON_GetObjectItemCaseSensitive(node, "patternProperties");
+	return !(cJSON_IsObject(ap) || cJSON_IsObject(pp));
 }
 
 static bool is_set(const struct ccai_diff_schema *s, const cJSON *node)
