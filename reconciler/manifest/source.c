@@ -267,7 +267,9 @@ void ccai_source_forget(struct ccai_source *src, const cJSON *node)
 		table_del(&src->priv->pos, node, NULL);
 }
 
-const char *ccai_source_snippet(char *out, size_t size, const char *text)
+/* Escapes text into out, keeping at most max_chars characters. */
+static const char *escape(char *out, size_t size, const char *text,
+			  size_t max_chars)
 {
 	const unsigned char *p = (const unsigned char *)text;
 	size_t n = 0, chars = 0, k;
@@ -279,7 +281,7 @@ const char *ccai_source_snippet(char *out, size_t size, const char *text)
 	if (!text)
 		return out;
 	while (*p) {
-		if (chars == 60 || size - n < 8) {
+		if (chars == max_chars || size - n < 8) {
 			if (size - n >= 4)
 				memcpy(out + n, "...", 4);
 			return out;
@@ -316,6 +318,16 @@ const char *ccai_source_snippet(char *out, size_t size, const char *text)
 		chars++;
 	}
 	return out;
+}
+
+const char *ccai_source_snippet(char *out, size_t size, const char *text)
+{
+	return escape(out, size, text, 60);
+}
+
+const char *ccai_source_escape(char *out, size_t size, const char *text)
+{
+	return escape(out, size, text, SIZE_MAX);
 }
 
 /* Core schema resolution of plain scalars. */
@@ -605,7 +617,7 @@ static void report(struct loader *ld, int line, int col, const char *path,
 	ccai_error_vset(&e, CCAI_EINVALID, fmt, ap);
 	va_end(ap);
 	snprintf(e.file, sizeof(e.file), "%s", ld->file);
-	snprintf(e.path, sizeof(e.path), "%s", path ? path : "");
+	ccai_source_escape(e.path, sizeof(e.path), path ? path : "");
 	e.line = line;
 	e.col = col;
 	ccai_diag_add(ld->diag, &e);

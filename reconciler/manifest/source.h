@@ -47,7 +47,8 @@
  *   max_depth levels of work); documents before them are kept.  Other
  *   errors (duplicate key, non-string key, unsupported tag, bad alias,
  *   node budget) drop only their document, after reporting every such
- *   problem in it.
+ *   problem in it (once the node budget is spent, the rest of the
+ *   document is parsed but no longer checked).
  * - Scalars: plain ones resolve with the core schema: null (empty, ~,
  *   null, Null, NULL), booleans (true, True, TRUE and false forms),
  *   integers (decimal with optional sign, 0o octal, 0x hex), floats
@@ -163,9 +164,13 @@ void ccai_source_forget(struct ccai_source *src, const cJSON *node);
 cJSON *ccai_source_resolve_plain(const char *text);
 
 /*
- * User text made fit for a one-line message: control characters and
- * quotes escaped, cut to about 60 characters with "...".  Returns out.
+ * User text made fit for a one-line message: control characters and line
+ * separators escaped (\n, \t, \x01, \u2028), cut to 60 characters with
+ * "..." (and never mid-character when out is too small).  Returns out.
  */
 const char *ccai_source_snippet(char *out, size_t size, const char *text);
+
+/* The same escaping without the 60-character cut (for field paths). */
+const char *ccai_source_escape(char *out, size_t size, const char *text);
 
 #endif

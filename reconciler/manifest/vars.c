@@ -361,7 +361,7 @@ static int expand_node(const struct ccai_vars *vars, struct ccai_source *src,
 	struct ccai_buf buf = CCAI_BUF_INIT;
 	struct ccai_srcpos pos = { 0 };
 	size_t subs, i;
-	char *text;
+	char *text, epath[512];
 	int nprobs;
 
 	if (!strstr(node->valuestring, "${") ||
@@ -370,9 +370,11 @@ static int expand_node(const struct ccai_vars *vars, struct ccai_source *src,
 	subs = expand(vars, node->valuestring, &buf, &probs);
 	if (src)
 		ccai_source_pos(src, node, &pos);
+	if (probs.n)
+		ccai_source_escape(epath, sizeof(epath), path);
 	for (i = 0; i < probs.n; i++)
 		ccai_diag_addpos(diag, CCAI_EINVALID, pos.file, pos.line,
-				 pos.col, path, "%s", probs.items[i]);
+				 pos.col, epath, "%s", probs.items[i]);
 	if (!probs.n) {
 		/* cJSON frees valuestring with its own hooks */
 		text = cJSON_malloc(buf.len + 1);

@@ -65,6 +65,8 @@ static void check_diag(const struct ccai_diag *diag)
 	for (i = 0; i < diag->n; i++) {
 		check(!strchr(diag->items[i].message, '\n'),
 		      "a message spans lines");
+		check(!strchr(diag->items[i].path, '\n'),
+		      "a field path spans lines");
 		check(diag->items[i].message[0] != '\0', "an empty message");
 		check(diag->items[i].code < 0, "an error without a code");
 	}

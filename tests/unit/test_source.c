@@ -537,6 +537,14 @@ static void test_source__duplicate_keys(void **state)
 	ccai_source_release(&src);
 }
 
+static void test_source__odd_keys_stay_on_one_line(void **state)
+{
+	(void)state;
+	expect_one_error("\"multi\\nline\": {x: 1, x: 2}\n",
+			 "t.yaml:1:23: multi\\nline.x: duplicate key 'x' "
+			 "(first at line 1)");
+}
+
 static void test_source__keys_must_be_strings(void **state)
 {
 	struct ccai_source src;
@@ -996,6 +1004,7 @@ int main(void)
 		cmocka_unit_test(test_source__tab_indentation),
 		cmocka_unit_test(test_source__tab_after_colon_is_fine),
 		cmocka_unit_test(test_source__duplicate_keys),
+		cmocka_unit_test(test_source__odd_keys_stay_on_one_line),
 		cmocka_unit_test(test_source__keys_must_be_strings),
 		cmocka_unit_test(test_source__non_utf8_names_its_position),
 		cmocka_unit_test(test_source__utf8_bom_is_allowed),
