@@ -334,10 +334,11 @@ static int do_create(struct exec *x, size_t i, struct ccai_kres *k,
 		    !(rc == CCAI_ECONFLICT &&
 		      !strcmp(err->status, "ALREADY_EXISTS")))
 			return rc;
-		/* never create twice: look before trying again */
-		if (!r->kind->ops->match ||
-		    r->kind == &ccai_kind_service_account_key)
-			continue; /* keys clean up after themselves */
+		/* never create twice: look before trying again.  A kind with
+		 * no identity (a key) cleans up after itself instead: its
+		 * intent is in the state, and the next run finds the orphan. */
+		if (!r->kind->identity)
+			return rc;
 		{
 			struct ccai_error lerr;
 			int found = adopt_existing(x, i, k, &lerr);
@@ -510,6 +511,7 @@ static int run_unit(void *ctx, size_t u)
 			clear_outputs(&ks[j]);
 		sleep_backoff(attempt, x->opts ? x->opts->stop : NULL);
 		ccai_error_clear(&err);
+		rc = 0; /* try again */
 	}
 	for (j = 0; j < un->nres; j++) {
 		struct ccai_error ferr;
