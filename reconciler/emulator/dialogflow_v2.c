@@ -144,28 +144,32 @@ void emu_h_profile_get(struct emu_req *rq, struct emu_resp *rs)
 		emu_reply_json(rs, 200, v);
 }
 
-static cJSON *collect(struct emu_req *rq, const char *coll,
-		      const struct emu_filter *f)
+static cJSON *filtered(const cJSON *rec, void *ud)
+{
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(rec, "r");
+
+	return emu_filter_match(ud, r) ? cJSON_Duplicate(r, 1) : NULL;
+}
+
+/* One page of the collection coll under rq's parent, filtered by f. */
+static void list_page(struct emu_req *rq, struct emu_resp *rs, const char *coll,
+		      struct emu_filter *f)
 {
 	char *parent = emu_name_dirname(rq->name);
-	cJSON **recs, *items = cJSON_CreateArray();
-	size_t n, i;
+	cJSON **recs;
+	size_t n;
 
 	emu_store_lock(rq->emu->store);
 	n = emu_res_list(rq->emu->store, parent, coll, &recs);
-	for (i = 0; i < n; i++)
-		if (emu_filter_match(f, ccai_json_path(recs[i], "r")))
-			cJSON_AddItemToArray(items, emu_rec_copy(recs[i]));
+	emu_reply_page_recs(rq, rs, coll, recs, n, 100, 1000, filtered, f);
 	emu_store_unlock(rq->emu->store);
 	free(recs);
 	free(parent);
-	return items;
 }
 
 void emu_h_profile_list(struct emu_req *rq, struct emu_resp *rs)
 {
-	emu_reply_page(rq, rs, "conversationProfiles",
-		       collect(rq, "conversationProfiles", NULL), 100, 1000);
+	list_page(rq, rs, "conversationProfiles", NULL);
 }
 
 void emu_h_profile_patch(struct emu_req *rq, struct emu_resp *rs)
@@ -310,8 +314,7 @@ void emu_h_conv_list(struct emu_req *rq, struct emu_resp *rs)
 		emu_reply_error(rs, 400, "INVALID_ARGUMENT", "%s", msg);
 		return;
 	}
-	emu_reply_page(rq, rs, "conversations", collect(rq, "conversations", f),
-		       100, 1000);
+	list_page(rq, rs, "conversations", f);
 	emu_filter_free(f);
 }
 
@@ -480,8 +483,7 @@ void emu_h_participant_list(struct emu_req *rq, struct emu_resp *rs)
 	emu_store_unlock(rq->emu->store);
 	free(conv);
 	if (ok)
-		emu_reply_page(rq, rs, "participants",
-			       collect(rq, "participants", NULL), 100, 1000);
+		list_page(rq, rs, "participants", NULL);
 }
 
 static bool has_smart_reply(const cJSON *profile)

@@ -113,17 +113,15 @@ static void list_of(struct emu_req *rq, struct emu_resp *rs, const char *coll,
 		    long def, long max)
 {
 	char *parent = emu_name_dirname(rq->name);
-	cJSON **recs, *items = cJSON_CreateArray();
-	size_t n, i;
+	cJSON **recs;
+	size_t n;
 
 	emu_store_lock(rq->emu->store);
 	n = emu_res_list(rq->emu->store, parent, coll, &recs);
-	for (i = 0; i < n; i++)
-		cJSON_AddItemToArray(items, emu_rec_copy(recs[i]));
+	emu_reply_page_recs(rq, rs, coll, recs, n, def, max, NULL, NULL);
 	emu_store_unlock(rq->emu->store);
 	free(recs);
 	free(parent);
-	emu_reply_page(rq, rs, coll, items, def, max);
 }
 
 void emu_h_cx_ss_list(struct emu_req *rq, struct emu_resp *rs)

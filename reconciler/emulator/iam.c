@@ -224,21 +224,26 @@ void emu_h_sa_get(struct emu_req *rq, struct emu_resp *rs)
 		emu_reply_json(rs, 200, v);
 }
 
+static cJSON *visible_copy(const cJSON *rec, void *ud)
+{
+	const struct emu_req *rq = ud;
+
+	return visible(rec, rq->now_ms) ? emu_rec_copy(rec) : NULL;
+}
+
 void emu_h_sa_list(struct emu_req *rq, struct emu_resp *rs)
 {
-	cJSON **recs, *items = cJSON_CreateArray();
 	char *parent = ccai_xasprintf("projects/%s", rq->project);
-	size_t n, i;
+	cJSON **recs;
+	size_t n;
 
 	emu_store_lock(rq->emu->store);
 	n = emu_res_list(rq->emu->store, parent, "serviceAccounts", &recs);
-	for (i = 0; i < n; i++)
-		if (visible(recs[i], rq->now_ms))
-			cJSON_AddItemToArray(items, emu_rec_copy(recs[i]));
+	emu_reply_page_recs(rq, rs, "accounts", recs, n, 20, 100, visible_copy,
+			    rq);
 	emu_store_unlock(rq->emu->store);
 	free(recs);
 	free(parent);
-	emu_reply_page(rq, rs, "accounts", items, 20, 100);
 }
 
 void emu_h_sa_patch(struct emu_req *rq, struct emu_resp *rs)

@@ -175,6 +175,25 @@ static int cmp_order(const void *a, const void *b)
 
 static pthread_mutex_t sort_mu = PTHREAD_MUTEX_INITIALIZER;
 
+struct view_args {
+	const struct emu_filter *f;
+	bool basic;
+};
+
+/* A conversation as list shows it (BASIC: no transcript), if it passes. */
+static cJSON *conv_view(const cJSON *rec, void *ud)
+{
+	const struct view_args *va = ud;
+	cJSON *c;
+
+	if (!emu_filter_match(va->f, ccai_json_path(rec, "r")))
+		return NULL;
+	c = emu_rec_copy(rec);
+	if (va->basic)
+		cJSON_DeleteItemFromObjectCaseSensitive(c, "transcript");
+	return c;
+}
+
 void emu_h_insights_conv_list(struct emu_req *rq, struct emu_resp *rs)
 {
 	static const char *const orders[] = {
@@ -222,21 +241,24 @@ void emu_h_insights_conv_list(struct emu_req *rq, struct emu_resp *rs)
 	}
 	emu_store_lock(rq->emu->store);
 	n = emu_res_list(rq->emu->store, parent, "conversations", &recs);
+	if (!o.field) {
+		/* name order: only the page is copied */
+		struct view_args va = { f, basic };
+
+		emu_reply_page_recs(rq, rs, "conversations", recs, n, 100, 1000,
+				    conv_view, &va);
+		emu_store_unlock(rq->emu->store);
+		goto done;
+	}
 	v = ccai_xcalloc(n + 1, sizeof(*v));
 	for (i = 0; i < n; i++) {
-		cJSON *c = emu_rec_copy(recs[i]);
+		cJSON *c = conv_view(recs[i], &(struct view_args){ f, basic });
 
-		if (!emu_filter_match(f, c)) {
-			cJSON_Delete(c);
-			continue;
-		}
-		if (basic)
-			cJSON_DeleteItemFromObjectCaseSensitive(c,
-								"transcript");
-		v[k++] = c;
+		if (c)
+			v[k++] = c;
 	}
 	emu_store_unlock(rq->emu->store);
-	if (o.field && k > 1) {
+	if (k > 1) {
 		pthread_mutex_lock(&sort_mu);
 		sort_by = o;
 		qsort(v, k, sizeof(*v), cmp_order);
@@ -245,10 +267,8 @@ void emu_h_insights_conv_list(struct emu_req *rq, struct emu_resp *rs)
 	items = cJSON_CreateArray();
 	for (i = 0; i < k; i++)
 		cJSON_AddItemToArray(items, v[i]);
-	if (o.field)
-		emu_reply_page_any(rq, rs, "conversations", items, 100, 1000);
-	else
-		emu_reply_page(rq, rs, "conversations", items, 100, 1000);
+	emu_reply_page_any(rq, rs, "conversations", items, 100, 1000);
+done:
 	free(o.field);
 	free(v);
 	free(recs);

@@ -201,6 +201,15 @@ void emu_reply_page(struct emu_req *rq, struct emu_resp *rs, const char *field,
 void emu_reply_page_desc(struct emu_req *rq, struct emu_resp *rs,
 			 const char *field, cJSON *items, long def, long max);
 
+/*
+ * The same over borrowed records (sorted by name; store lock held),
+ * copying only the page: view makes an item from a record (a new tree),
+ * or NULL to leave the record out; NULL view = a copy of its resource.
+ */
+void emu_reply_page_recs(struct emu_req *rq, struct emu_resp *rs,
+			 const char *field, cJSON *const *recs, size_t n,
+			 long def, long max,
+			 cJSON *(*view)(const cJSON *rec, void *ud), void *ud);
 /* The same for items in any other order (offset tokens). */
 void emu_reply_page_any(struct emu_req *rq, struct emu_resp *rs,
 			const char *field, cJSON *items, long def, long max);

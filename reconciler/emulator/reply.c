@@ -289,6 +289,78 @@ out:
 	free(after);
 }
 
+/* pageSize and pageToken ("after:NAME") of rq; answers 400 itself. */
+static int page_args(struct emu_req *rq, struct emu_resp *rs, long def,
+		     long max, long long *size, char **after)
+{
+	const char *ps = emu_query(rq, "pageSize");
+	const char *pt = emu_query(rq, "pageToken");
+
+	*size = def;
+	*after = NULL;
+	if (ps && *ps) {
+		if (ccai_parse_int(ps, size) < 0 || *size < 0) {
+			emu_reply_error(rs, 400, NULL,
+					"Invalid value for pageSize: %s", ps);
+			return -1;
+		}
+		if (*size == 0)
+			*size = def;
+		if (*size > max)
+			*size = max;
+	}
+	if (pt && *pt && !(*after = page_value(pt, "after"))) {
+		emu_reply_error(rs, 400, NULL, "Invalid page token.");
+		return -1;
+	}
+	return 0;
+}
+
+void emu_reply_page_recs(struct emu_req *rq, struct emu_resp *rs,
+			 const char *field, cJSON *const *recs, size_t n,
+			 long def, long max,
+			 cJSON *(*view)(const cJSON *rec, void *ud), void *ud)
+{
+	cJSON *root, *list, *last = NULL;
+	long long size, count = 0;
+	char *after;
+	size_t i;
+
+	if (page_args(rq, rs, def, max, &size, &after) < 0)
+		return;
+	root = cJSON_CreateObject();
+	list = cJSON_AddArrayToObject(root, field);
+	for (i = 0; i < n; i++) {
+		const cJSON *r = cJSON_GetObjectItemCaseSensitive(recs[i], "r");
+		const char *name = ccai_json_str(r, "name");
+		cJSON *v;
+
+		if (after && (!name || strcmp(name, after) <= 0))
+			continue;
+		v = view ? view(recs[i], ud) : cJSON_Duplicate(r, 1);
+		if (!v)
+			continue;
+		if (count == size) {
+			char *tok = page_token(
+				"after", ccai_json_str(last, "name")
+						 ? ccai_json_str(last, "name")
+						 : "");
+
+			cJSON_AddStringToObject(root, "nextPageToken", tok);
+			free(tok);
+			cJSON_Delete(v);
+			break;
+		}
+		cJSON_AddItemToArray(list, v);
+		last = v;
+		count++;
+	}
+	if (count == 0) /* proto3 JSON leaves out empty lists */
+		cJSON_DeleteItemFromObjectCaseSensitive(root, field);
+	emu_reply_json(rs, 200, root);
+	free(after);
+}
+
 void emu_reply_page(struct emu_req *rq, struct emu_resp *rs, const char *field,
 		    cJSON *items, long def, long max)
 {
