@@ -176,14 +176,10 @@ static cJSON *state_entry(struct exec *x, size_t i, const struct ccai_kres *k,
 	return e;
 }
 
+/* The state is thread-safe and group-commits concurrent saves. */
 static int save(struct exec *x, struct ccai_error *err)
 {
-	int rc;
-
-	pthread_mutex_lock(&x->mu);
-	rc = ccai_state_save(x->state, err);
-	pthread_mutex_unlock(&x->mu);
-	return rc;
+	return ccai_state_save(x->state, err);
 }
 
 /* Which resource a struct ccai_kres stands for (kres->engine). */

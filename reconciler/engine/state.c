@@ -15,6 +15,10 @@
 
 struct ccai_state {
 	pthread_mutex_t mu;
+	pthread_cond_t saved; /* a write finished */
+	unsigned long long gen; /* changes made so far */
+	unsigned long long saved_gen; /* changes the last write holds */
+	bool saving; /* a write is under way */
 	char *where;
 	cJSON *root; /* {"format","serial","lineage","resources":[...],...} */
 	struct ccai_state_backend *backend;
@@ -90,6 +94,7 @@ int ccai_state_open(struct ccai_state **out, const struct ccai_state_opts *o,
 	*out = NULL;
 	s = ccai_xcalloc(1, sizeof(*s));
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->saved, NULL);
 	s->where = ccai_xstrdup(where);
 	if (ccai_str_starts_with(where, "gs://"))
 		r = ccai_state_backend_gcs(&s->backend, where,
@@ -126,6 +131,7 @@ void ccai_state_close(struct ccai_state *s)
 		s->backend->free(s->backend);
 	}
 	cJSON_Delete(s->root);
+	pthread_cond_destroy(&s->saved);
 	pthread_mutex_destroy(&s->mu);
 	free(s->where);
 	free(s);
@@ -197,6 +203,7 @@ void ccai_state_put(struct ccai_state *s, cJSON *entry)
 	}
 	cJSON_AddItemToArray(list, entry);
 out:
+	s->gen++;
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -278,30 +285,58 @@ void ccai_state_set_meta(struct ccai_state *s, const char *key, cJSON *value)
 	pthread_mutex_unlock(&s->mu);
 }
 
+/*
+ * Group commit: a caller returns once a write that holds its changes is
+ * on disk.  When steps finish together, one of them writes for all, so
+ * the cost of serialising and fsyncing the whole state is paid once per
+ * burst, not once per step, and no caller returns before its change is
+ * durable.
+ */
 int ccai_state_save(struct ccai_state *s, struct ccai_error *err)
 {
+	unsigned long long mine, target;
 	char *text;
-	int r;
+	int r = 0;
 
 	pthread_mutex_lock(&s->mu);
-	if (!ccai_json_str(s->root, "lineage")) {
-		char *lineage = new_lineage();
+	mine = ++s->gen; /* an explicit save always writes */
+	while (s->saved_gen < mine) {
+		if (s->saving) {
+			pthread_cond_wait(&s->saved, &s->mu);
+			continue;
+		}
+		s->saving = true;
+		target = s->gen;
+		if (!ccai_json_str(s->root, "lineage")) {
+			char *lineage = new_lineage();
 
-		cJSON_AddStringToObject(s->root, "lineage", lineage);
-		free(lineage);
-	}
-	sort_locked(s);
-	ccai_json_set(
-		s->root, "serial",
-		cJSON_CreateNumber(ccai_json_num(s->root, "serial", 0) + 1));
-	text = cJSON_Print(s->root);
-	r = s->backend->write(s->backend, text, strlen(text), err);
-	if (r < 0) /* the serial was not written: take it back */
+			cJSON_AddStringToObject(s->root, "lineage", lineage);
+			free(lineage);
+		}
+		sort_locked(s);
 		ccai_json_set(s->root, "serial",
 			      cJSON_CreateNumber(
-				      ccai_json_num(s->root, "serial", 1) - 1));
+				      ccai_json_num(s->root, "serial", 0) + 1));
+		text = cJSON_PrintUnformatted(s->root);
+		pthread_mutex_unlock(&s->mu);
+		r = s->backend->write(s->backend, text, strlen(text), err);
+		free(text);
+		pthread_mutex_lock(&s->mu);
+		s->saving = false;
+		if (r < 0) {
+			/* the serial was not written: take it back */
+			ccai_json_set(
+				s->root, "serial",
+				cJSON_CreateNumber(
+					ccai_json_num(s->root, "serial", 1) -
+					1));
+			pthread_cond_broadcast(&s->saved);
+			break;
+		}
+		s->saved_gen = target;
+		pthread_cond_broadcast(&s->saved);
+	}
 	pthread_mutex_unlock(&s->mu);
-	free(text);
 	return r;
 }
 
