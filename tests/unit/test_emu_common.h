@@ -321,6 +321,66 @@ static CCAI_UNUSED int ccai_test_metadata_get(struct emu_meta_res *r,
 	return rc == CURLE_OK ? 0 : -1;
 }
 
+/* A GET as the admin that also fetches one response header's value. */
+struct emu_hdr {
+	const char *name;
+	char value[256];
+};
+
+static CCAI_UNUSED size_t emu_hdr_cb(char *p, size_t size, size_t n, void *ud)
+{
+	struct emu_hdr *h = ud;
+	size_t len = size * n, k = strlen(h->name);
+
+	if (len > k + 1 && !strncasecmp(p, h->name, k) && p[k] == ':') {
+		const char *v = p + k + 1;
+		size_t vl;
+
+		while (*v == ' ')
+			v++;
+		vl = (size_t)(p + len - v);
+		while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
+			vl--;
+		snprintf(h->value, sizeof(h->value), "%.*s", (int)vl, v);
+	}
+	return len;
+}
+
+static CCAI_UNUSED long emu_get_header(struct emu_fx *fx, const char *path,
+				       const char *header, char *value,
+				       size_t vsz)
+{
+	struct emu_hdr h;
+	struct curl_slist *hs = NULL;
+	char *url = ccai_xasprintf("%s%s", fx->emu.base, path);
+	char *auth = ccai_xasprintf("Authorization: Bearer %s", fx->token);
+	CURL *c = curl_easy_init();
+	long st = 0;
+
+	memset(&h, 0, sizeof(h));
+	h.name = header;
+	hs = curl_slist_append(hs, auth);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, emu_meta_body);
+	{
+		struct ccai_buf sink = CCAI_BUF_INIT;
+
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, emu_hdr_cb);
+		curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
+		if (curl_easy_perform(c) == CURLE_OK)
+			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+		ccai_buf_release(&sink);
+	}
+	snprintf(value, vsz, "%s", h.value);
+	curl_slist_free_all(hs);
+	curl_easy_cleanup(c);
+	free(auth);
+	free(url);
+	return st;
+}
+
 /* Enables a service as the admin; asserts it worked. */
 static CCAI_UNUSED void emu_enable(struct emu_fx *fx, const char *project,
 				   const char *svc)

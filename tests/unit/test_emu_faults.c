@@ -129,6 +129,16 @@ static void test_emu_faults__error_codes_and_retry_after(void **state)
 			 429);
 	assert_string_equal(emu_err_status(out), "RESOURCE_EXHAUSTED");
 	cJSON_Delete(out);
+	{
+		char ra[64];
+
+		assert_int_equal(emu_get_header(fx,
+						"/v1/projects/flt-codes-2/"
+						"services",
+						"Retry-After", ra, sizeof(ra)),
+				 429);
+		assert_string_equal(ra, "2");
+	}
 	/* an injected error happens before anything is done */
 	assert_int_equal(emu_call(fx, "POST",
 				  "/v1/projects/flt-codes-2/serviceAccounts",
