@@ -1537,8 +1537,17 @@ out:
 	return r;
 }
 
+/*
+ * A manifest file found in a directory: *.yaml or *.yml, except variable
+ * files (*.vars.yaml, *.vars.yml), which live beside the manifests they
+ * parameterise and are read with --var-file.  A file named explicitly is
+ * always loaded.
+ */
 static bool is_yaml_name(const char *name)
 {
+	if (ccai_str_ends_with(name, ".vars.yaml") ||
+	    ccai_str_ends_with(name, ".vars.yml"))
+		return false;
 	return ccai_str_ends_with(name, ".yaml") ||
 	       ccai_str_ends_with(name, ".yml");
 }

@@ -31,8 +31,10 @@
  *   included, so code that does recurse over a loaded tree (cJSON_Delete,
  *   cJSON_Print) is safe.
  * - Files: a path given explicitly is loaded whatever its name; inside a
- *   directory only *.yaml and *.yml regular files are read, and entries
- *   whose name starts with '.' (files and directories) are skipped.
+ *   directory only *.yaml and *.yml regular files are read, except
+ *   variable files (*.vars.yaml, *.vars.yml, read with --var-file), and
+ *   entries whose name starts with '.' (files and directories) are
+ *   skipped.
  *   Symbolic links are followed; a directory already visited is not read
  *   again, and a file already loaded (same device and inode) is not
  *   loaded twice.  The size limit is checked with fstat before reading

@@ -123,6 +123,9 @@ static void test_source__directory_walk_is_sorted_and_recursive(void **state)
 	free(ccai_test_write(dir, "c.txt", "n: txt\n"));
 	free(ccai_test_write(dir, "sub/deeper/d.yaml", "n: d\n"));
 	free(ccai_test_write(dir, "sub/notes.md", "# notes\n"));
+	/* variable files live beside manifests; --var-file reads them */
+	free(ccai_test_write(dir, "prod.vars.yaml", "project: p\n"));
+	free(ccai_test_write(dir, "sub/dev.vars.yml", "project: d\n"));
 	ccai_source_init(&src, NULL);
 	assert_int_equal(ccai_source_add_path(&src, dir, &diag), 0);
 	assert_int_equal(diag.n, 0);
