@@ -625,6 +625,41 @@ static void check_same_location(struct ctx *c, const struct ccai_manifest *m,
 	       t->address, t->name, t->location, m->address, m->location);
 }
 
+/*
+ * Kinds that the server names itself are matched by displayName: two
+ * manifests with one displayName in one project and location would
+ * manage the same server object (Google does not even keep conversation
+ * profile names unique, so ccaictl does).
+ */
+static void check_unique_identity(struct ctx *c, size_t i)
+{
+	const struct ccai_manifest *m = &c->set->items[i];
+	const char *mine;
+	size_t j;
+
+	if (!m->kind->identity || strcmp(m->kind->identity, "displayName") ||
+	    !(mine = ccai_json_str(m->spec, "displayName")))
+		return;
+	for (j = 0; j < i; j++) {
+		const struct ccai_manifest *o = &c->set->items[j];
+		const char *theirs = ccai_json_str(o->spec, "displayName");
+
+		if (o->kind != m->kind || !theirs || strcmp(mine, theirs) ||
+		    strcmp(o->project, m->project) ||
+		    strcmp(o->location ? o->location : "",
+			   m->location ? m->location : ""))
+			continue;
+		report(c, ccai_json_path(m->spec, "displayName"), NULL,
+		       "spec.displayName",
+		       "%s has the displayName '%s' of %s (%s:%d:%d); each %s "
+		       "needs its own, it is how ccaictl finds it on the "
+		       "server",
+		       m->address, mine, o->address, o->file, o->line, o->col,
+		       m->kind->name);
+		return;
+	}
+}
+
 static void check_kind_rules(struct ctx *c, struct ccai_manifest *m)
 {
 	const char *kn = m->kind->name;
@@ -852,6 +887,8 @@ int ccai_manifest_set_resolve(struct ccai_manifest_set *set,
 		resolve_refs(&c, &set->items[i]);
 	for (i = 0; i < set->n; i++)
 		check_kind_rules(&c, &set->items[i]);
+	for (i = 0; i < set->n; i++)
+		check_unique_identity(&c, i);
 	build_graph(&c);
 	ccai_strlist_sort(&set->projects);
 	return c.errors ? CCAI_EINVALID : 0;
