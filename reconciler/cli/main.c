@@ -30,6 +30,8 @@ static const struct command commands[] = {
 	  "delete what the manifests manage, in reverse order" },
 	{ "import", ccai_cmd_import, "adopt an existing resource into state" },
 	{ "state", ccai_cmd_state, "list, show or remove state entries" },
+	{ "watch", ccai_cmd_watch,
+	  "follow a git repository and reconcile every new commit" },
 	{ "version", ccai_cmd_version, "print the version" },
 };
 

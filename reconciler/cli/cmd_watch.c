@@ -1,0 +1,181 @@
+/*
+ * cmd_watch.c - `ccaictl watch --repo URL --ref REF --path DIR`: the
+ * GitOps loop (gitwatch/watch.h does the work; this file parses the
+ * options, installs the signal handlers and builds a Google client for
+ * each pass).
+ */
+#include "util/common.h"
+#include "cli/cli.h"
+#include "cli/client_setup.h"
+#include "cli/run.h"
+#include "gitwatch/git.h"
+#include "gitwatch/loop.h"
+#include "gitwatch/watch.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+static const char *repo, *ref, *path, *cache, *listen_addr, *log_format;
+static long long interval_ms = 60000;
+static bool once, plan_only, prune, allow_replace;
+static struct ccai_strlist targets, verify_files;
+
+static const struct ccai_option options[] = {
+	{ CCAI_OPT_GROUP, NULL, 0, NULL, NULL, "watch options:" },
+	{ CCAI_OPT_STRING, "repo", 0, &repo, "URL|PATH",
+	  "the git repository: https://, ssh://, user@host:path, file:// or a "
+	  "local path" },
+	{ CCAI_OPT_STRING, "ref", 0, &ref, "REF",
+	  "branch, tag or commit id to follow" },
+	{ CCAI_OPT_STRING, "path", 0, &path, "DIR",
+	  "folder of manifests in the repository (default: the root)" },
+	{ CCAI_OPT_DURATION, "interval", 0, &interval_ms, "DURATION",
+	  "time between fetches (default 60s)" },
+	{ CCAI_OPT_FLAG, "once", 0, &once, NULL,
+	  "one pass; exit 0 when the revision is reconciled, 1 otherwise" },
+	{ CCAI_OPT_FLAG, "plan-only", 0, &plan_only, NULL,
+	  "plan and report changes and drift; change nothing" },
+	{ CCAI_OPT_FLAG, "prune", 0, &prune, NULL,
+	  "delete what the state has and the manifests no longer do" },
+	{ CCAI_OPT_FLAG, "allow-replace", 0, &allow_replace, NULL,
+	  "allow deleting and re-creating for an immutable change" },
+	{ CCAI_OPT_LIST, "target", 0, &targets, "KIND/NAME",
+	  "only this resource and what it needs (repeatable)" },
+	{ CCAI_OPT_STRING, "cache", 0, &cache, "DIR",
+	  "where the repository's bare clone is kept (default .ccaictl/git)" },
+	{ CCAI_OPT_STRING, "listen", 0, &listen_addr, "ADDR",
+	  "serve /healthz, /readyz and /metrics on HOST:PORT" },
+	{ CCAI_OPT_STRING, "log-format", 0, &log_format, "FORMAT",
+	  "text (default) or json: one line per pass on stderr" },
+	{ CCAI_OPT_LIST, "verify-commits", 0, &verify_files, "FILE",
+	  "apply only commits signed by a key in FILE: an OpenPGP keyring or "
+	  "an SSH allowed-signers file (repeatable)" },
+	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
+};
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	ccai_run_stop = 1;
+	ccai_loop_wake_from_signal();
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* no SA_RESTART: a blocked read or poll returns with EINTR */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static int client_open(void *ctx, struct ccai_google **out,
+		       struct ccai_error *err)
+{
+	const struct ccai_common_opts *o = ctx;
+
+	return ccai_cli_google(out, o, err);
+}
+
+static void client_close(void *ctx, struct ccai_google *g)
+{
+	(void)ctx;
+	/* not ccai_cli_google_free: an --emulator stays up between passes */
+	ccai_google_free(g);
+}
+
+int ccai_cmd_watch(int argc, char **argv)
+{
+	struct ccai_strlist pos = CCAI_STRLIST_INIT;
+	struct ccai_common_opts o;
+	struct ccai_watch_opts wo;
+	struct ccai_error err;
+	bool reconciled;
+	int r, code = CCAI_EXIT_ERROR;
+
+	r = ccai_cli_parse(
+		argc, argv,
+		"ccaictl watch --repo URL|PATH --ref REF [--path DIR] "
+		"[--interval 60s] [--once] [--plan-only] [--prune] "
+		"[--listen ADDR]",
+		options, &o, &pos);
+	if (r) {
+		ccai_strlist_release(&pos);
+		return CCAI_PARSE_EXIT(r);
+	}
+	if (pos.n) {
+		ccai_cli_errorf("unexpected argument '%s'", pos.items[0]);
+		goto out;
+	}
+	if (o.files.n) {
+		ccai_cli_errorf(
+			"watch reads the manifests from the repository: "
+			"use --path DIR instead of -f");
+		goto out;
+	}
+	if (!repo || !*repo) {
+		ccai_cli_errorf("watch needs --repo URL|PATH");
+		goto out;
+	}
+	if (!ref || !*ref) {
+		ccai_cli_errorf("watch needs --ref BRANCH|TAG|COMMIT");
+		goto out;
+	}
+	if (interval_ms <= 0) {
+		ccai_cli_errorf("--interval must be more than 0");
+		goto out;
+	}
+	if (!log_format)
+		log_format = !strcmp(o.output, "json") ? "json" : "text";
+	if (strcmp(log_format, "json") && strcmp(log_format, "text")) {
+		ccai_cli_errorf("unknown log format '%s' (use text or json)",
+				log_format);
+		goto out;
+	}
+	memset(&wo, 0, sizeof(wo));
+	wo.repo = repo;
+	wo.ref = ref;
+	wo.path = path;
+	wo.cache_dir = cache;
+	wo.interval_ms = interval_ms;
+	wo.timeout_ms = o.timeout_ms;
+	wo.once = once;
+	wo.plan_only = plan_only;
+	wo.prune = prune;
+	wo.allow_replace = allow_replace;
+	wo.targets = &targets;
+	wo.project = o.project;
+	wo.vars = &o.vars;
+	wo.var_files = &o.var_files;
+	wo.verify_files = &verify_files;
+	wo.state = o.state;
+	wo.parallelism = (int)o.parallelism;
+	wo.listen = listen_addr;
+	wo.log_format = !strcmp(log_format, "json") ? CCAI_WATCH_LOG_JSON
+						    : CCAI_WATCH_LOG_TEXT;
+	wo.log = stderr;
+	wo.out = stdout;
+	wo.color = !o.no_color && isatty(STDOUT_FILENO);
+	wo.stop = &ccai_run_stop;
+	wo.client.open = client_open;
+	wo.client.close = client_close;
+	wo.client.ctx = &o;
+	install_signals();
+	ccai_git_global_init();
+	r = ccai_watch_run(&wo, &reconciled, &err);
+	ccai_git_global_shutdown();
+	if (r < 0)
+		ccai_cli_error(&err);
+	else if (!once || reconciled) /* a signal ends the loop: exit 0 */
+		code = CCAI_EXIT_OK;
+	ccai_cli_google_free(NULL); /* stops an --emulator */
+out:
+	ccai_common_release(&o);
+	ccai_strlist_release(&pos);
+	ccai_strlist_release(&targets);
+	ccai_strlist_release(&verify_files);
+	return ccai_cli_finish(code);
+}

@@ -1,0 +1,342 @@
+#include "util/common.h"
+#include "gitwatch/status.h"
+#include "util/alloc.h"
+#include "util/clock.h"
+
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define TEXT_TYPE "text/plain; charset=utf-8"
+
+struct ccai_status {
+	struct MHD_Daemon *daemon;
+	pthread_mutex_t mu;
+	struct ccai_watch_metrics m; /* guarded by mu */
+	char url[300];
+};
+
+const char *ccai_watch_errkind_name(enum ccai_watch_errkind k)
+{
+	static const char *const names[] = { "fetch", "verify", "validation",
+					     "plan", "apply" };
+
+	return (unsigned)k < CCAI_ARRAY_SIZE(names) ? names[k] : "?";
+}
+
+const char *ccai_watch_result_name(enum ccai_watch_result r)
+{
+	static const char *const names[] = { "reconciled", "planned", "failed",
+					     "interrupted" };
+
+	return (unsigned)r < CCAI_ARRAY_SIZE(names) ? names[r] : "?";
+}
+
+/* ---- exposition ---------------------------------------------------------- */
+
+static void head(struct ccai_buf *b, const char *name, const char *type,
+		 const char *help)
+{
+	ccai_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+			type);
+}
+
+/* A label value: backslash, double quote and newline escaped. */
+static void label_value(struct ccai_buf *b, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			ccai_buf_printf(b, "\\%c", *v);
+		else if (*v == '\n')
+			ccai_buf_puts(b, "\\n");
+		else
+			ccai_buf_putc(b, *v);
+	}
+}
+
+static void sample(struct ccai_buf *b, const char *name, const char *label,
+		   const char *value, const char *fmt, ...) CCAI_PRINTF(5, 6);
+
+static void sample(struct ccai_buf *b, const char *name, const char *label,
+		   const char *value, const char *fmt, ...)
+{
+	va_list ap;
+
+	ccai_buf_puts(b, name);
+	if (label) {
+		ccai_buf_printf(b, "{%s=\"", label);
+		label_value(b, value);
+		ccai_buf_puts(b, "\"}");
+	}
+	ccai_buf_putc(b, ' ');
+	va_start(ap, fmt);
+	ccai_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	ccai_buf_putc(b, '\n');
+}
+
+void ccai_watch_metrics_render(struct ccai_buf *b,
+			       const struct ccai_watch_metrics *m)
+{
+	static const char *const actions[] = { "create", "update", "replace",
+					       "delete" };
+	int i;
+
+	head(b, "ccaictl_watch_last_reconciled_info", "gauge",
+	     "The last revision (full commit id) that live state was made to "
+	     "match.");
+	if (m->revision[0])
+		sample(b, "ccaictl_watch_last_reconciled_info", "revision",
+		       m->revision, "1");
+	head(b, "ccaictl_watch_last_success_timestamp_seconds", "gauge",
+	     "When a pass last succeeded, in seconds since the epoch (0: "
+	     "never).");
+	sample(b, "ccaictl_watch_last_success_timestamp_seconds", NULL, NULL,
+	       "%.3f", (double)m->last_success_unix_ms / 1000.0);
+	head(b, "ccaictl_watch_pass_duration_seconds", "gauge",
+	     "How long the last pass took.");
+	sample(b, "ccaictl_watch_pass_duration_seconds", NULL, NULL, "%.3f",
+	       m->pass_seconds);
+	head(b, "ccaictl_watch_ready", "gauge",
+	     "1 when the last pass succeeded (what /readyz answers).");
+	sample(b, "ccaictl_watch_ready", NULL, NULL, "%d", m->ready ? 1 : 0);
+	head(b, "ccaictl_watch_passes_total", "counter", "Passes by result.");
+	for (i = 0; i < CCAI_WATCH_RESULT__COUNT; i++)
+		sample(b, "ccaictl_watch_passes_total", "result",
+		       ccai_watch_result_name((enum ccai_watch_result)i),
+		       "%llu", m->passes[i]);
+	head(b, "ccaictl_watch_resources", "gauge",
+	     "Resources of the last pass: managed (in its plan), drifted "
+	     "(live differed from the last good revision), failed (steps "
+	     "that failed).");
+	sample(b, "ccaictl_watch_resources", "state", "managed", "%zu",
+	       m->managed);
+	sample(b, "ccaictl_watch_resources", "state", "drifted", "%zu",
+	       m->drifted);
+	sample(b, "ccaictl_watch_resources", "state", "failed", "%zu",
+	       m->failed);
+	head(b, "ccaictl_watch_drift_total", "counter",
+	     "Drifted resources found by re-planning the last good "
+	     "revision.");
+	sample(b, "ccaictl_watch_drift_total", NULL, NULL, "%llu",
+	       m->drift_total);
+	head(b, "ccaictl_watch_changes_total", "counter",
+	     "Changes applied, by action.");
+	for (i = 0; i < CCAI_WATCH_CH__COUNT; i++)
+		sample(b, "ccaictl_watch_changes_total", "action", actions[i],
+		       "%llu", m->changes[i]);
+	head(b, "ccaictl_watch_errors_total", "counter",
+	     "Failed passes, by the stage that failed.");
+	for (i = 0; i < CCAI_WATCH_ERR__COUNT; i++)
+		sample(b, "ccaictl_watch_errors_total", "kind",
+		       ccai_watch_errkind_name((enum ccai_watch_errkind)i),
+		       "%llu", m->errors[i]);
+}
+
+CCAI_TESTABLE int ccai_status_answer(const struct ccai_watch_metrics *m,
+				     int64_t now_ms, const char *method,
+				     const char *path, struct ccai_buf *out,
+				     const char **content_type)
+{
+	*content_type = TEXT_TYPE;
+	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+		ccai_buf_puts(out, "method not allowed\n");
+		return 405;
+	}
+	if (!strcmp(path, "/healthz")) {
+		if (now_ms - m->heartbeat_ms > m->stall_ms) {
+			ccai_buf_printf(out,
+					"stalled: no progress for %lld ms\n",
+					(long long)(now_ms - m->heartbeat_ms));
+			return 503;
+		}
+		ccai_buf_puts(out, "ok\n");
+		return 200;
+	}
+	if (!strcmp(path, "/readyz")) {
+		if (!m->ready) {
+			ccai_buf_printf(out, "not ready: %s\n",
+					m->not_ready[0]
+						? m->not_ready
+						: "no pass finished yet");
+			return 503;
+		}
+		ccai_buf_printf(out, "ready: %s\n", m->revision);
+		return 200;
+	}
+	if (!strcmp(path, "/metrics")) {
+		*content_type = METRICS_TYPE;
+		ccai_watch_metrics_render(out, m);
+		return 200;
+	}
+	ccai_buf_puts(out, "not found: try /healthz, /readyz or /metrics\n");
+	return 404;
+}
+
+/* ---- the server ------------------------------------------------------------ */
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+				  const char *url, const char *method,
+				  const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	struct ccai_status *s = cls;
+	struct ccai_watch_metrics m;
+	struct ccai_buf body = CCAI_BUF_INIT;
+	struct MHD_Response *resp;
+	const char *type;
+	enum MHD_Result ret;
+	int code;
+
+	(void)version;
+	(void)upload;
+	(void)con_cls;
+	if (*upload_size) { /* a body we do not want: drop it */
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	pthread_mutex_lock(&s->mu);
+	m = s->m;
+	pthread_mutex_unlock(&s->mu);
+	code = ccai_status_answer(&m, ccai_clock_ms(), method, url, &body,
+				  &type);
+	resp = MHD_create_response_from_buffer(body.len, body.ptr,
+					       MHD_RESPMEM_MUST_COPY);
+	ccai_buf_release(&body);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+				"no-store");
+	if (code == 405)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
+					"GET, HEAD");
+	ret = MHD_queue_response(c, (unsigned int)code, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* "HOST:PORT", "[V6]:PORT", ":PORT" into host (maybe "") and port. */
+static int split_listen(const char *listen, char *host, size_t hsize,
+			char *port, size_t psize, struct ccai_error *err)
+{
+	const char *colon;
+	size_t hl;
+
+	if (listen[0] == '[') {
+		const char *close = strchr(listen, ']');
+
+		if (!close || close[1] != ':')
+			goto bad;
+		hl = (size_t)(close - listen - 1);
+		if (hl >= hsize)
+			goto bad;
+		memcpy(host, listen + 1, hl);
+		host[hl] = '\0';
+		colon = close + 1;
+	} else {
+		colon = strrchr(listen, ':');
+		if (!colon)
+			goto bad;
+		hl = (size_t)(colon - listen);
+		if (hl >= hsize || memchr(listen, ':', hl))
+			goto bad;
+		memcpy(host, listen, hl);
+		host[hl] = '\0';
+	}
+	if (!colon[1] || strlen(colon + 1) >= psize ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+	    atol(colon + 1) > 65535)
+		goto bad;
+	snprintf(port, psize, "%s", colon + 1);
+	return 0;
+bad:
+	return ccai_error_set(err, CCAI_EINVALID,
+			      "bad --listen address '%s' (use HOST:PORT, "
+			      "[IPV6]:PORT or :PORT)",
+			      listen);
+}
+
+int ccai_status_start(struct ccai_status **out, const char *listen,
+		      const struct ccai_watch_metrics *initial,
+		      struct ccai_error *err)
+{
+	struct ccai_status *s;
+	struct addrinfo hints, *ai = NULL;
+	const union MHD_DaemonInfo *info;
+	char host[256], port[16];
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD;
+	int r;
+
+	*out = NULL;
+	if ((r = split_listen(listen, host, sizeof(host), port, sizeof(port),
+			      err)) < 0)
+		return r;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = host[0] ? AF_UNSPEC : AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+	if ((r = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai)) != 0)
+		return ccai_error_set(err, CCAI_EINVALID,
+				      "cannot listen on '%s': %s", listen,
+				      gai_strerror(r));
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	s = ccai_xcalloc(1, sizeof(*s));
+	pthread_mutex_init(&s->mu, NULL);
+	s->m = *initial;
+	s->daemon = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+		ai->ai_addr, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)32, MHD_OPTION_END);
+	freeaddrinfo(ai);
+	if (!s->daemon) {
+		pthread_mutex_destroy(&s->mu);
+		free(s);
+		return ccai_error_set(err, CCAI_EIO,
+				      "cannot listen on '%s' (in use, or not "
+				      "an address of this machine)",
+				      listen);
+	}
+	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	snprintf(s->url, sizeof(s->url), "http://%s%s%s:%u",
+		 strchr(host, ':') ? "[" : "", host[0] ? host : "0.0.0.0",
+		 strchr(host, ':') ? "]" : "", info ? info->port : 0);
+	*out = s;
+	return 0;
+}
+
+const char *ccai_status_url(const struct ccai_status *s)
+{
+	return s->url;
+}
+
+void ccai_status_publish(struct ccai_status *s,
+			 const struct ccai_watch_metrics *m)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->m = *m;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void ccai_status_beat(struct ccai_status *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->m.heartbeat_ms = ccai_clock_ms();
+	pthread_mutex_unlock(&s->mu);
+}
+
+void ccai_status_stop(struct ccai_status *s)
+{
+	if (!s)
+		return;
+	MHD_stop_daemon(s->daemon);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}

@@ -1,0 +1,855 @@
+#include "util/common.h"
+#include "gitwatch/watch.h"
+#include "engine/apply.h"
+#include "engine/plan.h"
+#include "engine/render.h"
+#include "engine/state.h"
+#include "gitwatch/git.h"
+#include "gitwatch/loop.h"
+#include "gitwatch/status.h"
+#include "gitwatch/verify.h"
+#include "manifest/model.h"
+#include "manifest/vars.h"
+#include "util/alloc.h"
+#include "util/clock.h"
+#include "util/json.h"
+#include "util/log.h"
+
+#define BACKOFF_CAP_MS (10LL * 60 * 1000)
+#define BEAT_MS 2000
+#define MAX_LISTED_CHANGES 50
+
+/* ---- the schedule ---------------------------------------------------- */
+
+const char *ccai_watch_trigger_name(enum ccai_watch_trigger t)
+{
+	static const char *const names[] = { "wait", "commit", "retry",
+					     "resync" };
+
+	return (unsigned)t < CCAI_ARRAY_SIZE(names) ? names[t] : "?";
+}
+
+void ccai_watch_sched_init(struct ccai_watch_sched *s, int64_t interval_ms)
+{
+	memset(s, 0, sizeof(*s));
+	s->base_ms = interval_ms > 0 ? interval_ms : 1;
+	s->cap_ms = CCAI_MAX(BACKOFF_CAP_MS, s->base_ms);
+}
+
+int64_t ccai_watch_backoff_ms(const struct ccai_watch_sched *s, unsigned n)
+{
+	int64_t d = s->base_ms;
+
+	while (n-- > 1 && d < s->cap_ms)
+		d *= 2;
+	return CCAI_MIN(d, s->cap_ms);
+}
+
+enum ccai_watch_trigger ccai_watch_sched_next(struct ccai_watch_sched *s,
+					      const char *head, int64_t now_ms,
+					      const char **rev)
+{
+	*rev = head;
+	if (s->good[0] && !strcmp(head, s->good)) {
+		s->failing[0] = '\0'; /* REF went back: forget the failure */
+		s->attempts = 0;
+		return CCAI_WATCH_RESYNC;
+	}
+	if (!s->failing[0] || strcmp(head, s->failing))
+		return CCAI_WATCH_COMMIT;
+	if (now_ms >= s->retry_at)
+		return CCAI_WATCH_RETRY;
+	if (s->harmless && s->good[0]) {
+		*rev = s->good;
+		return CCAI_WATCH_RESYNC;
+	}
+	*rev = NULL;
+	return CCAI_WATCH_WAIT;
+}
+
+int64_t ccai_watch_sched_done(struct ccai_watch_sched *s,
+			      enum ccai_watch_trigger t, const char *rev,
+			      bool ok, bool harmless, int64_t started_ms)
+{
+	int64_t wait;
+
+	if (ok) {
+		snprintf(s->good, sizeof(s->good), "%s", rev);
+		if (!strcmp(s->failing, rev)) {
+			s->failing[0] = '\0';
+			s->attempts = 0;
+		}
+		return 0;
+	}
+	if (t == CCAI_WATCH_RESYNC)
+		return 0; /* the good revision stays good; next tick again */
+	if (strcmp(s->failing, rev)) {
+		snprintf(s->failing, sizeof(s->failing), "%s", rev);
+		s->attempts = 0;
+	}
+	s->attempts++;
+	s->harmless = harmless;
+	wait = ccai_watch_backoff_ms(s, s->attempts);
+	s->retry_at = started_ms + wait;
+	return wait;
+}
+
+/* ---- one pass ---------------------------------------------------------- */
+
+struct outcome {
+	enum ccai_watch_trigger trigger;
+	char rev[41];
+	char subject[128];
+	char signer[160];
+	enum ccai_watch_result result;
+	int errkind; /* enum ccai_watch_errkind, or -1 */
+	struct ccai_error err;
+	struct ccai_diag problems;
+	size_t counts[CCAI_WATCH_CH__COUNT]; /* applied, or planned */
+	size_t drift;
+	size_t managed;
+	size_t failed;
+	bool harmless; /* failed before any change was attempted */
+	cJSON *changes; /* [{address, action}] */
+	int64_t started_ms;
+	int64_t duration_ms;
+	int64_t retry_in_ms;
+};
+
+struct watch {
+	const struct ccai_watch_opts *o;
+	char *path; /* --path, cleaned */
+	struct ccai_git *git;
+	struct ccai_verify *verify;
+	struct ccai_status *status;
+	struct ccai_loop loop;
+	int tick_timer;
+	int beat_timer;
+	struct ccai_watch_sched sched;
+	struct ccai_watch_metrics m;
+	char verified[41]; /* the last commit whose signature verified */
+	char verified_by[160];
+	bool meta_read; /* the state's "watch" record was looked at */
+	bool last_ok; /* of the last pass (for --once) */
+};
+
+static void beat(struct watch *w)
+{
+	ccai_status_beat(w->status);
+}
+
+static void fail(struct outcome *oc, enum ccai_watch_errkind kind,
+		 const struct ccai_error *err)
+{
+	oc->result = CCAI_WATCH_FAILED;
+	oc->errkind = (int)kind;
+	if (err && &oc->err != err)
+		oc->err = *err;
+	if (oc->err.code == CCAI_ECANCELLED) {
+		oc->result = CCAI_WATCH_INTERRUPTED;
+		oc->errkind = -1;
+	}
+}
+
+static int load_vars(const struct ccai_watch_opts *o, struct ccai_vars *vars,
+		     struct ccai_diag *diag)
+{
+	struct ccai_error e;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; o->var_files && i < o->var_files->n; i++)
+		if (ccai_vars_load_file(vars, o->var_files->items[i], diag) < 0)
+			r = CCAI_EINVALID;
+	for (i = 0; o->vars && i < o->vars->n; i++)
+		if (ccai_vars_set_arg(vars, o->vars->items[i], &e) < 0) {
+			ccai_diag_add(diag, &e);
+			r = CCAI_EINVALID;
+		}
+	return r;
+}
+
+/* The manifests of rev, loaded and resolved into set. */
+static int load_set(struct watch *w, const char *rev,
+		    struct ccai_manifest_set *set, struct outcome *oc)
+{
+	struct ccai_manifest_opts mo = { w->o->project, NULL };
+	struct ccai_git_files files = { NULL, 0, 0 };
+	struct ccai_vars vars;
+	size_t i;
+	int r;
+
+	ccai_vars_init(&vars);
+	r = ccai_git_read_tree(w->git, rev, w->path, &files, &oc->problems,
+			       &oc->err);
+	if (r < 0)
+		goto out;
+	if (load_vars(w->o, &vars, &oc->problems) < 0)
+		r = CCAI_EINVALID;
+	for (i = 0; i < files.n; i++)
+		if (ccai_manifest_set_add_buffer(
+			    set, files.items[i].path, files.items[i].data,
+			    files.items[i].len, &oc->problems) < 0)
+			r = CCAI_EINVALID;
+	if (ccai_manifest_set_resolve(set, &vars, &mo, &oc->problems) < 0)
+		r = CCAI_EINVALID;
+	if (r < 0) {
+		ccai_diag_sort(&oc->problems);
+		ccai_error_set(
+			&oc->err, CCAI_EINVALID,
+			"%zu problem%s found in the manifests",
+			oc->problems.n + oc->problems.dropped,
+			oc->problems.n + oc->problems.dropped == 1 ? "" : "s");
+	}
+out:
+	ccai_git_files_release(&files);
+	ccai_vars_release(&vars);
+	return r;
+}
+
+static int verify_commit(struct watch *w, const char *rev, struct outcome *oc)
+{
+	struct ccai_buf sig = CCAI_BUF_INIT, data = CCAI_BUF_INIT;
+	int r;
+
+	if (!w->verify)
+		return 0;
+	if (!strcmp(w->verified, rev)) {
+		snprintf(oc->signer, sizeof(oc->signer), "%s", w->verified_by);
+		return 0;
+	}
+	ccai_buf_init(&sig, (size_t)1 << 20);
+	ccai_buf_init(&data, (size_t)64 << 20);
+	if ((r = ccai_git_signature(w->git, rev, &sig, &data, &oc->err)) == 0)
+		r = ccai_verify_check(w->verify, rev, &sig, &data, oc->signer,
+				      sizeof(oc->signer), &oc->err);
+	if (r == 0) {
+		snprintf(w->verified, sizeof(w->verified), "%s", rev);
+		snprintf(w->verified_by, sizeof(w->verified_by), "%s",
+			 oc->signer);
+	}
+	ccai_buf_release(&sig);
+	ccai_buf_release(&data);
+	return r;
+}
+
+struct progress {
+	struct watch *w;
+};
+
+static const char *step_verb(const struct ccai_resource *r)
+{
+	switch (r->action) {
+	case CCAI_ACT_CREATE:
+		return "created";
+	case CCAI_ACT_UPDATE:
+		return "updated";
+	case CCAI_ACT_REPLACE:
+		return "replaced";
+	case CCAI_ACT_DELETE:
+		return "deleted";
+	case CCAI_ACT_FORGET:
+		return "forgotten";
+	case CCAI_ACT_NOOP:
+		return r->adopted ? "adopted" : "recorded";
+	}
+	return "done";
+}
+
+/* From the executor's workers, one at a time. */
+static void on_step(void *ctx, const struct ccai_resource *r,
+		    enum ccai_step_status st, long long ms,
+		    const struct ccai_error *err)
+{
+	struct progress *p = ctx;
+	FILE *out = p->w->o->log_format == CCAI_WATCH_LOG_TEXT ? p->w->o->out
+							       : NULL;
+
+	beat(p->w);
+	if (!out)
+		return;
+	if (st == CCAI_STEP_DONE)
+		fprintf(out, "  %s: %s (%.1fs)\n", r->qaddress, step_verb(r),
+			ms / 1000.0);
+	else if (st == CCAI_STEP_FAILED)
+		fprintf(out, "  %s: FAILED after %.1fs: %s\n", r->qaddress,
+			ms / 1000.0, err ? err->message : "?");
+	fflush(out);
+}
+
+static void list_changes(struct outcome *oc, const struct ccai_plan *plan)
+{
+	size_t i, n = 0;
+
+	oc->changes = cJSON_CreateArray();
+	for (i = 0; i < plan->n && n < MAX_LISTED_CHANGES; i++) {
+		const struct ccai_resource *r = &plan->res[plan->order[i]];
+		cJSON *c;
+
+		if (r->action == CCAI_ACT_NOOP)
+			continue;
+		c = cJSON_CreateObject();
+		cJSON_AddStringToObject(c, "address", r->qaddress);
+		cJSON_AddStringToObject(c, "action",
+					ccai_action_name(r->action));
+		cJSON_AddItemToArray(oc->changes, c);
+		n++;
+	}
+}
+
+/* Has the state recorded rev as this watch's last reconciled revision? */
+static bool meta_has(const cJSON *meta, const struct watch *w, const char *rev)
+{
+	const char *v = ccai_json_str(meta, "revision");
+
+	return v && (!rev || !strcmp(v, rev)) &&
+	       !strcmp(ccai_json_str(meta, "repo") ? ccai_json_str(meta, "repo")
+						   : "",
+		       ccai_git_display_url(w->git)) &&
+	       !strcmp(ccai_json_str(meta, "ref") ? ccai_json_str(meta, "ref")
+						  : "",
+		       w->o->ref) &&
+	       !strcmp(ccai_json_str(meta, "path") ? ccai_json_str(meta, "path")
+						   : "",
+		       w->path);
+}
+
+static int record(struct watch *w, struct ccai_state *state, const char *rev,
+		  struct ccai_error *err)
+{
+	cJSON *meta = cJSON_CreateObject();
+	char when[32];
+
+	ccai_clock_rfc3339(ccai_clock_unix_ms(), when);
+	cJSON_AddStringToObject(meta, "repo", ccai_git_display_url(w->git));
+	cJSON_AddStringToObject(meta, "ref", w->o->ref);
+	cJSON_AddStringToObject(meta, "path", w->path);
+	cJSON_AddStringToObject(meta, "revision", rev);
+	cJSON_AddStringToObject(meta, "reconciledAt", when);
+	ccai_state_set_meta(state, "watch", meta);
+	return ccai_state_save(state, err);
+}
+
+/* Plan (and apply) rev; oc has the trigger and is filled in. */
+static void reconcile(struct watch *w, const char *rev, struct outcome *oc)
+{
+	const struct ccai_watch_opts *o = w->o;
+	struct ccai_strlist none = CCAI_STRLIST_INIT;
+	struct ccai_manifest_set set;
+	struct ccai_google *g = NULL;
+	struct ccai_state *state = NULL;
+	struct ccai_state_opts so;
+	struct ccai_plan plan;
+	struct ccai_plan_opts po;
+	struct ccai_apply_opts ao;
+	struct ccai_apply_result res;
+	struct progress prog = { w };
+	bool have_plan = false, blocked = false;
+	cJSON *meta = NULL;
+	size_t i;
+	int r;
+
+	ccai_manifest_set_init(&set);
+	memset(&plan, 0, sizeof(plan));
+	memset(&res, 0, sizeof(res));
+	oc->harmless = true;
+
+	if (verify_commit(w, rev, oc) < 0) {
+		fail(oc, CCAI_WATCH_ERR_VERIFY, NULL);
+		goto out;
+	}
+	beat(w);
+	if (load_set(w, rev, &set, oc) < 0) {
+		fail(oc, CCAI_WATCH_ERR_VALIDATION, NULL);
+		goto out;
+	}
+	beat(w);
+	if (o->stop && *o->stop) {
+		ccai_error_set(&oc->err, CCAI_ECANCELLED, "interrupted");
+		fail(oc, CCAI_WATCH_ERR_PLAN, NULL);
+		goto out;
+	}
+	if ((r = o->client.open(o->client.ctx, &g, &oc->err)) < 0) {
+		fail(oc, CCAI_WATCH_ERR_PLAN, NULL);
+		goto out;
+	}
+	memset(&so, 0, sizeof(so));
+	so.location = o->state;
+	so.lock = true;
+	so.google = g;
+	if (ccai_state_open(&state, &so, &oc->err) < 0) {
+		fail(oc, CCAI_WATCH_ERR_PLAN, NULL);
+		goto out;
+	}
+	/* a restarted watch: was this revision reconciled already? */
+	if (!w->meta_read) {
+		w->meta_read = true;
+		meta = ccai_state_get_meta(state, "watch");
+		if (oc->trigger == CCAI_WATCH_COMMIT && meta_has(meta, w, rev))
+			oc->trigger = CCAI_WATCH_RESYNC;
+	}
+	memset(&po, 0, sizeof(po));
+	po.prune = o->prune;
+	po.allow_replace = o->allow_replace;
+	po.targets = o->targets ? o->targets : &none;
+	po.replace = &none;
+	po.parallelism = o->parallelism;
+	po.stop = o->stop;
+	r = ccai_plan_make(&plan, &set, g, state, &po, &oc->err);
+	have_plan = true;
+	beat(w);
+	if (r < 0) {
+		for (i = 0; i < plan.problems.n; i++)
+			ccai_diag_add(&oc->problems, &plan.problems.items[i]);
+		fail(oc, CCAI_WATCH_ERR_PLAN, NULL);
+		goto out;
+	}
+	oc->managed = plan.n;
+	for (i = 0; i < plan.n; i++) {
+		enum ccai_action a = plan.res[i].action;
+
+		if (a != CCAI_ACT_NOOP && oc->trigger == CCAI_WATCH_RESYNC)
+			oc->drift++;
+		if (plan.res[i].blocked)
+			blocked = true;
+	}
+	list_changes(oc, &plan);
+	if (ccai_plan_has_changes(&plan) && o->out &&
+	    o->log_format == CCAI_WATCH_LOG_TEXT) {
+		struct ccai_render_opts ro;
+
+		memset(&ro, 0, sizeof(ro));
+		ro.color = o->color;
+		ro.all_projects = set.projects.n > 1;
+		ccai_render_text(o->out, &plan, &ro);
+		fflush(o->out);
+	}
+	if (blocked) {
+		ccai_error_set(&oc->err, CCAI_EINVALID,
+			       "an immutable field changed: the plan replaces "
+			       "a resource and --allow-replace was not given; "
+			       "nothing was changed");
+		fail(oc, CCAI_WATCH_ERR_PLAN, NULL);
+		goto out;
+	}
+	if (o->plan_only) {
+		oc->counts[CCAI_WATCH_CH_CREATE] = plan.counts[CCAI_ACT_CREATE];
+		oc->counts[CCAI_WATCH_CH_UPDATE] = plan.counts[CCAI_ACT_UPDATE];
+		oc->counts[CCAI_WATCH_CH_REPLACE] =
+			plan.counts[CCAI_ACT_REPLACE];
+		oc->counts[CCAI_WATCH_CH_DELETE] = plan.counts[CCAI_ACT_DELETE];
+		oc->result = ccai_plan_has_changes(&plan)
+				     ? CCAI_WATCH_PLANNED
+				     : CCAI_WATCH_RECONCILED;
+		goto out;
+	}
+	if (ccai_plan_has_changes(&plan)) {
+		memset(&ao, 0, sizeof(ao));
+		ao.parallelism = o->parallelism;
+		ao.stop = o->stop;
+		ao.progress = on_step;
+		ao.progress_ctx = &prog;
+		oc->harmless = false;
+		r = ccai_apply_run(&plan, g, state, &ao, &res);
+		beat(w);
+		oc->counts[CCAI_WATCH_CH_CREATE] = res.done[CCAI_ACT_CREATE];
+		oc->counts[CCAI_WATCH_CH_UPDATE] = res.done[CCAI_ACT_UPDATE];
+		oc->counts[CCAI_WATCH_CH_REPLACE] = res.done[CCAI_ACT_REPLACE];
+		oc->counts[CCAI_WATCH_CH_DELETE] = res.done[CCAI_ACT_DELETE];
+		oc->failed = res.failed;
+		for (i = 0; i < res.failures.n; i++)
+			ccai_diag_add(&oc->problems, &res.failures.items[i]);
+		if (r < 0 || (o->stop && *o->stop)) {
+			if (o->stop && *o->stop && !res.failed) {
+				ccai_error_set(&oc->err, CCAI_ECANCELLED,
+					       "interrupted: %zu step%s not "
+					       "started",
+					       res.not_run,
+					       res.not_run == 1 ? "" : "s");
+			} else {
+				ccai_error_set(&oc->err, CCAI_ERROR,
+					       "%zu step%s failed, %zu "
+					       "skipped",
+					       res.failed,
+					       res.failed == 1 ? "" : "s",
+					       res.skipped);
+			}
+			fail(oc, CCAI_WATCH_ERR_APPLY, NULL);
+			goto out;
+		}
+	}
+	if (oc->trigger != CCAI_WATCH_RESYNC || !w->sched.good[0]) {
+		cJSON_Delete(meta);
+		meta = ccai_state_get_meta(state, "watch");
+		if (!meta_has(meta, w, rev) &&
+		    record(w, state, rev, &oc->err) < 0) {
+			fail(oc, CCAI_WATCH_ERR_APPLY, NULL);
+			goto out;
+		}
+	}
+	oc->result = CCAI_WATCH_RECONCILED;
+out:
+	cJSON_Delete(meta);
+	ccai_apply_result_release(&res);
+	if (have_plan)
+		ccai_plan_release(&plan);
+	ccai_state_close(state);
+	if (g)
+		o->client.close(o->client.ctx, g);
+	ccai_manifest_set_release(&set);
+}
+
+/* ---- reporting ------------------------------------------------------- */
+
+static const char *short_rev(const char *rev)
+{
+	static char s[13];
+
+	snprintf(s, sizeof(s), "%.12s", rev && *rev ? rev : "-");
+	return s;
+}
+
+static void print_line(FILE *f, char *line)
+{
+	ccai_log_scrub(line);
+	fprintf(f, "%s\n", line);
+	fflush(f);
+}
+
+static void log_json(struct watch *w, cJSON *j)
+{
+	char *s = ccai_json_print(j);
+
+	print_line(w->o->log, s);
+	free(s);
+	cJSON_Delete(j);
+}
+
+static cJSON *json_head(const char *level, const char *msg)
+{
+	cJSON *j = cJSON_CreateObject();
+	char when[32];
+
+	ccai_clock_rfc3339(ccai_clock_unix_ms(), when);
+	cJSON_AddStringToObject(j, "time", when);
+	cJSON_AddStringToObject(j, "level", level);
+	cJSON_AddStringToObject(j, "msg", msg);
+	return j;
+}
+
+static void report(struct watch *w, struct outcome *oc)
+{
+	static const char *const keys[] = { "create", "update", "replace",
+					    "delete" };
+	bool failed = oc->result == CCAI_WATCH_FAILED;
+	char line[2048];
+	size_t i;
+
+	if (w->o->log_format == CCAI_WATCH_LOG_JSON) {
+		cJSON *j = json_head(failed ? "error" : "info", "pass");
+
+		cJSON_AddStringToObject(j, "repo",
+					ccai_git_display_url(w->git));
+		cJSON_AddStringToObject(j, "ref", w->o->ref);
+		cJSON_AddStringToObject(j, "path", *w->path ? w->path : ".");
+		cJSON_AddStringToObject(j, "revision", oc->rev);
+		if (oc->subject[0])
+			cJSON_AddStringToObject(j, "subject", oc->subject);
+		if (oc->signer[0])
+			cJSON_AddStringToObject(j, "signer", oc->signer);
+		cJSON_AddStringToObject(j, "trigger",
+					ccai_watch_trigger_name(oc->trigger));
+		cJSON_AddStringToObject(j, "result",
+					ccai_watch_result_name(oc->result));
+		cJSON_AddBoolToObject(j, "planOnly", w->o->plan_only);
+		for (i = 0; i < CCAI_WATCH_CH__COUNT; i++)
+			cJSON_AddNumberToObject(j, keys[i],
+						(double)oc->counts[i]);
+		cJSON_AddNumberToObject(j, "drift", (double)oc->drift);
+		cJSON_AddNumberToObject(j, "failed", (double)oc->failed);
+		cJSON_AddNumberToObject(j, "durationMs",
+					(double)oc->duration_ms);
+		if (oc->changes && cJSON_GetArraySize(oc->changes)) {
+			cJSON_AddItemToObject(j, "changes", oc->changes);
+			oc->changes = NULL; /* owned by j now */
+		}
+		if (oc->errkind >= 0 || oc->result == CCAI_WATCH_INTERRUPTED) {
+			cJSON *e = cJSON_AddObjectToObject(j, "error");
+			cJSON *probs;
+
+			if (oc->errkind >= 0)
+				cJSON_AddStringToObject(
+					e, "kind",
+					ccai_watch_errkind_name(
+						(enum ccai_watch_errkind)
+							oc->errkind));
+			ccai_error_format(&oc->err, line, sizeof(line));
+			cJSON_AddStringToObject(e, "message", line);
+			if (oc->problems.n) {
+				probs = cJSON_AddArrayToObject(e, "problems");
+				for (i = 0; i < oc->problems.n; i++) {
+					ccai_error_format(
+						&oc->problems.items[i], line,
+						sizeof(line));
+					cJSON_AddItemToArray(
+						probs,
+						cJSON_CreateString(line));
+				}
+			}
+		}
+		if (oc->retry_in_ms)
+			cJSON_AddNumberToObject(j, "retryInMs",
+						(double)oc->retry_in_ms);
+		log_json(w, j);
+		return;
+	}
+	if (failed || oc->result == CCAI_WATCH_INTERRUPTED) {
+		char msg[1400], retry[48] = "";
+		size_t n;
+
+		ccai_error_format(&oc->err, msg, sizeof(msg));
+		if (oc->retry_in_ms)
+			snprintf(retry, sizeof(retry), "; retry in %.1fs",
+				 (double)oc->retry_in_ms / 1000.0);
+		n = (size_t)snprintf(
+			line, sizeof(line),
+			"ccaictl watch: %s %s (%s): ", short_rev(oc->rev),
+			ccai_watch_result_name(oc->result),
+			ccai_watch_trigger_name(oc->trigger));
+		if (oc->errkind >= 0 && n < sizeof(line))
+			n += (size_t)snprintf(
+				line + n, sizeof(line) - n, "%s: ",
+				ccai_watch_errkind_name(
+					(enum ccai_watch_errkind)oc->errkind));
+		if (n < sizeof(line))
+			snprintf(line + n, sizeof(line) - n, "%s%s", msg,
+				 retry);
+		print_line(w->o->log, line);
+		for (i = 0; i < oc->problems.n; i++) {
+			char p[1400];
+
+			ccai_error_format(&oc->problems.items[i], p, sizeof(p));
+			snprintf(line, sizeof(line), "  %s", p);
+			print_line(w->o->log, line);
+		}
+		return;
+	}
+	snprintf(line, sizeof(line),
+		 "ccaictl watch: %s %s (%s%s%s%s): %zu %s, %zu %s, %zu %s, "
+		 "%zu %s, %zu drifted (%lld ms)",
+		 short_rev(oc->rev), ccai_watch_result_name(oc->result),
+		 ccai_watch_trigger_name(oc->trigger),
+		 oc->subject[0] ? " \"" : "", oc->subject,
+		 oc->subject[0] ? "\"" : "", oc->counts[0],
+		 w->o->plan_only ? "to create" : "created", oc->counts[1],
+		 w->o->plan_only ? "to update" : "updated", oc->counts[2],
+		 w->o->plan_only ? "to replace" : "replaced", oc->counts[3],
+		 w->o->plan_only ? "to delete" : "deleted", oc->drift,
+		 (long long)oc->duration_ms);
+	print_line(w->o->log, line);
+}
+
+static void update_metrics(struct watch *w, const struct outcome *oc)
+{
+	struct ccai_watch_metrics *m = &w->m;
+	size_t i;
+
+	m->have_pass = true;
+	m->pass_seconds = (double)oc->duration_ms / 1000.0;
+	m->passes[oc->result]++;
+	m->heartbeat_ms = ccai_clock_ms();
+	switch (oc->result) {
+	case CCAI_WATCH_RECONCILED:
+	case CCAI_WATCH_PLANNED:
+		/* a resync while REF's commit backs off: still not ready */
+		if (!w->sched.failing[0]) {
+			m->ready = true;
+			m->not_ready[0] = '\0';
+		}
+		m->last_success_unix_ms = ccai_clock_unix_ms();
+		if (oc->result == CCAI_WATCH_RECONCILED)
+			snprintf(m->revision, sizeof(m->revision), "%s",
+				 oc->rev);
+		m->managed = oc->managed;
+		m->drifted = oc->drift;
+		m->failed = 0;
+		m->drift_total += oc->drift;
+		if (!w->o->plan_only)
+			for (i = 0; i < CCAI_WATCH_CH__COUNT; i++)
+				m->changes[i] += oc->counts[i];
+		break;
+	case CCAI_WATCH_FAILED:
+		m->ready = false;
+		m->errors[oc->errkind]++;
+		snprintf(m->not_ready, sizeof(m->not_ready),
+			 "%s of %.12s failed: %.200s",
+			 ccai_watch_errkind_name(
+				 (enum ccai_watch_errkind)oc->errkind),
+			 oc->rev[0] ? oc->rev : "the repository",
+			 oc->err.message);
+		ccai_log_scrub(m->not_ready);
+		if (oc->managed)
+			m->managed = oc->managed;
+		m->failed = oc->failed;
+		for (i = 0; i < CCAI_WATCH_CH__COUNT; i++)
+			m->changes[i] += oc->counts[i]; /* the steps done */
+		break;
+	case CCAI_WATCH_INTERRUPTED:
+	case CCAI_WATCH_RESULT__COUNT:
+		break;
+	}
+	ccai_status_publish(w->status, m);
+}
+
+static void outcome_release(struct outcome *oc)
+{
+	ccai_diag_release(&oc->problems);
+	cJSON_Delete(oc->changes);
+	oc->changes = NULL;
+}
+
+/* One tick: fetch, decide, maybe a pass.  False when the tick failed. */
+static bool tick(struct watch *w)
+{
+	struct outcome oc;
+	char head[41];
+	const char *rev;
+	int r;
+
+	memset(&oc, 0, sizeof(oc));
+	oc.errkind = -1;
+	oc.started_ms = ccai_clock_ms();
+	beat(w);
+	r = ccai_git_fetch(w->git, &oc.err);
+	if (r == 0)
+		r = ccai_git_resolve(w->git, w->o->ref, head, &oc.err);
+	if (r < 0) {
+		oc.trigger = CCAI_WATCH_COMMIT;
+		fail(&oc, CCAI_WATCH_ERR_FETCH, NULL);
+		goto done;
+	}
+	oc.trigger =
+		ccai_watch_sched_next(&w->sched, head, oc.started_ms, &rev);
+	if (oc.trigger == CCAI_WATCH_WAIT)
+		return w->last_ok; /* backing off: nothing to report */
+	snprintf(oc.rev, sizeof(oc.rev), "%s", rev);
+	ccai_git_subject(w->git, oc.rev, oc.subject, sizeof(oc.subject));
+	reconcile(w, oc.rev, &oc);
+	if (oc.result != CCAI_WATCH_INTERRUPTED)
+		oc.retry_in_ms =
+			ccai_watch_sched_done(&w->sched, oc.trigger, oc.rev,
+					      oc.result != CCAI_WATCH_FAILED,
+					      oc.harmless, oc.started_ms);
+done:
+	oc.duration_ms = ccai_clock_ms() - oc.started_ms;
+	report(w, &oc);
+	update_metrics(w, &oc);
+	w->last_ok = oc.result == CCAI_WATCH_RECONCILED;
+	outcome_release(&oc);
+	return w->last_ok;
+}
+
+static void on_tick(struct ccai_loop *loop, void *ctx)
+{
+	struct watch *w = ctx;
+	int64_t started = ccai_clock_ms();
+
+	tick(w);
+	ccai_loop_timer_at(loop, w->tick_timer, started + w->o->interval_ms);
+}
+
+static void on_beat(struct ccai_loop *loop, void *ctx)
+{
+	struct watch *w = ctx;
+
+	beat(w);
+	ccai_loop_timer_at(loop, w->beat_timer, ccai_clock_ms() + BEAT_MS);
+}
+
+static void log_event(struct watch *w, const char *msg, const char *text)
+{
+	char line[1024];
+
+	if (w->o->log_format == CCAI_WATCH_LOG_JSON) {
+		cJSON *j = json_head("info", msg);
+
+		cJSON_AddStringToObject(j, "repo",
+					ccai_git_display_url(w->git));
+		cJSON_AddStringToObject(j, "ref", w->o->ref);
+		cJSON_AddStringToObject(j, "path", *w->path ? w->path : ".");
+		if (!strcmp(msg, "start")) {
+			cJSON_AddNumberToObject(j, "intervalMs",
+						(double)w->o->interval_ms);
+			cJSON_AddBoolToObject(j, "planOnly", w->o->plan_only);
+			if (w->status)
+				cJSON_AddStringToObject(
+					j, "listen",
+					ccai_status_url(w->status));
+		}
+		log_json(w, j);
+		return;
+	}
+	snprintf(line, sizeof(line), "ccaictl watch: %s", text);
+	print_line(w->o->log, line);
+}
+
+int ccai_watch_run(const struct ccai_watch_opts *o, bool *reconciled,
+		   struct ccai_error *err)
+{
+	struct ccai_git_opts go;
+	struct watch w;
+	char text[768];
+	int r;
+
+	*reconciled = false;
+	memset(&w, 0, sizeof(w));
+	w.o = o;
+	w.loop.wake[0] = w.loop.wake[1] = -1;
+	ccai_watch_sched_init(&w.sched, o->interval_ms);
+	w.m.stall_ms = o->timeout_ms + 2 * o->interval_ms + 60000;
+	w.m.heartbeat_ms = ccai_clock_ms();
+	if (!(w.path = ccai_git_clean_path(o->path, err)))
+		return CCAI_EINVALID;
+	memset(&go, 0, sizeof(go));
+	go.url = o->repo;
+	go.cache_dir = o->cache_dir;
+	go.stop = o->stop;
+	if ((r = ccai_git_open(&w.git, &go, err)) < 0)
+		goto out;
+	if (o->verify_files && o->verify_files->n &&
+	    (r = ccai_verify_new(&w.verify, o->verify_files, err)) < 0)
+		goto out;
+	if (o->listen &&
+	    (r = ccai_status_start(&w.status, o->listen, &w.m, err)) < 0)
+		goto out;
+	if ((r = ccai_loop_init(&w.loop, o->stop, err)) < 0)
+		goto out;
+	snprintf(text, sizeof(text),
+		 "watching %s ref %s path %s every %.1fs%s%s%s%s",
+		 ccai_git_display_url(w.git), o->ref, *w.path ? w.path : ".",
+		 (double)o->interval_ms / 1000.0,
+		 o->plan_only ? " (plan only)" : "", o->once ? " (once)" : "",
+		 w.status ? "; status on " : "",
+		 w.status ? ccai_status_url(w.status) : "");
+	log_event(&w, "start", text);
+	if (o->once) {
+		*reconciled = tick(&w);
+		r = 0;
+		goto out;
+	}
+	w.tick_timer = ccai_loop_timer_new(&w.loop, on_tick, &w);
+	w.beat_timer = ccai_loop_timer_new(&w.loop, on_beat, &w);
+	ccai_loop_timer_at(&w.loop, w.tick_timer, ccai_clock_ms());
+	ccai_loop_timer_at(&w.loop, w.beat_timer, ccai_clock_ms() + BEAT_MS);
+	ccai_loop_run(&w.loop);
+	log_event(&w, "stop", "stopping: signal received");
+	*reconciled = w.last_ok;
+	r = 0;
+out:
+	ccai_loop_release(&w.loop);
+	ccai_status_stop(w.status);
+	ccai_verify_free(w.verify);
+	ccai_git_free(w.git);
+	free(w.path);
+	return r;
+}
