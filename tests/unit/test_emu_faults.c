@@ -449,6 +449,36 @@ static void test_emu_faults__from_the_command_line(void **state)
 	ccai_test_tmpdir_free(dir);
 }
 
+static char *pattern_with_seed(const char *seed)
+{
+	const char *const args[] = { "--faults", "error-rate=0.5", "--seed",
+				     seed, NULL };
+	struct emu_fx fx2;
+	char *dir = ccai_test_tmpdir(), *p;
+
+	memset(&fx2, 0, sizeof(fx2));
+	assert_int_equal(emu_fx_start_in(&fx2, dir, args), 0);
+	p = pattern(&fx2, 40);
+	assert_int_equal(emu_fx_stop(&fx2), 0);
+	free(dir);
+	return p;
+}
+
+static void test_emu_faults__seed_flag(void **state)
+{
+	char *a = pattern_with_seed("7"), *b = pattern_with_seed("7");
+	char *c = pattern_with_seed("8");
+
+	(void)state;
+	assert_string_equal(a, b);
+	assert_string_not_equal(a, c);
+	assert_non_null(strchr(a, 'x'));
+	assert_non_null(strchr(a, '.'));
+	free(a);
+	free(b);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -472,6 +502,7 @@ int main(void)
 					  reset),
 		cmocka_unit_test(test_emu_faults__stats_count_by_method_id),
 		cmocka_unit_test(test_emu_faults__from_the_command_line),
+		cmocka_unit_test(test_emu_faults__seed_flag),
 	};
 
 	return cmocka_run_group_tests(tests, emu_group_setup,
