@@ -32,7 +32,14 @@ static const struct ccai_kind_ref refs[] = {
 };
 
 static const char *const local_fields[] = { "keyFile", "rotateAfterDays",
-					    NULL };
+					    "orphanKeys", NULL };
+
+/*
+ * How long after an intent a key it made may take to appear: a request's
+ * longest attempt (120 s) and a margin.  A key someone else adds to a
+ * managed account outside that window is never touched.
+ */
+#define ORPHAN_WINDOW_S 150
 
 #define KEY_FILE_MAX ((size_t)64 << 10)
 
@@ -107,6 +114,47 @@ static int key_read(const struct ccai_kres *r, cJSON **out,
 	return rc;
 }
 
+static time_t parse_time(const char *s)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
+		return 0;
+	return timegm(&tm);
+}
+
+static bool in_list(const cJSON *list, const char *s);
+
+/*
+ * Keys an interrupted run of ours made and never recorded: not ours, not
+ * there before the intent (attributes.pendingKey or .lastIntent), and
+ * made within ORPHAN_WINDOW_S of it.  A create still in flight when its
+ * process died can land after the next run's clean-up; this finds it.
+ */
+static bool is_orphan(const struct ccai_kres *r, const cJSON *key)
+{
+	static const char *const which[] = { "pendingKey", "lastIntent" };
+	const char *n = ccai_json_str(key, "name");
+	time_t made = parse_time(ccai_json_str(key, "validAfterTime"));
+	size_t i;
+
+	if (!n || (r->server_name && !strcmp(n, r->server_name)) || !made)
+		return false;
+	for (i = 0; i < CCAI_ARRAY_SIZE(which); i++) {
+		const cJSON *in =
+			cJSON_GetObjectItemCaseSensitive(r->attrs, which[i]);
+		time_t at = parse_time(ccai_json_str(in, "at"));
+
+		if (!in || !at ||
+		    in_list(cJSON_GetObjectItemCaseSensitive(in, "known"), n))
+			continue;
+		if (made >= at - 60 && made <= at + ORPHAN_WINDOW_S)
+			return true;
+	}
+	return false;
+}
+
 static int key_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,
 		     char **server_name, struct ccai_error *err)
 {
@@ -140,17 +188,24 @@ static int key_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,
 		*server_name = ccai_xstrdup(n);
 		break;
 	}
+	if (*live) {
+		cJSON *orphans = cJSON_CreateArray();
+
+		cJSON_ArrayForEach(
+			it, cJSON_GetObjectItemCaseSensitive(coll, "items"))
+		{
+			if (is_orphan(r, it))
+				cJSON_AddItemToArray(
+					orphans,
+					cJSON_CreateString(
+						ccai_json_str(it, "name")));
+		}
+		if (cJSON_GetArraySize(orphans))
+			cJSON_AddItemToObject(*live, "orphanKeys", orphans);
+		else
+			cJSON_Delete(orphans);
+	}
 	return 0;
-}
-
-static time_t parse_time(const char *s)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
-		return 0;
-	return timegm(&tm);
 }
 
 static bool rotation_due(const struct ccai_kres *r)
@@ -171,8 +226,17 @@ static const char *key_file(const struct ccai_kres *r)
 
 static void key_local_changes(const struct ccai_kres *r, cJSON *changes)
 {
+	const cJSON *orphans =
+		cJSON_GetObjectItemCaseSensitive(r->live, "orphanKeys");
 	cJSON *c;
 
+	if (cJSON_GetArraySize(orphans)) {
+		c = cJSON_CreateObject();
+		cJSON_AddStringToObject(c, "path", "orphanKeys");
+		cJSON_AddItemToObject(c, "before", cJSON_Duplicate(orphans, 1));
+		cJSON_AddItemToObject(c, "after", cJSON_CreateArray());
+		cJSON_AddItemToArray(changes, c);
+	}
 	if (!rotation_due(r))
 		return;
 	c = cJSON_CreateObject();
@@ -373,7 +437,10 @@ static int make_key(struct ccai_kres *r, const char *keep,
 	if (rc < 0)
 		goto out;
 	r->new_server_name = ccai_xstrdup(ccai_json_str(out, "name"));
-	cJSON_DeleteItemFromObjectCaseSensitive(attrs, "pendingKey");
+	/* kept: a create of a dead run may still land (is_orphan) */
+	ccai_json_set(
+		attrs, "lastIntent",
+		cJSON_DetachItemFromObjectCaseSensitive(attrs, "pendingKey"));
 	cJSON_Delete(r->new_attrs);
 	r->new_attrs = attrs;
 	attrs = NULL;
@@ -393,12 +460,26 @@ static int key_create(struct ccai_kres *r, struct ccai_error *err)
 	return make_key(r, NULL, err);
 }
 
-/* The only update is a rotation: new key, written, then the old deleted. */
+/*
+ * An update deletes orphans an interrupted run left, and rotates a key
+ * that is due: new key, written, then the old one deleted.
+ */
 static int key_update(struct ccai_kres *r, struct ccai_error *err)
 {
-	char *old = r->server_name ? ccai_xstrdup(r->server_name) : NULL;
-	int rc = make_key(r, old, err);
+	const cJSON *o;
+	char *old;
+	int rc = 0;
 
+	cJSON_ArrayForEach(
+		o, cJSON_GetObjectItemCaseSensitive(r->live, "orphanKeys"))
+	{
+		if (rc == 0 && cJSON_IsString(o))
+			rc = delete_key(r, o->valuestring, err);
+	}
+	if (rc < 0 || !rotation_due(r))
+		return rc;
+	old = r->server_name ? ccai_xstrdup(r->server_name) : NULL;
+	rc = make_key(r, old, err);
 	if (rc == 0 && old)
 		rc = delete_key(r, old, err);
 	free(old);
