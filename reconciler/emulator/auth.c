@@ -44,8 +44,8 @@ static char *bio_text(BIO *b)
 	return ccai_xstrndup(p, (size_t)(n > 0 ? n : 0));
 }
 
-int emu_key_generate(int bits, char **priv_pem, char **pub_pem,
-		     struct ccai_error *err)
+int ccai_emu_key_generate(int bits, char **priv_pem, char **pub_pem,
+			  struct ccai_error *err)
 {
 	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
 	BIO *a = NULL, *b = NULL;
@@ -72,9 +72,9 @@ out:
 	return r;
 }
 
-bool emu_rs256_verify(const char *pub_pem, const char *signed_part,
-		      size_t signed_len, const unsigned char *sig,
-		      size_t sig_len)
+bool ccai_emu_rs256_verify(const char *pub_pem, const char *signed_part,
+			   size_t signed_len, const unsigned char *sig,
+			   size_t sig_len)
 {
 	BIO *b = BIO_new_mem_buf(pub_pem, -1);
 	EVP_PKEY *k = b ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
@@ -93,8 +93,9 @@ bool emu_rs256_verify(const char *pub_pem, const char *signed_part,
 	return ok;
 }
 
-char *emu_key_file(struct ccai_emu *e, const char *project, const char *email,
-		   const char *client_id, const char *kid, const char *priv_pem)
+char *ccai_emu_key_file(struct ccai_emu *e, const char *project,
+			const char *email, const char *client_id,
+			const char *kid, const char *priv_pem)
 {
 	cJSON *o = cJSON_CreateObject();
 	char *uri, *text;
@@ -132,30 +133,32 @@ static int write_secret_file(const char *path, char *text,
 	return r;
 }
 
-int emu_auth_init(struct ccai_emu *e, struct ccai_error *err)
+int ccai_emu_auth_init(struct ccai_emu *e, struct ccai_error *err)
 {
-	struct emu_store *st = e->store;
+	struct ccai_emu_store *st = e->store;
 	char *priv = NULL, *pub = NULL, *text;
 	cJSON *admin, *u;
 	int r;
 
-	emu_store_lock(st);
-	admin = emu_store_obj(st, "admin");
+	ccai_emu_store_lock(st);
+	admin = ccai_emu_store_obj(st, "admin");
 	if (!ccai_json_str(admin, "priv")) {
 		char kid[41], secret[33], refresh[65], cid[22];
 
-		emu_store_unlock(st);
-		if ((r = emu_key_generate(2048, &priv, &pub, err)) < 0)
+		ccai_emu_store_unlock(st);
+		if ((r = ccai_emu_key_generate(2048, &priv, &pub, err)) < 0)
 			return r;
-		emu_rand_chars(kid, 40, "0123456789abcdef");
-		emu_rand_chars(secret, 32,
-			       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRST"
-			       "UVWXYZ0123456789");
-		emu_rand_chars(refresh, 64,
-			       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRST"
-			       "UVWXYZ0123456789-_");
-		emu_rand_digits(cid, 21);
-		emu_store_lock(st);
+		ccai_emu_rand_chars(kid, 40, "0123456789abcdef");
+		ccai_emu_rand_chars(
+			secret, 32,
+			"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRST"
+			"UVWXYZ0123456789");
+		ccai_emu_rand_chars(
+			refresh, 64,
+			"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRST"
+			"UVWXYZ0123456789-_");
+		ccai_emu_rand_digits(cid, 21);
+		ccai_emu_store_lock(st);
 		ccai_json_set(admin, "email",
 			      cJSON_CreateString(EMU_ADMIN_EMAIL));
 		ccai_json_set(admin, "kid", cJSON_CreateString(kid));
@@ -167,15 +170,15 @@ int emu_auth_init(struct ccai_emu *e, struct ccai_error *err)
 		text = ccai_xasprintf("1//emu-%s", refresh);
 		ccai_json_set(admin, "refreshToken", cJSON_CreateString(text));
 		free(text);
-		emu_store_dirty(st);
+		ccai_emu_store_dirty(st);
 		ccai_secret_free_str(priv);
 		free(pub);
 	}
 	/* the port may have changed: token_uri is rewritten every start */
-	text = emu_key_file(e, EMU_ADMIN_PROJECT, ccai_json_str(admin, "email"),
-			    ccai_json_str(admin, "clientId"),
-			    ccai_json_str(admin, "kid"),
-			    ccai_json_str(admin, "priv"));
+	text = ccai_emu_key_file(
+		e, EMU_ADMIN_PROJECT, ccai_json_str(admin, "email"),
+		ccai_json_str(admin, "clientId"), ccai_json_str(admin, "kid"),
+		ccai_json_str(admin, "priv"));
 	u = cJSON_CreateObject();
 	cJSON_AddStringToObject(u, "type", "authorized_user");
 	{
@@ -189,7 +192,7 @@ int emu_auth_init(struct ccai_emu *e, struct ccai_error *err)
 				ccai_json_str(admin, "clientSecret"));
 	cJSON_AddStringToObject(u, "refresh_token",
 				ccai_json_str(admin, "refreshToken"));
-	emu_store_unlock(st);
+	ccai_emu_store_unlock(st);
 	r = write_secret_file(e->cred_path, text, err);
 	text = cJSON_Print(u);
 	cJSON_Delete(u);
@@ -202,10 +205,10 @@ int emu_auth_init(struct ccai_emu *e, struct ccai_error *err)
 
 /* ---- tokens ---------------------------------------------------------- */
 
-char *emu_token_issue(struct ccai_emu *e, const char *principal, bool admin,
-		      long long lifetime_s)
+char *ccai_emu_token_issue(struct ccai_emu *e, const char *principal,
+			   bool admin, long long lifetime_s)
 {
-	struct emu_store *st = e->store;
+	struct ccai_emu_store *st = e->store;
 	unsigned char raw[32];
 	struct ccai_buf b = CCAI_BUF_INIT;
 	int64_t now = ccai_clock_unix();
@@ -222,28 +225,28 @@ char *emu_token_issue(struct ccai_emu *e, const char *principal, bool admin,
 	if (admin)
 		cJSON_AddTrueToObject(t, "a");
 	cJSON_AddNumberToObject(t, "exp", (double)(now + lifetime_s));
-	emu_store_lock(st);
-	tokens = emu_store_obj(st, "tokens");
+	ccai_emu_store_lock(st);
+	tokens = ccai_emu_store_obj(st, "tokens");
 	for (it = tokens->child; it; it = next) {
 		next = it->next;
 		if (ccai_json_num(it, "exp", 0) <= (double)now)
 			cJSON_Delete(cJSON_DetachItemViaPointer(tokens, it));
 	}
 	cJSON_AddItemToObject(tokens, tok, t);
-	emu_store_dirty(st);
-	emu_store_unlock(st);
+	ccai_emu_store_dirty(st);
+	ccai_emu_store_unlock(st);
 	return tok;
 }
 
-bool emu_token_check(struct ccai_emu *e, const char *token, char **principal,
-		     bool *admin, int64_t now_ms)
+bool ccai_emu_token_check(struct ccai_emu *e, const char *token,
+			  char **principal, bool *admin, int64_t now_ms)
 {
-	struct emu_store *st = e->store;
+	struct ccai_emu_store *st = e->store;
 	const cJSON *t;
 	bool ok = false;
 
-	emu_store_lock(st);
-	t = cJSON_GetObjectItemCaseSensitive(emu_store_obj(st, "tokens"),
+	ccai_emu_store_lock(st);
+	t = cJSON_GetObjectItemCaseSensitive(ccai_emu_store_obj(st, "tokens"),
 					     token);
 	if (t && ccai_json_num(t, "exp", 0) * 1000.0 > (double)now_ms &&
 	    ccai_json_str(t, "p")) {
@@ -251,12 +254,12 @@ bool emu_token_check(struct ccai_emu *e, const char *token, char **principal,
 		*admin = ccai_json_bool(t, "a", false);
 		ok = true;
 	}
-	emu_store_unlock(st);
+	ccai_emu_store_unlock(st);
 	return ok;
 }
 
-static void reply_token(struct emu_resp *rs, const char *tok, const char *scope,
-			bool sts)
+static void reply_token(struct ccai_emu_resp *rs, const char *tok,
+			const char *scope, bool sts)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -269,7 +272,7 @@ static void reply_token(struct emu_resp *rs, const char *tok, const char *scope,
 	if (scope)
 		cJSON_AddStringToObject(o, "scope", scope);
 	cJSON_AddStringToObject(o, "token_type", "Bearer");
-	emu_reply_json(rs, 200, o);
+	ccai_emu_reply_json(rs, 200, o);
 }
 
 /* ---- form bodies ----------------------------------------------------- */
@@ -278,9 +281,9 @@ static void reply_token(struct emu_resp *rs, const char *tok, const char *scope,
  * The body as an object of strings: form-encoded (the OAuth way) or a
  * JSON object (camelCase keys become snake_case for STS).
  */
-static cJSON *parse_form(struct emu_req *rq)
+static cJSON *parse_form(struct ccai_emu_req *rq)
 {
-	const char *ct = emu_header(rq, "Content-Type");
+	const char *ct = ccai_emu_header(rq, "Content-Type");
 	cJSON *o = NULL;
 	char *copy, *save = NULL, *pair;
 
@@ -399,15 +402,15 @@ struct signer {
 static size_t find_signers(struct ccai_emu *e, const struct jwt *j,
 			   struct signer *out, size_t max, int64_t now_ms)
 {
-	struct emu_store *st = e->store;
+	struct ccai_emu_store *st = e->store;
 	const char *kid = ccai_json_str(j->header, "kid");
 	const char *iss = ccai_json_str(j->claims, "iss");
 	cJSON *admin, *kidx, *it;
 	size_t n = 0;
 
-	emu_store_lock(st);
-	admin = emu_store_obj(st, "admin");
-	kidx = emu_store_obj(st, "kidx");
+	ccai_emu_store_lock(st);
+	admin = ccai_emu_store_obj(st, "admin");
+	kidx = ccai_emu_store_obj(st, "kidx");
 	if ((kid && !strcmp(kid, ccai_json_str(admin, "kid"))) ||
 	    (!kid && iss && !strcmp(iss, ccai_json_str(admin, "email")))) {
 		out[n].email = ccai_xstrdup(ccai_json_str(admin, "email"));
@@ -424,16 +427,16 @@ static size_t find_signers(struct ccai_emu *e, const struct jwt *j,
 			continue;
 		if (!cJSON_IsString(it))
 			continue;
-		key = emu_res_get(st, it->valuestring);
+		key = ccai_emu_res_get(st, it->valuestring);
 		if (!key ||
 		    ccai_json_bool(ccai_json_path(key, "r"), "disabled",
 				   false) ||
 		    !ccai_json_str(ccai_json_path(key, "m"), "pub"))
 			continue;
-		sa_name = emu_name_parent(it->valuestring);
-		email = ccai_xstrdup(emu_name_last(sa_name));
+		sa_name = ccai_emu_name_parent(it->valuestring);
+		email = ccai_xstrdup(ccai_emu_name_last(sa_name));
 		free(sa_name);
-		sa = emu_sa_find(st, email, now_ms);
+		sa = ccai_emu_sa_find(st, email, now_ms);
 		if (!sa ||
 		    ccai_json_bool(ccai_json_path(sa, "r"), "disabled",
 				   false) ||
@@ -447,7 +450,7 @@ static size_t find_signers(struct ccai_emu *e, const struct jwt *j,
 		out[n].admin = false;
 		n++;
 	}
-	emu_store_unlock(st);
+	ccai_emu_store_unlock(st);
 	return n;
 }
 
@@ -472,8 +475,8 @@ static bool aud_ok(struct ccai_emu *e, const char *aud)
  * error body.
  */
 static int jwt_verify(struct ccai_emu *e, const struct jwt *j,
-		      struct signer *who, struct emu_resp *rs, int64_t now_ms,
-		      bool check_aud)
+		      struct signer *who, struct ccai_emu_resp *rs,
+		      int64_t now_ms, bool check_aud)
 {
 	struct signer cands[16];
 	size_t n, i;
@@ -485,14 +488,15 @@ static int jwt_verify(struct ccai_emu *e, const struct jwt *j,
 
 	memset(who, 0, sizeof(*who));
 	if (!alg || strcmp(alg, "RS256")) {
-		emu_reply_oauth_error(rs, 400, "invalid_grant",
-				      "Invalid JWT: only RS256 is accepted.");
+		ccai_emu_reply_oauth_error(
+			rs, 400, "invalid_grant",
+			"Invalid JWT: only RS256 is accepted.");
 		return -1;
 	}
 	n = find_signers(e, j, cands, CCAI_ARRAY_SIZE(cands), now_ms);
 	for (i = 0; i < n; i++) {
 		if (found < 0 &&
-		    emu_rs256_verify(
+		    ccai_emu_rs256_verify(
 			    cands[i].pub, j->signed_part, j->signed_len,
 			    (const unsigned char *)j->sig.ptr, j->sig.len))
 			found = (int)i;
@@ -506,32 +510,35 @@ static int jwt_verify(struct ccai_emu *e, const struct jwt *j,
 		free(cands[i].pub);
 	}
 	if (found < 0) {
-		emu_reply_oauth_error(rs, 400, "invalid_grant",
-				      "Invalid JWT Signature.");
+		ccai_emu_reply_oauth_error(rs, 400, "invalid_grant",
+					   "Invalid JWT Signature.");
 		return -1;
 	}
 	if (check_aud &&
 	    (!ccai_json_str(j->claims, "iss") ||
 	     strcmp(ccai_json_str(j->claims, "iss"), who->email))) {
-		emu_reply_oauth_error(rs, 400, "invalid_grant",
-				      "Invalid JWT: 'iss' is not the key's "
-				      "service account.");
+		ccai_emu_reply_oauth_error(
+			rs, 400, "invalid_grant",
+			"Invalid JWT: 'iss' is not the key's "
+			"service account.");
 		goto fail;
 	}
 	if (check_aud && !aud_ok(e, ccai_json_str(j->claims, "aud"))) {
-		emu_reply_oauth_error(rs, 400, "invalid_grant",
-				      "Invalid JWT: 'aud' must be the token "
-				      "endpoint (%s/token or %s).",
-				      e->base, EMU_GOOGLE_TOKEN_URI);
+		ccai_emu_reply_oauth_error(
+			rs, 400, "invalid_grant",
+			"Invalid JWT: 'aud' must be the token "
+			"endpoint (%s/token or %s).",
+			e->base, EMU_GOOGLE_TOKEN_URI);
 		goto fail;
 	}
 	if (iat < 0 || exp < 0 || exp <= iat || exp - iat > 3600 ||
 	    iat > now + JWT_SKEW_S || exp <= now) {
-		emu_reply_oauth_error(rs, 400, "invalid_grant",
-				      "Invalid JWT: Token must be a "
-				      "short-lived token (60 minutes) and in "
-				      "a reasonable timeframe. Check your iat "
-				      "and exp values in the JWT claim.");
+		ccai_emu_reply_oauth_error(
+			rs, 400, "invalid_grant",
+			"Invalid JWT: Token must be a "
+			"short-lived token (60 minutes) and in "
+			"a reasonable timeframe. Check your iat "
+			"and exp values in the JWT claim.");
 		goto fail;
 	}
 	return 0;
@@ -542,7 +549,7 @@ fail:
 	return -1;
 }
 
-static void grant_jwt(struct emu_req *rq, struct emu_resp *rs,
+static void grant_jwt(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
 		      const cJSON *form)
 {
 	const char *assertion = ccai_json_str(form, "assertion");
@@ -551,23 +558,24 @@ static void grant_jwt(struct emu_req *rq, struct emu_resp *rs,
 	char *principal, *tok;
 
 	if (!assertion || jwt_parse(&j, assertion) < 0) {
-		emu_reply_oauth_error(rs, 400, "invalid_grant",
-				      "Invalid JWT: the assertion is not a "
-				      "JWT.");
+		ccai_emu_reply_oauth_error(
+			rs, 400, "invalid_grant",
+			"Invalid JWT: the assertion is not a "
+			"JWT.");
 		return;
 	}
 	if (jwt_verify(rq->emu, &j, &who, rs, rq->now_ms, true) < 0)
 		goto out;
 	if (!ccai_json_str(j.claims, "scope") ||
 	    !*ccai_json_str(j.claims, "scope")) {
-		emu_reply_oauth_error(rs, 400, "invalid_scope",
-				      "Invalid OAuth scope or ID token "
-				      "audience provided.");
+		ccai_emu_reply_oauth_error(rs, 400, "invalid_scope",
+					   "Invalid OAuth scope or ID token "
+					   "audience provided.");
 		goto out_who;
 	}
 	principal = ccai_xasprintf("serviceAccount:%s", who.email);
-	tok = emu_token_issue(rq->emu, principal, who.admin,
-			      EMU_TOKEN_LIFETIME);
+	tok = ccai_emu_token_issue(rq->emu, principal, who.admin,
+				   EMU_TOKEN_LIFETIME);
 	reply_token(rs, tok, NULL, false);
 	free(tok);
 	free(principal);
@@ -578,39 +586,40 @@ out:
 	jwt_release(&j);
 }
 
-static void grant_refresh(struct emu_req *rq, struct emu_resp *rs,
+static void grant_refresh(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
 			  const cJSON *form)
 {
 	const char *rt = ccai_json_str(form, "refresh_token");
 	const char *cid = ccai_json_str(form, "client_id");
 	const char *sec = ccai_json_str(form, "client_secret");
-	struct emu_store *st = rq->emu->store;
+	struct ccai_emu_store *st = rq->emu->store;
 	bool ok_client, ok_token;
 	cJSON *admin;
 	char *want;
 	char *tok;
 
-	emu_store_lock(st);
-	admin = emu_store_obj(st, "admin");
+	ccai_emu_store_lock(st);
+	admin = ccai_emu_store_obj(st, "admin");
 	want = ccai_xasprintf("%s.apps.googleusercontent.com",
 			      ccai_json_str(admin, "clientId"));
 	ok_client = cid && sec && !strcmp(cid, want) &&
 		    !strcmp(sec, ccai_json_str(admin, "clientSecret"));
 	ok_token = rt && !strcmp(rt, ccai_json_str(admin, "refreshToken"));
-	emu_store_unlock(st);
+	ccai_emu_store_unlock(st);
 	free(want);
 	if (!ok_client) {
-		emu_reply_oauth_error(rs, 401, "invalid_client",
-				      "The OAuth client was not found.");
+		ccai_emu_reply_oauth_error(rs, 401, "invalid_client",
+					   "The OAuth client was not found.");
 		return;
 	}
 	if (!ok_token) {
-		emu_reply_oauth_error(rs, 400, "invalid_grant",
-				      "Token has been expired or revoked.");
+		ccai_emu_reply_oauth_error(
+			rs, 400, "invalid_grant",
+			"Token has been expired or revoked.");
 		return;
 	}
-	tok = emu_token_issue(rq->emu, EMU_ADMIN_USER, true,
-			      EMU_TOKEN_LIFETIME);
+	tok = ccai_emu_token_issue(rq->emu, EMU_ADMIN_USER, true,
+				   EMU_TOKEN_LIFETIME);
 	reply_token(rs, tok,
 		    ccai_json_str(form, "scope")
 			    ? ccai_json_str(form, "scope")
@@ -619,35 +628,36 @@ static void grant_refresh(struct emu_req *rq, struct emu_resp *rs,
 	free(tok);
 }
 
-void emu_h_token(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_token(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	cJSON *form = parse_form(rq);
 	const char *gt = ccai_json_str(form, "grant_type");
 
 	if (!form || !gt)
-		emu_reply_oauth_error(rs, 400, "invalid_request",
-				      "Missing required parameter: "
-				      "grant_type");
+		ccai_emu_reply_oauth_error(rs, 400, "invalid_request",
+					   "Missing required parameter: "
+					   "grant_type");
 	else if (!strcmp(gt, "urn:ietf:params:oauth:grant-type:jwt-bearer"))
 		grant_jwt(rq, rs, form);
 	else if (!strcmp(gt, "refresh_token"))
 		grant_refresh(rq, rs, form);
 	else
-		emu_reply_oauth_error(rs, 400, "unsupported_grant_type",
-				      "Invalid grant_type: %s", gt);
+		ccai_emu_reply_oauth_error(rs, 400, "unsupported_grant_type",
+					   "Invalid grant_type: %s", gt);
 	cJSON_Delete(form);
 }
 
-static void reply_bad_subject(struct emu_resp *rs)
+static void reply_bad_subject(struct ccai_emu_resp *rs)
 {
-	emu_reply_oauth_error(rs, 400, "invalid_grant",
-			      "The given subject token is not valid (the "
-			      "emulator takes '%s' or a JWT signed by a key it "
-			      "issued).",
-			      STS_FIXED_SUBJECT_TOKEN);
+	ccai_emu_reply_oauth_error(
+		rs, 400, "invalid_grant",
+		"The given subject token is not valid (the "
+		"emulator takes '%s' or a JWT signed by a key it "
+		"issued).",
+		STS_FIXED_SUBJECT_TOKEN);
 }
 
-void emu_h_sts_token(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_sts_token(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	static const char *const types[] = {
 		"urn:ietf:params:oauth:token-type:jwt",
@@ -671,21 +681,22 @@ void emu_h_sts_token(struct emu_req *rq, struct emu_resp *rs)
 			type_ok = true;
 	if (!gt || strcmp(gt, "urn:ietf:params:oauth:grant-type:"
 			      "token-exchange")) {
-		emu_reply_oauth_error(rs, 400, "unsupported_grant_type",
-				      "The grant_type must be "
-				      "urn:ietf:params:oauth:grant-type:"
-				      "token-exchange.");
+		ccai_emu_reply_oauth_error(rs, 400, "unsupported_grant_type",
+					   "The grant_type must be "
+					   "urn:ietf:params:oauth:grant-type:"
+					   "token-exchange.");
 		goto out;
 	}
 	if (!aud || !*aud || !type_ok || !subj ||
 	    (rtt && strcmp(rtt, "urn:ietf:params:oauth:token-type:"
 				"access_token"))) {
-		emu_reply_oauth_error(rs, 400, "invalid_request",
-				      "The request needs audience, a "
-				      "supported subject_token_type, a "
-				      "subject_token and requested_token_type "
-				      "urn:ietf:params:oauth:token-type:"
-				      "access_token.");
+		ccai_emu_reply_oauth_error(
+			rs, 400, "invalid_request",
+			"The request needs audience, a "
+			"supported subject_token_type, a "
+			"subject_token and requested_token_type "
+			"urn:ietf:params:oauth:token-type:"
+			"access_token.");
 		goto out;
 	}
 	if (!strcmp(subj, STS_FIXED_SUBJECT_TOKEN)) {
@@ -715,7 +726,8 @@ void emu_h_sts_token(struct emu_req *rq, struct emu_resp *rs)
 		ccai_str_starts_with(aud, "//iam.googleapis.com/") ? aud + 21
 								   : aud,
 		sub);
-	tok = emu_token_issue(rq->emu, principal, true, EMU_TOKEN_LIFETIME);
+	tok = ccai_emu_token_issue(rq->emu, principal, true,
+				   EMU_TOKEN_LIFETIME);
 	reply_token(rs, tok, NULL, true);
 	free(tok);
 	free(principal);
@@ -733,7 +745,8 @@ static void time_z(int64_t unix_s, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-void emu_h_generate_access_token(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_generate_access_token(struct ccai_emu_req *rq,
+				      struct ccai_emu_resp *rs)
 {
 	const char *email = rq->caps[1];
 	const cJSON *scope =
@@ -746,72 +759,76 @@ void emu_h_generate_access_token(struct emu_req *rq, struct emu_resp *rs)
 	cJSON *sa, *o;
 
 	if (!cJSON_IsArray(scope) || !scope->child) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"Scope is required.");
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				     "Scope is required.");
 		return;
 	}
 	if (lifetime) {
 		double d = strtod(lifetime, NULL);
 
 		if (d <= 0 || d > 3600) {
-			emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-					"The lifetime must be between 1s and "
-					"3600s (the emulator has no "
-					"org-policy exception).");
+			ccai_emu_reply_error(
+				rs, 400, "INVALID_ARGUMENT",
+				"The lifetime must be between 1s and "
+				"3600s (the emulator has no "
+				"org-policy exception).");
 			return;
 		}
 		life = (long long)d;
 	}
-	emu_store_lock(rq->emu->store);
-	sa = emu_sa_find(rq->emu->store, email, rq->now_ms);
+	ccai_emu_store_lock(rq->emu->store);
+	sa = ccai_emu_sa_find(rq->emu->store, email, rq->now_ms);
 	exists = sa != NULL;
 	if (sa)
 		disabled = ccai_json_bool(ccai_json_path(sa, "r"), "disabled",
 					  false);
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_unlock(rq->emu->store);
 	if (!exists) {
-		emu_reply_error(rs, 404, "NOT_FOUND",
-				"Requested entity was not found.");
+		ccai_emu_reply_error(rs, 404, "NOT_FOUND",
+				     "Requested entity was not found.");
 		return;
 	}
 	if (disabled) {
-		emu_reply_error(rs, 400, "FAILED_PRECONDITION",
-				"The service account %s is disabled.", email);
+		ccai_emu_reply_error(rs, 400, "FAILED_PRECONDITION",
+				     "The service account %s is disabled.",
+				     email);
 		return;
 	}
 	principal = ccai_xasprintf("serviceAccount:%s", email);
-	tok = emu_token_issue(rq->emu, principal, false, life);
+	tok = ccai_emu_token_issue(rq->emu, principal, false, life);
 	time_z(rq->now_ms / 1000 + life, when);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "accessToken", tok);
 	cJSON_AddStringToObject(o, "expireTime", when);
-	emu_reply_json(rs, 200, o);
+	ccai_emu_reply_json(rs, 200, o);
 	free(tok);
 	free(principal);
 }
 
-void emu_h_metadata(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_metadata(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
-	const char *flavor = emu_header(rq, "Metadata-Flavor");
+	const char *flavor = ccai_emu_header(rq, "Metadata-Flavor");
 	const char *p = rq->path;
 
 	if (!flavor || strcmp(flavor, "Google")) {
-		emu_reply_text(rs, 403, "text/html; charset=UTF-8",
-			       "Missing Metadata-Flavor:Google header.\n");
+		ccai_emu_reply_text(rs, 403, "text/html; charset=UTF-8",
+				    "Missing Metadata-Flavor:Google header.\n");
 	} else if (ccai_str_ends_with(p, "/service-accounts/default/token")) {
-		char *tok = emu_token_issue(rq->emu,
-					    "serviceAccount:" EMU_ADMIN_EMAIL,
-					    true, EMU_TOKEN_LIFETIME);
+		char *tok = ccai_emu_token_issue(
+			rq->emu, "serviceAccount:" EMU_ADMIN_EMAIL, true,
+			EMU_TOKEN_LIFETIME);
 
 		reply_token(rs, tok, NULL, false);
 		free(tok);
 	} else if (ccai_str_ends_with(p, "/service-accounts/default/email")) {
-		emu_reply_text(rs, 200, "application/text", EMU_ADMIN_EMAIL);
+		ccai_emu_reply_text(rs, 200, "application/text",
+				    EMU_ADMIN_EMAIL);
 	} else if (ccai_str_ends_with(p, "/project/project-id")) {
-		emu_reply_text(rs, 200, "application/text", EMU_ADMIN_PROJECT);
+		ccai_emu_reply_text(rs, 200, "application/text",
+				    EMU_ADMIN_PROJECT);
 	} else {
-		emu_reply_text(rs, 200, "application/text",
-			       "computeMetadata/\n");
+		ccai_emu_reply_text(rs, 200, "application/text",
+				    "computeMetadata/\n");
 	}
 	rs->metadata_flavor = true;
 }

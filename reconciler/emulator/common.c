@@ -6,78 +6,81 @@
 #include "emulator/internal.h"
 #include "util/json.h"
 
-cJSON *emu_get_or_404(struct emu_req *rq, struct emu_resp *rs, const char *what)
+cJSON *ccai_emu_get_or_404(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
+			   const char *what)
 {
-	cJSON *rec = emu_res_get(rq->emu->store, rq->name);
+	cJSON *rec = ccai_emu_res_get(rq->emu->store, rq->name);
 
 	if (!rec)
-		emu_reply_error(rs, 404, "NOT_FOUND", "%s '%s' does not exist.",
-				what, rq->name);
+		ccai_emu_reply_error(rs, 404, "NOT_FOUND",
+				     "%s '%s' does not exist.", what, rq->name);
 	return rec;
 }
 
-int emu_check_required(struct emu_req *rq, struct emu_resp *rs,
-		       const char *schema)
+int ccai_emu_check_required(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
+			    const char *schema)
 {
 	char msg[512], field[256];
 
-	if (emu_validate_required(rq->emu->disc, rq->route->doc, schema,
-				  rq->json, msg, sizeof(msg), field,
-				  sizeof(field)) == 0)
+	if (ccai_emu_validate_required(rq->emu->disc, rq->route->doc, schema,
+				       rq->json, msg, sizeof(msg), field,
+				       sizeof(field)) == 0)
 		return 0;
 	{
 		cJSON *details = cJSON_CreateArray();
 
 		cJSON_AddItemToArray(details,
-				     emu_detail_bad_request(field, msg));
-		emu_reply_error_details(rs, 400, "INVALID_ARGUMENT", details,
-					"%s", msg);
+				     ccai_emu_detail_bad_request(field, msg));
+		ccai_emu_reply_error_details(rs, 400, "INVALID_ARGUMENT",
+					     details, "%s", msg);
 	}
 	return -1;
 }
 
-int emu_patch(struct emu_req *rq, struct emu_resp *rs, const char *schema,
-	      const char *mask, bool mask_required, cJSON *current)
+int ccai_emu_patch(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
+		   const char *schema, const char *mask, bool mask_required,
+		   cJSON *current)
 {
-	const char *m = mask ? mask : emu_query(rq, "updateMask");
-	struct emu_mask em;
+	const char *m = mask ? mask : ccai_emu_query(rq, "updateMask");
+	struct ccai_emu_mask em;
 	char msg[512];
 
 	if (!m || !*m) {
 		if (mask_required) {
-			emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-					"The update_mask field is required.");
+			ccai_emu_reply_error(
+				rs, 400, "INVALID_ARGUMENT",
+				"The update_mask field is required.");
 			return -1;
 		}
-		emu_update_all(rq->emu->disc, rq->route->doc, schema, current,
-			       rq->json);
+		ccai_emu_update_all(rq->emu->disc, rq->route->doc, schema,
+				    current, rq->json);
 		return 0;
 	}
-	if (emu_mask_parse(rq->emu->disc, rq->route->doc, schema, m, rq->json,
-			   current, &em, msg, sizeof(msg)) < 0) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT", "%s", msg);
+	if (ccai_emu_mask_parse(rq->emu->disc, rq->route->doc, schema, m,
+				rq->json, current, &em, msg, sizeof(msg)) < 0) {
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT", "%s", msg);
 		return -1;
 	}
 	if (em.all)
-		emu_update_all(rq->emu->disc, rq->route->doc, schema, current,
-			       rq->json);
+		ccai_emu_update_all(rq->emu->disc, rq->route->doc, schema,
+				    current, rq->json);
 	else
-		emu_mask_apply(&em, current, rq->json);
-	emu_mask_release(&em);
+		ccai_emu_mask_apply(&em, current, rq->json);
+	ccai_emu_mask_release(&em);
 	return 0;
 }
 
-cJSON *emu_rec_copy(const cJSON *rec)
+cJSON *ccai_emu_rec_copy(const cJSON *rec)
 {
 	return cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rec, "r"), 1);
 }
 
-bool emu_display_name_taken(struct emu_store *st, const char *parent,
-			    const char *coll, const char *display_name,
-			    const char *except)
+bool ccai_emu_display_name_taken(struct ccai_emu_store *st, const char *parent,
+				 const char *coll, const char *display_name,
+				 const char *except)
 {
 	cJSON **recs;
-	size_t n = emu_res_list(st, parent, coll, &recs), i;
+	size_t n = ccai_emu_res_list(st, parent, coll, &recs), i;
 	bool taken = false;
 
 	for (i = 0; i < n && !taken; i++) {

@@ -40,7 +40,7 @@ static void set_etag(cJSON *policy)
 	free(e);
 }
 
-cJSON *emu_policy(struct emu_store *st, cJSON *project)
+cJSON *ccai_emu_policy(struct ccai_emu_store *st, cJSON *project)
 {
 	cJSON *pol = cJSON_GetObjectItemCaseSensitive(project, "policy");
 	cJSON *b, *arr, *m;
@@ -57,22 +57,22 @@ cJSON *emu_policy(struct emu_store *st, cJSON *project)
 	cJSON_AddItemToArray(
 		m, cJSON_CreateString("serviceAccount:" EMU_ADMIN_EMAIL));
 	cJSON_AddItemToArray(arr, b);
-	emu_store_dirty(st);
+	ccai_emu_store_dirty(st);
 	return pol;
 }
 
-static cJSON *project_of(struct emu_req *rq)
+static cJSON *project_of(struct ccai_emu_req *rq)
 {
-	return emu_project(rq->emu->store, rq->project, false, rq->now_ms);
+	return ccai_emu_project(rq->emu->store, rq->project, false, rq->now_ms);
 }
 
-void emu_h_project_get(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_project_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	bool v3 = ccai_str_starts_with(rq->path, "/v3/");
 	cJSON *p, *o = cJSON_CreateObject();
 	char *t;
 
-	emu_store_lock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
 	p = project_of(rq);
 	if (v3) {
 		t = ccai_xasprintf("projects/%s", ccai_json_str(p, "number"));
@@ -93,8 +93,8 @@ void emu_h_project_get(struct emu_req *rq, struct emu_resp *rs)
 		cJSON_AddStringToObject(o, "createTime",
 					ccai_json_str(p, "createTime"));
 	}
-	emu_store_unlock(rq->emu->store);
-	emu_reply_json(rs, 200, o);
+	ccai_emu_store_unlock(rq->emu->store);
+	ccai_emu_reply_json(rs, 200, o);
 }
 
 static bool has_conditions(const cJSON *pol)
@@ -149,26 +149,29 @@ static cJSON *policy_view(const cJSON *pol, int requested)
 	return v;
 }
 
-void emu_h_get_iam_policy(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_get_iam_policy(struct ccai_emu_req *rq,
+			       struct ccai_emu_resp *rs)
 {
 	int requested = (int)ccai_json_num(ccai_json_path(rq->json, "options"),
 					   "requestedPolicyVersion", 0);
 	cJSON *v;
 
 	if (requested != 0 && requested != 1 && requested != 3) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"Invalid requestedPolicyVersion %d (use 1 or "
-				"3).",
-				requested);
+		ccai_emu_reply_error(
+			rs, 400, "INVALID_ARGUMENT",
+			"Invalid requestedPolicyVersion %d (use 1 or "
+			"3).",
+			requested);
 		return;
 	}
-	emu_store_lock(rq->emu->store);
-	v = policy_view(emu_policy(rq->emu->store, project_of(rq)), requested);
-	emu_store_unlock(rq->emu->store);
-	emu_reply_json(rs, 200, v);
+	ccai_emu_store_lock(rq->emu->store);
+	v = policy_view(ccai_emu_policy(rq->emu->store, project_of(rq)),
+			requested);
+	ccai_emu_store_unlock(rq->emu->store);
+	ccai_emu_reply_json(rs, 200, v);
 }
 
-static int check_member(struct emu_req *rq, const char *m, char *msg,
+static int check_member(struct ccai_emu_req *rq, const char *m, char *msg,
 			size_t msz)
 {
 	static const char *const prefixes[] = {
@@ -208,10 +211,10 @@ static int check_member(struct emu_req *rq, const char *m, char *msg,
 		    !ccai_str_ends_with(at, suffix))
 			return 0; /* not an account of an emulated project */
 		proj = ccai_xstrndup(at + 1, strlen(at + 1) - strlen(suffix));
-		emulated = emu_project_id_valid(proj);
+		emulated = ccai_emu_project_id_valid(proj);
 		free(proj);
 		if (emulated &&
-		    !emu_sa_find(rq->emu->store, email, rq->now_ms)) {
+		    !ccai_emu_sa_find(rq->emu->store, email, rq->now_ms)) {
 			snprintf(msg, msz, "Service account %s does not exist.",
 				 email);
 			return -1;
@@ -246,8 +249,8 @@ static int cmp_binding(const void *a, const void *b)
  * Checks and normalises the bindings of pol in place; on error fills msg.
  * Lock held (member checks read the store).
  */
-static int normalise_bindings(struct emu_req *rq, cJSON *bindings, char *msg,
-			      size_t msz)
+static int normalise_bindings(struct ccai_emu_req *rq, cJSON *bindings,
+			      char *msg, size_t msz)
 {
 	cJSON **v = NULL, *b, *out;
 	size_t n = 0, alloc = 0, i, j;
@@ -329,11 +332,12 @@ out:
 	return r;
 }
 
-void emu_h_set_iam_policy(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_set_iam_policy(struct ccai_emu_req *rq,
+			       struct ccai_emu_resp *rs)
 {
 	cJSON *in = cJSON_GetObjectItemCaseSensitive(rq->json, "policy");
 	const char *mask = ccai_json_str(rq->json, "updateMask");
-	struct emu_faults f;
+	struct ccai_emu_faults f;
 	cJSON *pol, *cur, *bindings, *v;
 	const char *etag;
 	char msg[512];
@@ -341,48 +345,52 @@ void emu_h_set_iam_policy(struct emu_req *rq, struct emu_resp *rs)
 	int version;
 
 	if (!cJSON_IsObject(in)) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"The request has no policy.");
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				     "The request has no policy.");
 		return;
 	}
 	version = (int)ccai_json_num(in, "version", 0);
 	if (has_conditions(in) && version != 3) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"A policy with conditional bindings must be "
-				"written with version 3, not %d.",
-				version);
+		ccai_emu_reply_error(
+			rs, 400, "INVALID_ARGUMENT",
+			"A policy with conditional bindings must be "
+			"written with version 3, not %d.",
+			version);
 		return;
 	}
 	if (version != 0 && version != 1 && version != 3) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"Invalid policy version %d.", version);
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				     "Invalid policy version %d.", version);
 		return;
 	}
-	emu_faults_get(rq->emu, &f);
-	emu_store_lock(rq->emu->store);
-	cur = emu_policy(rq->emu->store, project_of(rq));
+	ccai_emu_faults_get(rq->emu, &f);
+	ccai_emu_store_lock(rq->emu->store);
+	cur = ccai_emu_policy(rq->emu->store, project_of(rq));
 	if (f.iam_conflict_rate > 0 &&
-	    emu_faults_draw(f.seed, 0x1a3u, rq->seq, 5) < f.iam_conflict_rate) {
+	    ccai_emu_faults_draw(f.seed, 0x1a3u, rq->seq, 5) <
+		    f.iam_conflict_rate) {
 		/* as if someone else wrote the policy in between */
 		set_etag(cur);
-		emu_store_dirty(rq->emu->store);
-		emu_store_unlock(rq->emu->store);
-		emu_reply_error(rs, 409, "ABORTED",
-				"There were concurrent policy changes. Please "
-				"retry the whole read-modify-write with "
-				"exponential backoff.");
+		ccai_emu_store_dirty(rq->emu->store);
+		ccai_emu_store_unlock(rq->emu->store);
+		ccai_emu_reply_error(
+			rs, 409, "ABORTED",
+			"There were concurrent policy changes. Please "
+			"retry the whole read-modify-write with "
+			"exponential backoff.");
 		return;
 	}
 	etag = ccai_json_str(in, "etag");
 	if (etag && strcmp(etag, ccai_json_str(cur, "etag"))) {
-		emu_reply_error(rs, 409, "ABORTED",
-				"There were concurrent policy changes. Please "
-				"retry the whole read-modify-write with "
-				"exponential backoff. The request's ETag "
-				"'%s' did not match the current policy's ETag "
-				"'%s'.",
-				etag, ccai_json_str(cur, "etag"));
-		emu_store_unlock(rq->emu->store);
+		ccai_emu_reply_error(
+			rs, 409, "ABORTED",
+			"There were concurrent policy changes. Please "
+			"retry the whole read-modify-write with "
+			"exponential backoff. The request's ETag "
+			"'%s' did not match the current policy's ETag "
+			"'%s'.",
+			etag, ccai_json_str(cur, "etag"));
+		ccai_emu_store_unlock(rq->emu->store);
 		return;
 	}
 	bindings = cJSON_Duplicate(
@@ -390,9 +398,9 @@ void emu_h_set_iam_policy(struct emu_req *rq, struct emu_resp *rs)
 	if (!bindings)
 		bindings = cJSON_CreateArray();
 	if (normalise_bindings(rq, bindings, msg, sizeof(msg)) < 0) {
-		emu_store_unlock(rq->emu->store);
+		ccai_emu_store_unlock(rq->emu->store);
 		cJSON_Delete(bindings);
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT", "%s", msg);
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT", "%s", msg);
 		return;
 	}
 	pol = cJSON_CreateObject();
@@ -416,15 +424,16 @@ void emu_h_set_iam_policy(struct emu_req *rq, struct emu_resp *rs)
 						cur, "auditConfigs"),
 					1));
 	ccai_json_set(project_of(rq), "policy", pol);
-	emu_store_dirty(rq->emu->store);
+	ccai_emu_store_dirty(rq->emu->store);
 	v = policy_view(pol, 3);
-	emu_store_unlock(rq->emu->store);
-	emu_reply_json(rs, 200, v);
+	ccai_emu_store_unlock(rq->emu->store);
+	ccai_emu_reply_json(rs, 200, v);
 }
 
-void emu_h_test_iam_permissions(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_test_iam_permissions(struct ccai_emu_req *rq,
+				     struct ccai_emu_resp *rs)
 {
-	cJSON *held = emu_perm_test(
+	cJSON *held = ccai_emu_perm_test(
 		rq->emu->store, rq->project, rq->principal, rq->admin,
 		cJSON_GetObjectItemCaseSensitive(rq->json, "permissions"));
 	cJSON *o = cJSON_CreateObject();
@@ -433,13 +442,13 @@ void emu_h_test_iam_permissions(struct emu_req *rq, struct emu_resp *rs)
 		cJSON_AddItemToObject(o, "permissions", held);
 	else
 		cJSON_Delete(held);
-	emu_reply_json(rs, 200, o);
+	ccai_emu_reply_json(rs, 200, o);
 }
 
-void emu_policy_forget_sa(struct emu_store *st, const char *project,
-			  const char *email, const char *unique_id)
+void ccai_emu_policy_forget_sa(struct ccai_emu_store *st, const char *project,
+			       const char *email, const char *unique_id)
 {
-	cJSON *projects = emu_store_obj(st, "projects"), *p, *b, *m;
+	cJSON *projects = ccai_emu_store_obj(st, "projects"), *p, *b, *m;
 	char *member = ccai_xasprintf("serviceAccount:%s", email);
 	char *gone = ccai_xasprintf("deleted:serviceAccount:%s?uid=%s", email,
 				    unique_id);
@@ -465,7 +474,7 @@ void emu_policy_forget_sa(struct emu_store *st, const char *project,
 		}
 		if (changed) {
 			set_etag(pol);
-			emu_store_dirty(st);
+			ccai_emu_store_dirty(st);
 		}
 	}
 	free(member);

@@ -29,11 +29,11 @@
 /* The location of a v2 name: its locations/L, or "global". */
 static char *v2_location(const char *name)
 {
-	char *seg = emu_name_segment(name, 2);
+	char *seg = ccai_emu_name_segment(name, 2);
 
 	if (seg && !strcmp(seg, "locations")) {
 		free(seg);
-		return emu_name_segment(name, 3);
+		return ccai_emu_name_segment(name, 3);
 	}
 	free(seg);
 	return ccai_xstrdup("global");
@@ -42,7 +42,7 @@ static char *v2_location(const char *name)
 /* ---- conversation profiles --------------------------------------------- */
 
 /* Does the CX agent named by automatedAgentConfig.agent exist? */
-static bool agent_ok(struct emu_store *st, const char *agent)
+static bool agent_ok(struct ccai_emu_store *st, const char *agent)
 {
 	char *a, *env;
 	bool ok;
@@ -56,39 +56,42 @@ static bool agent_ok(struct emu_store *st, const char *agent)
 	env = strstr(a, "/environments/");
 	if (env)
 		*env = '\0';
-	ok = emu_res_get(st, a) != NULL;
+	ok = ccai_emu_res_get(st, a) != NULL;
 	free(a);
 	return ok;
 }
 
-static int profile_rules(struct emu_req *rq, struct emu_resp *rs,
+static int profile_rules(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
 			 const cJSON *p)
 {
-	struct emu_store *st = rq->emu->store;
+	struct ccai_emu_store *st = rq->emu->store;
 	const char *dn = ccai_json_str(p, "displayName");
 	const char *ss = ccai_json_str(p, "securitySettings");
 	const char *agent = ccai_json_str(
 		ccai_json_path(p, "automatedAgentConfig"), "agent");
 
 	if (!dn || !*dn) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"Required field 'displayName' is not set.");
+		ccai_emu_reply_error(
+			rs, 400, "INVALID_ARGUMENT",
+			"Required field 'displayName' is not set.");
 		return -1;
 	}
 	if (strlen(dn) > 1024) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"displayName is longer than 1024 bytes.");
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				     "displayName is longer than 1024 bytes.");
 		return -1;
 	}
-	if (ss && (!strstr(ss, "/securitySettings/") || !emu_res_get(st, ss))) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"Security settings '%s' do not exist.", ss);
+	if (ss &&
+	    (!strstr(ss, "/securitySettings/") || !ccai_emu_res_get(st, ss))) {
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				     "Security settings '%s' do not exist.",
+				     ss);
 		return -1;
 	}
 	if (agent && !agent_ok(st, agent)) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"The automated agent '%s' does not exist.",
-				agent);
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				     "The automated agent '%s' does not exist.",
+				     agent);
 		return -1;
 	}
 	return 0;
@@ -104,85 +107,86 @@ static cJSON *without_times(const cJSON *p)
 	return v;
 }
 
-void emu_h_profile_create(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_profile_create(struct ccai_emu_req *rq,
+			       struct ccai_emu_resp *rs)
 {
 	char id[23], *name, *t;
 	cJSON *p, *out = NULL;
 
-	if (emu_check_required(rq, rs, PROFILE_SCHEMA) < 0)
+	if (ccai_emu_check_required(rq, rs, PROFILE_SCHEMA) < 0)
 		return;
-	emu_rand_chars(id, 22, ALNUM);
+	ccai_emu_rand_chars(id, 22, ALNUM);
 	name = ccai_xasprintf("%s/%s", rq->name, id);
 	p = cJSON_Duplicate(rq->json, 1);
-	emu_store_lock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
 	if (profile_rules(rq, rs, p) == 0) {
 		ccai_json_set(p, "name", cJSON_CreateString(name));
-		t = emu_time_str(rq->now_ms);
+		t = ccai_emu_time_str(rq->now_ms);
 		ccai_json_set(p, "createTime", cJSON_CreateString(t));
 		ccai_json_set(p, "updateTime", cJSON_CreateString(t));
 		free(t);
 		out = without_times(p);
-		emu_res_put(rq->emu->store, name, p);
+		ccai_emu_res_put(rq->emu->store, name, p);
 		p = NULL;
 	}
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_unlock(rq->emu->store);
 	cJSON_Delete(p);
 	free(name);
 	if (out)
-		emu_reply_json(rs, 200, out);
+		ccai_emu_reply_json(rs, 200, out);
 }
 
-void emu_h_profile_get(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_profile_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	cJSON *rec, *v = NULL;
 
-	emu_store_lock(rq->emu->store);
-	if ((rec = emu_get_or_404(rq, rs, "Conversation profile")))
-		v = emu_rec_copy(rec);
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
+	if ((rec = ccai_emu_get_or_404(rq, rs, "Conversation profile")))
+		v = ccai_emu_rec_copy(rec);
+	ccai_emu_store_unlock(rq->emu->store);
 	if (v)
-		emu_reply_json(rs, 200, v);
+		ccai_emu_reply_json(rs, 200, v);
 }
 
 static cJSON *filtered(const cJSON *rec, void *ud)
 {
 	const cJSON *r = cJSON_GetObjectItemCaseSensitive(rec, "r");
 
-	return emu_filter_match(ud, r) ? cJSON_Duplicate(r, 1) : NULL;
+	return ccai_emu_filter_match(ud, r) ? cJSON_Duplicate(r, 1) : NULL;
 }
 
 /* One page of the collection coll under rq's parent, filtered by f. */
-static void list_page(struct emu_req *rq, struct emu_resp *rs, const char *coll,
-		      struct emu_filter *f)
+static void list_page(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
+		      const char *coll, struct ccai_emu_filter *f)
 {
-	char *parent = emu_name_dirname(rq->name);
+	char *parent = ccai_emu_name_dirname(rq->name);
 	cJSON **recs;
 	size_t n;
 
-	emu_store_lock(rq->emu->store);
-	n = emu_res_list(rq->emu->store, parent, coll, &recs);
-	emu_reply_page_recs(rq, rs, coll, recs, n, 100, 1000, filtered, f);
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
+	n = ccai_emu_res_list(rq->emu->store, parent, coll, &recs);
+	ccai_emu_reply_page_recs(rq, rs, coll, recs, n, 100, 1000, filtered, f);
+	ccai_emu_store_unlock(rq->emu->store);
 	free(recs);
 	free(parent);
 }
 
-void emu_h_profile_list(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_profile_list(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	list_page(rq, rs, "conversationProfiles", NULL);
 }
 
-void emu_h_profile_patch(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_profile_patch(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	cJSON *rec, *next, *v = NULL;
 	char *t;
 
-	emu_store_lock(rq->emu->store);
-	rec = emu_get_or_404(rq, rs, "Conversation profile");
+	ccai_emu_store_lock(rq->emu->store);
+	rec = ccai_emu_get_or_404(rq, rs, "Conversation profile");
 	if (!rec)
 		goto out;
-	next = emu_rec_copy(rec);
-	if (emu_patch(rq, rs, PROFILE_SCHEMA, NULL, true, next) < 0 ||
+	next = ccai_emu_rec_copy(rec);
+	if (ccai_emu_patch(rq, rs, PROFILE_SCHEMA, NULL, true, next) < 0 ||
 	    profile_rules(rq, rs, next) < 0) {
 		cJSON_Delete(next);
 		goto out;
@@ -193,28 +197,29 @@ void emu_h_profile_patch(struct emu_req *rq, struct emu_resp *rs)
 		cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
 					ccai_json_path(rec, "r"), "createTime"),
 				1));
-	t = emu_time_str(rq->now_ms);
+	t = ccai_emu_time_str(rq->now_ms);
 	ccai_json_set(next, "updateTime", cJSON_CreateString(t));
 	free(t);
 	v = without_times(next);
-	emu_res_put(rq->emu->store, rq->name, next);
+	ccai_emu_res_put(rq->emu->store, rq->name, next);
 out:
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_unlock(rq->emu->store);
 	if (v)
-		emu_reply_json(rs, 200, v);
+		ccai_emu_reply_json(rs, 200, v);
 }
 
-void emu_h_profile_delete(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_profile_delete(struct ccai_emu_req *rq,
+			       struct ccai_emu_resp *rs)
 {
 	cJSON *rec;
 
-	emu_store_lock(rq->emu->store);
-	rec = emu_get_or_404(rq, rs, "Conversation profile");
+	ccai_emu_store_lock(rq->emu->store);
+	rec = ccai_emu_get_or_404(rq, rs, "Conversation profile");
 	if (rec)
-		emu_res_del(rq->emu->store, rq->name);
-	emu_store_unlock(rq->emu->store);
+		ccai_emu_res_del(rq->emu->store, rq->name);
+	ccai_emu_store_unlock(rq->emu->store);
 	if (rec)
-		emu_reply_empty(rs);
+		ccai_emu_reply_empty(rs);
 }
 
 /* ---- conversations ------------------------------------------------------- */
@@ -232,41 +237,42 @@ static bool conversation_id_ok(const char *id)
 	return true;
 }
 
-void emu_h_conv_create(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_conv_create(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
-	const char *given = emu_query(rq, "conversationId");
+	const char *given = ccai_emu_query(rq, "conversationId");
 	const char *profile = ccai_json_str(rq->json, "conversationProfile");
 	const char *stage = ccai_json_str(rq->json, "conversationStage");
 	char id[23], *name = NULL, *t;
 	cJSON *c, *prec, *out = NULL;
 
-	if (emu_check_required(rq, rs, "GoogleCloudDialogflowV2Conversation") <
-	    0)
+	if (ccai_emu_check_required(rq, rs,
+				    "GoogleCloudDialogflowV2Conversation") < 0)
 		return;
 	if (given && !conversation_id_ok(given)) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"Invalid conversationId '%s': 3 to 64 "
-				"letters, digits, '_' or '-', starting with a "
-				"letter or digit.",
-				given);
+		ccai_emu_reply_error(
+			rs, 400, "INVALID_ARGUMENT",
+			"Invalid conversationId '%s': 3 to 64 "
+			"letters, digits, '_' or '-', starting with a "
+			"letter or digit.",
+			given);
 		return;
 	}
 	if (!given)
-		emu_rand_chars(id, 22, ALNUM);
+		ccai_emu_rand_chars(id, 22, ALNUM);
 	name = ccai_xasprintf("%s/%s", rq->name, given ? given : id);
-	emu_store_lock(rq->emu->store);
-	prec = emu_res_get(rq->emu->store, profile);
+	ccai_emu_store_lock(rq->emu->store);
+	prec = ccai_emu_res_get(rq->emu->store, profile);
 	if (!prec || !strstr(profile, "/conversationProfiles/")) {
-		emu_store_unlock(rq->emu->store);
-		emu_reply_error(rs, 404, "NOT_FOUND",
-				"Conversation profile '%s' does not exist.",
-				profile);
+		ccai_emu_store_unlock(rq->emu->store);
+		ccai_emu_reply_error(
+			rs, 404, "NOT_FOUND",
+			"Conversation profile '%s' does not exist.", profile);
 		goto out;
 	}
-	if (emu_res_get(rq->emu->store, name)) {
-		emu_store_unlock(rq->emu->store);
-		emu_reply_error(rs, 409, "ALREADY_EXISTS",
-				"Conversation '%s' already exists.", name);
+	if (ccai_emu_res_get(rq->emu->store, name)) {
+		ccai_emu_store_unlock(rq->emu->store);
+		ccai_emu_reply_error(rs, 409, "ALREADY_EXISTS",
+				     "Conversation '%s' already exists.", name);
 		goto out;
 	}
 	c = cJSON_CreateObject();
@@ -279,50 +285,50 @@ void emu_h_conv_create(struct emu_req *rq, struct emu_resp *rs)
 				? "VIRTUAL_AGENT_STAGE"
 				: "HUMAN_ASSIST_STAGE";
 	cJSON_AddStringToObject(c, "conversationStage", stage);
-	t = emu_time_str(rq->now_ms);
+	t = ccai_emu_time_str(rq->now_ms);
 	cJSON_AddStringToObject(c, "startTime", t);
 	free(t);
 	out = cJSON_Duplicate(c, 1);
 	cJSON_AddNumberToObject(
-		emu_rec_meta(emu_res_put(rq->emu->store, name, c)), "start",
-		(double)rq->now_ms);
-	emu_store_unlock(rq->emu->store);
-	emu_reply_json(rs, 200, out);
+		ccai_emu_rec_meta(ccai_emu_res_put(rq->emu->store, name, c)),
+		"start", (double)rq->now_ms);
+	ccai_emu_store_unlock(rq->emu->store);
+	ccai_emu_reply_json(rs, 200, out);
 out:
 	free(name);
 }
 
-void emu_h_conv_get(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_conv_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	cJSON *rec, *v = NULL;
 
-	emu_store_lock(rq->emu->store);
-	if ((rec = emu_get_or_404(rq, rs, "Conversation")))
-		v = emu_rec_copy(rec);
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
+	if ((rec = ccai_emu_get_or_404(rq, rs, "Conversation")))
+		v = ccai_emu_rec_copy(rec);
+	ccai_emu_store_unlock(rq->emu->store);
 	if (v)
-		emu_reply_json(rs, 200, v);
+		ccai_emu_reply_json(rs, 200, v);
 }
 
-void emu_h_conv_list(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_conv_list(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
-	struct emu_filter *f = NULL;
+	struct ccai_emu_filter *f = NULL;
 	char msg[512];
 
-	if (emu_filter_parse(&f, emu_query(rq, "filter"), msg, sizeof(msg)) <
-	    0) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT", "%s", msg);
+	if (ccai_emu_filter_parse(&f, ccai_emu_query(rq, "filter"), msg,
+				  sizeof(msg)) < 0) {
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT", "%s", msg);
 		return;
 	}
 	list_page(rq, rs, "conversations", f);
-	emu_filter_free(f);
+	ccai_emu_filter_free(f);
 }
 
 /* The conversation's messages as Insights segments.  Lock held. */
-static cJSON *segments_of(struct emu_store *st, const char *conv)
+static cJSON *segments_of(struct ccai_emu_store *st, const char *conv)
 {
 	cJSON **recs, *segs = cJSON_CreateArray();
-	size_t n = emu_res_list(st, conv, "messages", &recs), i;
+	size_t n = ccai_emu_res_list(st, conv, "messages", &recs), i;
 
 	for (i = 0; i < n; i++) {
 		const cJSON *m = ccai_json_path(recs[i], "r");
@@ -346,141 +352,146 @@ static cJSON *segments_of(struct emu_store *st, const char *conv)
 	return segs;
 }
 
-void emu_h_conv_complete(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_conv_complete(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
-	struct emu_store *st = rq->emu->store;
+	struct ccai_emu_store *st = rq->emu->store;
 	cJSON *rec, *r, *prec, *v = NULL;
 	const char *ss;
 	char *t, *loc;
 
-	emu_store_lock(st);
-	rec = emu_get_or_404(rq, rs, "Conversation");
+	ccai_emu_store_lock(st);
+	rec = ccai_emu_get_or_404(rq, rs, "Conversation");
 	if (!rec)
 		goto out;
 	r = cJSON_GetObjectItemCaseSensitive(rec, "r");
 	if (!strcmp(ccai_json_str(r, "lifecycleState"), "COMPLETED")) {
-		emu_reply_error(rs, 400, "FAILED_PRECONDITION",
-				"Conversation '%s' is already completed.",
-				rq->name);
+		ccai_emu_reply_error(rs, 400, "FAILED_PRECONDITION",
+				     "Conversation '%s' is already completed.",
+				     rq->name);
 		goto out;
 	}
 	ccai_json_set(r, "lifecycleState", cJSON_CreateString("COMPLETED"));
-	t = emu_time_str(rq->now_ms);
+	t = ccai_emu_time_str(rq->now_ms);
 	ccai_json_set(r, "endTime", cJSON_CreateString(t));
 	free(t);
-	emu_store_dirty(st);
-	prec = emu_res_get(st, ccai_json_str(r, "conversationProfile"));
+	ccai_emu_store_dirty(st);
+	prec = ccai_emu_res_get(st, ccai_json_str(r, "conversationProfile"));
 	ss = ccai_json_str(ccai_json_path(prec, "r"), "securitySettings");
-	if (emu_exports_to_insights(st, ss)) {
+	if (ccai_emu_exports_to_insights(st, ss)) {
 		loc = v2_location(rq->name);
-		emu_insights_export(
-			st, rq->project, loc, emu_name_last(rq->name), rq->name,
-			segments_of(st, rq->name),
-			(int64_t)ccai_json_num(emu_rec_meta(rec), "start", 0),
+		ccai_emu_insights_export(
+			st, rq->project, loc, ccai_emu_name_last(rq->name),
+			rq->name, segments_of(st, rq->name),
+			(int64_t)ccai_json_num(ccai_emu_rec_meta(rec), "start",
+					       0),
 			rq->now_ms, false);
 		free(loc);
 	}
 	v = cJSON_Duplicate(r, 1);
 out:
-	emu_store_unlock(st);
+	ccai_emu_store_unlock(st);
 	if (v)
-		emu_reply_json(rs, 200, v);
+		ccai_emu_reply_json(rs, 200, v);
 }
 
-void emu_h_messages_list(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_messages_list(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
-	char *conv = emu_name_dirname(rq->name);
+	char *conv = ccai_emu_name_dirname(rq->name);
 	cJSON **recs, *items = NULL;
 	size_t n, i;
 
-	emu_store_lock(rq->emu->store);
-	if (!emu_res_get(rq->emu->store, conv)) {
-		emu_store_unlock(rq->emu->store);
-		emu_reply_error(rs, 404, "NOT_FOUND",
-				"Conversation '%s' does not exist.", conv);
+	ccai_emu_store_lock(rq->emu->store);
+	if (!ccai_emu_res_get(rq->emu->store, conv)) {
+		ccai_emu_store_unlock(rq->emu->store);
+		ccai_emu_reply_error(rs, 404, "NOT_FOUND",
+				     "Conversation '%s' does not exist.", conv);
 		free(conv);
 		return;
 	}
-	n = emu_res_list(rq->emu->store, conv, "messages", &recs);
+	n = ccai_emu_res_list(rq->emu->store, conv, "messages", &recs);
 	items = cJSON_CreateArray();
 	for (i = n; i-- > 0;) /* newest first, as Google lists them */
-		cJSON_AddItemToArray(items, emu_rec_copy(recs[i]));
-	emu_store_unlock(rq->emu->store);
+		cJSON_AddItemToArray(items, ccai_emu_rec_copy(recs[i]));
+	ccai_emu_store_unlock(rq->emu->store);
 	free(recs);
 	free(conv);
-	emu_reply_page_desc(rq, rs, "messages", items, 100, 1000);
+	ccai_emu_reply_page_desc(rq, rs, "messages", items, 100, 1000);
 }
 
 /* ---- participants -------------------------------------------------------- */
 
 /* The conversation above a participant path; 404/400 answered. Lock held. */
-static cJSON *live_conversation(struct emu_req *rq, struct emu_resp *rs,
-				const char *conv, bool must_be_live)
+static cJSON *live_conversation(struct ccai_emu_req *rq,
+				struct ccai_emu_resp *rs, const char *conv,
+				bool must_be_live)
 {
-	cJSON *rec = emu_res_get(rq->emu->store, conv);
+	cJSON *rec = ccai_emu_res_get(rq->emu->store, conv);
 
 	if (!rec) {
-		emu_reply_error(rs, 404, "NOT_FOUND",
-				"Conversation '%s' does not exist.", conv);
+		ccai_emu_reply_error(rs, 404, "NOT_FOUND",
+				     "Conversation '%s' does not exist.", conv);
 		return NULL;
 	}
 	if (must_be_live &&
 	    strcmp(ccai_json_str(ccai_json_path(rec, "r"), "lifecycleState"),
 		   "IN_PROGRESS")) {
-		emu_reply_error(rs, 400, "FAILED_PRECONDITION",
-				"Conversation '%s' is completed.", conv);
+		ccai_emu_reply_error(rs, 400, "FAILED_PRECONDITION",
+				     "Conversation '%s' is completed.", conv);
 		return NULL;
 	}
 	return rec;
 }
 
-void emu_h_participant_create(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_participant_create(struct ccai_emu_req *rq,
+				   struct ccai_emu_resp *rs)
 {
-	char *conv = emu_name_dirname(rq->name), id[23], *name;
+	char *conv = ccai_emu_name_dirname(rq->name), id[23], *name;
 	cJSON *p, *out = NULL;
 
 	if (!ccai_json_str(rq->json, "role")) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"Required field 'role' is not set.");
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				     "Required field 'role' is not set.");
 		free(conv);
 		return;
 	}
-	emu_rand_chars(id, 22, ALNUM);
+	ccai_emu_rand_chars(id, 22, ALNUM);
 	name = ccai_xasprintf("%s/%s", rq->name, id);
-	emu_store_lock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
 	if (live_conversation(rq, rs, conv, true)) {
 		p = cJSON_Duplicate(rq->json, 1);
 		ccai_json_set(p, "name", cJSON_CreateString(name));
 		out = cJSON_Duplicate(p, 1);
-		emu_res_put(rq->emu->store, name, p);
+		ccai_emu_res_put(rq->emu->store, name, p);
 	}
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_unlock(rq->emu->store);
 	free(name);
 	free(conv);
 	if (out)
-		emu_reply_json(rs, 200, out);
+		ccai_emu_reply_json(rs, 200, out);
 }
 
-void emu_h_participant_get(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_participant_get(struct ccai_emu_req *rq,
+				struct ccai_emu_resp *rs)
 {
 	cJSON *rec, *v = NULL;
 
-	emu_store_lock(rq->emu->store);
-	if ((rec = emu_get_or_404(rq, rs, "Participant")))
-		v = emu_rec_copy(rec);
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
+	if ((rec = ccai_emu_get_or_404(rq, rs, "Participant")))
+		v = ccai_emu_rec_copy(rec);
+	ccai_emu_store_unlock(rq->emu->store);
 	if (v)
-		emu_reply_json(rs, 200, v);
+		ccai_emu_reply_json(rs, 200, v);
 }
 
-void emu_h_participant_list(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_participant_list(struct ccai_emu_req *rq,
+				 struct ccai_emu_resp *rs)
 {
-	char *conv = emu_name_dirname(rq->name);
+	char *conv = ccai_emu_name_dirname(rq->name);
 	bool ok;
 
-	emu_store_lock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
 	ok = live_conversation(rq, rs, conv, false) != NULL;
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_unlock(rq->emu->store);
 	free(conv);
 	if (ok)
 		list_page(rq, rs, "participants", NULL);
@@ -504,7 +515,7 @@ static bool has_smart_reply(const cJSON *profile)
 	return false;
 }
 
-static cJSON *new_message(struct emu_req *rq, const char *conv,
+static cJSON *new_message(struct ccai_emu_req *rq, const char *conv,
 			  const char *participant, const char *role,
 			  const char *text, const char *lang, size_t seq)
 {
@@ -519,25 +530,27 @@ static cJSON *new_message(struct emu_req *rq, const char *conv,
 	if (participant)
 		cJSON_AddStringToObject(m, "participant", participant);
 	cJSON_AddStringToObject(m, "participantRole", role);
-	t = emu_time_str(rq->now_ms);
+	t = ccai_emu_time_str(rq->now_ms);
 	cJSON_AddStringToObject(m, "createTime", t);
 	cJSON_AddStringToObject(m, "sendTime", t);
 	free(t);
-	rec = emu_res_put(rq->emu->store, name, cJSON_Duplicate(m, 1));
-	cJSON_AddNumberToObject(emu_rec_meta(rec), "ms", (double)rq->now_ms);
+	rec = ccai_emu_res_put(rq->emu->store, name, cJSON_Duplicate(m, 1));
+	cJSON_AddNumberToObject(ccai_emu_rec_meta(rec), "ms",
+				(double)rq->now_ms);
 	free(name);
 	return m;
 }
 
-void emu_h_analyze_content(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_analyze_content(struct ccai_emu_req *rq,
+				struct ccai_emu_resp *rs)
 {
-	struct emu_store *st = rq->emu->store;
+	struct ccai_emu_store *st = rq->emu->store;
 	const cJSON *ti =
 		cJSON_GetObjectItemCaseSensitive(rq->json, "textInput");
 	const char *text = ccai_json_str(ti, "text");
 	const char *req_id = ccai_json_str(rq->json, "requestId");
 	const char *lang = ccai_json_str(ti, "languageCode");
-	char *conv = emu_name_parent(rq->name);
+	char *conv = ccai_emu_name_parent(rq->name);
 	cJSON *prec = NULL, *crec, *pr, *out = NULL, *done, *meta;
 	const char *role, *plang;
 	cJSON **msgs;
@@ -547,23 +560,24 @@ void emu_h_analyze_content(struct emu_req *rq, struct emu_resp *rs)
 	    !cJSON_GetObjectItemCaseSensitive(rq->json, "eventInput") &&
 	    !cJSON_GetObjectItemCaseSensitive(rq->json, "suggestionInput") &&
 	    !cJSON_GetObjectItemCaseSensitive(rq->json, "audioInput")) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"analyzeContent needs textInput (with text), "
-				"eventInput, audioInput or suggestionInput.");
+		ccai_emu_reply_error(
+			rs, 400, "INVALID_ARGUMENT",
+			"analyzeContent needs textInput (with text), "
+			"eventInput, audioInput or suggestionInput.");
 		goto out;
 	}
 	if (req_id && strlen(req_id) > 36) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"requestId is longer than 36 characters.");
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				     "requestId is longer than 36 characters.");
 		goto out;
 	}
-	emu_store_lock(st);
-	pr = emu_get_or_404(rq, rs, "Participant");
+	ccai_emu_store_lock(st);
+	pr = ccai_emu_get_or_404(rq, rs, "Participant");
 	if (!pr || !(crec = live_conversation(rq, rs, conv, true))) {
-		emu_store_unlock(st);
+		ccai_emu_store_unlock(st);
 		goto out;
 	}
-	meta = emu_rec_meta(pr);
+	meta = ccai_emu_rec_meta(pr);
 	done = req_id ? cJSON_GetObjectItemCaseSensitive(
 				cJSON_GetObjectItemCaseSensitive(meta,
 								 "requests"),
@@ -572,17 +586,17 @@ void emu_h_analyze_content(struct emu_req *rq, struct emu_resp *rs)
 	if (done) {
 		/* the same requestId: the same answer, nothing new */
 		out = cJSON_Duplicate(done, 1);
-		emu_store_unlock(st);
-		emu_reply_json(rs, 200, out);
+		ccai_emu_store_unlock(st);
+		ccai_emu_reply_json(rs, 200, out);
 		goto out;
 	}
-	prec = emu_res_get(st, ccai_json_str(ccai_json_path(crec, "r"),
-					     "conversationProfile"));
+	prec = ccai_emu_res_get(st, ccai_json_str(ccai_json_path(crec, "r"),
+						  "conversationProfile"));
 	role = ccai_json_str(ccai_json_path(pr, "r"), "role");
 	plang = ccai_json_str(ccai_json_path(prec, "r"), "languageCode");
 	if (!lang)
 		lang = plang ? plang : "en-US";
-	seq = emu_res_list(st, conv, "messages", &msgs);
+	seq = ccai_emu_res_list(st, conv, "messages", &msgs);
 	free(msgs);
 	out = cJSON_CreateObject();
 	cJSON_AddItemToObject(out, "message",
@@ -602,7 +616,7 @@ void emu_h_analyze_content(struct emu_req *rq, struct emu_resp *rs)
 		cJSON *qr = cJSON_AddObjectToObject(dir, "queryResult");
 		char rid[37];
 
-		emu_rand_uuid(rid);
+		ccai_emu_rand_uuid(rid);
 		cJSON_AddStringToObject(dir, "responseId", rid);
 		cJSON_AddStringToObject(qr, "queryText", text ? text : "");
 		cJSON_AddStringToObject(qr, "fulfillmentText", reply);
@@ -650,9 +664,9 @@ void emu_h_analyze_content(struct emu_req *rq, struct emu_resp *rs)
 			reqs = cJSON_AddObjectToObject(meta, "requests");
 		cJSON_AddItemToObject(reqs, req_id, cJSON_Duplicate(out, 1));
 	}
-	emu_store_dirty(st);
-	emu_store_unlock(st);
-	emu_reply_json(rs, 200, out);
+	ccai_emu_store_dirty(st);
+	ccai_emu_store_unlock(st);
+	ccai_emu_reply_json(rs, 200, out);
 out:
 	free(conv);
 }

@@ -45,121 +45,122 @@ static bool name_in(const char *name, const char *location, const char *coll)
 
 /* ---- security settings ------------------------------------------------ */
 
-static int ss_rules(struct emu_req *rq, struct emu_resp *rs, const cJSON *ss,
-		    const char *location, const char *self)
+static int ss_rules(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
+		    const cJSON *ss, const char *location, const char *self)
 {
 	const char *dn = ccai_json_str(ss, "displayName");
 
 	if (!dn || !*dn) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"Required field 'displayName' is not set.");
+		ccai_emu_reply_error(
+			rs, 400, "INVALID_ARGUMENT",
+			"Required field 'displayName' is not set.");
 		return -1;
 	}
 	if (cJSON_GetObjectItemCaseSensitive(ss, "retentionWindowDays") &&
 	    cJSON_GetObjectItemCaseSensitive(ss, "retentionStrategy")) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"Only one of retentionWindowDays and "
-				"retentionStrategy may be set (they are a "
-				"oneof).");
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				     "Only one of retentionWindowDays and "
+				     "retentionStrategy may be set (they are a "
+				     "oneof).");
 		return -1;
 	}
-	if (emu_display_name_taken(rq->emu->store, location, "securitySettings",
-				   dn, self)) {
-		emu_reply_error(rs, 409, "ALREADY_EXISTS",
-				"Security settings with display name '%s' "
-				"already exist in %s.",
-				dn, location);
+	if (ccai_emu_display_name_taken(rq->emu->store, location,
+					"securitySettings", dn, self)) {
+		ccai_emu_reply_error(rs, 409, "ALREADY_EXISTS",
+				     "Security settings with display name '%s' "
+				     "already exist in %s.",
+				     dn, location);
 		return -1;
 	}
 	return 0;
 }
 
-void emu_h_cx_ss_create(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_cx_ss_create(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	char *loc = location_of(rq->name), id[20], *name;
 	cJSON *ss = cJSON_Duplicate(rq->json, 1), *out;
 
-	emu_rand_digits(id, 19);
+	ccai_emu_rand_digits(id, 19);
 	name = ccai_xasprintf("%s/securitySettings/%s", loc, id);
-	emu_store_lock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
 	if (ss_rules(rq, rs, ss, loc, NULL) < 0) {
-		emu_store_unlock(rq->emu->store);
+		ccai_emu_store_unlock(rq->emu->store);
 		cJSON_Delete(ss);
 		goto out;
 	}
 	ccai_json_set(ss, "name", cJSON_CreateString(name));
 	out = cJSON_Duplicate(ss, 1);
-	emu_res_put(rq->emu->store, name, ss);
-	emu_store_unlock(rq->emu->store);
-	emu_reply_json(rs, 200, out);
+	ccai_emu_res_put(rq->emu->store, name, ss);
+	ccai_emu_store_unlock(rq->emu->store);
+	ccai_emu_reply_json(rs, 200, out);
 out:
 	free(name);
 	free(loc);
 }
 
-void emu_h_cx_ss_get(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_cx_ss_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	cJSON *rec, *v = NULL;
 
-	emu_store_lock(rq->emu->store);
-	if ((rec = emu_get_or_404(rq, rs, "Security settings")))
-		v = emu_rec_copy(rec);
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
+	if ((rec = ccai_emu_get_or_404(rq, rs, "Security settings")))
+		v = ccai_emu_rec_copy(rec);
+	ccai_emu_store_unlock(rq->emu->store);
 	if (v)
-		emu_reply_json(rs, 200, v);
+		ccai_emu_reply_json(rs, 200, v);
 }
 
-static void list_of(struct emu_req *rq, struct emu_resp *rs, const char *coll,
-		    long def, long max)
+static void list_of(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
+		    const char *coll, long def, long max)
 {
-	char *parent = emu_name_dirname(rq->name);
+	char *parent = ccai_emu_name_dirname(rq->name);
 	cJSON **recs;
 	size_t n;
 
-	emu_store_lock(rq->emu->store);
-	n = emu_res_list(rq->emu->store, parent, coll, &recs);
-	emu_reply_page_recs(rq, rs, coll, recs, n, def, max, NULL, NULL);
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
+	n = ccai_emu_res_list(rq->emu->store, parent, coll, &recs);
+	ccai_emu_reply_page_recs(rq, rs, coll, recs, n, def, max, NULL, NULL);
+	ccai_emu_store_unlock(rq->emu->store);
 	free(recs);
 	free(parent);
 }
 
-void emu_h_cx_ss_list(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_cx_ss_list(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	list_of(rq, rs, "securitySettings", 20, 100);
 }
 
-void emu_h_cx_ss_patch(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_cx_ss_patch(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	char *loc = location_of(rq->name);
 	cJSON *rec, *next, *v = NULL;
 
-	emu_store_lock(rq->emu->store);
-	rec = emu_get_or_404(rq, rs, "Security settings");
+	ccai_emu_store_lock(rq->emu->store);
+	rec = ccai_emu_get_or_404(rq, rs, "Security settings");
 	if (!rec)
 		goto out;
-	next = emu_rec_copy(rec);
-	if (emu_patch(rq, rs, SS_SCHEMA, NULL, true, next) < 0 ||
+	next = ccai_emu_rec_copy(rec);
+	if (ccai_emu_patch(rq, rs, SS_SCHEMA, NULL, true, next) < 0 ||
 	    ss_rules(rq, rs, next, loc, rq->name) < 0) {
 		cJSON_Delete(next);
 		goto out;
 	}
 	ccai_json_set(next, "name", cJSON_CreateString(rq->name));
 	v = cJSON_Duplicate(next, 1);
-	emu_res_put(rq->emu->store, rq->name, next);
+	ccai_emu_res_put(rq->emu->store, rq->name, next);
 out:
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_unlock(rq->emu->store);
 	free(loc);
 	if (v)
-		emu_reply_json(rs, 200, v);
+		ccai_emu_reply_json(rs, 200, v);
 }
 
 /* Who still uses the security settings ss (a name, new string), or NULL. */
-static char *ss_user(struct emu_store *st, const char *ss)
+static char *ss_user(struct ccai_emu_store *st, const char *ss)
 {
 	cJSON *it;
 
-	cJSON_ArrayForEach(it, emu_store_obj(st, "res"))
+	cJSON_ArrayForEach(it, ccai_emu_store_obj(st, "res"))
 	{
 		const char *v = ccai_json_str(ccai_json_path(it, "r"),
 					      "securitySettings");
@@ -170,33 +171,33 @@ static char *ss_user(struct emu_store *st, const char *ss)
 	return NULL;
 }
 
-void emu_h_cx_ss_delete(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_cx_ss_delete(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	char *user = NULL;
 	cJSON *rec;
 
-	emu_store_lock(rq->emu->store);
-	rec = emu_get_or_404(rq, rs, "Security settings");
+	ccai_emu_store_lock(rq->emu->store);
+	rec = ccai_emu_get_or_404(rq, rs, "Security settings");
 	if (rec && !(user = ss_user(rq->emu->store, rq->name)))
-		emu_res_del(rq->emu->store, rq->name);
-	emu_store_unlock(rq->emu->store);
+		ccai_emu_res_del(rq->emu->store, rq->name);
+	ccai_emu_store_unlock(rq->emu->store);
 	if (!rec)
 		return;
 	if (user)
-		emu_reply_error(rs, 400, "FAILED_PRECONDITION",
-				"Security settings '%s' are used by '%s'.",
-				rq->name, user);
+		ccai_emu_reply_error(rs, 400, "FAILED_PRECONDITION",
+				     "Security settings '%s' are used by '%s'.",
+				     rq->name, user);
 	else
-		emu_reply_empty(rs);
+		ccai_emu_reply_empty(rs);
 	free(user);
 }
 
 /* ---- agents ----------------------------------------------------------- */
 
-static int agent_rules(struct emu_req *rq, struct emu_resp *rs, const cJSON *a,
-		       const char *location, const char *self)
+static int agent_rules(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
+		       const cJSON *a, const char *location, const char *self)
 {
-	struct emu_store *st = rq->emu->store;
+	struct ccai_emu_store *st = rq->emu->store;
 	const char *dn = ccai_json_str(a, "displayName");
 	const char *desc = ccai_json_str(a, "description");
 	const char *ss = ccai_json_str(a, "securitySettings");
@@ -209,106 +210,110 @@ static int agent_rules(struct emu_req *rq, struct emu_resp *rs, const cJSON *a,
 		const char *v = ccai_json_str(a, required[i]);
 
 		if (!v || !*v) {
-			emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-					"Required field '%s' is not set.",
-					required[i]);
+			ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+					     "Required field '%s' is not set.",
+					     required[i]);
 			return -1;
 		}
 	}
 	if (desc && strlen(desc) > 500) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"The description is longer than 500 "
-				"characters.");
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				     "The description is longer than 500 "
+				     "characters.");
 		return -1;
 	}
 	if (!strchr(ccai_json_str(a, "timeZone"), '/') &&
 	    strcmp(ccai_json_str(a, "timeZone"), "UTC")) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"Invalid time zone '%s' (use an IANA name "
-				"such as Europe/Madrid).",
-				ccai_json_str(a, "timeZone"));
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				     "Invalid time zone '%s' (use an IANA name "
+				     "such as Europe/Madrid).",
+				     ccai_json_str(a, "timeZone"));
 		return -1;
 	}
 	if (ss && (!name_in(ss, location, "securitySettings") ||
-		   !emu_res_get(st, ss))) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"Security settings '%s' do not exist in %s "
-				"(they must be in the agent's location).",
-				ss, location);
+		   !ccai_emu_res_get(st, ss))) {
+		ccai_emu_reply_error(
+			rs, 400, "INVALID_ARGUMENT",
+			"Security settings '%s' do not exist in %s "
+			"(they must be in the agent's location).",
+			ss, location);
 		return -1;
 	}
-	if (emu_display_name_taken(st, location, "agents", dn, self)) {
-		emu_reply_error(rs, 409, "ALREADY_EXISTS",
-				"An agent with display name '%s' already "
-				"exists in %s.",
-				dn, location);
+	if (ccai_emu_display_name_taken(st, location, "agents", dn, self)) {
+		ccai_emu_reply_error(rs, 409, "ALREADY_EXISTS",
+				     "An agent with display name '%s' already "
+				     "exists in %s.",
+				     dn, location);
 		return -1;
 	}
 	return 0;
 }
 
-void emu_h_cx_agent_create(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_cx_agent_create(struct ccai_emu_req *rq,
+				struct ccai_emu_resp *rs)
 {
 	char *loc = location_of(rq->name), id[37], *name, *flow;
 	cJSON *a = cJSON_Duplicate(rq->json, 1), *out = NULL;
 
-	emu_rand_uuid(id);
+	ccai_emu_rand_uuid(id);
 	name = ccai_xasprintf("%s/agents/%s", loc, id);
 	flow = ccai_xasprintf("%s/flows/" START_FLOW, name);
-	emu_store_lock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
 	if (agent_rules(rq, rs, a, loc, NULL) == 0) {
 		ccai_json_set(a, "name", cJSON_CreateString(name));
 		ccai_json_set(a, "startFlow", cJSON_CreateString(flow));
 		out = cJSON_Duplicate(a, 1);
-		emu_res_put(rq->emu->store, name, a);
+		ccai_emu_res_put(rq->emu->store, name, a);
 		a = NULL;
 	}
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_unlock(rq->emu->store);
 	cJSON_Delete(a);
 	if (out)
-		emu_reply_json(rs, 200, out);
+		ccai_emu_reply_json(rs, 200, out);
 	free(flow);
 	free(name);
 	free(loc);
 }
 
-void emu_h_cx_agent_get(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_cx_agent_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	cJSON *rec, *v = NULL;
 
-	emu_store_lock(rq->emu->store);
-	if ((rec = emu_get_or_404(rq, rs, "Agent")))
-		v = emu_rec_copy(rec);
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
+	if ((rec = ccai_emu_get_or_404(rq, rs, "Agent")))
+		v = ccai_emu_rec_copy(rec);
+	ccai_emu_store_unlock(rq->emu->store);
 	if (v)
-		emu_reply_json(rs, 200, v);
+		ccai_emu_reply_json(rs, 200, v);
 }
 
-void emu_h_cx_agent_list(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_cx_agent_list(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	list_of(rq, rs, "agents", 100, 1000);
 }
 
-void emu_h_cx_agent_patch(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_cx_agent_patch(struct ccai_emu_req *rq,
+			       struct ccai_emu_resp *rs)
 {
 	char *loc = location_of(rq->name);
-	const char *mask = emu_query(rq, "updateMask");
+	const char *mask = ccai_emu_query(rq, "updateMask");
 	cJSON *rec, *next, *v = NULL;
 
-	emu_store_lock(rq->emu->store);
-	rec = emu_get_or_404(rq, rs, "Agent");
+	ccai_emu_store_lock(rq->emu->store);
+	rec = ccai_emu_get_or_404(rq, rs, "Agent");
 	if (!rec)
 		goto out;
 	if (ccai_json_bool(ccai_json_path(rec, "r"), "locked", false) &&
 	    (!mask || strcmp(mask, "locked"))) {
-		emu_reply_error(rs, 400, "FAILED_PRECONDITION",
-				"Agent '%s' is locked; only RestoreAgent (or "
-				"unlocking it) may change it.",
-				rq->name);
+		ccai_emu_reply_error(
+			rs, 400, "FAILED_PRECONDITION",
+			"Agent '%s' is locked; only RestoreAgent (or "
+			"unlocking it) may change it.",
+			rq->name);
 		goto out;
 	}
-	next = emu_rec_copy(rec);
-	if (emu_patch(rq, rs, AGENT_SCHEMA, NULL, false, next) < 0 ||
+	next = ccai_emu_rec_copy(rec);
+	if (ccai_emu_patch(rq, rs, AGENT_SCHEMA, NULL, false, next) < 0 ||
 	    agent_rules(rq, rs, next, loc, rq->name) < 0) {
 		cJSON_Delete(next);
 		goto out;
@@ -321,36 +326,37 @@ void emu_h_cx_agent_patch(struct emu_req *rq, struct emu_resp *rs)
 					ccai_json_path(rec, "r"), "startFlow"),
 				1));
 	v = cJSON_Duplicate(next, 1);
-	emu_res_put(rq->emu->store, rq->name, next);
+	ccai_emu_res_put(rq->emu->store, rq->name, next);
 out:
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_unlock(rq->emu->store);
 	free(loc);
 	if (v)
-		emu_reply_json(rs, 200, v);
+		ccai_emu_reply_json(rs, 200, v);
 }
 
-void emu_h_cx_agent_delete(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_cx_agent_delete(struct ccai_emu_req *rq,
+				struct ccai_emu_resp *rs)
 {
 	char *prefix = ccai_xasprintf("%s/", rq->name);
 	cJSON *rec;
 
-	emu_store_lock(rq->emu->store);
-	rec = emu_get_or_404(rq, rs, "Agent");
+	ccai_emu_store_lock(rq->emu->store);
+	rec = ccai_emu_get_or_404(rq, rs, "Agent");
 	if (rec) {
-		emu_res_del_prefix(rq->emu->store, prefix);
-		emu_res_del(rq->emu->store, rq->name);
+		ccai_emu_res_del_prefix(rq->emu->store, prefix);
+		ccai_emu_res_del(rq->emu->store, rq->name);
 	}
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_unlock(rq->emu->store);
 	free(prefix);
 	if (rec)
-		emu_reply_empty(rs);
+		ccai_emu_reply_empty(rs);
 }
 
 static char *cx_op_name(const char *agent)
 {
 	char *loc = location_of(agent), id[37], *n;
 
-	emu_rand_uuid(id);
+	ccai_emu_rand_uuid(id);
 	n = ccai_xasprintf("%s/operations/%s", loc, id);
 	free(loc);
 	return n;
@@ -364,7 +370,8 @@ static cJSON *typed(const char *type)
 	return o;
 }
 
-void emu_h_cx_agent_restore(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_cx_agent_restore(struct ccai_emu_req *rq,
+				 struct ccai_emu_resp *rs)
 {
 	const char *uri = ccai_json_str(rq->json, "agentUri");
 	const char *content = ccai_json_str(rq->json, "agentContent");
@@ -375,43 +382,46 @@ void emu_h_cx_agent_restore(struct emu_req *rq, struct emu_resp *rs)
 	int sources = !!uri + !!content + !!git;
 
 	if (sources != 1) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"RestoreAgent needs exactly one of agentUri, "
-				"agentContent and gitSource.");
+		ccai_emu_reply_error(
+			rs, 400, "INVALID_ARGUMENT",
+			"RestoreAgent needs exactly one of agentUri, "
+			"agentContent and gitSource.");
 		return;
 	}
 	if (uri && !ccai_str_starts_with(uri, "gs://")) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"agentUri must be a Cloud Storage URI "
-				"(gs://bucket/object), not '%s'.",
-				uri);
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				     "agentUri must be a Cloud Storage URI "
+				     "(gs://bucket/object), not '%s'.",
+				     uri);
 		return;
 	}
 	name = cx_op_name(rq->name);
-	emu_store_lock(rq->emu->store);
-	rec = emu_get_or_404(rq, rs, "Agent");
+	ccai_emu_store_lock(rq->emu->store);
+	rec = ccai_emu_get_or_404(rq, rs, "Agent");
 	if (rec) {
 		/* what was restored is kept; the agent's fields are not */
-		m = emu_rec_meta(rec);
+		m = ccai_emu_rec_meta(rec);
 		ccai_json_set(m, "restoredFrom",
 			      cJSON_CreateString(uri	   ? uri
 						 : content ? "agentContent"
 							   : "gitSource"));
-		emu_store_dirty(rq->emu->store);
-		op = emu_op_new(rq->emu, name,
-				typed("type.googleapis.com/google.protobuf."
-				      "Struct"),
-				typed("type.googleapis.com/google.protobuf."
-				      "Empty"),
-				NULL);
+		ccai_emu_store_dirty(rq->emu->store);
+		op = ccai_emu_op_new(
+			rq->emu, name,
+			typed("type.googleapis.com/google.protobuf."
+			      "Struct"),
+			typed("type.googleapis.com/google.protobuf."
+			      "Empty"),
+			NULL);
 	}
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_unlock(rq->emu->store);
 	free(name);
 	if (op)
-		emu_reply_json(rs, 200, op);
+		ccai_emu_reply_json(rs, 200, op);
 }
 
-void emu_h_cx_agent_export(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_cx_agent_export(struct ccai_emu_req *rq,
+				struct ccai_emu_resp *rs)
 {
 	const char *uri = ccai_json_str(rq->json, "agentUri");
 	cJSON *rec, *op = NULL, *resp;
@@ -419,14 +429,14 @@ void emu_h_cx_agent_export(struct emu_req *rq, struct emu_resp *rs)
 
 	if (uri && !ccai_str_starts_with(uri, "gs://")) {
 		free(name);
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"agentUri must be a Cloud Storage URI "
-				"(gs://bucket/object), not '%s'.",
-				uri);
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				     "agentUri must be a Cloud Storage URI "
+				     "(gs://bucket/object), not '%s'.",
+				     uri);
 		return;
 	}
-	emu_store_lock(rq->emu->store);
-	rec = emu_get_or_404(rq, rs, "Agent");
+	ccai_emu_store_lock(rq->emu->store);
+	rec = ccai_emu_get_or_404(rq, rs, "Agent");
 	if (rec) {
 		resp = typed("type.googleapis.com/google.cloud.dialogflow.cx."
 			     "v3.ExportAgentResponse");
@@ -442,15 +452,16 @@ void emu_h_cx_agent_export(struct emu_req *rq, struct emu_resp *rs)
 			ccai_buf_release(&b);
 			free(text);
 		}
-		op = emu_op_new(rq->emu, name,
-				typed("type.googleapis.com/google.protobuf."
-				      "Struct"),
-				resp, NULL);
+		op = ccai_emu_op_new(
+			rq->emu, name,
+			typed("type.googleapis.com/google.protobuf."
+			      "Struct"),
+			resp, NULL);
 	}
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_unlock(rq->emu->store);
 	free(name);
 	if (op)
-		emu_reply_json(rs, 200, op);
+		ccai_emu_reply_json(rs, 200, op);
 }
 
 /* ---- sessions ----------------------------------------------------------- */
@@ -467,9 +478,10 @@ static cJSON *turn(const char *role, const char *text, const char *lang,
 	return t;
 }
 
-void emu_h_cx_detect_intent(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_cx_detect_intent(struct ccai_emu_req *rq,
+				 struct ccai_emu_resp *rs)
 {
-	struct emu_store *st = rq->emu->store;
+	struct ccai_emu_store *st = rq->emu->store;
 	const cJSON *qi =
 		cJSON_GetObjectItemCaseSensitive(rq->json, "queryInput");
 	const char *lang = ccai_json_str(qi, "languageCode");
@@ -484,64 +496,67 @@ void emu_h_cx_detect_intent(struct emu_req *rq, struct emu_resp *rs)
 	bool logging, exports;
 
 	if (!qi || !lang) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"queryInput with a languageCode is "
-				"required.");
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				     "queryInput with a languageCode is "
+				     "required.");
 		goto out;
 	}
 	if (!text && !cJSON_GetObjectItemCaseSensitive(qi, "event") &&
 	    !cJSON_GetObjectItemCaseSensitive(qi, "intent") &&
 	    !cJSON_GetObjectItemCaseSensitive(qi, "dtmf") &&
 	    !cJSON_GetObjectItemCaseSensitive(qi, "audio")) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"queryInput needs text, intent, audio, event "
-				"or dtmf.");
+		ccai_emu_reply_error(
+			rs, 400, "INVALID_ARGUMENT",
+			"queryInput needs text, intent, audio, event "
+			"or dtmf.");
 		goto out;
 	}
 	if (strlen(sid) > 36) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"The session id '%s' is longer than 36 "
-				"characters.",
-				sid);
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				     "The session id '%s' is longer than 36 "
+				     "characters.",
+				     sid);
 		goto out;
 	}
 	if (!text)
 		text = "";
-	emu_store_lock(st);
-	arec = emu_res_get(st, agent);
+	ccai_emu_store_lock(st);
+	arec = ccai_emu_res_get(st, agent);
 	if (!arec) {
-		emu_store_unlock(st);
-		emu_reply_error(rs, 404, "NOT_FOUND",
-				"Agent '%s' does not exist.", agent);
+		ccai_emu_store_unlock(st);
+		ccai_emu_reply_error(rs, 404, "NOT_FOUND",
+				     "Agent '%s' does not exist.", agent);
 		goto out;
 	}
 	a = ccai_json_path(arec, "r");
 	reply = ccai_xasprintf("You said: %s (a canned reply from the ccaictl "
 			       "emulator's agent '%s')",
 			       text, ccai_json_str(a, "displayName"));
-	srec = emu_res_get(st, session);
+	srec = ccai_emu_res_get(st, session);
 	if (!srec) {
 		cJSON *s = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(s, "name", session);
-		srec = emu_res_put(st, session, s);
-		cJSON_AddNumberToObject(emu_rec_meta(srec), "start",
+		srec = ccai_emu_res_put(st, session, s);
+		cJSON_AddNumberToObject(ccai_emu_rec_meta(srec), "start",
 					(double)rq->now_ms);
 	}
-	turns = cJSON_GetObjectItemCaseSensitive(emu_rec_meta(srec), "turns");
+	turns = cJSON_GetObjectItemCaseSensitive(ccai_emu_rec_meta(srec),
+						 "turns");
 	if (!turns)
-		turns = cJSON_AddArrayToObject(emu_rec_meta(srec), "turns");
+		turns = cJSON_AddArrayToObject(ccai_emu_rec_meta(srec),
+					       "turns");
 	if (*text)
 		cJSON_AddItemToArray(turns,
 				     turn("END_USER", text, lang, rq->now_ms));
 	cJSON_AddItemToArray(turns,
 			     turn("AUTOMATED_AGENT", reply, lang, rq->now_ms));
-	emu_store_dirty(st);
+	ccai_emu_store_dirty(st);
 	logging = ccai_json_bool(ccai_json_path(a, "advancedSettings."
 						   "loggingSettings"),
 				 "enableInteractionLogging", false);
-	exports = emu_exports_to_insights(st,
-					  ccai_json_str(a, "securitySettings"));
+	exports = ccai_emu_exports_to_insights(
+		st, ccai_json_str(a, "securitySettings"));
 	if (logging && exports) {
 		cJSON *segs = cJSON_CreateArray(), *t;
 
@@ -560,16 +575,17 @@ void emu_h_cx_detect_intent(struct emu_req *rq, struct emu_resp *rs)
 						ccai_json_num(t, "ms", 0));
 			cJSON_AddItemToArray(segs, s);
 		}
-		emu_insights_export(
+		ccai_emu_insights_export(
 			st, rq->project, rq->caps[1], sid, session, segs,
-			(int64_t)ccai_json_num(emu_rec_meta(srec), "start", 0),
+			(int64_t)ccai_json_num(ccai_emu_rec_meta(srec), "start",
+					       0),
 			rq->now_ms, true);
 	}
 	page = ccai_xasprintf("%s/pages/START_PAGE",
 			      ccai_json_str(a, "startFlow"));
-	emu_store_unlock(st);
+	ccai_emu_store_unlock(st);
 
-	emu_rand_uuid(id);
+	ccai_emu_rand_uuid(id);
 	out = cJSON_CreateObject();
 	cJSON_AddStringToObject(out, "responseId", id);
 	qr = cJSON_AddObjectToObject(out, "queryResult");
@@ -591,7 +607,7 @@ void emu_h_cx_detect_intent(struct emu_req *rq, struct emu_resp *rs)
 	cJSON_AddStringToObject(m, "matchType", "NO_MATCH");
 	cJSON_AddNumberToObject(m, "confidence", 0.3);
 	cJSON_AddStringToObject(out, "responseType", "FINAL");
-	emu_reply_json(rs, 200, out);
+	ccai_emu_reply_json(rs, 200, out);
 	free(page);
 	free(reply);
 out:

@@ -45,7 +45,7 @@ static int parse_ms(const char *key, const char *v, long long *out,
 	return 0;
 }
 
-static int parse_codes(struct emu_faults *f, const char *v,
+static int parse_codes(struct ccai_emu_faults *f, const char *v,
 		       struct ccai_error *err)
 {
 	char *copy = ccai_xstrdup(v), *save = NULL, *tok;
@@ -81,7 +81,7 @@ out:
 	return r;
 }
 
-static void faults_init(struct emu_faults *f)
+static void faults_init(struct ccai_emu_faults *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->codes[0] = 503;
@@ -89,8 +89,8 @@ static void faults_init(struct emu_faults *f)
 	f->retry_after_s = -1;
 }
 
-int emu_faults_parse(struct emu_faults *f, const char *spec,
-		     struct ccai_error *err)
+int ccai_emu_faults_parse(struct ccai_emu_faults *f, const char *spec,
+			  struct ccai_error *err)
 {
 	static const char *const keys[] = {
 		"error-rate",
@@ -104,7 +104,7 @@ int emu_faults_parse(struct emu_faults *f, const char *spec,
 		"retry-after",
 		"seed",
 	};
-	struct emu_faults n;
+	struct ccai_emu_faults n;
 	char *copy, *save = NULL, *item;
 	int r = 0;
 
@@ -187,7 +187,7 @@ int emu_faults_parse(struct emu_faults *f, const char *spec,
 	return r;
 }
 
-char *emu_faults_format(const struct emu_faults *f)
+char *ccai_emu_faults_format(const struct ccai_emu_faults *f)
 {
 	struct ccai_buf b = CCAI_BUF_INIT;
 	size_t i;
@@ -230,8 +230,8 @@ static uint64_t splitmix64(uint64_t x)
 	return x ^ (x >> 31);
 }
 
-double emu_faults_draw(unsigned long long seed, unsigned stream,
-		       unsigned long long n, unsigned salt)
+double ccai_emu_faults_draw(unsigned long long seed, unsigned stream,
+			    unsigned long long n, unsigned salt)
 {
 	uint64_t x = splitmix64(seed);
 

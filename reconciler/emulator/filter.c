@@ -20,12 +20,12 @@ struct clause {
 	bool negate;
 };
 
-struct emu_filter {
+struct ccai_emu_filter {
 	struct clause *c;
 	size_t n, alloc;
 };
 
-void emu_filter_free(struct emu_filter *f)
+void ccai_emu_filter_free(struct ccai_emu_filter *f)
 {
 	size_t i;
 
@@ -45,10 +45,10 @@ static void skip_ws(const char **p)
 		(*p)++;
 }
 
-int emu_filter_parse(struct emu_filter **out, const char *text, char *msg,
-		     size_t msz)
+int ccai_emu_filter_parse(struct ccai_emu_filter **out, const char *text,
+			  char *msg, size_t msz)
 {
-	struct emu_filter *f = ccai_xcalloc(1, sizeof(*f));
+	struct ccai_emu_filter *f = ccai_xcalloc(1, sizeof(*f));
 	const char *p = text ? text : "";
 
 	*out = NULL;
@@ -63,7 +63,7 @@ int emu_filter_parse(struct emu_filter **out, const char *text, char *msg,
 		if (p == start)
 			goto bad;
 		raw = ccai_xstrndup(start, (size_t)(p - start));
-		c.path = emu_camel(raw);
+		c.path = ccai_emu_camel(raw);
 		free(raw);
 		skip_ws(&p);
 		if (p[0] == '!' && p[1] == '=') {
@@ -113,7 +113,7 @@ bad:
 		 "Invalid filter '%s': the emulator understands clauses "
 		 "'field = \"value\"' (or != or :) joined by AND.",
 		 text);
-	emu_filter_free(f);
+	ccai_emu_filter_free(f);
 	return CCAI_EINVALID;
 }
 
@@ -135,7 +135,7 @@ static bool value_equals(const cJSON *v, const char *want)
 	return false;
 }
 
-bool emu_filter_match(const struct emu_filter *f, const cJSON *obj)
+bool ccai_emu_filter_match(const struct ccai_emu_filter *f, const cJSON *obj)
 {
 	size_t i;
 

@@ -40,7 +40,8 @@ static bool visible(const cJSON *rec, int64_t now_ms)
 	       (double)now_ms;
 }
 
-cJSON *emu_sa_find(struct emu_store *st, const char *email, int64_t now_ms)
+cJSON *ccai_emu_sa_find(struct ccai_emu_store *st, const char *email,
+			int64_t now_ms)
 {
 	char *proj = email_project(email), *name;
 	cJSON *rec;
@@ -48,18 +49,18 @@ cJSON *emu_sa_find(struct emu_store *st, const char *email, int64_t now_ms)
 	if (!proj)
 		return NULL;
 	name = ccai_xasprintf("projects/%s/serviceAccounts/%s", proj, email);
-	rec = emu_res_get(st, name);
+	rec = ccai_emu_res_get(st, name);
 	free(name);
 	free(proj);
 	return rec && visible(rec, now_ms) ? rec : NULL;
 }
 
-static cJSON *find_by_unique_id(struct emu_store *st, const char *id,
+static cJSON *find_by_unique_id(struct ccai_emu_store *st, const char *id,
 				int64_t now_ms)
 {
 	cJSON *it;
 
-	cJSON_ArrayForEach(it, emu_store_obj(st, "res"))
+	cJSON_ArrayForEach(it, ccai_emu_store_obj(st, "res"))
 	{
 		const char *u =
 			ccai_json_str(ccai_json_path(it, "r"), "uniqueId");
@@ -73,23 +74,24 @@ static cJSON *find_by_unique_id(struct emu_store *st, const char *id,
 }
 
 /* The account of the request path (caps[1]); answers 404/403 itself. */
-static cJSON *sa_of(struct emu_req *rq, struct emu_resp *rs)
+static cJSON *sa_of(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	const char *id = rq->caps[1];
 	cJSON *rec;
 
 	rec = strchr(id, '@')
-		      ? emu_sa_find(rq->emu->store, id, rq->now_ms)
+		      ? ccai_emu_sa_find(rq->emu->store, id, rq->now_ms)
 		      : find_by_unique_id(rq->emu->store, id, rq->now_ms);
 	if (!rec) {
 		if (!strcmp(rq->caps[0], "-"))
-			emu_reply_error(rs, 403, "PERMISSION_DENIED",
-					"Permission 'iam.serviceAccounts.get' "
-					"denied on resource (or it may not "
-					"exist).");
+			ccai_emu_reply_error(
+				rs, 403, "PERMISSION_DENIED",
+				"Permission 'iam.serviceAccounts.get' "
+				"denied on resource (or it may not "
+				"exist).");
 		else
-			emu_reply_error(rs, 404, "NOT_FOUND",
-					"Unknown service account");
+			ccai_emu_reply_error(rs, 404, "NOT_FOUND",
+					     "Unknown service account");
 	}
 	return rec;
 }
@@ -109,19 +111,19 @@ static bool account_id_ok(const char *id)
 	return true;
 }
 
-static int check_lengths(struct emu_resp *rs, const cJSON *sa)
+static int check_lengths(struct ccai_emu_resp *rs, const cJSON *sa)
 {
 	const char *dn = ccai_json_str(sa, "displayName");
 	const char *desc = ccai_json_str(sa, "description");
 
 	if (dn && strlen(dn) > 100) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"displayName is longer than 100 bytes.");
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				     "displayName is longer than 100 bytes.");
 		return -1;
 	}
 	if (desc && strlen(desc) > 256) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"description is longer than 256 bytes.");
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				     "description is longer than 256 bytes.");
 		return -1;
 	}
 	return 0;
@@ -132,15 +134,15 @@ static cJSON *system_key(const char *sa_name, int64_t now_ms)
 	cJSON *k = cJSON_CreateObject();
 	char kid[41], *t;
 
-	emu_rand_chars(kid, 40, "0123456789abcdef");
+	ccai_emu_rand_chars(kid, 40, "0123456789abcdef");
 	t = ccai_xasprintf("%s/keys/%s", sa_name, kid);
 	cJSON_AddStringToObject(k, "name", t);
 	free(t);
 	cJSON_AddStringToObject(k, "keyAlgorithm", "KEY_ALG_RSA_2048");
-	t = emu_time_str(now_ms);
+	t = ccai_emu_time_str(now_ms);
 	cJSON_AddStringToObject(k, "validAfterTime", t);
 	free(t);
-	t = emu_time_str(now_ms + 14LL * 24 * 3600 * 1000);
+	t = ccai_emu_time_str(now_ms + 14LL * 24 * 3600 * 1000);
 	cJSON_AddStringToObject(k, "validBeforeTime", t);
 	free(t);
 	cJSON_AddStringToObject(k, "keyOrigin", "GOOGLE_PROVIDED");
@@ -148,26 +150,27 @@ static cJSON *system_key(const char *sa_name, int64_t now_ms)
 	return k;
 }
 
-void emu_h_sa_create(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_sa_create(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
-	struct emu_store *st = rq->emu->store;
+	struct ccai_emu_store *st = rq->emu->store;
 	const char *aid = ccai_json_str(rq->json, "accountId");
 	const cJSON *in =
 		cJSON_GetObjectItemCaseSensitive(rq->json, "serviceAccount");
-	struct emu_faults f;
+	struct ccai_emu_faults f;
 	cJSON *sa, *rec, *key;
 	char uid[22], *email, *name;
 
-	if (emu_check_required(rq, rs, "CreateServiceAccountRequest") < 0)
+	if (ccai_emu_check_required(rq, rs, "CreateServiceAccountRequest") < 0)
 		return;
 	if (!account_id_ok(aid)) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"Invalid accountId '%s': it must be 6 to 30 "
-				"characters, lowercase letters, digits and "
-				"hyphens, starting with a letter and not "
-				"ending with a hyphen "
-				"([a-z]([-a-z0-9]*[a-z0-9])).",
-				aid);
+		ccai_emu_reply_error(
+			rs, 400, "INVALID_ARGUMENT",
+			"Invalid accountId '%s': it must be 6 to 30 "
+			"characters, lowercase letters, digits and "
+			"hyphens, starting with a letter and not "
+			"ending with a hyphen "
+			"([a-z]([-a-z0-9]*[a-z0-9])).",
+			aid);
 		return;
 	}
 	if (in && check_lengths(rs, in) < 0)
@@ -175,17 +178,17 @@ void emu_h_sa_create(struct emu_req *rq, struct emu_resp *rs)
 	email = ccai_xasprintf("%s@%s" SA_SUFFIX, aid, rq->project);
 	name = ccai_xasprintf("projects/%s/serviceAccounts/%s", rq->project,
 			      email);
-	emu_faults_get(rq->emu, &f);
-	emu_store_lock(st);
-	if (emu_res_get(st, name)) {
-		emu_store_unlock(st);
-		emu_reply_error(rs, 409, "ALREADY_EXISTS",
-				"Service account %s already exists within "
-				"project projects/%s.",
-				aid, rq->project);
+	ccai_emu_faults_get(rq->emu, &f);
+	ccai_emu_store_lock(st);
+	if (ccai_emu_res_get(st, name)) {
+		ccai_emu_store_unlock(st);
+		ccai_emu_reply_error(rs, 409, "ALREADY_EXISTS",
+				     "Service account %s already exists within "
+				     "project projects/%s.",
+				     aid, rq->project);
 		goto out;
 	}
-	emu_rand_digits(uid, 21);
+	ccai_emu_rand_digits(uid, 21);
 	sa = cJSON_CreateObject();
 	cJSON_AddStringToObject(sa, "name", name);
 	cJSON_AddStringToObject(sa, "projectId", rq->project);
@@ -199,65 +202,65 @@ void emu_h_sa_create(struct emu_req *rq, struct emu_resp *rs)
 					ccai_json_str(in, "description"));
 	cJSON_AddStringToObject(sa, "etag", "MDEwMjE5MjA=");
 	cJSON_AddStringToObject(sa, "oauth2ClientId", uid);
-	rec = emu_res_put(st, name, cJSON_Duplicate(sa, 1));
-	cJSON_AddNumberToObject(emu_rec_meta(rec), "vis",
+	rec = ccai_emu_res_put(st, name, cJSON_Duplicate(sa, 1));
+	cJSON_AddNumberToObject(ccai_emu_rec_meta(rec), "vis",
 				(double)(rq->now_ms + f.consistency_ms));
 	key = system_key(name, rq->now_ms);
-	emu_res_put(st, ccai_json_str(key, "name"), key);
-	emu_store_unlock(st);
-	emu_reply_json(rs, 200, sa);
+	ccai_emu_res_put(st, ccai_json_str(key, "name"), key);
+	ccai_emu_store_unlock(st);
+	ccai_emu_reply_json(rs, 200, sa);
 out:
 	free(email);
 	free(name);
 }
 
-void emu_h_sa_get(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_sa_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	cJSON *rec, *v = NULL;
 
-	emu_store_lock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
 	rec = sa_of(rq, rs);
 	if (rec)
-		v = emu_rec_copy(rec);
-	emu_store_unlock(rq->emu->store);
+		v = ccai_emu_rec_copy(rec);
+	ccai_emu_store_unlock(rq->emu->store);
 	if (v)
-		emu_reply_json(rs, 200, v);
+		ccai_emu_reply_json(rs, 200, v);
 }
 
 static cJSON *visible_copy(const cJSON *rec, void *ud)
 {
-	const struct emu_req *rq = ud;
+	const struct ccai_emu_req *rq = ud;
 
-	return visible(rec, rq->now_ms) ? emu_rec_copy(rec) : NULL;
+	return visible(rec, rq->now_ms) ? ccai_emu_rec_copy(rec) : NULL;
 }
 
-void emu_h_sa_list(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_sa_list(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	char *parent = ccai_xasprintf("projects/%s", rq->project);
 	cJSON **recs;
 	size_t n;
 
-	emu_store_lock(rq->emu->store);
-	n = emu_res_list(rq->emu->store, parent, "serviceAccounts", &recs);
-	emu_reply_page_recs(rq, rs, "accounts", recs, n, 20, 100, visible_copy,
-			    rq);
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
+	n = ccai_emu_res_list(rq->emu->store, parent, "serviceAccounts", &recs);
+	ccai_emu_reply_page_recs(rq, rs, "accounts", recs, n, 20, 100,
+				 visible_copy, rq);
+	ccai_emu_store_unlock(rq->emu->store);
 	free(recs);
 	free(parent);
 }
 
-void emu_h_sa_patch(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_sa_patch(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	const cJSON *in =
 		cJSON_GetObjectItemCaseSensitive(rq->json, "serviceAccount");
 	const char *mask = ccai_json_str(rq->json, "updateMask");
-	struct emu_mask em;
+	struct ccai_emu_mask em;
 	cJSON *rec, *v = NULL;
 	char msg[512];
 
 	if (!mask || !*mask) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"The update_mask field is required.");
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				     "The update_mask field is required.");
 		return;
 	}
 	{
@@ -267,15 +270,16 @@ void emu_h_sa_patch(struct emu_req *rq, struct emu_resp *rs)
 
 		for (tok = strtok_r(copy, ", ", &save); tok && !bad;
 		     tok = strtok_r(NULL, ", ", &save)) {
-			char *c = emu_camel(tok);
+			char *c = ccai_emu_camel(tok);
 
 			if (strcmp(c, "displayName") &&
 			    strcmp(c, "description")) {
-				emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-						"Only displayName and "
-						"description can be updated, "
-						"not '%s'.",
-						tok);
+				ccai_emu_reply_error(
+					rs, 400, "INVALID_ARGUMENT",
+					"Only displayName and "
+					"description can be updated, "
+					"not '%s'.",
+					tok);
 				bad = true;
 			}
 			free(c);
@@ -284,37 +288,37 @@ void emu_h_sa_patch(struct emu_req *rq, struct emu_resp *rs)
 		if (bad)
 			return;
 	}
-	if (emu_mask_parse(rq->emu->disc, rq->route->doc, "ServiceAccount",
-			   mask, in, NULL, &em, msg, sizeof(msg)) < 0) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT", "%s", msg);
+	if (ccai_emu_mask_parse(rq->emu->disc, rq->route->doc, "ServiceAccount",
+				mask, in, NULL, &em, msg, sizeof(msg)) < 0) {
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT", "%s", msg);
 		return;
 	}
 	if (in && check_lengths(rs, in) < 0) {
-		emu_mask_release(&em);
+		ccai_emu_mask_release(&em);
 		return;
 	}
-	emu_store_lock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
 	rec = sa_of(rq, rs);
 	if (rec) {
-		emu_mask_apply(&em, cJSON_GetObjectItemCaseSensitive(rec, "r"),
-			       in);
-		emu_store_dirty(rq->emu->store);
-		v = emu_rec_copy(rec);
+		ccai_emu_mask_apply(
+			&em, cJSON_GetObjectItemCaseSensitive(rec, "r"), in);
+		ccai_emu_store_dirty(rq->emu->store);
+		v = ccai_emu_rec_copy(rec);
 	}
-	emu_store_unlock(rq->emu->store);
-	emu_mask_release(&em);
+	ccai_emu_store_unlock(rq->emu->store);
+	ccai_emu_mask_release(&em);
 	if (v)
-		emu_reply_json(rs, 200, v);
+		ccai_emu_reply_json(rs, 200, v);
 }
 
-void emu_h_sa_update(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_sa_update(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	const char *dn = ccai_json_str(rq->json, "displayName");
 	cJSON *rec, *r, *v = NULL;
 
 	if (check_lengths(rs, rq->json) < 0)
 		return;
-	emu_store_lock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
 	rec = sa_of(rq, rs);
 	if (rec) {
 		r = cJSON_GetObjectItemCaseSensitive(rec, "r");
@@ -323,53 +327,54 @@ void emu_h_sa_update(struct emu_req *rq, struct emu_resp *rs)
 		else
 			cJSON_DeleteItemFromObjectCaseSensitive(r,
 								"displayName");
-		emu_store_dirty(rq->emu->store);
-		v = emu_rec_copy(rec);
+		ccai_emu_store_dirty(rq->emu->store);
+		v = ccai_emu_rec_copy(rec);
 	}
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_unlock(rq->emu->store);
 	if (v)
-		emu_reply_json(rs, 200, v);
+		ccai_emu_reply_json(rs, 200, v);
 }
 
-void emu_h_sa_delete(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_sa_delete(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
-	struct emu_store *st = rq->emu->store;
+	struct ccai_emu_store *st = rq->emu->store;
 	cJSON *rec, *kidx, *it, *next;
 	char *name, *prefix, *email, *uid;
 
-	emu_store_lock(st);
+	ccai_emu_store_lock(st);
 	rec = sa_of(rq, rs);
 	if (!rec) {
-		emu_store_unlock(st);
+		ccai_emu_store_unlock(st);
 		return;
 	}
 	name = ccai_xstrdup(rec->string);
 	email = ccai_xstrdup(ccai_json_str(ccai_json_path(rec, "r"), "email"));
 	uid = ccai_xstrdup(ccai_json_str(ccai_json_path(rec, "r"), "uniqueId"));
 	prefix = ccai_xasprintf("%s/", name);
-	kidx = emu_store_obj(st, "kidx");
+	kidx = ccai_emu_store_obj(st, "kidx");
 	for (it = kidx->child; it; it = next) {
 		next = it->next;
 		if (cJSON_IsString(it) &&
 		    ccai_str_starts_with(it->valuestring, prefix))
 			cJSON_Delete(cJSON_DetachItemViaPointer(kidx, it));
 	}
-	emu_res_del_prefix(st, prefix);
-	emu_res_del(st, name);
-	emu_policy_forget_sa(st, rq->project, email, uid);
-	emu_store_unlock(st);
+	ccai_emu_res_del_prefix(st, prefix);
+	ccai_emu_res_del(st, name);
+	ccai_emu_policy_forget_sa(st, rq->project, email, uid);
+	ccai_emu_store_unlock(st);
 	free(name);
 	free(prefix);
 	free(email);
 	free(uid);
-	emu_reply_empty(rs);
+	ccai_emu_reply_empty(rs);
 }
 
-static void set_disabled(struct emu_req *rq, struct emu_resp *rs, bool off)
+static void set_disabled(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
+			 bool off)
 {
 	cJSON *rec;
 
-	emu_store_lock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
 	rec = sa_of(rq, rs);
 	if (rec) {
 		cJSON *r = cJSON_GetObjectItemCaseSensitive(rec, "r");
@@ -378,19 +383,19 @@ static void set_disabled(struct emu_req *rq, struct emu_resp *rs, bool off)
 			ccai_json_set(r, "disabled", cJSON_CreateTrue());
 		else
 			cJSON_DeleteItemFromObjectCaseSensitive(r, "disabled");
-		emu_store_dirty(rq->emu->store);
+		ccai_emu_store_dirty(rq->emu->store);
 	}
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_unlock(rq->emu->store);
 	if (rec)
-		emu_reply_empty(rs);
+		ccai_emu_reply_empty(rs);
 }
 
-void emu_h_sa_enable(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_sa_enable(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	set_disabled(rq, rs, false);
 }
 
-void emu_h_sa_disable(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_sa_disable(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	set_disabled(rq, rs, true);
 }
@@ -452,9 +457,9 @@ static char *raw_public_key(const char *pub_pem)
 	return r;
 }
 
-void emu_h_key_create(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_key_create(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
-	struct emu_store *st = rq->emu->store;
+	struct ccai_emu_store *st = rq->emu->store;
 	const char *type = ccai_json_str(rq->json, "privateKeyType");
 	const char *alg = ccai_json_str(rq->json, "keyAlgorithm");
 	char *priv = NULL, *pub = NULL, *cert = NULL, *file = NULL;
@@ -467,15 +472,16 @@ void emu_h_key_create(struct emu_req *rq, struct emu_resp *rs)
 	int bits = 2048;
 
 	if (type && strcmp(type, "TYPE_GOOGLE_CREDENTIALS_FILE")) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"The emulator issues only "
-				"TYPE_GOOGLE_CREDENTIALS_FILE keys, not %s.",
-				type);
+		ccai_emu_reply_error(
+			rs, 400, "INVALID_ARGUMENT",
+			"The emulator issues only "
+			"TYPE_GOOGLE_CREDENTIALS_FILE keys, not %s.",
+			type);
 		return;
 	}
 	if (alg && !strcmp(alg, "KEY_ALG_RSA_1024"))
 		bits = 1024;
-	emu_store_lock(st);
+	ccai_emu_store_lock(st);
 	rec = sa_of(rq, rs);
 	if (rec) {
 		sa_name = ccai_xstrdup(rec->string);
@@ -483,7 +489,7 @@ void emu_h_key_create(struct emu_req *rq, struct emu_resp *rs)
 			ccai_json_str(ccai_json_path(rec, "r"), "email"));
 		uid = ccai_xstrdup(
 			ccai_json_str(ccai_json_path(rec, "r"), "uniqueId"));
-		n = emu_res_list(st, sa_name, "keys", &keys);
+		n = ccai_emu_res_list(st, sa_name, "keys", &keys);
 		for (i = 0; i < n; i++)
 			if (!strcmp(ccai_json_str(ccai_json_path(keys[i], "r"),
 						  "keyType")
@@ -496,23 +502,23 @@ void emu_h_key_create(struct emu_req *rq, struct emu_resp *rs)
 				user++;
 		free(keys);
 	}
-	emu_store_unlock(st);
+	ccai_emu_store_unlock(st);
 	if (!rec)
 		goto out;
 	if (user >= MAX_USER_KEYS) {
-		emu_reply_error(rs, 400, "FAILED_PRECONDITION",
-				"Precondition check failed: the account "
-				"already has %d keys.",
-				MAX_USER_KEYS);
+		ccai_emu_reply_error(rs, 400, "FAILED_PRECONDITION",
+				     "Precondition check failed: the account "
+				     "already has %d keys.",
+				     MAX_USER_KEYS);
 		goto out;
 	}
 	/* the slow part, outside the lock */
-	if (emu_key_generate(bits, &priv, &pub, &err) < 0) {
-		emu_reply_error(rs, 500, "INTERNAL", "%s", err.message);
+	if (ccai_emu_key_generate(bits, &priv, &pub, &err) < 0) {
+		ccai_emu_reply_error(rs, 500, "INTERNAL", "%s", err.message);
 		goto out;
 	}
 	cert = self_signed_cert(priv, uid, rq->now_ms);
-	emu_rand_chars(kid, 40, "0123456789abcdef");
+	ccai_emu_rand_chars(kid, 40, "0123456789abcdef");
 	name = ccai_xasprintf("%s/keys/%s", sa_name, kid);
 	key = cJSON_CreateObject();
 	cJSON_AddStringToObject(key, "name", name);
@@ -522,7 +528,7 @@ void emu_h_key_create(struct emu_req *rq, struct emu_resp *rs)
 				bits == 1024 ? "KEY_ALG_RSA_1024"
 					     : "KEY_ALG_RSA_2048");
 	{
-		char *t = emu_time_str(rq->now_ms);
+		char *t = ccai_emu_time_str(rq->now_ms);
 
 		cJSON_AddStringToObject(key, "validAfterTime", t);
 		free(t);
@@ -530,26 +536,27 @@ void emu_h_key_create(struct emu_req *rq, struct emu_resp *rs)
 	cJSON_AddStringToObject(key, "validBeforeTime", "9999-12-31T23:59:59Z");
 	cJSON_AddStringToObject(key, "keyOrigin", "GOOGLE_PROVIDED");
 	cJSON_AddStringToObject(key, "keyType", "USER_MANAGED");
-	emu_store_lock(st);
-	if (!emu_sa_find(st, email, rq->now_ms)) {
+	ccai_emu_store_lock(st);
+	if (!ccai_emu_sa_find(st, email, rq->now_ms)) {
 		/* deleted while the key was being made */
-		emu_store_unlock(st);
+		ccai_emu_store_unlock(st);
 		cJSON_Delete(key);
-		emu_reply_error(rs, 404, "NOT_FOUND",
-				"Unknown service account");
+		ccai_emu_reply_error(rs, 404, "NOT_FOUND",
+				     "Unknown service account");
 		goto out;
 	}
-	rec = emu_res_put(st, name, cJSON_Duplicate(key, 1));
-	cJSON_AddStringToObject(emu_rec_meta(rec), "pub", pub);
+	rec = ccai_emu_res_put(st, name, cJSON_Duplicate(key, 1));
+	cJSON_AddStringToObject(ccai_emu_rec_meta(rec), "pub", pub);
 	if (cert)
-		cJSON_AddStringToObject(emu_rec_meta(rec), "cert", cert);
-	ccai_json_set(emu_store_obj(st, "kidx"), kid, cJSON_CreateString(name));
-	emu_store_dirty(st);
-	emu_store_unlock(st);
-	file = emu_key_file(rq->emu, rq->project, email, uid, kid, priv);
+		cJSON_AddStringToObject(ccai_emu_rec_meta(rec), "cert", cert);
+	ccai_json_set(ccai_emu_store_obj(st, "kidx"), kid,
+		      cJSON_CreateString(name));
+	ccai_emu_store_dirty(st);
+	ccai_emu_store_unlock(st);
+	file = ccai_emu_key_file(rq->emu, rq->project, email, uid, kid, priv);
 	ccai_b64_encode(&b64, file, strlen(file));
 	cJSON_AddStringToObject(key, "privateKeyData", b64.ptr);
-	emu_reply_json(rs, 200, key);
+	ccai_emu_reply_json(rs, 200, key);
 out:
 	if (b64.alloc)
 		OPENSSL_cleanse(b64.ptr, b64.len);
@@ -565,7 +572,7 @@ out:
 }
 
 /* The key record named by the path; answers 404 itself. Lock held. */
-static cJSON *key_of(struct emu_req *rq, struct emu_resp *rs)
+static cJSON *key_of(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	cJSON *sa = sa_of(rq, rs), *rec;
 	char *name;
@@ -573,27 +580,27 @@ static cJSON *key_of(struct emu_req *rq, struct emu_resp *rs)
 	if (!sa)
 		return NULL;
 	name = ccai_xasprintf("%s/keys/%s", sa->string, rq->caps[2]);
-	rec = emu_res_get(rq->emu->store, name);
+	rec = ccai_emu_res_get(rq->emu->store, name);
 	free(name);
 	if (!rec)
-		emu_reply_error(rs, 404, "NOT_FOUND",
-				"Unknown service account key '%s'.",
-				rq->caps[2]);
+		ccai_emu_reply_error(rs, 404, "NOT_FOUND",
+				     "Unknown service account key '%s'.",
+				     rq->caps[2]);
 	return rec;
 }
 
-void emu_h_key_get(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_key_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
-	const char *pkt = emu_query(rq, "publicKeyType");
+	const char *pkt = ccai_emu_query(rq, "publicKeyType");
 	cJSON *rec, *v = NULL;
 	char *data = NULL;
 
-	emu_store_lock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
 	rec = key_of(rq, rs);
 	if (rec) {
 		const cJSON *m = ccai_json_path(rec, "m");
 
-		v = emu_rec_copy(rec);
+		v = ccai_emu_rec_copy(rec);
 		if (pkt && !strcmp(pkt, "TYPE_X509_PEM_FILE") &&
 		    ccai_json_str(m, "cert")) {
 			struct ccai_buf b = CCAI_BUF_INIT;
@@ -606,52 +613,53 @@ void emu_h_key_get(struct emu_req *rq, struct emu_resp *rs)
 			data = raw_public_key(ccai_json_str(m, "pub"));
 		}
 	}
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_unlock(rq->emu->store);
 	if (!v)
 		return;
 	if (data)
 		cJSON_AddStringToObject(v, "publicKeyData", data);
 	free(data);
-	emu_reply_json(rs, 200, v);
+	ccai_emu_reply_json(rs, 200, v);
 }
 
-void emu_h_key_list(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_key_list(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	struct ccai_strlist types = CCAI_STRLIST_INIT;
 	cJSON *sa, **recs, *o = NULL, *arr;
 	size_t n, i;
 
-	emu_query_all(rq, "keyTypes", &types);
-	emu_store_lock(rq->emu->store);
+	ccai_emu_query_all(rq, "keyTypes", &types);
+	ccai_emu_store_lock(rq->emu->store);
 	sa = sa_of(rq, rs);
 	if (sa) {
 		o = cJSON_CreateObject();
 		arr = cJSON_AddArrayToObject(o, "keys");
-		n = emu_res_list(rq->emu->store, sa->string, "keys", &recs);
+		n = ccai_emu_res_list(rq->emu->store, sa->string, "keys",
+				      &recs);
 		for (i = 0; i < n; i++) {
 			const char *kt = ccai_json_str(
 				ccai_json_path(recs[i], "r"), "keyType");
 
 			if (types.n && (!kt || !ccai_strlist_has(&types, kt)))
 				continue;
-			cJSON_AddItemToArray(arr, emu_rec_copy(recs[i]));
+			cJSON_AddItemToArray(arr, ccai_emu_rec_copy(recs[i]));
 		}
 		free(recs);
 		if (!arr->child)
 			cJSON_DeleteItemFromObjectCaseSensitive(o, "keys");
 	}
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_unlock(rq->emu->store);
 	ccai_strlist_release(&types);
 	if (o)
-		emu_reply_json(rs, 200, o);
+		ccai_emu_reply_json(rs, 200, o);
 }
 
-void emu_h_key_delete(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_key_delete(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	cJSON *rec;
 	bool system = false;
 
-	emu_store_lock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
 	rec = key_of(rq, rs);
 	if (rec) {
 		const char *kt =
@@ -660,26 +668,27 @@ void emu_h_key_delete(struct emu_req *rq, struct emu_resp *rs)
 		system = kt && !strcmp(kt, "SYSTEM_MANAGED");
 		if (!system) {
 			cJSON_DeleteItemFromObjectCaseSensitive(
-				emu_store_obj(rq->emu->store, "kidx"),
+				ccai_emu_store_obj(rq->emu->store, "kidx"),
 				rq->caps[2]);
-			emu_res_del(rq->emu->store, rec->string);
+			ccai_emu_res_del(rq->emu->store, rec->string);
 		}
 	}
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_unlock(rq->emu->store);
 	if (!rec)
 		return;
 	if (system)
-		emu_reply_error(rs, 400, "FAILED_PRECONDITION",
-				"System-managed keys cannot be deleted.");
+		ccai_emu_reply_error(rs, 400, "FAILED_PRECONDITION",
+				     "System-managed keys cannot be deleted.");
 	else
-		emu_reply_empty(rs);
+		ccai_emu_reply_empty(rs);
 }
 
-static void key_disabled(struct emu_req *rq, struct emu_resp *rs, bool off)
+static void key_disabled(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
+			 bool off)
 {
 	cJSON *rec;
 
-	emu_store_lock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
 	rec = key_of(rq, rs);
 	if (rec) {
 		cJSON *r = cJSON_GetObjectItemCaseSensitive(rec, "r");
@@ -688,19 +697,19 @@ static void key_disabled(struct emu_req *rq, struct emu_resp *rs, bool off)
 			ccai_json_set(r, "disabled", cJSON_CreateTrue());
 		else
 			cJSON_DeleteItemFromObjectCaseSensitive(r, "disabled");
-		emu_store_dirty(rq->emu->store);
+		ccai_emu_store_dirty(rq->emu->store);
 	}
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_unlock(rq->emu->store);
 	if (rec)
-		emu_reply_empty(rs);
+		ccai_emu_reply_empty(rs);
 }
 
-void emu_h_key_enable(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_key_enable(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	key_disabled(rq, rs, false);
 }
 
-void emu_h_key_disable(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_key_disable(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	key_disabled(rq, rs, true);
 }

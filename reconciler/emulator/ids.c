@@ -8,7 +8,7 @@
 
 #include <openssl/rand.h>
 
-void emu_rand_chars(char *out, size_t n, const char *alphabet)
+void ccai_emu_rand_chars(char *out, size_t n, const char *alphabet)
 {
 	size_t k = strlen(alphabet), i;
 	unsigned char raw[256];
@@ -27,13 +27,13 @@ void emu_rand_chars(char *out, size_t n, const char *alphabet)
 	*out = '\0';
 }
 
-void emu_rand_uuid(char out[37])
+void ccai_emu_rand_uuid(char out[37])
 {
 	static const char hex[] = "0123456789abcdef";
 	char h[33];
 	size_t i, j = 0;
 
-	emu_rand_chars(h, 32, hex);
+	ccai_emu_rand_chars(h, 32, hex);
 	for (i = 0; i < 32; i++) {
 		if (i == 8 || i == 12 || i == 16 || i == 20)
 			out[j++] = '-';
@@ -42,14 +42,14 @@ void emu_rand_uuid(char out[37])
 	out[j] = '\0';
 }
 
-void emu_rand_digits(char *out, size_t n)
+void ccai_emu_rand_digits(char *out, size_t n)
 {
-	emu_rand_chars(out, n, "0123456789");
+	ccai_emu_rand_chars(out, n, "0123456789");
 	if (n > 0 && out[0] == '0')
 		out[0] = '1';
 }
 
-char *emu_time_str(int64_t unix_ms)
+char *ccai_emu_time_str(int64_t unix_ms)
 {
 	char buf[32];
 
@@ -57,7 +57,7 @@ char *emu_time_str(int64_t unix_ms)
 	return ccai_xstrdup(buf);
 }
 
-char *emu_name_segment(const char *name, size_t index)
+char *ccai_emu_name_segment(const char *name, size_t index)
 {
 	const char *p = name, *slash;
 
@@ -71,7 +71,7 @@ char *emu_name_segment(const char *name, size_t index)
 	return slash ? ccai_xstrndup(p, (size_t)(slash - p)) : ccai_xstrdup(p);
 }
 
-char *emu_name_parent(const char *name)
+char *ccai_emu_name_parent(const char *name)
 {
 	const char *s = strrchr(name, '/');
 
@@ -85,14 +85,14 @@ char *emu_name_parent(const char *name)
 	return ccai_xstrndup(name, (size_t)(s - name));
 }
 
-const char *emu_name_last(const char *name)
+const char *ccai_emu_name_last(const char *name)
 {
 	const char *s = strrchr(name, '/');
 
 	return s ? s + 1 : name;
 }
 
-char *emu_name_dirname(const char *name)
+char *ccai_emu_name_dirname(const char *name)
 {
 	const char *s = strrchr(name, '/');
 

@@ -23,37 +23,39 @@ static char *key_of(const char *name)
 	return ccai_xasprintf(EMU_CCI_KEY "%s", name);
 }
 
-static cJSON *get_or_404(struct emu_req *rq, struct emu_resp *rs)
+static cJSON *get_or_404(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	char *key = key_of(rq->name);
-	cJSON *rec = emu_res_get(rq->emu->store, key);
+	cJSON *rec = ccai_emu_res_get(rq->emu->store, key);
 
 	free(key);
 	if (!rec)
-		emu_reply_error(rs, 404, "NOT_FOUND",
-				"Conversation '%s' does not exist.", rq->name);
+		ccai_emu_reply_error(rs, 404, "NOT_FOUND",
+				     "Conversation '%s' does not exist.",
+				     rq->name);
 	return rec;
 }
 
-void emu_h_insights_settings_get(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_insights_settings_get(struct ccai_emu_req *rq,
+				      struct ccai_emu_resp *rs)
 {
 	char *key = key_of(rq->name);
 	cJSON *rec, *v;
 
-	emu_store_lock(rq->emu->store);
-	rec = emu_res_get(rq->emu->store, key);
-	v = rec ? emu_rec_copy(rec) : NULL;
+	ccai_emu_store_lock(rq->emu->store);
+	rec = ccai_emu_res_get(rq->emu->store, key);
+	v = rec ? ccai_emu_rec_copy(rec) : NULL;
 	free(key);
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_unlock(rq->emu->store);
 	if (!v) {
 		/* never updated: the defaults, which proto3 leaves out */
 		v = cJSON_CreateObject();
 		cJSON_AddStringToObject(v, "name", rq->name);
 	}
-	emu_reply_json(rs, 200, v);
+	ccai_emu_reply_json(rs, 200, v);
 }
 
-static int settings_rules(struct emu_resp *rs, const cJSON *s)
+static int settings_rules(struct ccai_emu_resp *rs, const cJSON *s)
 {
 	static const char *const pct[] = {
 		"runtimeIntegrationAnalysisPercentage",
@@ -67,40 +69,43 @@ static int settings_rules(struct emu_resp *rs, const cJSON *s)
 
 		if (cJSON_IsNumber(v) &&
 		    (v->valuedouble < 0 || v->valuedouble > 100)) {
-			emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-					"analysisConfig.%s must be between 0 "
-					"and 100.",
-					pct[i]);
+			ccai_emu_reply_error(
+				rs, 400, "INVALID_ARGUMENT",
+				"analysisConfig.%s must be between 0 "
+				"and 100.",
+				pct[i]);
 			return -1;
 		}
 	}
 	return 0;
 }
 
-void emu_h_insights_settings_update(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_insights_settings_update(struct ccai_emu_req *rq,
+					 struct ccai_emu_resp *rs)
 {
 	const char *given = ccai_json_str(rq->json, "name");
 	cJSON *rec, *next, *v = NULL;
 	char *t, *key;
 
 	if (given && strcmp(given, rq->name)) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"The settings' name '%s' does not match the "
-				"URL's '%s'.",
-				given, rq->name);
+		ccai_emu_reply_error(
+			rs, 400, "INVALID_ARGUMENT",
+			"The settings' name '%s' does not match the "
+			"URL's '%s'.",
+			given, rq->name);
 		return;
 	}
 	key = key_of(rq->name);
-	emu_store_lock(rq->emu->store);
-	rec = emu_res_get(rq->emu->store, key);
-	next = rec ? emu_rec_copy(rec) : cJSON_CreateObject();
-	if (emu_patch(rq, rs, SETTINGS_SCHEMA, NULL, true, next) < 0 ||
+	ccai_emu_store_lock(rq->emu->store);
+	rec = ccai_emu_res_get(rq->emu->store, key);
+	next = rec ? ccai_emu_rec_copy(rec) : cJSON_CreateObject();
+	if (ccai_emu_patch(rq, rs, SETTINGS_SCHEMA, NULL, true, next) < 0 ||
 	    settings_rules(rs, next) < 0) {
 		cJSON_Delete(next);
 		goto out;
 	}
 	ccai_json_set(next, "name", cJSON_CreateString(rq->name));
-	t = emu_time_str(rq->now_ms);
+	t = ccai_emu_time_str(rq->now_ms);
 	if (!rec)
 		ccai_json_set(next, "createTime", cJSON_CreateString(t));
 	else
@@ -112,36 +117,37 @@ void emu_h_insights_settings_update(struct emu_req *rq, struct emu_resp *rs)
 	ccai_json_set(next, "updateTime", cJSON_CreateString(t));
 	free(t);
 	v = cJSON_Duplicate(next, 1);
-	emu_res_put(rq->emu->store, key, next);
+	ccai_emu_res_put(rq->emu->store, key, next);
 out:
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_unlock(rq->emu->store);
 	free(key);
 	if (v)
-		emu_reply_json(rs, 200, v);
+		ccai_emu_reply_json(rs, 200, v);
 }
 
-static bool basic_view(struct emu_req *rq, bool dflt_basic)
+static bool basic_view(struct ccai_emu_req *rq, bool dflt_basic)
 {
-	const char *v = emu_query(rq, "view");
+	const char *v = ccai_emu_query(rq, "view");
 
 	if (!v || !*v || !strcmp(v, "CONVERSATION_VIEW_UNSPECIFIED"))
 		return dflt_basic;
 	return !strcmp(v, "BASIC");
 }
 
-void emu_h_insights_conv_get(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_insights_conv_get(struct ccai_emu_req *rq,
+				  struct ccai_emu_resp *rs)
 {
 	cJSON *rec, *v = NULL;
 
-	emu_store_lock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
 	if ((rec = get_or_404(rq, rs)))
-		v = emu_rec_copy(rec);
-	emu_store_unlock(rq->emu->store);
+		v = ccai_emu_rec_copy(rec);
+	ccai_emu_store_unlock(rq->emu->store);
 	if (!v)
 		return;
 	if (basic_view(rq, false))
 		cJSON_DeleteItemFromObjectCaseSensitive(v, "transcript");
-	emu_reply_json(rs, 200, v);
+	ccai_emu_reply_json(rs, 200, v);
 }
 
 struct order {
@@ -176,7 +182,7 @@ static int cmp_order(const void *a, const void *b)
 static pthread_mutex_t sort_mu = PTHREAD_MUTEX_INITIALIZER;
 
 struct view_args {
-	const struct emu_filter *f;
+	const struct ccai_emu_filter *f;
 	bool basic;
 };
 
@@ -186,32 +192,34 @@ static cJSON *conv_view(const cJSON *rec, void *ud)
 	const struct view_args *va = ud;
 	cJSON *c;
 
-	if (!emu_filter_match(va->f, ccai_json_path(rec, "r")))
+	if (!ccai_emu_filter_match(va->f, ccai_json_path(rec, "r")))
 		return NULL;
-	c = emu_rec_copy(rec);
+	c = ccai_emu_rec_copy(rec);
 	if (va->basic)
 		cJSON_DeleteItemFromObjectCaseSensitive(c, "transcript");
 	return c;
 }
 
-void emu_h_insights_conv_list(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_insights_conv_list(struct ccai_emu_req *rq,
+				   struct ccai_emu_resp *rs)
 {
 	static const char *const orders[] = {
 		"create_time", "customer_satisfaction_rating",
 		"duration",    "latest_analysis",
 		"start_time",  "turn_count",
 	};
-	const char *ob = emu_query(rq, "orderBy");
-	char *dir = emu_name_dirname(rq->name), *parent = key_of(dir), msg[512];
-	struct emu_filter *f = NULL;
+	const char *ob = ccai_emu_query(rq, "orderBy");
+	char *dir = ccai_emu_name_dirname(rq->name), *parent = key_of(dir),
+	     msg[512];
+	struct ccai_emu_filter *f = NULL;
 	cJSON **recs, **v = NULL, *items;
 	size_t n, i, k = 0;
 	bool basic = basic_view(rq, true);
 	struct order o = { NULL, false };
 
-	if (emu_filter_parse(&f, emu_query(rq, "filter"), msg, sizeof(msg)) <
-	    0) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT", "%s", msg);
+	if (ccai_emu_filter_parse(&f, ccai_emu_query(rq, "filter"), msg,
+				  sizeof(msg)) < 0) {
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT", "%s", msg);
 		free(parent);
 		free(dir);
 		return;
@@ -228,26 +236,26 @@ void emu_h_insights_conv_list(struct emu_req *rq, struct emu_resp *rs)
 			if (!strcmp(copy, orders[i]))
 				known = true;
 		if (!known || (sp && !o.desc && strcasecmp(sp + 1, "asc"))) {
-			emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-					"Invalid orderBy '%s'.", ob);
+			ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+					     "Invalid orderBy '%s'.", ob);
 			free(copy);
 			free(parent);
 			free(dir);
-			emu_filter_free(f);
+			ccai_emu_filter_free(f);
 			return;
 		}
-		o.field = emu_camel(copy);
+		o.field = ccai_emu_camel(copy);
 		free(copy);
 	}
-	emu_store_lock(rq->emu->store);
-	n = emu_res_list(rq->emu->store, parent, "conversations", &recs);
+	ccai_emu_store_lock(rq->emu->store);
+	n = ccai_emu_res_list(rq->emu->store, parent, "conversations", &recs);
 	if (!o.field) {
 		/* name order: only the page is copied */
 		struct view_args va = { f, basic };
 
-		emu_reply_page_recs(rq, rs, "conversations", recs, n, 100, 1000,
-				    conv_view, &va);
-		emu_store_unlock(rq->emu->store);
+		ccai_emu_reply_page_recs(rq, rs, "conversations", recs, n, 100,
+					 1000, conv_view, &va);
+		ccai_emu_store_unlock(rq->emu->store);
 		goto done;
 	}
 	v = ccai_xcalloc(n + 1, sizeof(*v));
@@ -257,7 +265,7 @@ void emu_h_insights_conv_list(struct emu_req *rq, struct emu_resp *rs)
 		if (c)
 			v[k++] = c;
 	}
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_unlock(rq->emu->store);
 	if (k > 1) {
 		pthread_mutex_lock(&sort_mu);
 		sort_by = o;
@@ -267,25 +275,26 @@ void emu_h_insights_conv_list(struct emu_req *rq, struct emu_resp *rs)
 	items = cJSON_CreateArray();
 	for (i = 0; i < k; i++)
 		cJSON_AddItemToArray(items, v[i]);
-	emu_reply_page_any(rq, rs, "conversations", items, 100, 1000);
+	ccai_emu_reply_page_any(rq, rs, "conversations", items, 100, 1000);
 done:
 	free(o.field);
 	free(v);
 	free(recs);
 	free(parent);
 	free(dir);
-	emu_filter_free(f);
+	ccai_emu_filter_free(f);
 }
 
-void emu_h_insights_conv_delete(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_insights_conv_delete(struct ccai_emu_req *rq,
+				     struct ccai_emu_resp *rs)
 {
 	cJSON *rec;
 
-	emu_store_lock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
 	rec = get_or_404(rq, rs);
 	if (rec)
-		emu_res_del(rq->emu->store, rec->string);
-	emu_store_unlock(rq->emu->store);
+		ccai_emu_res_del(rq->emu->store, rec->string);
+	ccai_emu_store_unlock(rq->emu->store);
 	if (rec)
-		emu_reply_empty(rs);
+		ccai_emu_reply_empty(rs);
 }

@@ -19,14 +19,14 @@
 #include "util/alloc.h"
 #include "util/json.h"
 
-bool emu_exports_to_insights(struct emu_store *st, const char *ss)
+bool ccai_emu_exports_to_insights(struct ccai_emu_store *st, const char *ss)
 {
 	const cJSON *r;
 	const char *strategy;
 
 	if (!ss)
 		return false;
-	r = ccai_json_path(emu_res_get(st, ss), "r");
+	r = ccai_json_path(ccai_emu_res_get(st, ss), "r");
 	if (!r)
 		return false;
 	strategy = ccai_json_str(r, "retentionStrategy");
@@ -36,15 +36,15 @@ bool emu_exports_to_insights(struct emu_store *st, const char *ss)
 			      "enableInsightsExport", false);
 }
 
-void emu_insights_export(struct emu_store *st, const char *project,
-			 const char *location, const char *conv_id,
-			 const char *source_name, cJSON *segments,
-			 int64_t start_ms, int64_t now_ms, bool from_cx)
+void ccai_emu_insights_export(struct ccai_emu_store *st, const char *project,
+			      const char *location, const char *conv_id,
+			      const char *source_name, cJSON *segments,
+			      int64_t start_ms, int64_t now_ms, bool from_cx)
 {
 	char *name = ccai_xasprintf("projects/%s/locations/%s/conversations/%s",
 				    project, location, conv_id);
 	char *key = ccai_xasprintf(EMU_CCI_KEY "%s", name);
-	cJSON *old = emu_res_get(st, key), *c, *ts, *arr, *s;
+	cJSON *old = ccai_emu_res_get(st, key), *c, *ts, *arr, *s;
 	const char *prev = NULL, *lang = NULL;
 	char *t, dur[48];
 	int turns = 0;
@@ -61,14 +61,14 @@ void emu_insights_export(struct emu_store *st, const char *project,
 			c, "createTime",
 			ccai_json_str(ccai_json_path(old, "r"), "createTime"));
 	} else {
-		t = emu_time_str(now_ms);
+		t = ccai_emu_time_str(now_ms);
 		cJSON_AddStringToObject(c, "createTime", t);
 		free(t);
 	}
-	t = emu_time_str(now_ms);
+	t = ccai_emu_time_str(now_ms);
 	cJSON_AddStringToObject(c, "updateTime", t);
 	free(t);
-	t = emu_time_str(start_ms);
+	t = ccai_emu_time_str(start_ms);
 	cJSON_AddStringToObject(c, "startTime", t);
 	free(t);
 	cJSON_AddStringToObject(c, "medium", "CHAT");
@@ -91,7 +91,7 @@ void emu_insights_export(struct emu_store *st, const char *project,
 			if (!lang)
 				lang = ccai_json_str(s, "languageCode");
 		}
-		t = emu_time_str((int64_t)ccai_json_num(s, "ms", 0));
+		t = ccai_emu_time_str((int64_t)ccai_json_num(s, "ms", 0));
 		cJSON_AddStringToObject(seg, "messageTime", t);
 		free(t);
 		sp = cJSON_AddObjectToObject(seg, "segmentParticipant");
@@ -114,7 +114,7 @@ void emu_insights_export(struct emu_store *st, const char *project,
 	if (turns)
 		cJSON_AddNumberToObject(c, "turnCount", turns);
 	(void)from_cx; /* both sources look alike in Insights */
-	emu_res_put(st, key, c);
+	ccai_emu_res_put(st, key, c);
 	cJSON_Delete(segments);
 	free(key);
 	free(name);

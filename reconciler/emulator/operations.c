@@ -31,14 +31,14 @@ static cJSON *op_view(const cJSON *rec)
 	return v;
 }
 
-cJSON *emu_op_new(struct ccai_emu *e, const char *name, cJSON *metadata,
-		  cJSON *response, cJSON *error)
+cJSON *ccai_emu_op_new(struct ccai_emu *e, const char *name, cJSON *metadata,
+		       cJSON *response, cJSON *error)
 {
-	struct emu_faults f;
+	struct ccai_emu_faults f;
 	cJSON *rec = cJSON_CreateObject();
 	cJSON *op = cJSON_AddObjectToObject(rec, "op");
 
-	emu_faults_get(e, &f);
+	ccai_emu_faults_get(e, &f);
 	cJSON_AddStringToObject(op, "name", name);
 	if (metadata)
 		cJSON_AddItemToObject(op, "metadata", metadata);
@@ -56,39 +56,39 @@ cJSON *emu_op_new(struct ccai_emu *e, const char *name, cJSON *metadata,
 		cJSON_Delete(rec);
 		return v;
 	}
-	ccai_json_set(emu_store_obj(e->store, "ops"), name, rec);
-	emu_store_dirty(e->store);
+	ccai_json_set(ccai_emu_store_obj(e->store, "ops"), name, rec);
+	ccai_emu_store_dirty(e->store);
 	return op_view(rec);
 }
 
-void emu_h_operation_get(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_operation_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
-	struct emu_store *st = rq->emu->store;
+	struct ccai_emu_store *st = rq->emu->store;
 	cJSON *rec, *v;
 
 	if (!strcmp(rq->name, NOOP_OP)) {
 		v = cJSON_CreateObject();
 		cJSON_AddStringToObject(v, "name", NOOP_OP);
 		cJSON_AddTrueToObject(v, "done");
-		emu_reply_json(rs, 200, v);
+		ccai_emu_reply_json(rs, 200, v);
 		return;
 	}
-	emu_store_lock(st);
-	rec = cJSON_GetObjectItemCaseSensitive(emu_store_obj(st, "ops"),
+	ccai_emu_store_lock(st);
+	rec = cJSON_GetObjectItemCaseSensitive(ccai_emu_store_obj(st, "ops"),
 					       rq->name);
 	if (!rec) {
-		emu_store_unlock(st);
-		emu_reply_error(rs, 404, "NOT_FOUND",
-				"Operation '%s' not found.", rq->name);
+		ccai_emu_store_unlock(st);
+		ccai_emu_reply_error(rs, 404, "NOT_FOUND",
+				     "Operation '%s' not found.", rq->name);
 		return;
 	}
 	if (ccai_json_num(rec, "polls", 0) > 0) {
 		ccai_json_set(
 			rec, "polls",
 			cJSON_CreateNumber(ccai_json_num(rec, "polls", 0) - 1));
-		emu_store_dirty(st);
+		ccai_emu_store_dirty(st);
 	}
 	v = op_view(rec);
-	emu_store_unlock(st);
-	emu_reply_json(rs, 200, v);
+	ccai_emu_store_unlock(st);
+	ccai_emu_reply_json(rs, 200, v);
 }

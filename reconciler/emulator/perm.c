@@ -84,7 +84,7 @@ static const struct role roles[] = {
 	  true },
 };
 
-static bool is_read(const struct emu_route *r)
+static bool is_read(const struct ccai_emu_route *r)
 {
 	return !strcmp(r->method, "GET") || strstr(r->id, "getIamPolicy") ||
 	       strstr(r->id, "testIamPermissions");
@@ -106,15 +106,15 @@ static bool role_covers(const struct role *ro, const char *id, bool read)
 }
 
 /* The roles bound to principal in project (unconditional bindings). */
-static void roles_of(struct emu_store *st, const char *project,
+static void roles_of(struct ccai_emu_store *st, const char *project,
 		     const char *principal, struct ccai_strlist *out)
 {
-	cJSON *p = emu_project(st, project, false, 0), *b;
+	cJSON *p = ccai_emu_project(st, project, false, 0), *b;
 
 	if (!p)
 		return;
 	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(
-				      emu_policy(st, p), "bindings"))
+				      ccai_emu_policy(st, p), "bindings"))
 	{
 		const cJSON *m;
 
@@ -130,8 +130,8 @@ static void roles_of(struct emu_store *st, const char *project,
 	}
 }
 
-bool emu_perm_allows(struct emu_store *st, const char *project,
-		     const char *principal, const struct emu_route *r)
+bool ccai_emu_perm_allows(struct ccai_emu_store *st, const char *project,
+			  const char *principal, const struct ccai_emu_route *r)
 {
 	struct ccai_strlist have = CCAI_STRLIST_INIT;
 	bool read = is_read(r), ok = false;
@@ -139,9 +139,9 @@ bool emu_perm_allows(struct emu_store *st, const char *project,
 
 	if (!project)
 		return true;
-	emu_store_lock(st);
+	ccai_emu_store_lock(st);
 	roles_of(st, project, principal, &have);
-	emu_store_unlock(st);
+	ccai_emu_store_unlock(st);
 	for (i = 0; i < have.n && !ok; i++)
 		for (k = 0; k < CCAI_ARRAY_SIZE(roles); k++)
 			if (!strcmp(roles[k].role, have.items[i]) &&
@@ -156,8 +156,8 @@ bool emu_perm_allows(struct emu_store *st, const char *project,
  * their service: a principal holds a permission when one of its roles
  * covers some method of that service (reads for .get/.list).
  */
-cJSON *emu_perm_test(struct emu_store *st, const char *project,
-		     const char *principal, bool admin, const cJSON *asked)
+cJSON *ccai_emu_perm_test(struct ccai_emu_store *st, const char *project,
+			  const char *principal, bool admin, const cJSON *asked)
 {
 	struct ccai_strlist have = CCAI_STRLIST_INIT;
 	cJSON *out = cJSON_CreateArray();
@@ -165,9 +165,9 @@ cJSON *emu_perm_test(struct emu_store *st, const char *project,
 	size_t i, k;
 
 	if (!admin) {
-		emu_store_lock(st);
+		ccai_emu_store_lock(st);
 		roles_of(st, project, principal, &have);
-		emu_store_unlock(st);
+		ccai_emu_store_unlock(st);
 	}
 	cJSON_ArrayForEach(p, asked)
 	{

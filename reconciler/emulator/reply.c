@@ -34,7 +34,7 @@ static const struct {
 	{ 401, "UNAUTHENTICATED", 16 },
 };
 
-const char *emu_status_name(unsigned http)
+const char *ccai_emu_status_name(unsigned http)
 {
 	size_t i;
 
@@ -52,7 +52,7 @@ const char *emu_status_name(unsigned http)
 	return http >= 500 ? "INTERNAL" : "UNKNOWN";
 }
 
-int emu_status_code(const char *status)
+int ccai_emu_status_code(const char *status)
 {
 	size_t i;
 
@@ -62,24 +62,24 @@ int emu_status_code(const char *status)
 	return 2;
 }
 
-void emu_resp_release(struct emu_resp *rs)
+void ccai_emu_resp_release(struct ccai_emu_resp *rs)
 {
 	free(rs->body);
 	rs->body = NULL;
 	rs->len = 0;
 }
 
-static void set_body(struct emu_resp *rs, unsigned status, char *text,
+static void set_body(struct ccai_emu_resp *rs, unsigned status, char *text,
 		     const char *ctype)
 {
-	emu_resp_release(rs);
+	ccai_emu_resp_release(rs);
 	rs->status = status;
 	rs->body = text;
 	rs->len = strlen(text);
 	rs->ctype = ctype;
 }
 
-void emu_reply_json(struct emu_resp *rs, unsigned status, cJSON *body)
+void ccai_emu_reply_json(struct ccai_emu_resp *rs, unsigned status, cJSON *body)
 {
 	char *text = body ? ccai_json_print(body) : ccai_xstrdup("{}");
 
@@ -87,22 +87,22 @@ void emu_reply_json(struct emu_resp *rs, unsigned status, cJSON *body)
 	set_body(rs, status, text, "application/json; charset=UTF-8");
 }
 
-void emu_reply_text(struct emu_resp *rs, unsigned status, const char *ctype,
-		    const char *text)
+void ccai_emu_reply_text(struct ccai_emu_resp *rs, unsigned status,
+			 const char *ctype, const char *text)
 {
 	set_body(rs, status, ccai_xstrdup(text), ctype);
 }
 
-void emu_reply_empty(struct emu_resp *rs)
+void ccai_emu_reply_empty(struct ccai_emu_resp *rs)
 {
-	emu_reply_json(rs, 200, cJSON_CreateObject());
+	ccai_emu_reply_json(rs, 200, cJSON_CreateObject());
 }
 
-static void reply_error_v(struct emu_resp *rs, unsigned http,
+static void reply_error_v(struct ccai_emu_resp *rs, unsigned http,
 			  const char *status, cJSON *details, const char *fmt,
 			  va_list ap) CCAI_PRINTF(5, 0);
 
-static void reply_error_v(struct emu_resp *rs, unsigned http,
+static void reply_error_v(struct ccai_emu_resp *rs, unsigned http,
 			  const char *status, cJSON *details, const char *fmt,
 			  va_list ap)
 {
@@ -113,17 +113,17 @@ static void reply_error_v(struct emu_resp *rs, unsigned http,
 	cJSON_AddNumberToObject(e, "code", http);
 	cJSON_AddStringToObject(e, "message", msg);
 	cJSON_AddStringToObject(e, "status",
-				status ? status : emu_status_name(http));
+				status ? status : ccai_emu_status_name(http));
 	if (details)
 		cJSON_AddItemToObject(e, "details", details);
 	free(msg);
-	emu_reply_json(rs, http, root);
+	ccai_emu_reply_json(rs, http, root);
 	if (http == 401)
 		rs->www_authenticate = true;
 }
 
-void emu_reply_error(struct emu_resp *rs, unsigned http, const char *status,
-		     const char *fmt, ...)
+void ccai_emu_reply_error(struct ccai_emu_resp *rs, unsigned http,
+			  const char *status, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -132,9 +132,9 @@ void emu_reply_error(struct emu_resp *rs, unsigned http, const char *status,
 	va_end(ap);
 }
 
-void emu_reply_error_details(struct emu_resp *rs, unsigned http,
-			     const char *status, cJSON *details,
-			     const char *fmt, ...)
+void ccai_emu_reply_error_details(struct ccai_emu_resp *rs, unsigned http,
+				  const char *status, cJSON *details,
+				  const char *fmt, ...)
 {
 	va_list ap;
 
@@ -143,7 +143,7 @@ void emu_reply_error_details(struct emu_resp *rs, unsigned http,
 	va_end(ap);
 }
 
-cJSON *emu_detail_bad_request(const char *field, const char *description)
+cJSON *ccai_emu_detail_bad_request(const char *field, const char *description)
 {
 	cJSON *d = cJSON_CreateObject();
 	cJSON *v = cJSON_AddArrayToObject(d, "fieldViolations");
@@ -157,8 +157,8 @@ cJSON *emu_detail_bad_request(const char *field, const char *description)
 	return d;
 }
 
-cJSON *emu_detail_error_info(const char *reason, const char *domain,
-			     cJSON *metadata)
+cJSON *ccai_emu_detail_error_info(const char *reason, const char *domain,
+				  cJSON *metadata)
 {
 	cJSON *d = cJSON_CreateObject();
 
@@ -171,8 +171,8 @@ cJSON *emu_detail_error_info(const char *reason, const char *domain,
 	return d;
 }
 
-void emu_reply_oauth_error(struct emu_resp *rs, unsigned http, const char *code,
-			   const char *fmt, ...)
+void ccai_emu_reply_oauth_error(struct ccai_emu_resp *rs, unsigned http,
+				const char *code, const char *fmt, ...)
 {
 	cJSON *root = cJSON_CreateObject();
 	va_list ap;
@@ -184,7 +184,7 @@ void emu_reply_oauth_error(struct emu_resp *rs, unsigned http, const char *code,
 	cJSON_AddStringToObject(root, "error", code);
 	cJSON_AddStringToObject(root, "error_description", msg);
 	free(msg);
-	emu_reply_json(rs, http, root);
+	ccai_emu_reply_json(rs, http, root);
 }
 
 /*
@@ -218,11 +218,11 @@ static char *page_value(const char *token, const char *kind)
 	return r;
 }
 
-static void page(struct emu_req *rq, struct emu_resp *rs, const char *field,
-		 cJSON *items, long def, long max, int mode)
+static void page(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
+		 const char *field, cJSON *items, long def, long max, int mode)
 {
-	const char *ps = emu_query(rq, "pageSize");
-	const char *pt = emu_query(rq, "pageToken");
+	const char *ps = ccai_emu_query(rq, "pageSize");
+	const char *pt = ccai_emu_query(rq, "pageToken");
 	cJSON *root, *list, *it, *next;
 	char *after = NULL;
 	long long size = def, skip = 0, index = 0;
@@ -230,8 +230,9 @@ static void page(struct emu_req *rq, struct emu_resp *rs, const char *field,
 
 	if (ps && *ps) {
 		if (ccai_parse_int(ps, &size) < 0 || size < 0) {
-			emu_reply_error(rs, 400, NULL,
-					"Invalid value for pageSize: %s", ps);
+			ccai_emu_reply_error(rs, 400, NULL,
+					     "Invalid value for pageSize: %s",
+					     ps);
 			goto out;
 		}
 		if (size == 0)
@@ -244,7 +245,8 @@ static void page(struct emu_req *rq, struct emu_resp *rs, const char *field,
 		if (!after ||
 		    (mode == ANY &&
 		     (ccai_parse_int(after, &skip) < 0 || skip < 0))) {
-			emu_reply_error(rs, 400, NULL, "Invalid page token.");
+			ccai_emu_reply_error(rs, 400, NULL,
+					     "Invalid page token.");
 			goto out;
 		}
 		if (mode == ANY) {
@@ -283,25 +285,26 @@ static void page(struct emu_req *rq, struct emu_resp *rs, const char *field,
 	}
 	if (n == 0) /* proto3 JSON leaves out empty lists */
 		cJSON_DeleteItemFromObjectCaseSensitive(root, field);
-	emu_reply_json(rs, 200, root);
+	ccai_emu_reply_json(rs, 200, root);
 out:
 	cJSON_Delete(items);
 	free(after);
 }
 
 /* pageSize and pageToken ("after:NAME") of rq; answers 400 itself. */
-static int page_args(struct emu_req *rq, struct emu_resp *rs, long def,
-		     long max, long long *size, char **after)
+static int page_args(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
+		     long def, long max, long long *size, char **after)
 {
-	const char *ps = emu_query(rq, "pageSize");
-	const char *pt = emu_query(rq, "pageToken");
+	const char *ps = ccai_emu_query(rq, "pageSize");
+	const char *pt = ccai_emu_query(rq, "pageToken");
 
 	*size = def;
 	*after = NULL;
 	if (ps && *ps) {
 		if (ccai_parse_int(ps, size) < 0 || *size < 0) {
-			emu_reply_error(rs, 400, NULL,
-					"Invalid value for pageSize: %s", ps);
+			ccai_emu_reply_error(rs, 400, NULL,
+					     "Invalid value for pageSize: %s",
+					     ps);
 			return -1;
 		}
 		if (*size == 0)
@@ -310,16 +313,17 @@ static int page_args(struct emu_req *rq, struct emu_resp *rs, long def,
 			*size = max;
 	}
 	if (pt && *pt && !(*after = page_value(pt, "after"))) {
-		emu_reply_error(rs, 400, NULL, "Invalid page token.");
+		ccai_emu_reply_error(rs, 400, NULL, "Invalid page token.");
 		return -1;
 	}
 	return 0;
 }
 
-void emu_reply_page_recs(struct emu_req *rq, struct emu_resp *rs,
-			 const char *field, cJSON *const *recs, size_t n,
-			 long def, long max,
-			 cJSON *(*view)(const cJSON *rec, void *ud), void *ud)
+void ccai_emu_reply_page_recs(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
+			      const char *field, cJSON *const *recs, size_t n,
+			      long def, long max,
+			      cJSON *(*view)(const cJSON *rec, void *ud),
+			      void *ud)
 {
 	cJSON *root, *list, *last = NULL;
 	long long size, count = 0;
@@ -357,24 +361,26 @@ void emu_reply_page_recs(struct emu_req *rq, struct emu_resp *rs,
 	}
 	if (count == 0) /* proto3 JSON leaves out empty lists */
 		cJSON_DeleteItemFromObjectCaseSensitive(root, field);
-	emu_reply_json(rs, 200, root);
+	ccai_emu_reply_json(rs, 200, root);
 	free(after);
 }
 
-void emu_reply_page(struct emu_req *rq, struct emu_resp *rs, const char *field,
-		    cJSON *items, long def, long max)
+void ccai_emu_reply_page(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
+			 const char *field, cJSON *items, long def, long max)
 {
 	page(rq, rs, field, items, def, max, ASC);
 }
 
-void emu_reply_page_desc(struct emu_req *rq, struct emu_resp *rs,
-			 const char *field, cJSON *items, long def, long max)
+void ccai_emu_reply_page_desc(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
+			      const char *field, cJSON *items, long def,
+			      long max)
 {
 	page(rq, rs, field, items, def, max, DESC);
 }
 
-void emu_reply_page_any(struct emu_req *rq, struct emu_resp *rs,
-			const char *field, cJSON *items, long def, long max)
+void ccai_emu_reply_page_any(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
+			     const char *field, cJSON *items, long def,
+			     long max)
 {
 	page(rq, rs, field, items, def, max, ANY);
 }

@@ -23,8 +23,8 @@
 
 /* ---- route matching -------------------------------------------------- */
 
-bool emu_route_match(const char *pattern, const char *path, char *buf,
-		     size_t bufsize, char **caps, size_t *ncaps)
+bool ccai_emu_route_match(const char *pattern, const char *path, char *buf,
+			  size_t bufsize, char **caps, size_t *ncaps)
 {
 	const char *p = pattern, *s = path;
 	size_t used = 0;
@@ -58,7 +58,7 @@ bool emu_route_match(const char *pattern, const char *path, char *buf,
 
 /* ---- request helpers ------------------------------------------------- */
 
-const char *emu_query(struct emu_req *rq, const char *key)
+const char *ccai_emu_query(struct ccai_emu_req *rq, const char *key)
 {
 	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND,
 					   key);
@@ -80,8 +80,8 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind,
 	return MHD_YES;
 }
 
-void emu_query_all(struct emu_req *rq, const char *key,
-		   struct ccai_strlist *out)
+void ccai_emu_query_all(struct ccai_emu_req *rq, const char *key,
+			struct ccai_strlist *out)
 {
 	struct query_all q = { key, out };
 
@@ -89,24 +89,24 @@ void emu_query_all(struct emu_req *rq, const char *key,
 				  &q);
 }
 
-const char *emu_header(struct emu_req *rq, const char *key)
+const char *ccai_emu_header(struct ccai_emu_req *rq, const char *key)
 {
 	return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, key);
 }
 
-const char *emu_req_schema(struct emu_req *rq)
+const char *ccai_emu_req_schema(struct ccai_emu_req *rq)
 {
 	const cJSON *m;
 
 	if (!rq->route->doc)
 		return NULL;
-	m = emu_disc_method(rq->emu->disc, rq->route->doc, rq->route->id);
+	m = ccai_emu_disc_method(rq->emu->disc, rq->route->doc, rq->route->id);
 	return ccai_json_str(m, "request");
 }
 
 /* ---- the pipeline ---------------------------------------------------- */
 
-static unsigned stream_of(const struct emu_route *r)
+static unsigned stream_of(const struct ccai_emu_route *r)
 {
 	uint32_t h = 2166136261u;
 	const char *p;
@@ -118,7 +118,7 @@ static unsigned stream_of(const struct emu_route *r)
 	return h;
 }
 
-void emu_faults_get(struct ccai_emu *e, struct emu_faults *out)
+void ccai_emu_faults_get(struct ccai_emu *e, struct ccai_emu_faults *out)
 {
 	pthread_mutex_lock(&e->fault_mu);
 	*out = e->faults;
@@ -143,7 +143,7 @@ static char *request_name(const char *path)
 }
 
 /* Replaces "projects/NUMBER" at the start of rq->name by the id. */
-static void name_use_id(struct emu_req *rq, const char *given)
+static void name_use_id(struct ccai_emu_req *rq, const char *given)
 {
 	size_t n = strlen(given);
 	char *s;
@@ -157,9 +157,9 @@ static void name_use_id(struct emu_req *rq, const char *given)
 	rq->name = s;
 }
 
-static int resolve_project(struct emu_req *rq, struct emu_resp *rs)
+static int resolve_project(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
-	const struct emu_route *r = rq->route;
+	const struct ccai_emu_route *r = rq->route;
 	const char *given;
 	char *derived = NULL;
 	cJSON *p;
@@ -176,25 +176,27 @@ static int resolve_project(struct emu_req *rq, struct emu_resp *rs)
 		if (!(r->flags & EMU_R_ANYPROJECT) || rq->ncaps < 2 ||
 		    !(at = strchr(rq->caps[1], '@')) ||
 		    !(dot = strchr(at, '.'))) {
-			emu_reply_error(rs, 400, NULL,
-					"The project '-' is not allowed here; "
-					"name a project.");
+			ccai_emu_reply_error(
+				rs, 400, NULL,
+				"The project '-' is not allowed here; "
+				"name a project.");
 			return -1;
 		}
 		derived = ccai_xstrndup(at + 1, (size_t)(dot - at - 1));
 		given = derived;
 	}
-	emu_store_lock(rq->emu->store);
-	p = emu_project(rq->emu->store, given, true, rq->now_ms);
+	ccai_emu_store_lock(rq->emu->store);
+	p = ccai_emu_project(rq->emu->store, given, true, rq->now_ms);
 	if (p)
 		rq->project = ccai_xstrdup(ccai_json_str(p, "id"));
-	emu_store_unlock(rq->emu->store);
+	ccai_emu_store_unlock(rq->emu->store);
 	if (!p) {
-		emu_reply_error(rs, 403, NULL,
-				"Permission denied on resource project %s (or "
-				"it may not exist). Project ids are 6 to 30 "
-				"lowercase letters, digits or hyphens.",
-				given);
+		ccai_emu_reply_error(
+			rs, 403, NULL,
+			"Permission denied on resource project %s (or "
+			"it may not exist). Project ids are 6 to 30 "
+			"lowercase letters, digits or hyphens.",
+			given);
 		ret = -1;
 	} else if (!derived) {
 		name_use_id(rq, given);
@@ -226,7 +228,7 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind,
 	if (q->bad)
 		return MHD_NO;
 	p = cJSON_GetObjectItemCaseSensitive(q->method_params, key);
-	camel = p ? NULL : emu_camel(key);
+	camel = p ? NULL : ccai_emu_camel(key);
 	if (!p && camel)
 		p = cJSON_GetObjectItemCaseSensitive(q->method_params, camel);
 	free(camel);
@@ -277,7 +279,7 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind,
 	return MHD_YES;
 }
 
-static int check_query(struct emu_req *rq, struct emu_resp *rs)
+static int check_query(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	struct qcheck q;
 	const cJSON *m;
@@ -285,20 +287,20 @@ static int check_query(struct emu_req *rq, struct emu_resp *rs)
 	if (!rq->route->doc)
 		return 0;
 	memset(&q, 0, sizeof(q));
-	m = emu_disc_method(rq->emu->disc, rq->route->doc, rq->route->id);
+	m = ccai_emu_disc_method(rq->emu->disc, rq->route->doc, rq->route->id);
 	q.method_params = cJSON_GetObjectItemCaseSensitive(m, "parameters");
-	q.std_params = emu_disc_std_params(rq->emu->disc, rq->route->doc);
+	q.std_params = ccai_emu_disc_std_params(rq->emu->disc, rq->route->doc);
 	MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, check_arg,
 				  &q);
 	if (!q.bad)
 		return 0;
-	emu_reply_error(rs, 400, "INVALID_ARGUMENT", "%s", q.msg);
+	ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT", "%s", q.msg);
 	return -1;
 }
 
-static int check_body(struct emu_req *rq, struct emu_resp *rs)
+static int check_body(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
-	const char *schema = emu_req_schema(rq);
+	const char *schema = ccai_emu_req_schema(rq);
 	char msg[1024], field[512];
 	struct ccai_error err;
 
@@ -307,9 +309,10 @@ static int check_body(struct emu_req *rq, struct emu_resp *rs)
 	if (rq->body_len > 0) {
 		if (ccai_json_parse(&rq->json, rq->body, rq->body_len, &err) <
 		    0) {
-			emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-					"Invalid JSON payload received. %s.",
-					err.message);
+			ccai_emu_reply_error(
+				rs, 400, "INVALID_ARGUMENT",
+				"Invalid JSON payload received. %s.",
+				err.message);
 			return -1;
 		}
 	} else if (schema) {
@@ -318,96 +321,101 @@ static int check_body(struct emu_req *rq, struct emu_resp *rs)
 	if (!schema || !rq->json)
 		return 0;
 	field[0] = '\0';
-	if (emu_validate_body(rq->emu->disc, rq->route->doc, schema, rq->json,
-			      msg, sizeof(msg), field, sizeof(field)) < 0) {
+	if (ccai_emu_validate_body(rq->emu->disc, rq->route->doc, schema,
+				   rq->json, msg, sizeof(msg), field,
+				   sizeof(field)) < 0) {
 		cJSON *details = cJSON_CreateArray();
 
 		cJSON_AddItemToArray(details,
-				     emu_detail_bad_request(field, msg));
-		emu_reply_error_details(rs, 400, "INVALID_ARGUMENT", details,
-					"%s", msg);
+				     ccai_emu_detail_bad_request(field, msg));
+		ccai_emu_reply_error_details(rs, 400, "INVALID_ARGUMENT",
+					     details, "%s", msg);
 		return -1;
 	}
 	return 0;
 }
 
-static int check_auth(struct emu_req *rq, struct emu_resp *rs)
+static int check_auth(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
-	const char *h = emu_header(rq, "Authorization");
+	const char *h = ccai_emu_header(rq, "Authorization");
 	const char *tok = NULL;
 
 	if (h && !strncasecmp(h, "Bearer ", 7))
 		tok = h + 7;
 	else if (!h)
-		tok = emu_query(rq, "access_token");
-	if (tok && emu_token_check(rq->emu, tok, &rq->principal, &rq->admin,
-				   rq->now_ms))
+		tok = ccai_emu_query(rq, "access_token");
+	if (tok && ccai_emu_token_check(rq->emu, tok, &rq->principal,
+					&rq->admin, rq->now_ms))
 		return 0;
-	emu_reply_error(rs, 401, "UNAUTHENTICATED",
-			"Request had invalid authentication credentials. "
-			"Expected OAuth 2 access token, login cookie or other "
-			"valid authentication credential. See "
-			"https://developers.google.com/identity/sign-in/web/"
-			"devconsole-project.");
+	ccai_emu_reply_error(
+		rs, 401, "UNAUTHENTICATED",
+		"Request had invalid authentication credentials. "
+		"Expected OAuth 2 access token, login cookie or other "
+		"valid authentication credential. See "
+		"https://developers.google.com/identity/sign-in/web/"
+		"devconsole-project.");
 	return -1;
 }
 
-static int check_permission(struct emu_req *rq, struct emu_resp *rs)
+static int check_permission(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	if (rq->admin || (rq->route->flags & EMU_R_NOAUTH))
 		return 0;
-	if (emu_perm_allows(rq->emu->store, rq->project, rq->principal,
-			    rq->route))
+	if (ccai_emu_perm_allows(rq->emu->store, rq->project, rq->principal,
+				 rq->route))
 		return 0;
-	emu_reply_error(rs, 403, "PERMISSION_DENIED",
-			"The caller does not have permission");
+	ccai_emu_reply_error(rs, 403, "PERMISSION_DENIED",
+			     "The caller does not have permission");
 	return -1;
 }
 
-static bool inject_error(struct emu_req *rq, struct emu_resp *rs,
-			 const struct emu_faults *f, unsigned stream)
+static bool inject_error(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
+			 const struct ccai_emu_faults *f, unsigned stream)
 {
 	unsigned code;
 	size_t i;
 
 	if (f->error_rate <= 0 ||
-	    emu_faults_draw(f->seed, stream, rq->seq, 1) >= f->error_rate)
+	    ccai_emu_faults_draw(f->seed, stream, rq->seq, 1) >= f->error_rate)
 		return false;
-	i = (size_t)(emu_faults_draw(f->seed, stream, rq->seq, 2) *
+	i = (size_t)(ccai_emu_faults_draw(f->seed, stream, rq->seq, 2) *
 		     (double)f->ncodes);
 	code = (unsigned)f->codes[CCAI_MIN(i, f->ncodes - 1)];
-	emu_reply_error(rs, code, NULL,
-			"The service is currently unavailable (injected by "
-			"the emulator's faults).");
+	ccai_emu_reply_error(
+		rs, code, NULL,
+		"The service is currently unavailable (injected by "
+		"the emulator's faults).");
 	if ((code == 429 || code == 503) && f->retry_after_s >= 0)
 		rs->retry_after = f->retry_after_s;
 	return true;
 }
 
-static void dispatch(struct ccai_emu *e, struct emu_req *rq,
-		     struct emu_resp *rs)
+static void dispatch(struct ccai_emu *e, struct ccai_emu_req *rq,
+		     struct ccai_emu_resp *rs)
 {
-	struct emu_faults f;
+	struct ccai_emu_faults f;
 	char *capbuf = ccai_xmalloc(strlen(rq->path) + 1 + EMU_MAX_CAPS);
 	unsigned stream;
 	size_t i;
 
-	for (i = 0; i < emu_nroutes; i++) {
-		if (strcmp(emu_routes[i].method, rq->method))
+	for (i = 0; i < ccai_emu_nroutes; i++) {
+		if (strcmp(ccai_emu_routes[i].method, rq->method))
 			continue;
-		if (emu_route_match(emu_routes[i].pattern, rq->path, capbuf,
-				    strlen(rq->path) + 1 + EMU_MAX_CAPS,
-				    rq->caps, &rq->ncaps))
+		if (ccai_emu_route_match(ccai_emu_routes[i].pattern, rq->path,
+					 capbuf,
+					 strlen(rq->path) + 1 + EMU_MAX_CAPS,
+					 rq->caps, &rq->ncaps))
 			break;
 	}
-	if (i == emu_nroutes) {
-		emu_reply_error(rs, 404, "NOT_FOUND",
-				"Method not found: %s %s (not served by the "
-				"ccaictl emulator).",
-				rq->method, rq->path);
+	if (i == ccai_emu_nroutes) {
+		ccai_emu_reply_error(
+			rs, 404, "NOT_FOUND",
+			"Method not found: %s %s (not served by the "
+			"ccaictl emulator).",
+			rq->method, rq->path);
 		goto out;
 	}
-	rq->route = &emu_routes[i];
+	rq->route = &ccai_emu_routes[i];
 	rq->route_index = i;
 	stream = stream_of(rq->route);
 	pthread_mutex_lock(&e->fault_mu);
@@ -415,13 +423,13 @@ static void dispatch(struct ccai_emu *e, struct emu_req *rq,
 		e->stats[i]++;
 	rq->seq = e->fault_seq[i]++;
 	pthread_mutex_unlock(&e->fault_mu);
-	emu_faults_get(e, &f);
+	ccai_emu_faults_get(e, &f);
 	if (!(rq->route->flags & EMU_R_NOFAULT)) {
 		long long wait = f.latency_ms;
 
 		if (f.jitter_ms > 0)
-			wait += (long long)(emu_faults_draw(f.seed, stream,
-							    rq->seq, 4) *
+			wait += (long long)(ccai_emu_faults_draw(f.seed, stream,
+								 rq->seq, 4) *
 					    (double)(f.jitter_ms + 1));
 		if (wait > 0)
 			ccai_clock_sleep_ms(wait, NULL);
@@ -434,18 +442,19 @@ static void dispatch(struct ccai_emu *e, struct emu_req *rq,
 	if (resolve_project(rq, rs) < 0)
 		goto out;
 	if (rq->route->service &&
-	    emu_service_check(rq, rs, rq->route->service) < 0)
+	    ccai_emu_service_check(rq, rs, rq->route->service) < 0)
 		goto out;
 	if (check_permission(rq, rs) < 0 || check_query(rq, rs) < 0 ||
 	    check_body(rq, rs) < 0)
 		goto out;
 	rq->route->fn(rq, rs);
 	if (!(rq->route->flags & EMU_R_NOFAULT) && f.lost_rate > 0 &&
-	    emu_faults_draw(f.seed, stream, rq->seq, 3) < f.lost_rate) {
-		emu_reply_error(rs, 503, "UNAVAILABLE",
-				"The service is currently unavailable (the "
-				"request was carried out; its answer was lost "
-				"by the emulator's faults).");
+	    ccai_emu_faults_draw(f.seed, stream, rq->seq, 3) < f.lost_rate) {
+		ccai_emu_reply_error(
+			rs, 503, "UNAVAILABLE",
+			"The service is currently unavailable (the "
+			"request was carried out; its answer was lost "
+			"by the emulator's faults).");
 		if (f.retry_after_s >= 0)
 			rs->retry_after = f.retry_after_s;
 	}
@@ -460,7 +469,8 @@ struct conn_req {
 	bool too_big;
 };
 
-static enum MHD_Result queue(struct MHD_Connection *conn, struct emu_resp *rs)
+static enum MHD_Result queue(struct MHD_Connection *conn,
+			     struct ccai_emu_resp *rs)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -496,8 +506,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 {
 	struct ccai_emu *e = cls;
 	struct conn_req *cr = *con_cls;
-	struct emu_req rq;
-	struct emu_resp rs;
+	struct ccai_emu_req rq;
+	struct ccai_emu_resp rs;
 	enum MHD_Result ret;
 	int64_t t0;
 	size_t i;
@@ -528,20 +538,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	rq.now_ms = ccai_clock_unix_ms();
 	t0 = ccai_clock_ms();
 	if (cr->too_big)
-		emu_reply_error(&rs, 413, "INVALID_ARGUMENT",
-				"Request body too large (the emulator takes "
-				"at most %zu bytes).",
-				EMU_BODY_MAX);
+		ccai_emu_reply_error(
+			&rs, 413, "INVALID_ARGUMENT",
+			"Request body too large (the emulator takes "
+			"at most %zu bytes).",
+			EMU_BODY_MAX);
 	else
 		dispatch(e, &rq, &rs);
 	if (!rs.body)
-		emu_reply_error(&rs, 500, "INTERNAL",
-				"The emulator produced no answer.");
+		ccai_emu_reply_error(&rs, 500, "INTERNAL",
+				     "The emulator produced no answer.");
 	if (!e->quiet)
 		ccai_log_info("emulator: %s %s -> %u (%lld ms)", method, url,
 			      rs.status, (long long)(ccai_clock_ms() - t0));
 	ret = queue(conn, &rs);
-	emu_resp_release(&rs);
+	ccai_emu_resp_release(&rs);
 	free(rq.name);
 	free(rq.project);
 	free(rq.principal);
@@ -668,14 +679,14 @@ int ccai_emu_start(struct ccai_emu **out, const struct ccai_emu_config *cfg,
 	pthread_mutex_init(&e->fault_mu, NULL);
 	e->quiet = cfg->quiet;
 	e->default_seed = cfg->seed ? cfg->seed : 1;
-	e->stats = ccai_xcalloc(emu_nroutes, sizeof(*e->stats));
-	e->fault_seq = ccai_xcalloc(emu_nroutes, sizeof(*e->fault_seq));
+	e->stats = ccai_xcalloc(ccai_emu_nroutes, sizeof(*e->stats));
+	e->fault_seq = ccai_xcalloc(ccai_emu_nroutes, sizeof(*e->fault_seq));
 	if (!cfg->data_dir || !*cfg->data_dir) {
 		r = ccai_error_set(err, CCAI_EINVALID,
 				   "the emulator needs a data directory");
 		goto fail;
 	}
-	if ((r = emu_faults_parse(&e->faults, cfg->faults, err)) < 0)
+	if ((r = ccai_emu_faults_parse(&e->faults, cfg->faults, err)) < 0)
 		goto fail;
 	e->data_dir = ccai_xstrdup(cfg->data_dir);
 	if ((r = ccai_mkdir_p(e->data_dir, 0700, err)) < 0)
@@ -691,10 +702,10 @@ int ccai_emu_start(struct ccai_emu **out, const struct ccai_emu_config *cfg,
 	}
 	e->cred_path = ccai_path_join(e->data_dir, "credentials.json");
 	e->user_path = ccai_path_join(e->data_dir, "authorized_user.json");
-	if ((r = emu_disc_load(&e->disc, err)) < 0 ||
-	    (r = emu_store_open(&e->store, e->data_dir, err)) < 0 ||
+	if ((r = ccai_emu_disc_load(&e->disc, err)) < 0 ||
+	    (r = ccai_emu_store_open(&e->store, e->data_dir, err)) < 0 ||
 	    (r = open_listener(e, cfg->listen, &fd, &v6, err)) < 0 ||
-	    (r = emu_auth_init(e, err)) < 0)
+	    (r = ccai_emu_auth_init(e, err)) < 0)
 		goto fail;
 	flags = MHD_USE_THREAD_PER_CONNECTION |
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
@@ -736,14 +747,14 @@ const char *ccai_emu_credentials_path(const struct ccai_emu *e)
 int ccai_emu_set_faults(struct ccai_emu *e, const char *spec,
 			struct ccai_error *err)
 {
-	struct emu_faults f;
+	struct ccai_emu_faults f;
 	int r;
 
-	if ((r = emu_faults_parse(&f, spec, err)) < 0)
+	if ((r = ccai_emu_faults_parse(&f, spec, err)) < 0)
 		return r;
 	pthread_mutex_lock(&e->fault_mu);
 	e->faults = f;
-	memset(e->fault_seq, 0, emu_nroutes * sizeof(*e->fault_seq));
+	memset(e->fault_seq, 0, ccai_emu_nroutes * sizeof(*e->fault_seq));
 	pthread_mutex_unlock(&e->fault_mu);
 	return 0;
 }
@@ -756,8 +767,8 @@ int ccai_emu_stop(struct ccai_emu *e, struct ccai_error *err)
 		return 0;
 	if (e->mhd)
 		MHD_stop_daemon(e->mhd);
-	r = emu_store_close(e->store, err);
-	emu_disc_free(e->disc);
+	r = ccai_emu_store_close(e->store, err);
+	ccai_emu_disc_free(e->disc);
 	ccai_lock_release(&e->lock_fd);
 	pthread_mutex_destroy(&e->fault_mu);
 	free(e->stats);

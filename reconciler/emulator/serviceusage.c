@@ -56,9 +56,9 @@ static const char *title_of(const char *svc)
 	return NULL;
 }
 
-static cJSON *project_rec(struct emu_req *rq)
+static cJSON *project_rec(struct ccai_emu_req *rq)
 {
-	return emu_project(rq->emu->store, rq->project, false, rq->now_ms);
+	return ccai_emu_project(rq->emu->store, rq->project, false, rq->now_ms);
 }
 
 static bool enabled_in(const cJSON *p, const char *svc)
@@ -101,27 +101,27 @@ static cJSON *service_json(const cJSON *p, const char *svc, bool full)
 	return s;
 }
 
-static void reply_unknown(struct emu_resp *rs, const char *svc)
+static void reply_unknown(struct ccai_emu_resp *rs, const char *svc)
 {
 	cJSON *details = cJSON_CreateArray();
 	cJSON *md = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(md, "services", svc);
-	cJSON_AddItemToArray(
-		details,
-		emu_detail_error_info("SERVICE_CONFIG_NOT_FOUND_OR_PERMISSION_"
-				      "DENIED",
-				      "serviceusage.googleapis.com", md));
-	emu_reply_error_details(rs, 403, "PERMISSION_DENIED", details,
-				"Not found or permission denied for "
-				"service(s): %s.",
-				svc);
+	cJSON_AddItemToArray(details,
+			     ccai_emu_detail_error_info(
+				     "SERVICE_CONFIG_NOT_FOUND_OR_PERMISSION_"
+				     "DENIED",
+				     "serviceusage.googleapis.com", md));
+	ccai_emu_reply_error_details(rs, 403, "PERMISSION_DENIED", details,
+				     "Not found or permission denied for "
+				     "service(s): %s.",
+				     svc);
 }
 
-int emu_service_check(struct emu_req *rq, struct emu_resp *rs,
-		      const char *service)
+int ccai_emu_service_check(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
+			   const char *service)
 {
-	struct emu_store *st = rq->emu->store;
+	struct ccai_emu_store *st = rq->emu->store;
 	const cJSON *p, *s;
 	cJSON *details, *md, *help, *links, *link;
 	char number[32], *url;
@@ -129,14 +129,14 @@ int emu_service_check(struct emu_req *rq, struct emu_resp *rs,
 
 	if (!rq->project)
 		return 0;
-	emu_store_lock(st);
+	ccai_emu_store_lock(st);
 	p = project_rec(rq);
 	s = cJSON_GetObjectItemCaseSensitive(
 		cJSON_GetObjectItemCaseSensitive(p, "services"), service);
 	ok = s && ccai_json_num(s, "readyMs", 0) <= (double)rq->now_ms;
 	snprintf(number, sizeof(number), "%s",
 		 p ? ccai_json_str(p, "number") : "0");
-	emu_store_unlock(st);
+	ccai_emu_store_unlock(st);
 	if (ok)
 		return 0;
 	url = ccai_xasprintf("https://console.developers.google.com/apis/api/"
@@ -155,8 +155,8 @@ int emu_service_check(struct emu_req *rq, struct emu_resp *rs,
 	cJSON_AddStringToObject(md, "containerInfo", number);
 	cJSON_AddStringToObject(md, "activationUrl", url);
 	cJSON_AddItemToArray(details,
-			     emu_detail_error_info("SERVICE_DISABLED",
-						   "googleapis.com", md));
+			     ccai_emu_detail_error_info("SERVICE_DISABLED",
+							"googleapis.com", md));
 	help = cJSON_CreateObject();
 	cJSON_AddStringToObject(help, "@type",
 				"type.googleapis.com/google.rpc.Help");
@@ -167,7 +167,7 @@ int emu_service_check(struct emu_req *rq, struct emu_resp *rs,
 	cJSON_AddStringToObject(link, "url", url);
 	cJSON_AddItemToArray(links, link);
 	cJSON_AddItemToArray(details, help);
-	emu_reply_error_details(
+	ccai_emu_reply_error_details(
 		rs, 403, "PERMISSION_DENIED", details,
 		"%s has not been used in project %s before or it is "
 		"disabled. Enable it by visiting %s then retry. If you enabled "
@@ -178,7 +178,7 @@ int emu_service_check(struct emu_req *rq, struct emu_resp *rs,
 	return -1;
 }
 
-void emu_h_services_get(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_services_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	const char *svc = rq->caps[1];
 	cJSON *s;
@@ -187,15 +187,15 @@ void emu_h_services_get(struct emu_req *rq, struct emu_resp *rs)
 		reply_unknown(rs, svc);
 		return;
 	}
-	emu_store_lock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
 	s = service_json(project_rec(rq), svc, true);
-	emu_store_unlock(rq->emu->store);
-	emu_reply_json(rs, 200, s);
+	ccai_emu_store_unlock(rq->emu->store);
+	ccai_emu_reply_json(rs, 200, s);
 }
 
-void emu_h_services_list(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_services_list(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
-	const char *filter = emu_query(rq, "filter");
+	const char *filter = ccai_emu_query(rq, "filter");
 	cJSON *items = cJSON_CreateArray(), *p;
 	int want = 0; /* 1 enabled, 2 disabled */
 	size_t i;
@@ -207,14 +207,14 @@ void emu_h_services_list(struct emu_req *rq, struct emu_resp *rs)
 			want = 2;
 		else {
 			cJSON_Delete(items);
-			emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-					"Invalid filter '%s': use "
-					"state:ENABLED or state:DISABLED.",
-					filter);
+			ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+					     "Invalid filter '%s': use "
+					     "state:ENABLED or state:DISABLED.",
+					     filter);
 			return;
 		}
 	}
-	emu_store_lock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
 	p = project_rec(rq);
 	for (i = 0; i < CCAI_ARRAY_SIZE(catalogue); i++) {
 		bool on = enabled_in(p, catalogue[i].name);
@@ -224,21 +224,22 @@ void emu_h_services_list(struct emu_req *rq, struct emu_resp *rs)
 		cJSON_AddItemToArray(items,
 				     service_json(p, catalogue[i].name, false));
 	}
-	emu_store_unlock(rq->emu->store);
-	emu_reply_page(rq, rs, "services", items, 50, 200);
+	ccai_emu_store_unlock(rq->emu->store);
+	ccai_emu_reply_page(rq, rs, "services", items, 50, 200);
 }
 
-void emu_h_services_batch_get(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_services_batch_get(struct ccai_emu_req *rq,
+				   struct ccai_emu_resp *rs)
 {
 	struct ccai_strlist names = CCAI_STRLIST_INIT;
 	cJSON *out, *arr, *p;
 	size_t i;
 
-	emu_query_all(rq, "names", &names);
+	ccai_emu_query_all(rq, "names", &names);
 	if (names.n == 0 || names.n > 30) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"batchGet takes 1 to 30 names, not %zu.",
-				names.n);
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				     "batchGet takes 1 to 30 names, not %zu.",
+				     names.n);
 		goto out;
 	}
 	for (i = 0; i < names.n; i++) {
@@ -247,8 +248,8 @@ void emu_h_services_batch_get(struct emu_req *rq, struct emu_resp *rs)
 		slash = strstr(n, "/services/");
 		if (!ccai_str_starts_with(n, "projects/") || !slash ||
 		    strchr(slash + 10, '/')) {
-			emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-					"Invalid service name '%s'.", n);
+			ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+					     "Invalid service name '%s'.", n);
 			goto out;
 		}
 		if (!title_of(slash + 10)) {
@@ -258,7 +259,7 @@ void emu_h_services_batch_get(struct emu_req *rq, struct emu_resp *rs)
 	}
 	out = cJSON_CreateObject();
 	arr = cJSON_AddArrayToObject(out, "services");
-	emu_store_lock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
 	p = project_rec(rq);
 	for (i = 0; i < names.n; i++)
 		cJSON_AddItemToArray(
@@ -266,8 +267,8 @@ void emu_h_services_batch_get(struct emu_req *rq, struct emu_resp *rs)
 			service_json(p,
 				     strstr(names.items[i], "/services/") + 10,
 				     true));
-	emu_store_unlock(rq->emu->store);
-	emu_reply_json(rs, 200, out);
+	ccai_emu_store_unlock(rq->emu->store);
+	ccai_emu_reply_json(rs, 200, out);
 out:
 	ccai_strlist_release(&names);
 }
@@ -295,29 +296,30 @@ static char *op_name(const cJSON *p)
 {
 	char uuid[37];
 
-	emu_rand_uuid(uuid);
+	ccai_emu_rand_uuid(uuid);
 	return ccai_xasprintf("operations/acat.p2-%s-%s",
 			      ccai_json_str(p, "number"), uuid);
 }
 
-static void enable_in(struct emu_req *rq, cJSON *p, const char *svc)
+static void enable_in(struct ccai_emu_req *rq, cJSON *p, const char *svc)
 {
-	struct emu_faults f;
+	struct ccai_emu_faults f;
 	cJSON *svcs = cJSON_GetObjectItemCaseSensitive(p, "services"), *s;
 
 	if (!svcs)
 		svcs = cJSON_AddObjectToObject(p, "services");
 	if (cJSON_GetObjectItemCaseSensitive(svcs, svc))
 		return;
-	emu_faults_get(rq->emu, &f);
+	ccai_emu_faults_get(rq->emu, &f);
 	s = cJSON_CreateObject();
 	cJSON_AddNumberToObject(s, "readyMs",
 				(double)(rq->now_ms + f.consistency_ms));
 	cJSON_AddItemToObject(svcs, svc, s);
-	emu_store_dirty(rq->emu->store);
+	ccai_emu_store_dirty(rq->emu->store);
 }
 
-void emu_h_services_enable(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_services_enable(struct ccai_emu_req *rq,
+				struct ccai_emu_resp *rs)
 {
 	const char *svc = rq->caps[1];
 	const char *list[1] = { svc };
@@ -328,7 +330,7 @@ void emu_h_services_enable(struct emu_req *rq, struct emu_resp *rs)
 		reply_unknown(rs, svc);
 		return;
 	}
-	emu_store_lock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
 	p = project_rec(rq);
 	name = enabled_in(p, svc) ? ccai_xstrdup("operations/noop."
 						 "DONE_OPERATION")
@@ -339,13 +341,15 @@ void emu_h_services_enable(struct emu_req *rq, struct emu_resp *rs)
 				"type.googleapis.com/google.api.serviceusage."
 				"v1.EnableServiceResponse");
 	cJSON_AddItemToObject(resp, "service", service_json(p, svc, false));
-	op = emu_op_new(rq->emu, name, op_metadata(p, list, 1), resp, NULL);
-	emu_store_unlock(rq->emu->store);
+	op = ccai_emu_op_new(rq->emu, name, op_metadata(p, list, 1), resp,
+			     NULL);
+	ccai_emu_store_unlock(rq->emu->store);
 	free(name);
-	emu_reply_json(rs, 200, op);
+	ccai_emu_reply_json(rs, 200, op);
 }
 
-void emu_h_services_disable(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_services_disable(struct ccai_emu_req *rq,
+				 struct ccai_emu_resp *rs)
 {
 	const char *svc = rq->caps[1];
 	const char *list[1] = { svc };
@@ -356,32 +360,34 @@ void emu_h_services_disable(struct emu_req *rq, struct emu_resp *rs)
 		reply_unknown(rs, svc);
 		return;
 	}
-	emu_store_lock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
 	p = project_rec(rq);
 	if (!enabled_in(p, svc)) {
-		emu_store_unlock(rq->emu->store);
-		emu_reply_error(rs, 400, "FAILED_PRECONDITION",
-				"The service %s is not enabled in project "
-				"%s.",
-				svc, rq->project);
+		ccai_emu_store_unlock(rq->emu->store);
+		ccai_emu_reply_error(rs, 400, "FAILED_PRECONDITION",
+				     "The service %s is not enabled in project "
+				     "%s.",
+				     svc, rq->project);
 		return;
 	}
 	cJSON_DeleteItemFromObjectCaseSensitive(
 		cJSON_GetObjectItemCaseSensitive(p, "services"), svc);
-	emu_store_dirty(rq->emu->store);
+	ccai_emu_store_dirty(rq->emu->store);
 	name = op_name(p);
 	resp = cJSON_CreateObject();
 	cJSON_AddStringToObject(resp, "@type",
 				"type.googleapis.com/google.api.serviceusage."
 				"v1.DisableServiceResponse");
 	cJSON_AddItemToObject(resp, "service", service_json(p, svc, false));
-	op = emu_op_new(rq->emu, name, op_metadata(p, list, 1), resp, NULL);
-	emu_store_unlock(rq->emu->store);
+	op = ccai_emu_op_new(rq->emu, name, op_metadata(p, list, 1), resp,
+			     NULL);
+	ccai_emu_store_unlock(rq->emu->store);
 	free(name);
-	emu_reply_json(rs, 200, op);
+	ccai_emu_reply_json(rs, 200, op);
 }
 
-void emu_h_services_batch_enable(struct emu_req *rq, struct emu_resp *rs)
+void ccai_emu_h_services_batch_enable(struct ccai_emu_req *rq,
+				      struct ccai_emu_resp *rs)
 {
 	const cJSON *ids =
 		cJSON_GetObjectItemCaseSensitive(rq->json, "serviceIds");
@@ -393,8 +399,8 @@ void emu_h_services_batch_enable(struct emu_req *rq, struct emu_resp *rs)
 
 	if (!cJSON_IsArray(ids) || !ids->child ||
 	    cJSON_GetArraySize(ids) > 20) {
-		emu_reply_error(rs, 400, "INVALID_ARGUMENT",
-				"serviceIds must name 1 to 20 services.");
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				     "serviceIds must name 1 to 20 services.");
 		return;
 	}
 	cJSON_ArrayForEach(it, ids)
@@ -405,7 +411,7 @@ void emu_h_services_batch_enable(struct emu_req *rq, struct emu_resp *rs)
 		}
 		list[n++] = it->valuestring;
 	}
-	emu_store_lock(rq->emu->store);
+	ccai_emu_store_lock(rq->emu->store);
 	p = project_rec(rq);
 	for (i = 0; i < n; i++)
 		enable_in(rq, p, list[i]);
@@ -417,8 +423,9 @@ void emu_h_services_batch_enable(struct emu_req *rq, struct emu_resp *rs)
 	for (i = 0; i < n; i++)
 		cJSON_AddItemToArray(arr, service_json(p, list[i], false));
 	name = op_name(p);
-	op = emu_op_new(rq->emu, name, op_metadata(p, list, n), resp, NULL);
-	emu_store_unlock(rq->emu->store);
+	op = ccai_emu_op_new(rq->emu, name, op_metadata(p, list, n), resp,
+			     NULL);
+	ccai_emu_store_unlock(rq->emu->store);
 	free(name);
-	emu_reply_json(rs, 200, op);
+	ccai_emu_reply_json(rs, 200, op);
 }

@@ -24,7 +24,7 @@
 
 #define STATE_FORMAT 1
 
-struct emu_store {
+struct ccai_emu_store {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	pthread_t writer;
@@ -40,7 +40,8 @@ struct emu_store {
 static const char *const top_objects[] = { "admin", "projects", "res",
 					   "kidx",  "ops",	"tokens" };
 
-static int write_state(struct emu_store *st, char *text, struct ccai_error *err)
+static int write_state(struct ccai_emu_store *st, char *text,
+		       struct ccai_error *err)
 {
 	int r = ccai_file_write_atomic(st->path, text, strlen(text), 0600, err);
 
@@ -50,7 +51,7 @@ static int write_state(struct emu_store *st, char *text, struct ccai_error *err)
 
 static void *writer_main(void *arg)
 {
-	struct emu_store *st = arg;
+	struct ccai_emu_store *st = arg;
 
 	pthread_mutex_lock(&st->mu);
 	for (;;) {
@@ -84,10 +85,10 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-int emu_store_open(struct emu_store **out, const char *dir,
-		   struct ccai_error *err)
+int ccai_emu_store_open(struct ccai_emu_store **out, const char *dir,
+			struct ccai_error *err)
 {
-	struct emu_store *st = ccai_xcalloc(1, sizeof(*st));
+	struct ccai_emu_store *st = ccai_xcalloc(1, sizeof(*st));
 	struct ccai_buf buf = CCAI_BUF_INIT;
 	size_t i;
 	int r;
@@ -119,7 +120,7 @@ int emu_store_open(struct emu_store **out, const char *dir,
 		cJSON_AddNumberToObject(st->root, "format", STATE_FORMAT);
 	}
 	for (i = 0; i < CCAI_ARRAY_SIZE(top_objects); i++)
-		emu_store_obj(st, top_objects[i]);
+		ccai_emu_store_obj(st, top_objects[i]);
 	ccai_secret_free_str(ccai_buf_detach(&buf, NULL));
 	if (pthread_create(&st->writer, NULL, writer_main, st) != 0) {
 		r = ccai_error_set(err, CCAI_ERROR,
@@ -131,11 +132,11 @@ int emu_store_open(struct emu_store **out, const char *dir,
 	return 0;
 fail:
 	ccai_buf_release(&buf);
-	emu_store_close(st, NULL);
+	ccai_emu_store_close(st, NULL);
 	return r;
 }
 
-int emu_store_close(struct emu_store *st, struct ccai_error *err)
+int ccai_emu_store_close(struct ccai_emu_store *st, struct ccai_error *err)
 {
 	int r = 0;
 
@@ -162,17 +163,17 @@ int emu_store_close(struct emu_store *st, struct ccai_error *err)
 	return r;
 }
 
-void emu_store_lock(struct emu_store *st)
+void ccai_emu_store_lock(struct ccai_emu_store *st)
 {
 	pthread_mutex_lock(&st->mu);
 }
 
-void emu_store_unlock(struct emu_store *st)
+void ccai_emu_store_unlock(struct ccai_emu_store *st)
 {
 	pthread_mutex_unlock(&st->mu);
 }
 
-void emu_store_dirty(struct emu_store *st)
+void ccai_emu_store_dirty(struct ccai_emu_store *st)
 {
 	if (!st->dirty) {
 		st->dirty = true;
@@ -180,12 +181,12 @@ void emu_store_dirty(struct emu_store *st)
 	}
 }
 
-cJSON *emu_store_root(struct emu_store *st)
+cJSON *ccai_emu_store_root(struct ccai_emu_store *st)
 {
 	return st->root;
 }
 
-cJSON *emu_store_obj(struct emu_store *st, const char *key)
+cJSON *ccai_emu_store_obj(struct ccai_emu_store *st, const char *key)
 {
 	cJSON *o = cJSON_GetObjectItemCaseSensitive(st->root, key);
 
@@ -196,12 +197,13 @@ cJSON *emu_store_obj(struct emu_store *st, const char *key)
 	return o;
 }
 
-cJSON *emu_res_get(struct emu_store *st, const char *name)
+cJSON *ccai_emu_res_get(struct ccai_emu_store *st, const char *name)
 {
-	return cJSON_GetObjectItemCaseSensitive(emu_store_obj(st, "res"), name);
+	return cJSON_GetObjectItemCaseSensitive(ccai_emu_store_obj(st, "res"),
+						name);
 }
 
-cJSON *emu_rec_meta(cJSON *rec)
+cJSON *ccai_emu_rec_meta(cJSON *rec)
 {
 	cJSON *m = cJSON_GetObjectItemCaseSensitive(rec, "m");
 
@@ -210,9 +212,10 @@ cJSON *emu_rec_meta(cJSON *rec)
 	return m;
 }
 
-cJSON *emu_res_put(struct emu_store *st, const char *name, cJSON *resource)
+cJSON *ccai_emu_res_put(struct ccai_emu_store *st, const char *name,
+			cJSON *resource)
 {
-	cJSON *res = emu_store_obj(st, "res");
+	cJSON *res = ccai_emu_store_obj(st, "res");
 	cJSON *rec = cJSON_GetObjectItemCaseSensitive(res, name);
 
 	if (rec) {
@@ -222,19 +225,20 @@ cJSON *emu_res_put(struct emu_store *st, const char *name, cJSON *resource)
 		cJSON_AddItemToObject(rec, "r", resource);
 		cJSON_AddItemToObject(res, name, rec);
 	}
-	emu_store_dirty(st);
+	ccai_emu_store_dirty(st);
 	return rec;
 }
 
-void emu_res_del(struct emu_store *st, const char *name)
+void ccai_emu_res_del(struct ccai_emu_store *st, const char *name)
 {
-	cJSON_DeleteItemFromObjectCaseSensitive(emu_store_obj(st, "res"), name);
-	emu_store_dirty(st);
+	cJSON_DeleteItemFromObjectCaseSensitive(ccai_emu_store_obj(st, "res"),
+						name);
+	ccai_emu_store_dirty(st);
 }
 
-void emu_res_del_prefix(struct emu_store *st, const char *prefix)
+void ccai_emu_res_del_prefix(struct ccai_emu_store *st, const char *prefix)
 {
-	cJSON *res = emu_store_obj(st, "res");
+	cJSON *res = ccai_emu_store_obj(st, "res");
 	cJSON *it = res->child, *next;
 
 	for (; it; it = next) {
@@ -242,7 +246,7 @@ void emu_res_del_prefix(struct emu_store *st, const char *prefix)
 		if (ccai_str_starts_with(it->string, prefix))
 			cJSON_Delete(cJSON_DetachItemViaPointer(res, it));
 	}
-	emu_store_dirty(st);
+	ccai_emu_store_dirty(st);
 }
 
 static int cmp_rec(const void *a, const void *b)
@@ -253,10 +257,10 @@ static int cmp_rec(const void *a, const void *b)
 	return strcmp(x->string, y->string);
 }
 
-size_t emu_res_list(struct emu_store *st, const char *parent, const char *coll,
-		    cJSON ***out)
+size_t ccai_emu_res_list(struct ccai_emu_store *st, const char *parent,
+			 const char *coll, cJSON ***out)
 {
-	cJSON *res = emu_store_obj(st, "res"), *it;
+	cJSON *res = ccai_emu_store_obj(st, "res"), *it;
 	size_t plen = strlen(parent), clen = strlen(coll), n = 0, alloc = 0;
 	cJSON **v = NULL;
 
@@ -278,7 +282,7 @@ size_t emu_res_list(struct emu_store *st, const char *parent, const char *coll,
 	return n;
 }
 
-bool emu_project_id_valid(const char *id)
+bool ccai_emu_project_id_valid(const char *id)
 {
 	size_t n = strlen(id), i;
 
@@ -328,10 +332,10 @@ static void project_number(cJSON *projects, const char *id, char out[16])
 	} while (taken);
 }
 
-cJSON *emu_project(struct emu_store *st, const char *id, bool create,
-		   int64_t now_ms)
+cJSON *ccai_emu_project(struct ccai_emu_store *st, const char *id, bool create,
+			int64_t now_ms)
 {
-	cJSON *projects = emu_store_obj(st, "projects"), *p;
+	cJSON *projects = ccai_emu_store_obj(st, "projects"), *p;
 	char number[16];
 	char *t;
 
@@ -346,16 +350,16 @@ cJSON *emu_project(struct emu_store *st, const char *id, bool create,
 		return NULL;
 	}
 	p = cJSON_GetObjectItemCaseSensitive(projects, id);
-	if (p || !create || !emu_project_id_valid(id))
+	if (p || !create || !ccai_emu_project_id_valid(id))
 		return p;
 	project_number(projects, id, number);
 	p = cJSON_AddObjectToObject(projects, id);
 	cJSON_AddStringToObject(p, "id", id);
 	cJSON_AddStringToObject(p, "number", number);
-	t = emu_time_str(now_ms);
+	t = ccai_emu_time_str(now_ms);
 	cJSON_AddStringToObject(p, "createTime", t);
 	free(t);
 	cJSON_AddObjectToObject(p, "services");
-	emu_store_dirty(st);
+	ccai_emu_store_dirty(st);
 	return p;
 }

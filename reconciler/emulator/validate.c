@@ -36,15 +36,15 @@ struct disc_doc {
 	const cJSON *params;
 };
 
-struct emu_disc {
+struct ccai_emu_disc {
 	struct disc_doc docs[MAX_DOCS];
 	size_t n;
 	const char *names[MAX_DOCS + 1];
 };
 
-int emu_disc_load(struct emu_disc **out, struct ccai_error *err)
+int ccai_emu_disc_load(struct ccai_emu_disc **out, struct ccai_error *err)
 {
-	struct emu_disc *d = ccai_xcalloc(1, sizeof(*d));
+	struct ccai_emu_disc *d = ccai_xcalloc(1, sizeof(*d));
 	const struct ccai_embedded *e;
 	int r;
 
@@ -76,12 +76,12 @@ int emu_disc_load(struct emu_disc **out, struct ccai_error *err)
 	*out = d;
 	return 0;
 fail:
-	emu_disc_free(d);
+	ccai_emu_disc_free(d);
 	*out = NULL;
 	return r;
 }
 
-void emu_disc_free(struct emu_disc *d)
+void ccai_emu_disc_free(struct ccai_emu_disc *d)
 {
 	size_t i;
 
@@ -92,13 +92,13 @@ void emu_disc_free(struct emu_disc *d)
 	free(d);
 }
 
-const char *const *emu_disc_docs(const struct emu_disc *d, size_t *n)
+const char *const *ccai_emu_disc_docs(const struct ccai_emu_disc *d, size_t *n)
 {
 	*n = d->n;
 	return d->names;
 }
 
-static const struct disc_doc *find_doc(const struct emu_disc *d,
+static const struct disc_doc *find_doc(const struct ccai_emu_disc *d,
 				       const char *doc)
 {
 	size_t i;
@@ -109,30 +109,31 @@ static const struct disc_doc *find_doc(const struct emu_disc *d,
 	return NULL;
 }
 
-const cJSON *emu_disc_method(const struct emu_disc *d, const char *doc,
-			     const char *id)
+const cJSON *ccai_emu_disc_method(const struct ccai_emu_disc *d,
+				  const char *doc, const char *id)
 {
 	const struct disc_doc *dd = find_doc(d, doc);
 
 	return dd ? cJSON_GetObjectItemCaseSensitive(dd->methods, id) : NULL;
 }
 
-const cJSON *emu_disc_schema(const struct emu_disc *d, const char *doc,
-			     const char *name)
+const cJSON *ccai_emu_disc_schema(const struct ccai_emu_disc *d,
+				  const char *doc, const char *name)
 {
 	const struct disc_doc *dd = find_doc(d, doc);
 
 	return dd ? cJSON_GetObjectItemCaseSensitive(dd->schemas, name) : NULL;
 }
 
-const cJSON *emu_disc_std_params(const struct emu_disc *d, const char *doc)
+const cJSON *ccai_emu_disc_std_params(const struct ccai_emu_disc *d,
+				      const char *doc)
 {
 	const struct disc_doc *dd = find_doc(d, doc);
 
 	return dd ? dd->params : NULL;
 }
 
-char *emu_camel(const char *snake)
+char *ccai_emu_camel(const char *snake)
 {
 	char *out = ccai_xmalloc(strlen(snake) + 1), *o = out;
 	bool up = false;
@@ -149,7 +150,7 @@ char *emu_camel(const char *snake)
 	return out;
 }
 
-const cJSON *emu_json_at(const cJSON *obj, const char *dotted)
+const cJSON *ccai_emu_json_at(const cJSON *obj, const char *dotted)
 {
 	return ccai_json_path(obj, dotted);
 }
@@ -452,7 +453,7 @@ static int check_object(struct vctx *c, const cJSON *t, cJSON *v)
 			pt = cJSON_GetObjectItemCaseSensitive(props,
 							      it->string);
 			if (!pt && strchr(it->string, '_')) {
-				camel = emu_camel(it->string);
+				camel = ccai_emu_camel(it->string);
 				pt = cJSON_GetObjectItemCaseSensitive(props,
 								      camel);
 				if (pt && cJSON_GetObjectItemCaseSensitive(
@@ -562,9 +563,9 @@ static int check_value(struct vctx *c, const cJSON *t, cJSON *parent,
 	return KEEP;
 }
 
-int emu_validate_body(const struct emu_disc *d, const char *doc,
-		      const char *schema, cJSON *body, char *msg, size_t msz,
-		      char *field, size_t fsz)
+int ccai_emu_validate_body(const struct ccai_emu_disc *d, const char *doc,
+			   const char *schema, cJSON *body, char *msg,
+			   size_t msz, char *field, size_t fsz)
 {
 	struct vctx c;
 	const cJSON *s;
@@ -599,11 +600,11 @@ static bool empty_value(const cJSON *v)
 	       (cJSON_IsArray(v) && !v->child);
 }
 
-int emu_validate_required(const struct emu_disc *d, const char *doc,
-			  const char *schema, const cJSON *body, char *msg,
-			  size_t msz, char *field, size_t fsz)
+int ccai_emu_validate_required(const struct ccai_emu_disc *d, const char *doc,
+			       const char *schema, const cJSON *body, char *msg,
+			       size_t msz, char *field, size_t fsz)
 {
-	const cJSON *s = emu_disc_schema(d, doc, schema), *p;
+	const cJSON *s = ccai_emu_disc_schema(d, doc, schema), *p;
 
 	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(s, "properties"))
 	{
@@ -669,13 +670,13 @@ static int mask_walk(const struct disc_doc *doc, const cJSON *schema,
 	return r;
 }
 
-int emu_mask_parse(const struct emu_disc *d, const char *doc,
-		   const char *schema, const char *mask, const cJSON *body,
-		   const cJSON *current, struct emu_mask *out, char *msg,
-		   size_t msz)
+int ccai_emu_mask_parse(const struct ccai_emu_disc *d, const char *doc,
+			const char *schema, const char *mask, const cJSON *body,
+			const cJSON *current, struct ccai_emu_mask *out,
+			char *msg, size_t msz)
 {
 	const struct disc_doc *dd = find_doc(d, doc);
-	const cJSON *s = emu_disc_schema(d, doc, schema);
+	const cJSON *s = ccai_emu_disc_schema(d, doc, schema);
 	char *copy = ccai_xstrdup(mask), *save = NULL, *tok;
 	int r = 0;
 
@@ -696,7 +697,7 @@ int emu_mask_parse(const struct emu_disc *d, const char *doc,
 			out->all = true;
 			continue;
 		}
-		path = emu_camel(p);
+		path = ccai_emu_camel(p);
 		if (!dd || !s || mask_walk(dd, s, path, &ro, &imm) < 0) {
 			snprintf(msg, msz,
 				 "Invalid update mask: '%s' is not a field "
@@ -706,10 +707,10 @@ int emu_mask_parse(const struct emu_disc *d, const char *doc,
 		} else if (ro) {
 			/* output-only: nothing to update */
 		} else if (imm &&
-			   !ccai_json_equal(emu_json_at(body, path),
-					    emu_json_at(current, path)) &&
-			   (emu_json_at(body, path) ||
-			    emu_json_at(current, path))) {
+			   !ccai_json_equal(ccai_emu_json_at(body, path),
+					    ccai_emu_json_at(current, path)) &&
+			   (ccai_emu_json_at(body, path) ||
+			    ccai_emu_json_at(current, path))) {
 			snprintf(msg, msz,
 				 "Field '%s' is immutable and cannot be "
 				 "updated.",
@@ -722,11 +723,11 @@ int emu_mask_parse(const struct emu_disc *d, const char *doc,
 	}
 	free(copy);
 	if (r < 0)
-		emu_mask_release(out);
+		ccai_emu_mask_release(out);
 	return r;
 }
 
-void emu_mask_release(struct emu_mask *m)
+void ccai_emu_mask_release(struct ccai_emu_mask *m)
 {
 	ccai_strlist_release(&m->paths);
 	m->all = false;
@@ -760,19 +761,20 @@ out:
 	free(copy);
 }
 
-void emu_mask_apply(const struct emu_mask *m, cJSON *target, const cJSON *body)
+void ccai_emu_mask_apply(const struct ccai_emu_mask *m, cJSON *target,
+			 const cJSON *body)
 {
 	size_t i;
 
 	for (i = 0; i < m->paths.n; i++)
 		set_at(target, m->paths.items[i],
-		       emu_json_at(body, m->paths.items[i]));
+		       ccai_emu_json_at(body, m->paths.items[i]));
 }
 
-void emu_update_all(const struct emu_disc *d, const char *doc,
-		    const char *schema, cJSON *target, const cJSON *body)
+void ccai_emu_update_all(const struct ccai_emu_disc *d, const char *doc,
+			 const char *schema, cJSON *target, const cJSON *body)
 {
-	const cJSON *s = emu_disc_schema(d, doc, schema), *p;
+	const cJSON *s = ccai_emu_disc_schema(d, doc, schema), *p;
 
 	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(s, "properties"))
 	{

@@ -17,19 +17,19 @@
 
 extern const struct ccai_embedded ccai_emu_discovery[];
 
-static struct emu_disc *disc;
+static struct ccai_emu_disc *disc;
 
 static int setup(void **state)
 {
 	(void)state;
 	ccai_alloc_init();
-	return emu_disc_load(&disc, NULL);
+	return ccai_emu_disc_load(&disc, NULL);
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	emu_disc_free(disc);
+	ccai_emu_disc_free(disc);
 	return 0;
 }
 
@@ -64,19 +64,19 @@ static void test_emu_validate__routes_match_discovery(void **state)
 	size_t i, j, checked = 0;
 
 	(void)state;
-	for (i = 0; i < emu_nroutes; i++) {
-		const struct emu_route *r = &emu_routes[i];
+	for (i = 0; i < ccai_emu_nroutes; i++) {
+		const struct ccai_emu_route *r = &ccai_emu_routes[i];
 		const cJSON *m;
 
 		assert_non_null(r->fn);
 		for (j = 0; j < i; j++)
-			if (!strcmp(r->method, emu_routes[j].method) &&
-			    !strcmp(r->pattern, emu_routes[j].pattern))
+			if (!strcmp(r->method, ccai_emu_routes[j].method) &&
+			    !strcmp(r->pattern, ccai_emu_routes[j].pattern))
 				fail_msg("route %s %s twice", r->method,
 					 r->pattern);
 		if (!r->doc)
 			continue;
-		m = emu_disc_method(disc, r->doc, r->id);
+		m = ccai_emu_disc_method(disc, r->doc, r->id);
 		if (!m)
 			fail_msg("%s: no method %s in %s", r->pattern, r->id,
 				 r->doc);
@@ -93,7 +93,7 @@ static void test_emu_validate__routes_match_discovery(void **state)
 static void test_emu_validate__every_served_method_has_a_route(void **state)
 {
 	size_t n, i, j;
-	const char *const *docs = emu_disc_docs(disc, &n);
+	const char *const *docs = ccai_emu_disc_docs(disc, &n);
 
 	(void)state;
 	assert_true(n >= 9);
@@ -104,10 +104,10 @@ static void test_emu_validate__every_served_method_has_a_route(void **state)
 			ccai_embed_find(ccai_emu_discovery, name);
 		cJSON *root = NULL, *it;
 
-		for (j = 0; j < emu_nroutes; j++)
-			if (emu_routes[j].doc &&
-			    !strcmp(emu_routes[j].doc, docs[i]))
-				ccai_strlist_add(&ids, emu_routes[j].id);
+		for (j = 0; j < ccai_emu_nroutes; j++)
+			if (ccai_emu_routes[j].doc &&
+			    !strcmp(ccai_emu_routes[j].doc, docs[i]))
+				ccai_strlist_add(&ids, ccai_emu_routes[j].id);
 		assert_non_null(e);
 		assert_int_equal(ccai_json_parse(&root, e->data, e->len, NULL),
 				 0);
@@ -132,7 +132,8 @@ static int check(const char *doc, const char *schema, const char *json,
 
 	assert_int_equal(ccai_json_parse(&body, json, strlen(json), NULL), 0);
 	msg[0] = field[0] = '\0';
-	r = emu_validate_body(disc, doc, schema, body, msg, 512, field, 256);
+	r = ccai_emu_validate_body(disc, doc, schema, body, msg, 512, field,
+				   256);
 	if (normalised)
 		*normalised = ccai_json_print(body);
 	cJSON_Delete(body);
@@ -225,7 +226,7 @@ static void test_emu_validate__body_errors_name_the_field(void **state)
 static void test_emu_validate__masks(void **state)
 {
 	const char *schema = "GoogleCloudDialogflowCxV3Agent";
-	struct emu_mask m;
+	struct ccai_emu_mask m;
 	char msg[512];
 	cJSON *cur = NULL, *body = NULL;
 	char *out;
@@ -247,50 +248,51 @@ static void test_emu_validate__masks(void **state)
 					 "\"loggingSettings\":{}}}",
 					 SIZE_MAX, NULL),
 			 0);
-	assert_int_equal(emu_mask_parse(disc, "dialogflow.v3", schema,
-					"advanced_settings.logging_settings."
-					"enable_stackdriver_logging, "
-					"defaultLanguageCode",
-					body, cur, &m, msg, sizeof(msg)),
-			 0);
+	assert_int_equal(
+		ccai_emu_mask_parse(disc, "dialogflow.v3", schema,
+				    "advanced_settings.logging_settings."
+				    "enable_stackdriver_logging, "
+				    "defaultLanguageCode",
+				    body, cur, &m, msg, sizeof(msg)),
+		0);
 	assert_int_equal(m.paths.n, 2);
-	emu_mask_apply(&m, cur, body);
-	emu_mask_release(&m);
+	ccai_emu_mask_apply(&m, cur, body);
+	ccai_emu_mask_release(&m);
 	out = ccai_json_print(cur);
 	assert_string_equal(out, "{\"displayName\":\"a\",\"timeZone\":\"x\","
 				 "\"defaultLanguageCode\":\"en\","
 				 "\"advancedSettings\":{\"loggingSettings\":{"
 				 "\"enableInteractionLogging\":true}}}");
 	free(out);
-	assert_int_equal(emu_mask_parse(disc, "dialogflow.v3", schema,
-					"advancedSettings.nothing", body, cur,
-					&m, msg, sizeof(msg)),
+	assert_int_equal(ccai_emu_mask_parse(disc, "dialogflow.v3", schema,
+					     "advancedSettings.nothing", body,
+					     cur, &m, msg, sizeof(msg)),
 			 CCAI_EINVALID);
 	assert_non_null(strstr(msg, "advancedSettings.nothing"));
 	ccai_json_set(body, "defaultLanguageCode", cJSON_CreateString("fr"));
-	assert_int_equal(emu_mask_parse(disc, "dialogflow.v3", schema,
-					"defaultLanguageCode", body, cur, &m,
-					msg, sizeof(msg)),
+	assert_int_equal(ccai_emu_mask_parse(disc, "dialogflow.v3", schema,
+					     "defaultLanguageCode", body, cur,
+					     &m, msg, sizeof(msg)),
 			 CCAI_EINVALID);
 	/* a map key in a mask is a path too */
-	assert_int_equal(emu_mask_parse(disc, "dialogflow.v3", schema,
-					"advancedSettings.speechSettings."
-					"models.en",
-					body, cur, &m, msg, sizeof(msg)),
+	assert_int_equal(ccai_emu_mask_parse(disc, "dialogflow.v3", schema,
+					     "advancedSettings.speechSettings."
+					     "models.en",
+					     body, cur, &m, msg, sizeof(msg)),
 			 0);
-	emu_mask_release(&m);
-	assert_int_equal(emu_mask_parse(disc, "dialogflow.v3", schema, "*",
-					body, cur, &m, msg, sizeof(msg)),
+	ccai_emu_mask_release(&m);
+	assert_int_equal(ccai_emu_mask_parse(disc, "dialogflow.v3", schema, "*",
+					     body, cur, &m, msg, sizeof(msg)),
 			 0);
 	assert_true(m.all);
-	emu_mask_release(&m);
+	ccai_emu_mask_release(&m);
 	cJSON_Delete(cur);
 	cJSON_Delete(body);
 }
 
 static void test_emu_validate__filters(void **state)
 {
-	struct emu_filter *f = NULL;
+	struct ccai_emu_filter *f = NULL;
 	cJSON *o = NULL;
 	char msg[512];
 
@@ -300,70 +302,79 @@ static void test_emu_validate__filters(void **state)
 					 "\"a\":{\"bC\":3}}",
 					 SIZE_MAX, NULL),
 			 0);
-	assert_int_equal(emu_filter_parse(&f,
-					  "lifecycle_state = \"COMPLETED\" AND "
-					  "a.b_c=3",
-					  msg, sizeof(msg)),
+	assert_int_equal(
+		ccai_emu_filter_parse(&f,
+				      "lifecycle_state = \"COMPLETED\" AND "
+				      "a.b_c=3",
+				      msg, sizeof(msg)),
+		0);
+	assert_true(ccai_emu_filter_match(f, o));
+	ccai_emu_filter_free(f);
+	assert_int_equal(ccai_emu_filter_parse(&f, "lifecycleState!=COMPLETED",
+					       msg, sizeof(msg)),
 			 0);
-	assert_true(emu_filter_match(f, o));
-	emu_filter_free(f);
-	assert_int_equal(emu_filter_parse(&f, "lifecycleState!=COMPLETED", msg,
-					  sizeof(msg)),
-			 0);
-	assert_false(emu_filter_match(f, o));
-	emu_filter_free(f);
-	assert_int_equal(emu_filter_parse(&f, "flag = false", msg, sizeof(msg)),
-			 0);
-	assert_true(emu_filter_match(f, o)); /* absent is the default */
-	emu_filter_free(f);
-	assert_int_equal(emu_filter_parse(&f, "a OR b", msg, sizeof(msg)),
+	assert_false(ccai_emu_filter_match(f, o));
+	ccai_emu_filter_free(f);
+	assert_int_equal(
+		ccai_emu_filter_parse(&f, "flag = false", msg, sizeof(msg)), 0);
+	assert_true(ccai_emu_filter_match(f, o)); /* absent is the default */
+	ccai_emu_filter_free(f);
+	assert_int_equal(ccai_emu_filter_parse(&f, "a OR b", msg, sizeof(msg)),
 			 CCAI_EINVALID);
-	assert_int_equal(emu_filter_parse(&f, "x = \"open", msg, sizeof(msg)),
-			 CCAI_EINVALID);
-	assert_int_equal(emu_filter_parse(&f, "", msg, sizeof(msg)), 0);
-	assert_true(emu_filter_match(f, o));
-	emu_filter_free(f);
+	assert_int_equal(
+		ccai_emu_filter_parse(&f, "x = \"open", msg, sizeof(msg)),
+		CCAI_EINVALID);
+	assert_int_equal(ccai_emu_filter_parse(&f, "", msg, sizeof(msg)), 0);
+	assert_true(ccai_emu_filter_match(f, o));
+	ccai_emu_filter_free(f);
 	cJSON_Delete(o);
 }
 
 static void test_emu_validate__fault_specs(void **state)
 {
-	struct emu_faults f;
+	struct ccai_emu_faults f;
 	struct ccai_error err;
 	char *s;
 	double sum = 0;
 	int i;
 
 	(void)state;
-	assert_int_equal(emu_faults_parse(&f,
-					  "error-rate=0.15,error-codes=429+500+"
-					  "503,lost-response-rate=0.1,latency="
-					  "20ms,jitter=30ms,operation-polls=3,"
-					  "iam-conflict-rate=0.3,consistency-"
-					  "delay=300ms,seed=7",
-					  &err),
-			 0);
+	assert_int_equal(
+		ccai_emu_faults_parse(&f,
+				      "error-rate=0.15,error-codes=429+500+"
+				      "503,lost-response-rate=0.1,latency="
+				      "20ms,jitter=30ms,operation-polls=3,"
+				      "iam-conflict-rate=0.3,consistency-"
+				      "delay=300ms,seed=7",
+				      &err),
+		0);
 	assert_int_equal(f.ncodes, 3);
 	assert_int_equal(f.latency_ms, 20);
 	assert_int_equal(f.consistency_ms, 300);
 	assert_int_equal(f.op_polls, 3);
-	s = emu_faults_format(&f);
+	s = ccai_emu_faults_format(&f);
 	assert_string_equal(s, "error-rate=0.15,error-codes=429+500+503,"
 			       "lost-response-rate=0.1,latency=20ms,jitter="
 			       "30ms,operation-polls=3,iam-conflict-rate=0.3,"
 			       "consistency-delay=300ms,seed=7");
 	free(s);
-	assert_int_equal(emu_faults_parse(&f, "", &err), 0);
+	assert_int_equal(ccai_emu_faults_parse(&f, "", &err), 0);
 	assert_true(f.error_rate == 0 && f.latency_ms == 0);
-	assert_int_equal(emu_faults_parse(&f, "seed=-1", &err), CCAI_EINVALID);
-	assert_int_equal(emu_faults_parse(&f, "jitter", &err), CCAI_EINVALID);
-	assert_int_equal(emu_faults_parse(&f, "lost-response-rate=-0.1", &err),
+	assert_int_equal(ccai_emu_faults_parse(&f, "seed=-1", &err),
 			 CCAI_EINVALID);
+	assert_int_equal(ccai_emu_faults_parse(&f, "jitter", &err),
+			 CCAI_EINVALID);
+	assert_int_equal(
+		ccai_emu_faults_parse(&f, "lost-response-rate=-0.1", &err),
+		CCAI_EINVALID);
 	/* draws: the same inputs, the same number; spread over [0, 1) */
-	assert_true(emu_faults_draw(1, 2, 3, 4) == emu_faults_draw(1, 2, 3, 4));
-	assert_true(emu_faults_draw(1, 2, 3, 4) != emu_faults_draw(2, 2, 3, 4));
+	assert_true(ccai_emu_faults_draw(1, 2, 3, 4) ==
+		    ccai_emu_faults_draw(1, 2, 3, 4));
+	assert_true(ccai_emu_faults_draw(1, 2, 3, 4) !=
+		    ccai_emu_faults_draw(2, 2, 3, 4));
 	for (i = 0; i < 10000; i++) {
-		double d = emu_faults_draw(99, 1, (unsigned long long)i, 1);
+		double d =
+			ccai_emu_faults_draw(99, 1, (unsigned long long)i, 1);
 
 		assert_true(d >= 0 && d < 1);
 		sum += d;
@@ -377,22 +388,23 @@ static void test_emu_validate__route_matching(void **state)
 	size_t n;
 
 	(void)state;
-	assert_true(emu_route_match("/v1/projects/*/services/*:enable",
-				    "/v1/projects/p1/services/a.b.com:enable",
-				    buf, sizeof(buf), caps, &n));
+	assert_true(
+		ccai_emu_route_match("/v1/projects/*/services/*:enable",
+				     "/v1/projects/p1/services/a.b.com:enable",
+				     buf, sizeof(buf), caps, &n));
 	assert_int_equal(n, 2);
 	assert_string_equal(caps[0], "p1");
 	assert_string_equal(caps[1], "a.b.com");
-	assert_false(emu_route_match("/v1/projects/*/services/*",
-				     "/v1/projects/p1/services/a:enable", buf,
-				     sizeof(buf), caps, &n));
-	assert_false(emu_route_match("/v1/projects/*", "/v1/projects/", buf,
-				     sizeof(buf), caps, &n));
-	assert_false(emu_route_match("/v1/projects/*", "/v1/projects/a/b", buf,
-				     sizeof(buf), caps, &n));
-	assert_true(emu_route_match("/v1/projects/*:getIamPolicy",
-				    "/v1/projects/p:getIamPolicy", buf,
-				    sizeof(buf), caps, &n));
+	assert_false(ccai_emu_route_match("/v1/projects/*/services/*",
+					  "/v1/projects/p1/services/a:enable",
+					  buf, sizeof(buf), caps, &n));
+	assert_false(ccai_emu_route_match("/v1/projects/*", "/v1/projects/",
+					  buf, sizeof(buf), caps, &n));
+	assert_false(ccai_emu_route_match("/v1/projects/*", "/v1/projects/a/b",
+					  buf, sizeof(buf), caps, &n));
+	assert_true(ccai_emu_route_match("/v1/projects/*:getIamPolicy",
+					 "/v1/projects/p:getIamPolicy", buf,
+					 sizeof(buf), caps, &n));
 }
 
 static void test_emu_validate__library_api(void **state)
