@@ -1,5 +1,5 @@
 #include "util/common.h"
-#include "gitwatch/verify.h"
+#include "gitwatch/sigverify.h"
 #include "util/alloc.h"
 #include "util/b64.h"
 #include "util/clock.h"
@@ -22,10 +22,10 @@ extern char **environ;
 struct trust {
 	char *given; /* as on the command line (messages) */
 	char *path; /* absolute; for armoured keys, the de-armoured copy */
-	enum ccai_verify_kind kind;
+	enum ccai_sigverify_kind kind;
 };
 
-struct ccai_verify {
+struct ccai_sigverify {
 	char *tmp; /* private directory */
 	char *home; /* gpgv's --homedir, empty */
 	struct trust *files;
@@ -82,30 +82,30 @@ static bool looks_like_allowed_signers(const char *data, size_t len)
 	return lines > 0;
 }
 
-CCAI_TESTABLE enum ccai_verify_kind ccai_verify_classify(const char *data,
-							 size_t len)
+CCAI_TESTABLE enum ccai_sigverify_kind ccai_sigverify_classify(const char *data,
+							       size_t len)
 {
 	size_t i = 0;
 
 	if (!len)
-		return CCAI_VERIFY_UNKNOWN;
+		return CCAI_SIGVERIFY_UNKNOWN;
 	/* a keybox starts with a blob whose magic is at offset 8 */
 	if (len >= 12 && !memcmp(data + 8, "KBXf", 4))
-		return CCAI_VERIFY_GPG;
+		return CCAI_SIGVERIFY_GPG;
 	/* an OpenPGP packet header has its top bit set */
 	if ((unsigned char)data[0] & 0x80)
-		return CCAI_VERIFY_GPG;
+		return CCAI_SIGVERIFY_GPG;
 	if (memchr(data, '\0', len))
-		return CCAI_VERIFY_UNKNOWN;
+		return CCAI_SIGVERIFY_UNKNOWN;
 	while (i < len && (data[i] == ' ' || data[i] == '\n' ||
 			   data[i] == '\r' || data[i] == '\t'))
 		i++;
 	if (len - i >= sizeof(armor_begin) - 1 &&
 	    !memcmp(data + i, armor_begin, sizeof(armor_begin) - 1))
-		return CCAI_VERIFY_GPG_ARMORED;
+		return CCAI_SIGVERIFY_GPG_ARMORED;
 	if (looks_like_allowed_signers(data, len))
-		return CCAI_VERIFY_SSH;
-	return CCAI_VERIFY_UNKNOWN;
+		return CCAI_SIGVERIFY_SSH;
+	return CCAI_SIGVERIFY_UNKNOWN;
 }
 
 /*
@@ -113,8 +113,8 @@ CCAI_TESTABLE enum ccai_verify_kind ccai_verify_classify(const char *data,
  * of text in turn: after the BEGIN line, header lines up to an empty
  * line, then base64 up to the "=CRC" line or the END line.
  */
-CCAI_TESTABLE int ccai_verify_dearmor(struct ccai_buf *out, const char *text,
-				      size_t len)
+CCAI_TESTABLE int ccai_sigverify_dearmor(struct ccai_buf *out, const char *text,
+					 size_t len)
 {
 	const char *p = text, *end = text + len;
 	struct ccai_buf b64 = CCAI_BUF_INIT;
@@ -169,7 +169,7 @@ done:
 	return r;
 }
 
-void ccai_verify_free(struct ccai_verify *v)
+void ccai_sigverify_free(struct ccai_sigverify *v)
 {
 	size_t i;
 
@@ -198,10 +198,10 @@ static char *absolute(const char *path)
 	return r;
 }
 
-int ccai_verify_new(struct ccai_verify **out, const struct ccai_strlist *files,
-		    struct ccai_error *err)
+int ccai_sigverify_new(struct ccai_sigverify **out,
+		       const struct ccai_strlist *files, struct ccai_error *err)
 {
-	struct ccai_verify *v = ccai_xcalloc(1, sizeof(*v));
+	struct ccai_sigverify *v = ccai_xcalloc(1, sizeof(*v));
 	struct ccai_buf data = CCAI_BUF_INIT, bin = CCAI_BUF_INIT;
 	const char *tmpdir = getenv("TMPDIR");
 	size_t i;
@@ -234,18 +234,19 @@ int ccai_verify_new(struct ccai_verify **out, const struct ccai_strlist *files,
 			goto fail;
 		t->given = ccai_xstrdup(f);
 		v->n++;
-		t->kind = ccai_verify_classify(data.ptr, data.len);
+		t->kind = ccai_sigverify_classify(data.ptr, data.len);
 		switch (t->kind) {
-		case CCAI_VERIFY_UNKNOWN:
+		case CCAI_SIGVERIFY_UNKNOWN:
 			r = ccai_error_set(err, CCAI_EINVALID,
 					   "--verify-commits '%s' is neither "
 					   "an OpenPGP keyring nor an SSH "
 					   "allowed-signers file",
 					   f);
 			goto fail;
-		case CCAI_VERIFY_GPG_ARMORED:
+		case CCAI_SIGVERIFY_GPG_ARMORED:
 			ccai_buf_clear(&bin);
-			if (ccai_verify_dearmor(&bin, data.ptr, data.len) < 0) {
+			if (ccai_sigverify_dearmor(&bin, data.ptr, data.len) <
+			    0) {
 				r = ccai_error_set(err, CCAI_EINVALID,
 						   "--verify-commits '%s': bad "
 						   "ASCII armour",
@@ -257,10 +258,10 @@ int ccai_verify_new(struct ccai_verify **out, const struct ccai_strlist *files,
 			if ((r = ccai_file_write_atomic(
 				     t->path, bin.ptr, bin.len, 0600, err)) < 0)
 				goto fail;
-			t->kind = CCAI_VERIFY_GPG;
+			t->kind = CCAI_SIGVERIFY_GPG;
 			break;
-		case CCAI_VERIFY_GPG:
-		case CCAI_VERIFY_SSH:
+		case CCAI_SIGVERIFY_GPG:
+		case CCAI_SIGVERIFY_SSH:
 			if (!(t->path = absolute(f))) {
 				r = ccai_error_errno(err, CCAI_EIO,
 						     "cannot resolve '%s'", f);
@@ -276,7 +277,7 @@ int ccai_verify_new(struct ccai_verify **out, const struct ccai_strlist *files,
 fail:
 	ccai_buf_release(&data);
 	ccai_buf_release(&bin);
-	ccai_verify_free(v);
+	ccai_sigverify_free(v);
 	return r;
 }
 
@@ -387,7 +388,7 @@ static bool status_word(const struct ccai_buf *out, const char *key, char *word,
 	return true;
 }
 
-static int check_gpg(struct ccai_verify *v, const char *commit,
+static int check_gpg(struct ccai_sigverify *v, const char *commit,
 		     const char *sig_path, const char *data_path, char *signer,
 		     size_t signer_size, struct ccai_error *err)
 {
@@ -403,7 +404,7 @@ static int check_gpg(struct ccai_verify *v, const char *commit,
 	ccai_strlist_add(&argv, "--status-fd");
 	ccai_strlist_add(&argv, "1");
 	for (i = 0; i < v->n; i++) {
-		if (v->files[i].kind != CCAI_VERIFY_GPG)
+		if (v->files[i].kind != CCAI_SIGVERIFY_GPG)
 			continue;
 		ccai_strlist_add(&argv, "--keyring");
 		ccai_strlist_add(&argv, v->files[i].path);
@@ -453,7 +454,7 @@ static void argv_of(struct ccai_strlist *l, const char *const *words)
 	l->items[l->n] = NULL;
 }
 
-static int check_ssh(struct ccai_verify *v, const char *commit,
+static int check_ssh(struct ccai_sigverify *v, const char *commit,
 		     const char *sig_path, const char *data_path, char *signer,
 		     size_t signer_size, struct ccai_error *err)
 {
@@ -470,7 +471,7 @@ static int check_ssh(struct ccai_verify *v, const char *commit,
 				       sig_path,	  NULL };
 		const char *p, *end;
 
-		if (v->files[i].kind != CCAI_VERIFY_SSH)
+		if (v->files[i].kind != CCAI_SIGVERIFY_SSH)
 			continue;
 		files++;
 		ccai_buf_clear(&out);
@@ -540,9 +541,10 @@ out:
 	return r;
 }
 
-int ccai_verify_check(struct ccai_verify *v, const char *commit,
-		      const struct ccai_buf *sig, const struct ccai_buf *data,
-		      char *signer, size_t signer_size, struct ccai_error *err)
+int ccai_sigverify_check(struct ccai_sigverify *v, const char *commit,
+			 const struct ccai_buf *sig,
+			 const struct ccai_buf *data, char *signer,
+			 size_t signer_size, struct ccai_error *err)
 {
 	char *sig_path = ccai_path_join(v->tmp, "commit.sig");
 	char *data_path = ccai_path_join(v->tmp, "commit.data");

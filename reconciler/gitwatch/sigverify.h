@@ -1,5 +1,5 @@
 /*
- * verify.h - `--verify-commits FILE`: apply only commits whose signature
+ * sigverify.h - `--verify-commits FILE`: apply only commits whose signature
  * verifies against keys the operator trusts.
  *
  * Each FILE is told apart by its content: an OpenPGP keyring (binary, a
@@ -14,31 +14,32 @@
  * an SSH signature.  Unsigned commits, other signature formats (x509),
  * and a signature of a kind no FILE covers, are refused.
  *
- * struct ccai_verify owns a private temporary directory (0700: gpgv's
+ * struct ccai_sigverify owns a private temporary directory (0700: gpgv's
  * home, de-armoured keyrings, the signature and signed bytes while a
- * check runs), removed by ccai_verify_free().  Not thread-safe.
+ * check runs), removed by ccai_sigverify_free().  Not thread-safe.
  */
-#ifndef CCAI_GITWATCH_VERIFY_H
-#define CCAI_GITWATCH_VERIFY_H
+#ifndef CCAI_GITWATCH_SIGVERIFY_H
+#define CCAI_GITWATCH_SIGVERIFY_H
 
 #include "util/common.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/str.h"
 
-enum ccai_verify_kind {
-	CCAI_VERIFY_UNKNOWN = 0,
-	CCAI_VERIFY_GPG, /* binary OpenPGP keyring or keybox */
-	CCAI_VERIFY_GPG_ARMORED, /* -----BEGIN PGP PUBLIC KEY BLOCK----- */
-	CCAI_VERIFY_SSH, /* allowed-signers */
+enum ccai_sigverify_kind {
+	CCAI_SIGVERIFY_UNKNOWN = 0,
+	CCAI_SIGVERIFY_GPG, /* binary OpenPGP keyring or keybox */
+	CCAI_SIGVERIFY_GPG_ARMORED, /* -----BEGIN PGP PUBLIC KEY BLOCK----- */
+	CCAI_SIGVERIFY_SSH, /* allowed-signers */
 };
 
-struct ccai_verify;
+struct ccai_sigverify;
 
 /* Reads and classifies every trust file; CCAI_EINVALID names a bad one. */
-int ccai_verify_new(struct ccai_verify **out, const struct ccai_strlist *files,
-		    struct ccai_error *err);
-void ccai_verify_free(struct ccai_verify *v);
+int ccai_sigverify_new(struct ccai_sigverify **out,
+		       const struct ccai_strlist *files,
+		       struct ccai_error *err);
+void ccai_sigverify_free(struct ccai_sigverify *v);
 
 /*
  * 0 when sig (the commit's "gpgsig" header) is a good signature of data
@@ -46,13 +47,14 @@ void ccai_verify_free(struct ccai_verify *v);
  * "ssh:PRINCIPAL"), else "".  CCAI_EINVALID (refused, with why) or
  * CCAI_EIO (a tool could not be run).
  */
-int ccai_verify_check(struct ccai_verify *v, const char *commit,
-		      const struct ccai_buf *sig, const struct ccai_buf *data,
-		      char *signer, size_t signer_size, struct ccai_error *err);
+int ccai_sigverify_check(struct ccai_sigverify *v, const char *commit,
+			 const struct ccai_buf *sig,
+			 const struct ccai_buf *data, char *signer,
+			 size_t signer_size, struct ccai_error *err);
 
 #ifdef CCAI_UNIT_TESTING
-enum ccai_verify_kind ccai_verify_classify(const char *data, size_t len);
-int ccai_verify_dearmor(struct ccai_buf *out, const char *text, size_t len);
+enum ccai_sigverify_kind ccai_sigverify_classify(const char *data, size_t len);
+int ccai_sigverify_dearmor(struct ccai_buf *out, const char *text, size_t len);
 #endif
 
 #endif

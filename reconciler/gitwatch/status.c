@@ -108,7 +108,8 @@ void ccai_watch_metrics_render(struct ccai_buf *b,
 		       ccai_watch_result_name((enum ccai_watch_result)i),
 		       "%llu", m->passes[i]);
 	head(b, "ccaictl_watch_resources", "gauge",
-	     "Resources of the last pass: managed (in its plan), drifted "
+	     "Resources of the last pass: managed (declared by its "
+	     "manifests), drifted "
 	     "(live differed from the last good revision), failed (steps "
 	     "that failed).");
 	sample(b, "ccaictl_watch_resources", "state", "managed", "%zu",

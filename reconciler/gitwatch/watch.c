@@ -7,7 +7,7 @@
 #include "gitwatch/git.h"
 #include "gitwatch/loop.h"
 #include "gitwatch/status.h"
-#include "gitwatch/verify.h"
+#include "gitwatch/sigverify.h"
 #include "manifest/model.h"
 #include "manifest/vars.h"
 #include "util/alloc.h"
@@ -75,7 +75,8 @@ int64_t ccai_watch_sched_done(struct ccai_watch_sched *s,
 
 	if (ok) {
 		snprintf(s->good, sizeof(s->good), "%s", rev);
-		if (!strcmp(s->failing, rev)) {
+		/* a newer commit that succeeds supersedes a failed one */
+		if (t != CCAI_WATCH_RESYNC || !strcmp(s->failing, rev)) {
 			s->failing[0] = '\0';
 			s->attempts = 0;
 		}
@@ -120,7 +121,7 @@ struct watch {
 	const struct ccai_watch_opts *o;
 	char *path; /* --path, cleaned */
 	struct ccai_git *git;
-	struct ccai_verify *verify;
+	struct ccai_sigverify *verify;
 	struct ccai_status *status;
 	struct ccai_loop loop;
 	int tick_timer;
@@ -221,8 +222,9 @@ static int verify_commit(struct watch *w, const char *rev, struct outcome *oc)
 	ccai_buf_init(&sig, (size_t)1 << 20);
 	ccai_buf_init(&data, (size_t)64 << 20);
 	if ((r = ccai_git_signature(w->git, rev, &sig, &data, &oc->err)) == 0)
-		r = ccai_verify_check(w->verify, rev, &sig, &data, oc->signer,
-				      sizeof(oc->signer), &oc->err);
+		r = ccai_sigverify_check(w->verify, rev, &sig, &data,
+					 oc->signer, sizeof(oc->signer),
+					 &oc->err);
 	if (r == 0) {
 		snprintf(w->verified, sizeof(w->verified), "%s", rev);
 		snprintf(w->verified_by, sizeof(w->verified_by), "%s",
@@ -404,9 +406,11 @@ static void reconcile(struct watch *w, const char *rev, struct outcome *oc)
 		fail(oc, CCAI_WATCH_ERR_PLAN, NULL);
 		goto out;
 	}
-	oc->managed = plan.n;
 	for (i = 0; i < plan.n; i++) {
 		enum ccai_action a = plan.res[i].action;
+
+		if (plan.res[i].m)
+			oc->managed++;
 
 		if (a != CCAI_ACT_NOOP && oc->trigger == CCAI_WATCH_RESYNC)
 			oc->drift++;
@@ -817,7 +821,7 @@ int ccai_watch_run(const struct ccai_watch_opts *o, bool *reconciled,
 	if ((r = ccai_git_open(&w.git, &go, err)) < 0)
 		goto out;
 	if (o->verify_files && o->verify_files->n &&
-	    (r = ccai_verify_new(&w.verify, o->verify_files, err)) < 0)
+	    (r = ccai_sigverify_new(&w.verify, o->verify_files, err)) < 0)
 		goto out;
 	if (o->listen &&
 	    (r = ccai_status_start(&w.status, o->listen, &w.m, err)) < 0)
@@ -848,7 +852,7 @@ int ccai_watch_run(const struct ccai_watch_opts *o, bool *reconciled,
 out:
 	ccai_loop_release(&w.loop);
 	ccai_status_stop(w.status);
-	ccai_verify_free(w.verify);
+	ccai_sigverify_free(w.verify);
 	ccai_git_free(w.git);
 	free(w.path);
 	return r;

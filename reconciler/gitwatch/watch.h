@@ -4,7 +4,7 @@
  * Every tick (--interval) fetches the repository (git.h), resolves REF
  * and decides what to do (the schedule below); a pass then reads the
  * manifests under --path straight from the commit's tree, verifies the
- * commit's signature (--verify-commits, verify.h), loads and resolves
+ * commit's signature (--verify-commits, sigverify.h), loads and resolves
  * them, plans against live state and applies (or, with --plan-only, only
  * reports).  A pass that reconciles a new commit records it in the state
  * under the top-level key "watch" ({repo, ref, path, revision,
