@@ -510,7 +510,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct ccai_emu_resp rs;
 	enum MHD_Result ret;
 	int64_t t0;
-	size_t i;
 
 	(void)version;
 	if (!cr) {
@@ -557,8 +556,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	free(rq.project);
 	free(rq.principal);
 	cJSON_Delete(rq.json);
-	for (i = 0; i < rq.ncaps; i++)
-		rq.caps[i] = NULL;
 	return ret;
 }
 
