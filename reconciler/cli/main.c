@@ -32,6 +32,8 @@ static const struct command commands[] = {
 	{ "state", ccai_cmd_state, "list, show or remove state entries" },
 	{ "watch", ccai_cmd_watch,
 	  "follow a git repository and reconcile every new commit" },
+	{ "verify", ccai_cmd_verify,
+	  "drive a conversation end to end and confirm it reaches Insights" },
 	{ "version", ccai_cmd_version, "print the version" },
 };
 

@@ -1,0 +1,175 @@
+/*
+ * cmd_verify.c - `ccaictl verify -f PATH... --profile NAME | --agent NAME`:
+ * drive a conversation end to end and confirm it reaches Insights
+ * (engine/verify.h does the work; docs/verify.md describes it).
+ */
+#include "util/common.h"
+#include "cli/cli.h"
+#include "cli/run.h"
+#include "engine/verify.h"
+#include "util/json.h"
+
+#define VERIFY_DEFAULT_TIMEOUT_MS (10LL * 60 * 1000)
+/* time left after the wait for the clean-up calls */
+#define CLEANUP_GRACE_MS (2LL * 60 * 1000)
+
+static const char *profile, *agent;
+static bool keep;
+static struct ccai_strlist insights_locations;
+
+static const struct ccai_option options[] = {
+	{ CCAI_OPT_STRING, "profile", 0, &profile, "NAME",
+	  "the ConversationProfile manifest to drive (use cases 1 and 2)" },
+	{ CCAI_OPT_STRING, "agent", 0, &agent, "NAME",
+	  "the Agent manifest to talk to directly (use case 3)" },
+	{ CCAI_OPT_FLAG, "keep", 0, &keep, NULL,
+	  "leave the Insights conversation (and an unfinished one) in place" },
+	{ CCAI_OPT_LIST, "insights-location", 0, &insights_locations, "LOC",
+	  "look for the conversation in this Insights location (repeatable; "
+	  "default: derived)" },
+	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
+};
+
+static const char *use_case_title(int uc)
+{
+	switch (uc) {
+	case 1:
+		return "Agent Assist -> Insights";
+	case 2:
+		return "Conversational Agent via a profile -> Insights";
+	case 3:
+		return "Conversational Agent directly -> Insights";
+	}
+	return "?";
+}
+
+static void on_step(void *ctx, const struct ccai_verify_step *s)
+{
+	const char *st = s->status == CCAI_VSTEP_OK	   ? "ok"
+			 : s->status == CCAI_VSTEP_SKIPPED ? "skipped"
+							   : "FAILED";
+
+	(void)ctx;
+	printf("  %-8s %7lld ms  %s%s%s%s\n", st, s->ms,
+	       s->cleanup ? "clean-up: " : "", s->title, s->detail ? ": " : "",
+	       s->detail ? s->detail : "");
+	fflush(stdout);
+}
+
+/* Did the user give --timeout?  Otherwise verify's own default applies. */
+static bool timeout_given(int argc, char **argv)
+{
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--timeout") ||
+		    !strncmp(argv[i], "--timeout=", 10))
+			return true;
+	}
+	return false;
+}
+
+int ccai_cmd_verify(int argc, char **argv)
+{
+	struct ccai_strlist pos = CCAI_STRLIST_INIT;
+	struct ccai_verify_result res;
+	struct ccai_verify_opts vo;
+	struct ccai_error err;
+	struct ccai_run run;
+	long long wait_ms;
+	bool json;
+	int r, code = CCAI_EXIT_ERROR;
+	size_t i;
+
+	memset(&run, 0, sizeof(run));
+	memset(&res, 0, sizeof(res));
+	ccai_error_clear(&err);
+	r = ccai_cli_parse(argc, argv,
+			   "ccaictl verify -f PATH... (--profile NAME | "
+			   "--agent NAME) [--timeout DURATION] [--keep]",
+			   options, &run.o, &pos);
+	if (r) {
+		ccai_strlist_release(&pos);
+		ccai_strlist_release(&insights_locations);
+		return CCAI_PARSE_EXIT(r);
+	}
+	for (i = 0; i < pos.n; i++)
+		ccai_strlist_add(&run.o.files, pos.items[i]);
+	json = !strcmp(run.o.output, "json");
+	if (!strcmp(run.o.output, "markdown")) {
+		ccai_cli_errorf("verify prints text or json, not markdown");
+		goto out;
+	}
+	if (!profile == !agent) {
+		ccai_cli_errorf("say what to verify: --profile NAME (use cases "
+				"1 and 2) or --agent NAME (use case 3)");
+		goto out;
+	}
+	if (!timeout_given(argc, argv))
+		run.o.timeout_ms = VERIFY_DEFAULT_TIMEOUT_MS;
+	wait_ms = run.o.timeout_ms;
+	/* the client's own deadline leaves room to clean up after the wait */
+	if (run.o.timeout_ms > 0)
+		run.o.timeout_ms += CLEANUP_GRACE_MS;
+	ccai_run_signals();
+	if (ccai_run_load(&run) < 0 || ccai_run_connect(&run, false) < 0)
+		goto out;
+
+	memset(&vo, 0, sizeof(vo));
+	vo.mode = profile ? CCAI_VERIFY_PROFILE : CCAI_VERIFY_AGENT;
+	vo.name = profile ? profile : agent;
+	vo.insights_locations = &insights_locations;
+	vo.timeout_ms = wait_ms;
+	vo.keep = keep;
+	vo.parallelism = (int)run.o.parallelism;
+	vo.stop = &ccai_run_stop;
+	if (!json) {
+		vo.progress = on_step;
+		printf("Verifying %s%s %s: a conversation must reach "
+		       "Insights\n",
+		       profile ? "ConversationProfile/" : "Agent/", vo.name,
+		       profile ? "(use case 1 or 2)" : "(use case 3)");
+		fflush(stdout);
+	}
+	r = ccai_verify_run(&res, &run.set, run.g, run.state, &vo, &err);
+	if (json) {
+		cJSON *j = ccai_verify_result_json(&res, &err);
+		char *s = ccai_json_print(j);
+
+		printf("%s\n", s);
+		free(s);
+		cJSON_Delete(j);
+	} else if (r == 0) {
+		printf("\nVerified (use case %d, %s): %s is in Insights as "
+		       "%s (%.1fs).\n",
+		       res.use_case, use_case_title(res.use_case),
+		       res.conversation, res.insights_conversation,
+		       (double)res.elapsed_ms / 1000.0);
+		if (res.kept)
+			printf("Kept: the Insights conversation stays (--keep)."
+			       "\n");
+		else if (res.use_case == 3)
+			printf("Cleaned up: the Insights conversation was "
+			       "deleted; the session expires on its own.\n");
+		else
+			printf("Cleaned up: the Insights conversation was "
+			       "deleted; Dialogflow purges the completed "
+			       "conversation on its own.\n");
+	}
+	if (r < 0) {
+		if (!json && res.failed_step)
+			printf("\nVerification failed at '%s'.\n",
+			       res.failed_step);
+		ccai_run_error(&err);
+		goto out;
+	}
+	code = CCAI_EXIT_OK;
+out:
+	ccai_verify_result_release(&res);
+	ccai_run_release(&run);
+	ccai_strlist_release(&pos);
+	ccai_strlist_release(&insights_locations);
+	return ccai_cli_finish(code);
+}
