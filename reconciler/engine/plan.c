@@ -381,6 +381,8 @@ static void decide(struct planner *pl, size_t i)
 	if (r->server_name && !r->live && r->state)
 		r->vanished = true;
 	fill_kres(pl, i);
+	if (r->kind->ops->notes && r->m && !(o && o->destroy))
+		r->kind->ops->notes(k, &r->reasons);
 
 	/* deletions: pruned or destroyed */
 	if (!r->m || (o && o->destroy)) {
