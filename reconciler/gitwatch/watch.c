@@ -134,6 +134,40 @@ struct watch {
 	bool last_ok; /* of the last pass (for --once) */
 };
 
+static bool meta_has(const cJSON *meta, const struct watch *w, const char *rev);
+
+/*
+ * The state's record of this watch's last reconciled revision, read once
+ * at start so that a restarted watch knows its last good revision even
+ * when REF's commit fails before reaching the state.  Without a client
+ * or a readable state, the first pass that opens the state reads it.
+ */
+static void read_record(struct watch *w)
+{
+	const struct ccai_watch_opts *o = w->o;
+	struct ccai_google *g = NULL;
+	struct ccai_state *state = NULL;
+	struct ccai_state_opts so;
+	struct ccai_error err;
+	cJSON *meta = NULL;
+
+	if (o->client.open(o->client.ctx, &g, &err) < 0)
+		return;
+	memset(&so, 0, sizeof(so));
+	so.location = o->state;
+	so.google = g;
+	if (ccai_state_open(&state, &so, &err) == 0) {
+		meta = ccai_state_get_meta(state, "watch");
+		if (meta_has(meta, w, NULL))
+			snprintf(w->sched.good, sizeof(w->sched.good), "%s",
+				 ccai_json_str(meta, "revision"));
+		w->meta_read = true;
+	}
+	cJSON_Delete(meta);
+	ccai_state_close(state);
+	o->client.close(o->client.ctx, g);
+}
+
 static void beat(struct watch *w)
 {
 	ccai_status_beat(w->status);
@@ -836,6 +870,7 @@ int ccai_watch_run(const struct ccai_watch_opts *o, bool *reconciled,
 		 w.status ? "; status on " : "",
 		 w.status ? ccai_status_url(w.status) : "");
 	log_event(&w, "start", text);
+	read_record(&w);
 	if (o->once) {
 		*reconciled = tick(&w);
 		r = 0;
