@@ -98,7 +98,11 @@ struct ccai_emu_route {
 extern const struct ccai_emu_route ccai_emu_routes[];
 extern const size_t ccai_emu_nroutes;
 
-/* Matches path against pattern; fills caps (borrowed into buf). */
+/*
+ * Matches path against pattern; fills caps (borrowed into buf).  '*' is
+ * one segment (no '/', no ':'); "**" ends a pattern and takes the rest
+ * of the path, '/' and ':' included (Cloud Storage object names).
+ */
 CCAI_WARN_UNUSED bool ccai_emu_route_match(const char *pattern,
 					   const char *path, char *buf,
 					   size_t bufsize, char **caps,
@@ -550,6 +554,21 @@ int ccai_emu_filter_parse(struct ccai_emu_filter **out, const char *text,
 			  char *msg, size_t msz);
 bool ccai_emu_filter_match(const struct ccai_emu_filter *f, const cJSON *obj);
 void ccai_emu_filter_free(struct ccai_emu_filter *f);
+
+/* ---- storage.c: the Cloud Storage JSON API subset ----------------- */
+
+void ccai_emu_h_gcs_bucket_insert(struct ccai_emu_req *rq,
+				  struct ccai_emu_resp *rs);
+void ccai_emu_h_gcs_bucket_get(struct ccai_emu_req *rq,
+			       struct ccai_emu_resp *rs);
+void ccai_emu_h_gcs_bucket_delete(struct ccai_emu_req *rq,
+				  struct ccai_emu_resp *rs);
+void ccai_emu_h_gcs_object_insert(struct ccai_emu_req *rq,
+				  struct ccai_emu_resp *rs);
+void ccai_emu_h_gcs_object_get(struct ccai_emu_req *rq,
+			       struct ccai_emu_resp *rs);
+void ccai_emu_h_gcs_object_delete(struct ccai_emu_req *rq,
+				  struct ccai_emu_resp *rs);
 
 /* ---- admin.c: /__emulator ------------------------------------------ */
 

@@ -16,7 +16,7 @@
 
 struct role {
 	const char *role;
-	const char *allow[6]; /* method-id prefixes ("" = all) */
+	const char *allow[7]; /* method-id prefixes ("" = all) */
 	const char *deny[3];
 	bool read_only;
 };
@@ -26,7 +26,7 @@ static const struct role roles[] = {
 	{ "roles/editor",
 	  { "serviceusage.", "iam.", "dialogflow.", "contactcenterinsights.",
 	    "cloudresourcemanager.projects.get",
-	    "cloudresourcemanager.projects.testIamPermissions" },
+	    "cloudresourcemanager.projects.testIamPermissions", "storage." },
 	  { NULL },
 	  false },
 	{ "roles/viewer", { "" }, { NULL }, true },
@@ -78,6 +78,15 @@ static const struct role roles[] = {
 	  { "serviceusage." },
 	  { NULL },
 	  false },
+	{ "roles/storage.admin", { "storage." }, { NULL }, false },
+	{ "roles/storage.objectAdmin",
+	  { "storage.objects." },
+	  { NULL },
+	  false },
+	{ "roles/storage.objectViewer",
+	  { "storage.objects.", "storage.buckets.get" },
+	  { NULL },
+	  true },
 	{ "roles/serviceusage.serviceUsageConsumer",
 	  { "serviceusage." },
 	  { NULL },

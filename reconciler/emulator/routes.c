@@ -6,7 +6,9 @@
  * counts) and doc the discovery document whose method description checks
  * the query and the body.  test_emu_routes checks each row against the
  * documents: the id exists, the HTTP method agrees and the pattern fits
- * the document's flatPath.  The first row that matches wins.
+ * the document's flatPath.  The first row that matches wins.  Rows
+ * without a document (Cloud Storage, tokens, /__emulator) check their
+ * query and body by hand in their handlers.
  */
 #include "util/common.h"
 #include "emulator/internal.h"
@@ -29,6 +31,9 @@
 #define CCISVC "contactcenterinsights.googleapis.com"
 
 #define SA "/v1/projects/*/serviceAccounts"
+#define GCSB "/storage/v1/b"
+#define GCS (EMU_R_NOPROJECT)
+#define GCSRAW (EMU_R_NOPROJECT | EMU_R_RAW)
 #define CX "/v3/projects/*/locations/*"
 
 #define V2_PROFILES(base, id)                                  \
@@ -305,6 +310,20 @@ const struct ccai_emu_route ccai_emu_routes[] = {
 	{ "GET", "/v1/projects/*/locations/*/operations/*",
 	  "contactcenterinsights.projects.locations.operations.get", CCI,
 	  ccai_emu_h_operation_get, 0, CCISVC },
+
+	/* storage v1 (JSON API): no discovery document, checks by hand */
+	{ "POST", GCSB, "storage.buckets.insert", NULL,
+	  ccai_emu_h_gcs_bucket_insert, GCS, NULL },
+	{ "GET", GCSB "/*", "storage.buckets.get", NULL,
+	  ccai_emu_h_gcs_bucket_get, GCS, NULL },
+	{ "DELETE", GCSB "/*", "storage.buckets.delete", NULL,
+	  ccai_emu_h_gcs_bucket_delete, GCS, NULL },
+	{ "POST", "/upload" GCSB "/*/o", "storage.objects.insert", NULL,
+	  ccai_emu_h_gcs_object_insert, GCSRAW, NULL },
+	{ "GET", GCSB "/*/o/**", "storage.objects.get", NULL,
+	  ccai_emu_h_gcs_object_get, GCS, NULL },
+	{ "DELETE", GCSB "/*/o/**", "storage.objects.delete", NULL,
+	  ccai_emu_h_gcs_object_delete, GCS, NULL },
 };
 
 const size_t ccai_emu_nroutes = CCAI_ARRAY_SIZE(ccai_emu_routes);

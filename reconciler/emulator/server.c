@@ -31,6 +31,16 @@ bool ccai_emu_route_match(const char *pattern, const char *path, char *buf,
 
 	*ncaps = 0;
 	while (*p) {
+		if (p[0] == '*' && p[1] == '*' && p[2] == '\0') {
+			size_t n = strlen(s);
+
+			if (n == 0 || *ncaps == EMU_MAX_CAPS ||
+			    used + n + 1 > bufsize)
+				return false;
+			memcpy(buf + used, s, n + 1);
+			caps[(*ncaps)++] = buf + used;
+			return true;
+		}
 		if (*p == '*') {
 			const char *start = s;
 			size_t n;

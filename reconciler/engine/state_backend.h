@@ -33,4 +33,10 @@ int ccai_state_backend_file(struct ccai_state_backend **out, const char *path,
 int ccai_state_backend_gcs(struct ccai_state_backend **out, const char *url,
 			   struct ccai_google *g, struct ccai_error *err);
 
+#ifdef CCAI_UNIT_TESTING
+/* gs://B/P → bucket B, state object and lock object names (state_gcs.c). */
+int ccai_state_gcs_parse_url(const char *url, char **bucket, char **object,
+			     char **lock, struct ccai_error *err);
+#endif
+
 #endif

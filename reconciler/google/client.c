@@ -463,6 +463,59 @@ out:
 	return r;
 }
 
+int ccai_google_call_media(struct ccai_google *g,
+			   const struct ccai_request *req,
+			   const char *content_type, const void *body,
+			   size_t body_len, struct ccai_buf *out,
+			   struct ccai_error *err)
+{
+	struct ccai_buf url = CCAI_BUF_INIT;
+	struct ccai_http_resp resp;
+	int r;
+
+	ccai_http_resp_init(&resp);
+	if (req->body) {
+		r = ccai_error_set(err, CCAI_EINVALID,
+				   "a media call takes its body as bytes, "
+				   "not JSON");
+		goto out;
+	}
+	if ((r = build_url(g, req->api, req->location, req->path, req->query,
+			   &url, err)) < 0)
+		goto out;
+	{
+		struct ccai_gcall c = {
+			.method = req->method,
+			.url = url.ptr,
+			.content_type = body ? (content_type ? content_type
+							     : "application/"
+							       "octet-stream")
+					     : NULL,
+			.body = body,
+			.body_len = body ? body_len : 0,
+			.idempotent = req->idempotent,
+			.authorized = true,
+			.label = req->method_id,
+		};
+
+		if ((r = ccai_google_exchange(g, &c, &resp, err)) < 0)
+			goto out;
+	}
+	if (resp.body.len >
+	    (out->cap ? out->cap : CCAI_BUF_DEFAULT_CAP) - out->len) {
+		r = ccai_error_set(err, CCAI_ETOOBIG,
+				   "%s %s: the answer is larger than %zu bytes",
+				   req->method, url.ptr,
+				   out->cap ? out->cap : CCAI_BUF_DEFAULT_CAP);
+		goto out;
+	}
+	r = ccai_buf_add(out, resp.body.ptr, resp.body.len);
+out:
+	ccai_http_resp_release(&resp);
+	ccai_buf_release(&url);
+	return r;
+}
+
 int ccai_google_list(struct ccai_google *g, const struct ccai_request *req,
 		     const char *field, cJSON **items, struct ccai_error *err)
 {

@@ -17,7 +17,9 @@
  * Errors: a non-2xx answer becomes a negative code and a filled struct
  * ccai_error: http_status, status (Google's canonical name, e.g.
  * "ABORTED"), reason (ErrorInfo reason, e.g. "SERVICE_DISABLED"),
- * message.  Codes: CCAI_ENOTFOUND (404), CCAI_ECONFLICT (409: ALREADY_EXISTS
+ * message (for APIs that answer the older {"error": {"errors":
+ * [{"reason"}]}} shape, as Cloud Storage does, reason is errors[0].reason,
+ * e.g. "conditionNotMet" with http_status 412).  Codes: CCAI_ENOTFOUND (404), CCAI_ECONFLICT (409: ALREADY_EXISTS
  * or ABORTED — look at err->status), CCAI_EAUTH (401, 403), CCAI_EINVALID
  * (400), CCAI_ETRANSIENT (429/5xx/network after retries ran out),
  * CCAI_ETIMEOUT (the deadline passed), CCAI_ERROR otherwise.  Callers
@@ -95,6 +97,22 @@ struct ccai_request {
  */
 int ccai_google_call(struct ccai_google *g, const struct ccai_request *req,
 		     cJSON **out, struct ccai_error *err);
+
+/*
+ * The same for bodies that are not JSON (Cloud Storage media uploads and
+ * downloads): sends body_len bytes of body (NULL: no body) with
+ * Content-Type content_type, and appends the answer's raw bytes to *out,
+ * whose cap bounds them (CCAI_ETOOBIG beyond it).  req->body must be
+ * NULL.  Retries, errors and codes are those of ccai_google_call; the
+ * error body of a failed call is read as JSON as usual.  On failure *out
+ * is left as it was.
+ */
+struct ccai_buf;
+int ccai_google_call_media(struct ccai_google *g,
+			   const struct ccai_request *req,
+			   const char *content_type, const void *body,
+			   size_t body_len, struct ccai_buf *out,
+			   struct ccai_error *err);
 
 /*
  * GET req, following nextPageToken to the end; *items gets one array of

@@ -112,6 +112,15 @@ int ccai_google_error_from_http(struct ccai_error *err, long http_status,
 		status = ccai_json_str(e, "status");
 		reason = first_reason(
 			cJSON_GetObjectItemCaseSensitive(e, "details"));
+		if (!reason) {
+			/* the older shape (Cloud Storage): errors[].reason */
+			const cJSON *errs =
+				cJSON_GetObjectItemCaseSensitive(e, "errors");
+
+			if (cJSON_IsArray(errs))
+				reason = ccai_json_str(
+					cJSON_GetArrayItem(errs, 0), "reason");
+		}
 	} else if (cJSON_IsString(e)) {
 		/* OAuth 2.0 (RFC 6749 §5.2) */
 		reason = e->valuestring;
