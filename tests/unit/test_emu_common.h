@@ -373,7 +373,13 @@ static CCAI_UNUSED long emu_get_header(struct emu_fx *fx, const char *path,
 			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
 		ccai_buf_release(&sink);
 	}
-	snprintf(value, vsz, "%s", h.value);
+	if (vsz) { /* copy, truncating: value may be shorter than h.value */
+		size_t n = strnlen(h.value, sizeof(h.value));
+
+		n = n < vsz - 1 ? n : vsz - 1;
+		memcpy(value, h.value, n);
+		value[n] = '\0';
+	}
 	curl_slist_free_all(hs);
 	curl_easy_cleanup(c);
 	free(auth);
