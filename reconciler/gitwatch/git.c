@@ -412,6 +412,7 @@ int ccai_git_fetch(struct ccai_git *g, struct ccai_error *err)
 	char *specs[] = { heads, tags };
 	git_strarray refspecs = { specs, 2 };
 	git_fetch_options fo;
+	git_remote_create_options ro;
 	git_remote *remote = NULL;
 	struct fetch_ctx c;
 	int r = 0;
@@ -419,7 +420,16 @@ int ccai_git_fetch(struct ccai_git *g, struct ccai_error *err)
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	memset(&c, 0, sizeof(c));
 	c.g = g;
-	if (git_remote_create_anonymous(&remote, g->repo, g->url) < 0)
+	/*
+	 * In memory, with the URL as given: git's url.*.insteadOf rules are
+	 * not applied (libgit2 1.5 leaks a regex match block per lookup of
+	 * them, which would grow a long-running watch).
+	 */
+	git_remote_create_options_init(&ro, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	ro.repository = g->repo;
+	ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
+		   GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	if (git_remote_create_with_opts(&remote, g->url, &ro) < 0)
 		return git_fail(err, CCAI_EINVALID, "bad repository",
 				g->display);
 	fo.callbacks.credentials = on_credentials;
