@@ -65,5 +65,6 @@ int ccai_cmd_auth(int argc, char **argv);
 int ccai_cmd_emulator(int argc, char **argv);
 int ccai_cmd_watch(int argc, char **argv);
 int ccai_cmd_verify(int argc, char **argv);
+int ccai_cmd_export(int argc, char **argv);
 
 #endif

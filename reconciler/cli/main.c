@@ -34,6 +34,8 @@ static const struct command commands[] = {
 	  "follow a git repository and reconcile every new commit" },
 	{ "verify", ccai_cmd_verify,
 	  "drive a conversation end to end and confirm it reaches Insights" },
+	{ "export", ccai_cmd_export,
+	  "write manifests for what exists in a project (and adopt it)" },
 	{ "version", ccai_cmd_version, "print the version" },
 };
 

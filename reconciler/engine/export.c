@@ -1,0 +1,1446 @@
+#include "util/common.h"
+#include "engine/export.h"
+#include "engine/apply.h"
+#include "engine/plan.h"
+#include "engine/state.h"
+#include "google/client.h"
+#include "manifest/model.h"
+#include "manifest/source.h"
+#include "manifest/vars.h"
+#include "util/alloc.h"
+#include "util/fs.h"
+#include "util/json.h"
+
+#include <dirent.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#define NAME_MAX_LEN 63
+
+/* APIs the set-up needs besides those the kinds live in (product notes). */
+static const char *const product_services[] = {
+	"storage.googleapis.com",
+	"speech.googleapis.com",
+};
+
+/* ---- pure parts ---------------------------------------------------- */
+
+char *ccai_export_slug(const char *text, const char *fallback)
+{
+	struct ccai_buf b = CCAI_BUF_INIT;
+	bool dash = false;
+	const char *p;
+
+	for (p = text ? text : ""; *p && b.len < NAME_MAX_LEN; p++) {
+		char c = *p;
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+			if (dash && b.len)
+				ccai_buf_putc(&b, '-');
+			dash = false;
+			if (b.len < NAME_MAX_LEN)
+				ccai_buf_putc(&b, c);
+		} else {
+			dash = true;
+		}
+	}
+	while (b.len && b.ptr[b.len - 1] == '-')
+		ccai_buf_truncate(&b, b.len - 1);
+	if (!b.len) {
+		ccai_buf_release(&b);
+		return ccai_export_slug(fallback ? fallback : "x", "x");
+	}
+	return ccai_buf_detach(&b, NULL);
+}
+
+char *ccai_export_unique_name(struct ccai_strlist *taken, const char *base)
+{
+	char *name = ccai_xstrdup(base);
+	int i;
+
+	for (i = 2; ccai_strlist_has(taken, name); i++) {
+		char suffix[16];
+		size_t keep;
+
+		snprintf(suffix, sizeof(suffix), "-%d", i);
+		keep = CCAI_MIN(strlen(base), NAME_MAX_LEN - strlen(suffix));
+		while (keep && base[keep - 1] == '-')
+			keep--;
+		free(name);
+		name = ccai_xasprintf("%.*s%s", (int)keep, base, suffix);
+	}
+	ccai_strlist_add(taken, name);
+	return name;
+}
+
+char *ccai_export_escape_vars(const char *s)
+{
+	struct ccai_buf b = CCAI_BUF_INIT;
+	const char *p;
+
+	for (p = s; *p; p++) {
+		if (p[0] == '$' && p[1] == '{')
+			ccai_buf_putc(&b, '$');
+		ccai_buf_putc(&b, *p);
+	}
+	return ccai_buf_detach(&b, NULL);
+}
+
+/* Follow "$ref": "#/definitions/X" (a few levels at most). */
+static const cJSON *deref(const cJSON *root, const cJSON *node)
+{
+	int hops;
+
+	for (hops = 0; node && hops < 8; hops++) {
+		const char *ref = ccai_json_str(node, "$ref");
+
+		if (!ref || strncmp(ref, "#/definitions/", 14))
+			break;
+		node = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(root, "definitions"),
+			ref + 14);
+	}
+	return node;
+}
+
+static bool is_required(const cJSON *node, const char *key)
+{
+	const cJSON *r;
+
+	cJSON_ArrayForEach(r,
+			   cJSON_GetObjectItemCaseSensitive(node, "required"))
+	{
+		if (cJSON_IsString(r) && !strcmp(r->valuestring, key))
+			return true;
+	}
+	return false;
+}
+
+static bool is_default(const cJSON *v, const cJSON *prop)
+{
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(prop, "default");
+
+	if (d && ccai_json_equal(d, v))
+		return true;
+	if (cJSON_IsNull(v) || cJSON_IsFalse(v))
+		return true;
+	if (cJSON_IsNumber(v))
+		return v->valuedouble == 0;
+	if (cJSON_IsString(v))
+		return !v->valuestring[0] ||
+		       ccai_str_ends_with(v->valuestring, "_UNSPECIFIED");
+	if (cJSON_IsArray(v) || cJSON_IsObject(v))
+		return !v->child;
+	return false;
+}
+
+static int cmp_keys(const void *a, const void *b)
+{
+	const cJSON *x = *(const cJSON *const *)a;
+	const cJSON *y = *(const cJSON *const *)b;
+
+	return strcmp(x->string, y->string);
+}
+
+/* Re-link obj's members in key order (a map). */
+static void sort_members(cJSON *obj)
+{
+	cJSON **v, *c;
+	size_t n = 0, i;
+
+	for (c = obj->child; c; c = c->next)
+		n++;
+	if (n < 2)
+		return;
+	v = ccai_xmalloc(n * sizeof(*v));
+	for (i = 0; obj->child; i++)
+		v[i] = cJSON_DetachItemViaPointer(obj, obj->child);
+	qsort(v, n, sizeof(*v), cmp_keys);
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToObject(obj, v[i]->string, v[i]);
+	free(v);
+}
+
+void ccai_export_strip(cJSON *obj, const cJSON *root, const cJSON *node)
+{
+	const cJSON *props, *p;
+	cJSON *c, *next, *ordered;
+
+	node = deref(root, node);
+	if (!cJSON_IsObject(obj))
+		return;
+	props = cJSON_GetObjectItemCaseSensitive(node, "properties");
+	if (!props) {
+		/* a map (or a free-form Struct): kept whole, keys sorted */
+		sort_members(obj);
+		return;
+	}
+	for (c = obj->child; c; c = next) {
+		const cJSON *prop;
+
+		next = c->next;
+		prop = deref(root, cJSON_GetObjectItemCaseSensitive(props,
+								    c->string));
+		if (!prop) { /* output-only, a secret, or unknown here */
+			cJSON_DeleteItemFromObjectCaseSensitive(obj, c->string);
+			continue;
+		}
+		if (cJSON_IsObject(c)) {
+			ccai_export_strip(c, root, prop);
+		} else if (cJSON_IsArray(c)) {
+			const cJSON *items =
+				deref(root, cJSON_GetObjectItemCaseSensitive(
+						    prop, "items"));
+			cJSON *it;
+
+			cJSON_ArrayForEach(it, c) if (cJSON_IsObject(it))
+				ccai_export_strip(it, root, items);
+		}
+		if (!is_required(node, c->string) && is_default(c, prop))
+			cJSON_DeleteItemFromObjectCaseSensitive(obj, c->string);
+	}
+	/* the schema's order */
+	ordered = cJSON_CreateObject();
+	cJSON_ArrayForEach(p, props)
+	{
+		c = cJSON_DetachItemFromObjectCaseSensitive(obj, p->string);
+		if (c)
+			cJSON_AddItemToObject(ordered, p->string, c);
+	}
+	while (ordered->child) {
+		c = cJSON_DetachItemViaPointer(ordered, ordered->child);
+		cJSON_AddItemToObject(obj, c->string, c);
+	}
+	cJSON_Delete(ordered);
+}
+
+/* obj at a dotted path: detach (and drop parents left empty). */
+static cJSON *detach_path(cJSON *obj, const char *dotted)
+{
+	const char *dot = strchr(dotted, '.');
+	char *key;
+	cJSON *child, *v;
+
+	if (!dot)
+		return cJSON_DetachItemFromObjectCaseSensitive(obj, dotted);
+	key = ccai_xstrndup(dotted, (size_t)(dot - dotted));
+	child = cJSON_GetObjectItemCaseSensitive(obj, key);
+	v = cJSON_IsObject(child) ? detach_path(child, dot + 1) : NULL;
+	if (v && !child->child)
+		cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
+	free(key);
+	return v;
+}
+
+static void set_path(cJSON *obj, const char *dotted, cJSON *value)
+{
+	const char *dot = strchr(dotted, '.');
+	char *key;
+	cJSON *child;
+
+	if (!dot) {
+		ccai_json_set(obj, dotted, value);
+		return;
+	}
+	key = ccai_xstrndup(dotted, (size_t)(dot - dotted));
+	child = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (!cJSON_IsObject(child)) {
+		child = cJSON_CreateObject();
+		ccai_json_set(obj, key, child);
+	}
+	free(key);
+	set_path(child, dot + 1, value);
+}
+
+static const struct ccai_export_doc *doc_by_server(const struct ccai_export *ex,
+						   const char *kind,
+						   const char *server_name)
+{
+	size_t i;
+
+	for (i = 0; ex && i < ex->n; i++)
+		if (!strcmp(ex->docs[i].kind->name, kind) &&
+		    ex->docs[i].server_name &&
+		    !strcmp(ex->docs[i].server_name, server_name))
+			return &ex->docs[i];
+	return NULL;
+}
+
+void ccai_export_refs(cJSON *spec, const struct ccai_kind *kind,
+		      const struct ccai_export *ex)
+{
+	const struct ccai_kind_ref *def;
+
+	for (def = kind->refs; def && def->field; def++) {
+		const struct ccai_export_doc *t;
+		cJSON *v, *ref;
+
+		if (def->list ||
+		    !cJSON_IsString(ccai_json_path(spec, def->api_field)))
+			continue;
+		v = detach_path(spec, def->api_field);
+		ref = cJSON_CreateObject();
+		t = doc_by_server(ex, def->kind, v->valuestring);
+		if (t)
+			cJSON_AddStringToObject(ref, "name", t->name);
+		else
+			cJSON_AddStringToObject(ref, "external",
+						v->valuestring);
+		set_path(spec, def->field, ref);
+		cJSON_Delete(v);
+	}
+}
+
+/* ---- reading ------------------------------------------------------- */
+
+struct reader {
+	struct ccai_export *ex;
+	struct ccai_google *g;
+	const struct ccai_export_opts *o;
+	cJSON *schemas[32]; /* per kind, by registry index */
+	struct ccai_strlist taken[32]; /* metadata.names used, per kind */
+};
+
+static size_t kind_index(const struct ccai_kind *k)
+{
+	size_t i;
+
+	for (i = 0; ccai_kinds[i]; i++)
+		if (ccai_kinds[i] == k)
+			return i;
+	return 0;
+}
+
+static const cJSON *schema_of(struct reader *rd, const struct ccai_kind *k)
+{
+	size_t i = kind_index(k);
+
+	if (!rd->schemas[i]) {
+		const char *text = ccai_manifest_schema_text(k);
+
+		if (text)
+			ccai_json_parse(&rd->schemas[i], text, strlen(text),
+					NULL);
+	}
+	return rd->schemas[i];
+}
+
+/* Strip spec by kind's schema (root.properties.spec). */
+static void strip_for(struct reader *rd, const struct ccai_kind *k, cJSON *spec)
+{
+	const cJSON *root = schema_of(rd, k);
+
+	ccai_export_strip(spec, root, ccai_json_path(root, "properties.spec"));
+}
+
+static struct ccai_export_doc *add_doc(struct reader *rd,
+				       const struct ccai_kind *k,
+				       const char *base, const char *location,
+				       const char *server_name, cJSON *spec)
+{
+	struct ccai_export *ex = rd->ex;
+	struct ccai_export_doc *d;
+
+	ex->docs = ccai_xrealloc(ex->docs, (ex->n + 1) * sizeof(*ex->docs));
+	d = &ex->docs[ex->n++];
+	memset(d, 0, sizeof(*d));
+	d->kind = k;
+	d->name = ccai_export_unique_name(&rd->taken[kind_index(k)], base);
+	d->location = location ? ccai_xstrdup(location) : NULL;
+	d->server_name = server_name ? ccai_xstrdup(server_name) : NULL;
+	d->spec = spec;
+	return d;
+}
+
+static void note(struct reader *rd, const char *fmt, ...) CCAI_PRINTF(2, 3);
+
+static void note(struct reader *rd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ccai_strlist_add_owned(&rd->ex->notes, ccai_xvasprintf(fmt, ap));
+	va_end(ap);
+}
+
+static int read_kind(struct reader *rd, const struct ccai_kind *k,
+		     const char *location, const cJSON *desired, cJSON **coll,
+		     struct ccai_error *err)
+{
+	struct ccai_kres r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = k;
+	r.g = rd->g;
+	r.project = rd->ex->project;
+	r.location = location;
+	r.desired = desired;
+	r.stop = rd->o->stop;
+	*coll = NULL;
+	return k->ops->read(&r, coll, err);
+}
+
+static const cJSON *items_of(const cJSON *coll)
+{
+	return cJSON_GetObjectItemCaseSensitive(coll, "items");
+}
+
+static bool api_off(const cJSON *coll)
+{
+	return cJSON_IsTrue(
+		cJSON_GetObjectItemCaseSensitive(coll, "serviceDisabled"));
+}
+
+static const char *after(const char *s, const char *marker)
+{
+	const char *p = s ? strstr(s, marker) : NULL;
+
+	return p ? p + strlen(marker) : NULL;
+}
+
+static bool wanted_service(const char *svc)
+{
+	size_t i;
+
+	for (i = 0; i < CCAI_ARRAY_SIZE(product_services); i++)
+		if (!strcmp(product_services[i], svc))
+			return true;
+	for (i = 0; ccai_kinds[i]; i++)
+		if (ccai_kinds[i]->service &&
+		    !strcmp(ccai_kinds[i]->service, svc))
+			return true;
+	return false;
+}
+
+static int read_services(struct reader *rd, struct ccai_error *err)
+{
+	cJSON *coll = NULL;
+	const cJSON *it;
+	int rc = read_kind(rd, &ccai_kind_api_service, NULL, NULL, &coll, err);
+
+	if (rc < 0)
+		return rc;
+	cJSON_ArrayForEach(it, items_of(coll))
+	{
+		const char *svc =
+			after(ccai_json_str(it, "name"), "/services/");
+		const char *st = ccai_json_str(it, "state");
+		const char *dot;
+		char *base, *slug, *sn;
+		cJSON *spec;
+
+		if (!svc || (st && strcmp(st, "ENABLED")) ||
+		    !wanted_service(svc))
+			continue;
+		/* "dialogflow" for dialogflow.googleapis.com */
+		dot = strchr(svc, '.');
+		base = ccai_xstrndup(svc,
+				     dot ? (size_t)(dot - svc) : strlen(svc));
+		slug = ccai_export_slug(base, "api");
+		spec = cJSON_CreateObject();
+		cJSON_AddStringToObject(spec, "service", svc);
+		sn = ccai_xasprintf("projects/%s/services/%s", rd->ex->project,
+				    svc);
+		add_doc(rd, &ccai_kind_api_service, slug, NULL, sn, spec);
+		free(slug);
+		free(base);
+		free(sn);
+	}
+	cJSON_Delete(coll);
+	return 0;
+}
+
+static int read_accounts(struct reader *rd, struct ccai_error *err)
+{
+	char *suffix =
+		ccai_xasprintf("@%s.iam.gserviceaccount.com", rd->ex->project);
+	cJSON *coll = NULL;
+	const cJSON *it;
+	int rc = read_kind(rd, &ccai_kind_service_account, NULL, NULL, &coll,
+			   err);
+
+	if (rc < 0)
+		goto out;
+	if (api_off(coll))
+		note(rd, "iam.googleapis.com is not enabled: no service "
+			 "accounts exported");
+	cJSON_ArrayForEach(it, items_of(coll))
+	{
+		const char *email = ccai_json_str(it, "email");
+		char *acct, *slug, *sn;
+		cJSON *spec;
+
+		if (!email || !ccai_str_ends_with(email, suffix)) {
+			note(rd,
+			     "service account '%s' left out: not one made in "
+			     "project '%s' (a default or Google-managed "
+			     "account)",
+			     email ? email : "?", rd->ex->project);
+			continue;
+		}
+		acct = ccai_xstrndup(email, strlen(email) - strlen(suffix));
+		spec = cJSON_CreateObject();
+		cJSON_AddStringToObject(spec, "accountId", acct);
+		if (ccai_json_str(it, "displayName"))
+			cJSON_AddStringToObject(
+				spec, "displayName",
+				ccai_json_str(it, "displayName"));
+		if (ccai_json_str(it, "description"))
+			cJSON_AddStringToObject(
+				spec, "description",
+				ccai_json_str(it, "description"));
+		cJSON_AddBoolToObject(spec, "disabled",
+				      ccai_json_bool(it, "disabled", false));
+		strip_for(rd, &ccai_kind_service_account, spec);
+		slug = ccai_export_slug(acct, "service-account");
+		sn = ccai_xasprintf("projects/%s/serviceAccounts/%s",
+				    rd->ex->project, email);
+		add_doc(rd, &ccai_kind_service_account, slug, NULL, sn, spec);
+		free(sn);
+		free(slug);
+		free(acct);
+	}
+out:
+	cJSON_Delete(coll);
+	free(suffix);
+	return rc;
+}
+
+static int read_keys(struct reader *rd, struct ccai_error *err)
+{
+	const char *dir = rd->o->key_dir ? rd->o->key_dir : CCAI_EXPORT_KEY_DIR;
+	size_t i, n = rd->ex->n;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		const struct ccai_export_doc *sa = &rd->ex->docs[i];
+		cJSON *desired, *coll = NULL;
+		const cJSON *it;
+
+		if (sa->kind != &ccai_kind_service_account)
+			continue;
+		desired = cJSON_CreateObject();
+		cJSON_AddStringToObject(desired, "serviceAccount",
+					sa->server_name);
+		rc = read_kind(rd, &ccai_kind_service_account_key, NULL,
+			       desired, &coll, err);
+		cJSON_Delete(desired);
+		cJSON_ArrayForEach(it, items_of(coll))
+		{
+			const char *kn = ccai_json_str(it, "name");
+			const char *type = ccai_json_str(it, "keyType");
+			const char *alg = ccai_json_str(it, "keyAlgorithm");
+			const char *since = ccai_json_str(it, "validAfterTime");
+			struct ccai_export_doc *d;
+			char *base;
+			cJSON *spec, *ref;
+
+			if (!kn || (type && strcmp(type, "USER_MANAGED")))
+				continue;
+			spec = cJSON_CreateObject();
+			ref = cJSON_AddObjectToObject(spec,
+						      "serviceAccountRef");
+			cJSON_AddStringToObject(ref, "name", sa->name);
+			if (alg)
+				cJSON_AddStringToObject(spec, "keyAlgorithm",
+							alg);
+			base = ccai_xasprintf("%s-key", sa->name);
+			d = add_doc(rd, &ccai_kind_service_account_key, base,
+				    NULL, kn, spec);
+			free(base);
+			/* the stub's file: where a new key would go */
+			{
+				char *f = ccai_xasprintf("%s/%s/%s.json", dir,
+							 rd->ex->project,
+							 d->name);
+
+				cJSON_AddStringToObject(spec, "keyFile", f);
+				free(f);
+			}
+			strip_for(rd, &ccai_kind_service_account_key, spec);
+			d->comment = ccai_xasprintf(
+				"user-managed key %s\n"
+				"of %s%s%s%s\n"
+				"A stub: Google never gives a private key "
+				"twice, so ccaictl has none, and keyFile\n"
+				"is only where a replacement key would be "
+				"written.  Adopted (export --adopt, or\n"
+				"'ccaictl import ServiceAccountKey/%s "
+				"KEY_NAME') it changes nothing;\n"
+				"NOT adopted, apply would make a NEW key.",
+				after(kn, "/keys/") ? after(kn, "/keys/") : kn,
+				sa->name, since ? ", valid since " : "",
+				since ? since : "",
+				ccai_json_bool(it, "disabled", false)
+					? " (disabled)"
+					: "",
+				d->name);
+		}
+		cJSON_Delete(coll);
+	}
+	return rc;
+}
+
+static bool role_of_ours(const char *role)
+{
+	return ccai_str_starts_with(role, "roles/dialogflow.") ||
+	       ccai_str_starts_with(role, "roles/contactcenterinsights.");
+}
+
+/* The member forms RoleBinding's schema accepts (its pattern, by hand). */
+static bool member_ok(const char *m)
+{
+	const char *rest, *at;
+
+	if (strchr(m, ' '))
+		return false;
+	if ((rest = after(m, "user:")) == m + 5 ||
+	    (rest = after(m, "group:")) == m + 6) {
+		at = strchr(rest, '@');
+		return at && at > rest && at[1] && !strchr(at + 1, '@');
+	}
+	if (ccai_str_starts_with(m, "serviceAccount:"))
+		return m[15] != '\0';
+	if (ccai_str_starts_with(m, "domain:"))
+		return m[7] && strspn(m + 7, "-abcdefghijklmnopqrstuvwxyz"
+					     "0123456789.") == strlen(m + 7);
+	if (ccai_str_starts_with(m, "principal://"))
+		return m[12] != '\0';
+	if (ccai_str_starts_with(m, "principalSet://"))
+		return m[15] != '\0';
+	return false;
+}
+
+static const struct ccai_export_doc *account_of_member(struct reader *rd,
+						       const char *m)
+{
+	const char *email = after(m, "serviceAccount:");
+	char *sn;
+	const struct ccai_export_doc *d;
+
+	if (!email || !ccai_str_starts_with(m, "serviceAccount:"))
+		return NULL;
+	sn = ccai_xasprintf("projects/%s/serviceAccounts/%s", rd->ex->project,
+			    email);
+	d = doc_by_server(rd->ex, "ServiceAccount", sn);
+	free(sn);
+	return d;
+}
+
+static int read_bindings(struct reader *rd, struct ccai_error *err)
+{
+	cJSON *coll = NULL;
+	const cJSON *policy, *b;
+	int rc = read_kind(rd, &ccai_kind_role_binding, NULL, NULL, &coll, err);
+
+	if (rc < 0)
+		return rc;
+	policy = cJSON_GetArrayItem(items_of(coll), 0);
+	cJSON_ArrayForEach(b,
+			   cJSON_GetObjectItemCaseSensitive(policy, "bindings"))
+	{
+		const char *role = ccai_json_str(b, "role");
+		const cJSON *cond =
+			cJSON_GetObjectItemCaseSensitive(b, "condition");
+		cJSON *spec, *members, *refs;
+		const cJSON *m;
+		const char *last;
+		char *base, *slug;
+		bool ours;
+
+		if (!role)
+			continue;
+		ours = role_of_ours(role);
+		members = cJSON_CreateArray();
+		refs = cJSON_CreateArray();
+		cJSON_ArrayForEach(
+			m, cJSON_GetObjectItemCaseSensitive(b, "members"))
+		{
+			const struct ccai_export_doc *sa;
+
+			if (!cJSON_IsString(m))
+				continue;
+			sa = account_of_member(rd, m->valuestring);
+			if (sa) {
+				cJSON *r = cJSON_CreateObject();
+
+				cJSON_AddStringToObject(r, "name", sa->name);
+				cJSON_AddItemToArray(refs, r);
+			} else if (ours && member_ok(m->valuestring)) {
+				cJSON_AddItemToArray(
+					members,
+					cJSON_CreateString(m->valuestring));
+			} else if (ours) {
+				note(rd,
+				     "member '%s' of '%s' left out: not a "
+				     "form a RoleBinding can name",
+				     m->valuestring, role);
+			}
+		}
+		if (!refs->child && !members->child) {
+			cJSON_Delete(members);
+			cJSON_Delete(refs);
+			continue;
+		}
+		spec = cJSON_CreateObject();
+		cJSON_AddStringToObject(spec, "role", role);
+		cJSON_AddItemToObject(spec, "members", members);
+		cJSON_AddItemToObject(spec, "serviceAccountRefs", refs);
+		if (cond)
+			cJSON_AddItemToObject(spec, "condition",
+					      cJSON_Duplicate(cond, 1));
+		strip_for(rd, &ccai_kind_role_binding, spec);
+		last = strrchr(role, '/');
+		last = last ? last + 1 : role;
+		if (cond && ccai_json_str(cond, "title"))
+			base = ccai_xasprintf("%s-%s", last,
+					      ccai_json_str(cond, "title"));
+		else
+			base = ccai_xstrdup(last);
+		slug = ccai_export_slug(base, "binding");
+		{
+			char *sn = ccai_xasprintf("projects/%s#%s",
+						  rd->ex->project, role);
+			struct ccai_export_doc *d =
+				add_doc(rd, &ccai_kind_role_binding, slug, NULL,
+					sn, spec);
+
+			if (!ours)
+				d->comment = ccai_xasprintf(
+					"only the exported service accounts "
+					"of '%s' (bindings are additive: the "
+					"role's other members are left "
+					"alone)",
+					role);
+			free(sn);
+		}
+		free(slug);
+		free(base);
+	}
+	cJSON_Delete(coll);
+	return 0;
+}
+
+/* The items of coll whose displayName no earlier item has; notes the
+ * others (a manifest matched by displayName could not tell them apart). */
+static bool first_of_its_name(struct reader *rd, const struct ccai_kind *k,
+			      const cJSON *items, const cJSON *it)
+{
+	const char *dn = ccai_json_str(it, "displayName");
+	const cJSON *o;
+
+	if (!dn)
+		return true;
+	cJSON_ArrayForEach(o, items)
+	{
+		if (o == it)
+			return true;
+		if (ccai_json_str(o, "displayName") &&
+		    !strcmp(ccai_json_str(o, "displayName"), dn)) {
+			note(rd,
+			     "%s '%s' left out: '%s' has the same displayName "
+			     "'%s', and manifests match by displayName",
+			     k->name, ccai_json_str(it, "name"),
+			     ccai_json_str(o, "name"), dn);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* A located collection kind (security settings, agents, profiles). */
+static int read_located(struct reader *rd, const struct ccai_kind *k,
+			const char *location, struct ccai_error *err)
+{
+	cJSON *coll = NULL;
+	const cJSON *it;
+	int rc = read_kind(rd, k, location, NULL, &coll, err);
+
+	if (rc < 0)
+		return rc;
+	if (api_off(coll) && k == &ccai_kind_security_settings)
+		note(rd,
+		     "dialogflow.googleapis.com is not enabled in project "
+		     "'%s': no Dialogflow resources exported",
+		     rd->ex->project);
+	cJSON_ArrayForEach(it, items_of(coll))
+	{
+		const char *sn = ccai_json_str(it, "name");
+		cJSON *spec, *ls = NULL;
+		struct ccai_export_doc *d;
+		char *slug;
+
+		if (!sn || !first_of_its_name(rd, k, items_of(coll), it))
+			continue;
+		spec = cJSON_Duplicate(it, 1);
+		if (k == &ccai_kind_agent) /* owned by LoggingSettings */
+			ls = detach_path(spec,
+					 "advancedSettings.loggingSettings");
+		ccai_export_refs(spec, k, rd->ex);
+		strip_for(rd, k, spec);
+		slug = ccai_export_slug(ccai_json_str(it, "displayName"),
+					k == &ccai_kind_agent ? "agent"
+					: k == &ccai_kind_security_settings
+						? "security-settings"
+						: "profile");
+		d = add_doc(rd, k, slug, location, sn, spec);
+		free(slug);
+		if (ls) {
+			cJSON *lspec = ls;
+			char *base;
+
+			ls = NULL; /* lspec owns it */
+			cJSON_AddStringToObject(lspec, "name", sn);
+			ccai_export_refs(lspec, &ccai_kind_logging_settings,
+					 rd->ex);
+			strip_for(rd, &ccai_kind_logging_settings, lspec);
+			if (cJSON_GetArraySize(lspec) < 2) {
+				/* all defaults: nothing to own */
+				cJSON_Delete(lspec);
+				continue;
+			}
+			base = ccai_xasprintf("%s-logging", d->name);
+			add_doc(rd, &ccai_kind_logging_settings, base, location,
+				sn, lspec);
+			free(base);
+		}
+	}
+	cJSON_Delete(coll);
+	return 0;
+}
+
+static int read_insights(struct reader *rd, const char *location, bool several,
+			 struct ccai_error *err)
+{
+	cJSON *coll = NULL, *spec;
+	const cJSON *s;
+	char *sn, *base;
+	int rc = read_kind(rd, &ccai_kind_insights_settings, location, NULL,
+			   &coll, err);
+
+	if (rc < 0)
+		return rc;
+	s = cJSON_GetArrayItem(items_of(coll), 0);
+	if (!s) {
+		if (api_off(coll))
+			note(rd,
+			     "contactcenterinsights.googleapis.com is not "
+			     "enabled: no Insights settings exported for "
+			     "'%s'",
+			     location);
+		cJSON_Delete(coll);
+		return 0;
+	}
+	spec = cJSON_Duplicate(s, 1);
+	ccai_export_refs(spec, &ccai_kind_insights_settings, rd->ex);
+	strip_for(rd, &ccai_kind_insights_settings, spec);
+	if (!spec->child) {
+		note(rd,
+		     "Insights settings of '%s' left out: all server "
+		     "defaults",
+		     location);
+		cJSON_Delete(spec);
+		cJSON_Delete(coll);
+		return 0;
+	}
+	sn = ccai_xasprintf("projects/%s/locations/%s/settings",
+			    rd->ex->project, location);
+	base = several ? ccai_xasprintf("insights-%s", location)
+		       : ccai_xstrdup("insights");
+	{
+		char *slug = ccai_export_slug(base, "insights");
+
+		add_doc(rd, &ccai_kind_insights_settings, slug, location, sn,
+			spec);
+		free(slug);
+	}
+	free(base);
+	free(sn);
+	cJSON_Delete(coll);
+	return 0;
+}
+
+static bool stop_now(const struct ccai_export_opts *o, struct ccai_error *err)
+{
+	if (o->stop && *o->stop) {
+		ccai_error_set(err, CCAI_ECANCELLED, "interrupted");
+		return true;
+	}
+	return false;
+}
+
+int ccai_export_read(struct ccai_export *ex, struct ccai_google *g,
+		     const struct ccai_export_opts *o, struct ccai_error *err)
+{
+	struct reader rd;
+	struct ccai_strlist locs = CCAI_STRLIST_INIT, ilocs = CCAI_STRLIST_INIT;
+	size_t i;
+	int rc = 0;
+
+	memset(ex, 0, sizeof(*ex));
+	memset(&rd, 0, sizeof(rd));
+	ex->project = ccai_xstrdup(o->project);
+	rd.ex = ex;
+	rd.g = g;
+	rd.o = o;
+	for (i = 0; o->locations && i < o->locations->n; i++)
+		if (!ccai_strlist_has(&locs, o->locations->items[i]))
+			ccai_strlist_add(&locs, o->locations->items[i]);
+	if (!locs.n)
+		ccai_strlist_add(&locs, "global");
+	for (i = 0; o->insights_locations && i < o->insights_locations->n; i++)
+		if (!ccai_strlist_has(&ilocs, o->insights_locations->items[i]))
+			ccai_strlist_add(&ilocs,
+					 o->insights_locations->items[i]);
+	for (i = 0;
+	     !(o->insights_locations && o->insights_locations->n) && i < locs.n;
+	     i++) {
+		const char *il = !strcmp(locs.items[i], "global")
+					 ? "us-central1"
+					 : locs.items[i];
+
+		if (!ccai_strlist_has(&ilocs, il))
+			ccai_strlist_add(&ilocs, il);
+	}
+
+	if ((rc = read_services(&rd, err)) < 0 || stop_now(o, err) ||
+	    (rc = read_accounts(&rd, err)) < 0 || stop_now(o, err) ||
+	    (rc = read_keys(&rd, err)) < 0 || stop_now(o, err) ||
+	    (rc = read_bindings(&rd, err)) < 0 || stop_now(o, err))
+		goto out;
+	for (i = 0; i < locs.n; i++) {
+		if ((rc = read_located(&rd, &ccai_kind_security_settings,
+				       locs.items[i], err)) < 0 ||
+		    stop_now(o, err) ||
+		    (rc = read_located(&rd, &ccai_kind_agent, locs.items[i],
+				       err)) < 0 ||
+		    stop_now(o, err) ||
+		    (rc = read_located(&rd, &ccai_kind_conversation_profile,
+				       locs.items[i], err)) < 0 ||
+		    stop_now(o, err))
+			goto out;
+	}
+	for (i = 0; i < ilocs.n; i++)
+		if ((rc = read_insights(&rd, ilocs.items[i], ilocs.n > 1,
+					err)) < 0 ||
+		    stop_now(o, err))
+			goto out;
+out:
+	if (rc == 0 && o->stop && *o->stop)
+		rc = CCAI_ECANCELLED;
+	for (i = 0; i < CCAI_ARRAY_SIZE(rd.schemas); i++) {
+		cJSON_Delete(rd.schemas[i]);
+		ccai_strlist_release(&rd.taken[i]);
+	}
+	ccai_strlist_release(&locs);
+	ccai_strlist_release(&ilocs);
+	return rc;
+}
+
+void ccai_export_release(struct ccai_export *ex)
+{
+	size_t i;
+
+	for (i = 0; i < ex->n; i++) {
+		free(ex->docs[i].name);
+		free(ex->docs[i].location);
+		free(ex->docs[i].server_name);
+		free(ex->docs[i].comment);
+		cJSON_Delete(ex->docs[i].spec);
+	}
+	free(ex->docs);
+	free(ex->project);
+	ccai_strlist_release(&ex->notes);
+	memset(ex, 0, sizeof(*ex));
+}
+
+static int cmp_docs(const void *a, const void *b)
+{
+	const struct ccai_export_doc *x =
+		*(const struct ccai_export_doc *const *)a;
+	const struct ccai_export_doc *y =
+		*(const struct ccai_export_doc *const *)b;
+
+	return strcmp(x->name, y->name);
+}
+
+size_t ccai_export_of_kind(const struct ccai_export *ex,
+			   const struct ccai_kind *kind,
+			   const struct ccai_export_doc ***out)
+{
+	size_t i, n = 0;
+
+	*out = ccai_xcalloc(ex->n + 1, sizeof(**out));
+	for (i = 0; i < ex->n; i++)
+		if (ex->docs[i].kind == kind)
+			(*out)[n++] = &ex->docs[i];
+	qsort(*out, n, sizeof(**out), cmp_docs);
+	return n;
+}
+
+/* ---- YAML ---------------------------------------------------------- */
+
+static int yaml_out(void *data, unsigned char *buffer, size_t size)
+{
+	return ccai_buf_add(data, buffer, size) == 0;
+}
+
+static int emit(yaml_emitter_t *e, yaml_event_t *ev)
+{
+	return yaml_emitter_emit(e, ev) ? 0 : -1;
+}
+
+static int scalar(yaml_emitter_t *e, const char *text,
+		  yaml_scalar_style_t style)
+{
+	yaml_event_t ev;
+
+	if (!yaml_scalar_event_initialize(&ev, NULL, NULL,
+					  (const yaml_char_t *)text,
+					  (int)strlen(text), 1, 1, style))
+		return -1;
+	return emit(e, &ev);
+}
+
+/* A string the loader must read back as this string, not a variable,
+ * number, boolean or null. */
+static int string_scalar(yaml_emitter_t *e, const char *s)
+{
+	char *esc = ccai_export_escape_vars(s);
+	cJSON *as_plain = ccai_source_resolve_plain(esc);
+	int rc;
+
+	rc = scalar(e, esc,
+		    cJSON_IsString(as_plain) ? YAML_ANY_SCALAR_STYLE
+					     : YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+	cJSON_Delete(as_plain);
+	free(esc);
+	return rc;
+}
+
+static void number_text(char *out, size_t n, double d)
+{
+	/* integers up to 2^53 as integers (no libm: compare with a cast) */
+	if (d > -9007199254740992.0 && d < 9007199254740992.0 &&
+	    d == (double)(long long)d) {
+		snprintf(out, n, "%lld", (long long)d);
+		return;
+	}
+	snprintf(out, n, "%.15g", d);
+	if (strtod(out, NULL) != d)
+		snprintf(out, n, "%.17g", d);
+}
+
+static int value(yaml_emitter_t *e, const cJSON *v)
+{
+	yaml_event_t ev;
+	const cJSON *c;
+	char num[64];
+
+	if (cJSON_IsObject(v)) {
+		if (!yaml_mapping_start_event_initialize(
+			    &ev, NULL, NULL, 1,
+			    v->child ? YAML_BLOCK_MAPPING_STYLE
+				     : YAML_FLOW_MAPPING_STYLE) ||
+		    emit(e, &ev) < 0)
+			return -1;
+		cJSON_ArrayForEach(c, v)
+		{
+			if (string_scalar(e, c->string) < 0 || value(e, c) < 0)
+				return -1;
+		}
+		if (!yaml_mapping_end_event_initialize(&ev))
+			return -1;
+		return emit(e, &ev);
+	}
+	if (cJSON_IsArray(v)) {
+		if (!yaml_sequence_start_event_initialize(
+			    &ev, NULL, NULL, 1,
+			    v->child ? YAML_BLOCK_SEQUENCE_STYLE
+				     : YAML_FLOW_SEQUENCE_STYLE) ||
+		    emit(e, &ev) < 0)
+			return -1;
+		cJSON_ArrayForEach(c, v)
+		{
+			if (value(e, c) < 0)
+				return -1;
+		}
+		if (!yaml_sequence_end_event_initialize(&ev))
+			return -1;
+		return emit(e, &ev);
+	}
+	if (cJSON_IsString(v))
+		return string_scalar(e, v->valuestring);
+	if (cJSON_IsNumber(v)) {
+		number_text(num, sizeof(num), v->valuedouble);
+		return scalar(e, num, YAML_PLAIN_SCALAR_STYLE);
+	}
+	if (cJSON_IsBool(v))
+		return scalar(e, cJSON_IsTrue(v) ? "true" : "false",
+			      YAML_PLAIN_SCALAR_STYLE);
+	return scalar(e, "null", YAML_PLAIN_SCALAR_STYLE);
+}
+
+/* One document as its own YAML stream ("---" first). */
+static int emit_doc(struct ccai_buf *out, const cJSON *doc,
+		    struct ccai_error *err)
+{
+	yaml_emitter_t e;
+	yaml_event_t ev;
+	int rc = -1;
+
+	if (!yaml_emitter_initialize(&e))
+		return ccai_error_set(err, CCAI_ERROR,
+				      "cannot start the YAML emitter");
+	yaml_emitter_set_output(&e, yaml_out, out);
+	yaml_emitter_set_unicode(&e, 1);
+	yaml_emitter_set_width(&e, -1);
+	yaml_emitter_set_indent(&e, 2);
+	if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) ||
+	    emit(&e, &ev) < 0 ||
+	    !yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 0) ||
+	    emit(&e, &ev) < 0 || value(&e, doc) < 0 ||
+	    !yaml_document_end_event_initialize(&ev, 1) || emit(&e, &ev) < 0 ||
+	    !yaml_stream_end_event_initialize(&ev) || emit(&e, &ev) < 0 ||
+	    !yaml_emitter_flush(&e)) {
+		ccai_error_set(err, CCAI_ERROR, "YAML emitter: %s",
+			       e.problem ? e.problem : "failed");
+		goto out;
+	}
+	rc = 0;
+out:
+	yaml_emitter_delete(&e);
+	return rc;
+}
+
+static cJSON *manifest_of(const struct ccai_export *ex,
+			  const struct ccai_export_doc *d)
+{
+	cJSON *doc = cJSON_CreateObject(), *md;
+
+	cJSON_AddStringToObject(doc, "apiVersion", CCAI_API_VERSION);
+	cJSON_AddStringToObject(doc, "kind", d->kind->name);
+	md = cJSON_AddObjectToObject(doc, "metadata");
+	cJSON_AddStringToObject(md, "name", d->name);
+	cJSON_AddStringToObject(md, "project", ex->project);
+	if (d->location)
+		cJSON_AddStringToObject(md, "location", d->location);
+	cJSON_AddItemToObject(doc, "spec", cJSON_Duplicate(d->spec, 1));
+	return doc;
+}
+
+static void comment(struct ccai_buf *out, const char *text)
+{
+	const char *p = text, *nl;
+
+	while (*p) {
+		nl = strchr(p, '\n');
+		ccai_buf_printf(out, "#%s%.*s\n", *p ? " " : "",
+				(int)(nl ? nl - p : (long)strlen(p)), p);
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+}
+
+int ccai_export_yaml(struct ccai_buf *out, const struct ccai_export *ex,
+		     const struct ccai_kind *kind, struct ccai_error *err)
+{
+	const struct ccai_export_doc **docs;
+	size_t n = ccai_export_of_kind(ex, kind, &docs), i;
+	int rc = 0;
+
+	ccai_buf_printf(out,
+			"# generated by ccaictl export: the %s manifest%s of "
+			"project %s\n"
+			"# (ccaictl %s).  'ccaictl plan -f DIR' against the "
+			"same project shows only\n"
+			"# adoptions (none after 'export --adopt').\n",
+			kind->name, n == 1 ? "" : "s", ex->project,
+			CCAI_VERSION);
+	for (i = 0; i < n && rc == 0; i++) {
+		cJSON *doc = manifest_of(ex, docs[i]);
+
+		ccai_buf_puts(out, "\n");
+		if (docs[i]->server_name)
+			comment(out, docs[i]->server_name);
+		if (docs[i]->comment)
+			comment(out, docs[i]->comment);
+		rc = emit_doc(out, doc, err);
+		cJSON_Delete(doc);
+	}
+	free(docs);
+	return rc;
+}
+
+char *ccai_export_file_name(const struct ccai_kind *kind)
+{
+	return ccai_xasprintf("%02zu-%s.yaml", kind_index(kind) + 1,
+			      kind->name);
+}
+
+static bool is_yaml_name(const char *n)
+{
+	return ccai_str_ends_with(n, ".yaml") || ccai_str_ends_with(n, ".yml");
+}
+
+/* Is n one of the files export writes ("NN-Kind.yaml")? */
+static bool ours(const char *n)
+{
+	size_t i;
+
+	for (i = 0; ccai_kinds[i]; i++) {
+		char *f = ccai_export_file_name(ccai_kinds[i]);
+		bool same = !strcmp(f, n);
+
+		free(f);
+		if (same)
+			return true;
+	}
+	return false;
+}
+
+int ccai_export_write(const struct ccai_export *ex, const char *dir, bool force,
+		      struct ccai_strlist *files, struct ccai_error *err)
+{
+	struct ccai_buf text = CCAI_BUF_INIT;
+	DIR *d;
+	struct dirent *de;
+	size_t i;
+	int rc = 0;
+
+	d = opendir(dir);
+	if (d) {
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.' || !is_yaml_name(de->d_name))
+				continue;
+			if (!force) {
+				rc = ccai_error_set(
+					err, CCAI_EINVALID,
+					"'%s' already holds YAML files (such "
+					"as '%s'): export into a new folder, "
+					"or pass --force to overwrite",
+					dir, de->d_name);
+				break;
+			}
+			if (ours(de->d_name)) {
+				/* rewritten below, or gone if now empty */
+				char *p = ccai_path_join(dir, de->d_name);
+
+				unlink(p);
+				free(p);
+			}
+		}
+		closedir(d);
+		if (rc < 0)
+			return rc;
+	} else if ((rc = ccai_mkdir_p(dir, 0755, err)) < 0) {
+		return rc;
+	}
+	for (i = 0; ccai_kinds[i] && rc == 0; i++) {
+		const struct ccai_export_doc **docs;
+		size_t n = ccai_export_of_kind(ex, ccai_kinds[i], &docs);
+		char *name, *path;
+
+		free(docs);
+		if (!n)
+			continue;
+		ccai_buf_clear(&text);
+		if ((rc = ccai_export_yaml(&text, ex, ccai_kinds[i], err)) < 0)
+			break;
+		name = ccai_export_file_name(ccai_kinds[i]);
+		path = ccai_path_join(dir, name);
+		rc = ccai_file_write_atomic(path, text.ptr, text.len, 0644,
+					    err);
+		if (rc == 0 && files)
+			ccai_strlist_add(files, path);
+		free(path);
+		free(name);
+	}
+	ccai_buf_release(&text);
+	return rc;
+}
+
+/* ---- reading it back, and --adopt ---------------------------------- */
+
+static int load_dir(struct ccai_manifest_set *set, const char *dir,
+		    const char *project, struct ccai_diag *diag)
+{
+	struct ccai_manifest_opts mo = { project, NULL };
+	struct ccai_vars vars;
+	int rc = 0;
+
+	ccai_vars_init(&vars);
+	vars.no_env = true; /* nothing in an export is a variable */
+	if (ccai_manifest_set_add_path(set, dir, diag) < 0 ||
+	    ccai_manifest_set_resolve(set, &vars, &mo, diag) < 0)
+		rc = CCAI_EINVALID;
+	ccai_vars_release(&vars);
+	return rc;
+}
+
+int ccai_export_check(const char *dir, const char *project,
+		      struct ccai_diag *diag)
+{
+	struct ccai_manifest_set set;
+	int rc;
+
+	ccai_manifest_set_init(&set);
+	rc = load_dir(&set, dir, project, diag);
+	ccai_manifest_set_release(&set);
+	return rc;
+}
+
+static const struct ccai_export_doc *doc_for(const struct ccai_export *ex,
+					     const struct ccai_manifest *m)
+{
+	size_t i;
+
+	for (i = 0; i < ex->n; i++)
+		if (ex->docs[i].kind == m->kind &&
+		    !strcmp(ex->docs[i].name, m->name) &&
+		    !strcmp(ex->project, m->project))
+			return &ex->docs[i];
+	return NULL;
+}
+
+static void problem(struct ccai_export_adopt_result *res, const char *path,
+		    const char *fmt, ...) CCAI_PRINTF(3, 4);
+
+static void problem(struct ccai_export_adopt_result *res, const char *path,
+		    const char *fmt, ...)
+{
+	struct ccai_error e;
+	va_list ap;
+
+	va_start(ap, fmt);
+	ccai_error_vset(&e, CCAI_ECONFLICT, fmt, ap);
+	va_end(ap);
+	snprintf(e.path, sizeof(e.path), "%s", path);
+	ccai_diag_add(&res->problems, &e);
+}
+
+int ccai_export_adopt(const struct ccai_export *ex, const char *dir,
+		      struct ccai_google *g, struct ccai_state *state,
+		      int parallelism, volatile int *stop,
+		      struct ccai_export_adopt_result *res,
+		      struct ccai_error *err)
+{
+	struct ccai_manifest_set set;
+	struct ccai_plan plan;
+	struct ccai_plan_opts po;
+	struct ccai_apply_opts ao;
+	struct ccai_apply_result ar;
+	bool have_plan = false, have_apply = false;
+	size_t i;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	memset(&ar, 0, sizeof(ar));
+	ccai_manifest_set_init(&set);
+	if (load_dir(&set, dir, ex->project, &res->problems) < 0) {
+		rc = ccai_error_set(err, CCAI_EINVALID,
+				    "the exported manifests in '%s' do not "
+				    "validate",
+				    dir);
+		goto out;
+	}
+	/*
+	 * The state learns each document's server object first: a key can
+	 * be matched no other way, and a displayName shared with an object
+	 * export left out would make an identity match ambiguous.
+	 */
+	for (i = 0; i < set.n; i++) {
+		const struct ccai_manifest *m = &set.items[i];
+		const struct ccai_export_doc *d;
+		cJSON *e;
+
+		if ((e = ccai_state_get(state, m->qaddress)) != NULL) {
+			cJSON_Delete(e);
+			continue;
+		}
+		d = doc_for(ex, m);
+		if (!d || !d->server_name)
+			continue;
+		e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "address", m->qaddress);
+		cJSON_AddStringToObject(e, "kind", m->kind->name);
+		cJSON_AddStringToObject(e, "name", m->name);
+		cJSON_AddStringToObject(e, "project", m->project);
+		if (m->location)
+			cJSON_AddStringToObject(e, "location", m->location);
+		cJSON_AddStringToObject(e, "serverName", d->server_name);
+		ccai_state_put(state, e);
+		if (m->kind == &ccai_kind_service_account_key)
+			res->keys++;
+	}
+	memset(&po, 0, sizeof(po));
+	po.parallelism = parallelism;
+	po.stop = stop;
+	rc = ccai_plan_make(&plan, &set, g, state, &po, err);
+	have_plan = true;
+	if (rc < 0) {
+		for (i = 0; i < plan.problems.n; i++)
+			ccai_diag_add(&res->problems, &plan.problems.items[i]);
+		goto out;
+	}
+	for (i = 0; i < plan.n; i++) {
+		const struct ccai_resource *r = &plan.res[i];
+		struct ccai_buf why = CCAI_BUF_INIT;
+		const cJSON *c;
+		size_t k;
+
+		if (r->action == CCAI_ACT_NOOP)
+			continue;
+		for (k = 0; k < r->reasons.n; k++)
+			ccai_buf_printf(&why, "%s%s", why.len ? "; " : "",
+					r->reasons.items[k]);
+		cJSON_ArrayForEach(c, r->changes)
+			ccai_buf_printf(&why, "%s%s", why.len ? ", " : "",
+					ccai_json_str(c, "path"));
+		problem(res, r->qaddress, "would be %s, not adopted%s%s",
+			r->action == CCAI_ACT_CREATE	? "created"
+			: r->action == CCAI_ACT_UPDATE	? "updated"
+			: r->action == CCAI_ACT_REPLACE ? "replaced"
+							: "deleted",
+			why.len ? ": " : "", why.ptr);
+		ccai_buf_release(&why);
+	}
+	if (res->problems.n) {
+		rc = ccai_error_set(err, CCAI_ECONFLICT,
+				    "%zu exported resource%s would change; "
+				    "nothing was recorded",
+				    res->problems.n,
+				    res->problems.n == 1 ? "" : "s");
+		goto out;
+	}
+	memset(&ao, 0, sizeof(ao));
+	ao.parallelism = parallelism;
+	ao.stop = stop;
+	rc = ccai_apply_run(&plan, g, state, &ao, &ar);
+	have_apply = true;
+	res->adopted = ar.done[CCAI_ACT_NOOP];
+	if (rc < 0) {
+		for (i = 0; i < ar.failures.n; i++)
+			ccai_diag_add(&res->problems, &ar.failures.items[i]);
+		rc = ccai_error_set(err, CCAI_ERROR,
+				    "recording the adoptions failed for %zu "
+				    "resource%s",
+				    ar.failed, ar.failed == 1 ? "" : "s");
+	}
+out:
+	if (have_apply)
+		ccai_apply_result_release(&ar);
+	if (have_plan)
+		ccai_plan_release(&plan);
+	ccai_manifest_set_release(&set);
+	return rc;
+}
+
+void ccai_export_adopt_result_release(struct ccai_export_adopt_result *res)
+{
+	ccai_diag_release(&res->problems);
+	memset(res, 0, sizeof(*res));
+}
