@@ -95,12 +95,18 @@ static enum MHD_Result scan_arg(void *cls, enum MHD_ValueKind kind,
 	return MHD_NO;
 }
 
-/* 0 when every query parameter is one this route takes; else answers. */
+/*
+ * 0 when every query parameter is one this route takes and the
+ * preconditions are numbers; else answers 400.
+ */
 static int check_params(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
 			const char *const *allowed)
 {
+	static const char *const int_params[] = { "ifGenerationMatch",
+						  "ifMetagenerationMatch" };
 	struct qscan q = { allowed, "" };
 	const char *alt = ccai_emu_query(rq, "alt");
+	size_t i;
 
 	MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, scan_arg,
 				  &q);
@@ -110,6 +116,17 @@ static int check_params(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
 			  "(not served by the ccaictl emulator).",
 			  q.bad);
 		return -1;
+	}
+	for (i = 0; i < CCAI_ARRAY_SIZE(int_params); i++) {
+		const char *v = ccai_emu_query(rq, int_params[i]);
+		long long n;
+
+		if (v && (ccai_parse_int(v, &n) < 0 || n < 0)) {
+			gcs_error(rs, 400, "invalid",
+				  "Invalid argument for '%s': %s",
+				  int_params[i], v);
+			return -1;
+		}
 	}
 	if (alt && strcmp(alt, "json") && strcmp(alt, "media")) {
 		gcs_error(rs, 400, "invalidParameter",
