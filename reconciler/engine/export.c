@@ -515,15 +515,17 @@ static int read_keys(struct reader *rd, struct ccai_error *err)
 	int rc = 0;
 
 	for (i = 0; i < n && rc == 0; i++) {
-		const struct ccai_export_doc *sa = &rd->ex->docs[i];
 		cJSON *desired, *coll = NULL;
 		const cJSON *it;
+		char *sa_name;
 
-		if (sa->kind != &ccai_kind_service_account)
+		if (rd->ex->docs[i].kind != &ccai_kind_service_account)
 			continue;
+		/* a copy: adding documents moves them */
+		sa_name = ccai_xstrdup(rd->ex->docs[i].name);
 		desired = cJSON_CreateObject();
 		cJSON_AddStringToObject(desired, "serviceAccount",
-					sa->server_name);
+					rd->ex->docs[i].server_name);
 		rc = read_kind(rd, &ccai_kind_service_account_key, NULL,
 			       desired, &coll, err);
 		cJSON_Delete(desired);
@@ -542,11 +544,11 @@ static int read_keys(struct reader *rd, struct ccai_error *err)
 			spec = cJSON_CreateObject();
 			ref = cJSON_AddObjectToObject(spec,
 						      "serviceAccountRef");
-			cJSON_AddStringToObject(ref, "name", sa->name);
+			cJSON_AddStringToObject(ref, "name", sa_name);
 			if (alg)
 				cJSON_AddStringToObject(spec, "keyAlgorithm",
 							alg);
-			base = ccai_xasprintf("%s-key", sa->name);
+			base = ccai_xasprintf("%s-key", sa_name);
 			d = add_doc(rd, &ccai_kind_service_account_key, base,
 				    NULL, kn, spec);
 			free(base);
@@ -571,7 +573,7 @@ static int read_keys(struct reader *rd, struct ccai_error *err)
 				"KEY_NAME') it changes nothing;\n"
 				"NOT adopted, apply would make a NEW key.",
 				after(kn, "/keys/") ? after(kn, "/keys/") : kn,
-				sa->name, since ? ", valid since " : "",
+				sa_name, since ? ", valid since " : "",
 				since ? since : "",
 				ccai_json_bool(it, "disabled", false)
 					? " (disabled)"
@@ -579,6 +581,7 @@ static int read_keys(struct reader *rd, struct ccai_error *err)
 				d->name);
 		}
 		cJSON_Delete(coll);
+		free(sa_name);
 	}
 	return rc;
 }
