@@ -4,7 +4,8 @@
  * it back from a second "runner", the lock object (a second holder is
  * refused with the holder's lock ID in the message, `state unlock` with
  * the wrong and the right ID), a write after someone else wrote is a
- * conflict, and a write whose answer was lost is recognised as ours.
+ * conflict, and a write whose answer was lost is recognised as ours;
+ * and the client's media call (raw bodies) that the backend is built on.
  */
 #include "util/common.h"
 #include "testutil.h"
@@ -464,6 +465,68 @@ static void test_state_gcs__missing_bucket_is_named(void **state)
 	ccai_google_free(g);
 }
 
+/* ccai_google_call_media: raw bytes both ways, bounded, errors parsed. */
+static void test_state_gcs__client_media_calls(void **state)
+{
+	struct ccai_google *g = client();
+	struct ccai_buf out = CCAI_BUF_INIT, small = CCAI_BUF_INIT;
+	const char bytes[] = "not json: \x01\x02 tab\t end";
+	struct ccai_request up = {
+		.api = CCAI_API_STORAGE,
+		.method = "POST",
+		.path = "upload/storage/v1/b/" BUCKET "/o",
+		.query = "uploadType=media&name=media%2Fraw.bin&"
+			 "ifGenerationMatch=0",
+		.idempotent = true,
+	};
+	struct ccai_request down = {
+		.api = CCAI_API_STORAGE,
+		.method = "GET",
+		.path = "storage/v1/b/" BUCKET "/o/media%2Fraw.bin",
+		.query = "alt=media",
+		.idempotent = true,
+	};
+	struct ccai_error err;
+	cJSON *meta = NULL, *body = cJSON_CreateObject();
+
+	(void)state;
+	assert_int_equal(ccai_google_call_media(g, &up, "text/plain", bytes,
+						sizeof(bytes) - 1, &out, &err),
+			 0);
+	assert_int_equal(ccai_json_parse(&meta, out.ptr, out.len, NULL), 0);
+	assert_string_equal(ccai_json_str(meta, "contentType"), "text/plain");
+	assert_string_equal(ccai_json_str(meta, "name"), "media/raw.bin");
+	cJSON_Delete(meta);
+	ccai_buf_clear(&out);
+	assert_int_equal(
+		ccai_google_call_media(g, &down, NULL, NULL, 0, &out, &err), 0);
+	assert_int_equal(out.len, sizeof(bytes) - 1);
+	assert_memory_equal(out.ptr, bytes, out.len);
+	/* the caller's cap bounds the answer, and out is left as it was */
+	ccai_buf_init(&small, 8);
+	ccai_buf_puts(&small, "keep");
+	assert_int_equal(
+		ccai_google_call_media(g, &down, NULL, NULL, 0, &small, &err),
+		CCAI_ETOOBIG);
+	assert_string_equal(small.ptr, "keep");
+	/* a repeat of the upload: 412, with the storage error's reason */
+	assert_int_equal(ccai_google_call_media(g, &up, "text/plain", bytes,
+						sizeof(bytes) - 1, &out, &err),
+			 CCAI_ERROR);
+	assert_int_equal(err.http_status, 412);
+	assert_string_equal(err.reason, "conditionNotMet");
+	assert_non_null(strstr(err.message, "pre-conditions"));
+	/* a JSON body does not go through the media call */
+	up.body = body;
+	assert_int_equal(
+		ccai_google_call_media(g, &up, NULL, NULL, 0, &out, &err),
+		CCAI_EINVALID);
+	cJSON_Delete(body);
+	ccai_buf_release(&small);
+	ccai_buf_release(&out);
+	ccai_google_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -474,6 +537,7 @@ int main(void)
 		T(test_state_gcs__write_after_someone_else_wrote),
 		T(test_state_gcs__lost_answer_is_our_own_write),
 		T(test_state_gcs__missing_bucket_is_named),
+		T(test_state_gcs__client_media_calls),
 #undef T
 	};
 
