@@ -23,7 +23,7 @@ const struct ccai_option ccai_common_options[] = {
 	{ CCAI_OPT_STRING, "project", 0, &g.project, "ID",
 	  "default project for documents that name none" },
 	{ CCAI_OPT_STRING, "state", 0, &g.state, "PATH",
-	  "state file (default .ccaictl/state.json)" },
+	  "state file or gs://BUCKET/PREFIX (default .ccaictl/state.json)" },
 	{ CCAI_OPT_STRING, "credentials", 0, &g.credentials, "FILE",
 	  "credentials JSON file (default: Application Default Credentials)" },
 	{ CCAI_OPT_STRING, "endpoint", 0, &g.endpoint, "URL",
