@@ -72,19 +72,31 @@ static void install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+/*
+ * One client for the whole run, so that its token is cached and
+ * refreshed ahead of expiry rather than fetched again for every pass;
+ * each pass gets a fresh --timeout deadline.  (A rotated key file is
+ * read at the next start.)
+ */
+static struct ccai_google *client;
+
 static int client_open(void *ctx, struct ccai_google **out,
 		       struct ccai_error *err)
 {
 	const struct ccai_common_opts *o = ctx;
+	int r;
 
-	return ccai_cli_google(out, o, err);
+	if (!client && (r = ccai_cli_google(&client, o, err)) < 0)
+		return r;
+	ccai_google_set_timeout(client, o->timeout_ms);
+	*out = client;
+	return 0;
 }
 
 static void client_close(void *ctx, struct ccai_google *g)
 {
 	(void)ctx;
-	/* not ccai_cli_google_free: an --emulator stays up between passes */
-	ccai_google_free(g);
+	(void)g; /* kept for the next pass; freed when the watch ends */
 }
 
 int ccai_cmd_watch(int argc, char **argv)
@@ -171,7 +183,8 @@ int ccai_cmd_watch(int argc, char **argv)
 		ccai_cli_error(&err);
 	else if (!once || reconciled) /* a signal ends the loop: exit 0 */
 		code = CCAI_EXIT_OK;
-	ccai_cli_google_free(NULL); /* stops an --emulator */
+	ccai_cli_google_free(client); /* and stops an --emulator */
+	client = NULL;
 out:
 	ccai_common_release(&o);
 	ccai_strlist_release(&pos);

@@ -29,8 +29,10 @@
  * SIGINT/SIGTERM (o->stop) end the loop after the pass in progress: the
  * executor starts no new step, and the state stays consistent.
  *
- * The Google client comes from the caller (cli/), one per pass, so that
- * each pass has its own --timeout deadline.  Nothing here prints except
+ * The Google client comes from the caller (cli/) through o->client, at
+ * the start of each pass, whose --timeout deadline starts then (cli/
+ * keeps one client and its cached token for the whole run).  Nothing
+ * here prints except
  * the log lines and, in text mode, the plan of a pass with changes on
  * o->out.
  */

@@ -125,6 +125,11 @@ fail:
 	return r;
 }
 
+void ccai_google_set_timeout(struct ccai_google *g, long long timeout_ms)
+{
+	g->deadline_ms = timeout_ms > 0 ? ccai_clock_ms() + timeout_ms : 0;
+}
+
 void ccai_google_free(struct ccai_google *g)
 {
 	int i;

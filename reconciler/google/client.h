@@ -75,6 +75,14 @@ int ccai_google_new(struct ccai_google **out, const struct ccai_google_opts *o,
 		    struct ccai_error *err);
 void ccai_google_free(struct ccai_google *g);
 
+/*
+ * Restart the overall deadline: timeout_ms from now (0: none).  For a
+ * long-running process that keeps one client (and its cached token) and
+ * gives each pass its own deadline (watch); call it between passes, with
+ * no request in flight.
+ */
+void ccai_google_set_timeout(struct ccai_google *g, long long timeout_ms);
+
 struct ccai_request {
 	enum ccai_api api;
 	const char
