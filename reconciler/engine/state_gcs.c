@@ -469,15 +469,18 @@ static void gcs_unlock(struct ccai_state_backend *base)
 	if (!b->lock_gen)
 		return;
 	r = delete_object(b, b->lock_name, b->lock_gen, &err);
-	if (r < 0 && r != CCAI_ENOTFOUND && !precondition_failed(r, &err))
-		ccai_log_warn("warning: cannot release the lock of state '%s' "
-			      "(lock ID %s): %s",
-			      b->url, b->lock_id, err.message);
-	else if (r < 0)
+	if (precondition_failed(r, &err))
 		ccai_log_warn("warning: the lock of state '%s' (lock ID %s) "
-			      "was broken by someone else while this run "
-			      "held it",
+			      "was broken while this run held it, and someone "
+			      "else holds it now; it was left alone",
 			      b->url, b->lock_id);
+	else if (r < 0 && r != CCAI_ENOTFOUND)
+		ccai_log_warn("warning: cannot release the lock of state '%s' "
+			      "(lock ID %s): %s; break it with 'ccaictl state "
+			      "unlock %s --state %s'",
+			      b->url, b->lock_id, err.message, b->lock_id,
+			      b->url);
+	/* 404: gone (a delete whose answer was lost, or broken) */
 	b->lock_gen = 0;
 }
 
