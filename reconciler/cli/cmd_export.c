@@ -9,7 +9,6 @@
 #include "cli/run.h"
 #include "engine/export.h"
 #include "engine/state.h"
-#include "google/client.h"
 #include "util/alloc.h"
 #include "util/json.h"
 
@@ -160,15 +159,15 @@ int ccai_cmd_export(int argc, char **argv)
 		ccai_cli_errorf("export prints text or json, not markdown");
 		goto out;
 	}
-	ccai_run_signals();
-	if (ccai_run_connect(&run, adopt) < 0)
-		goto out;
-	project = run.o.project ? run.o.project
-				: ccai_google_default_project(run.g);
+	/* explicit: the credentials' own project is rarely the one meant */
+	project = run.o.project;
 	if (!project) {
 		ccai_cli_errorf("which project? pass --project ID");
 		goto out;
 	}
+	ccai_run_signals();
+	if (ccai_run_connect(&run, adopt) < 0)
+		goto out;
 	dir = out_dir ? ccai_xstrdup(out_dir)
 		      : ccai_xasprintf("export-%s", project);
 	memset(&eo, 0, sizeof(eo));
@@ -183,16 +182,17 @@ int ccai_cmd_export(int argc, char **argv)
 		goto out;
 	}
 	/* what was written must read back as valid manifests */
-	if (ccai_export_check(dir, project, &diag) < 0) {
+	if (files.n && ccai_export_check(dir, project, &diag) < 0) {
 		ccai_cli_print_diag(&diag);
 		ccai_cli_errorf("the manifests written to '%s' do not validate "
 				"(a bug in export: please report it)",
 				dir);
 		goto out;
 	}
-	if (adopt && ccai_export_adopt(&ex, dir, run.g, run.state,
-				       (int)run.o.parallelism, &ccai_run_stop,
-				       &ar, &err) < 0) {
+	if (adopt && files.n &&
+	    ccai_export_adopt(&ex, dir, run.g, run.state,
+			      (int)run.o.parallelism, &ccai_run_stop, &ar,
+			      &err) < 0) {
 		ccai_cli_print_diag(&ar.problems);
 		ccai_run_error(&err);
 		goto out;

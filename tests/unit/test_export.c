@@ -42,7 +42,10 @@ static void test_export__slug(void **state)
 	slug_is("ccai-insights-dev", "ccai-insights-dev");
 	slug_is("roles/dialogflow.admin", "roles-dialogflow-admin");
 	/* non-ASCII bytes are separators, never copied */
-	slug_is("\xc3\x9c" "n\xc3\xaf" "code", "n-code");
+	slug_is("\xc3\x9c"
+		"n\xc3\xaf"
+		"code",
+		"n-code");
 	slug_is("", "fallback");
 	slug_is("!!!", "fallback");
 	slug_is(NULL, "fallback");
