@@ -497,21 +497,22 @@ static void reconcile(struct watch *w, const char *rev, struct outcome *oc)
 		oc->failed = res.failed;
 		for (i = 0; i < res.failures.n; i++)
 			ccai_diag_add(&oc->problems, &res.failures.items[i]);
-		if (r < 0 || (o->stop && *o->stop)) {
-			if (o->stop && *o->stop && !res.failed) {
-				ccai_error_set(&oc->err, CCAI_ECANCELLED,
-					       "interrupted: %zu step%s not "
-					       "started",
-					       res.not_run,
-					       res.not_run == 1 ? "" : "s");
-			} else {
-				ccai_error_set(&oc->err, CCAI_ERROR,
-					       "%zu step%s failed, %zu "
-					       "skipped",
-					       res.failed,
-					       res.failed == 1 ? "" : "s",
-					       res.skipped);
-			}
+		/* a signal after the last step started interrupts nothing */
+		if (r < 0 && !res.failed && !res.skipped && o->stop &&
+		    *o->stop) {
+			ccai_error_set(&oc->err, CCAI_ECANCELLED,
+				       "interrupted: %zu step%s not started",
+				       res.not_run,
+				       res.not_run == 1 ? "" : "s");
+			fail(oc, CCAI_WATCH_ERR_APPLY, NULL);
+			goto out;
+		}
+		if (r < 0) {
+			ccai_error_set(&oc->err, CCAI_ERROR,
+				       "%zu step%s failed, %zu skipped, %zu "
+				       "not started",
+				       res.failed, res.failed == 1 ? "" : "s",
+				       res.skipped, res.not_run);
 			fail(oc, CCAI_WATCH_ERR_APPLY, NULL);
 			goto out;
 		}
@@ -575,6 +576,12 @@ static cJSON *json_head(const char *level, const char *msg)
 	return j;
 }
 
+/* The trigger as logged: "fetch" when the tick failed before a commit. */
+static const char *trigger_label(const struct outcome *oc)
+{
+	return oc->rev[0] ? ccai_watch_trigger_name(oc->trigger) : "fetch";
+}
+
 static void report(struct watch *w, struct outcome *oc)
 {
 	static const char *const keys[] = { "create", "update", "replace",
@@ -595,8 +602,7 @@ static void report(struct watch *w, struct outcome *oc)
 			cJSON_AddStringToObject(j, "subject", oc->subject);
 		if (oc->signer[0])
 			cJSON_AddStringToObject(j, "signer", oc->signer);
-		cJSON_AddStringToObject(j, "trigger",
-					ccai_watch_trigger_name(oc->trigger));
+		cJSON_AddStringToObject(j, "trigger", trigger_label(oc));
 		cJSON_AddStringToObject(j, "result",
 					ccai_watch_result_name(oc->result));
 		cJSON_AddBoolToObject(j, "planOnly", w->o->plan_only);
@@ -652,8 +658,7 @@ static void report(struct watch *w, struct outcome *oc)
 		n = (size_t)snprintf(
 			line, sizeof(line),
 			"ccaictl watch: %s %s (%s): ", short_rev(oc->rev),
-			ccai_watch_result_name(oc->result),
-			ccai_watch_trigger_name(oc->trigger));
+			ccai_watch_result_name(oc->result), trigger_label(oc));
 		if (oc->errkind >= 0 && n < sizeof(line))
 			n += (size_t)snprintf(
 				line + n, sizeof(line) - n, "%s: ",
