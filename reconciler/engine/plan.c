@@ -357,7 +357,9 @@ static void decide(struct planner *pl, size_t i)
 	struct ccai_error err;
 
 	if (rd->rc < 0) {
-		problem(pl, r, &rd->err);
+		/* one failed read is one problem, not one per resource */
+		if (rd->first == i)
+			problem(pl, r, &rd->err);
 		r->action = CCAI_ACT_NOOP;
 		return;
 	}
