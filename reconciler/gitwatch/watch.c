@@ -173,13 +173,11 @@ static void beat(struct watch *w)
 	ccai_status_beat(w->status);
 }
 
-static void fail(struct outcome *oc, enum ccai_watch_errkind kind,
-		 const struct ccai_error *err)
+/* The pass failed at stage kind, for the reason in oc->err. */
+static void fail(struct outcome *oc, enum ccai_watch_errkind kind)
 {
 	oc->result = CCAI_WATCH_FAILED;
 	oc->errkind = (int)kind;
-	if (err && &oc->err != err)
-		oc->err = *err;
 	if (oc->err.code == CCAI_ECANCELLED) {
 		oc->result = CCAI_WATCH_INTERRUPTED;
 		oc->errkind = -1;
@@ -391,22 +389,22 @@ static void reconcile(struct watch *w, const char *rev, struct outcome *oc)
 	oc->harmless = true;
 
 	if (verify_commit(w, rev, oc) < 0) {
-		fail(oc, CCAI_WATCH_ERR_VERIFY, NULL);
+		fail(oc, CCAI_WATCH_ERR_VERIFY);
 		goto out;
 	}
 	beat(w);
 	if (load_set(w, rev, &set, oc) < 0) {
-		fail(oc, CCAI_WATCH_ERR_VALIDATION, NULL);
+		fail(oc, CCAI_WATCH_ERR_VALIDATION);
 		goto out;
 	}
 	beat(w);
 	if (o->stop && *o->stop) {
 		ccai_error_set(&oc->err, CCAI_ECANCELLED, "interrupted");
-		fail(oc, CCAI_WATCH_ERR_PLAN, NULL);
+		fail(oc, CCAI_WATCH_ERR_PLAN);
 		goto out;
 	}
 	if ((r = o->client.open(o->client.ctx, &g, &oc->err)) < 0) {
-		fail(oc, CCAI_WATCH_ERR_PLAN, NULL);
+		fail(oc, CCAI_WATCH_ERR_PLAN);
 		goto out;
 	}
 	memset(&so, 0, sizeof(so));
@@ -414,7 +412,7 @@ static void reconcile(struct watch *w, const char *rev, struct outcome *oc)
 	so.lock = true;
 	so.google = g;
 	if (ccai_state_open(&state, &so, &oc->err) < 0) {
-		fail(oc, CCAI_WATCH_ERR_PLAN, NULL);
+		fail(oc, CCAI_WATCH_ERR_PLAN);
 		goto out;
 	}
 	/* a restarted watch: was this revision reconciled already? */
@@ -437,7 +435,7 @@ static void reconcile(struct watch *w, const char *rev, struct outcome *oc)
 	if (r < 0) {
 		for (i = 0; i < plan.problems.n; i++)
 			ccai_diag_add(&oc->problems, &plan.problems.items[i]);
-		fail(oc, CCAI_WATCH_ERR_PLAN, NULL);
+		fail(oc, CCAI_WATCH_ERR_PLAN);
 		goto out;
 	}
 	for (i = 0; i < plan.n; i++) {
@@ -467,7 +465,7 @@ static void reconcile(struct watch *w, const char *rev, struct outcome *oc)
 			       "an immutable field changed: the plan replaces "
 			       "a resource and --allow-replace was not given; "
 			       "nothing was changed");
-		fail(oc, CCAI_WATCH_ERR_PLAN, NULL);
+		fail(oc, CCAI_WATCH_ERR_PLAN);
 		goto out;
 	}
 	if (o->plan_only) {
@@ -504,7 +502,7 @@ static void reconcile(struct watch *w, const char *rev, struct outcome *oc)
 				       "interrupted: %zu step%s not started",
 				       res.not_run,
 				       res.not_run == 1 ? "" : "s");
-			fail(oc, CCAI_WATCH_ERR_APPLY, NULL);
+			fail(oc, CCAI_WATCH_ERR_APPLY);
 			goto out;
 		}
 		if (r < 0) {
@@ -513,7 +511,7 @@ static void reconcile(struct watch *w, const char *rev, struct outcome *oc)
 				       "not started",
 				       res.failed, res.failed == 1 ? "" : "s",
 				       res.skipped, res.not_run);
-			fail(oc, CCAI_WATCH_ERR_APPLY, NULL);
+			fail(oc, CCAI_WATCH_ERR_APPLY);
 			goto out;
 		}
 	}
@@ -522,7 +520,7 @@ static void reconcile(struct watch *w, const char *rev, struct outcome *oc)
 		meta = ccai_state_get_meta(state, "watch");
 		if (!meta_has(meta, w, rev) &&
 		    record(w, state, rev, &oc->err) < 0) {
-			fail(oc, CCAI_WATCH_ERR_APPLY, NULL);
+			fail(oc, CCAI_WATCH_ERR_APPLY);
 			goto out;
 		}
 	}
@@ -768,7 +766,7 @@ static bool tick(struct watch *w)
 		r = ccai_git_resolve(w->git, w->o->ref, head, &oc.err);
 	if (r < 0) {
 		oc.trigger = CCAI_WATCH_COMMIT;
-		fail(&oc, CCAI_WATCH_ERR_FETCH, NULL);
+		fail(&oc, CCAI_WATCH_ERR_FETCH);
 		goto done;
 	}
 	oc.trigger =
