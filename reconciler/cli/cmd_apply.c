@@ -44,25 +44,6 @@ struct progress {
 	bool json;
 };
 
-static const char *verb(const struct ccai_resource *r)
-{
-	switch (r->action) {
-	case CCAI_ACT_CREATE:
-		return "created";
-	case CCAI_ACT_UPDATE:
-		return "updated";
-	case CCAI_ACT_REPLACE:
-		return "replaced";
-	case CCAI_ACT_DELETE:
-		return "deleted";
-	case CCAI_ACT_FORGET:
-		return "forgotten";
-	case CCAI_ACT_NOOP:
-		return r->adopted ? "adopted" : "recorded";
-	}
-	return "done";
-}
-
 static void on_progress(void *ctx, const struct ccai_resource *r,
 			enum ccai_step_status st, long long ms,
 			const struct ccai_error *err)
@@ -72,7 +53,8 @@ static void on_progress(void *ctx, const struct ccai_resource *r,
 	if (p->json)
 		return;
 	if (st == CCAI_STEP_DONE)
-		printf("  %s: %s (%.1fs)\n", r->qaddress, verb(r), ms / 1000.0);
+		printf("  %s: %s (%.1fs)\n", r->qaddress,
+		       ccai_apply_step_verb(r), ms / 1000.0);
 	else if (st == CCAI_STEP_FAILED)
 		printf("  %s: FAILED after %.1fs: %s\n", r->qaddress,
 		       ms / 1000.0, err ? err->message : "?");

@@ -629,6 +629,25 @@ int ccai_apply_run(struct ccai_plan *plan, struct ccai_google *g,
 	return res->failed || res->skipped || res->not_run ? CCAI_ERROR : 0;
 }
 
+const char *ccai_apply_step_verb(const struct ccai_resource *r)
+{
+	switch (r->action) {
+	case CCAI_ACT_CREATE:
+		return "created";
+	case CCAI_ACT_UPDATE:
+		return "updated";
+	case CCAI_ACT_REPLACE:
+		return "replaced";
+	case CCAI_ACT_DELETE:
+		return "deleted";
+	case CCAI_ACT_FORGET:
+		return "forgotten";
+	case CCAI_ACT_NOOP:
+		return r->adopted ? "adopted" : "recorded";
+	}
+	return "done";
+}
+
 void ccai_apply_result_release(struct ccai_apply_result *res)
 {
 	ccai_diag_release(&res->failures);

@@ -54,6 +54,9 @@ struct ccai_apply_result {
 	long long elapsed_ms;
 };
 
+/* What a finished step did, in the past tense ("created", "adopted"). */
+const char *ccai_apply_step_verb(const struct ccai_resource *r);
+
 /* Returns 0 when every step succeeded, CCAI_ERROR otherwise. */
 int ccai_apply_run(struct ccai_plan *plan, struct ccai_google *g,
 		   struct ccai_state *state, const struct ccai_apply_opts *o,

@@ -271,25 +271,6 @@ struct progress {
 	struct watch *w;
 };
 
-static const char *step_verb(const struct ccai_resource *r)
-{
-	switch (r->action) {
-	case CCAI_ACT_CREATE:
-		return "created";
-	case CCAI_ACT_UPDATE:
-		return "updated";
-	case CCAI_ACT_REPLACE:
-		return "replaced";
-	case CCAI_ACT_DELETE:
-		return "deleted";
-	case CCAI_ACT_FORGET:
-		return "forgotten";
-	case CCAI_ACT_NOOP:
-		return r->adopted ? "adopted" : "recorded";
-	}
-	return "done";
-}
-
 /* From the executor's workers, one at a time. */
 static void on_step(void *ctx, const struct ccai_resource *r,
 		    enum ccai_step_status st, long long ms,
@@ -303,8 +284,8 @@ static void on_step(void *ctx, const struct ccai_resource *r,
 	if (!out)
 		return;
 	if (st == CCAI_STEP_DONE)
-		fprintf(out, "  %s: %s (%.1fs)\n", r->qaddress, step_verb(r),
-			ms / 1000.0);
+		fprintf(out, "  %s: %s (%.1fs)\n", r->qaddress,
+			ccai_apply_step_verb(r), ms / 1000.0);
 	else if (st == CCAI_STEP_FAILED)
 		fprintf(out, "  %s: FAILED after %.1fs: %s\n", r->qaddress,
 			ms / 1000.0, err ? err->message : "?");
