@@ -281,7 +281,7 @@ static int find_target(struct vctx *v, const char *kind)
 	char *project =
 		slash ? ccai_xstrndup(want, (size_t)(slash - want)) : NULL;
 	const char *name = slash ? slash + 1 : want;
-	const char *s;
+	const char *s, *elsewhere = NULL;
 	size_t i, n = 0;
 	int rc = 0;
 
@@ -291,9 +291,12 @@ static int find_target(struct vctx *v, const char *kind)
 		if (strcmp(m->kind->name, kind))
 			continue;
 		ccai_strlist_add(&names, m->name);
-		if (strcmp(m->name, name) ||
-		    (project && strcmp(m->project, project)))
+		if (strcmp(m->name, name))
 			continue;
+		if (project && strcmp(m->project, project)) {
+			elsewhere = m->project;
+			continue;
+		}
 		found = m;
 		n++;
 	}
@@ -306,6 +309,13 @@ static int find_target(struct vctx *v, const char *kind)
 				    "%s/%s is in several projects: say which "
 				    "as PROJECT/%s",
 				    kind, name, name);
+		goto out;
+	}
+	if (elsewhere) {
+		rc = ccai_error_set(v->err, CCAI_EINVALID,
+				    "no %s named '%s' in project '%s' (there "
+				    "is one in '%s')",
+				    kind, name, project, elsewhere);
 		goto out;
 	}
 	s = ccai_str_suggest(name, (const char *const *)names.items, names.n);
