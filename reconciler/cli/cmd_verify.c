@@ -86,10 +86,11 @@ int ccai_cmd_verify(int argc, char **argv)
 	memset(&run, 0, sizeof(run));
 	memset(&res, 0, sizeof(res));
 	ccai_error_clear(&err);
-	r = ccai_cli_parse(argc, argv,
-			   "ccaictl verify -f PATH... (--profile NAME | "
-			   "--agent NAME) [--timeout DURATION] [--keep]",
-			   options, &run.o, &pos);
+	r = ccai_cli_parse(
+		argc, argv,
+		"ccaictl verify -f PATH... (--profile NAME | "
+		"--agent NAME) [--timeout DURATION (default 10m)] [--keep]",
+		options, &run.o, &pos);
 	if (r) {
 		ccai_strlist_release(&pos);
 		ccai_strlist_release(&insights_locations);
