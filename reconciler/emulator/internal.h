@@ -240,7 +240,8 @@ void ccai_emu_reply_page_any(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
  *    "res": {NAME: {"r": resource as the API shows it, "m": private}},
  *    "kidx": {KEYID: key resource NAME},
  *    "ops": {NAME: {"op": Operation, "polls": N}},
- *    "tokens": {TOKEN: {"p": principal, "a": admin, "exp": unix s}}}
+ *    "tokens": {TOKEN: {"p": principal, "a": admin, "exp": unix s}},
+ *    "gcs": Cloud Storage buckets and objects (layout in storage.c)}
  */
 #define EMU_FLUSH_MS 20
 
