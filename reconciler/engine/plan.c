@@ -465,8 +465,17 @@ static void decide(struct planner *pl, size_t i)
 
 		cJSON_ArrayForEach(imm, schema_list(pl, r->kind, "immutable"))
 		{
+			/* a *Ref field is immutable as the API field it sets */
+			const char *api =
+				cJSON_IsString(imm)
+					? ccai_json_str(schema_list(pl, r->kind,
+								    "refs"),
+							imm->valuestring)
+					: NULL;
+
 			if (cJSON_IsString(imm) &&
-			    under(path, imm->valuestring)) {
+			    (under(path, imm->valuestring) ||
+			     (api && under(path, api)))) {
 				r->action = CCAI_ACT_REPLACE;
 				reason(r, "'%s' cannot change once created",
 				       imm->valuestring);

@@ -31,8 +31,9 @@ static const struct ccai_kind_ref refs[] = {
 	{ 0 },
 };
 
-static const char *const local_fields[] = { "keyFile", "rotateAfterDays",
-					    "orphanKeys", NULL };
+static const char *const local_fields[] = { "keyFile", "keyId",
+					    "rotateAfterDays", "orphanKeys",
+					    NULL };
 
 /*
  * How long after an intent a key it made may take to appear: a request's
@@ -52,6 +53,22 @@ static const char *sa_of(const struct ccai_kres *r)
 	return sa;
 }
 
+/*
+ * The account whose keys hold r's live key: the one in its server name
+ * when known (so that a changed serviceAccountRef shows as a change, not
+ * as a vanished key), else the wanted one.  Caller frees; may be NULL.
+ */
+static char *current_sa(const struct ccai_kres *r)
+{
+	const char *k =
+		r->server_name ? strstr(r->server_name, "/keys/") : NULL;
+
+	if (k)
+		return ccai_xstrndup(r->server_name,
+				     (size_t)(k - r->server_name));
+	return sa_of(r) ? ccai_xstrdup(sa_of(r)) : NULL;
+}
+
 static void key_shape(const struct ccai_kres *r, cJSON *desired)
 {
 	(void)r;
@@ -62,9 +79,10 @@ static void key_shape(const struct ccai_kres *r, cJSON *desired)
 
 static void key_read_key(const struct ccai_kres *r, struct ccai_buf *key)
 {
-	const char *sa = sa_of(r);
+	char *sa = current_sa(r);
 
 	ccai_buf_printf(key, "keys %s", sa ? sa : r->project);
+	free(sa);
 }
 
 static int list_keys(const struct ccai_kres *r, const char *sa, cJSON **items,
@@ -100,17 +118,15 @@ static int list_keys(const struct ccai_kres *r, const char *sa, cJSON **items,
 static int key_read(const struct ccai_kres *r, cJSON **out,
 		    struct ccai_error *err)
 {
-	const char *sa = sa_of(r);
+	char *sa = current_sa(r);
 	cJSON *items = NULL;
-	int rc;
+	int rc = 0;
 
-	if (!sa || strstr(sa, "(known")) {
+	if (!sa || strstr(sa, "(known"))
 		*out = ccai_ops_collection(NULL, false);
-		return 0;
-	}
-	rc = list_keys(r, sa, &items, err);
-	if (rc == 0)
+	else if ((rc = list_keys(r, sa, &items, err)) == 0)
 		*out = ccai_ops_collection(items, false);
+	free(sa);
 	return rc;
 }
 
@@ -163,16 +179,23 @@ static int key_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,
 	(void)err;
 	*live = NULL;
 	*server_name = NULL;
-	if (!r->server_name)
+	/* a key has no identity but its id: known from state, or from the
+	 * manifest's keyId (an existing key adopted, e.g. by export) */
+	if (!r->server_name && !ccai_json_str(r->spec, "keyId"))
 		return 0;
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(coll, "items"))
 	{
 		const char *n = ccai_json_str(it, "name");
 		const char *v = ccai_json_str(it, "validAfterTime");
 		const char *alg = ccai_json_str(it, "keyAlgorithm");
+		const char *id = n ? strstr(n, "/keys/") : NULL;
 		char *sa;
 
-		if (!n || strcmp(n, r->server_name))
+		if (!n || !id)
+			continue;
+		if (r->server_name ? strcmp(n, r->server_name)
+				   : strcmp(id + strlen("/keys/"),
+					    ccai_json_str(r->spec, "keyId")))
 			continue;
 		*live = cJSON_CreateObject();
 		sa = ccai_xstrndup(n,
