@@ -77,9 +77,11 @@ static void print_text(const struct ccai_export *ex, const char *dir,
 	       "'ccaictl export --adopt' records them in the state.\n",
 	       dir);
 	if (nkeys)
-		printf("Warning: %zu ServiceAccountKey stub%s: until adopted, "
-		       "apply would make a NEW key for each (Google never "
-		       "gives an existing private key).\n",
+		printf("Note: %zu ServiceAccountKey%s adopted by keyId: Google "
+		       "never gives an existing private key, so put each "
+		       "key's JSON file at its keyFile, or replace the key "
+		       "with 'ccaictl apply --replace "
+		       "ServiceAccountKey/NAME'.\n",
 		       nkeys, nkeys == 1 ? "" : "s");
 }
 

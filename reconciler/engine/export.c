@@ -561,17 +561,20 @@ static int read_keys(struct reader *rd, struct ccai_error *err)
 				cJSON_AddStringToObject(spec, "keyFile", f);
 				free(f);
 			}
+			/* the key itself: applying adopts it, never a new one */
+			if (after(kn, "/keys/"))
+				cJSON_AddStringToObject(spec, "keyId",
+							after(kn, "/keys/"));
 			strip_for(rd, &ccai_kind_service_account_key, spec);
 			d->comment = ccai_xasprintf(
 				"user-managed key %s\n"
 				"of %s%s%s%s\n"
-				"A stub: Google never gives a private key "
-				"twice, so ccaictl has none, and keyFile\n"
-				"is only where a replacement key would be "
-				"written.  Adopted (export --adopt, or\n"
-				"'ccaictl import ServiceAccountKey/%s "
-				"KEY_NAME') it changes nothing;\n"
-				"NOT adopted, apply would make a NEW key.",
+				"keyId adopts this key: apply makes no new "
+				"one.  Google never gives a private key\n"
+				"twice, so ccaictl has none: put the key's "
+				"JSON file at keyFile yourself, or\n"
+				"replace the key with 'ccaictl apply "
+				"--replace ServiceAccountKey/%s'.",
 				after(kn, "/keys/") ? after(kn, "/keys/") : kn,
 				sa_name, since ? ", valid since " : "",
 				since ? since : "",
