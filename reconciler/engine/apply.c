@@ -205,22 +205,8 @@ static void fill(struct exec *x, size_t i, struct ccai_kres *k,
 {
 	struct ccai_resource *r = &x->plan->res[i];
 
-	memset(k, 0, sizeof(*k));
-	k->kind = r->kind;
-	k->g = x->g;
-	k->project = r->project;
-	k->location = r->location;
-	k->name = r->name;
-	k->spec = r->m ? r->m->spec
-		       : cJSON_GetObjectItemCaseSensitive(r->state, "spec");
-	k->manifest_dir = r->manifest_dir;
-	k->server_name = r->server_name;
-	k->desired = r->desired;
-	k->live = r->live;
-	k->attrs = cJSON_GetObjectItemCaseSensitive(r->state, "attributes");
-	k->last = cJSON_GetObjectItemCaseSensitive(r->state, "lastApplied");
+	ccai_resolve_kres(r, x->g, x->opts ? x->opts->stop : NULL, k);
 	k->mask = r->mask;
-	k->stop = x->opts ? x->opts->stop : NULL;
 	k->save_attrs = save_attrs;
 	sr->x = x;
 	sr->i = i;

@@ -187,24 +187,8 @@ static const cJSON *schema_list(struct planner *pl, const struct ccai_kind *k,
 
 static void fill_kres(struct planner *pl, size_t i)
 {
-	struct ccai_resource *r = &pl->plan->res[i];
-	struct ccai_kres *k = &pl->kres[i];
-
-	memset(k, 0, sizeof(*k));
-	k->kind = r->kind;
-	k->g = pl->g;
-	k->project = r->project;
-	k->location = r->location;
-	k->name = r->name;
-	k->spec = r->m ? r->m->spec
-		       : cJSON_GetObjectItemCaseSensitive(r->state, "spec");
-	k->manifest_dir = r->manifest_dir;
-	k->server_name = r->server_name;
-	k->desired = r->desired;
-	k->live = r->live;
-	k->attrs = cJSON_GetObjectItemCaseSensitive(r->state, "attributes");
-	k->last = cJSON_GetObjectItemCaseSensitive(r->state, "lastApplied");
-	k->stop = pl->opts ? pl->opts->stop : NULL;
+	ccai_resolve_kres(&pl->plan->res[i], pl->g,
+			  pl->opts ? pl->opts->stop : NULL, &pl->kres[i]);
 }
 
 static int do_read(void *ctx, size_t i)
@@ -575,6 +559,7 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 	cJSON *entries, *e;
 	int64_t start = ccai_clock_ms();
 	size_t i, k, n;
+	int rc = 0;
 
 	memset(plan, 0, sizeof(*plan));
 	memset(&pl, 0, sizeof(pl));
@@ -662,8 +647,8 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 	}
 	plan_reads(&pl);
 	if (opts && opts->stop && *opts->stop) {
-		ccai_error_set(err, CCAI_ECANCELLED, "interrupted");
-		goto fail;
+		rc = ccai_error_set(err, CCAI_ECANCELLED, "interrupted");
+		goto out;
 	}
 
 	/* match and decide, in dependency order: targets' names are known */
@@ -683,26 +668,14 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 	}
 	fingerprint(&pl);
 	plan->elapsed_ms = ccai_clock_ms() - start;
-	for (i = 0; i < pl.nreads; i++) {
-		free(pl.reads[i].key);
-		cJSON_Delete(pl.reads[i].result);
-	}
-	free(pl.reads);
-	free(pl.read_of);
-	free(pl.kres);
-	free(pl.res_of);
-	for (i = 0; i < ccai_kind_count(); i++)
-		cJSON_Delete(pl.schemas[i]);
-	free(pl.schemas);
 	if (plan->problems.n) {
 		ccai_diag_sort(&plan->problems);
-		return ccai_error_set(err, CCAI_EINVALID,
-				      "%zu problem%s found while planning",
-				      plan->problems.n,
-				      plan->problems.n == 1 ? "" : "s");
+		rc = ccai_error_set(err, CCAI_EINVALID,
+				    "%zu problem%s found while planning",
+				    plan->problems.n,
+				    plan->problems.n == 1 ? "" : "s");
 	}
-	return 0;
-fail:
+out:
 	for (i = 0; i < pl.nreads; i++) {
 		free(pl.reads[i].key);
 		cJSON_Delete(pl.reads[i].result);
@@ -714,5 +687,5 @@ fail:
 	for (i = 0; i < ccai_kind_count(); i++)
 		cJSON_Delete(pl.schemas[i]);
 	free(pl.schemas);
-	return err ? err->code : CCAI_ERROR;
+	return rc;
 }

@@ -81,6 +81,27 @@ void ccai_resolve_order(const struct ccai_plan *plan, size_t *order)
 	ccai_graph_release(&g);
 }
 
+void ccai_resolve_kres(const struct ccai_resource *r, struct ccai_google *g,
+		       volatile int *stop, struct ccai_kres *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->kind = r->kind;
+	k->g = g;
+	k->project = r->project;
+	k->location = r->location;
+	k->name = r->name;
+	/* a resource known only to the state has the spec it was applied with */
+	k->spec = r->m ? r->m->spec
+		       : cJSON_GetObjectItemCaseSensitive(r->state, "spec");
+	k->manifest_dir = r->manifest_dir;
+	k->server_name = r->server_name;
+	k->desired = r->desired;
+	k->live = r->live;
+	k->attrs = cJSON_GetObjectItemCaseSensitive(r->state, "attributes");
+	k->last = cJSON_GetObjectItemCaseSensitive(r->state, "lastApplied");
+	k->stop = stop;
+}
+
 const char *ccai_resolve_sa_email(const char *name)
 {
 	const char *p = strstr(name, "/serviceAccounts/");

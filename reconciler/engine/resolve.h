@@ -35,6 +35,10 @@ void ccai_resolve_order(const struct ccai_plan *plan, size_t *order);
 int ccai_resolve_desired(struct ccai_plan *plan, size_t i, bool final,
 			 struct ccai_error *err);
 
+/* Fill what a kind's hooks see of r (inputs only; outputs cleared). */
+void ccai_resolve_kres(const struct ccai_resource *r, struct ccai_google *g,
+		       volatile int *stop, struct ccai_kres *k);
+
 /* The email in a service account name or member string. Borrowed. */
 const char *ccai_resolve_sa_email(const char *name);
 

@@ -196,19 +196,18 @@ int ccai_coll_update(struct ccai_kres *r, struct ccai_error *err)
 	return rc;
 }
 
-int ccai_coll_remove(struct ccai_kres *r, struct ccai_error *err)
+int ccai_ops_delete(const struct ccai_kres *r, enum ccai_api api,
+		    const char *version, const char *name,
+		    const char *method_id, struct ccai_error *err)
 {
-	const struct ccai_collection *c = r->kind->collection;
-	char *path = ccai_xasprintf("%s/%s", c->version, r->server_name);
-	char mid[160];
+	char *path = ccai_xasprintf("%s/%s", version, name);
 	struct ccai_request req = {
-		.api = c->api,
+		.api = api,
 		.location = r->location,
 		.method = "DELETE",
 		.path = path,
 		.idempotent = true,
-		.method_id = ccai_ops_method(mid, sizeof(mid), c->method_id,
-					     "delete"),
+		.method_id = method_id,
 	};
 	cJSON *out = NULL;
 	int rc = ccai_google_call(r->g, &req, &out, err);
@@ -216,6 +215,16 @@ int ccai_coll_remove(struct ccai_kres *r, struct ccai_error *err)
 	cJSON_Delete(out);
 	free(path);
 	return rc == CCAI_ENOTFOUND ? 0 : rc;
+}
+
+int ccai_coll_remove(struct ccai_kres *r, struct ccai_error *err)
+{
+	const struct ccai_collection *c = r->kind->collection;
+	char mid[160];
+
+	return ccai_ops_delete(
+		r, c->api, c->version, r->server_name,
+		ccai_ops_method(mid, sizeof(mid), c->method_id, "delete"), err);
 }
 
 const struct ccai_kind_ops ccai_coll_ops = {

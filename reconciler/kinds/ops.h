@@ -58,6 +58,11 @@ int ccai_coll_remove(struct ccai_kres *r, struct ccai_error *err);
 
 extern const struct ccai_kind_ops ccai_coll_ops;
 
+/* DELETE {version}/{name}; an object already gone counts as deleted. */
+int ccai_ops_delete(const struct ccai_kres *r, enum ccai_api api,
+		    const char *version, const char *name,
+		    const char *method_id, struct ccai_error *err);
+
 /* "updateMask=a,b" escaped for a query string (caller frees). */
 char *ccai_ops_mask_query(const char *mask);
 

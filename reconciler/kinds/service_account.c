@@ -227,20 +227,8 @@ static int sa_update(struct ccai_kres *r, struct ccai_error *err)
 
 static int sa_remove(struct ccai_kres *r, struct ccai_error *err)
 {
-	char *path = ccai_xasprintf("v1/%s", r->server_name);
-	struct ccai_request req = {
-		.api = CCAI_API_IAM,
-		.method = "DELETE",
-		.path = path,
-		.idempotent = true,
-		.method_id = "iam.projects.serviceAccounts.delete",
-	};
-	cJSON *out = NULL;
-	int rc = ccai_google_call(r->g, &req, &out, err);
-
-	cJSON_Delete(out);
-	free(path);
-	return rc == CCAI_ENOTFOUND ? 0 : rc;
+	return ccai_ops_delete(r, CCAI_API_IAM, "v1", r->server_name,
+			       "iam.projects.serviceAccounts.delete", err);
 }
 
 static const struct ccai_kind_ops ops = {

@@ -293,20 +293,8 @@ static void key_notes(const struct ccai_kres *r, struct ccai_strlist *notes)
 static int delete_key(const struct ccai_kres *r, const char *name,
 		      struct ccai_error *err)
 {
-	char *path = ccai_xasprintf("v1/%s", name);
-	struct ccai_request req = {
-		.api = CCAI_API_IAM,
-		.method = "DELETE",
-		.path = path,
-		.idempotent = true,
-		.method_id = "iam.projects.serviceAccounts.keys.delete",
-	};
-	cJSON *out = NULL;
-	int rc = ccai_google_call(r->g, &req, &out, err);
-
-	cJSON_Delete(out);
-	free(path);
-	return rc == CCAI_ENOTFOUND ? 0 : rc;
+	return ccai_ops_delete(r, CCAI_API_IAM, "v1", name,
+			       "iam.projects.serviceAccounts.keys.delete", err);
 }
 
 static bool in_list(const cJSON *list, const char *s)
