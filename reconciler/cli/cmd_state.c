@@ -270,14 +270,7 @@ int ccai_cmd_import(int argc, char **argv)
 				server);
 		goto out;
 	}
-	e = cJSON_CreateObject();
-	cJSON_AddStringToObject(e, "address", m->qaddress);
-	cJSON_AddStringToObject(e, "kind", m->kind->name);
-	cJSON_AddStringToObject(e, "name", m->name);
-	cJSON_AddStringToObject(e, "project", m->project);
-	if (m->location)
-		cJSON_AddStringToObject(e, "location", m->location);
-	cJSON_AddStringToObject(e, "serverName", name);
+	e = ccai_state_entry_new(m, name);
 	ccai_state_put(run.state, e);
 	if (ccai_state_save(run.state, &err) < 0) {
 		ccai_run_error(&err);

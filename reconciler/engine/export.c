@@ -1370,14 +1370,7 @@ int ccai_export_adopt(const struct ccai_export *ex, const char *dir,
 		d = doc_for(ex, m);
 		if (!d || !d->server_name)
 			continue;
-		e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "address", m->qaddress);
-		cJSON_AddStringToObject(e, "kind", m->kind->name);
-		cJSON_AddStringToObject(e, "name", m->name);
-		cJSON_AddStringToObject(e, "project", m->project);
-		if (m->location)
-			cJSON_AddStringToObject(e, "location", m->location);
-		cJSON_AddStringToObject(e, "serverName", d->server_name);
+		e = ccai_state_entry_new(m, d->server_name);
 		ccai_state_put(state, e);
 		if (m->kind == &ccai_kind_service_account_key)
 			res->keys++;

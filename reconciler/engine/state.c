@@ -1,6 +1,7 @@
 #include "util/common.h"
 #include "engine/state.h"
 #include "engine/state_backend.h"
+#include "manifest/model.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/fs.h"
@@ -169,6 +170,22 @@ static cJSON *find_locked(const struct ccai_state *s, const char *address)
 			return e;
 	}
 	return NULL;
+}
+
+cJSON *ccai_state_entry_new(const struct ccai_manifest *m,
+			    const char *server_name)
+{
+	cJSON *e = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(e, "address", m->qaddress);
+	cJSON_AddStringToObject(e, "kind", m->kind->name);
+	cJSON_AddStringToObject(e, "name", m->name);
+	cJSON_AddStringToObject(e, "project", m->project);
+	if (m->location)
+		cJSON_AddStringToObject(e, "location", m->location);
+	if (server_name)
+		cJSON_AddStringToObject(e, "serverName", server_name);
+	return e;
 }
 
 cJSON *ccai_state_get(struct ccai_state *s, const char *address)

@@ -52,6 +52,13 @@ const char *ccai_state_where(const struct ccai_state *s);
  *    "lastApplied": {...spec...}, "attributes": {...}}
  */
 
+struct ccai_manifest;
+
+/* A new entry recording that manifest m manages server object
+ * server_name (no lastApplied yet: the next plan diffs against it). */
+cJSON *ccai_state_entry_new(const struct ccai_manifest *m,
+			    const char *server_name);
+
 /* A copy of the entry for address (project/Kind/name), or NULL. */
 cJSON *ccai_state_get(struct ccai_state *s, const char *address);
 /* Insert or replace (takes entry). */
