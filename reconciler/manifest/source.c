@@ -1257,6 +1257,23 @@ static const char *char_at(const struct loader *ld, const yaml_mark_t *mark,
 	return ccai_source_snippet(out, size, ch);
 }
 
+/* Does the line of mark hold needle (the raw bytes, before parsing)? */
+static bool line_has(const struct loader *ld, const yaml_mark_t *mark,
+		     const char *needle)
+{
+	size_t at = mark->index < ld->len ? mark->index : ld->len;
+	size_t a = at, b = at, n = strlen(needle), i;
+
+	while (a > 0 && ld->data[a - 1] != '\n')
+		a--;
+	while (b < ld->len && ld->data[b] != '\n')
+		b++;
+	for (i = a; i + n <= b; i++)
+		if (!memcmp(ld->data + i, needle, n))
+			return true;
+	return false;
+}
+
 static void syntax_error(struct loader *ld)
 {
 	char ch[32];
@@ -1284,6 +1301,16 @@ static void syntax_error(struct loader *ld)
 			       "found character '%s' that cannot start any "
 			       "token (quote the value if it is text)",
 			       ch);
+		} else if (p->context && strstr(p->context, "flow") &&
+			   line_has(ld, &p->problem_mark, "${")) {
+			/* `{name: ${x}}`: braces end a plain scalar in flow */
+			report(ld, line, col, NULL,
+			       "%s (%s at %d:%d): inside [...] or {...} a "
+			       "value "
+			       "with ${...} must be quoted, e.g. \"${x}\"",
+			       problem, p->context,
+			       (int)p->context_mark.line + 1,
+			       mark_col(ld, &p->context_mark));
 		} else if (p->context &&
 			   (p->context_mark.line != p->problem_mark.line ||
 			    p->context_mark.column != p->problem_mark.column)) {
