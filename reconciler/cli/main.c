@@ -16,10 +16,7 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "auth", ccai_cmd_auth,
-	  "debug credentials: print-access-token, whoami" },
-	{ "emulator", ccai_cmd_emulator,
-	  "serve the local emulator of the Google APIs" },
+	/* in the order of a day's work; --help lists them so */
 	{ "validate", ccai_cmd_validate,
 	  "parse, schema-check, resolve variables and references; no network" },
 	{ "plan", ccai_cmd_plan,
@@ -36,6 +33,10 @@ static const struct command commands[] = {
 	  "drive a conversation end to end and confirm it reaches Insights" },
 	{ "export", ccai_cmd_export,
 	  "write manifests for what exists in a project (and adopt it)" },
+	{ "auth", ccai_cmd_auth,
+	  "debug credentials: print-access-token, whoami" },
+	{ "emulator", ccai_cmd_emulator,
+	  "serve the local emulator of the Google APIs" },
 	{ "version", ccai_cmd_version, "print the version" },
 };
 
