@@ -369,13 +369,16 @@ void ccai_emu_h_sa_delete(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 	ccai_emu_reply_empty(rs);
 }
 
+/* :enable / :disable of an account or a key (lookup finds the record). */
 static void set_disabled(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
+			 cJSON *(*lookup)(struct ccai_emu_req *,
+					  struct ccai_emu_resp *),
 			 bool off)
 {
 	cJSON *rec;
 
 	ccai_emu_store_lock(rq->emu->store);
-	rec = sa_of(rq, rs);
+	rec = lookup(rq, rs);
 	if (rec) {
 		cJSON *r = cJSON_GetObjectItemCaseSensitive(rec, "r");
 
@@ -392,12 +395,12 @@ static void set_disabled(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
 
 void ccai_emu_h_sa_enable(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
-	set_disabled(rq, rs, false);
+	set_disabled(rq, rs, sa_of, false);
 }
 
 void ccai_emu_h_sa_disable(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
-	set_disabled(rq, rs, true);
+	set_disabled(rq, rs, sa_of, true);
 }
 
 /* ---- keys ------------------------------------------------------------ */
@@ -683,33 +686,12 @@ void ccai_emu_h_key_delete(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 		ccai_emu_reply_empty(rs);
 }
 
-static void key_disabled(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
-			 bool off)
-{
-	cJSON *rec;
-
-	ccai_emu_store_lock(rq->emu->store);
-	rec = key_of(rq, rs);
-	if (rec) {
-		cJSON *r = cJSON_GetObjectItemCaseSensitive(rec, "r");
-
-		if (off)
-			ccai_json_set(r, "disabled", cJSON_CreateTrue());
-		else
-			cJSON_DeleteItemFromObjectCaseSensitive(r, "disabled");
-		ccai_emu_store_dirty(rq->emu->store);
-	}
-	ccai_emu_store_unlock(rq->emu->store);
-	if (rec)
-		ccai_emu_reply_empty(rs);
-}
-
 void ccai_emu_h_key_enable(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
-	key_disabled(rq, rs, false);
+	set_disabled(rq, rs, key_of, false);
 }
 
 void ccai_emu_h_key_disable(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
-	key_disabled(rq, rs, true);
+	set_disabled(rq, rs, key_of, true);
 }
