@@ -85,8 +85,6 @@ static bool from_state(struct ccai_resource *r, cJSON *entry)
 
 static void resource_release(struct ccai_resource *r)
 {
-	size_t i;
-
 	free(r->qaddress);
 	free(r->address);
 	free(r->project);
@@ -97,11 +95,6 @@ static void resource_release(struct ccai_resource *r)
 	free(r->server_name);
 	cJSON_Delete(r->live);
 	cJSON_Delete(r->desired);
-	for (i = 0; i < r->npending; i++) {
-		free(r->pending[i].api_field);
-		free(r->pending[i].prefix);
-	}
-	free(r->pending);
 	ccai_strlist_release(&r->reasons);
 	cJSON_Delete(r->changes);
 	free(r->mask);

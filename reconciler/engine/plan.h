@@ -40,14 +40,6 @@ enum ccai_action {
 
 const char *ccai_action_name(enum ccai_action a);
 
-/* A reference whose server name is only known once its target exists. */
-struct ccai_pending_ref {
-	char *api_field; /* dotted path in the desired object */
-	long target; /* index of the resource that will know it */
-	bool list_item; /* appended to a list field (members) */
-	char *prefix; /* e.g. "serviceAccount:" for members */
-};
-
 struct ccai_resource {
 	const struct ccai_kind *kind;
 	struct ccai_manifest *m; /* NULL when only in state (prune, destroy) */
@@ -66,8 +58,6 @@ struct ccai_resource {
 	bool api_off; /* the API it lives in is not enabled yet */
 
 	cJSON *desired; /* the API object wanted; NULL for deletes */
-	struct ccai_pending_ref *pending;
-	size_t npending;
 
 	enum ccai_action action;
 	struct ccai_strlist reasons;

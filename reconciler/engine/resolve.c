@@ -195,13 +195,6 @@ int ccai_resolve_desired(struct ccai_plan *plan, size_t i, bool final,
 
 	cJSON_Delete(r->desired);
 	r->desired = NULL;
-	for (k = 0; k < r->npending; k++) {
-		free(r->pending[k].api_field);
-		free(r->pending[k].prefix);
-	}
-	free(r->pending);
-	r->pending = NULL;
-	r->npending = 0;
 	if (!m)
 		return 0;
 	d = cJSON_IsObject(m->spec) ? cJSON_Duplicate(m->spec, 1)
@@ -223,8 +216,6 @@ int ccai_resolve_desired(struct ccai_plan *plan, size_t i, bool final,
 		cJSON *v;
 
 		if (!value) {
-			struct ccai_pending_ref *pr;
-
 			if (final) {
 				cJSON_Delete(d);
 				return ccai_error_set(err, CCAI_EINVALID,
@@ -232,16 +223,7 @@ int ccai_resolve_desired(struct ccai_plan *plan, size_t i, bool final,
 						      "is not known yet",
 						      t ? t->address : "?");
 			}
-			r->pending = ccai_xrealloc(r->pending,
-						   (r->npending + 1) *
-							   sizeof(*r->pending));
-			pr = &r->pending[r->npending++];
-			pr->api_field = ccai_xstrdup(def->api_field);
-			pr->target =
-				t ? ccai_resolve_find(plan, t->qaddress) : -1;
-			pr->list_item = def->list;
-			pr->prefix =
-				member ? ccai_xstrdup("serviceAccount:") : NULL;
+			/* apply builds the object again once t exists */
 			value = ccai_xstrdup(CCAI_KNOWN_AFTER_APPLY);
 		} else if (member) {
 			char *mem =

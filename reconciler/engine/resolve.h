@@ -6,8 +6,8 @@
  * value is the target's server name: known from the state or from the
  * live match, derived (a service account's name follows from its
  * accountId), or not known until the target is created, in which case it
- * reads "(known after apply)" and a pending reference records where to
- * put it at apply time.
+ * reads "(known after apply)": the executor builds the object again, with
+ * final set, once the target exists.
  */
 #ifndef CCAI_ENGINE_RESOLVE_H
 #define CCAI_ENGINE_RESOLVE_H

@@ -17,8 +17,8 @@
 struct ccai_state {
 	pthread_mutex_t mu;
 	pthread_cond_t saved; /* a write finished */
-	unsigned long long gen; /* changes made so far */
-	unsigned long long saved_gen; /* changes the last write holds */
+	unsigned long long gen; /* saves asked for so far */
+	unsigned long long saved_gen; /* saves the last write covers */
 	bool saving; /* a write is under way */
 	char *where;
 	cJSON *root; /* {"format","serial","lineage","resources":[...],...} */
@@ -220,7 +220,6 @@ void ccai_state_put(struct ccai_state *s, cJSON *entry)
 	}
 	cJSON_AddItemToArray(list, entry);
 out:
-	s->gen++;
 	pthread_mutex_unlock(&s->mu);
 }
 

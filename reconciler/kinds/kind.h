@@ -116,7 +116,6 @@ struct ccai_settle {
 enum {
 	CCAI_KIND_GROUPED = 1u << 0, /* apply_group per project */
 	CCAI_KIND_SINGLETON = 1u << 1, /* cannot be deleted; destroy forgets */
-	CCAI_KIND_SENSITIVE = 1u << 2, /* holds a secret outside the spec */
 };
 
 struct ccai_kind {

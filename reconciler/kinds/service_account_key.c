@@ -527,6 +527,5 @@ const struct ccai_kind ccai_kind_service_account_key = {
 	.located = false,
 	.refs = refs,
 	.local_fields = local_fields,
-	.flags = CCAI_KIND_SENSITIVE,
 	.ops = &ops,
 };
