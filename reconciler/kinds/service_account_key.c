@@ -375,6 +375,7 @@ static int make_key(struct ccai_kres *r, const char *keep,
 {
 	const char *sa = sa_of(r), *file = key_file(r);
 	cJSON *items = NULL, *attrs = NULL, *pending, *body = NULL, *out = NULL;
+	const cJSON *carried;
 	char *path = NULL, stamp[32];
 	int rc, attempt;
 
@@ -391,12 +392,21 @@ static int make_key(struct ccai_kres *r, const char *keep,
 		return rc;
 	if ((rc = list_keys(r, sa, &items, err)) < 0)
 		return rc;
-	/* record the intent before the key exists */
+	/*
+	 * Record the intent before the key exists.  After an interrupted
+	 * run its "known" list is carried over rather than taken afresh: a
+	 * create that run sent may land between the clean-up above and the
+	 * listing, and must not become "known".
+	 */
+	carried = ccai_json_path(r->attrs, "pendingKey.known");
 	attrs = r->attrs ? cJSON_Duplicate(r->attrs, 1) : cJSON_CreateObject();
 	pending = cJSON_CreateObject();
 	ccai_clock_rfc3339(ccai_clock_unix_ms(), stamp);
 	cJSON_AddStringToObject(pending, "at", stamp);
-	cJSON_AddItemToObject(pending, "known", key_names(items));
+	cJSON_AddItemToObject(pending, "known",
+			      cJSON_IsArray(carried)
+				      ? cJSON_Duplicate(carried, 1)
+				      : key_names(items));
 	ccai_json_set(attrs, "pendingKey", pending);
 	if (r->save_attrs && (rc = r->save_attrs(r, attrs, err)) < 0)
 		goto out;
