@@ -299,38 +299,13 @@ struct reader {
 	struct ccai_export *ex;
 	struct ccai_google *g;
 	const struct ccai_export_opts *o;
-	cJSON *schemas[32]; /* per kind, by registry index */
 	struct ccai_strlist taken[32]; /* metadata.names used, per kind */
 };
 
-static size_t kind_index(const struct ccai_kind *k)
-{
-	size_t i;
-
-	for (i = 0; ccai_kinds[i]; i++)
-		if (ccai_kinds[i] == k)
-			return i;
-	return 0;
-}
-
-static const cJSON *schema_of(struct reader *rd, const struct ccai_kind *k)
-{
-	size_t i = kind_index(k);
-
-	if (!rd->schemas[i]) {
-		const char *text = ccai_manifest_schema_text(k);
-
-		if (text)
-			ccai_json_parse(&rd->schemas[i], text, strlen(text),
-					NULL);
-	}
-	return rd->schemas[i];
-}
-
 /* Strip spec by kind's schema (root.properties.spec). */
-static void strip_for(struct reader *rd, const struct ccai_kind *k, cJSON *spec)
+static void strip_for(const struct ccai_kind *k, cJSON *spec)
 {
-	const cJSON *root = schema_of(rd, k);
+	const cJSON *root = ccai_manifest_schema_doc(k);
 
 	ccai_export_strip(spec, root, ccai_json_path(root, "properties.spec"));
 }
@@ -347,7 +322,7 @@ static struct ccai_export_doc *add_doc(struct reader *rd,
 	d = &ex->docs[ex->n++];
 	memset(d, 0, sizeof(*d));
 	d->kind = k;
-	d->name = ccai_export_unique_name(&rd->taken[kind_index(k)], base);
+	d->name = ccai_export_unique_name(&rd->taken[ccai_kind_index(k)], base);
 	d->location = location ? ccai_xstrdup(location) : NULL;
 	d->server_name = server_name ? ccai_xstrdup(server_name) : NULL;
 	d->spec = spec;
@@ -493,7 +468,7 @@ static int read_accounts(struct reader *rd, struct ccai_error *err)
 				ccai_json_str(it, "description"));
 		cJSON_AddBoolToObject(spec, "disabled",
 				      ccai_json_bool(it, "disabled", false));
-		strip_for(rd, &ccai_kind_service_account, spec);
+		strip_for(&ccai_kind_service_account, spec);
 		slug = ccai_export_slug(acct, "service-account");
 		sn = ccai_xasprintf("projects/%s/serviceAccounts/%s",
 				    rd->ex->project, email);
@@ -565,7 +540,7 @@ static int read_keys(struct reader *rd, struct ccai_error *err)
 			if (after(kn, "/keys/"))
 				cJSON_AddStringToObject(spec, "keyId",
 							after(kn, "/keys/"));
-			strip_for(rd, &ccai_kind_service_account_key, spec);
+			strip_for(&ccai_kind_service_account_key, spec);
 			d->comment = ccai_xasprintf(
 				"user-managed key %s\n"
 				"of %s%s%s%s\n"
@@ -697,7 +672,7 @@ static int read_bindings(struct reader *rd, struct ccai_error *err)
 		if (cond)
 			cJSON_AddItemToObject(spec, "condition",
 					      cJSON_Duplicate(cond, 1));
-		strip_for(rd, &ccai_kind_role_binding, spec);
+		strip_for(&ccai_kind_role_binding, spec);
 		last = strrchr(role, '/');
 		last = last ? last + 1 : role;
 		if (cond && ccai_json_str(cond, "title"))
@@ -785,7 +760,7 @@ static int read_located(struct reader *rd, const struct ccai_kind *k,
 			ls = detach_path(spec,
 					 "advancedSettings.loggingSettings");
 		ccai_export_refs(spec, k, rd->ex);
-		strip_for(rd, k, spec);
+		strip_for(k, spec);
 		slug = ccai_export_slug(ccai_json_str(it, "displayName"),
 					k == &ccai_kind_agent ? "agent"
 					: k == &ccai_kind_security_settings
@@ -801,7 +776,7 @@ static int read_located(struct reader *rd, const struct ccai_kind *k,
 			cJSON_AddStringToObject(lspec, "name", sn);
 			ccai_export_refs(lspec, &ccai_kind_logging_settings,
 					 rd->ex);
-			strip_for(rd, &ccai_kind_logging_settings, lspec);
+			strip_for(&ccai_kind_logging_settings, lspec);
 			if (cJSON_GetArraySize(lspec) < 2) {
 				/* all defaults: nothing to own */
 				cJSON_Delete(lspec);
@@ -841,7 +816,7 @@ static int read_insights(struct reader *rd, const char *location, bool several,
 	}
 	spec = cJSON_Duplicate(s, 1);
 	ccai_export_refs(spec, &ccai_kind_insights_settings, rd->ex);
-	strip_for(rd, &ccai_kind_insights_settings, spec);
+	strip_for(&ccai_kind_insights_settings, spec);
 	if (!spec->child) {
 		note(rd,
 		     "Insights settings of '%s' left out: all server "
@@ -936,10 +911,8 @@ int ccai_export_read(struct ccai_export *ex, struct ccai_google *g,
 out:
 	if (rc == 0 && o->stop && *o->stop)
 		rc = CCAI_ECANCELLED;
-	for (i = 0; i < CCAI_ARRAY_SIZE(rd.schemas); i++) {
-		cJSON_Delete(rd.schemas[i]);
+	for (i = 0; i < CCAI_ARRAY_SIZE(rd.taken); i++)
 		ccai_strlist_release(&rd.taken[i]);
-	}
 	ccai_strlist_release(&locs);
 	ccai_strlist_release(&ilocs);
 	return rc;
@@ -1183,7 +1156,7 @@ int ccai_export_yaml(struct ccai_buf *out, const struct ccai_export *ex,
 
 char *ccai_export_file_name(const struct ccai_kind *kind)
 {
-	return ccai_xasprintf("%02zu-%s.yaml", kind_index(kind) + 1,
+	return ccai_xasprintf("%02zu-%s.yaml", ccai_kind_index(kind) + 1,
 			      kind->name);
 }
 

@@ -146,34 +146,13 @@ struct planner {
 	size_t nreads;
 	size_t *read_of; /* resource index -> read index */
 	struct ccai_kres *kres;
-	cJSON **schemas; /* per kind: parsed schema document */
 };
 
-static const cJSON *kind_schema(struct planner *pl, const struct ccai_kind *k)
-{
-	size_t i;
-
-	for (i = 0; ccai_kinds[i]; i++) {
-		if (ccai_kinds[i] != k)
-			continue;
-		if (!pl->schemas[i]) {
-			const char *text = ccai_manifest_schema_text(k);
-
-			if (text)
-				ccai_json_parse(&pl->schemas[i], text,
-						strlen(text), NULL);
-		}
-		return pl->schemas[i];
-	}
-	return NULL;
-}
-
 /* x-ccaictl list of a kind's schema ("immutable", "outputOnly"). */
-static const cJSON *schema_list(struct planner *pl, const struct ccai_kind *k,
-				const char *which)
+static const cJSON *schema_list(const struct ccai_kind *k, const char *which)
 {
-	const cJSON *x = cJSON_GetObjectItemCaseSensitive(kind_schema(pl, k),
-							  "x-ccaictl");
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(
+		ccai_manifest_schema_doc(k), "x-ccaictl");
 
 	return cJSON_GetObjectItemCaseSensitive(x, which);
 }
@@ -423,7 +402,7 @@ static void decide(struct planner *pl, size_t i)
 		return;
 	}
 
-	ds.root = kind_schema(pl, r->kind);
+	ds.root = ccai_manifest_schema_doc(r->kind);
 	ds.node = ccai_json_path(ds.root, "properties.spec");
 	r->changes = ccai_diff(
 		r->desired, r->live,
@@ -440,14 +419,14 @@ static void decide(struct planner *pl, size_t i)
 		const cJSON *imm;
 		const char *path = ccai_json_str(c, "path");
 
-		cJSON_ArrayForEach(imm, schema_list(pl, r->kind, "immutable"))
+		cJSON_ArrayForEach(imm, schema_list(r->kind, "immutable"))
 		{
 			/* a *Ref field is immutable as the API field it sets */
 			const char *api =
 				cJSON_IsString(imm)
-					? ccai_json_str(schema_list(pl, r->kind,
-								    "refs"),
-							imm->valuestring)
+					? ccai_json_str(
+						  schema_list(r->kind, "refs"),
+						  imm->valuestring)
 					: NULL;
 
 			if (cJSON_IsString(imm) &&
@@ -561,7 +540,6 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 	pl.g = g;
 	pl.state = state;
 	pl.opts = opts;
-	pl.schemas = ccai_xcalloc(ccai_kind_count() + 1, sizeof(*pl.schemas));
 	plan->set = set;
 	plan->destroy = opts && opts->destroy;
 	plan->lineage = ccai_xstrdup(or_empty(ccai_state_lineage(state)));
@@ -677,8 +655,5 @@ out:
 	free(pl.read_of);
 	free(pl.kres);
 	free(pl.res_of);
-	for (i = 0; i < ccai_kind_count(); i++)
-		cJSON_Delete(pl.schemas[i]);
-	free(pl.schemas);
 	return rc;
 }

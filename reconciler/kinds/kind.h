@@ -140,6 +140,8 @@ extern const struct ccai_kind *const ccai_kinds[];
 
 const struct ccai_kind *ccai_kind_find(const char *name);
 size_t ccai_kind_count(void);
+/* Its position in ccai_kinds (for per-kind tables). */
+size_t ccai_kind_index(const struct ccai_kind *kind);
 
 extern const struct ccai_kind ccai_kind_api_service;
 extern const struct ccai_kind ccai_kind_service_account;

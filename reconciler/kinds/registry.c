@@ -24,3 +24,13 @@ size_t ccai_kind_count(void)
 {
 	return CCAI_ARRAY_SIZE(ccai_kinds) - 1;
 }
+
+size_t ccai_kind_index(const struct ccai_kind *kind)
+{
+	size_t i;
+
+	for (i = 0; ccai_kinds[i]; i++)
+		if (ccai_kinds[i] == kind)
+			return i;
+	return 0;
+}

@@ -8,6 +8,7 @@
 #include "util/fs.h"
 #include "util/json.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 extern const struct ccai_embedded ccai_schemas[];
@@ -76,36 +77,47 @@ const char *ccai_manifest_schema_text(const struct ccai_kind *kind)
 	return e ? e->data : NULL;
 }
 
-static size_t kind_index(const struct ccai_kind *kind)
+static cJSON *schema_docs[16];
+static pthread_once_t schema_docs_once = PTHREAD_ONCE_INIT;
+
+static void parse_schema_docs(void)
 {
 	size_t i;
 
-	for (i = 0; ccai_kinds[i]; i++)
-		if (ccai_kinds[i] == kind)
-			return i;
-	return 0;
+	for (i = 0; ccai_kinds[i] && i < CCAI_ARRAY_SIZE(schema_docs); i++) {
+		const char *text = ccai_manifest_schema_text(ccai_kinds[i]);
+
+		if (text)
+			ccai_json_parse(&schema_docs[i], text, strlen(text),
+					NULL);
+	}
+}
+
+const cJSON *ccai_manifest_schema_doc(const struct ccai_kind *kind)
+{
+	size_t i = ccai_kind_index(kind);
+
+	pthread_once(&schema_docs_once, parse_schema_docs);
+	return i < CCAI_ARRAY_SIZE(schema_docs) ? schema_docs[i] : NULL;
 }
 
 const struct ccai_schema *ccai_manifest_schema(struct ccai_manifest_set *set,
 					       const struct ccai_kind *kind,
 					       struct ccai_error *err)
 {
-	size_t i = kind_index(kind);
-	const char *text;
-	cJSON *doc = NULL;
+	size_t i = ccai_kind_index(kind);
+	const cJSON *doc;
 
 	if (set->schemas[i])
 		return set->schemas[i];
-	text = ccai_manifest_schema_text(kind);
-	if (!text) {
+	doc = ccai_manifest_schema_doc(kind);
+	if (!doc) {
 		ccai_error_set(err, CCAI_ERROR, "no schema '%s' in this build",
 			       kind->schema);
 		return NULL;
 	}
-	if (ccai_json_parse(&doc, text, strlen(text), err) < 0 ||
-	    ccai_schema_compile(&set->schemas[i], doc, err) < 0)
+	if (ccai_schema_compile(&set->schemas[i], doc, err) < 0)
 		set->schemas[i] = NULL;
-	cJSON_Delete(doc);
 	return set->schemas[i];
 }
 
@@ -240,14 +252,12 @@ static void on_schema_issue(void *ud, const struct ccai_schema_issue *is)
 static void check_output_only(struct ctx *c, const struct ccai_kind *kind,
 			      const cJSON *spec)
 {
-	const char *text = ccai_manifest_schema_text(kind);
 	const cJSON *list, *item;
-	cJSON *doc = NULL;
 
-	if (!text || !cJSON_IsObject(spec) ||
-	    ccai_json_parse(&doc, text, strlen(text), NULL) < 0)
+	if (!cJSON_IsObject(spec))
 		return;
-	list = ccai_json_path(doc, "x-ccaictl.outputOnly");
+	list = ccai_json_path(ccai_manifest_schema_doc(kind),
+			      "x-ccaictl.outputOnly");
 	cJSON_ArrayForEach(item, list)
 	{
 		const char *p = cJSON_GetStringValue(item), *dot;
@@ -267,7 +277,6 @@ static void check_output_only(struct ctx *c, const struct ccai_kind *kind,
 		       dot ? dot + 1 : p);
 		ccai_strlist_add(&c->suppressed, path);
 	}
-	cJSON_Delete(doc);
 }
 
 static const char *const known_annotations[] = { CCAI_ANN_DELETION_POLICY,

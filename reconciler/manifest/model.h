@@ -113,5 +113,10 @@ const struct ccai_schema *ccai_manifest_schema(struct ccai_manifest_set *set,
 
 /* The schema document (x-ccaictl block included) embedded for a kind. */
 const char *ccai_manifest_schema_text(const struct ccai_kind *kind);
+/*
+ * The same, parsed: once per process, on first use, from any thread;
+ * immutable and never freed.  NULL if the build lacks it.
+ */
+const cJSON *ccai_manifest_schema_doc(const struct ccai_kind *kind);
 
 #endif
