@@ -40,7 +40,6 @@ static const struct ccai_option destroy_options[] = {
 };
 
 struct progress {
-	bool color;
 	bool json;
 };
 
@@ -289,7 +288,6 @@ static int run(int argc, char **argv, bool destroy)
 	if (!json)
 		printf("\n");
 	memset(&ao, 0, sizeof(ao));
-	prog.color = ro.color;
 	prog.json = json;
 	ao.parallelism = (int)rn.o.parallelism;
 	ao.stop = &ccai_run_stop;
