@@ -1,13 +1,13 @@
 /*
  * cmd_export.c - `ccaictl export --project P [--location L...] [-o DIR]
  * [--adopt]`: write manifests for what already exists in a project
- * (engine/export.h does the work; docs/export.md describes it).
+ * (workflow/export.h does the work; docs/export.md describes it).
  */
 #include "util/common.h"
 #include "cli/cli.h"
 #include "cli/load.h"
 #include "cli/run.h"
-#include "engine/export.h"
+#include "workflow/export.h"
 #include "engine/state.h"
 #include "util/alloc.h"
 #include "util/json.h"

@@ -1,12 +1,12 @@
 /*
  * cmd_verify.c - `ccaictl verify -f PATH... --profile NAME | --agent NAME`:
  * drive a conversation end to end and confirm it reaches Insights
- * (engine/verify.h does the work; docs/verify.md describes it).
+ * (workflow/verify.h does the work; docs/verify.md describes it).
  */
 #include "util/common.h"
 #include "cli/cli.h"
 #include "cli/run.h"
-#include "engine/verify.h"
+#include "workflow/verify.h"
 #include "util/json.h"
 
 #define VERIFY_DEFAULT_TIMEOUT_MS (10LL * 60 * 1000)

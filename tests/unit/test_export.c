@@ -1,6 +1,6 @@
 #include "util/common.h"
 #include "testutil.h"
-#include "engine/export.h"
+#include "workflow/export.h"
 #include "manifest/source.h"
 #include "manifest/vars.h"
 #include "util/alloc.h"

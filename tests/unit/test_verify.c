@@ -1,6 +1,6 @@
 #include "util/common.h"
 #include "testutil.h"
-#include "engine/verify.h"
+#include "workflow/verify.h"
 #include "util/alloc.h"
 #include "util/json.h"
 

@@ -1,5 +1,5 @@
 #include "util/common.h"
-#include "engine/verify.h"
+#include "workflow/verify.h"
 #include "engine/plan.h"
 #include "google/client.h"
 #include "util/alloc.h"

@@ -1,5 +1,5 @@
 #include "util/common.h"
-#include "engine/export.h"
+#include "workflow/export.h"
 #include "engine/apply.h"
 #include "engine/plan.h"
 #include "engine/state.h"

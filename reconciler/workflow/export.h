@@ -32,8 +32,8 @@
  * Ownership: struct ccai_export owns its documents, strings and specs;
  * ccai_export_release() frees them.  The client and state are borrowed.
  */
-#ifndef CCAI_ENGINE_EXPORT_H
-#define CCAI_ENGINE_EXPORT_H
+#ifndef CCAI_WORKFLOW_EXPORT_H
+#define CCAI_WORKFLOW_EXPORT_H
 
 #include "util/common.h"
 #include "util/buf.h"

@@ -28,8 +28,8 @@
  * ccai_verify_result_release() frees them.  The manifest set, client and
  * state are borrowed.
  */
-#ifndef CCAI_ENGINE_VERIFY_H
-#define CCAI_ENGINE_VERIFY_H
+#ifndef CCAI_WORKFLOW_VERIFY_H
+#define CCAI_WORKFLOW_VERIFY_H
 
 #include "util/common.h"
 #include "util/error.h"
