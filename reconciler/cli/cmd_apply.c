@@ -305,9 +305,11 @@ static int run(int argc, char **argv, bool destroy)
 		free(s);
 		cJSON_Delete(j);
 	} else {
-		print_result(&res, destroy, ccai_run_stop != 0);
+		print_result(&res, destroy,
+			     ccai_stop_requested(&ccai_run_stop));
 	}
-	code = r == 0 && !ccai_run_stop ? CCAI_EXIT_OK : CCAI_EXIT_ERROR;
+	code = r == 0 && !ccai_stop_requested(&ccai_run_stop) ? CCAI_EXIT_OK
+							      : CCAI_EXIT_ERROR;
 out:
 	ccai_apply_result_release(&res);
 	if (saved)

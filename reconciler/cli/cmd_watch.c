@@ -9,10 +9,8 @@
 #include "cli/client_setup.h"
 #include "cli/run.h"
 #include "gitwatch/git.h"
-#include "gitwatch/loop.h"
 #include "gitwatch/watch.h"
 
-#include <signal.h>
 #include <unistd.h>
 
 static const char *repo, *ref, *path, *cache, *listen_addr, *log_format;
@@ -52,25 +50,6 @@ static const struct ccai_option options[] = {
 	  "an SSH allowed-signers file (repeatable)" },
 	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
 };
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	ccai_run_stop = 1;
-	ccai_loop_wake_from_signal();
-}
-
-static void install_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	/* no SA_RESTART: a blocked read or poll returns with EINTR */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-}
 
 /*
  * One client for the whole run, so that its token is cached and
@@ -175,7 +154,7 @@ int ccai_cmd_watch(int argc, char **argv)
 	wo.client.open = client_open;
 	wo.client.close = client_close;
 	wo.client.ctx = &o;
-	install_signals();
+	ccai_run_signals();
 	ccai_git_global_init();
 	r = ccai_watch_run(&wo, &reconciled, &err);
 	ccai_git_global_shutdown();

@@ -8,18 +8,24 @@
 #include <signal.h>
 #include <unistd.h>
 
-volatile int ccai_run_stop;
+struct ccai_stop ccai_run_stop = { 0, { -1, -1 } };
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	ccai_run_stop = 1;
+	ccai_stop_request(&ccai_run_stop);
 }
 
 void ccai_run_signals(void)
 {
 	struct sigaction sa;
 
+	/*
+	 * Without its pipe the token still stops the run between steps;
+	 * only a wait in progress would run its course.
+	 */
+	if (ccai_run_stop.fd[0] < 0)
+		(void)ccai_stop_init(&ccai_run_stop, NULL);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);

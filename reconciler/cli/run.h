@@ -1,7 +1,7 @@
 /*
  * run.h - the shared set-up of the commands that talk to Google: the
- * manifests, the client, the state (locked), a plan; and the signal
- * flag that lets SIGINT/SIGTERM stop a run between steps.
+ * manifests, the client, the state (locked), a plan; and the stop token
+ * that SIGINT/SIGTERM request, so that a run stops between steps.
  */
 #ifndef CCAI_CLI_RUN_H
 #define CCAI_CLI_RUN_H
@@ -10,13 +10,17 @@
 #include "cli/cli.h"
 #include "engine/plan.h"
 #include "engine/render.h"
+#include "util/stop.h"
 #include "manifest/model.h"
 
 struct ccai_google;
 struct ccai_state;
 
-/* Set by SIGINT/SIGTERM once ccai_run_signals() was called. */
-extern volatile int ccai_run_stop;
+/*
+ * The process's stop token: requested by SIGINT/SIGTERM once
+ * ccai_run_signals() was called; read by any thread (util/stop.h).
+ */
+extern struct ccai_stop ccai_run_stop;
 void ccai_run_signals(void);
 
 struct ccai_run {

@@ -442,7 +442,7 @@ static void dispatch(struct ccai_emu *e, struct ccai_emu_req *rq,
 								 rq->seq, 4) *
 					    (double)(f.jitter_ms + 1));
 		if (wait > 0)
-			ccai_clock_sleep_ms(wait, NULL);
+			ccai_clock_sleep_ms(wait);
 		if (inject_error(rq, rs, &f, stream))
 			goto out;
 	}

@@ -65,7 +65,7 @@ static void *writer_main(void *arg)
 		if (!st->stop) {
 			/* let a burst of changes land in one write */
 			pthread_mutex_unlock(&st->mu);
-			ccai_clock_sleep_ms(EMU_FLUSH_MS, NULL);
+			ccai_clock_sleep_ms(EMU_FLUSH_MS);
 			pthread_mutex_lock(&st->mu);
 		}
 		text = ccai_json_print(st->root);

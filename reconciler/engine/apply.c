@@ -257,14 +257,14 @@ static bool settling(struct exec *x, const struct unit *un,
 	return false;
 }
 
-static void sleep_backoff(int attempt, volatile int *stop)
+static void sleep_backoff(int attempt, const struct ccai_stop *stop)
 {
 	unsigned char rnd[2] = { 0, 0 };
 	long long cap = 200LL << (attempt < 5 ? attempt : 5);
 
 	RAND_bytes(rnd, sizeof(rnd));
-	ccai_clock_sleep_ms(
-		cap / 2 + (cap / 2) * ((rnd[0] << 8) | rnd[1]) / 65536, stop);
+	ccai_stop_sleep_ms(
+		stop, cap / 2 + (cap / 2) * ((rnd[0] << 8) | rnd[1]) / 65536);
 }
 
 /*
@@ -484,7 +484,7 @@ static int run_unit(void *ctx, size_t u)
 		else
 			rc = do_action(x, un->res[0], &ks[0], &err);
 		if (rc == 0 || !settling(x, un, &err) ||
-		    (x->opts && x->opts->stop && *x->opts->stop))
+		    (x->opts && ccai_stop_requested(x->opts->stop)))
 			break;
 		ccai_log_info("%s: %s (%s); waiting for Google to catch up",
 			      first->qaddress, err.message,

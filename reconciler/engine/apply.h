@@ -16,6 +16,7 @@
 #define CCAI_ENGINE_APPLY_H
 
 #include "util/common.h"
+#include "util/stop.h"
 #include "util/error.h"
 #include "engine/plan.h"
 
@@ -38,7 +39,7 @@ typedef void (*ccai_apply_progress)(void *ctx, const struct ccai_resource *r,
 
 struct ccai_apply_opts {
 	int parallelism;
-	volatile int *stop;
+	const struct ccai_stop *stop;
 	ccai_apply_progress progress;
 	void *progress_ctx;
 };

@@ -617,7 +617,7 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 		fill_kres(&pl, i);
 	}
 	plan_reads(&pl);
-	if (opts && opts->stop && *opts->stop) {
+	if (opts && ccai_stop_requested(opts->stop)) {
 		rc = ccai_error_set(err, CCAI_ECANCELLED, "interrupted");
 		goto out;
 	}

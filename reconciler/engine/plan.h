@@ -19,6 +19,7 @@
 #define CCAI_ENGINE_PLAN_H
 
 #include "util/common.h"
+#include "util/stop.h"
 #include "util/error.h"
 #include "util/str.h"
 #include "manifest/model.h"
@@ -77,7 +78,7 @@ struct ccai_plan_opts {
 	const struct ccai_strlist *targets; /* Kind/name or project/Kind/name */
 	const struct ccai_strlist *replace; /* force these to be replaced */
 	int parallelism;
-	volatile int *stop;
+	const struct ccai_stop *stop;
 };
 
 struct ccai_plan {

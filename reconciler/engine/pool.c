@@ -20,7 +20,7 @@ struct dag {
 	size_t running;
 	ccai_pool_task task;
 	void *ctx;
-	volatile int *stop;
+	const struct ccai_stop *stop;
 	enum ccai_pool_status *status;
 };
 
@@ -58,15 +58,16 @@ static void *worker(void *arg)
 		int r;
 
 		while (d->head == d->nready && d->done < d->n &&
-		       !(d->stop && *d->stop && d->running == 0))
+		       !(ccai_stop_requested(d->stop) && d->running == 0))
 			pthread_cond_wait(&d->cv, &d->mu);
-		if (d->done >= d->n || (d->stop && *d->stop)) {
-			if (d->stop && *d->stop && d->head < d->nready) {
+		if (d->done >= d->n || ccai_stop_requested(d->stop)) {
+			if (ccai_stop_requested(d->stop) &&
+			    d->head < d->nready) {
 				/* abandon what has not started */
 				d->done += d->nready - d->head;
 				d->head = d->nready;
 			}
-			if (d->stop && *d->stop && d->running == 0)
+			if (ccai_stop_requested(d->stop) && d->running == 0)
 				d->done = d->n;
 			pthread_cond_broadcast(&d->cv);
 			break;
@@ -98,7 +99,7 @@ static void *worker(void *arg)
 
 void ccai_pool_dag(size_t n, size_t *const *deps, const size_t *ndeps,
 		   ccai_pool_task task, void *ctx, int parallelism,
-		   volatile int *stop, enum ccai_pool_status *status)
+		   const struct ccai_stop *stop, enum ccai_pool_status *status)
 {
 	struct dag d;
 	pthread_t *threads;

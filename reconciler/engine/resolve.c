@@ -82,7 +82,7 @@ void ccai_resolve_order(const struct ccai_plan *plan, size_t *order)
 }
 
 void ccai_resolve_kres(const struct ccai_resource *r, struct ccai_google *g,
-		       volatile int *stop, struct ccai_kres *k)
+		       const struct ccai_stop *stop, struct ccai_kres *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->kind = r->kind;

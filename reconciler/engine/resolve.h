@@ -13,6 +13,7 @@
 #define CCAI_ENGINE_RESOLVE_H
 
 #include "util/common.h"
+#include "util/stop.h"
 #include "engine/plan.h"
 
 #define CCAI_KNOWN_AFTER_APPLY "(known after apply)"
@@ -37,7 +38,7 @@ int ccai_resolve_desired(struct ccai_plan *plan, size_t i, bool final,
 
 /* Fill what a kind's hooks see of r (inputs only; outputs cleared). */
 void ccai_resolve_kres(const struct ccai_resource *r, struct ccai_google *g,
-		       volatile int *stop, struct ccai_kres *k);
+		       const struct ccai_stop *stop, struct ccai_kres *k);
 
 /* The email in a service account name or member string. Borrowed. */
 const char *ccai_resolve_sa_email(const char *name);

@@ -16,7 +16,7 @@ struct ccai_git {
 	char *display; /* without credentials */
 	char *path; /* the mirror */
 	int lock_fd;
-	volatile int *stop;
+	const struct ccai_stop *stop;
 };
 
 /* What the fetch callbacks see. */
@@ -316,7 +316,7 @@ static int on_transfer(const git_indexer_progress *stats, void *payload)
 	struct fetch_ctx *c = payload;
 
 	(void)stats;
-	if (c->g->stop && *c->g->stop) {
+	if (ccai_stop_requested(c->g->stop)) {
 		c->cancelled = true;
 		return -1;
 	}
@@ -441,7 +441,7 @@ int ccai_git_fetch(struct ccai_git *g, struct ccai_error *err)
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	fo.proxy_opts.type = GIT_PROXY_AUTO;
 	if (git_remote_fetch(remote, &refspecs, &fo, "ccaictl watch") < 0) {
-		if (c.cancelled || (g->stop && *g->stop))
+		if (c.cancelled || ccai_stop_requested(g->stop))
 			r = ccai_error_set(err, CCAI_ECANCELLED,
 					   "fetch interrupted");
 		else

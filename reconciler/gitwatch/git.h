@@ -25,6 +25,7 @@
 #define CCAI_GITWATCH_GIT_H
 
 #include "util/common.h"
+#include "util/stop.h"
 #include "util/buf.h"
 #include "util/error.h"
 
@@ -38,7 +39,8 @@ struct ccai_git;
 struct ccai_git_opts {
 	const char *url; /* URL, local path or file:// */
 	const char *cache_dir; /* NULL: CCAI_GIT_DEFAULT_CACHE */
-	volatile int *stop; /* a fetch in progress gives up when set */
+	/* a fetch in progress gives up when this is requested */
+	const struct ccai_stop *stop;
 };
 
 /* libgit2's global set-up; call once per process before anything else. */
@@ -55,7 +57,7 @@ const char *ccai_git_mirror_path(const struct ccai_git *g);
 /* The URL with any user:password@ removed (borrowed). */
 const char *ccai_git_display_url(const struct ccai_git *g);
 
-/* Fetch branches and tags; CCAI_ECANCELLED when *stop was set. */
+/* Fetch branches and tags; CCAI_ECANCELLED when the stop was requested. */
 int ccai_git_fetch(struct ccai_git *g, struct ccai_error *err);
 
 /*

@@ -1,24 +1,23 @@
 /*
  * loop.h - the watch's event loop, in the manner of Redis's ae: a few
- * timers, a stop flag checked between events, and a self-pipe that a
- * signal handler writes to so that a sleeping loop wakes at once.
+ * timers and a stop token (util/stop.h) checked between events, whose
+ * descriptor wakes a sleeping loop at once.
  *
  * ccai_loop_run() calls each timer whose time has come, one at a time,
  * on the calling thread, and sleeps in poll() until the next one is due
- * or the wake pipe is written.  A timer fires once; its callback re-arms
- * it (ccai_loop_timer_at) to repeat.  The loop ends when *stop is set
+ * or the stop token is requested.  A timer fires once; its callback
+ * re-arms it (ccai_loop_timer_at) to repeat.  The loop ends when the
+ * token is requested
  * (checked before every callback and after every wake-up), when
  * ccai_loop_quit() was called, or when no timer is armed.  There are no
  * threads here; a callback that blocks (a pass) delays the others, which
  * is why the status server is not one of the loop's events (status.h).
- *
- * ccai_loop_wake_from_signal() is async-signal-safe: it writes one byte
- * to the pipe of the loop most recently initialised (one per process).
  */
 #ifndef CCAI_GITWATCH_LOOP_H
 #define CCAI_GITWATCH_LOOP_H
 
 #include "util/common.h"
+#include "util/stop.h"
 #include "util/error.h"
 
 #define CCAI_LOOP_MAX_TIMERS 4
@@ -35,16 +34,13 @@ struct ccai_loop_timer {
 };
 
 struct ccai_loop {
-	int wake[2]; /* read end, write end */
-	volatile int *stop;
+	const struct ccai_stop *stop;
 	bool quit;
 	struct ccai_loop_timer timers[CCAI_LOOP_MAX_TIMERS];
 	size_t ntimers;
 };
 
-int ccai_loop_init(struct ccai_loop *loop, volatile int *stop,
-		   struct ccai_error *err);
-void ccai_loop_release(struct ccai_loop *loop);
+void ccai_loop_init(struct ccai_loop *loop, const struct ccai_stop *stop);
 
 /* A new timer (not armed); returns its id. At most CCAI_LOOP_MAX_TIMERS. */
 int ccai_loop_timer_new(struct ccai_loop *loop, ccai_loop_fn fn, void *ctx);
@@ -54,10 +50,7 @@ void ccai_loop_timer_cancel(struct ccai_loop *loop, int id);
 
 void ccai_loop_run(struct ccai_loop *loop);
 void ccai_loop_quit(struct ccai_loop *loop);
-/* Whether the loop should stop (*stop set or quit asked). */
+/* Whether the loop should stop (the token requested or quit asked). */
 bool ccai_loop_stopping(const struct ccai_loop *loop);
-
-/* Wake the loop now (async-signal-safe). */
-void ccai_loop_wake_from_signal(void);
 
 #endif

@@ -379,7 +379,7 @@ static void reconcile(struct watch *w, const char *rev, struct outcome *oc)
 		goto out;
 	}
 	beat(w);
-	if (o->stop && *o->stop) {
+	if (ccai_stop_requested(o->stop)) {
 		ccai_error_set(&oc->err, CCAI_ECANCELLED, "interrupted");
 		fail(oc, CCAI_WATCH_ERR_PLAN);
 		goto out;
@@ -477,8 +477,8 @@ static void reconcile(struct watch *w, const char *rev, struct outcome *oc)
 		for (i = 0; i < res.failures.n; i++)
 			ccai_diag_add(&oc->problems, &res.failures.items[i]);
 		/* a signal after the last step started interrupts nothing */
-		if (r < 0 && !res.failed && !res.skipped && o->stop &&
-		    *o->stop) {
+		if (r < 0 && !res.failed && !res.skipped &&
+		    ccai_stop_requested(o->stop)) {
 			ccai_error_set(&oc->err, CCAI_ECANCELLED,
 				       "interrupted: %zu step%s not started",
 				       res.not_run,
@@ -826,7 +826,6 @@ int ccai_watch_run(const struct ccai_watch_opts *o, bool *reconciled,
 	*reconciled = false;
 	memset(&w, 0, sizeof(w));
 	w.o = o;
-	w.loop.wake[0] = w.loop.wake[1] = -1;
 	ccai_watch_sched_init(&w.sched, o->interval_ms);
 	w.m.stall_ms = o->timeout_ms + 2 * o->interval_ms + 60000;
 	w.m.heartbeat_ms = ccai_clock_ms();
@@ -844,8 +843,7 @@ int ccai_watch_run(const struct ccai_watch_opts *o, bool *reconciled,
 	if (o->listen &&
 	    (r = ccai_status_start(&w.status, o->listen, &w.m, err)) < 0)
 		goto out;
-	if ((r = ccai_loop_init(&w.loop, o->stop, err)) < 0)
-		goto out;
+	ccai_loop_init(&w.loop, o->stop);
 	snprintf(text, sizeof(text),
 		 "watching %s ref %s path %s every %.1fs%s%s%s%s",
 		 ccai_git_display_url(w.git), o->ref, *w.path ? w.path : ".",
@@ -869,7 +867,6 @@ int ccai_watch_run(const struct ccai_watch_opts *o, bool *reconciled,
 	*reconciled = w.last_ok;
 	r = 0;
 out:
-	ccai_loop_release(&w.loop);
 	ccai_status_stop(w.status);
 	ccai_sigverify_free(w.verify);
 	ccai_git_free(w.git);

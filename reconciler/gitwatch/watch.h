@@ -40,6 +40,7 @@
 #define CCAI_GITWATCH_WATCH_H
 
 #include "util/common.h"
+#include "util/stop.h"
 #include "util/error.h"
 #include "util/str.h"
 
@@ -78,7 +79,7 @@ struct ccai_watch_opts {
 	FILE *log; /* one line per pass */
 	FILE *out; /* plans and steps in text mode; NULL: none */
 	bool color;
-	volatile int *stop;
+	const struct ccai_stop *stop;
 	struct ccai_watch_client client;
 };
 

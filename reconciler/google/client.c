@@ -383,7 +383,7 @@ int ccai_google_exchange(struct ccai_google *g, const struct ccai_gcall *c,
 		pthread_mutex_lock(&g->stats_lock);
 		g->retries++;
 		pthread_mutex_unlock(&g->stats_lock);
-		ccai_clock_sleep_ms(wait, NULL);
+		ccai_clock_sleep_ms(wait);
 	}
 out:
 	ccai_secret_free_str(auth);
@@ -650,7 +650,7 @@ int ccai_google_wait(struct ccai_google *g, enum ccai_api api,
 					   name);
 			goto out;
 		}
-		ccai_clock_sleep_ms(wait, NULL);
+		ccai_clock_sleep_ms(wait);
 		cJSON_Delete(cur);
 		cur = NULL;
 		if ((r = ccai_google_call(g, &poll, &cur, err)) < 0)

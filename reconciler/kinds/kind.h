@@ -10,6 +10,7 @@
 #define CCAI_KINDS_KIND_H
 
 #include "util/common.h"
+#include "util/stop.h"
 #include "util/error.h"
 
 #include <cJSON.h>
@@ -50,7 +51,8 @@ struct ccai_kres {
 	const cJSON *attrs; /* kind attributes kept in state, or NULL */
 	const cJSON *last; /* last-applied API object from state, or NULL */
 	const char *mask; /* update mask, comma-separated, or NULL */
-	volatile int *stop; /* set when the run is being interrupted */
+	/* requested when the run is being interrupted */
+	const struct ccai_stop *stop;
 	/* persist attributes now, before a risky write (engine-provided) */
 	int (*save_attrs)(struct ccai_kres *r, const cJSON *attrs,
 			  struct ccai_error *err);

@@ -244,13 +244,13 @@ static bool any_condition(const cJSON *policy)
 	return false;
 }
 
-static void backoff(int attempt, volatile int *stop)
+static void backoff(int attempt, const struct ccai_stop *stop)
 {
 	unsigned char rnd[2] = { 0, 0 };
 	long long cap = 100LL << (attempt < 6 ? attempt : 6);
 
 	RAND_bytes(rnd, sizeof(rnd));
-	ccai_clock_sleep_ms((cap * ((rnd[0] << 8) | rnd[1])) / 65536, stop);
+	ccai_stop_sleep_ms(stop, (cap * ((rnd[0] << 8) | rnd[1])) / 65536);
 }
 
 /* One read-modify-write of the project's policy for all of rs. */

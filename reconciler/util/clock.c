@@ -22,7 +22,7 @@ int64_t ccai_clock_unix_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void ccai_clock_sleep_ms(int64_t ms, volatile int *stop)
+void ccai_clock_sleep_ms(int64_t ms)
 {
 	struct timespec req, rem;
 
@@ -30,11 +30,8 @@ void ccai_clock_sleep_ms(int64_t ms, volatile int *stop)
 		return;
 	req.tv_sec = (time_t)(ms / 1000);
 	req.tv_nsec = (long)(ms % 1000) * 1000000L;
-	while (nanosleep(&req, &rem) < 0 && errno == EINTR) {
-		if (stop && *stop)
-			return;
+	while (nanosleep(&req, &rem) < 0 && errno == EINTR)
 		req = rem;
-	}
 }
 
 void ccai_clock_rfc3339(int64_t unix_ms, char out[32])

@@ -12,8 +12,11 @@
 int64_t ccai_clock_ms(void);
 /* Seconds since the epoch. */
 int64_t ccai_clock_unix(void);
-/* Sleep for ms milliseconds (restarts after signals unless *stop is set). */
-void ccai_clock_sleep_ms(int64_t ms, volatile int *stop);
+/*
+ * Sleep for ms milliseconds, whatever signals arrive.  A wait that a stop
+ * should cut short is ccai_stop_sleep_ms() (util/stop.h).
+ */
+void ccai_clock_sleep_ms(int64_t ms);
 /* "2024-01-02T03:04:05.678Z" (UTC, millisecond precision) into out[32]. */
 void ccai_clock_rfc3339(int64_t unix_ms, char out[32]);
 /* Wall clock in milliseconds since the epoch. */

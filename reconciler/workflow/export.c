@@ -845,7 +845,7 @@ static int read_insights(struct reader *rd, const char *location, bool several,
 
 static bool stop_now(const struct ccai_export_opts *o, struct ccai_error *err)
 {
-	if (o->stop && *o->stop) {
+	if (ccai_stop_requested(o->stop)) {
 		ccai_error_set(err, CCAI_ECANCELLED, "interrupted");
 		return true;
 	}
@@ -909,7 +909,7 @@ int ccai_export_read(struct ccai_export *ex, struct ccai_google *g,
 		    stop_now(o, err))
 			goto out;
 out:
-	if (rc == 0 && o->stop && *o->stop)
+	if (rc == 0 && ccai_stop_requested(o->stop))
 		rc = CCAI_ECANCELLED;
 	for (i = 0; i < CCAI_ARRAY_SIZE(rd.taken); i++)
 		ccai_strlist_release(&rd.taken[i]);
@@ -1303,7 +1303,7 @@ static void problem(struct ccai_export_adopt_result *res, const char *path,
 
 int ccai_export_adopt(const struct ccai_export *ex, const char *dir,
 		      struct ccai_google *g, struct ccai_state *state,
-		      int parallelism, volatile int *stop,
+		      int parallelism, const struct ccai_stop *stop,
 		      struct ccai_export_adopt_result *res,
 		      struct ccai_error *err)
 {

@@ -36,6 +36,7 @@
 #define CCAI_WORKFLOW_EXPORT_H
 
 #include "util/common.h"
+#include "util/stop.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/str.h"
@@ -56,7 +57,7 @@ struct ccai_export_opts {
 	 * ("global" -> "us-central1", a region -> itself) */
 	const struct ccai_strlist *insights_locations;
 	const char *key_dir; /* folder of the stubs' keyFile; NULL: default */
-	volatile int *stop;
+	const struct ccai_stop *stop;
 };
 
 struct ccai_export_doc {
@@ -122,7 +123,7 @@ struct ccai_export_adopt_result {
  */
 int ccai_export_adopt(const struct ccai_export *ex, const char *dir,
 		      struct ccai_google *g, struct ccai_state *state,
-		      int parallelism, volatile int *stop,
+		      int parallelism, const struct ccai_stop *stop,
 		      struct ccai_export_adopt_result *res,
 		      struct ccai_error *err);
 void ccai_export_adopt_result_release(struct ccai_export_adopt_result *res);

@@ -221,7 +221,7 @@ static int fail_call(struct vctx *v, unsigned flags, const char *id,
 
 static bool stopped(struct vctx *v)
 {
-	if (v->o->stop && *v->o->stop) {
+	if (ccai_stop_requested(v->o->stop)) {
 		ccai_error_set(v->err, CCAI_ECANCELLED, "interrupted");
 		return true;
 	}
@@ -1036,8 +1036,8 @@ static int wait_for_insights(struct vctx *v)
 			rc = CCAI_ECANCELLED;
 			goto out;
 		}
-		ccai_clock_sleep_ms(CCAI_MIN(wait, deadline - ccai_clock_ms()),
-				    o->stop);
+		ccai_stop_sleep_ms(o->stop,
+				   CCAI_MIN(wait, deadline - ccai_clock_ms()));
 		if (stopped(v)) {
 			rc = CCAI_ECANCELLED;
 			goto out;
@@ -1142,7 +1142,7 @@ out:
 	if (rc == 0 && v.err->code == CCAI_ECANCELLED)
 		rc = CCAI_ECANCELLED;
 	res->passed = rc == 0 && res->insights_conversation != NULL;
-	if (res->conversation && !(o->stop && *o->stop))
+	if (res->conversation && !ccai_stop_requested(o->stop))
 		cleanup(&v, &conv);
 	else if (o->keep)
 		res->kept = true;

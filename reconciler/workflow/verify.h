@@ -32,6 +32,7 @@
 #define CCAI_WORKFLOW_VERIFY_H
 
 #include "util/common.h"
+#include "util/stop.h"
 #include "util/error.h"
 #include "util/str.h"
 #include "manifest/model.h"
@@ -75,7 +76,7 @@ struct ccai_verify_opts {
 	long long poll_max_ms; /* longest wait between polls [15000] */
 	bool keep; /* leave what was made in place */
 	int parallelism;
-	volatile int *stop;
+	const struct ccai_stop *stop;
 	ccai_verify_progress progress;
 	void *progress_ctx;
 };

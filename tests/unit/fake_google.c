@@ -410,7 +410,7 @@ static enum MHD_Result api(struct fake_google *f, struct MHD_Connection *c,
 	latency = f->latency_ms;
 	pthread_mutex_unlock(&f->lock);
 
-	ccai_clock_sleep_ms(latency, NULL);
+	ccai_clock_sleep_ms(latency);
 	pthread_mutex_lock(&f->lock);
 	f->api_now--;
 	pthread_mutex_unlock(&f->lock);
@@ -557,7 +557,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 	tl = f->token_latency_ms;
 	pthread_mutex_unlock(&f->lock);
 	if (!strcmp(url, "/token") || !strcmp(url, "/v1/token"))
-		ccai_clock_sleep_ms(tl, NULL);
+		ccai_clock_sleep_ms(tl);
 	pthread_mutex_lock(&f->lock);
 	if (!strcmp(method, "POST") && !strcmp(url, "/token"))
 		r = oauth_token(f, c, cn->body.ptr);

@@ -360,7 +360,7 @@ static void test_emu_faults__consistency_delay(void **state)
 		assert_string_equal(ccai_json_str(out, "state"), "ENABLED");
 		cJSON_Delete(out);
 	}
-	ccai_clock_sleep_ms(450 - (ccai_clock_ms() - t0), NULL);
+	ccai_clock_sleep_ms(450 - (ccai_clock_ms() - t0));
 	assert_int_equal(emu_call(fx, "GET", sa, NULL, NULL), 200);
 	assert_int_equal(emu_call(fx, "POST",
 				  "/v1/projects/flt-cons-8:setIamPolicy", bind,

@@ -457,7 +457,7 @@ static void test_google_auth__refresh_ahead_of_expiry(void **state)
 	assert_int_equal(api_get(g, &err), 0);
 	assert_int_equal(api_get(g, &err), 0);
 	assert_int_equal(fake_google_token_requests(x->f), 1);
-	ccai_clock_sleep_ms(3100, NULL);
+	ccai_clock_sleep_ms(3100);
 	assert_int_equal(api_get(g, &err), 0);
 	assert_int_equal(fake_google_token_requests(x->f), 2);
 	assert_int_equal(api_get(g, &err), 0);

@@ -171,7 +171,7 @@ struct counter {
 	int id;
 	int64_t every;
 	int stop_after;
-	volatile int *stop;
+	struct ccai_stop *stop;
 };
 
 static void on_timer(struct ccai_loop *loop, void *ctx)
@@ -180,7 +180,7 @@ static void on_timer(struct ccai_loop *loop, void *ctx)
 
 	if (++c->fired >= c->stop_after) {
 		if (c->stop)
-			*c->stop = 1;
+			ccai_stop_request(c->stop);
 		else
 			ccai_loop_quit(loop);
 		return;
@@ -193,11 +193,10 @@ static void test_watch_loop__timers_fire_in_time_order(void **state)
 	struct ccai_loop loop;
 	struct counter fast = { 0, 0, 10, 5, NULL };
 	struct counter slow = { 0, 0, 1000, 100, NULL };
-	volatile int stop = 0;
 	int64_t start = ccai_clock_ms();
 
 	(void)state;
-	assert_int_equal(ccai_loop_init(&loop, &stop, NULL), 0);
+	ccai_loop_init(&loop, NULL);
 	fast.id = ccai_loop_timer_new(&loop, on_timer, &fast);
 	slow.id = ccai_loop_timer_new(&loop, on_timer, &slow);
 	ccai_loop_timer_at(&loop, fast.id, start);
@@ -211,16 +210,14 @@ static void test_watch_loop__timers_fire_in_time_order(void **state)
 	ccai_loop_timer_cancel(&loop, slow.id);
 	loop.quit = false;
 	ccai_loop_run(&loop);
-	ccai_loop_release(&loop);
 }
 
-static volatile int sig_stop;
+static struct ccai_stop sig_stop;
 
 static void on_sig(int sig)
 {
 	(void)sig;
-	sig_stop = 1;
-	ccai_loop_wake_from_signal();
+	ccai_stop_request(&sig_stop);
 }
 
 static void *send_signal(void *arg)
@@ -240,13 +237,13 @@ static void test_watch_loop__a_signal_wakes_a_sleeping_loop(void **state)
 	int64_t start;
 
 	(void)state;
-	sig_stop = 0;
+	assert_int_equal(ccai_stop_init(&sig_stop, NULL), 0);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sig;
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART; /* the pipe must wake it, not EINTR */
 	sigaction(SIGUSR1, &sa, &old);
-	assert_int_equal(ccai_loop_init(&loop, &sig_stop, NULL), 0);
+	ccai_loop_init(&loop, &sig_stop);
 	never.id = ccai_loop_timer_new(&loop, on_timer, &never);
 	start = ccai_clock_ms();
 	ccai_loop_timer_at(&loop, never.id, start + 60000);
@@ -254,28 +251,27 @@ static void test_watch_loop__a_signal_wakes_a_sleeping_loop(void **state)
 	ccai_loop_run(&loop);
 	pthread_join(t, NULL);
 	assert_int_equal(never.fired, 0);
-	assert_true(sig_stop);
+	assert_true(ccai_stop_requested(&sig_stop));
 	assert_true(ccai_clock_ms() - start < 5000);
-	ccai_loop_release(&loop);
 	sigaction(SIGUSR1, &old, NULL);
-	/* with no loop, waking is harmless */
-	ccai_loop_wake_from_signal();
+	ccai_stop_release(&sig_stop);
 }
 
 static void test_watch_loop__stop_flag_ends_between_events(void **state)
 {
 	struct ccai_loop loop;
-	volatile int stop = 0;
+	struct ccai_stop stop;
 	struct counter c = { 0, 0, 1, 3, &stop };
 
 	(void)state;
-	assert_int_equal(ccai_loop_init(&loop, &stop, NULL), 0);
+	assert_int_equal(ccai_stop_init(&stop, NULL), 0);
+	ccai_loop_init(&loop, &stop);
 	c.id = ccai_loop_timer_new(&loop, on_timer, &c);
 	ccai_loop_timer_at(&loop, c.id, 0);
 	ccai_loop_run(&loop);
 	assert_int_equal(c.fired, 3);
 	assert_true(ccai_loop_stopping(&loop));
-	ccai_loop_release(&loop);
+	ccai_stop_release(&stop);
 }
 
 int main(void)
