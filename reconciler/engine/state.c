@@ -6,6 +6,7 @@
 #include "util/buf.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/map.h"
 #include "util/str.h"
 
 #include <openssl/rand.h>
@@ -23,6 +24,17 @@ struct ccai_state {
 	char *where;
 	cJSON *root; /* {"format","serial","lineage","resources":[...],...} */
 	struct ccai_state_backend *backend;
+	/* indexes over root.resources, kept in step by put and remove */
+	struct ccai_map by_address; /* address -> cJSON entry */
+	struct ccai_map by_server; /* serverName -> struct owners */
+	bool unsorted; /* an address was added since the last sort */
+};
+
+/* The entries naming one server object: one, unless a state written
+ * before one owner per object was enforced has two addresses for it. */
+struct owners {
+	cJSON **v;
+	size_t n, alloc;
 };
 
 static char *new_lineage(void)
@@ -82,6 +94,84 @@ static int parse_root(cJSON **out, const struct ccai_buf *data,
 	return 0;
 }
 
+static cJSON *resources(const struct ccai_state *s)
+{
+	return cJSON_GetObjectItemCaseSensitive(s->root, "resources");
+}
+
+static cJSON *find_locked(const struct ccai_state *s, const char *address)
+{
+	return ccai_map_get(&s->by_address, address);
+}
+
+static void index_add(struct ccai_state *s, cJSON *e)
+{
+	const char *a = ccai_json_str(e, "address");
+	const char *sn = ccai_json_str(e, "serverName");
+	struct owners *o;
+
+	if (a && !ccai_map_get(&s->by_address, a)) {
+		ccai_map_put(&s->by_address, a, e);
+		s->unsorted = true;
+	}
+	if (!sn)
+		return;
+	if (!(o = ccai_map_get(&s->by_server, sn))) {
+		o = ccai_xcalloc(1, sizeof(*o));
+		ccai_map_put(&s->by_server, sn, o);
+	}
+	CCAI_GROW(o->v, o->alloc, o->n + 1);
+	o->v[o->n++] = e;
+}
+
+static void index_del(struct ccai_state *s, cJSON *e)
+{
+	const char *a = ccai_json_str(e, "address");
+	const char *sn = ccai_json_str(e, "serverName");
+	struct owners *o;
+	size_t i;
+
+	if (a && ccai_map_get(&s->by_address, a) == e)
+		ccai_map_remove(&s->by_address, a);
+	if (!sn || !(o = ccai_map_get(&s->by_server, sn)))
+		return;
+	for (i = 0; i < o->n; i++)
+		if (o->v[i] == e) {
+			o->v[i] = o->v[--o->n];
+			break;
+		}
+	if (!o->n) {
+		ccai_map_remove(&s->by_server, sn);
+		free(o->v);
+		free(o);
+	}
+}
+
+static void index_build(struct ccai_state *s)
+{
+	cJSON *e;
+
+	cJSON_ArrayForEach(e, resources(s))
+	{
+		index_add(s, e);
+	}
+}
+
+static void index_release(struct ccai_state *s)
+{
+	size_t iter = 0;
+	void *v;
+
+	while (ccai_map_next(&s->by_server, &iter, NULL, &v)) {
+		struct owners *o = v;
+
+		free(o->v);
+		free(o);
+	}
+	ccai_map_release(&s->by_server);
+	ccai_map_release(&s->by_address);
+}
+
 int ccai_state_open(struct ccai_state **out, const struct ccai_state_opts *o,
 		    struct ccai_error *err)
 {
@@ -114,6 +204,7 @@ int ccai_state_open(struct ccai_state **out, const struct ccai_state_opts *o,
 	} else {
 		s->root = empty_root();
 	}
+	index_build(s);
 	ccai_buf_release(&data);
 	*out = s;
 	return 0;
@@ -131,6 +222,7 @@ void ccai_state_close(struct ccai_state *s)
 		s->backend->unlock(s->backend);
 		s->backend->free(s->backend);
 	}
+	index_release(s);
 	cJSON_Delete(s->root);
 	pthread_cond_destroy(&s->saved);
 	pthread_mutex_destroy(&s->mu);
@@ -151,25 +243,6 @@ const char *ccai_state_lineage(const struct ccai_state *s)
 const char *ccai_state_where(const struct ccai_state *s)
 {
 	return s->where;
-}
-
-static cJSON *resources(const struct ccai_state *s)
-{
-	return cJSON_GetObjectItemCaseSensitive(s->root, "resources");
-}
-
-static cJSON *find_locked(const struct ccai_state *s, const char *address)
-{
-	cJSON *e;
-
-	cJSON_ArrayForEach(e, resources(s))
-	{
-		const char *a = ccai_json_str(e, "address");
-
-		if (a && !strcmp(a, address))
-			return e;
-	}
-	return NULL;
 }
 
 cJSON *ccai_state_entry_new(const struct ccai_manifest *m,
@@ -203,55 +276,85 @@ cJSON *ccai_state_get(struct ccai_state *s, const char *address)
 void ccai_state_put(struct ccai_state *s, cJSON *entry)
 {
 	const char *address = ccai_json_str(entry, "address");
-	cJSON *list, *e;
-	int i = 0;
+	cJSON *old;
 
 	pthread_mutex_lock(&s->mu);
-	list = resources(s);
-	cJSON_ArrayForEach(e, list)
-	{
-		const char *a = ccai_json_str(e, "address");
-
-		if (a && address && !strcmp(a, address)) {
-			cJSON_ReplaceItemInArray(list, i, entry);
-			goto out;
-		}
-		i++;
+	old = address ? find_locked(s, address) : NULL;
+	if (old) {
+		index_del(s, old);
+		cJSON_ReplaceItemViaPointer(resources(s), old, entry);
+		/* the same address in the same place: no new sort needed */
+		ccai_map_put(&s->by_address, address, entry);
+	} else {
+		cJSON_AddItemToArray(resources(s), entry);
 	}
-	cJSON_AddItemToArray(list, entry);
-out:
+	index_add(s, entry);
 	pthread_mutex_unlock(&s->mu);
 }
 
 bool ccai_state_remove(struct ccai_state *s, const char *address)
 {
-	cJSON *list, *e;
-	bool found = false;
-	int i = 0;
+	cJSON *e;
 
 	pthread_mutex_lock(&s->mu);
-	list = resources(s);
-	cJSON_ArrayForEach(e, list)
-	{
-		const char *a = ccai_json_str(e, "address");
-
-		if (a && !strcmp(a, address)) {
-			cJSON_DeleteItemFromArray(list, i);
-			found = true;
-			break;
-		}
-		i++;
+	e = find_locked(s, address);
+	if (e) {
+		index_del(s, e);
+		cJSON_Delete(cJSON_DetachItemViaPointer(resources(s), e));
 	}
 	pthread_mutex_unlock(&s->mu);
-	return found;
+	return e != NULL;
+}
+
+static int cmp_address(const cJSON *a, const cJSON *b)
+{
+	const char *x = ccai_json_str(a, "address");
+	const char *y = ccai_json_str(b, "address");
+
+	return strcmp(x ? x : "", y ? y : "");
+}
+
+cJSON *ccai_state_get_by_server(struct ccai_state *s, const char *server_name)
+{
+	struct owners *o;
+	cJSON *best = NULL, *copy = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&s->mu);
+	o = ccai_map_get(&s->by_server, server_name);
+	for (i = 0; o && i < o->n; i++)
+		if (!best || cmp_address(o->v[i], best) < 0)
+			best = o->v[i];
+	if (best)
+		copy = cJSON_Duplicate(best, 1);
+	pthread_mutex_unlock(&s->mu);
+	return copy;
+}
+
+size_t ccai_state_owners(struct ccai_state *s, const char *server_name,
+			 struct ccai_strlist *addresses)
+{
+	struct owners *o;
+	size_t i, n;
+
+	pthread_mutex_lock(&s->mu);
+	o = ccai_map_get(&s->by_server, server_name);
+	n = o ? o->n : 0;
+	for (i = 0; addresses && i < n; i++) {
+		const char *a = ccai_json_str(o->v[i], "address");
+
+		if (a)
+			ccai_strlist_add(addresses, a);
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (addresses)
+		ccai_strlist_sort(addresses);
+	return n;
 }
 
 static int cmp_entry(const void *a, const void *b)
 {
-	const char *x = ccai_json_str(*(cJSON *const *)a, "address");
-	const char *y = ccai_json_str(*(cJSON *const *)b, "address");
-
-	return strcmp(x ? x : "", y ? y : "");
+	return cmp_address(*(cJSON *const *)a, *(cJSON *const *)b);
 }
 
 /* Sort the resources array by address, in place (deterministic files). */
@@ -260,8 +363,9 @@ static void sort_locked(struct ccai_state *s)
 	cJSON *list = resources(s), *e, **v;
 	size_t n = (size_t)cJSON_GetArraySize(list), i = 0;
 
-	if (n < 2)
+	if (n < 2 || !s->unsorted)
 		return;
+	s->unsorted = false;
 	v = ccai_xmalloc(n * sizeof(*v));
 	while ((e = cJSON_DetachItemFromArray(list, 0)) != NULL)
 		v[i++] = e;

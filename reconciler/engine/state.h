@@ -14,6 +14,12 @@
  * Thread-safety: the executor's workers update entries and save from many
  * threads; every function here takes the state's mutex.  Entries returned
  * by ccai_state_get() are copies the caller frees (cJSON).
+ *
+ * Cost: the state keeps two indexes, built once at open and kept in step
+ * by put and remove: address -> entry and server name -> entries.  Every
+ * lookup (get, get_by_server, owners, put, remove) is O(1) on average
+ * whatever the number of resources; entries() sorts only when an address
+ * was added since the last sort.
  */
 #ifndef CCAI_ENGINE_STATE_H
 #define CCAI_ENGINE_STATE_H
@@ -61,6 +67,22 @@ cJSON *ccai_state_entry_new(const struct ccai_manifest *m,
 
 /* A copy of the entry for address (project/Kind/name), or NULL. */
 cJSON *ccai_state_get(struct ccai_state *s, const char *address);
+/*
+ * A copy of the entry whose serverName is server_name, or NULL.  When
+ * several entries name the same server object, the one with the smallest
+ * address.
+ */
+cJSON *ccai_state_get_by_server(struct ccai_state *s, const char *server_name);
+
+struct ccai_strlist;
+/*
+ * How many entries name server_name as their serverName; when addresses
+ * is not NULL, appends their addresses to it, sorted.  More than one means
+ * two addresses claim the same server object.
+ */
+size_t ccai_state_owners(struct ccai_state *s, const char *server_name,
+			 struct ccai_strlist *addresses);
+
 /* Insert or replace (takes entry). */
 void ccai_state_put(struct ccai_state *s, cJSON *entry);
 /* Returns true if it was there. */
