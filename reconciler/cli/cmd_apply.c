@@ -48,6 +48,7 @@ static void on_progress(void *ctx, const struct ccai_resource *r,
 			const struct ccai_error *err)
 {
 	struct progress *p = ctx;
+	char msg[2048];
 
 	if (p->json)
 		return;
@@ -56,7 +57,9 @@ static void on_progress(void *ctx, const struct ccai_resource *r,
 		       ccai_apply_step_verb(r), ms / 1000.0);
 	else if (st == CCAI_STEP_FAILED)
 		printf("  %s: FAILED after %.1fs: %s\n", r->qaddress,
-		       ms / 1000.0, err ? err->message : "?");
+		       ms / 1000.0,
+		       ccai_str_printable(msg, sizeof(msg),
+					  err ? err->message : "?"));
 	fflush(stdout);
 }
 
@@ -100,8 +103,11 @@ static void print_result(const struct ccai_apply_result *res, bool destroy,
 		       res->failed, res->skipped, res->not_run);
 		for (i = 0; i < res->failures.n; i++) {
 			const struct ccai_error *e = &res->failures.items[i];
+			char path[600], msg[2048];
 
-			printf("  %s: %s%s%s%s\n", e->path, e->message,
+			printf("  %s: %s%s%s%s\n",
+			       ccai_str_printable(path, sizeof(path), e->path),
+			       ccai_str_printable(msg, sizeof(msg), e->message),
 			       e->status[0] ? " [" : "", e->status,
 			       e->status[0] ? "]" : "");
 		}

@@ -90,9 +90,12 @@ static int state_list(struct ccai_run *run)
 		cJSON_ArrayForEach(e, entries)
 		{
 			const char *sn = ccai_json_str(e, "serverName");
+			char a[512], s[1024];
 
-			printf("%-50s %s\n", ccai_json_str(e, "address"),
-			       sn ? sn : "-");
+			printf("%-50s %s\n",
+			       ccai_str_printable(a, sizeof(a),
+						  ccai_json_str(e, "address")),
+			       ccai_str_printable(s, sizeof(s), sn ? sn : "-"));
 		}
 	}
 	cJSON_Delete(entries);

@@ -49,10 +49,16 @@ static void on_step(void *ctx, const struct ccai_verify_step *s)
 			 : s->status == CCAI_VSTEP_SKIPPED ? "skipped"
 							   : "FAILED";
 
+	char title[512], detail[2048];
+
 	(void)ctx;
+	/* a detail may quote a server's message: one line, no escapes */
 	printf("  %-8s %7lld ms  %s%s%s%s\n", st, s->ms,
-	       s->cleanup ? "clean-up: " : "", s->title, s->detail ? ": " : "",
-	       s->detail ? s->detail : "");
+	       s->cleanup ? "clean-up: " : "",
+	       ccai_str_printable(title, sizeof(title), s->title),
+	       s->detail ? ": " : "",
+	       ccai_str_printable(detail, sizeof(detail),
+				  s->detail ? s->detail : ""));
 	fflush(stdout);
 }
 

@@ -277,6 +277,7 @@ static void on_step(void *ctx, const struct ccai_resource *r,
 		    const struct ccai_error *err)
 {
 	struct progress *p = ctx;
+	char msg[2048];
 	FILE *out = p->w->o->log_format == CCAI_WATCH_LOG_TEXT ? p->w->o->out
 							       : NULL;
 
@@ -288,7 +289,9 @@ static void on_step(void *ctx, const struct ccai_resource *r,
 			ccai_apply_step_verb(r), ms / 1000.0);
 	else if (st == CCAI_STEP_FAILED)
 		fprintf(out, "  %s: FAILED after %.1fs: %s\n", r->qaddress,
-			ms / 1000.0, err ? err->message : "?");
+			ms / 1000.0,
+			ccai_str_printable(msg, sizeof(msg),
+					   err ? err->message : "?"));
 	fflush(out);
 }
 
@@ -527,11 +530,17 @@ static const char *short_rev(const char *rev)
 	return s;
 }
 
+/* One line, secrets scrubbed, control characters (a commit subject's
+ * ESC, a server message's newline) escaped. */
 static void print_line(FILE *f, char *line)
 {
+	struct ccai_buf b = CCAI_BUF_INIT;
+
 	ccai_log_scrub(line);
-	fprintf(f, "%s\n", line);
+	ccai_buf_put_printable(&b, line);
+	fprintf(f, "%s\n", b.ptr);
 	fflush(f);
+	ccai_buf_release(&b);
 }
 
 static void log_json(struct watch *w, cJSON *j)

@@ -529,7 +529,6 @@ struct loader {
 	const char *file; /* owned by src */
 	const unsigned char *data;
 	size_t len;
-	bool bom; /* data starts with a UTF-8 byte order mark */
 	yaml_parser_t parser;
 	int nerrors;
 
@@ -556,13 +555,12 @@ struct loader {
 };
 
 /*
- * The 1-based column of a mark.  libyaml counts a byte order mark as a
- * column of the first line; editors do not.
+ * The 1-based column of a mark.  (A byte order mark is cut off before
+ * libyaml sees the text, so it counts no column, as in editors.)
  */
 static int mark_col(const struct loader *ld, const yaml_mark_t *m)
 {
-	if (ld->bom && m->line == 0 && m->column > 0)
-		return (int)m->column;
+	(void)ld;
 	return (int)m->column + 1;
 }
 
@@ -1158,7 +1156,7 @@ static size_t break_len(const unsigned char *p, const unsigned char *end)
 	return 0;
 }
 
-/* Skips a UTF-8 byte order mark, which libyaml does not count. */
+/* Skips a UTF-8 byte order mark (load_text cuts it off the text). */
 static const unsigned char *text_start(const unsigned char *s, size_t len)
 {
 	if (len >= 3 && s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf)
@@ -1170,7 +1168,7 @@ static const unsigned char *text_start(const unsigned char *s, size_t len)
 static void offset_pos(const unsigned char *s, size_t len, size_t off,
 		       int *line, int *col)
 {
-	const unsigned char *p = text_start(s, len), *end = s + off;
+	const unsigned char *p = s, *end = s + off;
 	size_t k;
 
 	*line = 1;
@@ -1193,7 +1191,7 @@ static void offset_pos(const unsigned char *s, size_t len, size_t off,
 static const unsigned char *line_start(const unsigned char *s, size_t len,
 				       size_t line)
 {
-	const unsigned char *p = text_start(s, len), *end = s + len;
+	const unsigned char *p = s, *end = s + len;
 	size_t k;
 
 	while (line && p < end) {
@@ -1408,9 +1406,12 @@ static int load_text(struct ccai_source *src, const char *file,
 	ld.src = src;
 	ld.diag = diag;
 	ld.file = file;
-	ld.data = (const unsigned char *)data;
-	ld.len = len;
-	ld.bom = text_start(ld.data, len) != ld.data;
+	/*
+	 * A UTF-8 byte order mark is not part of the text: libyaml, told
+	 * the encoding, would read it as the first key's first character.
+	 */
+	ld.data = text_start((const unsigned char *)data, len);
+	ld.len = len - (size_t)(ld.data - (const unsigned char *)data);
 	ccai_buf_init(&ld.path, 0);
 
 	if (len > src->limits.max_file_size) {
@@ -1419,9 +1420,9 @@ static int load_text(struct ccai_source *src, const char *file,
 				 src->limits.max_file_size);
 		return CCAI_EINVALID;
 	}
-	off = check_text(ld.data, len, msg, sizeof(msg));
-	if (off < len) {
-		offset_pos(ld.data, len, off, &line, &col);
+	off = check_text(ld.data, ld.len, msg, sizeof(msg));
+	if (off < ld.len) {
+		offset_pos(ld.data, ld.len, off, &line, &col);
 		ccai_diag_addpos(diag, CCAI_EINVALID, file, line, col, "", "%s",
 				 msg);
 		return CCAI_EINVALID;
@@ -1432,7 +1433,7 @@ static int load_text(struct ccai_source *src, const char *file,
 				 "cannot set up the yaml parser");
 		return CCAI_EINVALID;
 	}
-	yaml_parser_set_input_string(&ld.parser, ld.data, len);
+	yaml_parser_set_input_string(&ld.parser, ld.data, ld.len);
 	yaml_parser_set_encoding(&ld.parser, YAML_UTF8_ENCODING);
 	for (;;) {
 		if (!yaml_parser_parse(&ld.parser, &ev)) {

@@ -2,6 +2,7 @@
 #include "util/buf.h"
 #include "util/alloc.h"
 #include "util/error.h"
+#include "util/str.h"
 
 char ccai_buf_empty[1];
 
@@ -151,6 +152,20 @@ int ccai_buf_json_escape(struct ccai_buf *buf, const char *s)
 				r = ccai_buf_putc(buf, (char)*p);
 			}
 		}
+	}
+	return r;
+}
+
+int ccai_buf_put_printable(struct ccai_buf *buf, const char *s)
+{
+	size_t k, used;
+	char piece[8];
+	int r = 0;
+
+	while (*s && r == 0) {
+		k = ccai_str_printable_char(s, piece, &used);
+		r = ccai_buf_add(buf, piece, k);
+		s += used;
 	}
 	return r;
 }

@@ -48,4 +48,10 @@ int ccai_buf_vprintf(struct ccai_buf *buf, const char *fmt, va_list ap)
 /* Append s with JSON string escaping (no surrounding quotes). */
 int ccai_buf_json_escape(struct ccai_buf *buf, const char *s);
 
+/*
+ * Append s with control characters, C1 controls, line separators and
+ * bytes that are not UTF-8 escaped for a terminal (ccai_str_printable).
+ */
+int ccai_buf_put_printable(struct ccai_buf *buf, const char *s);
+
 #endif

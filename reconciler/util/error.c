@@ -1,6 +1,7 @@
 #include "util/common.h"
 #include "util/error.h"
 #include "util/alloc.h"
+#include "util/str.h"
 
 static void copy(char *dst, size_t size, const char *src)
 {
@@ -109,18 +110,22 @@ const char *ccai_error_code_name(int code)
 
 void ccai_error_format(const struct ccai_error *err, char *out, size_t size)
 {
+	/* the raw line, then escaped: a file name, a key or a server's
+	 * message must not forge a line or drive the terminal */
+	char raw[sizeof(err->file) + sizeof(err->path) + sizeof(err->message) +
+		 32];
 	size_t n = 0;
 
-#define PUT(...)                                                   \
-	do {                                                       \
-		int k_ = snprintf(out + n, size - n, __VA_ARGS__); \
-		if (k_ > 0)                                        \
-			n = CCAI_MIN(size - 1, n + (size_t)k_);    \
+#define PUT(...)                                                          \
+	do {                                                              \
+		int k_ = snprintf(raw + n, sizeof(raw) - n, __VA_ARGS__); \
+		if (k_ > 0)                                               \
+			n = CCAI_MIN(sizeof(raw) - 1, n + (size_t)k_);    \
 	} while (0)
 
 	if (!size)
 		return;
-	out[0] = '\0';
+	raw[0] = '\0';
 	if (err->file[0]) {
 		PUT("%s:", err->file);
 		if (err->line > 0) {
@@ -134,6 +139,7 @@ void ccai_error_format(const struct ccai_error *err, char *out, size_t size)
 		PUT("%s: ", err->path);
 	PUT("%s", err->message);
 #undef PUT
+	ccai_str_printable(out, size, raw);
 }
 
 void ccai_diag_add(struct ccai_diag *d, const struct ccai_error *err)

@@ -85,6 +85,7 @@ void ccai_log_reset(void)
 
 void ccai_log(int l, const char *fmt, ...)
 {
+	struct ccai_buf line = CCAI_BUF_INIT;
 	va_list ap;
 	char *msg;
 
@@ -95,7 +96,9 @@ void ccai_log(int l, const char *fmt, ...)
 	va_end(ap);
 	pthread_mutex_lock(&lock);
 	scrub_locked(msg);
-	fprintf(stream ? stream : stderr, "%s\n", msg);
+	ccai_buf_put_printable(&line, msg);
+	fprintf(stream ? stream : stderr, "%s\n", line.ptr);
 	pthread_mutex_unlock(&lock);
+	ccai_buf_release(&line);
 	free(msg);
 }

@@ -4,7 +4,8 @@
  * The level is process-wide (set once by cli/).  Every line passes through
  * the redaction list: a string registered with ccai_log_redact() (an
  * access token, an assertion, a refresh token, a private key) is replaced
- * by "<redacted>" wherever it appears.  Thread-safe.
+ * by "<redacted>" wherever it appears, then control characters are
+ * escaped (ccai_str_printable): a line is one line.  Thread-safe.
  */
 #ifndef CCAI_UTIL_LOG_H
 #define CCAI_UTIL_LOG_H

@@ -17,6 +17,111 @@ bool ccai_str_ends_with(const char *s, const char *suffix)
 	return n >= m && memcmp(s + n - m, suffix, m) == 0;
 }
 
+/* Length of the UTF-8 sequence at p (1..4), or 0 when it is not one. */
+static size_t utf8_len(const unsigned char *p)
+{
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		return (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+			return 0;
+		if ((p[0] == 0xe0 && p[1] < 0xa0) ||
+		    (p[0] == 0xed && p[1] > 0x9f))
+			return 0; /* overlong, or a surrogate */
+		return 3;
+	}
+	if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
+		    (p[3] & 0xc0) != 0x80)
+			return 0;
+		if ((p[0] == 0xf0 && p[1] < 0x90) ||
+		    (p[0] == 0xf4 && p[1] > 0x8f))
+			return 0; /* overlong, or past U+10FFFF */
+		return 4;
+	}
+	return 0;
+}
+
+size_t ccai_str_printable_char(const char *s, char out[8], size_t *used)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = utf8_len(p), i;
+
+	if (n == 1 && *p >= 0x20 && *p != 0x7f) {
+		out[0] = (char)*p;
+		*used = 1;
+		return 1;
+	}
+	if (n == 1 || n == 0) {
+		*used = 1;
+		out[0] = '\\';
+		if (*p == '\n' || *p == '\r' || *p == '\t') {
+			out[1] = *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't';
+			return 2;
+		}
+		out[1] = 'x';
+		out[2] = hex[*p >> 4];
+		out[3] = hex[*p & 15];
+		return 4;
+	}
+	*used = n;
+	if ((n == 2 && p[0] == 0xc2 && p[1] <= 0x9f) ||
+	    (n == 3 && p[0] == 0xe2 && p[1] == 0x80 &&
+	     (p[2] == 0xa8 || p[2] == 0xa9))) {
+		unsigned cp = n == 2 ? p[1] : 0x2000u | (p[2] & 0x3fu);
+
+		out[0] = '\\';
+		out[1] = 'u';
+		out[2] = hex[(cp >> 12) & 15];
+		out[3] = hex[(cp >> 8) & 15];
+		out[4] = hex[(cp >> 4) & 15];
+		out[5] = hex[cp & 15];
+		return 6;
+	}
+	for (i = 0; i < n; i++)
+		out[i] = (char)p[i];
+	return n;
+}
+
+char *ccai_str_printable(char *out, size_t size, const char *s)
+{
+	size_t n = 0, k, used;
+	char piece[8];
+
+	if (!size)
+		return out;
+	out[0] = '\0';
+	if (!s)
+		return out;
+	while (*s) {
+		k = ccai_str_printable_char(s, piece, &used);
+		if (n + k >= size)
+			break;
+		memcpy(out + n, piece, k);
+		n += k;
+		s += used;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+bool ccai_str_is_printable(const char *s)
+{
+	size_t used;
+	char piece[8];
+
+	while (*s) {
+		if (ccai_str_printable_char(s, piece, &used) != used ||
+		    (used == 1 && piece[0] != *s))
+			return false;
+		s += used;
+	}
+	return true;
+}
+
 size_t ccai_str_distance(const char *a, const char *b)
 {
 	size_t n = strlen(a), m = strlen(b), i, j, r;

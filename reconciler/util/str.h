@@ -20,6 +20,24 @@ size_t ccai_str_distance(const char *a, const char *b);
 const char *ccai_str_suggest(const char *word, const char *const *cands,
 			     size_t n);
 
+/*
+ * Text from outside (a file name, a key, a Google message, a commit
+ * subject) made safe for one line of a terminal: C0 controls and DEL as
+ * \n \r \t or \xHH, C1 controls (U+0080..U+009F) and the line separators
+ * U+2028/U+2029 as \uHHHH, and bytes that are not UTF-8 as \xHH.  A
+ * backslash is kept as it is, so escaping twice changes nothing.
+ *
+ * ccai_str_printable_char() turns the next character of s (s[0] != 0)
+ * into at most 6 bytes of out (not NUL-terminated); returns how many and
+ * sets *used to the bytes of s it took.  ccai_str_printable() escapes
+ * all of s into out, cut at a character boundary when out is too small;
+ * it returns out.  (ccai_buf_put_printable in buf.h appends to a buffer.)
+ */
+size_t ccai_str_printable_char(const char *s, char out[8], size_t *used);
+char *ccai_str_printable(char *out, size_t size, const char *s);
+/* Whether s needs no escaping. */
+bool ccai_str_is_printable(const char *s);
+
 /* A growable list of owned strings. */
 struct ccai_strlist {
 	char **items;

@@ -632,6 +632,36 @@ static void test_source__utf8_bom_is_allowed(void **state)
 	ccai_source_release(&src);
 }
 
+/* A byte order mark before a mapping of several keys (issue 14): libyaml
+ * counted it as a column, so the second key closed the mapping. */
+static void test_source__utf8_bom_before_many_keys(void **state)
+{
+	struct ccai_source src;
+	struct ccai_diag diag = CCAI_DIAG_INIT;
+	struct ccai_srcpos pos;
+
+	(void)state;
+	assert_int_equal(load(&src, &diag,
+			      "\xef\xbb\xbf"
+			      "apiVersion: v1\nkind: Agent\nspec:\n  a: 1\n"),
+			 0);
+	assert_int_equal(diag.n, 0);
+	assert_int_equal(src.ndocs, 1);
+	want_string(src.docs[0].root, "apiVersion", "v1");
+	want_string(src.docs[0].root, "kind", "Agent");
+	assert_true(ccai_source_pos(
+		&src, cJSON_GetObjectItem(src.docs[0].root, "kind"), &pos));
+	assert_int_equal(pos.line, 2);
+	assert_int_equal(pos.col, 7);
+	assert_true(ccai_source_pos(
+		&src, cJSON_GetObjectItem(src.docs[0].root, "apiVersion"),
+		&pos));
+	assert_int_equal(pos.line, 1);
+	assert_int_equal(pos.col, 13);
+	ccai_source_release(&src);
+	ccai_diag_release(&diag);
+}
+
 static void test_source__nul_in_string_is_refused(void **state)
 {
 	(void)state;
@@ -1011,6 +1041,7 @@ int main(void)
 		cmocka_unit_test(test_source__keys_must_be_strings),
 		cmocka_unit_test(test_source__non_utf8_names_its_position),
 		cmocka_unit_test(test_source__utf8_bom_is_allowed),
+		cmocka_unit_test(test_source__utf8_bom_before_many_keys),
 		cmocka_unit_test(test_source__nul_in_string_is_refused),
 		cmocka_unit_test(test_source__non_mapping_documents_are_loaded),
 		cmocka_unit_test(test_source__aliases_are_copied),
