@@ -64,34 +64,161 @@ static cJSON *empty_root(void)
 	return root;
 }
 
+/* A JSON number that is a whole number from lo to hi. */
+static bool whole_number(const cJSON *v, double lo, double hi)
+{
+	return cJSON_IsNumber(v) && v->valuedouble >= lo &&
+	       v->valuedouble <= hi &&
+	       v->valuedouble == (double)(long long)v->valuedouble;
+}
+
+/*
+ * An entry as the engine reads it: an object with a string address and,
+ * when present, members of the types below.  A wrongly typed member must
+ * not read as "absent": a serverName of 42 would plan a new object, a
+ * preventDestroy of "true" would let destroy through.
+ */
+static int check_entry(const cJSON *e, int i, const char *where,
+		       struct ccai_error *err)
+{
+	static const struct {
+		const char *name;
+		int type; /* cJSON_String, _Object, _Array, _Number, _True */
+	} members[] = {
+		{ "address", cJSON_String },
+		{ "kind", cJSON_String },
+		{ "name", cJSON_String },
+		{ "project", cJSON_String },
+		{ "location", cJSON_String },
+		{ "serverName", cJSON_String },
+		{ "spec", cJSON_Object },
+		{ "lastApplied", cJSON_Object },
+		{ "attributes", cJSON_Object },
+		{ "dependsOn", cJSON_Array },
+		{ "deletionPolicy", cJSON_String },
+		{ "preventDestroy", cJSON_True },
+		{ "updated", cJSON_Number },
+	};
+	static const char *const type_names[] = { "a string", "an object",
+						  "an array", "a number",
+						  "true or false" };
+	const cJSON *v, *d;
+	size_t k;
+	bool ok;
+	int t;
+
+	if (!cJSON_IsObject(e))
+		return ccai_error_set(err, CCAI_EINVALID,
+				      "state '%s': resources[%d] is not an "
+				      "object",
+				      where, i);
+	if (!ccai_json_str(e, "address"))
+		return ccai_error_set(err, CCAI_EINVALID,
+				      "state '%s': resources[%d] has no "
+				      "address",
+				      where, i);
+	for (k = 0; k < CCAI_ARRAY_SIZE(members); k++) {
+		v = cJSON_GetObjectItemCaseSensitive(e, members[k].name);
+		if (!v)
+			continue;
+		switch ((t = members[k].type)) {
+		case cJSON_String:
+			ok = cJSON_IsString(v);
+			break;
+		case cJSON_Object:
+			ok = cJSON_IsObject(v);
+			break;
+		case cJSON_Array:
+			ok = cJSON_IsArray(v);
+			cJSON_ArrayForEach(d, v) ok = ok && cJSON_IsString(d);
+			break;
+		case cJSON_Number:
+			ok = cJSON_IsNumber(v);
+			break;
+		default:
+			ok = cJSON_IsBool(v);
+		}
+		if (!ok)
+			return ccai_error_set(
+				err, CCAI_EINVALID,
+				"state '%s': resources[%d].%s must be %s%s",
+				where, i, members[k].name,
+				type_names[t == cJSON_String   ? 0
+					   : t == cJSON_Object ? 1
+					   : t == cJSON_Array  ? 2
+					   : t == cJSON_Number ? 3
+							       : 4],
+				t == cJSON_Array ? " of strings" : "");
+	}
+	return 0;
+}
+
 static int parse_root(cJSON **out, const struct ccai_buf *data,
 		      const char *where, struct ccai_error *err)
 {
-	cJSON *root = NULL, *f;
-	int r;
+	struct ccai_error perr;
+	cJSON *root = NULL, *f, *v, *e;
+	int r, i = 0;
 
-	if ((r = ccai_json_parse(&root, data->ptr, data->len, err)) < 0)
+	if ((r = ccai_json_parse(&root, data->ptr, data->len, &perr)) < 0)
 		return ccai_error_set(err, CCAI_EINVALID,
 				      "state '%s' is not valid JSON: %s", where,
-				      err ? err->message : "");
+				      perr.message);
 	f = cJSON_GetObjectItemCaseSensitive(root, "format");
-	if (!cJSON_IsObject(root) || !cJSON_IsNumber(f) ||
+	if (!cJSON_IsObject(root) || !f ||
 	    !cJSON_IsArray(
 		    cJSON_GetObjectItemCaseSensitive(root, "resources"))) {
-		cJSON_Delete(root);
-		return ccai_error_set(err, CCAI_EINVALID,
-				      "'%s' is not a ccaictl state file",
-				      where);
+		r = ccai_error_set(err, CCAI_EINVALID,
+				   "'%s' is not a ccaictl state file", where);
+		goto fail;
 	}
-	if (f->valueint > STATE_FORMAT) {
-		cJSON_Delete(root);
-		return ccai_error_set(
+	if (!whole_number(f, 1, INT_MAX)) {
+		r = ccai_error_set(err, CCAI_EINVALID,
+				   "state '%s': 'format' must be a whole "
+				   "number from 1",
+				   where);
+		goto fail;
+	}
+	if (f->valuedouble > STATE_FORMAT) {
+		r = ccai_error_set(
 			err, CCAI_EINVALID,
 			"state '%s' has format %d; this ccaictl reads up to %d",
 			where, f->valueint, STATE_FORMAT);
+		goto fail;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(root, "serial");
+	if (v && !whole_number(v, 0, 9007199254740992.0)) {
+		r = ccai_error_set(err, CCAI_EINVALID,
+				   "state '%s': 'serial' must be a whole "
+				   "number from 0",
+				   where);
+		goto fail;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(root, "lineage");
+	if (v && !cJSON_IsString(v)) {
+		r = ccai_error_set(err, CCAI_EINVALID,
+				   "state '%s': 'lineage' must be a string",
+				   where);
+		goto fail;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(root, "watch");
+	if (v && !cJSON_IsObject(v)) {
+		r = ccai_error_set(err, CCAI_EINVALID,
+				   "state '%s': 'watch' must be an object",
+				   where);
+		goto fail;
+	}
+	cJSON_ArrayForEach(e,
+			   cJSON_GetObjectItemCaseSensitive(root, "resources"))
+	{
+		if ((r = check_entry(e, i++, where, err)) < 0)
+			goto fail;
 	}
 	*out = root;
 	return 0;
+fail:
+	cJSON_Delete(root);
+	return r;
 }
 
 static cJSON *resources(const struct ccai_state *s)

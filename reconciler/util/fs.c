@@ -13,14 +13,34 @@ int ccai_file_read(struct ccai_buf *buf, const char *path, size_t max,
 {
 	char chunk[65536];
 	size_t total = 0;
+	struct stat st;
 	ssize_t n;
 	int fd, r = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/*
+	 * Without blocking: a FIFO (or a device) named as a file would wait
+	 * forever for a writer.  Only regular files are read.
+	 */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return ccai_error_errno(
 			err, errno == ENOENT ? CCAI_ENOTFOUND : CCAI_EIO,
 			"cannot open '%s'", path);
+	if (fstat(fd, &st) < 0) {
+		r = ccai_error_errno(err, CCAI_EIO, "cannot read '%s'", path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = ccai_error_set(err, CCAI_EINVALID,
+				   "'%s' is not a regular file", path);
+		goto out;
+	}
+	if ((uintmax_t)st.st_size > (uintmax_t)max) {
+		r = ccai_error_set(err, CCAI_ETOOBIG,
+				   "'%s' is larger than the limit of %zu bytes",
+				   path, max);
+		goto out;
+	}
 	for (;;) {
 		n = read(fd, chunk, sizeof(chunk));
 		if (n < 0) {
@@ -46,6 +66,7 @@ int ccai_file_read(struct ccai_buf *buf, const char *path, size_t max,
 			break;
 		}
 	}
+out:
 	close(fd);
 	return r;
 }
@@ -197,10 +218,31 @@ bool ccai_is_dir(const char *path)
 
 int ccai_lock_acquire(int *fd, const char *path, struct ccai_error *err)
 {
-	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (*fd < 0)
+	struct stat st;
+
+	/*
+	 * Never through a symbolic link: whoever can write the directory
+	 * could otherwise have us create (or truncate the mode of) a file
+	 * anywhere we may write.
+	 */
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+		   0600);
+	if (*fd < 0) {
+		if (errno == ELOOP)
+			return ccai_error_set(err, CCAI_EIO,
+					      "lock '%s' is a symbolic link; "
+					      "remove it (a lock is never "
+					      "followed)",
+					      path);
 		return ccai_error_errno(err, CCAI_EIO, "cannot open lock '%s'",
 					path);
+	}
+	if (fstat(*fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(*fd);
+		*fd = -1;
+		return ccai_error_set(err, CCAI_EIO,
+				      "lock '%s' is not a regular file", path);
+	}
 	if (flock(*fd, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
 

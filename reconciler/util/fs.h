@@ -18,7 +18,11 @@
 
 #define CCAI_FILE_MAX ((size_t)8 << 20) /* default cap for input files */
 
-/* Appends the file's content to buf; CCAI_ETOOBIG past max bytes. */
+/*
+ * Appends the file's content to buf; CCAI_ETOOBIG past max bytes,
+ * CCAI_EINVALID when path is not a regular file (a FIFO is refused at
+ * once rather than waited on).
+ */
 int ccai_file_read(struct ccai_buf *buf, const char *path, size_t max,
 		   struct ccai_error *err);
 int ccai_file_write_atomic(const char *path, const void *data, size_t len,
@@ -35,9 +39,10 @@ char *ccai_path_dirname(const char *path);
 char *ccai_path_join(const char *a, const char *b);
 
 /*
- * An exclusive advisory lock (flock) on path, created if needed.  Fails
- * at once with CCAI_ELOCKED when another process holds it.  *fd is -1
- * when not held.
+ * An exclusive advisory lock (flock) on path, created (mode 0600) if
+ * needed; never through a symbolic link, and only on a regular file.
+ * Fails at once with CCAI_ELOCKED when another process holds it.  *fd is
+ * -1 when not held.
  */
 int ccai_lock_acquire(int *fd, const char *path, struct ccai_error *err);
 void ccai_lock_release(int *fd);

@@ -3,6 +3,7 @@
 #include "util/alloc.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <strings.h>
 
 bool ccai_str_starts_with(const char *s, const char *prefix)
@@ -244,7 +245,10 @@ int ccai_parse_duration_ms(const char *s, long long *out)
 		return -1;
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || end == s)
+	/* digits and a point only: strtod also reads "nan", "inf", "1e3"
+	 * and "0x1p4", and a NaN has no value in milliseconds */
+	if (errno || end == s || end != s + strspn(s, "0123456789.") ||
+	    !isfinite(v))
 		return -1;
 	if (!strcmp(end, "ms"))
 		mult = 1.0;

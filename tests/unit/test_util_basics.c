@@ -9,6 +9,7 @@
 #include "util/str.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 static void test_util__buf_grows_and_stays_terminated(void **state)
 {
@@ -112,6 +113,119 @@ static void test_util__durations(void **state)
 	assert_int_equal(ccai_parse_duration_ms("5 s", &v), -1);
 	assert_int_equal(ccai_parse_duration_ms("-1s", &v), -1);
 	assert_int_equal(ccai_parse_duration_ms("fast", &v), -1);
+	/* strtod reads these; none is a duration (nan was undefined
+	 * behaviour when converted to milliseconds) */
+	assert_int_equal(ccai_parse_duration_ms("nan", &v), -1);
+	assert_int_equal(ccai_parse_duration_ms("nans", &v), -1);
+	assert_int_equal(ccai_parse_duration_ms("inf", &v), -1);
+	assert_int_equal(ccai_parse_duration_ms("1e3", &v), -1);
+	assert_int_equal(ccai_parse_duration_ms("0x10s", &v), -1);
+	assert_int_equal(ccai_parse_duration_ms(".5s", &v), 0);
+	assert_int_equal(v, 500);
+}
+
+/* Control characters never reach a terminal (issue 14, item 5). */
+static void test_util__printable_escapes_controls(void **state)
+{
+	char out[128];
+
+	(void)state;
+	assert_string_equal(
+		ccai_str_printable(out, sizeof(out), "a\nb\rc\td\x1b[31me\x7f"),
+		"a\\nb\\rc\\td\\x1b[31me\\x7f");
+	/* C1 controls (CSI is U+009B), line separators, bytes not UTF-8 */
+	assert_string_equal(ccai_str_printable(out, sizeof(out),
+					       "x\xc2\x9b"
+					       "1m\xe2\x80\xa8y"),
+			    "x\\u009b1m\\u2028y");
+	assert_string_equal(
+		ccai_str_printable(out, sizeof(out), "\xff\xc3(\xed\xa0\x80"),
+		"\\xff\\xc3(\\xed\\xa0\\x80");
+	/* UTF-8 text and backslashes are kept: escaping twice is a no-op */
+	assert_string_equal(
+		ccai_str_printable(out, sizeof(out),
+				   "caf\xc3\xa9 \\n \xf0\x9f\x98\x80"),
+		"caf\xc3\xa9 \\n \xf0\x9f\x98\x80");
+	assert_true(ccai_str_is_printable("caf\xc3\xa9 \\x1b"));
+	assert_false(ccai_str_is_printable("a\x1b"));
+	/* cut at a character boundary, never in an escape */
+	assert_string_equal(ccai_str_printable(out, 5, "ab\x1b"), "ab");
+	assert_string_equal(ccai_str_printable(out, 4,
+					       "a\xc3\xa9"
+					       "b"),
+			    "a\xc3\xa9");
+}
+
+static void test_util__error_format_escapes_controls(void **state)
+{
+	struct ccai_error e;
+	char line[256];
+
+	(void)state;
+	ccai_error_setpos(&e, CCAI_EINVALID, "a\nb.yaml", 3, 7,
+			  "metadata.annotations.x\nfake.yaml:1:1: forged",
+			  "unknown kind '%s'", "Agent\x1b[2J");
+	ccai_error_format(&e, line, sizeof(line));
+	assert_null(strchr(line, '\n'));
+	assert_null(strchr(line, '\x1b'));
+	assert_string_equal(
+		line, "a\\nb.yaml:3:7: metadata.annotations.x\\nfake.yaml:"
+		      "1:1: forged: unknown kind 'Agent\\x1b[2J'");
+}
+
+static void test_util__log_lines_are_one_line(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_non_null(f);
+	ccai_log_set_stream(f);
+	ccai_log_warn("subject \"%s\"", "fix\n\x1b]0;owned\x07");
+	ccai_log_set_stream(NULL);
+	fclose(f);
+	assert_string_equal(buf, "subject \"fix\\n\\x1b]0;owned\\x07\"\n");
+	free(buf);
+}
+
+/* A FIFO named as a file is refused at once, not waited on (item 7). */
+static void test_util__file_read_refuses_a_fifo(void **state)
+{
+	char *dir = ccai_test_tmpdir();
+	char *path = ccai_path_join(dir, "fifo");
+	struct ccai_buf b = CCAI_BUF_INIT;
+	struct ccai_error err;
+
+	(void)state;
+	assert_int_equal(mkfifo(path, 0600), 0);
+	/* no writer: a blocking open would never return */
+	assert_int_equal(ccai_file_read(&b, path, 100, &err), CCAI_EINVALID);
+	assert_non_null(strstr(err.message, "is not a regular file"));
+	assert_int_equal(ccai_file_read(&b, dir, 100, &err), CCAI_EINVALID);
+	ccai_buf_release(&b);
+	free(path);
+	ccai_test_tmpdir_free(dir);
+}
+
+/* A lock is never created through a symbolic link (item 8). */
+static void test_util__lock_does_not_follow_symlinks(void **state)
+{
+	char *dir = ccai_test_tmpdir();
+	char *link = ccai_path_join(dir, "state.json.lock");
+	char *target = ccai_path_join(dir, "elsewhere");
+	struct ccai_error err;
+	int fd;
+
+	(void)state;
+	assert_int_equal(symlink(target, link), 0);
+	assert_int_equal(ccai_lock_acquire(&fd, link, &err), CCAI_EIO);
+	assert_int_equal(fd, -1);
+	assert_non_null(strstr(err.message, "is a symbolic link"));
+	assert_false(ccai_file_exists(target));
+	free(link);
+	free(target);
+	ccai_test_tmpdir_free(dir);
 }
 
 static void test_util__b64_round_trips(void **state)
@@ -197,6 +311,11 @@ int main(void)
 		cmocka_unit_test(test_util__diag_sort_is_stable_by_position),
 		cmocka_unit_test(test_util__suggest_near_names_only),
 		cmocka_unit_test(test_util__durations),
+		cmocka_unit_test(test_util__printable_escapes_controls),
+		cmocka_unit_test(test_util__error_format_escapes_controls),
+		cmocka_unit_test(test_util__log_lines_are_one_line),
+		cmocka_unit_test(test_util__file_read_refuses_a_fifo),
+		cmocka_unit_test(test_util__lock_does_not_follow_symlinks),
 		cmocka_unit_test(test_util__b64_round_trips),
 		cmocka_unit_test(test_util__atomic_write_sets_mode),
 		cmocka_unit_test(test_util__lock_is_exclusive),
