@@ -17,6 +17,7 @@ struct ccai_git {
 	char *path; /* the mirror */
 	int lock_fd;
 	const struct ccai_stop *stop;
+	bool local_objects; /* a local source's objects read in place */
 };
 
 /* What the fetch callbacks see. */
@@ -37,33 +38,114 @@ void ccai_git_global_shutdown(void)
 	git_libgit2_shutdown();
 }
 
-/* libgit2's last error as ours, with what we were doing first. */
-static int git_fail(struct ccai_error *err, int code, const char *what,
-		    const char *subject)
+/*
+ * libgit2's last error as ours, with what we were doing first.  Its
+ * message may quote the URL with its credentials ("malformed URL
+ * 'https://user:TOKEN@...'"): the URL is replaced by its display form,
+ * and registered secrets are scrubbed.
+ */
+static int git_fail(const struct ccai_git *g, struct ccai_error *err, int code,
+		    const char *what, const char *subject)
 {
 	const git_error *e = git_error_last();
-	char msg[512];
+	struct ccai_buf b = CCAI_BUF_INIT;
+	const char *m = e && e->message ? e->message : "?", *p;
+	size_t n = g && g->url ? strlen(g->url) : 0;
+	int r;
 
-	snprintf(msg, sizeof(msg), "%s", e && e->message ? e->message : "?");
-	ccai_log_scrub(msg);
-	return ccai_error_set(err, code, "%s '%s': %s", what, subject, msg);
+	while (n && (p = strstr(m, g->url)) != NULL) {
+		ccai_buf_add(&b, m, (size_t)(p - m));
+		ccai_buf_puts(&b, g->display);
+		m = p + n;
+	}
+	ccai_buf_puts(&b, m);
+	ccai_log_scrub(b.ptr);
+	r = ccai_error_set(err, code, "%s '%s': %s", what, subject, b.ptr);
+	ccai_buf_release(&b);
+	return r;
 }
 
 /* ---- URLs --------------------------------------------------------------- */
 
+/*
+ * The user information of "scheme://userinfo@host/x": its start in *ui
+ * and the '@' that ends it (the last '@' of the authority, as libcurl
+ * reads it: "alice@host:TOKEN@real.host" is the user "alice@host" with
+ * the password "TOKEN").  NULL when the URL has none.
+ */
+static const char *url_userinfo(const char *url, const char **ui)
+{
+	const char *scheme = strstr(url, "://"), *host, *end, *p, *at = NULL;
+
+	if (!scheme)
+		return NULL;
+	host = scheme + 3;
+	end = host + strcspn(host, "/?#");
+	for (p = host; p < end; p++)
+		if (*p == '@')
+			at = p;
+	*ui = host;
+	return at;
+}
+
 /* "scheme://user:pass@host/x" -> "scheme://host/x"; others unchanged. */
 CCAI_TESTABLE char *ccai_git_redact_url(const char *url)
 {
-	const char *scheme = strstr(url, "://"), *host, *at, *slash;
+	const char *ui, *at = url_userinfo(url, &ui);
 
-	if (!scheme)
-		return ccai_xstrdup(url);
-	host = scheme + 3;
-	slash = strchr(host, '/');
-	at = memchr(host, '@', slash ? (size_t)(slash - host) : strlen(host));
 	if (!at)
 		return ccai_xstrdup(url);
-	return ccai_xasprintf("%.*s%s", (int)(host - url), url, at + 1);
+	return ccai_xasprintf("%.*s%s", (int)(ui - url), url, at + 1);
+}
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
+}
+
+/* Registers s and its %-decoded form with the log's redaction list. */
+static void redact_both(const char *s, size_t n)
+{
+	char *raw = ccai_xstrndup(s, n), *dec = ccai_xstrndup(s, n);
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (raw[i] == '%' && i + 2 < n && hexval(raw[i + 1]) >= 0 &&
+		    hexval(raw[i + 2]) >= 0) {
+			dec[k++] = (char)(hexval(raw[i + 1]) * 16 +
+					  hexval(raw[i + 2]));
+			i += 2;
+		} else {
+			dec[k++] = raw[i];
+		}
+	}
+	dec[k] = '\0';
+	ccai_log_redact(raw);
+	ccai_log_redact(dec);
+	ccai_secret_free_str(raw);
+	ccai_secret_free_str(dec);
+}
+
+/*
+ * The URL's credentials never reach a log line: its password (or, with
+ * none, its user name, which may be a token: "https://TOKEN@host/") and
+ * its whole user information are registered as secrets.
+ */
+CCAI_TESTABLE void ccai_git_redact_url_secrets(const char *url)
+{
+	const char *ui, *at = url_userinfo(url, &ui), *colon;
+
+	if (!at)
+		return;
+	colon = memchr(ui, ':', (size_t)(at - ui));
+	if (colon)
+		redact_both(colon + 1, (size_t)(at - colon - 1));
+	else
+		redact_both(ui, (size_t)(at - ui));
+	redact_both(ui, (size_t)(at - ui));
 }
 
 /* "<last path part, tidied>-<12 hex of SHA-256 of the URL>.git" */
@@ -128,14 +210,13 @@ static char *normalise_url(const char *url)
 /* The host of "scheme://[user@]host[:port]/..." into out; false if none. */
 static bool url_host(const char *url, char *out, size_t size)
 {
-	const char *h = strstr(url, "://"), *end, *at;
+	const char *h = strstr(url, "://"), *ui, *at;
 	size_t n;
 
 	if (!h)
 		return false;
 	h += 3;
-	end = h + strcspn(h, "/?#");
-	at = memchr(h, '@', (size_t)(end - h));
+	at = url_userinfo(url, &ui);
 	if (at)
 		h = at + 1;
 	n = strcspn(h, ":/?#");
@@ -346,6 +427,7 @@ int ccai_git_open(struct ccai_git **out, const struct ccai_git_opts *o,
 	g->stop = o->stop;
 	g->url = normalise_url(o->url);
 	g->display = ccai_git_redact_url(g->url);
+	ccai_git_redact_url_secrets(g->url);
 	name = ccai_git_mirror_name(g->display);
 	g->path = ccai_path_join(cache, name);
 	lock = ccai_xasprintf("%s.lock", g->path);
@@ -363,12 +445,12 @@ int ccai_git_open(struct ccai_git **out, const struct ccai_git_opts *o,
 	}
 	if (ccai_is_dir(g->path)) {
 		if (git_repository_open_bare(&g->repo, g->path) < 0) {
-			r = git_fail(err, CCAI_EIO, "cannot open the git cache",
-				     g->path);
+			r = git_fail(g, err, CCAI_EIO,
+				     "cannot open the git cache", g->path);
 			goto fail;
 		}
 	} else if (git_repository_init(&g->repo, g->path, 1) < 0) {
-		r = git_fail(err, CCAI_EIO, "cannot create the git cache",
+		r = git_fail(g, err, CCAI_EIO, "cannot create the git cache",
 			     g->path);
 		goto fail;
 	}
@@ -405,6 +487,50 @@ const char *ccai_git_display_url(const struct ccai_git *g)
 	return g->display;
 }
 
+/* The path of a local source ("/abs/path" or "file:///abs/path"), or NULL. */
+static const char *local_path(const char *url)
+{
+	if (url[0] == '/')
+		return url;
+	if (ccai_str_starts_with(url, "file:///") && !strchr(url, '%'))
+		return url + strlen("file://");
+	return NULL;
+}
+
+/*
+ * A local source's object database becomes an in-memory alternate of the
+ * mirror (never written to its objects/info/alternates), so that a fetch
+ * finds every object present and only copies refs.  libgit2's local
+ * transport would instead build a pack of every object of every branch,
+ * inflating each one whole: one big blob on any branch would take the
+ * watcher's memory (issue 14).  Objects are then read from the source
+ * when a commit's tree is read, sizes first (read_blob).
+ */
+static void use_local_objects(struct ccai_git *g)
+{
+	const char *path = local_path(g->url);
+	git_repository *src = NULL;
+	git_odb *odb = NULL;
+	char *objects;
+
+	if (g->local_objects || !path)
+		return;
+	if (git_repository_open_ext(&src, path, GIT_REPOSITORY_OPEN_NO_SEARCH,
+				    NULL) < 0) {
+		git_error_clear(); /* the fetch says what is wrong */
+		return;
+	}
+	objects = ccai_path_join(git_repository_commondir(src), "objects");
+	if (git_repository_odb(&odb, g->repo) == 0 &&
+	    git_odb_add_disk_alternate(odb, objects) == 0)
+		g->local_objects = true;
+	else
+		git_error_clear();
+	git_odb_free(odb);
+	git_repository_free(src);
+	free(objects);
+}
+
 int ccai_git_fetch(struct ccai_git *g, struct ccai_error *err)
 {
 	static char heads[] = "+refs/heads/*:refs/remotes/origin/*";
@@ -417,6 +543,7 @@ int ccai_git_fetch(struct ccai_git *g, struct ccai_error *err)
 	struct fetch_ctx c;
 	int r = 0;
 
+	use_local_objects(g);
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	memset(&c, 0, sizeof(c));
 	c.g = g;
@@ -430,7 +557,7 @@ int ccai_git_fetch(struct ccai_git *g, struct ccai_error *err)
 	ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
 		   GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
 	if (git_remote_create_with_opts(&remote, g->url, &ro) < 0)
-		return git_fail(err, CCAI_EINVALID, "bad repository",
+		return git_fail(g, err, CCAI_EINVALID, "bad repository",
 				g->display);
 	fo.callbacks.credentials = on_credentials;
 	fo.callbacks.transfer_progress = on_transfer;
@@ -445,7 +572,7 @@ int ccai_git_fetch(struct ccai_git *g, struct ccai_error *err)
 			r = ccai_error_set(err, CCAI_ECANCELLED,
 					   "fetch interrupted");
 		else
-			r = git_fail(err,
+			r = git_fail(g, err,
 				     c.auth_tried ? CCAI_EAUTH
 						  : CCAI_ETRANSIENT,
 				     "cannot fetch", g->display);
@@ -456,18 +583,63 @@ int ccai_git_fetch(struct ccai_git *g, struct ccai_error *err)
 
 /* ---- refs --------------------------------------------------------------- */
 
+/*
+ * Follows id through annotated tags to a commit, reading each object's
+ * size from its header before inflating it: a commit or tag over
+ * CCAI_GIT_MAX_COMMIT is refused (GIT_EBUFS), as is a chain of more than
+ * ten tags.  GIT_EPEEL when it ends at something else.
+ */
+static int peel_commit(git_repository *repo, const git_oid *id, git_oid *out)
+{
+	git_odb *odb = NULL;
+	git_tag *tag = NULL;
+	git_object_t type;
+	git_oid cur;
+	size_t size;
+	int r, depth;
+
+	if ((r = git_repository_odb(&odb, repo)) < 0)
+		return r;
+	git_oid_cpy(&cur, id);
+	for (depth = 0;; depth++) {
+		if ((r = git_odb_read_header(&size, &type, odb, &cur)) < 0)
+			break;
+		if (size > CCAI_GIT_MAX_COMMIT || depth > 10) {
+			git_error_set_str(GIT_ERROR_INVALID,
+					  "the object is larger than the limit "
+					  "for a commit or tag");
+			r = GIT_EBUFS;
+			break;
+		}
+		if (type == GIT_OBJECT_COMMIT) {
+			git_oid_cpy(out, &cur);
+			r = 0;
+			break;
+		}
+		if (type != GIT_OBJECT_TAG) {
+			r = GIT_EPEEL;
+			break;
+		}
+		if ((r = git_tag_lookup(&tag, repo, &cur)) < 0)
+			break;
+		git_oid_cpy(&cur, git_tag_target_id(tag));
+		git_tag_free(tag);
+		tag = NULL;
+	}
+	git_odb_free(odb);
+	return r;
+}
+
 static int ref_commit(git_repository *repo, const char *name, git_oid *out)
 {
-	git_reference *ref = NULL;
-	git_object *obj = NULL;
+	git_reference *ref = NULL, *res = NULL;
 	int r;
 
 	if ((r = git_reference_lookup(&ref, repo, name)) < 0)
 		return r;
-	r = git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT);
-	if (r == 0)
-		git_oid_cpy(out, git_object_id(obj));
-	git_object_free(obj);
+	if ((r = git_reference_resolve(&res, ref)) == 0)
+		r = peel_commit(repo, git_reference_target(res), out);
+	git_reference_free(res);
 	git_reference_free(ref);
 	return r;
 }
@@ -527,13 +699,16 @@ int ccai_git_resolve(struct ccai_git *g, const char *ref, char out[41],
 		}
 		if ((r == GIT_ENOTFOUND || r == GIT_EINVALIDSPEC) &&
 		    all_hex(ref)) {
-			git_object *obj = NULL, *c = NULL;
-			git_oid prefix;
+			git_odb *odb = NULL;
+			git_oid prefix, id;
 			size_t n = strlen(ref);
 
+			/* the id only: the object may be a huge blob */
 			git_oid_fromstrn(&prefix, ref, n);
-			r = git_object_lookup_prefix(&obj, g->repo, &prefix, n,
-						     GIT_OBJECT_ANY);
+			r = git_repository_odb(&odb, g->repo);
+			if (r == 0)
+				r = git_odb_exists_prefix(&id, odb, &prefix, n);
+			git_odb_free(odb);
 			if (r == GIT_EAMBIGUOUS) {
 				free(full);
 				return ccai_error_set(
@@ -542,14 +717,10 @@ int ccai_git_resolve(struct ccai_git *g, const char *ref, char out[41],
 					"more digits",
 					ref);
 			}
-			if (r == 0 &&
-			    (r = git_object_peel(&c, obj, GIT_OBJECT_COMMIT)) ==
-				    0)
-				git_oid_cpy(&oid, git_object_id(c));
+			if (r == 0)
+				r = peel_commit(g->repo, &id, &oid);
 			if (r == GIT_EINVALIDSPEC || r == GIT_EPEEL)
 				r = GIT_ENOTFOUND;
-			git_object_free(c);
-			git_object_free(obj);
 		}
 	}
 	free(full);
@@ -571,7 +742,7 @@ int ccai_git_resolve(struct ccai_git *g, const char *ref, char out[41],
 		return CCAI_ENOTFOUND;
 	}
 	if (r < 0)
-		return git_fail(err, CCAI_ERROR, "cannot resolve ref", ref);
+		return git_fail(g, err, CCAI_ERROR, "cannot resolve ref", ref);
 	git_oid_tostr(out, 41, &oid);
 	return 0;
 }
@@ -579,11 +750,12 @@ int ccai_git_resolve(struct ccai_git *g, const char *ref, char out[41],
 static int lookup_commit(struct ccai_git *g, const char *commit,
 			 git_commit **out, struct ccai_error *err)
 {
-	git_oid oid;
+	git_oid oid, id;
 
 	if (git_oid_fromstr(&oid, commit) < 0 ||
-	    git_commit_lookup(out, g->repo, &oid) < 0)
-		return git_fail(err, CCAI_ENOTFOUND, "no commit", commit);
+	    peel_commit(g->repo, &oid, &id) < 0 ||
+	    git_commit_lookup(out, g->repo, &id) < 0)
+		return git_fail(g, err, CCAI_ENOTFOUND, "no commit", commit);
 	return 0;
 }
 
@@ -641,6 +813,7 @@ char *ccai_git_clean_path(const char *path, struct ccai_error *err)
 
 struct walk {
 	git_repository *repo;
+	git_odb *odb;
 	struct ccai_git_files *out;
 	struct ccai_diag *diag;
 	size_t total;
@@ -659,7 +832,8 @@ static void read_blob(struct walk *w, const git_oid *id, const char *path)
 {
 	struct ccai_git_file *f;
 	git_blob *blob = NULL;
-	git_object_size_t size;
+	git_object_t type;
+	size_t size;
 
 	if (w->out->n >= CCAI_GIT_MAX_FILES) {
 		ccai_diag_addpos(w->diag, CCAI_EINVALID, path, 0, 0, "",
@@ -668,20 +842,24 @@ static void read_blob(struct walk *w, const git_oid *id, const char *path)
 		w->over = true;
 		return;
 	}
-	if (git_blob_lookup(&blob, w->repo, id) < 0) {
+	/*
+	 * The size from the object's header first: a blob is inflated only
+	 * when it is within the limits (a 512 MiB blob packs to a few MB).
+	 */
+	if (git_odb_read_header(&size, &type, w->odb, id) < 0 ||
+	    type != GIT_OBJECT_BLOB) {
 		const git_error *e = git_error_last();
 
 		ccai_diag_addpos(w->diag, CCAI_EIO, path, 0, 0, "",
 				 "cannot read the blob: %s",
-				 e ? e->message : "?");
+				 e && e->message ? e->message : "not a blob");
 		return;
 	}
-	size = git_blob_rawsize(blob);
 	if (size > CCAI_SOURCE_MAX_FILE_SIZE) {
 		ccai_diag_addpos(w->diag, CCAI_EINVALID, path, 0, 0, "",
 				 "file is larger than the limit of %zu bytes",
 				 CCAI_SOURCE_MAX_FILE_SIZE);
-		goto out;
+		return;
 	}
 	if (w->total + size > CCAI_GIT_MAX_TOTAL) {
 		ccai_diag_addpos(w->diag, CCAI_EINVALID, path, 0, 0, "",
@@ -689,17 +867,26 @@ static void read_blob(struct walk *w, const git_oid *id, const char *path)
 				 "the limit of %zu bytes",
 				 CCAI_GIT_MAX_TOTAL);
 		w->over = true;
-		goto out;
+		return;
+	}
+	if (git_blob_lookup(&blob, w->repo, id) < 0 ||
+	    git_blob_rawsize(blob) != (git_object_size_t)size) {
+		const git_error *e = git_error_last();
+
+		ccai_diag_addpos(w->diag, CCAI_EIO, path, 0, 0, "",
+				 "cannot read the blob: %s",
+				 e && e->message ? e->message : "?");
+		git_blob_free(blob);
+		return;
 	}
 	w->total += size;
 	CCAI_GROW(w->out->items, w->out->alloc, w->out->n + 1);
 	f = &w->out->items[w->out->n++];
 	f->path = ccai_xstrdup(path);
-	f->len = (size_t)size;
+	f->len = size;
 	f->data = ccai_xmalloc(f->len + 1);
 	memcpy(f->data, git_blob_rawcontent(blob), f->len);
 	f->data[f->len] = '\0';
-out:
 	git_blob_free(blob);
 }
 
@@ -782,8 +969,14 @@ int ccai_git_read_tree(struct ccai_git *g, const char *commit, const char *dir,
 	w.diag = diag;
 	if ((r = lookup_commit(g, commit, &c, err)) < 0)
 		return r;
+	if (git_repository_odb(&w.odb, g->repo) < 0) {
+		r = git_fail(g, err, CCAI_EIO, "cannot open the objects of",
+			     g->path);
+		goto out;
+	}
 	if (git_commit_tree(&root, c) < 0) {
-		r = git_fail(err, CCAI_EIO, "cannot read the tree of", commit);
+		r = git_fail(g, err, CCAI_EIO, "cannot read the tree of",
+			     commit);
 		goto out;
 	}
 	if (!dir || !*dir) {
@@ -796,7 +989,7 @@ int ccai_git_read_tree(struct ccai_git *g, const char *commit, const char *dir,
 	} else if (git_tree_entry_type(ent) == GIT_OBJECT_TREE) {
 		if (git_tree_lookup(&sub, g->repo, git_tree_entry_id(ent)) <
 		    0) {
-			r = git_fail(err, CCAI_EIO, "cannot read the tree",
+			r = git_fail(g, err, CCAI_EIO, "cannot read the tree",
 				     dir);
 			goto out;
 		}
@@ -822,6 +1015,7 @@ int ccai_git_read_tree(struct ccai_git *g, const char *commit, const char *dir,
 				   "commit %.12s",
 				   dir && *dir ? dir : ".", commit);
 out:
+	git_odb_free(w.odb);
 	git_tree_entry_free(ent);
 	git_tree_free(sub);
 	git_tree_free(root);
@@ -859,7 +1053,7 @@ int ccai_git_signature(struct ccai_git *g, const char *commit,
 		goto out;
 	}
 	if (r < 0) {
-		r = git_fail(err, CCAI_ERROR, "cannot read the signature of",
+		r = git_fail(g, err, CCAI_ERROR, "cannot read the signature of",
 			     commit);
 		goto out;
 	}

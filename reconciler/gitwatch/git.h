@@ -11,6 +11,13 @@
  * remote deleted.  Manifests are read straight from a commit's tree: no
  * working tree is checked out.
  *
+ * Nothing in the repository can make us inflate a large object: the size
+ * of every blob, commit and tag is read from its header first, and one
+ * over the limit is refused unread.  A local source (a path or file:///)
+ * is not fetched through libgit2's local transport, which inflates every
+ * object of every branch to build a pack: its object database becomes an
+ * in-memory alternate of the mirror, and a fetch copies only refs.
+ *
  * Credentials (asked for only when the server wants them): https uses
  * GIT_TOKEN (user GIT_USERNAME, the URL's user, or "x-access-token"),
  * else the netrc entry of the host ($NETRC or ~/.netrc); ssh uses the
@@ -33,6 +40,8 @@
 #define CCAI_GIT_MAX_FILES 10000
 #define CCAI_GIT_MAX_TOTAL ((size_t)64 << 20) /* bytes read per commit */
 #define CCAI_GIT_MAX_DEPTH 32 /* directory levels under --path */
+/* A commit or annotated tag larger than this is refused unread. */
+#define CCAI_GIT_MAX_COMMIT ((size_t)1 << 20)
 
 struct ccai_git;
 
@@ -54,7 +63,8 @@ void ccai_git_free(struct ccai_git *g);
 
 /* The mirror's directory (borrowed). */
 const char *ccai_git_mirror_path(const struct ccai_git *g);
-/* The URL with any user:password@ removed (borrowed). */
+/* The URL with any user:password@ removed, up to the last '@' of its
+ * authority (borrowed).  The password is also a registered secret. */
 const char *ccai_git_display_url(const struct ccai_git *g);
 
 /* Fetch branches and tags; CCAI_ECANCELLED when the stop was requested. */
@@ -118,6 +128,7 @@ char *ccai_git_clean_path(const char *path, struct ccai_error *err);
 
 #ifdef CCAI_UNIT_TESTING
 char *ccai_git_redact_url(const char *url);
+void ccai_git_redact_url_secrets(const char *url);
 char *ccai_git_mirror_name(const char *display_url);
 int ccai_git_netrc_find(const char *text, const char *host, char **login,
 			char **password);

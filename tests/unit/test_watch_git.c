@@ -12,9 +12,13 @@
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/log.h"
 #include "util/str.h"
 
+#include <git2.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct fixture {
@@ -255,6 +259,132 @@ static void test_watch_git__links_and_big_files_are_problems(void **state)
 	ccai_git_free(g);
 }
 
+/*
+ * A blob of n bytes ("a: 1" and spaces) written into the working
+ * repository's objects without holding it in memory, staged at path
+ * (git update-index does not read it).  Zlib packs it into a few KiB.
+ */
+static void put_big_blob(struct fixture *f, const char *path, size_t n)
+{
+	static char chunk[1 << 16];
+	git_repository *repo = NULL;
+	git_odb_stream *st = NULL;
+	git_odb *odb = NULL;
+	git_oid id;
+	char hex[GIT_OID_HEXSZ + 1], *info;
+	size_t done = 0, k;
+
+	memset(chunk, ' ', sizeof(chunk));
+	assert_int_equal(git_repository_open(&repo, f->repo), 0);
+	assert_int_equal(git_repository_odb(&odb, repo), 0);
+	assert_int_equal(git_odb_open_wstream(&st, odb, n, GIT_OBJECT_BLOB), 0);
+	assert_int_equal(git_odb_stream_write(st, "a: 1", 4), 0);
+	for (done = 4; done < n; done += k) {
+		k = CCAI_MIN(sizeof(chunk), n - done);
+		assert_int_equal(git_odb_stream_write(st, chunk, k), 0);
+	}
+	assert_int_equal(git_odb_stream_finalize_write(&id, st), 0);
+	git_odb_stream_free(st);
+	git_odb_free(odb);
+	git_repository_free(repo);
+	git_oid_tostr(hex, sizeof(hex), &id);
+	info = ccai_xasprintf("100644,%s,%s", hex, path);
+	GIT(f, "update-index", "--add", "--cacheinfo", info);
+	free(info);
+}
+
+/* The largest resident set of any child so far, in KiB. */
+static long children_maxrss_kib(void)
+{
+	struct rusage ru;
+
+	assert_int_equal(getrusage(RUSAGE_CHILDREN, &ru), 0);
+	return ru.ru_maxrss;
+}
+
+/*
+ * In a child process: fetch the repository into a mirror and read the
+ * manifests of main under m/.  Exits 0 when the read went as `want_big`
+ * says (a "larger than the limit" problem for m/big.yaml, or a clean
+ * read); the parent then looks at how much memory the child took.
+ */
+static long fetch_and_read_in_child(struct fixture *f, bool want_big)
+{
+	pid_t pid;
+	int status;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct ccai_git_files files = { NULL, 0, 0 };
+		struct ccai_diag diag = CCAI_DIAG_INIT;
+		struct ccai_git_opts o = { f->repo, f->cache, NULL };
+		struct ccai_git *g = NULL;
+		struct ccai_error err;
+		char head[41];
+		int r;
+
+		if (ccai_git_open(&g, &o, &err) < 0 ||
+		    ccai_git_fetch(g, &err) < 0 ||
+		    ccai_git_resolve(g, "main", head, &err) < 0)
+			_exit(2);
+		r = ccai_git_read_tree(g, head, "m", &files, &diag, &err);
+		if (want_big)
+			_exit(r == CCAI_EINVALID && diag.n == 1 &&
+					      !strcmp(diag.items[0].file,
+						      "m/big.yaml") &&
+					      strstr(diag.items[0].message,
+						     "larger than the limit")
+				      ? 0
+				      : 3);
+		_exit(r == 0 && files.n == 1 ? 0 : 4);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	return children_maxrss_kib();
+}
+
+/*
+ * A big blob is never inflated (issue 14, item 1): not when its branch
+ * is fetched from a local path (libgit2's local transport packs every
+ * object of every branch, inflating each), and not when the tree under
+ * --path is read (its size comes from the object's header).  256 MiB of
+ * spaces pack to a few KiB; the child that reads them must stay far below
+ * that in memory.
+ */
+static void test_watch_git__big_blobs_are_never_inflated(void **state)
+{
+	struct fixture *f = *state;
+	const size_t big = (size_t)256 << 20;
+	struct rusage self;
+	long base, used;
+
+	put(f, "m/a.yaml", "kind: A\n");
+	commit(f, "small");
+	GIT(f, "checkout", "-q", "-b", "other");
+	put_big_blob(f, "m/big.yaml", big);
+	GIT(f, "commit", "-q", "-m", "a big blob on another branch");
+	GIT(f, "checkout", "-q", "main");
+	assert_int_equal(getrusage(RUSAGE_SELF, &self), 0);
+	base = CCAI_MAX(self.ru_maxrss, children_maxrss_kib());
+
+	used = fetch_and_read_in_child(f, false);
+	if (used - base > (long)(big >> 10) / 4)
+		fail_msg("fetching a local repository took %ld KiB over %ld "
+			 "KiB: a blob of another branch was inflated",
+			 used - base, base);
+
+	put_big_blob(f, "m/big.yaml", big);
+	GIT(f, "commit", "-q", "-m", "a big blob under --path");
+	used = fetch_and_read_in_child(f, true);
+	if (used - base > (long)(big >> 10) / 4)
+		fail_msg("reading the tree took %ld KiB over %ld KiB: the "
+			 "big blob was inflated",
+			 used - base, base);
+}
+
 static void test_watch_git__refs_resolve_like_the_docs_say(void **state)
 {
 	struct fixture *f = *state;
@@ -406,6 +536,14 @@ static void test_watch_git__urls_are_redacted_and_named(void **state)
 	s = ccai_git_redact_url("/srv/git/repo");
 	assert_string_equal(s, "/srv/git/repo");
 	free(s);
+	/* the last '@' of the authority ends the user information: at the
+	 * first one, the token would show (issue 14, item 4) */
+	s = ccai_git_redact_url("http://alice@host:TOKEN-abc@example.com/r");
+	assert_string_equal(s, "http://example.com/r");
+	free(s);
+	s = ccai_git_redact_url("https://u:p@ss@example.com:8443/o?x=a@b#c@d");
+	assert_string_equal(s, "https://example.com:8443/o?x=a@b#c@d");
+	free(s);
 
 	s = ccai_git_mirror_name("https://example.com/org/infra.git");
 	assert_true(ccai_str_starts_with(s, "infra-"));
@@ -424,6 +562,43 @@ static void test_watch_git__urls_are_redacted_and_named(void **state)
 	assert_null(strchr(s, '/'));
 	assert_false(s[0] == '.');
 	free(s);
+}
+
+/* The URL's password, user-as-token and user information are secrets. */
+static void test_watch_git__url_credentials_are_secrets(void **state)
+{
+	char line[256];
+
+	(void)state;
+	ccai_git_redact_url_secrets(
+		"http://alice@host:TOKEN-abcdefgh@example.com/r");
+	ccai_git_redact_url_secrets(
+		"https://ghp_0123456789abcdef@example.com/r");
+	ccai_git_redact_url_secrets("https://u:p%40ssw0rd-long@example.com/r");
+	snprintf(line, sizeof(line),
+		 "a TOKEN-abcdefgh b ghp_0123456789abcdef c p@ssw0rd-long d "
+		 "p%%40ssw0rd-long e");
+	ccai_log_scrub(line);
+	assert_string_equal(line, "a <redacted> b <redacted> c <redacted> d "
+				  "<redacted> e");
+	ccai_log_reset();
+}
+
+/* A malformed URL's libgit2 message quotes it: the display form shows. */
+static void test_watch_git__fetch_errors_hide_the_url_password(void **state)
+{
+	struct fixture *f = *state;
+	struct ccai_git_opts o = { "https://u:shrt@host:bad/x", f->cache,
+				   NULL };
+	struct ccai_git *g = NULL;
+	struct ccai_error err;
+
+	assert_int_equal(ccai_git_open(&g, &o, &err), 0);
+	assert_true(ccai_git_fetch(g, &err) < 0);
+	assert_null(strstr(err.message, "shrt"));
+	assert_non_null(strstr(err.message, "https://host:bad/x"));
+	ccai_git_free(g);
+	ccai_log_reset();
 }
 
 static void test_watch_git__netrc(void **state)
@@ -486,6 +661,9 @@ int main(void)
 			test_watch_git__links_and_big_files_are_problems, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(
+			test_watch_git__big_blobs_are_never_inflated, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
 			test_watch_git__refs_resolve_like_the_docs_say, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(
@@ -495,6 +673,10 @@ int main(void)
 			test_watch_git__signature_is_extracted, setup,
 			teardown),
 		cmocka_unit_test(test_watch_git__urls_are_redacted_and_named),
+		cmocka_unit_test(test_watch_git__url_credentials_are_secrets),
+		cmocka_unit_test_setup_teardown(
+			test_watch_git__fetch_errors_hide_the_url_password,
+			setup, teardown),
 		cmocka_unit_test(test_watch_git__netrc),
 		cmocka_unit_test(test_watch_git__clean_path),
 	};
