@@ -549,6 +549,115 @@ fail:
 	return -1;
 }
 
+/* ---- self-signed JWTs as bearer tokens (AIP-4111) -------------------- */
+
+/*
+ * The scopes a self-signed JWT may carry for the API whose host is
+ * `host` ("dialogflow.googleapis.com"): cloud-platform for every API,
+ * and the API's own scopes (discovery: auth.oauth2.scopes).
+ */
+static bool scope_covers(const char *scope, const char *host)
+{
+	static const struct {
+		const char *host_prefix;
+		const char *scope;
+	} own[] = {
+		{ "dialogflow.", "https://www.googleapis.com/auth/dialogflow" },
+		{ "storage.",
+		  "https://www.googleapis.com/auth/devstorage.full_control" },
+		{ "storage.",
+		  "https://www.googleapis.com/auth/devstorage.read_write" },
+		{ "iam.", "https://www.googleapis.com/auth/iam" },
+		{ "iamcredentials.", "https://www.googleapis.com/auth/iam" },
+	};
+	char *copy = ccai_xstrdup(scope), *save = NULL, *tok;
+	bool ok = false;
+	size_t i;
+
+	for (tok = strtok_r(copy, " ", &save); tok && !ok;
+	     tok = strtok_r(NULL, " ", &save)) {
+		if (!strcmp(tok, "https://www.googleapis.com/auth/"
+				 "cloud-platform"))
+			ok = true;
+		for (i = 0; i < CCAI_ARRAY_SIZE(own) && !ok; i++)
+			ok = !strncmp(host, own[i].host_prefix,
+				      strlen(own[i].host_prefix)) &&
+			     !strcmp(tok, own[i].scope);
+	}
+	free(copy);
+	return ok;
+}
+
+/* aud = "https://HOST/" (or a regional "https://REGION-HOST/"). */
+static bool api_aud_ok(const char *aud, const char *host)
+{
+	const char *h, *end;
+	size_t n = strlen(host), len;
+
+	if (!aud || strncmp(aud, "https://", 8))
+		return false;
+	h = aud + 8;
+	end = strchr(h, '/');
+	len = end ? (size_t)(end - h) : strlen(h);
+	if (end && end[1])
+		return false;
+	if (len == n && !strncmp(h, host, n))
+		return true;
+	/* us-central1-dialogflow.googleapis.com */
+	return len > n + 1 && h[len - n - 1] == '-' &&
+	       !strncmp(h + len - n, host, n);
+}
+
+bool ccai_emu_jwt_bearer_check(struct ccai_emu *e, const char *token,
+			       const char *host, char **principal, bool *admin,
+			       int64_t now_ms, char *why, size_t wsz)
+{
+	struct ccai_emu_resp scratch;
+	struct signer who;
+	struct jwt j;
+	const char *scope, *sub, *aud;
+	bool ok = false;
+
+	memset(&scratch, 0, sizeof(scratch));
+	why[0] = '\0';
+	if (jwt_parse(&j, token) < 0)
+		return false;
+	if (jwt_verify(e, &j, &who, &scratch, now_ms, false) < 0) {
+		cJSON *b = scratch.body ? cJSON_Parse(scratch.body) : NULL;
+		const char *d = ccai_json_str(b, "error_description");
+
+		snprintf(why, wsz, "%s", d ? d : "invalid JWT");
+		cJSON_Delete(b);
+		goto out;
+	}
+	scope = ccai_json_str(j.claims, "scope");
+	sub = ccai_json_str(j.claims, "sub");
+	aud = ccai_json_str(j.claims, "aud");
+	if (!ccai_json_str(j.claims, "iss") ||
+	    strcmp(ccai_json_str(j.claims, "iss"), who.email) ||
+	    (sub && strcmp(sub, who.email))) {
+		snprintf(why, wsz,
+			 "the JWT's iss and sub must be the key's service "
+			 "account");
+	} else if (scope && *scope ? !scope_covers(scope, host)
+				   : !api_aud_ok(aud, host)) {
+		snprintf(why, wsz,
+			 "a self-signed JWT needs aud \"https://%s/\" or a "
+			 "scope of the API (cloud-platform)",
+			 host);
+	} else {
+		*principal = ccai_xasprintf("serviceAccount:%s", who.email);
+		*admin = who.admin;
+		ok = true;
+	}
+	free(who.email);
+	free(who.pub);
+out:
+	ccai_emu_resp_release(&scratch);
+	jwt_release(&j);
+	return ok;
+}
+
 static void grant_jwt(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
 		      const cJSON *form)
 {

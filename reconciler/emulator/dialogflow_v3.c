@@ -370,6 +370,20 @@ static cJSON *typed(const char *type)
 	return o;
 }
 
+/*
+ * An Any holding a google.protobuf.Struct (the metadata of restore and
+ * export): a well-known type with its own JSON form, so the proto3 JSON
+ * mapping wraps it as {"@type", "value"} (protobuf's json_format; the
+ * generated clients refuse it otherwise).
+ */
+static cJSON *any_struct(void)
+{
+	cJSON *o = typed("type.googleapis.com/google.protobuf.Struct");
+
+	cJSON_AddObjectToObject(o, "value");
+	return o;
+}
+
 void ccai_emu_h_cx_agent_restore(struct ccai_emu_req *rq,
 				 struct ccai_emu_resp *rs)
 {
@@ -407,9 +421,7 @@ void ccai_emu_h_cx_agent_restore(struct ccai_emu_req *rq,
 							   : "gitSource"));
 		ccai_emu_store_dirty(rq->emu->store);
 		op = ccai_emu_op_new(
-			rq->emu, name,
-			typed("type.googleapis.com/google.protobuf."
-			      "Struct"),
+			rq->emu, name, any_struct(),
 			typed("type.googleapis.com/google.protobuf."
 			      "Empty"),
 			NULL);
@@ -452,11 +464,7 @@ void ccai_emu_h_cx_agent_export(struct ccai_emu_req *rq,
 			ccai_buf_release(&b);
 			free(text);
 		}
-		op = ccai_emu_op_new(
-			rq->emu, name,
-			typed("type.googleapis.com/google.protobuf."
-			      "Struct"),
-			resp, NULL);
+		op = ccai_emu_op_new(rq->emu, name, any_struct(), resp, NULL);
 	}
 	ccai_emu_store_unlock(rq->emu->store);
 	free(name);

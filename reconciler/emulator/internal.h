@@ -131,6 +131,17 @@ struct ccai_emu_req {
 	cJSON *json; /* the body, validated; NULL when there is none */
 	int64_t now_ms; /* wall clock when the request arrived */
 	unsigned long long seq; /* this route's request number (faults) */
+	/*
+	 * System parameters (server.c): enum_int for
+	 * `$alt=json;enum-encoding=int` (answer enums as proto numbers),
+	 * fields the partial-response selection (borrowed), alt the base
+	 * format ("json", "media").  qnorm: query values as the handlers
+	 * read them (enum numbers turned into names; owned, may be NULL).
+	 */
+	bool enum_int;
+	const char *fields;
+	char alt[16];
+	cJSON *qnorm;
 };
 
 struct ccai_emu_resp {
@@ -164,6 +175,8 @@ struct ccai_emu {
 /* A snapshot of the fault settings (taken under their lock). */
 void ccai_emu_faults_get(struct ccai_emu *e, struct ccai_emu_faults *out);
 
+/* Is key a system parameter (alt, $alt, fields, prettyPrint, ...)? */
+bool ccai_emu_system_param(const char *key);
 /* Query parameter (last value) or NULL. */
 const char *ccai_emu_query(struct ccai_emu_req *rq, const char *key);
 /* Every value of a repeated query parameter, in order. */
@@ -311,6 +324,27 @@ const cJSON *ccai_emu_disc_std_params(const struct ccai_emu_disc *d,
 const char *const *ccai_emu_disc_docs(const struct ccai_emu_disc *d, size_t *n);
 
 /*
+ * The enum value text names in param or property description t ("enum",
+ * "enumNumbers"): text itself when it is a name, the name of its proto
+ * number when it is a number, else NULL.  Borrowed from t.
+ */
+const char *ccai_emu_enum_value(const cJSON *t, const char *text);
+/*
+ * Rewrites the enum names of body (of schema `schema` in `doc`) as
+ * their proto numbers, for `$alt=json;enum-encoding=int`.  Values of
+ * google.protobuf.Any fields are walked by their "@type".
+ */
+void ccai_emu_enums_to_numbers(const struct ccai_emu_disc *d, const char *doc,
+			       const char *schema, cJSON *body);
+/*
+ * Keeps only what the partial-response selector `fields` names
+ * ("a,b/c,d(e,f)", "*" for all): the system parameter `fields`.
+ * Returns CCAI_EINVALID (msg filled) for a malformed selector.
+ */
+int ccai_emu_fields_select(cJSON *body, const char *fields, char *msg,
+			   size_t msz);
+
+/*
  * Checks body against schema `schema` of document `doc`, in place:
  * snake_case keys become camelCase, nulls and output-only fields are
  * dropped, enum numbers become names.  On error fills msg and field
@@ -368,6 +402,17 @@ char *ccai_emu_token_issue(struct ccai_emu *e, const char *principal,
 /* Looks up a bearer token; fills principal (new string) and admin. */
 bool ccai_emu_token_check(struct ccai_emu *e, const char *token,
 			  char **principal, bool *admin, int64_t now_ms);
+/*
+ * A self-signed JWT used as the bearer token (AIP-4111; Google's client
+ * libraries with useJWTAccessWithScope): RS256, signed by a key the
+ * emulator issued, iss = sub = its account, short-lived, and either a
+ * `scope` that covers the API or aud "https://HOST/" for the API's host
+ * ("dialogflow.googleapis.com").  Fills principal (new string) and
+ * admin; else why (the reason) and false.
+ */
+bool ccai_emu_jwt_bearer_check(struct ccai_emu *e, const char *token,
+			       const char *host, char **principal, bool *admin,
+			       int64_t now_ms, char *why, size_t wsz);
 /* A key file (JSON text) for an account and key; new string. */
 char *ccai_emu_key_file(struct ccai_emu *e, const char *project,
 			const char *email, const char *client_id,

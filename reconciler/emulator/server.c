@@ -70,6 +70,10 @@ bool ccai_emu_route_match(const char *pattern, const char *path, char *buf,
 
 const char *ccai_emu_query(struct ccai_emu_req *rq, const char *key)
 {
+	const char *v = ccai_json_str(rq->qnorm, key);
+
+	if (v)
+		return v;
 	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND,
 					   key);
 }
@@ -220,7 +224,155 @@ static bool param_known(const cJSON *params, const char *key)
 	return params && cJSON_GetObjectItemCaseSensitive(params, key);
 }
 
+/* ---- system parameters ------------------------------------------------ */
+
+/*
+ * The system parameters every Google API takes, as query parameters, with
+ * or without a '$' (docs: cloud.google.com/apis/docs/system-parameters).
+ * Discovery documents list only some of them.
+ */
+static const char *const system_params[] = {
+	"alt",	       "callback",	  "fields",
+	"prettyPrint", "quotaUser",	  "userProject",
+	"key",	       "api_key",	  "access_token",
+	"ct",	       "upload_protocol", "uploadType",
+	".xgafv",      "outputDefaults",  NULL
+};
+
+bool ccai_emu_system_param(const char *key)
+{
+	const char *const *p;
+	bool dollar = key[0] == '$';
+
+	for (p = system_params; *p; p++)
+		if (!strcmp(key + dollar, *p))
+			return !(dollar && !strcmp(*p, "access_token")) &&
+			       !(!dollar && !strcmp(*p, ".xgafv"));
+	return false;
+}
+
+struct sysscan {
+	struct ccai_emu_req *rq;
+	char msg[512];
+	bool bad;
+};
+
+static enum MHD_Result scan_system(void *cls, enum MHD_ValueKind kind,
+				   const char *key, const char *value)
+{
+	struct sysscan *q = cls;
+	const char *k = key[0] == '$' ? key + 1 : key;
+
+	(void)kind;
+	if (q->bad)
+		return MHD_NO;
+	if (key[0] == '$' && !ccai_emu_system_param(key)) {
+		snprintf(q->msg, sizeof(q->msg),
+			 "Unknown system parameter \"%s\".", key);
+		q->bad = true;
+	} else if (!strcmp(k, "alt")) {
+		/* json | media | proto, then ;enum-encoding=int|string */
+		const char *v = value ? value : "", *semi = strchr(v, ';');
+		size_t n = semi ? (size_t)(semi - v) : strlen(v);
+
+		if (!((n == 4 && !strncmp(v, "json", 4)) ||
+		      (n == 5 && !strncmp(v, "media", 5)))) {
+			snprintf(q->msg, sizeof(q->msg),
+				 "Invalid value at 'alt': \"%s\" (the "
+				 "emulator answers json or media).",
+				 v);
+			q->bad = true;
+			return MHD_NO;
+		}
+		memcpy(q->rq->alt, v, n);
+		q->rq->alt[n] = '\0';
+		q->rq->enum_int = false;
+		while (semi) {
+			const char *opt = semi + 1;
+			size_t m;
+
+			semi = strchr(opt, ';');
+			m = semi ? (size_t)(semi - opt) : strlen(opt);
+			if (m == 17 && !strncmp(opt, "enum-encoding=int", m)) {
+				q->rq->enum_int = true;
+			} else if (!(m == 20 &&
+				     !strncmp(opt, "enum-encoding=string",
+					      m))) {
+				snprintf(q->msg, sizeof(q->msg),
+					 "Invalid value at 'alt': \"%s\".", v);
+				q->bad = true;
+				return MHD_NO;
+			}
+		}
+	} else if (!strcmp(k, "fields")) {
+		q->rq->fields = value ? value : "";
+	} else if (!strcmp(k, "prettyPrint")) {
+		if (!value ||
+		    (strcmp(value, "true") && strcmp(value, "false"))) {
+			snprintf(q->msg, sizeof(q->msg),
+				 "Invalid value at 'prettyPrint' (TYPE_BOOL), "
+				 "\"%s\"",
+				 value ? value : "");
+			q->bad = true;
+		}
+	}
+	return q->bad ? MHD_NO : MHD_YES;
+}
+
+/* Reads the system parameters of an API call; answers 400 itself. */
+static int check_system(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
+{
+	struct sysscan q;
+
+	memset(&q, 0, sizeof(q));
+	q.rq = rq;
+	snprintf(rq->alt, sizeof(rq->alt), "json");
+	MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, scan_system,
+				  &q);
+	if (!q.bad)
+		return 0;
+	ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT", "%s", q.msg);
+	return -1;
+}
+
+/*
+ * What the system parameters ask of a JSON answer: the partial response
+ * (`fields`) and enums as numbers (`$alt=json;enum-encoding=int`).
+ */
+static void shape_answer(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
+{
+	const char *schema = NULL;
+	struct ccai_error err;
+	char msg[256];
+	cJSON *body;
+
+	if (rs->status < 200 || rs->status >= 300 || !rs->body || !rs->len ||
+	    !rs->ctype || strncmp(rs->ctype, "application/json", 16) ||
+	    !strcmp(rq->alt, "media"))
+		return;
+	if (rq->route->doc)
+		schema = ccai_json_str(ccai_emu_disc_method(rq->emu->disc,
+							    rq->route->doc,
+							    rq->route->id),
+				       "response");
+	if (!(rq->fields && *rq->fields) && !(rq->enum_int && schema))
+		return;
+	if (ccai_json_parse(&body, rs->body, rs->len, &err) < 0)
+		return;
+	if (rq->enum_int && schema)
+		ccai_emu_enums_to_numbers(rq->emu->disc, rq->route->doc, schema,
+					  body);
+	if (rq->fields && *rq->fields &&
+	    ccai_emu_fields_select(body, rq->fields, msg, sizeof(msg)) < 0) {
+		cJSON_Delete(body);
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT", "%s", msg);
+		return;
+	}
+	ccai_emu_reply_json(rs, rs->status, body);
+}
+
 struct qcheck {
+	struct ccai_emu_req *rq;
 	const cJSON *method_params;
 	const cJSON *std_params;
 	char msg[512];
@@ -231,12 +383,15 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind,
 				 const char *key, const char *value)
 {
 	struct qcheck *q = cls;
-	const cJSON *p, *en, *it;
+	const cJSON *p, *en;
 	char *camel;
 
 	(void)kind;
 	if (q->bad)
 		return MHD_NO;
+	if (ccai_emu_system_param(key) &&
+	    !cJSON_GetObjectItemCaseSensitive(q->method_params, key))
+		return MHD_YES; /* checked by check_system */
 	p = cJSON_GetObjectItemCaseSensitive(q->method_params, key);
 	camel = p ? NULL : ccai_emu_camel(key);
 	if (!p && camel)
@@ -260,17 +415,21 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind,
 	}
 	en = cJSON_GetObjectItemCaseSensitive(p, "enum");
 	if (en && value) {
-		bool found = false;
+		/* a name, or its proto number (enum-encoding=int) */
+		const char *name = ccai_emu_enum_value(p, value);
 
-		cJSON_ArrayForEach(it, en) if (cJSON_IsString(it) &&
-					       !strcmp(it->valuestring, value))
-			found = true;
-		if (!found) {
+		if (!name) {
 			snprintf(q->msg, sizeof(q->msg),
 				 "Invalid value at '%s' (TYPE_ENUM), \"%s\"",
 				 key, value);
 			q->bad = true;
 			return MHD_NO;
+		}
+		if (strcmp(name, value)) {
+			if (!q->rq->qnorm)
+				q->rq->qnorm = cJSON_CreateObject();
+			ccai_json_set(q->rq->qnorm, key,
+				      cJSON_CreateString(name));
 		}
 	}
 	if (value &&
@@ -297,6 +456,7 @@ static int check_query(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 	if (!rq->route->doc)
 		return 0;
 	memset(&q, 0, sizeof(q));
+	q.rq = rq;
 	m = ccai_emu_disc_method(rq->emu->disc, rq->route->doc, rq->route->id);
 	q.method_params = cJSON_GetObjectItemCaseSensitive(m, "parameters");
 	q.std_params = ccai_emu_disc_std_params(rq->emu->disc, rq->route->doc);
@@ -354,8 +514,18 @@ static int check_auth(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 		tok = h + 7;
 	else if (!h)
 		tok = ccai_emu_query(rq, "access_token");
+	char host[64], why[256] = "";
+	const char *dot = strchr(rq->route->id, '.');
+
 	if (tok && ccai_emu_token_check(rq->emu, tok, &rq->principal,
 					&rq->admin, rq->now_ms))
+		return 0;
+	/* a self-signed JWT: aud names the API's host, e.g. iam */
+	snprintf(host, sizeof(host), "%.*s.googleapis.com",
+		 dot ? (int)(dot - rq->route->id) : 0, rq->route->id);
+	if (tok && !strncmp(tok, "eyJ", 3) &&
+	    ccai_emu_jwt_bearer_check(rq->emu, tok, host, &rq->principal,
+				      &rq->admin, rq->now_ms, why, sizeof(why)))
 		return 0;
 	ccai_emu_reply_error(
 		rs, 401, "UNAUTHENTICATED",
@@ -363,7 +533,8 @@ static int check_auth(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 		"Expected OAuth 2 access token, login cookie or other "
 		"valid authentication credential. See "
 		"https://developers.google.com/identity/sign-in/web/"
-		"devconsole-project.");
+		"devconsole-project.%s%s%s",
+		why[0] ? " (emulator: " : "", why, why[0] ? ")" : "");
 	return -1;
 }
 
@@ -447,7 +618,9 @@ static void dispatch(struct ccai_emu *e, struct ccai_emu_req *rq,
 			goto out;
 	}
 	rq->name = request_name(rq->path);
-	if (!(rq->route->flags & EMU_R_NOAUTH) && check_auth(rq, rs) < 0)
+	snprintf(rq->alt, sizeof(rq->alt), "json");
+	if (!(rq->route->flags & EMU_R_NOAUTH) &&
+	    (check_system(rq, rs) < 0 || check_auth(rq, rs) < 0))
 		goto out;
 	if (resolve_project(rq, rs) < 0)
 		goto out;
@@ -458,6 +631,7 @@ static void dispatch(struct ccai_emu *e, struct ccai_emu_req *rq,
 	    check_body(rq, rs) < 0)
 		goto out;
 	rq->route->fn(rq, rs);
+	shape_answer(rq, rs);
 	if (!(rq->route->flags & EMU_R_NOFAULT) && f.lost_rate > 0 &&
 	    ccai_emu_faults_draw(f.seed, stream, rq->seq, 3) < f.lost_rate) {
 		ccai_emu_reply_error(
@@ -566,6 +740,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	free(rq.project);
 	free(rq.principal);
 	cJSON_Delete(rq.json);
+	cJSON_Delete(rq.qnorm);
 	return ret;
 }
 

@@ -65,8 +65,8 @@ static void gcs_error(struct ccai_emu_resp *rs, unsigned http,
 
 /* ---- query parameters ------------------------------------------------ */
 
-static const char *const common_params[] = { "alt", "prettyPrint",
-					     "userProject", NULL };
+/* every route also takes the system parameters (alt, fields, ...) */
+static const char *const common_params[] = { "projection", NULL };
 
 struct qscan {
 	const char *const *allowed;
@@ -88,8 +88,8 @@ static enum MHD_Result scan_arg(void *cls, enum MHD_ValueKind kind,
 
 	(void)kind;
 	(void)value;
-	if (q->bad[0] || in_list(common_params, key) ||
-	    in_list(q->allowed, key))
+	if (q->bad[0] || ccai_emu_system_param(key) ||
+	    in_list(common_params, key) || in_list(q->allowed, key))
 		return MHD_YES;
 	snprintf(q->bad, sizeof(q->bad), "%s", key);
 	return MHD_NO;
@@ -105,7 +105,7 @@ static int check_params(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
 	static const char *const int_params[] = { "ifGenerationMatch",
 						  "ifMetagenerationMatch" };
 	struct qscan q = { allowed, "" };
-	const char *alt = ccai_emu_query(rq, "alt");
+	const char *proj = ccai_emu_query(rq, "projection");
 	size_t i;
 
 	MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, scan_arg,
@@ -128,9 +128,9 @@ static int check_params(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
 			return -1;
 		}
 	}
-	if (alt && strcmp(alt, "json") && strcmp(alt, "media")) {
+	if (proj && strcmp(proj, "full") && strcmp(proj, "noAcl")) {
 		gcs_error(rs, 400, "invalidParameter",
-			  "Invalid value for 'alt': %s", alt);
+			  "Invalid value for 'projection': %s", proj);
 		return -1;
 	}
 	return 0;
@@ -565,8 +565,7 @@ void ccai_emu_h_gcs_object_get(struct ccai_emu_req *rq,
 	static const char *const allowed[] = { "ifGenerationMatch",
 					       "ifMetagenerationMatch", NULL };
 	struct ccai_emu_store *st = rq->emu->store;
-	const char *alt = ccai_emu_query(rq, "alt");
-	bool media = alt && !strcmp(alt, "media");
+	bool media = !strcmp(rq->alt, "media");
 	struct ccai_buf data = CCAI_BUF_INIT;
 	char *key = NULL, *project, *ctype = NULL;
 	cJSON *rec, *meta = NULL;

@@ -299,6 +299,56 @@ enum { KEEP, DROP };
 static int check_value(struct vctx *c, const cJSON *t, cJSON *parent,
 		       cJSON **vp);
 
+/*
+ * The name of the value numbered n of enum type t, from the proto numbers
+ * ("enumNumbers", parallel to "enum"; scripts/dev/enum-numbers.py), or
+ * NULL.  Not the position in the list: REDACT_DISK_STORAGE is 2.
+ */
+static const char *enum_name(const cJSON *t, long long n)
+{
+	const cJSON *names = cJSON_GetObjectItemCaseSensitive(t, "enum");
+	const cJSON *nums = cJSON_GetObjectItemCaseSensitive(t, "enumNumbers");
+	const cJSON *a, *b;
+
+	for (a = names ? names->child : NULL, b = nums ? nums->child : NULL;
+	     a && b; a = a->next, b = b->next)
+		if (cJSON_IsString(a) && cJSON_IsNumber(b) &&
+		    (long long)b->valuedouble == n)
+			return a->valuestring;
+	return NULL;
+}
+
+/* The proto number of the value called name of enum type t, or -1. */
+static long long enum_number(const cJSON *t, const char *name)
+{
+	const cJSON *names = cJSON_GetObjectItemCaseSensitive(t, "enum");
+	const cJSON *nums = cJSON_GetObjectItemCaseSensitive(t, "enumNumbers");
+	const cJSON *a, *b;
+
+	for (a = names ? names->child : NULL, b = nums ? nums->child : NULL;
+	     a && b; a = a->next, b = b->next)
+		if (cJSON_IsString(a) && !strcmp(a->valuestring, name) &&
+		    cJSON_IsNumber(b))
+			return (long long)b->valuedouble;
+	return -1;
+}
+
+const char *ccai_emu_enum_value(const cJSON *t, const char *text)
+{
+	const cJSON *it;
+	long long n;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(t, "enum"))
+	{
+		if (cJSON_IsString(it) && !strcmp(it->valuestring, text))
+			return it->valuestring;
+	}
+	if (is_int_text(text, true) && strlen(text) < 12 &&
+	    ccai_parse_int(text, &n) == 0)
+		return enum_name(t, n);
+	return NULL;
+}
+
 static bool is_unspecified(const char *s)
 {
 	return strstr(s, "UNSPECIFIED") != NULL;
@@ -334,13 +384,13 @@ static int check_string(struct vctx *c, const cJSON *t, cJSON *parent,
 		return strcmp(v->valuestring, "0") ? KEEP : DROP;
 	}
 	if (!cJSON_IsString(v)) {
-		if (en && cJSON_IsNumber(v) && v->valuedouble >= 0 &&
-		    integral(v->valuedouble) &&
-		    v->valuedouble < cJSON_GetArraySize(en)) {
-			/* proto3 JSON takes an enum's number too */
-			cJSON *s = cJSON_CreateString(
-				cJSON_GetArrayItem(en, (int)v->valuedouble)
-					->valuestring);
+		const char *name = NULL;
+
+		/* proto3 JSON takes an enum's proto number too */
+		if (en && cJSON_IsNumber(v) && integral(v->valuedouble))
+			name = enum_name(t, (long long)v->valuedouble);
+		if (name) {
+			cJSON *s = cJSON_CreateString(name);
 
 			replace_value(parent, v, s);
 			*vp = v = s;
@@ -791,4 +841,266 @@ void ccai_emu_update_all(const struct ccai_emu_disc *d, const char *doc,
 			cJSON_DeleteItemFromObjectCaseSensitive(target,
 								p->string);
 	}
+}
+
+/* ---- answers with enum numbers ($alt=json;enum-encoding=int) -------- */
+
+/*
+ * The schema of an Any's "@type": type.googleapis.com/google.cloud.
+ * dialogflow.cx.v3.ExportAgentResponse is GoogleCloudDialogflowCxV3
+ * ExportAgentResponse in discovery's naming, or (serviceusage) just the
+ * message name.
+ */
+static const cJSON *schema_of_type_url(const struct disc_doc *doc,
+				       const char *url)
+{
+	const char *full = strrchr(url, '/'), *p, *last;
+	struct ccai_buf b = CCAI_BUF_INIT;
+	const cJSON *s;
+	bool up = true;
+
+	full = full ? full + 1 : url;
+	for (p = full; *p; p++) {
+		if (*p == '.') {
+			up = true;
+			continue;
+		}
+		ccai_buf_putc(&b, up ? (char)toupper((unsigned char)*p) : *p);
+		up = false;
+	}
+	s = b.ptr ? cJSON_GetObjectItemCaseSensitive(doc->schemas, b.ptr)
+		  : NULL;
+	ccai_buf_release(&b);
+	last = strrchr(full, '.');
+	if (!s && last)
+		s = cJSON_GetObjectItemCaseSensitive(doc->schemas, last + 1);
+	return s;
+}
+
+static void to_numbers(const struct disc_doc *doc, const cJSON *t, cJSON *v,
+		       int depth);
+
+static void any_to_numbers(const struct disc_doc *doc, cJSON *v, int depth)
+{
+	const char *url = ccai_json_str(v, "@type");
+	const cJSON *s = url ? schema_of_type_url(doc, url) : NULL;
+
+	if (s)
+		to_numbers(doc, s, v, depth + 1);
+}
+
+static void to_numbers(const struct disc_doc *doc, const cJSON *t, cJSON *v,
+		       int depth)
+{
+	const char *type;
+	cJSON *it;
+	int i;
+
+	for (i = 0; t && ccai_json_str(t, "$ref") && i < 4; i++)
+		t = cJSON_GetObjectItemCaseSensitive(doc->schemas,
+						     ccai_json_str(t, "$ref"));
+	if (!t || !v || depth > 64 || !(type = ccai_json_str(t, "type")))
+		return;
+	if (!strcmp(type, "any")) {
+		if (cJSON_IsObject(v))
+			any_to_numbers(doc, v, depth);
+	} else if (!strcmp(type, "array")) {
+		const cJSON *items =
+			cJSON_GetObjectItemCaseSensitive(t, "items");
+
+		cJSON_ArrayForEach(it, v) to_numbers(doc, items, it, depth + 1);
+	} else if (!strcmp(type, "object") && cJSON_IsObject(v)) {
+		const cJSON *props =
+			cJSON_GetObjectItemCaseSensitive(t, "properties");
+		const cJSON *addl = cJSON_GetObjectItemCaseSensitive(
+			t, "additionalProperties");
+
+		if (!props && addl &&
+		    !strcmp(ccai_json_str(addl, "type")
+				    ? ccai_json_str(addl, "type")
+				    : "",
+			    "any") &&
+		    ccai_json_str(v, "@type")) {
+			/* an Operation's metadata or response: an Any */
+			any_to_numbers(doc, v, depth);
+			return;
+		}
+		cJSON_ArrayForEach(it, v)
+		{
+			const cJSON *pt =
+				props ? cJSON_GetObjectItemCaseSensitive(
+						props, it->string)
+				      : addl;
+
+			to_numbers(doc, pt, it, depth + 1);
+		}
+	} else if (!strcmp(type, "string") && cJSON_IsString(v) &&
+		   cJSON_GetObjectItemCaseSensitive(t, "enum")) {
+		long long n = enum_number(t, v->valuestring);
+
+		if (n >= 0) {
+			cJSON_free(v->valuestring);
+			v->valuestring = NULL;
+			v->type = cJSON_Number;
+			cJSON_SetNumberValue(v, (double)n);
+		}
+	}
+}
+
+void ccai_emu_enums_to_numbers(const struct ccai_emu_disc *d, const char *doc,
+			       const char *schema, cJSON *body)
+{
+	const struct disc_doc *dd = find_doc(d, doc);
+
+	if (dd && schema)
+		to_numbers(
+			dd,
+			cJSON_GetObjectItemCaseSensitive(dd->schemas, schema),
+			body, 0);
+}
+
+/* ---- partial responses (the system parameter `fields`) -------------- */
+
+/*
+ * A selection is parsed into a tree of cJSON objects: name -> true (the
+ * whole value) or name -> object (a sub-selection).  Grammar, as
+ * Google's: list = item ("," item)*; item = path ["(" list ")"];
+ * path = name ("/" name)*; "*" is every field.
+ */
+struct fparse {
+	const char *s;
+	char *msg;
+	size_t msz;
+};
+
+static void fsel_merge(cJSON *tree, const char *name, cJSON *sub)
+{
+	cJSON *cur = cJSON_GetObjectItemCaseSensitive(tree, name);
+
+	if (!cur) {
+		cJSON_AddItemToObject(tree, name, sub);
+	} else if (cJSON_IsTrue(cur) || cJSON_IsTrue(sub)) {
+		cJSON_Delete(sub);
+		cJSON_ReplaceItemInObjectCaseSensitive(tree, name,
+						       cJSON_CreateTrue());
+	} else {
+		cJSON *it;
+
+		while ((it = sub->child) != NULL) {
+			cJSON_DetachItemViaPointer(sub, it);
+			fsel_merge(cur, it->string, it);
+		}
+		cJSON_Delete(sub);
+	}
+}
+
+static int fsel_list(struct fparse *p, cJSON *tree, int depth);
+
+static int fsel_item(struct fparse *p, cJSON *tree, int depth)
+{
+	char name[256];
+	size_t n = 0;
+	cJSON *sub;
+
+	while (*p->s &&
+	       (isalnum((unsigned char)*p->s) || strchr("_*.-@$", *p->s))) {
+		if (n + 1 < sizeof(name))
+			name[n++] = *p->s;
+		p->s++;
+	}
+	name[n] = '\0';
+	if (!n) {
+		snprintf(p->msg, p->msz,
+			 "Invalid field selection: a field name is expected "
+			 "at '%s'.",
+			 p->s);
+		return CCAI_EINVALID;
+	}
+	if (*p->s == '/') {
+		p->s++;
+		sub = cJSON_CreateObject();
+		if (fsel_item(p, sub, depth + 1) < 0) {
+			cJSON_Delete(sub);
+			return CCAI_EINVALID;
+		}
+	} else if (*p->s == '(') {
+		p->s++;
+		sub = cJSON_CreateObject();
+		if (depth > 32 || fsel_list(p, sub, depth + 1) < 0 ||
+		    *p->s != ')') {
+			if (!p->msg[0])
+				snprintf(p->msg, p->msz,
+					 "Invalid field selection: "
+					 "unbalanced '(' after '%s'.",
+					 name);
+			cJSON_Delete(sub);
+			return CCAI_EINVALID;
+		}
+		p->s++;
+	} else {
+		sub = cJSON_CreateTrue();
+	}
+	fsel_merge(tree, name, sub);
+	return 0;
+}
+
+static int fsel_list(struct fparse *p, cJSON *tree, int depth)
+{
+	for (;;) {
+		while (*p->s == ' ')
+			p->s++;
+		if (fsel_item(p, tree, depth) < 0)
+			return CCAI_EINVALID;
+		while (*p->s == ' ')
+			p->s++;
+		if (*p->s != ',')
+			return 0;
+		p->s++;
+	}
+}
+
+static void fsel_apply(cJSON *v, const cJSON *tree)
+{
+	const cJSON *star = cJSON_GetObjectItemCaseSensitive(tree, "*");
+	cJSON *it, *next;
+
+	if (cJSON_IsArray(v)) {
+		cJSON_ArrayForEach(it, v) fsel_apply(it, tree);
+		return;
+	}
+	if (!cJSON_IsObject(v))
+		return;
+	for (it = v->child; it; it = next) {
+		const cJSON *sel =
+			cJSON_GetObjectItemCaseSensitive(tree, it->string);
+
+		next = it->next;
+		if (!sel)
+			sel = star;
+		if (!sel)
+			cJSON_Delete(cJSON_DetachItemViaPointer(v, it));
+		else if (cJSON_IsObject(sel))
+			fsel_apply(it, sel);
+	}
+}
+
+int ccai_emu_fields_select(cJSON *body, const char *fields, char *msg,
+			   size_t msz)
+{
+	struct fparse p = { fields, msg, msz };
+	cJSON *tree = cJSON_CreateObject();
+	int r = 0;
+
+	msg[0] = '\0';
+	if (*fields && (fsel_list(&p, tree, 0) < 0 || *p.s)) {
+		if (!msg[0])
+			snprintf(msg, msz,
+				 "Invalid field selection: unexpected '%s'.",
+				 p.s);
+		r = CCAI_EINVALID;
+	} else if (*fields) {
+		fsel_apply(body, tree);
+	}
+	cJSON_Delete(tree);
+	return r;
 }

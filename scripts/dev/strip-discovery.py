@@ -22,6 +22,12 @@ its rules from the documents instead of hand-written lists:
 Fields newer than the 2024 documents (gcp-api-contracts.md section 0) are
 added with "x-newer": true so that the emulator tolerates them.
 
+Every enum gets "enumNumbers", the proto number of each value, from
+enum-numbers.json beside the output (made by scripts/dev/enum-numbers.py
+from googleapis' .proto files); values the proto has and the document
+lacks (newer ones) are added to "enum".  An enum without numbers there is
+an error: run enum-numbers.py again.
+
 This is a development-time tool: the build uses the committed output and
 does not need python.  Run it from the repository root:
 
@@ -329,10 +335,48 @@ def strip(api, wanted):
             "schemas": {k: keep[k] for k in sorted(keep)}}
 
 
+def add_numbers(api, out, numbers):
+    """Puts "enumNumbers" beside every "enum" (see the module text)."""
+    table = numbers.get(api, {})
+    missing = []
+
+    def fix(key, t):
+        pairs = table.get(key)
+        if pairs is None:
+            missing.append(key)
+            return
+        by_name = dict((n, v) for n, v in pairs)
+        names = list(t["enum"])
+        lacking = [n for n in names if n not in by_name]
+        if lacking:
+            missing.append("%s (%s)" % (key, ", ".join(lacking)))
+            return
+        names += [n for n, _ in pairs if n not in names]
+        t["enum"] = names
+        t["enumNumbers"] = [by_name[n] for n in names]
+
+    for sname, s in out["schemas"].items():
+        for pname, p in s.get("properties", {}).items():
+            t = p.get("items", p)
+            if "enum" in t:
+                fix(sname + "." + pname, t)
+    for mid, m in out["methods"].items():
+        for pname, p in m["parameters"].items():
+            if "enum" in p:
+                fix(mid + "?" + pname, p)
+    if missing:
+        sys.exit("%s: no proto numbers for %s; run scripts/dev/"
+                 "enum-numbers.py" % (api, ", ".join(sorted(missing))))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(os.path.dirname(__file__),
+                           "enum-numbers.json")) as f:
+        numbers = json.load(f)
     for api, wanted in sorted(SERVED.items()):
         out = strip(api, wanted)
+        add_numbers(api, out, numbers)
         path = os.path.join(OUT, api + ".json")
         with open(path, "w") as f:
             json.dump(out, f, indent=1, sort_keys=True)
