@@ -32,6 +32,40 @@ static char *new_etag(void)
 	return ccai_buf_detach(&b, NULL);
 }
 
+/*
+ * Decodes a bytes field's base64 in either alphabet, with or without
+ * padding: proto3 JSON parsers take both (docs: protobuf proto3 JSON
+ * mapping, "bytes: standard or URL-safe base64, with or without
+ * padding"), and gcloud sends a policy's etag back URL-safe.
+ */
+static int bytes_decode(const char *text, struct ccai_buf *out)
+{
+	struct ccai_buf norm = CCAI_BUF_INIT;
+	const char *p;
+	int r;
+
+	for (p = text; *p && *p != '='; p++)
+		ccai_buf_putc(&norm, *p == '-' ? '+' : *p == '_' ? '/' : *p);
+	while (norm.len % 4)
+		ccai_buf_putc(&norm, '=');
+	r = ccai_b64_decode(out, norm.ptr ? norm.ptr : "", norm.len);
+	ccai_buf_release(&norm);
+	return r;
+}
+
+/* Do two etags name the same bytes? */
+static bool etag_equal(const char *a, const char *b)
+{
+	struct ccai_buf x = CCAI_BUF_INIT, y = CCAI_BUF_INIT;
+	bool eq = a && b && bytes_decode(a, &x) == 0 &&
+		  bytes_decode(b, &y) == 0 && x.len == y.len &&
+		  (x.len == 0 || !memcmp(x.ptr, y.ptr, x.len));
+
+	ccai_buf_release(&x);
+	ccai_buf_release(&y);
+	return eq;
+}
+
 static void set_etag(cJSON *policy)
 {
 	char *e = new_etag();
@@ -381,7 +415,7 @@ void ccai_emu_h_set_iam_policy(struct ccai_emu_req *rq,
 		return;
 	}
 	etag = ccai_json_str(in, "etag");
-	if (etag && strcmp(etag, ccai_json_str(cur, "etag"))) {
+	if (etag && !etag_equal(etag, ccai_json_str(cur, "etag"))) {
 		ccai_emu_reply_error(
 			rs, 409, "ABORTED",
 			"There were concurrent policy changes. Please "

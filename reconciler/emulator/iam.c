@@ -20,6 +20,7 @@
 
 #include <ctype.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 
 #define SA_SUFFIX ".iam.gserviceaccount.com"
@@ -74,6 +75,15 @@ static cJSON *find_by_unique_id(struct ccai_emu_store *st, const char *id,
 }
 
 /* The account of the request path (caps[1]); answers 404/403 itself. */
+char *ccai_emu_sa_email_by_unique_id(struct ccai_emu_store *st,
+				     const char *unique_id, int64_t now_ms)
+{
+	cJSON *rec = find_by_unique_id(st, unique_id, now_ms);
+	const char *email = ccai_json_str(ccai_json_path(rec, "r"), "email");
+
+	return email ? ccai_xstrdup(email) : NULL;
+}
+
 static cJSON *sa_of(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	const char *id = rq->caps[1];
@@ -460,6 +470,42 @@ static char *raw_public_key(const char *pub_pem)
 	return r;
 }
 
+/*
+ * The private key as a PKCS#12 file (DER), as Google hands out
+ * TYPE_PKCS12_FILE keys: the key and its certificate, friendly name
+ * "privatekey", password "notasecret" (docs: iam/docs/keys-create-delete,
+ * "The private key password is notasecret").  0, or -1 on failure.
+ */
+static int pkcs12_of(const char *priv_pem, const char *cert_pem,
+		     struct ccai_buf *out)
+{
+	BIO *kb = BIO_new_mem_buf(priv_pem, -1);
+	BIO *cb = cert_pem ? BIO_new_mem_buf(cert_pem, -1) : NULL;
+	EVP_PKEY *k = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+	X509 *x = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
+	PKCS12 *p12 = NULL;
+	unsigned char *der = NULL;
+	int n = -1;
+
+	if (k && x)
+		p12 = PKCS12_create("notasecret", "privatekey", k, x, NULL, 0,
+				    0, 0, 0, 0);
+	if (p12)
+		n = i2d_PKCS12(p12, &der);
+	if (n > 0)
+		ccai_buf_add(out, der, (size_t)n);
+	if (der) {
+		OPENSSL_cleanse(der, (size_t)(n > 0 ? n : 0));
+		OPENSSL_free(der);
+	}
+	PKCS12_free(p12);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	BIO_free(kb);
+	BIO_free(cb);
+	return n > 0 ? 0 : -1;
+}
+
 void ccai_emu_h_key_create(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	struct ccai_emu_store *st = rq->emu->store;
@@ -474,12 +520,11 @@ void ccai_emu_h_key_create(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 	size_t n, i, user = 0;
 	int bits = 2048;
 
-	if (type && strcmp(type, "TYPE_GOOGLE_CREDENTIALS_FILE")) {
-		ccai_emu_reply_error(
-			rs, 400, "INVALID_ARGUMENT",
-			"The emulator issues only "
-			"TYPE_GOOGLE_CREDENTIALS_FILE keys, not %s.",
-			type);
+	bool p12 = type && !strcmp(type, "TYPE_PKCS12_FILE");
+
+	if (type && !p12 && strcmp(type, "TYPE_GOOGLE_CREDENTIALS_FILE")) {
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				     "Invalid privateKeyType %s.", type);
 		return;
 	}
 	if (alg && !strcmp(alg, "KEY_ALG_RSA_1024"))
@@ -526,7 +571,8 @@ void ccai_emu_h_key_create(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 	key = cJSON_CreateObject();
 	cJSON_AddStringToObject(key, "name", name);
 	cJSON_AddStringToObject(key, "privateKeyType",
-				"TYPE_GOOGLE_CREDENTIALS_FILE");
+				p12 ? "TYPE_PKCS12_FILE"
+				    : "TYPE_GOOGLE_CREDENTIALS_FILE");
 	cJSON_AddStringToObject(key, "keyAlgorithm",
 				bits == 1024 ? "KEY_ALG_RSA_1024"
 					     : "KEY_ALG_RSA_2048");
@@ -556,8 +602,24 @@ void ccai_emu_h_key_create(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 		      cJSON_CreateString(name));
 	ccai_emu_store_dirty(st);
 	ccai_emu_store_unlock(st);
-	file = ccai_emu_key_file(rq->emu, rq->project, email, uid, kid, priv);
-	ccai_b64_encode(&b64, file, strlen(file));
+	if (p12) {
+		struct ccai_buf der = CCAI_BUF_INIT;
+
+		if (pkcs12_of(priv, cert, &der) < 0) {
+			ccai_buf_release(&der);
+			cJSON_Delete(key);
+			ccai_emu_reply_error(rs, 500, "INTERNAL",
+					     "cannot make a PKCS#12 file");
+			goto out;
+		}
+		ccai_b64_encode(&b64, der.ptr, der.len);
+		OPENSSL_cleanse(der.ptr, der.len);
+		ccai_buf_release(&der);
+	} else {
+		file = ccai_emu_key_file(rq->emu, rq->project, email, uid, kid,
+					 priv);
+		ccai_b64_encode(&b64, file, strlen(file));
+	}
 	cJSON_AddStringToObject(key, "privateKeyData", b64.ptr);
 	ccai_emu_reply_json(rs, 200, key);
 out:

@@ -491,6 +491,9 @@ void ccai_emu_h_key_disable(struct ccai_emu_req *rq, struct ccai_emu_resp *rs);
  */
 cJSON *ccai_emu_sa_find(struct ccai_emu_store *st, const char *email,
 			int64_t now_ms);
+/* The email of the visible account with this uniqueId (new), or NULL. */
+char *ccai_emu_sa_email_by_unique_id(struct ccai_emu_store *st,
+				     const char *unique_id, int64_t now_ms);
 
 /* ---- crm.c ------------------------------------------------------- */
 
@@ -615,6 +618,12 @@ void ccai_emu_h_gcs_object_get(struct ccai_emu_req *rq,
 			       struct ccai_emu_resp *rs);
 void ccai_emu_h_gcs_object_delete(struct ccai_emu_req *rq,
 				  struct ccai_emu_resp *rs);
+void ccai_emu_h_gcs_bucket_list(struct ccai_emu_req *rq,
+				struct ccai_emu_resp *rs);
+void ccai_emu_h_gcs_object_list(struct ccai_emu_req *rq,
+				struct ccai_emu_resp *rs);
+void ccai_emu_h_gcs_object_download(struct ccai_emu_req *rq,
+				    struct ccai_emu_resp *rs);
 
 /* ---- admin.c: /__emulator ------------------------------------------ */
 

@@ -314,6 +314,12 @@ const struct ccai_emu_route ccai_emu_routes[] = {
 	/* storage v1 (JSON API): no discovery document, checks by hand */
 	{ "POST", GCSB, "storage.buckets.insert", NULL,
 	  ccai_emu_h_gcs_bucket_insert, GCS, NULL },
+	{ "GET", GCSB, "storage.buckets.list", NULL, ccai_emu_h_gcs_bucket_list,
+	  GCS, NULL },
+	{ "GET", GCSB "/*/o", "storage.objects.list", NULL,
+	  ccai_emu_h_gcs_object_list, GCS, NULL },
+	{ "GET", "/download" GCSB "/*/o/**", "storage.objects.get", NULL,
+	  ccai_emu_h_gcs_object_download, GCS, NULL },
 	{ "GET", GCSB "/*", "storage.buckets.get", NULL,
 	  ccai_emu_h_gcs_bucket_get, GCS, NULL },
 	{ "DELETE", GCSB "/*", "storage.buckets.delete", NULL,

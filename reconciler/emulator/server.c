@@ -185,11 +185,37 @@ static int resolve_project(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 	given = rq->caps[0];
 	if (!strcmp(given, "-")) {
 		const char *at, *dot;
+		char *email = NULL;
 
-		/* projects/-/serviceAccounts/EMAIL: the email's project */
-		if (!(r->flags & EMU_R_ANYPROJECT) || rq->ncaps < 2 ||
-		    !(at = strchr(rq->caps[1], '@')) ||
-		    !(dot = strchr(at, '.'))) {
+		if (!(r->flags & EMU_R_ANYPROJECT) || rq->ncaps < 2) {
+			ccai_emu_reply_error(
+				rs, 400, NULL,
+				"The project '-' is not allowed here; "
+				"name a project.");
+			return -1;
+		}
+		/*
+		 * projects/-/serviceAccounts/EMAIL: the email's project;
+		 * projects/-/serviceAccounts/UNIQUE_ID: the account's
+		 */
+		if (!strchr(rq->caps[1], '@')) {
+			ccai_emu_store_lock(rq->emu->store);
+			email = ccai_emu_sa_email_by_unique_id(
+				rq->emu->store, rq->caps[1], rq->now_ms);
+			ccai_emu_store_unlock(rq->emu->store);
+			if (!email) {
+				ccai_emu_reply_error(
+					rs, 403, "PERMISSION_DENIED",
+					"Permission 'iam.serviceAccounts.get' "
+					"denied on resource (or it may not "
+					"exist).");
+				return -1;
+			}
+		}
+		at = strchr(email ? email : rq->caps[1], '@');
+		dot = at ? strchr(at, '.') : NULL;
+		if (!dot) {
+			free(email);
 			ccai_emu_reply_error(
 				rs, 400, NULL,
 				"The project '-' is not allowed here; "
@@ -197,6 +223,7 @@ static int resolve_project(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 			return -1;
 		}
 		derived = ccai_xstrndup(at + 1, (size_t)(dot - at - 1));
+		free(email);
 		given = derived;
 	}
 	ccai_emu_store_lock(rq->emu->store);
@@ -308,7 +335,7 @@ static enum MHD_Result scan_system(void *cls, enum MHD_ValueKind kind,
 		q->rq->fields = value ? value : "";
 	} else if (!strcmp(k, "prettyPrint")) {
 		if (!value ||
-		    (strcmp(value, "true") && strcmp(value, "false"))) {
+		    (strcasecmp(value, "true") && strcasecmp(value, "false"))) {
 			snprintf(q->msg, sizeof(q->msg),
 				 "Invalid value at 'prettyPrint' (TYPE_BOOL), "
 				 "\"%s\"",

@@ -119,6 +119,48 @@ static void test_emu_crm__new_policy_and_read_modify_write(void **state)
 	cJSON_Delete(p);
 }
 
+/*
+ * An etag is bytes: gcloud sends it back in the URL-safe alphabet and
+ * without padding; the same bytes match, other bytes do not.
+ */
+static void test_emu_crm__etags_compare_as_bytes(void **state)
+{
+	struct emu_fx *fx = F(state);
+	int i, seen_special = 0;
+
+	for (i = 0; i < 24; i++) {
+		cJSON *p = get_policy(fx, "crm-etag-7", 1), *out = NULL;
+		char *safe = ccai_xstrdup(ccai_json_str(p, "etag")), *c;
+		char *body;
+
+		for (c = safe; *c; c++) {
+			if (*c == '+' || *c == '/')
+				seen_special++;
+			*c = *c == '+' ? '-' : *c == '/' ? '_' : *c;
+			if (*c == '=')
+				*c = '\0';
+		}
+		body = ccai_xasprintf(
+			"{\"etag\":\"%s\",\"bindings\":[{\"role\":\"roles/"
+			"owner\",\"members\":[\"serviceAccount:emulator-admin@"
+			"ccaictl-emulator.iam.gserviceaccount.com\"]},{\"role\""
+			":\"roles/viewer\",\"members\":[\"user:e%d@example."
+			"com\"]}]}",
+			safe, i);
+		assert_int_equal(set_policy(fx, "crm-etag-7", body, &out), 200);
+		cJSON_Delete(out);
+		/* the same text again is stale now */
+		assert_int_equal(set_policy(fx, "crm-etag-7", body, &out), 409);
+		assert_string_equal(emu_err_status(out), "ABORTED");
+		cJSON_Delete(out);
+		free(body);
+		free(safe);
+		cJSON_Delete(p);
+	}
+	/* 24 random 8-byte etags: '+' or '/' is all but certain */
+	assert_true(seen_special > 0);
+}
+
 static void test_emu_crm__conditions_need_version_3(void **state)
 {
 	struct emu_fx *fx = F(state);
@@ -268,6 +310,7 @@ int main(void)
 		cmocka_unit_test(test_emu_crm__project_get),
 		cmocka_unit_test(
 			test_emu_crm__new_policy_and_read_modify_write),
+		cmocka_unit_test(test_emu_crm__etags_compare_as_bytes),
 		cmocka_unit_test(test_emu_crm__conditions_need_version_3),
 		cmocka_unit_test(test_emu_crm__members_are_checked),
 		cmocka_unit_test(test_emu_crm__audit_configs_follow_the_mask),

@@ -4,6 +4,8 @@
  */
 #include "util/common.h"
 #include "test_emu_common.h"
+
+#include <openssl/pkcs12.h>
 #include "util/str.h"
 
 #include <ctype.h>
@@ -316,6 +318,65 @@ static void test_emu_iam__keys_sign_in_and_die(void **state)
 	cJSON_Delete(sa);
 }
 
+/* projects/-/serviceAccounts/UNIQUE_ID (documented), and P12 keys. */
+static void test_emu_iam__unique_id_and_pkcs12(void **state)
+{
+	struct emu_fx *fx = F(state);
+	cJSON *sa = create_sa(fx, "iam-uid-8", "by-unique-id", NULL);
+	cJSON *out = NULL;
+	char *path = ccai_xasprintf("/v1/projects/-/serviceAccounts/%s",
+				    ccai_json_str(sa, "uniqueId"));
+	char *kpath = ccai_xasprintf("%s/keys", path);
+	struct ccai_buf der = CCAI_BUF_INIT;
+	const unsigned char *p;
+	PKCS12 *p12;
+	EVP_PKEY *k = NULL;
+	X509 *x = NULL;
+
+	assert_int_equal(emu_call(fx, "GET", path, NULL, &out), 200);
+	assert_string_equal(ccai_json_str(out, "email"),
+			    "by-unique-id@iam-uid-8.iam.gserviceaccount.com");
+	cJSON_Delete(out);
+	assert_int_equal(emu_call(fx, "GET",
+				  "/v1/projects/-/serviceAccounts/"
+				  "123456789012345678901",
+				  NULL, &out),
+			 403);
+	cJSON_Delete(out);
+	/* TYPE_PKCS12_FILE: PKCS#12 with password notasecret */
+	assert_int_equal(emu_call(fx, "POST", kpath,
+				  "{\"privateKeyType\":\"TYPE_PKCS12_FILE\"}",
+				  &out),
+			 200);
+	assert_string_equal(ccai_json_str(out, "privateKeyType"),
+			    "TYPE_PKCS12_FILE");
+	assert_int_equal(
+		ccai_b64_decode(&der, ccai_json_str(out, "privateKeyData"),
+				strlen(ccai_json_str(out, "privateKeyData"))),
+		0);
+	p = (const unsigned char *)der.ptr;
+	p12 = d2i_PKCS12(NULL, &p, (long)der.len);
+	assert_non_null(p12);
+	assert_int_equal(PKCS12_parse(p12, "notasecret", &k, &x, NULL), 1);
+	assert_non_null(k);
+	assert_non_null(x);
+	/* enum by proto number: TYPE_PKCS12_FILE = 1 */
+	cJSON_Delete(out);
+	assert_int_equal(
+		emu_call(fx, "POST", kpath, "{\"privateKeyType\":1}", &out),
+		200);
+	assert_string_equal(ccai_json_str(out, "privateKeyType"),
+			    "TYPE_PKCS12_FILE");
+	cJSON_Delete(out);
+	EVP_PKEY_free(k);
+	X509_free(x);
+	PKCS12_free(p12);
+	ccai_buf_release(&der);
+	free(kpath);
+	free(path);
+	cJSON_Delete(sa);
+}
+
 static void test_emu_iam__delete_and_disable(void **state)
 {
 	struct emu_fx *fx = F(state);
@@ -427,6 +488,7 @@ int main(void)
 		cmocka_unit_test(test_emu_iam__patch_with_mask_in_body),
 		cmocka_unit_test(test_emu_iam__list_pages),
 		cmocka_unit_test(test_emu_iam__keys_sign_in_and_die),
+		cmocka_unit_test(test_emu_iam__unique_id_and_pkcs12),
 		cmocka_unit_test(test_emu_iam__delete_and_disable),
 		cmocka_unit_test(
 			test_emu_iam__roles_decide_what_an_account_may_do),

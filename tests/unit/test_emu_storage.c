@@ -291,12 +291,19 @@ static void test_emu_storage__not_found_and_bad_requests(void **state)
 	cJSON_Delete(out);
 	assert_int_equal(upload(fx, "nobucket", "x", NULL, "{}", NULL, NULL),
 			 404);
-	/* the hand-written checks */
+	/* no versions are kept: a generation that is not live is 404 */
 	assert_int_equal(emu_call(fx, "GET",
 				  "/storage/v1/b/" B "/o/x?generation=1", NULL,
 				  &out),
+			 404);
+	assert_string_equal(reason_of(out), "notFound");
+	cJSON_Delete(out);
+	/* the hand-written checks */
+	assert_int_equal(emu_call(fx, "GET",
+				  "/storage/v1/b/" B "/o/x?versions=true", NULL,
+				  &out),
 			 400);
-	assert_non_null(strstr(emu_err_message(out), "'generation'"));
+	assert_non_null(strstr(emu_err_message(out), "unknown query"));
 	cJSON_Delete(out);
 	assert_int_equal(emu_call(fx, "GET", "/storage/v1/b/" B "/o/x?alt=xml",
 				  NULL, NULL),
@@ -480,6 +487,209 @@ static void test_emu_storage__persists_across_restart(void **state)
 	ccai_buf_release(&b);
 }
 
+/* A multipart/related upload with line ending eol and boundary as given. */
+static long multipart(struct emu_fx *fx, const char *bucket,
+		      const char *ctype_boundary, const char *boundary,
+		      const char *eol, const char *meta, const char *data,
+		      cJSON **out)
+{
+	struct ccai_buf body = CCAI_BUF_INIT, res = CCAI_BUF_INIT;
+	char *path = ccai_xasprintf(
+		"/upload/storage/v1/b/%s/o?uploadType=multipart", bucket);
+	char *ctype = ccai_xasprintf("multipart/related; boundary=%s",
+				     ctype_boundary);
+	long st;
+
+	ccai_buf_printf(&body,
+			"--%s%sContent-Type: application/json%s%s%s%s"
+			"--%s%sContent-Type: text/plain%sMIME-Version: 1.0%s%s"
+			"%s%s--%s--%s",
+			boundary, eol, eol, eol, meta, eol, boundary, eol, eol,
+			eol, eol, data, eol, boundary, eol);
+	st = raw(fx, "POST", path, fx->token, body.ptr, ctype, &res);
+	*out = NULL;
+	ccai_json_parse(out, res.ptr, res.len, NULL);
+	ccai_buf_release(&body);
+	ccai_buf_release(&res);
+	free(ctype);
+	free(path);
+	return st;
+}
+
+/* Multipart uploads as gcloud and @google-cloud/storage send them. */
+static void test_emu_storage__multipart_uploads(void **state)
+{
+	struct emu_fx *fx = *state;
+	struct ccai_buf b = CCAI_BUF_INIT;
+	cJSON *out = NULL;
+
+	make_bucket(fx, "multipart-bucket");
+	/* RFC 2046 CRLFs, a quoted boundary */
+	assert_int_equal(multipart(fx, "multipart-bucket", "\"b0und\"", "b0und",
+				   "\r\n",
+				   "{\"name\":\"a/one.txt\",\"metadata\":"
+				   "{\"k\":\"v\"}}",
+				   "hello", &out),
+			 200);
+	assert_string_equal(ccai_json_str(out, "name"), "a/one.txt");
+	assert_string_equal(ccai_json_str(out, "size"), "5");
+	assert_string_equal(ccai_json_str(out, "contentType"), "text/plain");
+	/* crc32c("hello") = 0x9a71bb4c, base64 of its big-endian bytes */
+	assert_string_equal(ccai_json_str(out, "crc32c"), "mnG7TA==");
+	assert_string_equal(ccai_json_str(out, "md5Hash"),
+			    "XUFAKrxLKna5cZ2REBfFkg==");
+	assert_string_equal(ccai_json_str(ccai_json_path(out, "metadata"), "k"),
+			    "v");
+	assert_non_null(strstr(ccai_json_str(out, "selfLink"),
+			       "/storage/v1/b/multipart-bucket/o/a%2Fone.txt"));
+	assert_non_null(strstr(ccai_json_str(out, "mediaLink"),
+			       "/download/storage/v1/b/multipart-bucket/o/"
+			       "a%2Fone.txt?generation="));
+	/* gcloud: LF line ends, a boundary in single quotes */
+	cJSON_Delete(out);
+	assert_int_equal(multipart(fx, "multipart-bucket", "'==x=='",
+				   "==x==", "\n",
+				   "{\"bucket\":\"multipart-bucket\","
+				   "\"contentType\":\"text/csv\",\"name\":"
+				   "\"a/two.csv\"}",
+				   "x,y\n1,2", &out),
+			 200);
+	assert_string_equal(ccai_json_str(out, "contentType"), "text/csv");
+	assert_string_equal(ccai_json_str(out, "size"), "7");
+	cJSON_Delete(out);
+	/* the mediaLink answers the bytes */
+	assert_int_equal(raw(fx, "GET",
+			     "/download/storage/v1/b/multipart-bucket/o/"
+			     "a%2Ftwo.csv?alt=media",
+			     fx->token, NULL, NULL, &b),
+			 200);
+	assert_int_equal(b.len, 7);
+	assert_memory_equal(b.ptr, "x,y\n1,2", 7);
+	/* a checksum that does not match, one part, an unknown field */
+	assert_int_equal(multipart(fx, "multipart-bucket", "b", "b", "\r\n",
+				   "{\"name\":\"c\",\"md5Hash\":\"AAAA\"}", "z",
+				   &out),
+			 400);
+	assert_non_null(strstr(emu_err_message(out), "MD5"));
+	cJSON_Delete(out);
+	assert_int_equal(multipart(fx, "multipart-bucket", "b", "b", "\r\n",
+				   "{\"name\":\"c\",\"acl\":[]}", "z", &out),
+			 400);
+	cJSON_Delete(out);
+	assert_int_equal(raw(fx, "POST",
+			     "/upload/storage/v1/b/multipart-bucket/o?"
+			     "uploadType=multipart",
+			     fx->token, "--b\r\n\r\n{}\r\n--b--\r\n",
+			     "multipart/related; boundary=b", NULL),
+			 400);
+	ccai_buf_release(&b);
+}
+
+static void test_emu_storage__object_and_bucket_lists(void **state)
+{
+	struct emu_fx *fx = *state;
+	const cJSON *items;
+	cJSON *out = NULL;
+	const char *tok;
+	char *path;
+
+	make_bucket(fx, "list-bucket");
+	assert_int_equal(
+		upload(fx, "list-bucket", "b%2F1", NULL, "1", NULL, NULL), 200);
+	assert_int_equal(
+		upload(fx, "list-bucket", "b%2F2", NULL, "2", NULL, NULL), 200);
+	assert_int_equal(upload(fx, "list-bucket", "a", NULL, "3", NULL, NULL),
+			 200);
+	assert_int_equal(
+		upload(fx, "list-bucket", "c%2Fd%2Fe", NULL, "4", NULL, NULL),
+		200);
+	/* sorted by name */
+	assert_int_equal(
+		emu_call(fx, "GET", "/storage/v1/b/list-bucket/o", NULL, &out),
+		200);
+	assert_string_equal(ccai_json_str(out, "kind"), "storage#objects");
+	items = ccai_json_path(out, "items");
+	assert_int_equal(cJSON_GetArraySize(items), 4);
+	assert_string_equal(ccai_json_str(cJSON_GetArrayItem(items, 0), "name"),
+			    "a");
+	assert_string_equal(ccai_json_str(cJSON_GetArrayItem(items, 3), "name"),
+			    "c/d/e");
+	assert_non_null(ccai_json_str(cJSON_GetArrayItem(items, 0), "crc32c"));
+	cJSON_Delete(out);
+	/* a delimiter folds names into prefixes */
+	assert_int_equal(emu_call(fx, "GET",
+				  "/storage/v1/b/list-bucket/o?delimiter=%2F",
+				  NULL, &out),
+			 200);
+	assert_int_equal(cJSON_GetArraySize(ccai_json_path(out, "items")), 1);
+	assert_int_equal(cJSON_GetArraySize(ccai_json_path(out, "prefixes")),
+			 2);
+	assert_string_equal(
+		cJSON_GetArrayItem(ccai_json_path(out, "prefixes"), 0)
+			->valuestring,
+		"b/");
+	cJSON_Delete(out);
+	/* prefix, then pages of one with the partial response gcloud asks */
+	assert_int_equal(emu_call(fx, "GET",
+				  "/storage/v1/b/list-bucket/o?prefix=b%2F&"
+				  "maxResults=1&fields=items(name),"
+				  "nextPageToken",
+				  NULL, &out),
+			 200);
+	items = ccai_json_path(out, "items");
+	assert_int_equal(cJSON_GetArraySize(items), 1);
+	assert_null(ccai_json_str(cJSON_GetArrayItem(items, 0), "size"));
+	assert_null(ccai_json_str(out, "kind"));
+	tok = ccai_json_str(out, "nextPageToken");
+	assert_non_null(tok);
+	path = ccai_xasprintf("/storage/v1/b/list-bucket/o?prefix=b%%2F&"
+			      "maxResults=1&pageToken=%s",
+			      tok);
+	cJSON_Delete(out);
+	assert_int_equal(emu_call(fx, "GET", path, NULL, &out), 200);
+	assert_string_equal(
+		ccai_json_str(
+			cJSON_GetArrayItem(ccai_json_path(out, "items"), 0),
+			"name"),
+		"b/2");
+	assert_null(ccai_json_str(out, "nextPageToken"));
+	cJSON_Delete(out);
+	free(path);
+	/* versions are not kept; a bad token is refused */
+	assert_int_equal(emu_call(fx, "GET",
+				  "/storage/v1/b/list-bucket/o?versions=true",
+				  NULL, &out),
+			 400);
+	cJSON_Delete(out);
+	assert_int_equal(emu_call(fx, "GET",
+				  "/storage/v1/b/list-bucket/o?pageToken=%25",
+				  NULL, &out),
+			 400);
+	cJSON_Delete(out);
+	/* buckets of the project, apitools' capitalised booleans */
+	assert_int_equal(
+		emu_call(fx, "POST",
+			 "/storage/v1/b?project=" P
+			 "&enableObjectRetention=False&projection=full",
+			 "{\"name\":\"list-bucket-2\"}", &out),
+		200);
+	assert_null(ccai_json_path(out, "objectRetention"));
+	assert_non_null(strstr(ccai_json_str(out, "selfLink"),
+			       "/storage/v1/b/list-bucket-2"));
+	cJSON_Delete(out);
+	assert_int_equal(emu_call(fx, "GET",
+				  "/storage/v1/b?project=" P "&prefix=list-",
+				  NULL, &out),
+			 200);
+	items = ccai_json_path(out, "items");
+	assert_int_equal(cJSON_GetArraySize(items), 2);
+	assert_string_equal(ccai_json_str(cJSON_GetArrayItem(items, 1), "name"),
+			    "list-bucket-2");
+	cJSON_Delete(out);
+	assert_int_equal(emu_call(fx, "GET", "/storage/v1/b", NULL, &out), 400);
+	cJSON_Delete(out);
+}
+
 static void test_emu_storage__counted_in_stats(void **state)
 {
 	struct emu_fx *fx = *state;
@@ -507,6 +717,8 @@ int main(void)
 		cmocka_unit_test(test_emu_storage__lost_response_fault),
 		cmocka_unit_test(test_emu_storage__permissions),
 		cmocka_unit_test(test_emu_storage__persists_across_restart),
+		cmocka_unit_test(test_emu_storage__multipart_uploads),
+		cmocka_unit_test(test_emu_storage__object_and_bucket_lists),
 		cmocka_unit_test(test_emu_storage__counted_in_stats),
 	};
 
