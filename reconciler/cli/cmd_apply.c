@@ -7,7 +7,7 @@
 #include "cli/load.h"
 #include "cli/planfile.h"
 #include "cli/run.h"
-#include "engine/apply.h"
+#include "engine/reconcile.h"
 #include "engine/state.h"
 #include "manifest/vars.h"
 #include "util/json.h"
@@ -39,19 +39,13 @@ static const struct ccai_option destroy_options[] = {
 	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
 };
 
-struct progress {
-	bool json;
-};
-
 static void on_progress(void *ctx, const struct ccai_resource *r,
 			enum ccai_step_status st, long long ms,
 			const struct ccai_error *err)
 {
-	struct progress *p = ctx;
 	char msg[2048];
 
-	if (p->json)
-		return;
+	(void)ctx;
 	if (st == CCAI_STEP_DONE)
 		printf("  %s: %s (%.1fs)\n", r->qaddress,
 		       ccai_apply_step_verb(r), ms / 1000.0);
@@ -168,24 +162,98 @@ static cJSON *result_json(const struct ccai_apply_result *res,
 	return o;
 }
 
+struct hooks {
+	bool json;
+	bool saved;
+	struct ccai_render_opts ro;
+};
+
+static void on_planned(void *ctx, const struct ccai_plan *plan)
+{
+	struct hooks *h = ctx;
+
+	if (!h->json)
+		ccai_render_text(stdout, plan, &h->ro);
+}
+
+static bool on_confirm(void *ctx, const struct ccai_plan *plan)
+{
+	struct hooks *h = ctx;
+	bool ok = h->saved || confirm(plan->destroy ? "destroy these resources"
+						    : "apply these changes");
+
+	if (ok && !h->json)
+		printf("\n");
+	return ok;
+}
+
+static void print_json(const struct ccai_reconcile *rc)
+{
+	cJSON *j = cJSON_CreateObject();
+	char *s;
+
+	cJSON_AddItemToObject(j, "plan", ccai_render_json(&rc->plan));
+	if (rc->applied)
+		cJSON_AddItemToObject(j, "result",
+				      result_json(&rc->result, &rc->plan));
+	s = ccai_json_print(j);
+	printf("%s\n", s);
+	free(s);
+	cJSON_Delete(j);
+}
+
+/* Why the run stopped before applying, for the user. */
+static void print_refusal(const struct ccai_reconcile *rc,
+			  const struct ccai_planfile *pf)
+{
+	struct ccai_strlist moved = CCAI_STRLIST_INIT;
+	size_t i;
+
+	if (rc->failed == CCAI_RECONCILE_CHECK && pf &&
+	    rc->err.code == CCAI_ECONFLICT) {
+		ccai_planfile_moved(pf, &rc->plan, &moved);
+		if (moved.n) {
+			ccai_cli_errorf(
+				"the live state moved since the plan was made; "
+				"nothing was changed. Moved: %s%s",
+				moved.items[0],
+				moved.n > 1 ? " and others (see above)" : "");
+			for (i = 0; i < moved.n; i++)
+				fprintf(stderr, "  moved: %s\n",
+					moved.items[i]);
+		} else {
+			ccai_cli_errorf(
+				"the state changed since the plan was made "
+				"(another apply ran); nothing was changed");
+		}
+		fprintf(stderr, "Make a new plan and review it.\n");
+		ccai_strlist_release(&moved);
+		return;
+	}
+	if (rc->failed == CCAI_RECONCILE_CONFIRM)
+		return; /* confirm() said why */
+	ccai_cli_print_diag(&rc->problems);
+	ccai_run_error(&rc->err);
+}
+
 static int run(int argc, char **argv, bool destroy)
 {
-	struct ccai_strlist pos = CCAI_STRLIST_INIT, moved = CCAI_STRLIST_INIT;
+	struct ccai_strlist pos = CCAI_STRLIST_INIT;
 	struct ccai_planfile pf;
 	bool saved = false, json;
 	struct ccai_run rn;
-	struct ccai_plan_opts po;
-	struct ccai_render_opts ro;
-	struct ccai_apply_opts ao;
-	struct ccai_apply_result res;
-	struct progress prog;
+	struct ccai_reconcile rc;
+	struct ccai_reconcile_opts ro;
+	struct ccai_plan_opts *po = &ro.plan;
+	struct hooks h;
 	struct ccai_error err;
 	int r, code = CCAI_EXIT_ERROR;
 	size_t i;
 
 	memset(&rn, 0, sizeof(rn));
 	memset(&pf, 0, sizeof(pf));
-	memset(&res, 0, sizeof(res));
+	memset(&rc, 0, sizeof(rc));
+	memset(&ro, 0, sizeof(ro));
 	r = ccai_cli_parse(
 		argc, argv,
 		destroy ? "ccaictl destroy -f PATH... [--auto-approve]"
@@ -198,12 +266,11 @@ static int run(int argc, char **argv, bool destroy)
 	}
 	json = !strcmp(rn.o.output, "json");
 	ccai_run_signals();
-	memset(&po, 0, sizeof(po));
-	po.prune = prune;
-	po.destroy = destroy;
-	po.allow_replace = allow_replace;
-	po.targets = &targets;
-	po.replace = &replace;
+	po->prune = prune;
+	po->destroy = destroy;
+	po->allow_replace = allow_replace;
+	po->targets = &targets;
+	po->replace = &replace;
 
 	/* `apply PLANFILE`: the saved manifests and options */
 	if (!destroy && pos.n == 1 && !rn.o.files.n &&
@@ -228,101 +295,45 @@ static int run(int argc, char **argv, bool destroy)
 			ccai_cli_print_diag(&rn.diag);
 			goto out;
 		}
-		po = pf.opts;
+		*po = pf.opts;
+		ro.fingerprint = pf.fingerprint ? pf.fingerprint : "";
 	} else {
 		for (i = 0; i < pos.n; i++)
 			ccai_strlist_add(&rn.o.files, pos.items[i]);
 		if (ccai_run_load(&rn) < 0)
 			goto out;
 	}
-	po.parallelism = (int)rn.o.parallelism;
-	po.stop = &ccai_run_stop;
-	if (ccai_run_connect(&rn, true) < 0 || ccai_run_plan(&rn, &po) < 0)
+	po->parallelism = (int)rn.o.parallelism;
+	po->stop = &ccai_run_stop;
+	if (ccai_run_client(&rn) < 0)
 		goto out;
-	ccai_run_render_opts(&rn, &ro, stdout);
-	if (!json)
-		ccai_render_text(stdout, &rn.plan, &ro);
+	ccai_run_state_opts(&rn, &ro.state);
+	memset(&h, 0, sizeof(h));
+	h.json = json;
+	h.saved = saved;
+	ccai_run_render_opts(&rn, &h.ro, stdout);
+	ro.hooks.ctx = &h;
+	ro.hooks.planned = on_planned;
+	ro.hooks.confirm = on_confirm;
+	ro.hooks.progress = json ? NULL : on_progress;
 
-	if (saved &&
-	    strcmp(pf.fingerprint ? pf.fingerprint : "", rn.plan.fingerprint)) {
-		ccai_planfile_moved(&pf, &rn.plan, &moved);
-		if (moved.n) {
-			ccai_cli_errorf(
-				"the live state moved since the plan was made; "
-				"nothing was changed. Moved: %s%s",
-				moved.items[0],
-				moved.n > 1 ? " and others (see above)" : "");
-			for (i = 0; i < moved.n; i++)
-				fprintf(stderr, "  moved: %s\n",
-					moved.items[i]);
-		} else {
-			ccai_cli_errorf(
-				"the state changed since the plan was made "
-				"(another apply ran); nothing was changed");
-		}
-		fprintf(stderr, "Make a new plan and review it.\n");
+	r = ccai_reconcile_run(&rc, &rn.set, rn.g, &ro);
+	if (rc.failed != CCAI_RECONCILE_OK &&
+	    rc.failed != CCAI_RECONCILE_APPLY) {
+		print_refusal(&rc, saved ? &pf : NULL);
 		goto out;
 	}
-	for (i = 0; i < rn.plan.n; i++) {
-		if (rn.plan.res[i].blocked) {
-			ccai_cli_errorf("%s must be deleted and created again "
-					"(an immutable field changed); nothing "
-					"was changed. Run again with "
-					"--allow-replace to allow it",
-					rn.plan.res[i].qaddress);
-			goto out;
-		}
-	}
-	if (!ccai_plan_has_changes(&rn.plan)) {
-		if (json) {
-			cJSON *j = cJSON_CreateObject();
-			char *s;
-
-			cJSON_AddItemToObject(j, "plan",
-					      ccai_render_json(&rn.plan));
-			s = ccai_json_print(j);
-			printf("%s\n", s);
-			free(s);
-			cJSON_Delete(j);
-		}
-		code = CCAI_EXIT_OK;
-		goto out;
-	}
-	if (!saved && !confirm(destroy ? "destroy these resources"
-				       : "apply these changes"))
-		goto out;
-	if (!json)
-		printf("\n");
-	memset(&ao, 0, sizeof(ao));
-	prog.json = json;
-	ao.parallelism = (int)rn.o.parallelism;
-	ao.stop = &ccai_run_stop;
-	ao.progress = on_progress;
-	ao.progress_ctx = &prog;
-	r = ccai_apply_run(&rn.plan, rn.g, rn.state, &ao, &res);
-	if (json) {
-		cJSON *j = cJSON_CreateObject();
-		char *s;
-
-		cJSON_AddItemToObject(j, "plan", ccai_render_json(&rn.plan));
-		cJSON_AddItemToObject(j, "result", result_json(&res, &rn.plan));
-		s = ccai_json_print(j);
-		printf("%s\n", s);
-		free(s);
-		cJSON_Delete(j);
-	} else {
-		print_result(&res, destroy,
-			     ccai_stop_requested(&ccai_run_stop));
-	}
-	code = r == 0 && !ccai_stop_requested(&ccai_run_stop) ? CCAI_EXIT_OK
-							      : CCAI_EXIT_ERROR;
+	if (json)
+		print_json(&rc);
+	else if (rc.applied)
+		print_result(&rc.result, destroy, rc.interrupted);
+	code = r == 0 ? CCAI_EXIT_OK : CCAI_EXIT_ERROR;
 out:
-	ccai_apply_result_release(&res);
+	ccai_reconcile_release(&rc);
 	if (saved)
 		ccai_planfile_release(&pf);
 	ccai_run_release(&rn);
 	ccai_strlist_release(&pos);
-	ccai_strlist_release(&moved);
 	ccai_strlist_release(&targets);
 	ccai_strlist_release(&replace);
 	return ccai_cli_finish(code);

@@ -62,20 +62,33 @@ int ccai_run_load(struct ccai_run *run)
 	return r;
 }
 
+int ccai_run_client(struct ccai_run *run)
+{
+	struct ccai_error err;
+	int r;
+
+	if ((r = ccai_cli_google(&run->g, &run->o, &err)) < 0)
+		ccai_run_error(&err);
+	return r;
+}
+
+void ccai_run_state_opts(const struct ccai_run *run, struct ccai_state_opts *so)
+{
+	memset(so, 0, sizeof(*so));
+	so->location = run->o.state;
+	so->google = run->g;
+}
+
 int ccai_run_connect(struct ccai_run *run, bool lock)
 {
 	struct ccai_state_opts so;
 	struct ccai_error err;
 	int r;
 
-	if ((r = ccai_cli_google(&run->g, &run->o, &err)) < 0) {
-		ccai_run_error(&err);
+	if ((r = ccai_run_client(run)) < 0)
 		return r;
-	}
-	memset(&so, 0, sizeof(so));
-	so.location = run->o.state;
+	ccai_run_state_opts(run, &so);
 	so.lock = lock;
-	so.google = run->g;
 	if ((r = ccai_state_open(&run->state, &so, &err)) < 0) {
 		ccai_run_error(&err);
 		return r;

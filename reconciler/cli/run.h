@@ -15,6 +15,7 @@
 
 struct ccai_google;
 struct ccai_state;
+struct ccai_state_opts;
 
 /*
  * The process's stop token: requested by SIGINT/SIGTERM once
@@ -36,6 +37,11 @@ struct ccai_run {
 
 /* Loads -f manifests (printing problems); CCAI_EINVALID on problems. */
 int ccai_run_load(struct ccai_run *run);
+/* Builds the client (printing a problem). */
+int ccai_run_client(struct ccai_run *run);
+/* Where the state is, for a run that opens it itself (reconcile.h). */
+void ccai_run_state_opts(const struct ccai_run *run,
+			 struct ccai_state_opts *so);
 /* Builds the client and opens the state (locked when lock). */
 int ccai_run_connect(struct ccai_run *run, bool lock);
 /* Plans; prints problems. */

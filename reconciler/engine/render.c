@@ -87,6 +87,21 @@ static const char *addr(const struct ccai_resource *r,
 	return o && o->all_projects ? r->qaddress : r->address;
 }
 
+/* o, with project/Kind/name addresses whenever the plan spans projects. */
+static struct ccai_render_opts effective(const struct ccai_render_opts *o,
+					 const struct ccai_plan *p)
+{
+	struct ccai_render_opts e = { false, false, false };
+	size_t k;
+
+	if (o)
+		e = *o;
+	for (k = 1; k < p->n && !e.all_projects; k++)
+		if (strcmp(p->res[k].project, p->res[0].project))
+			e.all_projects = true;
+	return e;
+}
+
 /* Leaves of a desired object, for a create: "path: value". */
 static void print_leaves(FILE *f, const cJSON *obj, const char *prefix,
 			 const char *indent)
@@ -127,8 +142,10 @@ static void print_change(FILE *f, const cJSON *c, const char *indent)
 }
 
 void ccai_render_text(FILE *f, const struct ccai_plan *p,
-		      const struct ccai_render_opts *o)
+		      const struct ccai_render_opts *opts)
 {
+	struct ccai_render_opts eo = effective(opts, p);
+	const struct ccai_render_opts *o = &eo;
 	const char *reset = o && o->color ? "\033[0m" : "";
 	const char *bold = o && o->color ? "\033[1m" : "";
 	char summary[256];
@@ -193,10 +210,12 @@ static void md_cell(FILE *f, const char *s)
 void ccai_render_markdown(FILE *f, const struct ccai_plan *p,
 			  const struct ccai_render_opts *o)
 {
-	struct ccai_render_opts plain = { false, o && o->all_projects, false };
+	struct ccai_render_opts plain = effective(o, p);
 	char summary[256];
 	size_t k, changed = 0;
 
+	plain.color = false;
+	plain.show_noop = false;
 	ccai_render_summary(summary, sizeof(summary), p);
 	fprintf(f, "### ccaictl %s\n\n**%s**\n\n",
 		p->destroy ? "destroy plan" : "plan", summary);

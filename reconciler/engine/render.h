@@ -15,7 +15,9 @@
 
 struct ccai_render_opts {
 	bool color; /* ANSI colours (only on a terminal) */
-	bool all_projects; /* print project/Kind/name addresses */
+	/* print project/Kind/name addresses (always when the plan spans
+	 * more than one project) */
+	bool all_projects;
 	bool show_noop; /* list unchanged resources too */
 };
 

@@ -1,7 +1,6 @@
 #include "util/common.h"
 #include "gitwatch/watch.h"
-#include "engine/apply.h"
-#include "engine/plan.h"
+#include "engine/reconcile.h"
 #include "engine/render.h"
 #include "engine/state.h"
 #include "gitwatch/git.h"
@@ -267,8 +266,11 @@ static int verify_commit(struct watch *w, const char *rev, struct outcome *oc)
 	return r;
 }
 
-struct progress {
+struct pass {
 	struct watch *w;
+	struct outcome *oc;
+	const char *rev;
+	cJSON *meta; /* the state's watch record, as the pass found it */
 };
 
 /* From the executor's workers, one at a time. */
@@ -276,7 +278,7 @@ static void on_step(void *ctx, const struct ccai_resource *r,
 		    enum ccai_step_status st, long long ms,
 		    const struct ccai_error *err)
 {
-	struct progress *p = ctx;
+	struct pass *p = ctx;
 	char msg[2048];
 	FILE *out = p->w->o->log_format == CCAI_WATCH_LOG_TEXT ? p->w->o->out
 							       : NULL;
@@ -348,6 +350,49 @@ static int record(struct watch *w, struct ccai_state *state, const char *rev,
 	return ccai_state_save(state, err);
 }
 
+/* A restarted watch: was this revision reconciled already? */
+static int on_opened(void *ctx, struct ccai_state *state,
+		     struct ccai_error *err)
+{
+	struct pass *p = ctx;
+
+	(void)err;
+	if (!p->w->meta_read) {
+		p->w->meta_read = true;
+		p->meta = ccai_state_get_meta(state, "watch");
+		if (p->oc->trigger == CCAI_WATCH_COMMIT &&
+		    meta_has(p->meta, p->w, p->rev))
+			p->oc->trigger = CCAI_WATCH_RESYNC;
+	}
+	return 0;
+}
+
+static void on_planned(void *ctx, const struct ccai_plan *plan)
+{
+	struct pass *p = ctx;
+	const struct ccai_watch_opts *o = p->w->o;
+	size_t i;
+
+	beat(p->w);
+	for (i = 0; i < plan->n; i++) {
+		if (plan->res[i].m)
+			p->oc->managed++;
+		if (plan->res[i].action != CCAI_ACT_NOOP &&
+		    p->oc->trigger == CCAI_WATCH_RESYNC)
+			p->oc->drift++;
+	}
+	list_changes(p->oc, plan);
+	if (ccai_plan_has_changes(plan) && o->out &&
+	    o->log_format == CCAI_WATCH_LOG_TEXT) {
+		struct ccai_render_opts ro;
+
+		memset(&ro, 0, sizeof(ro));
+		ro.color = o->color;
+		ccai_render_text(o->out, plan, &ro);
+		fflush(o->out);
+	}
+}
+
 /* Plan (and apply) rev; oc has the trigger and is filled in. */
 static void reconcile(struct watch *w, const char *rev, struct outcome *oc)
 {
@@ -355,21 +400,15 @@ static void reconcile(struct watch *w, const char *rev, struct outcome *oc)
 	struct ccai_strlist none = CCAI_STRLIST_INIT;
 	struct ccai_manifest_set set;
 	struct ccai_google *g = NULL;
-	struct ccai_state *state = NULL;
-	struct ccai_state_opts so;
-	struct ccai_plan plan;
-	struct ccai_plan_opts po;
-	struct ccai_apply_opts ao;
-	struct ccai_apply_result res;
-	struct progress prog = { w };
-	bool have_plan = false, blocked = false;
-	cJSON *meta = NULL;
+	struct ccai_reconcile rc;
+	struct ccai_reconcile_opts ro;
+	struct pass p = { w, oc, rev, NULL };
+	const size_t *done;
 	size_t i;
 	int r;
 
 	ccai_manifest_set_init(&set);
-	memset(&plan, 0, sizeof(plan));
-	memset(&res, 0, sizeof(res));
+	memset(&rc, 0, sizeof(rc));
 	oc->harmless = true;
 
 	if (verify_commit(w, rev, oc) < 0) {
@@ -391,130 +430,64 @@ static void reconcile(struct watch *w, const char *rev, struct outcome *oc)
 		fail(oc, CCAI_WATCH_ERR_PLAN);
 		goto out;
 	}
-	memset(&so, 0, sizeof(so));
-	so.location = o->state;
-	so.lock = true;
-	so.google = g;
-	if (ccai_state_open(&state, &so, &oc->err) < 0) {
-		fail(oc, CCAI_WATCH_ERR_PLAN);
-		goto out;
-	}
-	/* a restarted watch: was this revision reconciled already? */
-	if (!w->meta_read) {
-		w->meta_read = true;
-		meta = ccai_state_get_meta(state, "watch");
-		if (oc->trigger == CCAI_WATCH_COMMIT && meta_has(meta, w, rev))
-			oc->trigger = CCAI_WATCH_RESYNC;
-	}
-	memset(&po, 0, sizeof(po));
-	po.prune = o->prune;
-	po.allow_replace = o->allow_replace;
-	po.targets = o->targets ? o->targets : &none;
-	po.replace = &none;
-	po.parallelism = o->parallelism;
-	po.stop = o->stop;
-	r = ccai_plan_make(&plan, &set, g, state, &po, &oc->err);
-	have_plan = true;
+	memset(&ro, 0, sizeof(ro));
+	ro.state.location = o->state;
+	ro.state.google = g;
+	ro.plan.prune = o->prune;
+	ro.plan.allow_replace = o->allow_replace;
+	ro.plan.targets = o->targets ? o->targets : &none;
+	ro.plan.replace = &none;
+	ro.plan.parallelism = o->parallelism;
+	ro.plan.stop = o->stop;
+	ro.plan_only = o->plan_only;
+	ro.hooks.ctx = &p;
+	ro.hooks.opened = on_opened;
+	ro.hooks.planned = on_planned;
+	ro.hooks.progress = on_step;
+	r = ccai_reconcile_run(&rc, &set, g, &ro);
 	beat(w);
-	if (r < 0) {
-		for (i = 0; i < plan.problems.n; i++)
-			ccai_diag_add(&oc->problems, &plan.problems.items[i]);
+	for (i = 0; i < rc.problems.n; i++)
+		ccai_diag_add(&oc->problems, &rc.problems.items[i]);
+	if (rc.failed && rc.failed != CCAI_RECONCILE_APPLY) {
+		oc->err = rc.err;
 		fail(oc, CCAI_WATCH_ERR_PLAN);
 		goto out;
 	}
-	for (i = 0; i < plan.n; i++) {
-		enum ccai_action a = plan.res[i].action;
-
-		if (plan.res[i].m)
-			oc->managed++;
-
-		if (a != CCAI_ACT_NOOP && oc->trigger == CCAI_WATCH_RESYNC)
-			oc->drift++;
-		if (plan.res[i].blocked)
-			blocked = true;
-	}
-	list_changes(oc, &plan);
-	if (ccai_plan_has_changes(&plan) && o->out &&
-	    o->log_format == CCAI_WATCH_LOG_TEXT) {
-		struct ccai_render_opts ro;
-
-		memset(&ro, 0, sizeof(ro));
-		ro.color = o->color;
-		ro.all_projects = set.projects.n > 1;
-		ccai_render_text(o->out, &plan, &ro);
-		fflush(o->out);
-	}
-	if (blocked) {
-		ccai_error_set(&oc->err, CCAI_EINVALID,
-			       "an immutable field changed: the plan replaces "
-			       "a resource and --allow-replace was not given; "
-			       "nothing was changed");
-		fail(oc, CCAI_WATCH_ERR_PLAN);
-		goto out;
-	}
+	/* what was done, or with --plan-only what would be */
+	done = rc.applied ? rc.result.done : rc.plan.counts;
+	oc->counts[CCAI_WATCH_CH_CREATE] = done[CCAI_ACT_CREATE];
+	oc->counts[CCAI_WATCH_CH_UPDATE] = done[CCAI_ACT_UPDATE];
+	oc->counts[CCAI_WATCH_CH_REPLACE] = done[CCAI_ACT_REPLACE];
+	oc->counts[CCAI_WATCH_CH_DELETE] = done[CCAI_ACT_DELETE];
 	if (o->plan_only) {
-		oc->counts[CCAI_WATCH_CH_CREATE] = plan.counts[CCAI_ACT_CREATE];
-		oc->counts[CCAI_WATCH_CH_UPDATE] = plan.counts[CCAI_ACT_UPDATE];
-		oc->counts[CCAI_WATCH_CH_REPLACE] =
-			plan.counts[CCAI_ACT_REPLACE];
-		oc->counts[CCAI_WATCH_CH_DELETE] = plan.counts[CCAI_ACT_DELETE];
-		oc->result = ccai_plan_has_changes(&plan)
+		oc->result = ccai_plan_has_changes(&rc.plan)
 				     ? CCAI_WATCH_PLANNED
 				     : CCAI_WATCH_RECONCILED;
 		goto out;
 	}
-	if (ccai_plan_has_changes(&plan)) {
-		memset(&ao, 0, sizeof(ao));
-		ao.parallelism = o->parallelism;
-		ao.stop = o->stop;
-		ao.progress = on_step;
-		ao.progress_ctx = &prog;
+	if (rc.applied) {
 		oc->harmless = false;
-		r = ccai_apply_run(&plan, g, state, &ao, &res);
-		beat(w);
-		oc->counts[CCAI_WATCH_CH_CREATE] = res.done[CCAI_ACT_CREATE];
-		oc->counts[CCAI_WATCH_CH_UPDATE] = res.done[CCAI_ACT_UPDATE];
-		oc->counts[CCAI_WATCH_CH_REPLACE] = res.done[CCAI_ACT_REPLACE];
-		oc->counts[CCAI_WATCH_CH_DELETE] = res.done[CCAI_ACT_DELETE];
-		oc->failed = res.failed;
-		for (i = 0; i < res.failures.n; i++)
-			ccai_diag_add(&oc->problems, &res.failures.items[i]);
-		/* a signal after the last step started interrupts nothing */
-		if (r < 0 && !res.failed && !res.skipped &&
-		    ccai_stop_requested(o->stop)) {
-			ccai_error_set(&oc->err, CCAI_ECANCELLED,
-				       "interrupted: %zu step%s not started",
-				       res.not_run,
-				       res.not_run == 1 ? "" : "s");
-			fail(oc, CCAI_WATCH_ERR_APPLY);
-			goto out;
-		}
-		if (r < 0) {
-			ccai_error_set(&oc->err, CCAI_ERROR,
-				       "%zu step%s failed, %zu skipped, %zu "
-				       "not started",
-				       res.failed, res.failed == 1 ? "" : "s",
-				       res.skipped, res.not_run);
-			fail(oc, CCAI_WATCH_ERR_APPLY);
-			goto out;
-		}
+		oc->failed = rc.result.failed;
+	}
+	if (r < 0) {
+		oc->err = rc.err;
+		fail(oc, CCAI_WATCH_ERR_APPLY);
+		goto out;
 	}
 	if (oc->trigger != CCAI_WATCH_RESYNC || !w->sched.good[0]) {
+		cJSON *meta = ccai_state_get_meta(rc.state, "watch");
+		bool has = meta_has(meta, w, rev);
+
 		cJSON_Delete(meta);
-		meta = ccai_state_get_meta(state, "watch");
-		if (!meta_has(meta, w, rev) &&
-		    record(w, state, rev, &oc->err) < 0) {
+		if (!has && record(w, rc.state, rev, &oc->err) < 0) {
 			fail(oc, CCAI_WATCH_ERR_APPLY);
 			goto out;
 		}
 	}
 	oc->result = CCAI_WATCH_RECONCILED;
 out:
-	cJSON_Delete(meta);
-	ccai_apply_result_release(&res);
-	if (have_plan)
-		ccai_plan_release(&plan);
-	ccai_state_close(state);
+	cJSON_Delete(p.meta);
+	ccai_reconcile_release(&rc);
 	if (g)
 		o->client.close(o->client.ctx, g);
 	ccai_manifest_set_release(&set);
