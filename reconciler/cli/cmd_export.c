@@ -132,6 +132,7 @@ int ccai_cmd_export(int argc, char **argv)
 	struct ccai_diag diag = CCAI_DIAG_INIT;
 	struct ccai_error err;
 	struct ccai_run run;
+	struct ccai_state_opts so;
 	const char *project;
 	char *dir = NULL;
 	bool json;
@@ -168,7 +169,8 @@ int ccai_cmd_export(int argc, char **argv)
 		goto out;
 	}
 	ccai_run_signals();
-	if (ccai_run_connect(&run, adopt) < 0)
+	/* read-only: the adoption below opens and locks the state itself */
+	if (ccai_run_connect(&run, false) < 0)
 		goto out;
 	dir = out_dir ? ccai_xstrdup(out_dir)
 		      : ccai_xasprintf("export-%s", project);
@@ -178,8 +180,14 @@ int ccai_cmd_export(int argc, char **argv)
 	eo.insights_locations = &insights_locations;
 	eo.key_dir = key_dir;
 	eo.stop = &ccai_run_stop;
-	if (ccai_export_read(&ex, run.g, &eo, &err) < 0 ||
-	    ccai_export_write(&ex, dir, force, &files, &err) < 0) {
+	if (ccai_export_read(&ex, run.g, &eo, &err) < 0) {
+		ccai_run_error(&err);
+		goto out;
+	}
+	/* one owner per server object: what is managed stays with its owner */
+	if (adopt)
+		ccai_export_leave_out_managed(&ex, run.state);
+	if (ccai_export_write(&ex, dir, force, &files, &err) < 0) {
 		ccai_run_error(&err);
 		goto out;
 	}
@@ -191,10 +199,10 @@ int ccai_cmd_export(int argc, char **argv)
 				dir);
 		goto out;
 	}
+	ccai_run_state_opts(&run, &so);
 	if (adopt && files.n &&
-	    ccai_export_adopt(&ex, dir, run.g, run.state,
-			      (int)run.o.parallelism, &ccai_run_stop, &ar,
-			      &err) < 0) {
+	    ccai_export_adopt(&ex, dir, run.g, &so, (int)run.o.parallelism,
+			      &ccai_run_stop, &ar, &err) < 0) {
 		ccai_cli_print_diag(&ar.problems);
 		ccai_run_error(&err);
 		goto out;

@@ -1,7 +1,25 @@
 #include "util/common.h"
 #include "cli/load.h"
 #include "manifest/vars.h"
+#include "util/fs.h"
+#include "util/str.h"
 #include "util/log.h"
+
+char *ccai_cli_state_anchor(const char *state)
+{
+	char *dir, *parent;
+	const char *base;
+
+	if (!state || ccai_str_starts_with(state, "gs://"))
+		return NULL;
+	dir = ccai_path_dirname(state);
+	base = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+	if (strcmp(base, ".ccaictl"))
+		return dir;
+	parent = ccai_path_dirname(dir);
+	free(dir);
+	return parent;
+}
 
 int ccai_cli_load(struct ccai_manifest_set *set,
 		  const struct ccai_common_opts *o, struct ccai_diag *diag)
@@ -9,6 +27,7 @@ int ccai_cli_load(struct ccai_manifest_set *set,
 	struct ccai_manifest_opts mo = { o->project, NULL };
 	struct ccai_vars vars;
 	struct ccai_error err;
+	char *anchor;
 	size_t i;
 	int r = 0;
 
@@ -37,6 +56,9 @@ int ccai_cli_load(struct ccai_manifest_set *set,
 			r = CCAI_EINVALID;
 	if (ccai_manifest_set_resolve(set, &vars, &mo, diag) < 0)
 		r = CCAI_EINVALID;
+	anchor = ccai_cli_state_anchor(o->state);
+	set->id = ccai_manifest_set_id_of(&o->files, anchor);
+	free(anchor);
 out:
 	ccai_diag_sort(diag);
 	ccai_vars_release(&vars);

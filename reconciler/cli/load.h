@@ -19,6 +19,14 @@
 int ccai_cli_load(struct ccai_manifest_set *set,
 		  const struct ccai_common_opts *o, struct ccai_diag *diag);
 
+/*
+ * The folder a local state belongs to, for the manifest set's id
+ * (model.h): the state file's folder, or its parent when that is named
+ * .ccaictl; NULL (the working directory) for the default and gs://.
+ * Caller frees.
+ */
+char *ccai_cli_state_anchor(const char *state);
+
 /* Print each diagnostic as "FILE:LINE:COL: path: message" on stderr. */
 void ccai_cli_print_diag(const struct ccai_diag *diag);
 

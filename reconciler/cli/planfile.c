@@ -65,6 +65,9 @@ int ccai_planfile_save(const struct ccai_plan *plan,
 			      strlist_json(po ? po->targets : NULL));
 	cJSON_AddItemToObject(opts, "replace",
 			      strlist_json(po ? po->replace : NULL));
+	/* the manifest set's id: the scope of its --prune */
+	if (plan->set && plan->set->id)
+		cJSON_AddStringToObject(root, "set", plan->set->id);
 	/* the manifests as they were read, variables already expanded */
 	docs = cJSON_AddArrayToObject(root, "documents");
 	for (i = 0; plan->set && i < plan->set->n; i++) {
@@ -155,6 +158,8 @@ int ccai_planfile_load(struct ccai_planfile *pf, const char *path,
 	pf->opts.targets = &pf->targets;
 	pf->opts.replace = &pf->replace;
 	pf->fingerprint = ccai_json_str(pf->root, "fingerprint");
+	if (ccai_json_str(pf->root, "set"))
+		set->id = ccai_xstrdup(ccai_json_str(pf->root, "set"));
 	cJSON_ArrayForEach(
 		doc, cJSON_GetObjectItemCaseSensitive(pf->root, "documents"))
 	{

@@ -41,13 +41,19 @@ static bool is_delete(enum ccai_action a)
 }
 
 /* Does this resource need a step at all? */
-static bool needs_step(const struct ccai_resource *r)
+static bool needs_step(const struct ccai_plan *p, const struct ccai_resource *r)
 {
+	const char *owner = ccai_json_str(r->state, "set");
+
 	if (r->action != CCAI_ACT_NOOP)
 		return true;
 	/* adopted, or its state entry lacks what we keep: write the state */
-	return r->adopted || !r->state ||
-	       !cJSON_GetObjectItemCaseSensitive(r->state, "lastApplied");
+	if (r->adopted || !r->state ||
+	    !cJSON_GetObjectItemCaseSensitive(r->state, "lastApplied"))
+		return true;
+	/* another manifest set applied it last: this one takes it over */
+	return r->m && p->set && p->set->id &&
+	       (!owner || strcmp(owner, p->set->id));
 }
 
 static void add_to_unit(struct unit *u, size_t i)
@@ -151,6 +157,9 @@ static cJSON *state_entry(struct exec *x, size_t i, const struct ccai_kres *k,
 		cJSON_AddStringToObject(e, "location", r->location);
 	if (r->server_name)
 		cJSON_AddStringToObject(e, "serverName", r->server_name);
+	/* the manifest set that applied it last: the scope of its --prune */
+	if (r->m && x->plan->set && x->plan->set->id)
+		cJSON_AddStringToObject(e, "set", x->plan->set->id);
 	if (r->m) {
 		if (cJSON_IsObject(r->m->spec))
 			cJSON_AddItemToObject(e, "spec",
@@ -547,7 +556,7 @@ int ccai_apply_run(struct ccai_plan *plan, struct ccai_google *g,
 		bool any = false;
 
 		for (j = 0; j < x.units[u].nres; j++)
-			any |= needs_step(&plan->res[x.units[u].res[j]]);
+			any |= needs_step(plan, &plan->res[x.units[u].res[j]]);
 		map[u] = any ? n_run++ : (size_t)-1;
 		if (!any)
 			for (j = 0; j < x.units[u].nres; j++)

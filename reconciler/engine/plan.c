@@ -299,6 +299,46 @@ static void problem(struct planner *pl, const struct ccai_resource *r,
 	ccai_diag_add(&pl->plan->problems, &x);
 }
 
+/*
+ * One owner per server object: another address of the state that
+ * manages what r matched (by identity, or by a state entry that a second
+ * address also claims) is a problem, never a second owner.
+ */
+static bool owned_elsewhere(struct planner *pl, struct ccai_resource *r)
+{
+	char *other = ccai_state_owner(pl->state, r->kind->name, r->server_name,
+				       r->qaddress);
+	struct ccai_error e;
+
+	if (!other)
+		return false;
+	if (r->state)
+		ccai_error_set(&e, CCAI_ECONFLICT,
+			       "%s and %s both manage %s; one server object "
+			       "has one owner: run 'ccaictl state rm' on the "
+			       "address that should not",
+			       r->qaddress, other, r->server_name);
+	else
+		ccai_error_set(&e, CCAI_ECONFLICT,
+			       "%s matches %s, which %s already manages; one "
+			       "server object has one owner (if %s was "
+			       "renamed, run 'ccaictl state rm %s' first)",
+			       r->qaddress, r->server_name, other, other,
+			       other);
+	problem(pl, r, &e);
+	free(other);
+	r->action = CCAI_ACT_NOOP;
+	return true;
+}
+
+/* Did another manifest set apply r last? */
+static bool taken_over(const struct planner *pl, const struct ccai_resource *r)
+{
+	const char *owner = ccai_json_str(r->state, "set");
+
+	return owner && (!pl->set->id || strcmp(owner, pl->set->id));
+}
+
 /* Decide for one resource whose desired object is final. */
 static void decide(struct planner *pl, size_t i)
 {
@@ -311,6 +351,7 @@ static void decide(struct planner *pl, size_t i)
 	cJSON *live = NULL, *c;
 	char *name = NULL;
 	struct ccai_error err;
+	bool takeover;
 
 	if (rd->rc < 0) {
 		/* one failed read is one problem, not one per resource */
@@ -338,6 +379,14 @@ static void decide(struct planner *pl, size_t i)
 	}
 	if (r->server_name && !r->live && r->state)
 		r->vanished = true;
+	if (owned_elsewhere(pl, r))
+		return;
+	takeover = r->m && !(o && o->destroy) && taken_over(pl, r);
+	if (takeover)
+		reason(r,
+		       "last applied from manifest set '%s'; this set takes "
+		       "it over",
+		       ccai_json_str(r->state, "set"));
 	fill_kres(pl, i);
 	if (r->kind->ops->notes && r->m && !(o && o->destroy))
 		r->kind->ops->notes(k, &r->reasons);
@@ -456,6 +505,9 @@ static void decide(struct planner *pl, size_t i)
 		reason(r, "adopting the existing %s matched by %s",
 		       r->server_name,
 		       r->kind->identity ? r->kind->identity : "name");
+	/* nothing to change but whose it is: recorded, as an adoption is */
+	if (takeover && r->action == CCAI_ACT_NOOP)
+		r->adopted = true;
 }
 
 static void sha256_hex(const void *data, size_t len, char out[65])
@@ -494,6 +546,25 @@ static void fingerprint(struct planner *pl)
 	}
 	sha256_hex(b.ptr, b.len, p->fingerprint);
 	ccai_buf_release(&b);
+}
+
+/*
+ * The scope of --prune: a state entry whose manifest is gone is deleted
+ * only when it lives in a project the set names and this manifest set
+ * applied it last.  An entry no set has claimed (written before sets
+ * were recorded) is left alone until its manifest is applied again.
+ * destroy never reaches past the set's own manifests.
+ */
+static bool in_scope(const struct ccai_manifest_set *set, const cJSON *e,
+		     const struct ccai_plan_opts *o)
+{
+	const char *project = ccai_json_str(e, "project");
+	const char *owner = ccai_json_str(e, "set");
+
+	if (o->destroy || !o->prune || !project || !owner || !set->id ||
+	    !ccai_strlist_has(&set->projects, project))
+		return false;
+	return !strcmp(owner, set->id);
 }
 
 /* Include the dependencies of every targeted resource, transitively. */
@@ -561,8 +632,11 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 				ccai_json_str(r->state, "serverName"));
 	}
 	n = plan->n;
-	/* what the state has that the manifests no longer do */
-	entries = ccai_state_entries(state);
+	/* what the state has that the manifests no longer do: only --prune
+	 * deletes it, and only within the set's scope */
+	entries = opts && (opts->prune || opts->destroy)
+			  ? ccai_state_entries(state)
+			  : NULL;
 	cJSON_ArrayForEach(e, entries)
 	{
 		const char *a = ccai_json_str(e, "address");
@@ -573,6 +647,10 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 				break;
 		if (i < n || !a)
 			continue;
+		if (!in_scope(set, e, opts)) {
+			plan->out_of_scope++;
+			continue;
+		}
 		r = add_resource(plan);
 		if (!from_state(r, e)) {
 			plan->n--;
@@ -582,16 +660,10 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 		if (ccai_json_str(e, "serverName"))
 			r->server_name =
 				ccai_xstrdup(ccai_json_str(e, "serverName"));
-		if (!(opts && (opts->prune || opts->destroy)))
-			r->targeted = false;
 	}
 	cJSON_Delete(entries);
 	ccai_resolve_deps(plan, set);
 	apply_targets(&pl);
-	/* state-only resources take part only when pruning or destroying */
-	for (i = n; i < plan->n; i++)
-		if (!(opts && (opts->prune || opts->destroy)))
-			plan->res[i].targeted = false;
 	/* drop what is not targeted */
 	for (i = 0, k = 0; i < plan->n; i++) {
 		if (!plan->res[i].targeted) {

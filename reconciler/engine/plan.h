@@ -92,6 +92,9 @@ struct ccai_plan {
 	long long serial;
 	bool destroy;
 	long long reads; /* requests observe made */
+	/* state entries --prune or destroy left alone: another manifest set's,
+	 * or in a project the set does not name */
+	size_t out_of_scope;
 	long long elapsed_ms;
 	struct ccai_diag problems; /* e.g. ambiguous matches */
 };

@@ -85,9 +85,10 @@ int ccai_reconcile_run(struct ccai_reconcile *rc, struct ccai_manifest_set *set,
 		h->planned(h->ctx, &rc->plan);
 	if ((r = check(rc, o)) < 0)
 		return fail_at(rc, CCAI_RECONCILE_CHECK, r);
-	if (o->plan_only || !ccai_plan_has_changes(&rc->plan))
+	if (o->plan_only || (!o->record && !ccai_plan_has_changes(&rc->plan)))
 		return 0;
-	if (h->confirm && !h->confirm(h->ctx, &rc->plan)) {
+	if (h->confirm && ccai_plan_has_changes(&rc->plan) &&
+	    !h->confirm(h->ctx, &rc->plan)) {
 		ccai_error_set(&rc->err, CCAI_ECANCELLED,
 			       "cancelled; nothing was changed");
 		return fail_at(rc, CCAI_RECONCILE_CONFIRM, CCAI_ECANCELLED);

@@ -65,6 +65,9 @@ struct ccai_reconcile_opts {
 	struct ccai_state_opts state; /* lock is forced on */
 	struct ccai_plan_opts plan; /* plan.stop also stops the apply */
 	bool plan_only; /* stop after the check */
+	/* run the executor even when nothing changes on the server, so that
+	 * the state records every resource (export --adopt) */
+	bool record;
 	/* a saved plan's: refuse when the live state moved since */
 	const char *fingerprint;
 	struct ccai_reconcile_hooks hooks;

@@ -479,6 +479,87 @@ size_t ccai_state_owners(struct ccai_state *s, const char *server_name,
 	return n;
 }
 
+static bool shared_kind(const char *kind)
+{
+	const struct ccai_kind *k = ccai_kind_find(kind ? kind : "");
+
+	return k && (k->flags & CCAI_KIND_SHARED);
+}
+
+char *ccai_state_owner(struct ccai_state *s, const char *kind,
+		       const char *server_name, const char *self)
+{
+	struct owners *o;
+	char *found = NULL;
+	size_t i;
+
+	if (!server_name || shared_kind(kind))
+		return NULL;
+	pthread_mutex_lock(&s->mu);
+	o = ccai_map_get(&s->by_server, server_name);
+	for (i = 0; o && i < o->n && !found; i++) {
+		const char *a = ccai_json_str(o->v[i], "address");
+		const char *k = ccai_json_str(o->v[i], "kind");
+
+		if (a && k && !strcmp(k, kind) && (!self || strcmp(a, self)))
+			found = ccai_xstrdup(a);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return found;
+}
+
+/*
+ * The entries of o of the given kind: their count, their addresses added
+ * to addrs (when not NULL), and the first of them in *first.
+ */
+static size_t of_kind(const struct owners *o, const char *kind, cJSON *addrs,
+		      const cJSON **first)
+{
+	size_t i, n = 0;
+
+	*first = NULL;
+	for (i = 0; i < o->n; i++) {
+		const char *k = ccai_json_str(o->v[i], "kind");
+		const char *a = ccai_json_str(o->v[i], "address");
+
+		if (!k || strcmp(k, kind) || !a)
+			continue;
+		if (!n++)
+			*first = o->v[i];
+		if (addrs)
+			cJSON_AddItemToArray(addrs, cJSON_CreateString(a));
+	}
+	return n;
+}
+
+cJSON *ccai_state_conflicts(struct ccai_state *s)
+{
+	cJSON *out = cJSON_CreateArray(), *e;
+
+	pthread_mutex_lock(&s->mu);
+	cJSON_ArrayForEach(e, resources(s))
+	{
+		const char *sn = ccai_json_str(e, "serverName");
+		const char *kind = ccai_json_str(e, "kind");
+		struct owners *o = sn ? ccai_map_get(&s->by_server, sn) : NULL;
+		const cJSON *first;
+		cJSON *c;
+
+		/* each conflict once: from the first of its entries */
+		if (!o || o->n < 2 || !kind || shared_kind(kind) ||
+		    of_kind(o, kind, NULL, &first) < 2 || first != e)
+			continue;
+		c = cJSON_CreateObject();
+		cJSON_AddStringToObject(c, "serverName", sn);
+		cJSON_AddStringToObject(c, "kind", kind);
+		of_kind(o, kind, cJSON_AddArrayToObject(c, "addresses"),
+			&first);
+		cJSON_AddItemToArray(out, c);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return out;
+}
+
 static int cmp_entry(const void *a, const void *b)
 {
 	return cmp_address(*(cJSON *const *)a, *(cJSON *const *)b);

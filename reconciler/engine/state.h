@@ -83,6 +83,20 @@ struct ccai_strlist;
 size_t ccai_state_owners(struct ccai_state *s, const char *server_name,
 			 struct ccai_strlist *addresses);
 
+/*
+ * One owner per server object: the address, other than self (may be
+ * NULL), of an entry of kind that manages server_name; NULL when none
+ * does or when kind is CCAI_KIND_SHARED.  Caller frees.
+ */
+char *ccai_state_owner(struct ccai_state *s, const char *kind,
+		       const char *server_name, const char *self);
+/*
+ * Server objects that more than one address manages (a state written
+ * before one owner per object was enforced, or edited by hand):
+ * [{"serverName": N, "kind": K, "addresses": [A, B, ...]}], sorted.
+ */
+cJSON *ccai_state_conflicts(struct ccai_state *s);
+
 /* Insert or replace (takes entry). */
 void ccai_state_put(struct ccai_state *s, cJSON *entry);
 /* Returns true if it was there. */

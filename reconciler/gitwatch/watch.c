@@ -225,6 +225,8 @@ static int load_set(struct watch *w, const char *rev,
 			r = CCAI_EINVALID;
 	if (ccai_manifest_set_resolve(set, &vars, &mo, &oc->problems) < 0)
 		r = CCAI_EINVALID;
+	/* named as `apply -f PATH` from the repository's root names it */
+	set->id = ccai_xstrdup(*w->path ? w->path : ".");
 	if (r < 0) {
 		ccai_diag_sort(&oc->problems);
 		ccai_error_set(

@@ -118,6 +118,9 @@ struct ccai_settle {
 enum {
 	CCAI_KIND_GROUPED = 1u << 0, /* apply_group per project */
 	CCAI_KIND_SINGLETON = 1u << 1, /* cannot be deleted; destroy forgets */
+	/* several addresses may name one server object, each owning a part
+	 * of it (RoleBinding: its members of a role) */
+	CCAI_KIND_SHARED = 1u << 2,
 };
 
 struct ccai_kind {

@@ -343,6 +343,6 @@ const struct ccai_kind ccai_kind_role_binding = {
 	.located = false,
 	.refs = refs,
 	.identity = "role",
-	.flags = CCAI_KIND_GROUPED,
+	.flags = CCAI_KIND_GROUPED | CCAI_KIND_SHARED,
 	.ops = &ops,
 };

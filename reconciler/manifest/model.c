@@ -16,6 +16,91 @@ extern const struct ccai_embedded ccai_schemas[];
 /* Largest number of schema issues reported per document. */
 #define MAX_ISSUES_PER_DOC 50
 
+/*
+ * dir as an absolute path: resolved when it exists, else made absolute
+ * and cleaned of "." and ".." by its text (a state folder that the first
+ * apply has yet to make).  Caller frees (free()).
+ */
+static char *absolute_dir(const char *dir)
+{
+	char *abs = realpath(dir, NULL), *cwd, *joined, *p, *q;
+
+	if (abs)
+		return abs;
+	if (dir[0] == '/') {
+		joined = ccai_xstrdup(dir);
+	} else {
+		if (!(cwd = getcwd(NULL, 0)))
+			return NULL;
+		joined = ccai_path_join(cwd, dir);
+		free(cwd); /* getcwd's malloc */
+	}
+	/* squeeze "//", "/./" and "/x/../" in place */
+	for (p = q = joined; *p;) {
+		if (p[0] == '/' && (p[1] == '/' || p[1] == '\0')) {
+			p++;
+		} else if (p[0] == '/' && p[1] == '.' &&
+			   (p[2] == '/' || p[2] == '\0')) {
+			p += 2;
+		} else if (p[0] == '/' && p[1] == '.' && p[2] == '.' &&
+			   (p[3] == '/' || p[3] == '\0')) {
+			p += 3;
+			while (q > joined && *--q != '/')
+				;
+		} else {
+			*q++ = *p++;
+			while (*p && *p != '/')
+				*q++ = *p++;
+		}
+	}
+	if (q == joined)
+		*q++ = '/';
+	*q = '\0';
+	return joined;
+}
+
+/* A manifest root as the set's id knows it (model.h). */
+static char *root_name(const char *path, const char *cwd)
+{
+	char *abs = realpath(path, NULL), *out;
+	size_t n = cwd ? strlen(cwd) : 0;
+
+	if (!abs) /* it did not load anyway */
+		return ccai_xstrdup(path);
+	if (cwd && !strcmp(abs, cwd))
+		out = ccai_xstrdup(".");
+	else if (cwd && !strncmp(abs, cwd, n) && abs[n] == '/')
+		out = ccai_xstrdup(abs + n + 1);
+	else
+		out = ccai_xstrdup(abs);
+	free(abs); /* realpath's malloc */
+	return out;
+}
+
+char *ccai_manifest_set_id_of(const struct ccai_strlist *roots,
+			      const char *anchor)
+{
+	struct ccai_strlist names = CCAI_STRLIST_INIT;
+	struct ccai_buf id = CCAI_BUF_INIT;
+	char *cwd = anchor ? absolute_dir(anchor) : getcwd(NULL, 0);
+	size_t i;
+
+	for (i = 0; i < roots->n; i++) {
+		char *nm = root_name(roots->items[i], cwd);
+
+		if (ccai_strlist_has(&names, nm))
+			free(nm);
+		else
+			ccai_strlist_add_owned(&names, nm);
+	}
+	ccai_strlist_sort(&names);
+	for (i = 0; i < names.n; i++)
+		ccai_buf_printf(&id, "%s%s", i ? "," : "", names.items[i]);
+	ccai_strlist_release(&names);
+	free(cwd); /* realpath's, getcwd's or ccai_xstrdup's: all malloc */
+	return ccai_buf_detach(&id, NULL);
+}
+
 void ccai_manifest_set_init(struct ccai_manifest_set *set)
 {
 	memset(set, 0, sizeof(*set));
@@ -53,6 +138,7 @@ void ccai_manifest_set_release(struct ccai_manifest_set *set)
 	ccai_graph_release(&set->graph);
 	ccai_strlist_release(&set->projects);
 	ccai_source_release(&set->src);
+	free(set->id);
 	memset(set, 0, sizeof(*set));
 }
 

@@ -70,6 +70,12 @@ struct ccai_manifest_opts {
 };
 
 struct ccai_manifest_set {
+	/*
+	 * Which manifest set this is, for the scope of --prune: the -f
+	 * roots as given (relative to the working directory), a watched
+	 * repository's path, or a name the user chose.  NULL: unnamed.
+	 */
+	char *id;
 	struct ccai_source src;
 	struct ccai_manifest *items;
 	size_t n;
@@ -81,6 +87,17 @@ struct ccai_manifest_set {
 };
 
 void ccai_manifest_set_init(struct ccai_manifest_set *set);
+
+/*
+ * The id of a manifest set read from these roots (files or folders): each
+ * relative to the folder anchor (NULL: the working directory) when inside
+ * it, else absolute; sorted, joined with ','.  Callers anchor at the
+ * folder their state belongs to, so that runs from anywhere, and every
+ * clone of a repository whose state sits at its root, name a set alike.
+ * Caller frees.
+ */
+char *ccai_manifest_set_id_of(const struct ccai_strlist *roots,
+			      const char *anchor);
 void ccai_manifest_set_release(struct ccai_manifest_set *set);
 
 /* Load files/directories or in-memory YAML into the set's source. */

@@ -1,7 +1,6 @@
 #include "util/common.h"
 #include "workflow/export.h"
-#include "engine/apply.h"
-#include "engine/plan.h"
+#include "engine/reconcile.h"
 #include "engine/state.h"
 #include "google/client.h"
 #include "manifest/model.h"
@@ -1242,6 +1241,77 @@ int ccai_export_write(const struct ccai_export *ex, const char *dir, bool force,
 	return rc;
 }
 
+/* ---- what is managed already --------------------------------------- */
+
+/* A {name: N} ref to doc d becomes {external: d's server name}. */
+static void unref(cJSON *ref, const struct ccai_export_doc *d)
+{
+	const char *n = ccai_json_str(ref, "name");
+
+	if (!cJSON_IsObject(ref) || !n || strcmp(n, d->name))
+		return;
+	cJSON_DeleteItemFromObjectCaseSensitive(ref, "name");
+	cJSON_AddStringToObject(ref, "external", d->server_name);
+}
+
+static void unref_all(struct ccai_export *ex, const struct ccai_export_doc *d)
+{
+	size_t i;
+
+	for (i = 0; i < ex->n; i++) {
+		const struct ccai_kind_ref *def;
+
+		for (def = ex->docs[i].kind->refs; def && def->field; def++) {
+			cJSON *node =
+				ccai_json_path(ex->docs[i].spec, def->field);
+			cJSON *it;
+
+			if (strcmp(def->kind, d->kind->name))
+				continue;
+			if (!def->list) {
+				unref(node, d);
+				continue;
+			}
+			cJSON_ArrayForEach(it, node) unref(it, d);
+		}
+	}
+}
+
+size_t ccai_export_leave_out_managed(struct ccai_export *ex,
+				     struct ccai_state *state)
+{
+	size_t i = 0, n = 0;
+
+	while (i < ex->n) {
+		struct ccai_export_doc d = ex->docs[i];
+		char *owner = d.server_name
+				      ? ccai_state_owner(state, d.kind->name,
+							 d.server_name, NULL)
+				      : NULL;
+
+		if (!owner) {
+			i++;
+			continue;
+		}
+		ccai_strlist_add_owned(
+			&ex->notes,
+			ccai_xasprintf("%s %s: already managed as %s",
+				       d.kind->name, d.server_name, owner));
+		free(owner);
+		memmove(&ex->docs[i], &ex->docs[i + 1],
+			(ex->n - i - 1) * sizeof(*ex->docs));
+		ex->n--;
+		unref_all(ex, &d);
+		free(d.name);
+		free(d.location);
+		free(d.server_name);
+		free(d.comment);
+		cJSON_Delete(d.spec);
+		n++;
+	}
+	return n;
+}
+
 /* ---- reading it back, and --adopt ---------------------------------- */
 
 static int load_dir(struct ccai_manifest_set *set, const char *dir,
@@ -1257,6 +1327,13 @@ static int load_dir(struct ccai_manifest_set *set, const char *dir,
 	    ccai_manifest_set_resolve(set, &vars, &mo, diag) < 0)
 		rc = CCAI_EINVALID;
 	ccai_vars_release(&vars);
+	if (rc == 0) {
+		struct ccai_strlist roots = CCAI_STRLIST_INIT;
+
+		ccai_strlist_add(&roots, dir);
+		set->id = ccai_manifest_set_id_of(&roots, NULL);
+		ccai_strlist_release(&roots);
+	}
 	return rc;
 }
 
@@ -1285,82 +1362,62 @@ static const struct ccai_export_doc *doc_for(const struct ccai_export *ex,
 	return NULL;
 }
 
-static void problem(struct ccai_export_adopt_result *res, const char *path,
-		    const char *fmt, ...) CCAI_PRINTF(3, 4);
+struct adopting {
+	const struct ccai_export *ex;
+	struct ccai_manifest_set *set;
+	struct ccai_export_adopt_result *res;
+};
 
-static void problem(struct ccai_export_adopt_result *res, const char *path,
-		    const char *fmt, ...)
-{
-	struct ccai_error e;
-	va_list ap;
-
-	va_start(ap, fmt);
-	ccai_error_vset(&e, CCAI_ECONFLICT, fmt, ap);
-	va_end(ap);
-	snprintf(e.path, sizeof(e.path), "%s", path);
-	ccai_diag_add(&res->problems, &e);
-}
-
-int ccai_export_adopt(const struct ccai_export *ex, const char *dir,
-		      struct ccai_google *g, struct ccai_state *state,
-		      int parallelism, const struct ccai_stop *stop,
-		      struct ccai_export_adopt_result *res,
+/*
+ * The state learns each document's server object first: a key can be
+ * matched no other way, and a displayName shared with an object export
+ * left out would make an identity match ambiguous.  (The plan refuses a
+ * document whose object another address manages: one owner each.)
+ */
+static int seed_state(void *ctx, struct ccai_state *state,
 		      struct ccai_error *err)
 {
-	struct ccai_manifest_set set;
-	struct ccai_plan plan;
-	struct ccai_plan_opts po;
-	struct ccai_apply_opts ao;
-	struct ccai_apply_result ar;
-	bool have_plan = false, have_apply = false;
+	struct adopting *a = ctx;
 	size_t i;
-	int rc;
 
-	memset(res, 0, sizeof(*res));
-	memset(&ar, 0, sizeof(ar));
-	ccai_manifest_set_init(&set);
-	if (load_dir(&set, dir, ex->project, &res->problems) < 0) {
-		rc = ccai_error_set(err, CCAI_EINVALID,
-				    "the exported manifests in '%s' do not "
-				    "validate",
-				    dir);
-		goto out;
-	}
-	/*
-	 * The state learns each document's server object first: a key can
-	 * be matched no other way, and a displayName shared with an object
-	 * export left out would make an identity match ambiguous.
-	 */
-	for (i = 0; i < set.n; i++) {
-		const struct ccai_manifest *m = &set.items[i];
+	(void)err;
+	for (i = 0; i < a->set->n; i++) {
+		const struct ccai_manifest *m = &a->set->items[i];
 		const struct ccai_export_doc *d;
+		char *owner;
 		cJSON *e;
 
 		if ((e = ccai_state_get(state, m->qaddress)) != NULL) {
 			cJSON_Delete(e);
 			continue;
 		}
-		d = doc_for(ex, m);
+		d = doc_for(a->ex, m);
 		if (!d || !d->server_name)
 			continue;
-		e = ccai_state_entry_new(m, d->server_name);
-		ccai_state_put(state, e);
+		owner = ccai_state_owner(state, m->kind->name, d->server_name,
+					 m->qaddress);
+		if (owner) {
+			free(owner);
+			continue;
+		}
+		ccai_state_put(state, ccai_state_entry_new(m, d->server_name));
 		if (m->kind == &ccai_kind_service_account_key)
-			res->keys++;
+			a->res->keys++;
 	}
-	memset(&po, 0, sizeof(po));
-	po.parallelism = parallelism;
-	po.stop = stop;
-	rc = ccai_plan_make(&plan, &set, g, state, &po, err);
-	have_plan = true;
-	if (rc < 0) {
-		for (i = 0; i < plan.problems.n; i++)
-			ccai_diag_add(&res->problems, &plan.problems.items[i]);
-		goto out;
-	}
-	for (i = 0; i < plan.n; i++) {
-		const struct ccai_resource *r = &plan.res[i];
+	return 0;
+}
+
+/* An adoption changes nothing on the server: anything else is refused. */
+static int only_adoptions(void *ctx, const struct ccai_plan *plan,
+			  struct ccai_diag *diag, struct ccai_error *err)
+{
+	size_t i, n = 0;
+
+	(void)ctx;
+	for (i = 0; i < plan->n; i++) {
+		const struct ccai_resource *r = &plan->res[i];
 		struct ccai_buf why = CCAI_BUF_INIT;
+		struct ccai_error e;
 		const cJSON *c;
 		size_t k;
 
@@ -1372,43 +1429,78 @@ int ccai_export_adopt(const struct ccai_export *ex, const char *dir,
 		cJSON_ArrayForEach(c, r->changes)
 			ccai_buf_printf(&why, "%s%s", why.len ? ", " : "",
 					ccai_json_str(c, "path"));
-		problem(res, r->qaddress, "would be %s, not adopted%s%s",
-			r->action == CCAI_ACT_CREATE	? "created"
-			: r->action == CCAI_ACT_UPDATE	? "updated"
-			: r->action == CCAI_ACT_REPLACE ? "replaced"
-							: "deleted",
-			why.len ? ": " : "", why.ptr);
+		ccai_error_set(&e, CCAI_ECONFLICT,
+			       "would be %s, not adopted%s%s",
+			       r->action == CCAI_ACT_CREATE    ? "created"
+			       : r->action == CCAI_ACT_UPDATE  ? "updated"
+			       : r->action == CCAI_ACT_REPLACE ? "replaced"
+							       : "deleted",
+			       why.len ? ": " : "", why.ptr);
+		snprintf(e.path, sizeof(e.path), "%s", r->qaddress);
+		ccai_diag_add(diag, &e);
 		ccai_buf_release(&why);
+		n++;
 	}
-	if (res->problems.n) {
-		rc = ccai_error_set(err, CCAI_ECONFLICT,
-				    "%zu exported resource%s would change; "
-				    "nothing was recorded",
-				    res->problems.n,
-				    res->problems.n == 1 ? "" : "s");
+	if (!n)
+		return 0;
+	return ccai_error_set(err, CCAI_ECONFLICT,
+			      "%zu exported resource%s would change; nothing "
+			      "was recorded",
+			      n, n == 1 ? "" : "s");
+}
+
+int ccai_export_adopt(const struct ccai_export *ex, const char *dir,
+		      struct ccai_google *g,
+		      const struct ccai_state_opts *state, int parallelism,
+		      const struct ccai_stop *stop,
+		      struct ccai_export_adopt_result *res,
+		      struct ccai_error *err)
+{
+	struct ccai_manifest_set set;
+	struct ccai_reconcile rc;
+	struct ccai_reconcile_opts ro;
+	struct adopting a;
+	size_t i;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	memset(&rc, 0, sizeof(rc));
+	ccai_manifest_set_init(&set);
+	if (load_dir(&set, dir, ex->project, &res->problems) < 0) {
+		r = ccai_error_set(err, CCAI_EINVALID,
+				   "the exported manifests in '%s' do not "
+				   "validate",
+				   dir);
 		goto out;
 	}
-	memset(&ao, 0, sizeof(ao));
-	ao.parallelism = parallelism;
-	ao.stop = stop;
-	rc = ccai_apply_run(&plan, g, state, &ao, &ar);
-	have_apply = true;
-	res->adopted = ar.done[CCAI_ACT_NOOP];
-	if (rc < 0) {
-		for (i = 0; i < ar.failures.n; i++)
-			ccai_diag_add(&res->problems, &ar.failures.items[i]);
-		rc = ccai_error_set(err, CCAI_ERROR,
-				    "recording the adoptions failed for %zu "
-				    "resource%s",
-				    ar.failed, ar.failed == 1 ? "" : "s");
-	}
+	a.ex = ex;
+	a.set = &set;
+	a.res = res;
+	memset(&ro, 0, sizeof(ro));
+	ro.state = *state;
+	ro.plan.parallelism = parallelism;
+	ro.plan.stop = stop;
+	ro.record = true;
+	ro.hooks.ctx = &a;
+	ro.hooks.opened = seed_state;
+	ro.hooks.check = only_adoptions;
+	r = ccai_reconcile_run(&rc, &set, g, &ro);
+	for (i = 0; i < rc.problems.n; i++)
+		ccai_diag_add(&res->problems, &rc.problems.items[i]);
+	if (rc.applied)
+		res->adopted = rc.result.done[CCAI_ACT_NOOP];
+	if (r < 0)
+		*err = rc.err;
+	if (r < 0 && rc.failed == CCAI_RECONCILE_APPLY)
+		r = ccai_error_set(err, CCAI_ERROR,
+				   "recording the adoptions failed for %zu "
+				   "resource%s",
+				   rc.result.failed,
+				   rc.result.failed == 1 ? "" : "s");
 out:
-	if (have_apply)
-		ccai_apply_result_release(&ar);
-	if (have_plan)
-		ccai_plan_release(&plan);
+	ccai_reconcile_release(&rc);
 	ccai_manifest_set_release(&set);
-	return rc;
+	return r;
 }
 
 void ccai_export_adopt_result_release(struct ccai_export_adopt_result *res)

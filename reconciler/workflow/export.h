@@ -46,6 +46,7 @@
 
 struct ccai_google;
 struct ccai_state;
+struct ccai_state_opts;
 
 #define CCAI_EXPORT_KEY_DIR ".ccaictl/keys"
 
@@ -109,6 +110,14 @@ int ccai_export_write(const struct ccai_export *ex, const char *dir, bool force,
 int ccai_export_check(const char *dir, const char *project,
 		      struct ccai_diag *diag);
 
+/*
+ * One owner per server object: drops every document whose server object
+ * an address of state already manages (a note names it), turning refs
+ * to it into {external: NAME}.  Returns how many were dropped.
+ */
+size_t ccai_export_leave_out_managed(struct ccai_export *ex,
+				     struct ccai_state *state);
+
 struct ccai_export_adopt_result {
 	size_t adopted; /* resources recorded in the state */
 	size_t keys; /* of which key stubs */
@@ -117,13 +126,16 @@ struct ccai_export_adopt_result {
 
 /*
  * Loads dir (the manifests ex was written as), checks they plan as a
- * no-op but for adoptions, and records them in state.  CCAI_ECONFLICT when a
- * resource would change (res->problems names each); nothing is recorded
+ * no-op but for adoptions, and records them in the state (one reconcile
+ * run, engine/reconcile.h: it opens and locks the state itself).
+ * CCAI_ECONFLICT when a resource would change or another address already
+ * manages its object (res->problems names each); nothing is recorded
  * then.
  */
 int ccai_export_adopt(const struct ccai_export *ex, const char *dir,
-		      struct ccai_google *g, struct ccai_state *state,
-		      int parallelism, const struct ccai_stop *stop,
+		      struct ccai_google *g,
+		      const struct ccai_state_opts *state, int parallelism,
+		      const struct ccai_stop *stop,
 		      struct ccai_export_adopt_result *res,
 		      struct ccai_error *err);
 void ccai_export_adopt_result_release(struct ccai_export_adopt_result *res);
