@@ -77,13 +77,43 @@ static int open_state(struct ccai_run *run, bool lock)
 	return 0;
 }
 
+/* The other addresses managing e's server object, or NULL. */
+static const cJSON *co_owners(const cJSON *conflicts, const cJSON *e)
+{
+	const char *a = ccai_json_str(e, "address");
+	const cJSON *c, *x;
+
+	cJSON_ArrayForEach(c, conflicts)
+	{
+		cJSON_ArrayForEach(
+			x, cJSON_GetObjectItemCaseSensitive(c, "addresses"))
+		{
+			if (a && cJSON_IsString(x) &&
+			    !strcmp(x->valuestring, a))
+				return cJSON_GetObjectItemCaseSensitive(
+					c, "addresses");
+		}
+	}
+	return NULL;
+}
+
 static int state_list(struct ccai_run *run)
 {
 	cJSON *entries = ccai_state_entries(run->state), *e;
+	cJSON *conflicts = ccai_state_conflicts(run->state);
 
 	if (!strcmp(run->o.output, "json")) {
-		char *s = ccai_json_print(entries);
+		const cJSON *dup;
+		char *s;
 
+		/* an entry that shares its server object says with whom */
+		cJSON_ArrayForEach(e, entries)
+		{
+			if ((dup = co_owners(conflicts, e)) != NULL)
+				cJSON_AddItemToObject(e, "sharedWith",
+						      cJSON_Duplicate(dup, 1));
+		}
+		s = ccai_json_print(entries);
 		printf("%s\n", s);
 		free(s);
 	} else {
@@ -92,12 +122,24 @@ static int state_list(struct ccai_run *run)
 			const char *sn = ccai_json_str(e, "serverName");
 			char a[512], s[1024];
 
-			printf("%-50s %s\n",
+			printf("%-50s %s%s
+",
 			       ccai_str_printable(a, sizeof(a),
 						  ccai_json_str(e, "address")),
-			       ccai_str_printable(s, sizeof(s), sn ? sn : "-"));
+			       ccai_str_printable(s, sizeof(s), sn ? sn : "-"),
+			       co_owners(conflicts, e) ? "  (DUPLICATE)" : "");
 		}
+		if (cJSON_GetArraySize(conflicts))
+			ccai_cli_errorf(
+				"%d server object%s managed by more than one "
+				"address (DUPLICATE above); one server object "
+				"has one owner: 'ccaictl state rm' the "
+				"addresses that should not manage it",
+				cJSON_GetArraySize(conflicts),
+				cJSON_GetArraySize(conflicts) == 1 ? " is"
+								   : "s are");
 	}
+	cJSON_Delete(conflicts);
 	cJSON_Delete(entries);
 	return 0;
 }
@@ -212,7 +254,7 @@ int ccai_cmd_import(int argc, char **argv)
 	struct ccai_kres k;
 	struct ccai_error err;
 	cJSON *coll = NULL, *live = NULL, *e;
-	char *name = NULL;
+	char *name = NULL, *owner;
 	const char *addr, *server;
 	int r, code = CCAI_EXIT_ERROR;
 	size_t i;
@@ -271,6 +313,17 @@ int ccai_cmd_import(int argc, char **argv)
 	if (!name) {
 		ccai_cli_errorf("no %s '%s' on the server", m->kind->name,
 				server);
+		goto out;
+	}
+	/* one owner per server object */
+	if ((owner = ccai_state_owner(run.state, m->kind->name, name,
+				      m->qaddress)) != NULL) {
+		ccai_cli_errorf("%s is already managed as %s; nothing was "
+				"imported (one server object has one owner: "
+				"'ccaictl state rm %s' first if %s should "
+				"manage it)",
+				name, owner, owner, m->qaddress);
+		free(owner);
 		goto out;
 	}
 	e = ccai_state_entry_new(m, name);

@@ -412,6 +412,7 @@ static int finish(struct exec *x, size_t i, struct ccai_kres *k,
 		attrs = k->new_attrs ? k->new_attrs : k->attrs;
 		ccai_state_put(x->state, state_entry(x, i, k, attrs));
 	}
+	r->applied = true;
 	if (r->action != CCAI_ACT_NOOP)
 		x->finished_at[i] = ccai_clock_ms();
 	return save(x, err);

@@ -11,6 +11,13 @@
  * when it is there.  Errors that Google's eventual consistency causes
  * right after a dependency was created (kind->settle) are retried for
  * as long as that kind says.  A failed step fails only its dependents.
+ *
+ * What a step may read of other steps (engine/pool.h orders the hand-
+ * over): of the resources it depends on, server_name and applied, which
+ * their step wrote before finishing (so a dependent of a replaced
+ * resource is updated to the new server name in the same run); of its
+ * own resource, everything.  Results, progress callbacks and state saves
+ * go through the executor's mutex and the state's own.
  */
 #ifndef CCAI_ENGINE_APPLY_H
 #define CCAI_ENGINE_APPLY_H

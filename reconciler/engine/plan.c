@@ -331,6 +331,19 @@ static bool owned_elsewhere(struct planner *pl, struct ccai_resource *r)
 	return true;
 }
 
+/* A dependency of r that this plan replaces, or NULL (decided already:
+ * decisions go in dependency order). */
+static const struct ccai_resource *replaced_dep(const struct planner *pl,
+						const struct ccai_resource *r)
+{
+	size_t k;
+
+	for (k = 0; k < r->ndeps; k++)
+		if (pl->plan->res[r->deps[k]].action == CCAI_ACT_REPLACE)
+			return &pl->plan->res[r->deps[k]];
+	return NULL;
+}
+
 /* Did another manifest set apply r last? */
 static bool taken_over(const struct planner *pl, const struct ccai_resource *r)
 {
@@ -442,8 +455,13 @@ static void decide(struct planner *pl, size_t i)
 	}
 
 	if (!r->live) {
+		const struct ccai_resource *rep = replaced_dep(pl, r);
+
 		r->action = CCAI_ACT_CREATE;
-		if (r->vanished)
+		if (rep)
+			reason(r, "%s is replaced: made again on the new one",
+			       rep->address);
+		else if (r->vanished)
 			reason(r, "deleted outside ccaictl; will be created "
 				  "again");
 		else if (r->api_off)
@@ -565,6 +583,47 @@ static bool in_scope(const struct ccai_manifest_set *set, const cJSON *e,
 	    !ccai_strlist_has(&set->projects, project))
 		return false;
 	return !strcmp(owner, set->id);
+}
+
+/*
+ * A replacement carries its dependents: each is updated to the new
+ * server name in the same run.  One that --target left out of the plan
+ * would keep pointing at the deleted object, so that is a problem.
+ */
+static void check_replaced_dependents(struct planner *pl)
+{
+	const struct ccai_manifest_set *set = pl->set;
+	struct ccai_plan *p = pl->plan;
+	size_t i, k;
+
+	for (i = 0; i < p->n; i++) {
+		const struct ccai_resource *r = &p->res[i];
+		size_t mi;
+
+		if (r->action != CCAI_ACT_REPLACE || !r->m)
+			continue;
+		mi = (size_t)(r->m - set->items);
+		for (k = 0; k < set->graph.nsucc[mi]; k++) {
+			const struct ccai_manifest *d =
+				&set->items[set->graph.succ[mi][k]];
+			struct ccai_error e;
+			size_t j;
+
+			for (j = 0; j < d->nrefs; j++)
+				if (d->refs[j].target == (long)mi)
+					break;
+			/* only a reference names the server object */
+			if (j == d->nrefs ||
+			    ccai_resolve_find(p, d->qaddress) >= 0)
+				continue;
+			ccai_error_set(&e, CCAI_EINVALID,
+				       "%s is replaced and %s refers to it: "
+				       "target it too (--target %s), or it "
+				       "would point at the deleted one",
+				       r->address, d->address, d->address);
+			problem(pl, r, &e);
+		}
+	}
 }
 
 /* Include the dependencies of every targeted resource, transitively. */
@@ -709,6 +768,7 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 		decide(&pl, j);
 		plan->counts[plan->res[j].action]++;
 	}
+	check_replaced_dependents(&pl);
 	fingerprint(&pl);
 	plan->elapsed_ms = ccai_clock_ms() - start;
 	if (plan->problems.n) {

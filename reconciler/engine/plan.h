@@ -66,6 +66,7 @@ struct ccai_resource {
 	char *mask;
 	bool blocked; /* a replace without --allow-replace */
 	bool targeted;
+	bool applied; /* apply: its step finished (server_name is final) */
 
 	size_t *deps; /* resources that must be done first */
 	size_t ndeps;

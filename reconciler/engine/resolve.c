@@ -172,8 +172,9 @@ static char *target_name(const struct ccai_plan *plan,
 	long t = ccai_resolve_find(plan, target->qaddress);
 	const char *acct;
 
+	/* a target being replaced has its new name once its step is done */
 	if (t >= 0 && plan->res[t].server_name &&
-	    plan->res[t].action != CCAI_ACT_REPLACE)
+	    (plan->res[t].action != CCAI_ACT_REPLACE || plan->res[t].applied))
 		return ccai_xstrdup(plan->res[t].server_name);
 	/* a service account's name follows from its accountId */
 	if (target->kind == &ccai_kind_service_account &&
