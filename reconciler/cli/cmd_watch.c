@@ -13,7 +13,8 @@
 
 #include <unistd.h>
 
-static const char *repo, *ref, *path, *cache, *listen_addr, *log_format;
+static const char *repo, *ref, *path, *cache, *listen_addr, *log_format,
+	*key_dir;
 static long long interval_ms = 60000;
 static bool once, plan_only, prune, allow_replace;
 static struct ccai_strlist targets, verify_files;
@@ -41,6 +42,9 @@ static const struct ccai_option options[] = {
 	  "only this resource and what it needs (repeatable)" },
 	{ CCAI_OPT_STRING, "cache", 0, &cache, "DIR",
 	  "where the repository's bare clone is kept (default .ccaictl/git)" },
+	{ CCAI_OPT_STRING, "key-dir", 0, &key_dir, "DIR",
+	  "where the manifests' keyFile paths land (default .ccaictl/keys; "
+	  "made 0700)" },
 	{ CCAI_OPT_STRING, "listen", 0, &listen_addr, "ADDR",
 	  "serve /healthz, /readyz and /metrics on HOST:PORT" },
 	{ CCAI_OPT_STRING, "log-format", 0, &log_format, "FORMAT",
@@ -143,6 +147,7 @@ int ccai_cmd_watch(int argc, char **argv)
 	wo.var_files = &o.var_files;
 	wo.verify_files = &verify_files;
 	wo.state = o.state;
+	wo.key_dir = key_dir;
 	wo.parallelism = (int)o.parallelism;
 	wo.listen = listen_addr;
 	wo.log_format = !strcmp(log_format, "json") ? CCAI_WATCH_LOG_JSON

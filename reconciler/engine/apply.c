@@ -215,6 +215,7 @@ static void fill(struct exec *x, size_t i, struct ccai_kres *k,
 	struct ccai_resource *r = &x->plan->res[i];
 
 	ccai_resolve_kres(r, x->g, x->opts ? x->opts->stop : NULL, k);
+	k->files = x->plan->set ? &x->plan->set->files : NULL;
 	k->mask = r->mask;
 	k->save_attrs = save_attrs;
 	sr->x = x;

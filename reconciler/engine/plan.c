@@ -161,6 +161,7 @@ static void fill_kres(struct planner *pl, size_t i)
 {
 	ccai_resolve_kres(&pl->plan->res[i], pl->g,
 			  pl->opts ? pl->opts->stop : NULL, &pl->kres[i]);
+	pl->kres[i].files = &pl->set->files;
 }
 
 static int do_read(void *ctx, size_t i)
@@ -329,6 +330,21 @@ static bool owned_elsewhere(struct planner *pl, struct ccai_resource *r)
 	free(other);
 	r->action = CCAI_ACT_NOOP;
 	return true;
+}
+
+/* A kind's reason not to start a write (a key file that is not ours). */
+static void preflight(struct planner *pl, size_t i)
+{
+	struct ccai_resource *r = &pl->plan->res[i];
+	struct ccai_error e;
+
+	if (!r->m || !r->kind->ops->preflight ||
+	    (r->action != CCAI_ACT_CREATE && r->action != CCAI_ACT_UPDATE &&
+	     r->action != CCAI_ACT_REPLACE))
+		return;
+	fill_kres(pl, i);
+	if (r->kind->ops->preflight(&pl->kres[i], &e) < 0)
+		problem(pl, r, &e);
 }
 
 /* A dependency of r that this plan replaces, or NULL (decided already:
@@ -766,6 +782,7 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 						      plan->res[j].desired);
 		}
 		decide(&pl, j);
+		preflight(&pl, j);
 		plan->counts[plan->res[j].action]++;
 	}
 	check_replaced_dependents(&pl);

@@ -952,6 +952,71 @@ static void walk_tree(struct walk *w, const git_tree *tree, const char *prefix,
 	free(ents);
 }
 
+int ccai_git_read_file(struct ccai_git *g, const char *commit, const char *path,
+		       struct ccai_buf *out, struct ccai_error *err)
+{
+	git_commit *c = NULL;
+	git_tree *root = NULL;
+	git_tree_entry *ent = NULL;
+	git_odb *odb = NULL;
+	git_blob *blob = NULL;
+	git_object_t type;
+	size_t size;
+	int r;
+
+	if ((r = lookup_commit(g, commit, &c, err)) < 0)
+		return r;
+	if (git_commit_tree(&root, c) < 0) {
+		r = git_fail(err, CCAI_EIO, "cannot read the tree of", commit);
+		goto out;
+	}
+	if (git_tree_entry_bypath(&ent, root, path) < 0) {
+		r = ccai_error_set(err, CCAI_ENOTFOUND,
+				   "'%s' is not in commit %.12s", path, commit);
+		goto out;
+	}
+	if (git_tree_entry_filemode(ent) != GIT_FILEMODE_BLOB &&
+	    git_tree_entry_filemode(ent) != GIT_FILEMODE_BLOB_EXECUTABLE) {
+		r = ccai_error_set(err, CCAI_EINVALID,
+				   "'%s' is not a regular file in commit %.12s "
+				   "(a link, a folder or a submodule)",
+				   path, commit);
+		goto out;
+	}
+	/* the size from the header: a big blob is never inflated */
+	if (git_repository_odb(&odb, g->repo) < 0 ||
+	    git_odb_read_header(&size, &type, odb, git_tree_entry_id(ent)) <
+		    0) {
+		r = git_fail(err, CCAI_EIO, "cannot read", path);
+		goto out;
+	}
+	if (out->cap && size > out->cap) {
+		r = ccai_error_set(err, CCAI_EINVALID,
+				   "'%s' is larger than the limit of %zu "
+				   "bytes",
+				   path, out->cap);
+		goto out;
+	}
+	if (git_blob_lookup(&blob, g->repo, git_tree_entry_id(ent)) < 0) {
+		r = git_fail(err, CCAI_EIO, "cannot read", path);
+		goto out;
+	}
+	r = ccai_buf_add(out, git_blob_rawcontent(blob),
+			 (size_t)git_blob_rawsize(blob));
+	if (r < 0)
+		r = ccai_error_set(err, CCAI_EINVALID,
+				   "'%s' is larger than the limit of %zu "
+				   "bytes",
+				   path, out->cap);
+out:
+	git_blob_free(blob);
+	git_odb_free(odb);
+	git_tree_entry_free(ent);
+	git_tree_free(root);
+	git_commit_free(c);
+	return r;
+}
+
 int ccai_git_read_tree(struct ccai_git *g, const char *commit, const char *dir,
 		       struct ccai_git_files *out, struct ccai_diag *diag,
 		       struct ccai_error *err)

@@ -115,6 +115,16 @@ int ccai_git_read_tree(struct ccai_git *g, const char *commit, const char *dir,
 		       struct ccai_error *err);
 
 /*
+ * One file of commit (path from the repository's root: an Agent's
+ * restoreFrom.file) into out, whose cap bounds it: the size is read from
+ * the object's header first, so a blob over the cap is never inflated.
+ * CCAI_ENOTFOUND when path is not in the commit; CCAI_EINVALID when it
+ * is not a regular file (a link, a folder, a submodule) or too big.
+ */
+int ccai_git_read_file(struct ccai_git *g, const char *commit, const char *path,
+		       struct ccai_buf *out, struct ccai_error *err);
+
+/*
  * The commit's signature ("gpgsig" header) and the bytes it signs.
  * CCAI_ENOTFOUND when the commit is not signed.
  */

@@ -12,7 +12,10 @@
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/json.h"
+#include "util/fs.h"
 #include "util/log.h"
+
+#include <sys/stat.h>
 
 #define BACKOFF_CAP_MS (10LL * 60 * 1000)
 #define BEAT_MS 2000
@@ -119,6 +122,7 @@ struct outcome {
 struct watch {
 	const struct ccai_watch_opts *o;
 	char *path; /* --path, cleaned */
+	const char *key_dir; /* --key-dir, or the default */
 	struct ccai_git *git;
 	struct ccai_sigverify *verify;
 	struct ccai_status *status;
@@ -201,9 +205,57 @@ static int load_vars(const struct ccai_watch_opts *o, struct ccai_vars *vars,
 	return r;
 }
 
+/*
+ * The key directory is the watcher's own: made 0700 when missing; one
+ * that someone else may write to (group or others) is refused, as ssh
+ * refuses such a ~/.ssh.
+ */
+static int key_dir_ready(const char *dir, struct ccai_error *err)
+{
+	struct stat st;
+	int r;
+
+	if (lstat(dir, &st) < 0) {
+		if (errno != ENOENT)
+			return ccai_error_errno(err, CCAI_EIO,
+						"cannot look at --key-dir '%s'",
+						dir);
+		if ((r = ccai_mkdir_p(dir, 0700, err)) < 0)
+			return r;
+		return 0;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return ccai_error_set(err, CCAI_EINVALID,
+				      "--key-dir '%s' is not a directory (a "
+				      "link or a file)",
+				      dir);
+	if (st.st_mode & 022)
+		return ccai_error_set(err, CCAI_EINVALID,
+				      "--key-dir '%s' can be written by group "
+				      "or others (mode %03o): private keys go "
+				      "there; chmod 700 it or choose another",
+				      dir, (unsigned)(st.st_mode & 0777));
+	return 0;
+}
+
+/* A file a manifest of the commit names, from the commit's tree. */
+struct tree_files {
+	struct watch *w;
+	const char *rev;
+};
+
+static int read_from_tree(void *ctx, const char *path, struct ccai_buf *out,
+			  struct ccai_error *err)
+{
+	struct tree_files *t = ctx;
+
+	return ccai_git_read_file(t->w->git, t->rev, path, out, err);
+}
+
 /* The manifests of rev, loaded and resolved into set. */
 static int load_set(struct watch *w, const char *rev,
-		    struct ccai_manifest_set *set, struct outcome *oc)
+		    struct ccai_manifest_set *set, struct tree_files *tf,
+		    struct outcome *oc)
 {
 	struct ccai_manifest_opts mo = { w->o->project, NULL };
 	struct ccai_git_files files = { NULL, 0, 0 };
@@ -212,6 +264,13 @@ static int load_set(struct watch *w, const char *rev,
 	int r;
 
 	ccai_vars_init(&vars);
+	/* the repository reaches its tree and the key directory, no more */
+	tf->w = w;
+	tf->rev = rev;
+	set->files.confined = true;
+	set->files.key_dir = w->key_dir;
+	set->files.read = read_from_tree;
+	set->files.ctx = tf;
 	r = ccai_git_read_tree(w->git, rev, w->path, &files, &oc->problems,
 			       &oc->err);
 	if (r < 0)
@@ -405,6 +464,7 @@ static void reconcile(struct watch *w, const char *rev, struct outcome *oc)
 	struct ccai_reconcile rc;
 	struct ccai_reconcile_opts ro;
 	struct pass p = { w, oc, rev, NULL };
+	struct tree_files tf;
 	const size_t *done;
 	size_t i;
 	int r;
@@ -418,7 +478,7 @@ static void reconcile(struct watch *w, const char *rev, struct outcome *oc)
 		goto out;
 	}
 	beat(w);
-	if (load_set(w, rev, &set, oc) < 0) {
+	if (load_set(w, rev, &set, &tf, oc) < 0) {
 		fail(oc, CCAI_WATCH_ERR_VALIDATION);
 		goto out;
 	}
@@ -815,6 +875,9 @@ int ccai_watch_run(const struct ccai_watch_opts *o, bool *reconciled,
 	w.m.heartbeat_ms = ccai_clock_ms();
 	if (!(w.path = ccai_git_clean_path(o->path, err)))
 		return CCAI_EINVALID;
+	w.key_dir = o->key_dir ? o->key_dir : CCAI_WATCH_KEY_DIR;
+	if ((r = key_dir_ready(w.key_dir, err)) < 0)
+		goto out;
 	memset(&go, 0, sizeof(go));
 	go.url = o->repo;
 	go.cache_dir = o->cache_dir;

@@ -73,6 +73,9 @@ struct ccai_watch_opts {
 	const struct ccai_strlist *var_files;
 	const struct ccai_strlist *verify_files; /* may be empty */
 	const char *state; /* NULL: default */
+	/* where keyFile paths of the repository's manifests land (0700);
+	 * NULL: CCAI_WATCH_KEY_DIR */
+	const char *key_dir;
 	int parallelism;
 	const char *listen; /* NULL: no status server */
 	enum ccai_watch_log log_format;
@@ -83,7 +86,16 @@ struct ccai_watch_opts {
 	struct ccai_watch_client client;
 };
 
+#define CCAI_WATCH_KEY_DIR ".ccaictl/keys"
+
 /*
+ * The trust model: whoever can push to the repository can change the
+ * cloud project, and nothing more.  Its manifests are confined (struct
+ * ccai_files, kinds/kind.h): files they name are read from the commit's
+ * tree, and keys are written only under the key directory, which must be
+ * the watcher's own (made 0700; one that others can write to is refused
+ * at start).
+ *
  * Runs the loop until *stop, or one pass with o->once.  Returns 0 once
  * it ran, with *reconciled telling whether the last pass reconciled its
  * revision (what --once exits with; a failed pass's log line says why);

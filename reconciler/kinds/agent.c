@@ -24,6 +24,7 @@ static const struct ccai_kind_ref refs[] = {
 };
 
 static const char *const local_fields[] = { "restoreFrom", NULL };
+static const char *const file_fields[] = { "restoreFrom.file", NULL };
 
 #define RESTORE_MAX ((size_t)64 << 20)
 
@@ -37,13 +38,6 @@ static const struct ccai_collection collection = {
 };
 
 const struct ccai_collection *const ccai_agents_collection = &collection;
-
-static char *restore_path(const struct ccai_kres *r, const char *file)
-{
-	if (file[0] == '/' || !r->manifest_dir)
-		return ccai_xstrdup(file);
-	return ccai_path_join(r->manifest_dir, file);
-}
 
 /*
  * What the manifest asks to restore: "sha256:<hex>" of the file or
@@ -60,7 +54,7 @@ static char *restore_id(const struct ccai_kres *r, struct ccai_buf *content,
 	struct ccai_buf data = CCAI_BUF_INIT;
 	unsigned char h[EVP_MAX_MD_SIZE];
 	unsigned int hl = 0, i;
-	char hex[2 * EVP_MAX_MD_SIZE + 1], *path;
+	char hex[2 * EVP_MAX_MD_SIZE + 1];
 
 	if (!rf || !ccai_json_bool(rf, "enabled", true))
 		return NULL;
@@ -68,14 +62,12 @@ static char *restore_id(const struct ccai_kres *r, struct ccai_buf *content,
 		return ccai_xasprintf("uri:%s", uri);
 	if (!file)
 		return NULL;
-	path = restore_path(r, file);
 	ccai_buf_init(&data, RESTORE_MAX);
-	if (ccai_file_read(&data, path, RESTORE_MAX, err) < 0) {
-		free(path);
+	/* from the host, or from the commit's tree (struct ccai_files) */
+	if (ccai_files_read(r, file, &data, err) < 0) {
 		ccai_buf_release(&data);
 		return NULL;
 	}
-	free(path);
 	EVP_Digest(data.ptr, data.len, h, &hl, EVP_sha256(), NULL);
 	for (i = 0; i < hl; i++)
 		snprintf(hex + 2 * i, 3, "%02x", h[i]);
@@ -212,6 +204,7 @@ const struct ccai_kind ccai_kind_agent = {
 	.located = true,
 	.refs = refs,
 	.local_fields = local_fields,
+	.file_fields = file_fields,
 	.identity = "displayName",
 	.ops = &ops,
 	.collection = &collection,

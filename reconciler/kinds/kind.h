@@ -36,6 +36,26 @@ struct ccai_collection; /* kinds/ops.h */
  * borrowed from the engine; outputs are allocated by the hook and freed
  * by the engine.
  */
+/*
+ * Where the files a manifest names live (ServiceAccountKey.keyFile is
+ * written, Agent.restoreFrom.file is read).  Not confined (the command
+ * line, or NULL): on the host, restoreFrom.file relative to the
+ * manifest's folder and keyFile relative to the working directory.
+ * Confined (manifests from a repository: `watch`): a manifest reaches
+ * nothing on the host but the key directory.  Inputs come from the
+ * commit's tree through read() (a path from the repository's root, cut
+ * at out's cap), and keyFile is a path under key_dir.  In both fields a
+ * confined manifest names a relative path without '..' (the loader
+ * refuses others: ccai_files_confined_ok, model.c).
+ */
+struct ccai_files {
+	bool confined;
+	const char *key_dir;
+	int (*read)(void *ctx, const char *path, struct ccai_buf *out,
+		    struct ccai_error *err);
+	void *ctx;
+};
+
 struct ccai_kres {
 	const struct ccai_kind *kind;
 	struct ccai_google *g;
@@ -45,6 +65,7 @@ struct ccai_kres {
 	const cJSON *spec; /* the manifest's spec; NULL when only in state */
 	const char *
 		manifest_dir; /* folder of the manifest file (relative paths) */
+	const struct ccai_files *files; /* NULL: the command line's rules */
 	const char *server_name; /* known server name, or NULL */
 	const cJSON *desired; /* the API object wanted (refs resolved) */
 	const cJSON *live; /* the live object (kind's view), or NULL */
@@ -91,6 +112,12 @@ struct ccai_kind_ops {
 	void (*local_changes)(const struct ccai_kres *r, cJSON *changes);
 	/* Optional: things the plan should say about r (warnings). */
 	void (*notes)(const struct ccai_kres *r, struct ccai_strlist *notes);
+	/*
+	 * Optional: a reason why creating or updating r must not start (a
+	 * key file that belongs to something else): a plan problem, so that
+	 * nothing changes.
+	 */
+	int (*preflight)(const struct ccai_kres *r, struct ccai_error *err);
 	/* Optional: true when deleting r only forgets it (nothing to call). */
 	bool (*forgets)(const struct ccai_kres *r);
 	int (*create)(struct ccai_kres *r, struct ccai_error *err);
@@ -132,6 +159,8 @@ struct ccai_kind {
 	const struct ccai_kind_ref *refs; /* ended by a NULL field */
 	/* spec fields that are ccaictl's own, not the API's (NULL-ended) */
 	const char *const *local_fields;
+	/* spec fields that name a file (struct ccai_files; NULL-ended) */
+	const char *const *file_fields;
 	/* field that identifies an existing server object on first sight */
 	const char *identity;
 	unsigned flags;
@@ -139,6 +168,16 @@ struct ccai_kind {
 	const struct ccai_kind_ops *ops;
 	const struct ccai_collection *collection; /* generic REST collections */
 };
+
+/* The bytes of an input file r's manifest names (at most out's cap). */
+int ccai_files_read(const struct ccai_kres *r, const char *file,
+		    struct ccai_buf *out, struct ccai_error *err);
+/* Where an output file r's manifest names lands (caller frees); NULL with
+ * err when a confined manifest names it badly. */
+char *ccai_files_output(const struct ccai_kres *r, const char *file,
+			struct ccai_error *err);
+/* May a manifest from a repository name this path: relative, no '..'? */
+bool ccai_files_confined_ok(const char *path);
 
 /* The registry: every kind, in a stable order; ended by NULL. */
 extern const struct ccai_kind *const ccai_kinds[];

@@ -11,6 +11,8 @@
 #include "util/secret.h"
 #include "util/str.h"
 
+#include <openssl/crypto.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +36,7 @@ static const struct ccai_kind_ref refs[] = {
 static const char *const local_fields[] = { "keyFile", "keyId",
 					    "rotateAfterDays", "orphanKeys",
 					    NULL };
+static const char *const file_fields[] = { "keyFile", NULL };
 
 /*
  * How long after an intent a key it made may take to appear: a request's
@@ -242,9 +245,131 @@ static bool rotation_due(const struct ccai_kres *r)
 	return (double)(time(NULL) - made) >= days->valuedouble * 86400.0;
 }
 
-static const char *key_file(const struct ccai_kres *r)
+/* Where r's key file goes (struct ccai_files); NULL with err. */
+static char *key_path(const struct ccai_kres *r, struct ccai_error *err)
 {
-	return ccai_json_str(r->spec, "keyFile");
+	const char *f = ccai_json_str(r->spec, "keyFile");
+
+	if (!f) {
+		ccai_error_set(err, CCAI_EINVALID, "a key needs its keyFile");
+		return NULL;
+	}
+	return ccai_files_output(r, f, err);
+}
+
+/* The email of a service account name ("projects/p/serviceAccounts/E"). */
+static const char *sa_email(const char *sa)
+{
+	const char *p = sa ? strrchr(sa, '/') : NULL;
+
+	return p ? p + 1 : sa ? sa : "";
+}
+
+enum held {
+	HELD_NOTHING, /* no file there */
+	HELD_KEY, /* a JSON key: *email and *key_id say whose */
+	HELD_OTHER, /* a file that is not a service account key */
+	HELD_NOT_FILE, /* a link, a folder, a device */
+};
+
+/*
+ * What the file at path holds.  Only the key's account and id are kept;
+ * the bytes read (a private key) are wiped before they are freed.
+ */
+static enum held key_file_holds(const char *path, char **email, char **key_id)
+{
+	struct ccai_buf data = CCAI_BUF_INIT;
+	struct ccai_error e;
+	struct stat st;
+	cJSON *j = NULL;
+	enum held h = HELD_OTHER;
+
+	*email = *key_id = NULL;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? HELD_NOTHING : HELD_NOT_FILE;
+	if (!S_ISREG(st.st_mode))
+		return HELD_NOT_FILE;
+	ccai_buf_init(&data, KEY_FILE_MAX);
+	if (ccai_file_read(&data, path, KEY_FILE_MAX, &e) == 0 &&
+	    ccai_json_parse(&j, data.ptr, data.len, NULL) == 0 &&
+	    ccai_json_str(j, "type") &&
+	    !strcmp(ccai_json_str(j, "type"), "service_account") &&
+	    ccai_json_str(j, "client_email")) {
+		h = HELD_KEY;
+		*email = ccai_xstrdup(ccai_json_str(j, "client_email"));
+		if (ccai_json_str(j, "private_key_id"))
+			*key_id = ccai_xstrdup(
+				ccai_json_str(j, "private_key_id"));
+	}
+	if (j) {
+		cJSON *pk = cJSON_GetObjectItemCaseSensitive(j, "private_key");
+
+		if (cJSON_IsString(pk))
+			OPENSSL_cleanse(pk->valuestring,
+					strlen(pk->valuestring));
+		cJSON_Delete(j);
+	}
+	if (data.alloc)
+		OPENSSL_cleanse(data.ptr, data.alloc);
+	ccai_buf_release(&data);
+	return h;
+}
+
+/*
+ * A key file belongs to its key: ccaictl writes one only where no file
+ * is, or over a key of the same service account (a rotation, a
+ * replacement), never over anything else.
+ */
+static int key_file_writable(const struct ccai_kres *r, const char *path,
+			     struct ccai_error *err)
+{
+	const char *want = sa_email(sa_of(r));
+	const char *mine =
+		r->server_name ? strstr(r->server_name, "/keys/") : NULL;
+	char *email, *id;
+	enum held h = key_file_holds(path, &email, &id);
+	int rc = 0;
+
+	/* the key this resource holds now (replaced, or moved to another
+	 * account): its file is ours */
+	if (h == HELD_KEY && mine && id && !strcmp(id, mine + strlen("/keys/")))
+		h = HELD_NOTHING;
+	if (h == HELD_NOT_FILE)
+		rc = ccai_error_set(err, CCAI_EINVALID,
+				    "keyFile '%s' is not a regular file (a "
+				    "link or a folder); ccaictl writes a key "
+				    "only where nothing is, or over a key of "
+				    "the same account",
+				    path);
+	else if (h == HELD_OTHER)
+		rc = ccai_error_set(err, CCAI_EINVALID,
+				    "keyFile '%s' holds a file that is not a "
+				    "service account key; ccaictl will not "
+				    "overwrite it: move it away or choose "
+				    "another keyFile",
+				    path);
+	else if (h == HELD_KEY && strcmp(email, want))
+		rc = ccai_error_set(err, CCAI_EINVALID,
+				    "keyFile '%s' holds a key of %s, not of "
+				    "%s; ccaictl will not overwrite it: give "
+				    "each account (and each project) its own "
+				    "keyFile",
+				    path, email, want);
+	free(email);
+	free(id);
+	return rc;
+}
+
+static int key_preflight(const struct ccai_kres *r, struct ccai_error *err)
+{
+	char *path = key_path(r, err);
+	int rc;
+
+	if (!path)
+		return CCAI_EINVALID;
+	rc = key_file_writable(r, path, err);
+	free(path);
+	return rc;
 }
 
 static void key_local_changes(const struct ccai_kres *r, cJSON *changes)
@@ -272,7 +397,7 @@ static void key_local_changes(const struct ccai_kres *r, cJSON *changes)
 
 static void key_notes(const struct ccai_kres *r, struct ccai_strlist *notes)
 {
-	const char *f = key_file(r);
+	char *f = key_path(r, NULL);
 
 	if (r->live && f && access(f, F_OK) != 0)
 		ccai_strlist_add_owned(
@@ -282,6 +407,7 @@ static void key_notes(const struct ccai_kres *r, struct ccai_strlist *notes)
 				"gives a private key twice; run with --replace "
 				"ServiceAccountKey/%s to make a new key",
 				f, r->name));
+	free(f);
 	if (!r->server_name &&
 	    cJSON_GetObjectItemCaseSensitive(r->attrs, "pendingKey"))
 		ccai_strlist_add(
@@ -373,16 +499,22 @@ static cJSON *key_names(const cJSON *items)
 static int make_key(struct ccai_kres *r, const char *keep,
 		    struct ccai_error *err)
 {
-	const char *sa = sa_of(r), *file = key_file(r);
+	const char *sa = sa_of(r);
 	cJSON *items = NULL, *attrs = NULL, *pending, *body = NULL, *out = NULL;
 	const cJSON *carried;
-	char *path = NULL, stamp[32];
+	char *path = NULL, *file = NULL, stamp[32];
 	int rc, attempt;
 
-	if (!sa || !file)
-		return ccai_error_set(
-			err, CCAI_EINVALID,
-			"a key needs its service account and keyFile");
+	if (!sa)
+		return ccai_error_set(err, CCAI_EINVALID,
+				      "a key needs its service account");
+	/* checked again at the last moment: the plan's look may be old */
+	if (!(file = key_path(r, err)))
+		return CCAI_EINVALID;
+	if ((rc = key_file_writable(r, file, err)) < 0) {
+		free(file);
+		return rc;
+	}
 	/* a run that died mid-create may have left a key behind */
 	pending = cJSON_GetObjectItemCaseSensitive(r->attrs, "pendingKey");
 	if (pending &&
@@ -473,6 +605,7 @@ out:
 	cJSON_Delete(body);
 	cJSON_Delete(out);
 	free(path);
+	free(file);
 	return rc;
 }
 
@@ -509,12 +642,26 @@ static int key_update(struct ccai_kres *r, struct ccai_error *err)
 
 static int key_remove(struct ccai_kres *r, struct ccai_error *err)
 {
-	const char *file = key_file(r);
+	const char *id =
+		r->server_name ? strstr(r->server_name, "/keys/") : NULL;
+	char *file = key_path(r, NULL), *email = NULL, *held = NULL;
 	int rc = r->server_name ? delete_key(r, r->server_name, err) : 0;
 
-	/* a deleted key's file opens nothing: do not leave it lying around */
-	if (rc == 0 && file)
+	/*
+	 * A deleted key's file opens nothing: do not leave it lying around
+	 * -- but only when the file holds the very key deleted.
+	 */
+	if (rc == 0 && file && id &&
+	    key_file_holds(file, &email, &held) == HELD_KEY && held &&
+	    !strcmp(held, id + strlen("/keys/")))
 		unlink(file);
+	else if (rc == 0 && file && access(file, F_OK) == 0)
+		ccai_log_info("%s: kept key file '%s': it does not hold the "
+			      "deleted key",
+			      r->name, file);
+	free(email);
+	free(held);
+	free(file);
 	return rc;
 }
 
@@ -525,6 +672,7 @@ static const struct ccai_kind_ops ops = {
 	.shape = key_shape,
 	.local_changes = key_local_changes,
 	.notes = key_notes,
+	.preflight = key_preflight,
 	.create = key_create,
 	.update = key_update,
 	.remove = key_remove,
@@ -537,5 +685,6 @@ const struct ccai_kind ccai_kind_service_account_key = {
 	.located = false,
 	.refs = refs,
 	.local_fields = local_fields,
+	.file_fields = file_fields,
 	.ops = &ops,
 };

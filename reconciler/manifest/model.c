@@ -755,9 +755,40 @@ static void check_unique_identity(struct ctx *c, size_t i)
 	}
 }
 
+/*
+ * The trust model of manifests from a repository: the files they name
+ * are relative paths without '..' (struct ccai_files, kinds/kind.h).
+ */
+static void check_file_fields(struct ctx *c, const struct ccai_manifest *m)
+{
+	const char *const *f;
+
+	if (!c->set->files.confined)
+		return;
+	for (f = m->kind->file_fields; f && *f; f++) {
+		const cJSON *v = ccai_json_path(m->spec, *f);
+		char path[128];
+
+		if (!cJSON_IsString(v) ||
+		    ccai_files_confined_ok(v->valuestring))
+			continue;
+		snprintf(path, sizeof(path), "spec.%s", *f);
+		report(c, v, NULL, path,
+		       "'%s': a manifest from a repository names files by "
+		       "relative paths without '..' (%s)",
+		       v->valuestring,
+		       m->kind == &ccai_kind_service_account_key
+			       ? "under the key directory, --key-dir"
+			       : "inside the repository, from the manifest's "
+				 "folder");
+	}
+}
+
 static void check_kind_rules(struct ctx *c, struct ccai_manifest *m)
 {
 	const char *kn = m->kind->name;
+
+	check_file_fields(c, m);
 
 	if (!strcmp(kn, "RoleBinding")) {
 		int members =
@@ -775,7 +806,9 @@ static void check_kind_rules(struct ctx *c, struct ccai_manifest *m)
 			ccai_json_path(m->spec, "restoreFrom.enabled");
 
 		check_same_location(c, m, "securitySettingsRef");
-		if (cJSON_IsString(file) && !cJSON_IsFalse(on)) {
+		/* a repository's manifest is read from its tree: not here */
+		if (cJSON_IsString(file) && !cJSON_IsFalse(on) &&
+		    !c->set->files.confined) {
 			char *dir = ccai_path_dirname(m->file);
 			char *p = file->valuestring[0] == '/'
 					  ? ccai_xstrdup(file->valuestring)

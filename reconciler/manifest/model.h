@@ -76,6 +76,9 @@ struct ccai_manifest_set {
 	 * repository's path, or a name the user chose.  NULL: unnamed.
 	 */
 	char *id;
+	/* where the files manifests name live (kinds/kind.h); zero: the
+	 * command line's rules */
+	struct ccai_files files;
 	struct ccai_source src;
 	struct ccai_manifest *items;
 	size_t n;
