@@ -122,8 +122,7 @@ static int state_list(struct ccai_run *run)
 			const char *sn = ccai_json_str(e, "serverName");
 			char a[512], s[1024];
 
-			printf("%-50s %s%s
-",
+			printf("%-50s %s%s\n",
 			       ccai_str_printable(a, sizeof(a),
 						  ccai_json_str(e, "address")),
 			       ccai_str_printable(s, sizeof(s), sn ? sn : "-"),

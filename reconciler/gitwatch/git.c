@@ -967,7 +967,8 @@ int ccai_git_read_file(struct ccai_git *g, const char *commit, const char *path,
 	if ((r = lookup_commit(g, commit, &c, err)) < 0)
 		return r;
 	if (git_commit_tree(&root, c) < 0) {
-		r = git_fail(err, CCAI_EIO, "cannot read the tree of", commit);
+		r = git_fail(g, err, CCAI_EIO, "cannot read the tree of",
+			     commit);
 		goto out;
 	}
 	if (git_tree_entry_bypath(&ent, root, path) < 0) {
@@ -987,7 +988,7 @@ int ccai_git_read_file(struct ccai_git *g, const char *commit, const char *path,
 	if (git_repository_odb(&odb, g->repo) < 0 ||
 	    git_odb_read_header(&size, &type, odb, git_tree_entry_id(ent)) <
 		    0) {
-		r = git_fail(err, CCAI_EIO, "cannot read", path);
+		r = git_fail(g, err, CCAI_EIO, "cannot read", path);
 		goto out;
 	}
 	if (out->cap && size > out->cap) {
@@ -998,7 +999,7 @@ int ccai_git_read_file(struct ccai_git *g, const char *commit, const char *path,
 		goto out;
 	}
 	if (git_blob_lookup(&blob, g->repo, git_tree_entry_id(ent)) < 0) {
-		r = git_fail(err, CCAI_EIO, "cannot read", path);
+		r = git_fail(g, err, CCAI_EIO, "cannot read", path);
 		goto out;
 	}
 	r = ccai_buf_add(out, git_blob_rawcontent(blob),
