@@ -111,6 +111,7 @@ void ccai_plan_release(struct ccai_plan *plan)
 	free(plan->order);
 	free(plan->lineage);
 	ccai_diag_release(&plan->problems);
+	ccai_map_release(&plan->index);
 	memset(plan, 0, sizeof(*plan));
 }
 
@@ -177,6 +178,7 @@ static int do_read(void *ctx, size_t i)
 static void plan_reads(struct planner *pl)
 {
 	struct ccai_plan *p = pl->plan;
+	struct ccai_map keys = CCAI_MAP_INIT; /* read key -> index + 1 */
 	enum ccai_pool_status *st;
 	size_t i, j;
 
@@ -185,10 +187,14 @@ static void plan_reads(struct planner *pl)
 		struct ccai_buf key = CCAI_BUF_INIT;
 
 		p->res[i].kind->ops->read_key(&pl->kres[i], &key);
-		for (j = 0; j < pl->nreads; j++)
-			if (!strcmp(pl->reads[j].key, key.ptr))
-				break;
+		j = (size_t)(uintptr_t)ccai_map_get(&keys, key.ptr);
+		if (j)
+			j--;
+		else
+			j = pl->nreads;
 		if (j == pl->nreads) {
+			ccai_map_put(&keys, key.ptr,
+				     (void *)(uintptr_t)(pl->nreads + 1));
 			pl->reads = ccai_xrealloc(pl->reads,
 						  (pl->nreads + 1) *
 							  sizeof(*pl->reads));
@@ -200,6 +206,7 @@ static void plan_reads(struct planner *pl)
 		ccai_buf_release(&key);
 		pl->read_of[i] = j;
 	}
+	ccai_map_release(&keys);
 	st = ccai_xcalloc(pl->nreads + 1, sizeof(*st));
 	ccai_pool_dag(pl->nreads, NULL, NULL, do_read, pl,
 		      pl->opts && pl->opts->parallelism ? pl->opts->parallelism
@@ -674,6 +681,7 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 		   const struct ccai_plan_opts *opts, struct ccai_error *err)
 {
 	struct planner pl;
+	struct ccai_map managed = CCAI_MAP_INIT; /* qaddresses of manifests */
 	cJSON *entries, *e;
 	int64_t start = ccai_clock_ms();
 	size_t i, k, n;
@@ -712,15 +720,14 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 	entries = opts && (opts->prune || opts->destroy)
 			  ? ccai_state_entries(state)
 			  : NULL;
+	for (i = 0; entries && i < n; i++)
+		ccai_map_put(&managed, plan->res[i].qaddress, plan);
 	cJSON_ArrayForEach(e, entries)
 	{
 		const char *a = ccai_json_str(e, "address");
 		struct ccai_resource *r;
 
-		for (i = 0; i < n; i++)
-			if (a && !strcmp(plan->res[i].qaddress, a))
-				break;
-		if (i < n || !a)
+		if (!a || ccai_map_get(&managed, a))
 			continue;
 		if (!in_scope(set, e, opts)) {
 			plan->out_of_scope++;
@@ -737,6 +744,7 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 				ccai_xstrdup(ccai_json_str(e, "serverName"));
 	}
 	cJSON_Delete(entries);
+	ccai_map_release(&managed);
 	ccai_resolve_deps(plan, set);
 	apply_targets(&pl);
 	/* drop what is not targeted */

@@ -21,6 +21,7 @@
 #include "util/common.h"
 #include "util/stop.h"
 #include "util/error.h"
+#include "util/map.h"
 #include "util/str.h"
 #include "manifest/model.h"
 #include "kinds/kind.h"
@@ -98,6 +99,7 @@ struct ccai_plan {
 	size_t out_of_scope;
 	long long elapsed_ms;
 	struct ccai_diag problems; /* e.g. ambiguous matches */
+	struct ccai_map index; /* qaddress -> res index + 1 (resolve.h) */
 };
 
 int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,

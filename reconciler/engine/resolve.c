@@ -3,16 +3,27 @@
 #include "manifest/graph.h"
 #include "util/alloc.h"
 #include "util/json.h"
+#include "util/map.h"
 #include "util/str.h"
 
 long ccai_resolve_find(const struct ccai_plan *plan, const char *qaddress)
 {
 	size_t i;
 
-	for (i = 0; i < plan->n; i++)
+	if (plan->index.n)
+		return (long)(uintptr_t)ccai_map_get(&plan->index, qaddress) -
+		       1;
+	for (i = 0; i < plan->n; i++) /* no index yet: a plan of nothing */
 		if (!strcmp(plan->res[i].qaddress, qaddress))
 			return (long)i;
 	return -1;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 static void add_dep(struct ccai_resource *r, size_t d)
@@ -29,22 +40,34 @@ static void add_dep(struct ccai_resource *r, size_t d)
 void ccai_resolve_deps(struct ccai_plan *plan,
 		       const struct ccai_manifest_set *set)
 {
-	size_t i, s;
+	size_t i, s, *pred = NULL, npred, apred = 0;
 
+	ccai_map_release(&plan->index);
+	for (i = 0; i < plan->n; i++)
+		ccai_map_put(&plan->index, plan->res[i].qaddress,
+			     (void *)(uintptr_t)(i + 1));
 	for (i = 0; i < plan->n; i++) {
 		struct ccai_resource *r = &plan->res[i];
 
 		if (r->m) {
 			size_t mi = (size_t)(r->m - set->items);
 
-			/* edges point from a dependency to its dependents */
-			for (s = 0; s < set->n; s++) {
+			/* edges point from a dependency to its dependents;
+			 * a dependency counts once, in manifest order */
+			npred = set->graph.npred[mi];
+			CCAI_GROW(pred, apred, npred + 1);
+			if (npred)
+				memcpy(pred, set->graph.pred[mi],
+				       npred * sizeof(*pred));
+			if (npred > 1)
+				qsort(pred, npred, sizeof(*pred), cmp_size);
+			for (s = 0; s < npred; s++) {
 				long d;
 
-				if (!ccai_graph_has_edge(&set->graph, s, mi))
+				if (s && pred[s] == pred[s - 1])
 					continue;
-				d = ccai_resolve_find(plan,
-						      set->items[s].qaddress);
+				d = ccai_resolve_find(
+					plan, set->items[pred[s]].qaddress);
 				if (d >= 0 && (size_t)d != i)
 					add_dep(r, (size_t)d);
 			}
@@ -64,6 +87,7 @@ void ccai_resolve_deps(struct ccai_plan *plan,
 			}
 		}
 	}
+	free(pred);
 }
 
 void ccai_resolve_order(const struct ccai_plan *plan, size_t *order)

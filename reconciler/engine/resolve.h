@@ -18,11 +18,13 @@
 
 #define CCAI_KNOWN_AFTER_APPLY "(known after apply)"
 
-/* The plan's resource with this project/Kind/name address, or -1. */
+/* The plan's resource with this project/Kind/name address, or -1; O(1)
+ * through plan->index once ccai_resolve_deps() has built it. */
 long ccai_resolve_find(const struct ccai_plan *plan, const char *qaddress);
 
 /* Dependencies between the plan's resources, from the manifests' graph
- * (and, for resources known only to the state, from the state). */
+ * (and, for resources known only to the state, from the state).  Builds
+ * plan->index first: call it again whenever plan->res changes. */
 void ccai_resolve_deps(struct ccai_plan *plan,
 		       const struct ccai_manifest_set *set);
 

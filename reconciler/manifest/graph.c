@@ -9,19 +9,25 @@ void ccai_graph_init(struct ccai_graph *g, size_t n)
 	g->succ = ccai_xcalloc(n, sizeof(*g->succ));
 	g->nsucc = ccai_xcalloc(n, sizeof(*g->nsucc));
 	g->asucc = ccai_xcalloc(n, sizeof(*g->asucc));
+	g->pred = ccai_xcalloc(n, sizeof(*g->pred));
 	g->npred = ccai_xcalloc(n, sizeof(*g->npred));
+	g->apred = ccai_xcalloc(n, sizeof(*g->apred));
 }
 
 void ccai_graph_release(struct ccai_graph *g)
 {
 	size_t i;
 
-	for (i = 0; i < g->n; i++)
+	for (i = 0; i < g->n; i++) {
 		free(g->succ[i]);
+		free(g->pred[i]);
+	}
 	free(g->succ);
 	free(g->nsucc);
 	free(g->asucc);
+	free(g->pred);
 	free(g->npred);
+	free(g->apred);
 	memset(g, 0, sizeof(*g));
 }
 
@@ -29,7 +35,8 @@ void ccai_graph_add_edge(struct ccai_graph *g, size_t before, size_t after)
 {
 	CCAI_GROW(g->succ[before], g->asucc[before], g->nsucc[before] + 1);
 	g->succ[before][g->nsucc[before]++] = after;
-	g->npred[after]++;
+	CCAI_GROW(g->pred[after], g->apred[after], g->npred[after] + 1);
+	g->pred[after][g->npred[after]++] = before;
 }
 
 bool ccai_graph_has_edge(const struct ccai_graph *g, size_t before,
@@ -37,10 +44,36 @@ bool ccai_graph_has_edge(const struct ccai_graph *g, size_t before,
 {
 	size_t i;
 
-	for (i = 0; i < g->nsucc[before]; i++)
-		if (g->succ[before][i] == after)
-			return true;
+	if (g->nsucc[before] <= g->npred[after]) {
+		for (i = 0; i < g->nsucc[before]; i++)
+			if (g->succ[before][i] == after)
+				return true;
+	} else {
+		for (i = 0; i < g->npred[after]; i++)
+			if (g->pred[after][i] == before)
+				return true;
+	}
 	return false;
+}
+
+/* Remove the first x from v[0..*n), keeping the order of the rest. */
+static bool drop(size_t *v, size_t *n, size_t x)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (v[i] == x) {
+			memmove(v + i, v + i + 1, (*n - i - 1) * sizeof(*v));
+			(*n)--;
+			return true;
+		}
+	return false;
+}
+
+void ccai_graph_remove_edge(struct ccai_graph *g, size_t before, size_t after)
+{
+	if (drop(g->succ[before], &g->nsucc[before], after))
+		drop(g->pred[after], &g->npred[after], before);
 }
 
 /* A binary min-heap of node indices: ready nodes, lowest index first. */

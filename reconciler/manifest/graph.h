@@ -7,6 +7,11 @@
  * input order); when the graph has a cycle it fails with CCAI_EINVALID and
  * ccai_graph_cycle() names one cycle's members in order.  Nothing here
  * recurses, so graphs of any size are safe.  The graph owns its arrays.
+ *
+ * Each node keeps both adjacency lists, successors and predecessors, in
+ * the order edges were added: a node's dependencies are pred[v], read
+ * without a scan of all nodes, and ccai_graph_has_edge() walks the
+ * shorter of the two lists it could look in.
  */
 #ifndef CCAI_MANIFEST_GRAPH_H
 #define CCAI_MANIFEST_GRAPH_H
@@ -18,7 +23,9 @@ struct ccai_graph {
 	size_t **succ; /* succ[i]: nodes that come after i */
 	size_t *nsucc;
 	size_t *asucc;
+	size_t **pred; /* pred[i]: nodes that come before i */
 	size_t *npred;
+	size_t *apred;
 };
 
 void ccai_graph_init(struct ccai_graph *g, size_t n);
@@ -28,6 +35,8 @@ void ccai_graph_release(struct ccai_graph *g);
 void ccai_graph_add_edge(struct ccai_graph *g, size_t before, size_t after);
 bool ccai_graph_has_edge(const struct ccai_graph *g, size_t before,
 			 size_t after);
+/* Removes one before -> after edge, if there is one. */
+void ccai_graph_remove_edge(struct ccai_graph *g, size_t before, size_t after);
 
 /* Fills order[0..n) (caller-allocated); CCAI_EINVALID on a cycle. */
 int ccai_graph_order(const struct ccai_graph *g, size_t *order);

@@ -137,6 +137,7 @@ void ccai_manifest_set_release(struct ccai_manifest_set *set)
 	free(set->order);
 	ccai_graph_release(&set->graph);
 	ccai_strlist_release(&set->projects);
+	ccai_map_release(&set->index);
 	ccai_source_release(&set->src);
 	free(set->id);
 	memset(set, 0, sizeof(*set));
@@ -216,6 +217,7 @@ struct ctx {
 	const struct ccai_manifest_opts *opts;
 	struct ccai_strlist suppressed; /* field paths already reported */
 	size_t errors;
+	struct ccai_map projects; /* set->projects, for lookups */
 };
 
 static void position(const struct ctx *c, const cJSON *node, const char *key,
@@ -435,6 +437,14 @@ static void check_annotations(struct ccai_manifest *m)
 	}
 }
 
+/* The index key of project/kind/name: fields joined by a byte none of
+ * them can hold (names and projects are checked by the schemas, but a
+ * key must not be ambiguous even for input the schema refused). */
+static char *index_key(const char *project, const char *kind, const char *name)
+{
+	return ccai_xasprintf("%s\x1f%s\x1f%s", project, kind, name);
+}
+
 static void add_document(struct ctx *c, const struct ccai_vars *vars)
 {
 	cJSON *root = c->doc->root, *meta, *spec;
@@ -559,24 +569,27 @@ static void add_document(struct ctx *c, const struct ccai_vars *vars)
 	m->line = c->doc->line;
 	m->col = c->doc->col;
 	check_annotations(m);
-	if (pname[0] && !ccai_strlist_has(&c->set->projects, pname))
+	{
+		char *key = index_key(m->project, kind->name, m->name);
+
+		ccai_map_put(&c->set->index, key, (void *)(uintptr_t)c->set->n);
+		free(key);
+	}
+	if (pname[0] && !ccai_map_get(&c->projects, pname)) {
 		ccai_strlist_add(&c->set->projects, pname);
+		ccai_map_put(&c->projects, pname, c->set);
+	}
 }
 
 struct ccai_manifest *ccai_manifest_set_find(
 	const struct ccai_manifest_set *set, const char *project,
 	const char *kind, const char *name)
 {
-	size_t i;
+	char *key = index_key(project, kind, name);
+	uintptr_t i = (uintptr_t)ccai_map_get(&set->index, key);
 
-	for (i = 0; i < set->n; i++) {
-		struct ccai_manifest *m = &set->items[i];
-
-		if (!strcmp(m->kind->name, kind) && !strcmp(m->name, name) &&
-		    !strcmp(m->project, project))
-			return m;
-	}
-	return NULL;
+	free(key);
+	return i ? &set->items[i - 1] : NULL;
 }
 
 /* ---- references ---------------------------------------------------- */
@@ -726,33 +739,34 @@ static void check_same_location(struct ctx *c, const struct ccai_manifest *m,
  * manage the same server object (Google does not even keep conversation
  * profile names unique, so ccaictl does).
  */
-static void check_unique_identity(struct ctx *c, size_t i)
+static void check_unique_identity(struct ctx *c, size_t i,
+				  struct ccai_map *seen)
 {
-	const struct ccai_manifest *m = &c->set->items[i];
+	const struct ccai_manifest *m = &c->set->items[i], *o;
 	const char *mine;
-	size_t j;
+	uintptr_t first;
+	char *key;
 
 	if (!m->kind->identity || strcmp(m->kind->identity, "displayName") ||
 	    !(mine = ccai_json_str(m->spec, "displayName")))
 		return;
-	for (j = 0; j < i; j++) {
-		const struct ccai_manifest *o = &c->set->items[j];
-		const char *theirs = ccai_json_str(o->spec, "displayName");
-
-		if (o->kind != m->kind || !theirs || strcmp(mine, theirs) ||
-		    strcmp(o->project, m->project) ||
-		    strcmp(o->location ? o->location : "",
-			   m->location ? m->location : ""))
-			continue;
-		report(c, ccai_json_path(m->spec, "displayName"), NULL,
-		       "spec.displayName",
-		       "%s has the displayName '%s' of %s (%s:%d:%d); each %s "
-		       "needs its own, it is how ccaictl finds it on the "
-		       "server",
-		       m->address, mine, o->address, o->file, o->line, o->col,
-		       m->kind->name);
+	key = ccai_xasprintf("%s\x1f%s\x1f%s\x1f%s", m->kind->name, m->project,
+			     m->location ? m->location : "", mine);
+	first = (uintptr_t)ccai_map_get(seen, key);
+	if (!first) {
+		ccai_map_put(seen, key, (void *)(uintptr_t)(i + 1));
+		free(key);
 		return;
 	}
+	free(key);
+	o = &c->set->items[first - 1];
+	report(c, ccai_json_path(m->spec, "displayName"), NULL,
+	       "spec.displayName",
+	       "%s has the displayName '%s' of %s (%s:%d:%d); each %s "
+	       "needs its own, it is how ccaictl finds it on the "
+	       "server",
+	       m->address, mine, o->address, o->file, o->line, o->col,
+	       m->kind->name);
 }
 
 /*
@@ -898,56 +912,151 @@ static void add_depends_on(struct ctx *c, size_t idx)
 /*
  * Implicit needs: an API is enabled before the resources that live in
  * it; a service account named literally in a binding's members exists
- * before the binding.
+ * before the binding.  Both are found through indexes built once:
+ * "project, service" -> the ApiService manifests, and a member string
+ * ("serviceAccount:ID@PROJECT.iam.gserviceaccount.com") -> the service
+ * accounts it names.
  */
-static void add_implicit_edges(struct ctx *c, size_t idx)
+struct implicit {
+	struct ccai_map apis; /* project \x1f service -> struct idxlist */
+	struct ccai_map accounts; /* member string -> struct idxlist */
+};
+
+struct idxlist {
+	size_t *v;
+	size_t n, alloc;
+};
+
+static void idx_add(struct ccai_map *m, const char *key, size_t i)
+{
+	struct idxlist *l = ccai_map_get(m, key);
+
+	if (!l) {
+		l = ccai_xcalloc(1, sizeof(*l));
+		ccai_map_put(m, key, l);
+	}
+	CCAI_GROW(l->v, l->alloc, l->n + 1);
+	l->v[l->n++] = i;
+}
+
+static void idx_release(struct ccai_map *m)
+{
+	size_t iter = 0;
+	void *v;
+
+	while (ccai_map_next(m, &iter, NULL, &v)) {
+		struct idxlist *l = v;
+
+		free(l->v);
+		free(l);
+	}
+	ccai_map_release(m);
+}
+
+static void implicit_init(struct implicit *im,
+			  const struct ccai_manifest_set *set)
+{
+	size_t j;
+
+	memset(im, 0, sizeof(*im));
+	for (j = 0; j < set->n; j++) {
+		const struct ccai_manifest *a = &set->items[j];
+		const char *v;
+		char *key;
+
+		if (a->kind == &ccai_kind_api_service &&
+		    (v = ccai_json_str(a->spec, "service")) != NULL) {
+			key = ccai_xasprintf("%s\x1f%s", a->project, v);
+			idx_add(&im->apis, key, j);
+			free(key);
+		} else if (a->kind == &ccai_kind_service_account &&
+			   (v = ccai_json_str(a->spec, "accountId")) != NULL) {
+			key = ccai_xasprintf(
+				"serviceAccount:%s@%s.iam.gserviceaccount.com",
+				v, a->project);
+			idx_add(&im->accounts, key, j);
+			free(key);
+		}
+	}
+}
+
+static void implicit_release(struct implicit *im)
+{
+	idx_release(&im->apis);
+	idx_release(&im->accounts);
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void add_implicit_edges(struct ctx *c, const struct implicit *im,
+			       size_t idx)
 {
 	struct ccai_manifest_set *set = c->set;
 	struct ccai_manifest *m = &set->items[idx];
-	size_t j;
+	const struct idxlist *l;
+	const cJSON *mem;
+	struct idxlist from = { NULL, 0, 0 };
+	size_t k;
 
-	for (j = 0; j < set->n; j++) {
-		const struct ccai_manifest *a = &set->items[j];
-		const char *svc;
+	if (m->kind->service) {
+		char *key = ccai_xasprintf("%s\x1f%s", m->project,
+					   m->kind->service);
 
-		if (j == idx || strcmp(a->project, m->project))
-			continue;
-		if (a->kind == &ccai_kind_api_service && m->kind->service) {
-			svc = ccai_json_str(a->spec, "service");
-			if (svc && !strcmp(svc, m->kind->service))
-				ccai_graph_add_edge(&set->graph, j, idx);
-		}
-		if (a->kind == &ccai_kind_service_account &&
-		    m->kind == &ccai_kind_role_binding) {
-			const char *acct = ccai_json_str(a->spec, "accountId");
-			const cJSON *mem;
-			char *want;
-
-			if (!acct)
+		if ((l = ccai_map_get(&im->apis, key)) != NULL)
+			for (k = 0; k < l->n; k++)
+				if (l->v[k] != idx) {
+					CCAI_GROW(from.v, from.alloc,
+						  from.n + 1);
+					from.v[from.n++] = l->v[k];
+				}
+		free(key);
+	}
+	if (m->kind == &ccai_kind_role_binding) {
+		cJSON_ArrayForEach(mem, ccai_json_path(m->spec, "members"))
+		{
+			if (!cJSON_IsString(mem) ||
+			    !(l = ccai_map_get(&im->accounts,
+					       mem->valuestring)))
 				continue;
-			want = ccai_xasprintf(
-				"serviceAccount:%s@%s.iam.gserviceaccount.com",
-				acct, a->project);
-			cJSON_ArrayForEach(mem,
-					   ccai_json_path(m->spec, "members"))
-			{
-				if (cJSON_IsString(mem) &&
-				    !strcmp(mem->valuestring, want) &&
-				    !ccai_graph_has_edge(&set->graph, j, idx))
-					ccai_graph_add_edge(&set->graph, j,
-							    idx);
+			for (k = 0; k < l->n; k++) {
+				const struct ccai_manifest *a =
+					&set->items[l->v[k]];
+
+				if (l->v[k] == idx ||
+				    strcmp(a->project, m->project))
+					continue;
+				CCAI_GROW(from.v, from.alloc, from.n + 1);
+				from.v[from.n++] = l->v[k];
 			}
-			free(want);
 		}
 	}
+	/* in manifest order, as a walk over all manifests would add them */
+	if (from.n > 1)
+		qsort(from.v, from.n, sizeof(*from.v), cmp_size);
+	for (k = 0; k < from.n; k++) {
+		const struct ccai_manifest *a = &set->items[from.v[k]];
+
+		if (a->kind == &ccai_kind_service_account &&
+		    ccai_graph_has_edge(&set->graph, from.v[k], idx))
+			continue;
+		ccai_graph_add_edge(&set->graph, from.v[k], idx);
+	}
+	free(from.v);
 }
 
 static void build_graph(struct ctx *c)
 {
 	struct ccai_manifest_set *set = c->set;
 	size_t i, k, *cycle, len;
+	struct implicit im;
 
 	ccai_graph_init(&set->graph, set->n);
+	implicit_init(&im, set);
 	for (i = 0; i < set->n; i++) {
 		struct ccai_manifest *m = &set->items[i];
 
@@ -958,16 +1067,16 @@ static void build_graph(struct ctx *c)
 				ccai_graph_add_edge(&set->graph,
 						    (size_t)m->refs[k].target,
 						    i);
-		add_implicit_edges(c, i);
+		add_implicit_edges(c, &im, i);
 		add_depends_on(c, i);
 	}
+	implicit_release(&im);
 	set->order = ccai_xmalloc((set->n + 1) * sizeof(*set->order));
 	if (ccai_graph_order(&set->graph, set->order) == 0)
 		return;
 	/* name every cycle's members; remove one edge of each and go on */
 	while (ccai_graph_cycle(&set->graph, &cycle, &len)) {
 		struct ccai_buf b = CCAI_BUF_INIT;
-		size_t u, v, e;
 
 		for (k = 0; k < len; k++)
 			ccai_buf_printf(&b, "%s -> ",
@@ -976,17 +1085,7 @@ static void build_graph(struct ctx *c)
 		report_manifest(c, &set->items[cycle[0]], NULL,
 				"dependency cycle: %s", b.ptr);
 		ccai_buf_release(&b);
-		u = cycle[len - 1];
-		v = cycle[0];
-		for (e = 0; e < set->graph.nsucc[u]; e++) {
-			if (set->graph.succ[u][e] == v) {
-				set->graph.succ[u][e] =
-					set->graph
-						.succ[u][--set->graph.nsucc[u]];
-				set->graph.npred[v]--;
-				break;
-			}
-		}
+		ccai_graph_remove_edge(&set->graph, cycle[len - 1], cycle[0]);
 		free(cycle);
 	}
 	ccai_graph_order(&set->graph, set->order);
@@ -998,6 +1097,7 @@ int ccai_manifest_set_resolve(struct ccai_manifest_set *set,
 			      struct ccai_diag *diag)
 {
 	static const struct ccai_manifest_opts defaults = { NULL, NULL };
+	struct ccai_map seen = CCAI_MAP_INIT; /* displayNames */
 	struct ctx c;
 	size_t i;
 
@@ -1016,7 +1116,9 @@ int ccai_manifest_set_resolve(struct ccai_manifest_set *set,
 	for (i = 0; i < set->n; i++)
 		check_kind_rules(&c, &set->items[i]);
 	for (i = 0; i < set->n; i++)
-		check_unique_identity(&c, i);
+		check_unique_identity(&c, i, &seen);
+	ccai_map_release(&seen);
+	ccai_map_release(&c.projects);
 	build_graph(&c);
 	ccai_strlist_sort(&set->projects);
 	return c.errors ? CCAI_EINVALID : 0;

@@ -10,6 +10,11 @@
  * the network.  Every problem becomes one diagnostic with file, line,
  * column and field path; all problems are reported, not just the first.
  *
+ * Cost: every lookup by project/kind/name (references, depends-on,
+ * duplicates) goes through an index built as documents are added, and
+ * the implicit edges come from indexes by service and by member, so
+ * resolving n manifests costs O(n) lookups, not O(n^2) comparisons.
+ *
  * The set owns everything: the source trees, the manifests and their
  * strings.  Pointers into it (struct ccai_manifest, cJSON nodes) are
  * borrowed and live until ccai_manifest_set_release().
@@ -19,6 +24,7 @@
 
 #include "util/common.h"
 #include "util/error.h"
+#include "util/map.h"
 #include "util/str.h"
 #include "manifest/source.h"
 #include "manifest/graph.h"
@@ -84,6 +90,7 @@ struct ccai_manifest_set {
 	size_t n;
 	size_t alloc;
 	struct ccai_strlist projects; /* sorted, unique */
+	struct ccai_map index; /* project/Kind/name -> items index + 1 */
 	struct ccai_graph graph; /* edges between items */
 	size_t *order; /* items in dependency order */
 	struct ccai_schema **schemas; /* compiled per kind, lazily */
