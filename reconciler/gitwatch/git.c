@@ -308,7 +308,7 @@ CCAI_TESTABLE int ccai_git_netrc_find(const char *text, const char *host,
 
 static int netrc_credential(git_credential **out, const char *url)
 {
-	struct ccai_buf b = CCAI_BUF_INIT;
+	struct ccai_buf b = CCAI_BUF_INIT_SECRET;
 	char host[256], *path, *login = NULL, *password = NULL;
 	const char *env = getenv("NETRC"), *home = getenv("HOME");
 	int r = GIT_PASSTHROUGH;
@@ -330,9 +330,7 @@ static int netrc_credential(git_credential **out, const char *url)
 	free(path);
 	free(login);
 	ccai_secret_free_str(password);
-	if (b.len)
-		memset(b.ptr, 0, b.len);
-	ccai_buf_release(&b);
+	ccai_buf_release(&b); /* a secret buffer: wiped */
 	return r;
 }
 

@@ -58,20 +58,6 @@ char *ccai_google_rebase(const struct ccai_google *g, enum ccai_api api,
 	return ccai_xasprintf("%s%s", base, p ? p : "/");
 }
 
-/* Wipes every string of a parsed credential file before it is freed. */
-static void wipe_tree(cJSON *node)
-{
-	cJSON *c;
-
-	cJSON_ArrayForEach(c, node)
-	{
-		if (cJSON_IsString(c) && c->valuestring)
-			OPENSSL_cleanse(c->valuestring, strlen(c->valuestring));
-		else
-			wipe_tree(c);
-	}
-}
-
 static char *dup_or_null(const char *s)
 {
 	return s && *s ? ccai_xstrdup(s) : NULL;
@@ -248,7 +234,7 @@ static int load_file(struct ccai_google *g, const char *path, const char *how,
 		     struct ccai_error *err)
 {
 	struct ccai_google_auth *a = &g->auth;
-	struct ccai_buf buf = CCAI_BUF_INIT;
+	struct ccai_buf buf = CCAI_BUF_INIT_SECRET;
 	cJSON *root = NULL;
 	const char *type;
 	int r;
@@ -288,12 +274,9 @@ static int load_file(struct ccai_google *g, const char *path, const char *how,
 	r = 0;
 out:
 	if (root) {
-		wipe_tree(root);
-		cJSON_Delete(root);
+		ccai_json_delete_wiped(root);
 	}
-	if (buf.alloc)
-		OPENSSL_cleanse(buf.ptr, buf.len);
-	ccai_buf_release(&buf);
+	ccai_buf_release(&buf); /* a secret buffer: wiped */
 	return r;
 }
 
@@ -472,13 +455,6 @@ static void form_add(struct ccai_buf *b, const char *key, const char *value)
 	curl_free(esc);
 }
 
-static void wipe_buf(struct ccai_buf *b)
-{
-	if (b->alloc)
-		OPENSSL_cleanse(b->ptr, b->len);
-	ccai_buf_release(b);
-}
-
 /* access_token and expires_in (number or string) from a token answer. */
 static int parse_token_answer(const struct ccai_http_resp *resp,
 			      const char *tok_key, struct ccai_secret *tok,
@@ -504,8 +480,7 @@ static int parse_token_answer(const struct ccai_http_resp *resp,
 		*lifetime_s = strtoll(e->valuestring, NULL, 10);
 out:
 	if (root) {
-		wipe_tree(root);
-		cJSON_Delete(root);
+		ccai_json_delete_wiped(root);
 	}
 	return r;
 }
@@ -599,7 +574,7 @@ static int fetch_service_account(struct ccai_google *g, struct ccai_secret *tok,
 				 long long *life, struct ccai_error *err)
 {
 	struct ccai_google_auth *a = &g->auth;
-	struct ccai_buf jwt = CCAI_BUF_INIT, form = CCAI_BUF_INIT;
+	struct ccai_buf jwt = CCAI_BUF_INIT_SECRET, form = CCAI_BUF_INIT_SECRET;
 	int r;
 
 	if ((r = sign_jwt(a, &jwt, err)) < 0)
@@ -611,8 +586,8 @@ static int fetch_service_account(struct ccai_google *g, struct ccai_secret *tok,
 	r = post_form(g, a->token_uri, &form, NULL, "oauth2 token (jwt-bearer)",
 		      tok, life, err);
 out:
-	wipe_buf(&jwt);
-	wipe_buf(&form);
+	ccai_buf_release(&jwt);
+	ccai_buf_release(&form);
 	return r;
 }
 
@@ -620,7 +595,7 @@ static int fetch_authorized_user(struct ccai_google *g, struct ccai_secret *tok,
 				 long long *life, struct ccai_error *err)
 {
 	struct ccai_google_auth *a = &g->auth;
-	struct ccai_buf form = CCAI_BUF_INIT;
+	struct ccai_buf form = CCAI_BUF_INIT_SECRET;
 	int r;
 
 	form_add(&form, "grant_type", "refresh_token");
@@ -629,7 +604,7 @@ static int fetch_authorized_user(struct ccai_google *g, struct ccai_secret *tok,
 	form_add(&form, "refresh_token", a->refresh_token.ptr);
 	r = post_form(g, a->token_uri, &form, NULL,
 		      "oauth2 token (refresh_token)", tok, life, err);
-	wipe_buf(&form);
+	ccai_buf_release(&form);
 	return r;
 }
 
@@ -647,7 +622,7 @@ static int subject_token(struct ccai_google *g, struct ccai_secret *out,
 			 struct ccai_error *err)
 {
 	struct ccai_google_auth *a = &g->auth;
-	struct ccai_buf raw = CCAI_BUF_INIT;
+	struct ccai_buf raw = CCAI_BUF_INIT_SECRET;
 	struct ccai_http_resp resp;
 	const char *from = a->src_file ? a->src_file : a->src_url;
 	cJSON *root = NULL;
@@ -699,10 +674,9 @@ static int subject_token(struct ccai_google *g, struct ccai_secret *out,
 	r = 0;
 out:
 	if (root) {
-		wipe_tree(root);
-		cJSON_Delete(root);
+		ccai_json_delete_wiped(root);
 	}
-	wipe_buf(&raw);
+	ccai_buf_release(&raw);
 	ccai_http_resp_release(&resp);
 	return r;
 }
@@ -760,8 +734,7 @@ static int impersonate(struct ccai_google *g, const struct ccai_secret *sts,
 		*life = 60;
 out:
 	if (root) {
-		wipe_tree(root);
-		cJSON_Delete(root);
+		ccai_json_delete_wiped(root);
 	}
 	ccai_secret_free_str(auth);
 	ccai_http_resp_release(&resp);
@@ -773,7 +746,7 @@ static int fetch_external(struct ccai_google *g, struct ccai_secret *tok,
 {
 	struct ccai_google_auth *a = &g->auth;
 	struct ccai_secret subject = CCAI_SECRET_INIT, sts = CCAI_SECRET_INIT;
-	struct ccai_buf form = CCAI_BUF_INIT;
+	struct ccai_buf form = CCAI_BUF_INIT_SECRET;
 	int r;
 
 	if ((r = subject_token(g, &subject, err)) < 0)
@@ -803,7 +776,7 @@ static int fetch_external(struct ccai_google *g, struct ccai_secret *tok,
 out:
 	ccai_secret_release(&subject);
 	ccai_secret_release(&sts);
-	wipe_buf(&form);
+	ccai_buf_release(&form);
 	return r;
 }
 

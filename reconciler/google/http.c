@@ -98,16 +98,14 @@ void ccai_http_free(struct ccai_http *h)
 void ccai_http_resp_init(struct ccai_http_resp *r)
 {
 	memset(r, 0, sizeof(*r));
-	ccai_buf_init(&r->body, CCAI_HTTP_BODY_MAX);
+	/* bodies may hold tokens and keys: wiped as they grow and die */
+	ccai_buf_init_secret(&r->body, CCAI_HTTP_BODY_MAX);
 	r->retry_after_ms = -1;
 }
 
 void ccai_http_resp_release(struct ccai_http_resp *r)
 {
-	/* bodies may hold tokens (token endpoint answers) */
-	if (r->body.alloc)
-		OPENSSL_cleanse(r->body.ptr, r->body.len);
-	ccai_buf_release(&r->body);
+	ccai_buf_release(&r->body); /* a secret buffer: wiped */
 }
 
 unsigned long ccai_http_started(struct ccai_http *h)

@@ -5,6 +5,8 @@
 #include "util/json.h"
 #include "util/log.h"
 
+#include <openssl/crypto.h>
+
 /*
  * Fields whose values are secrets wherever they appear in a request or
  * answer body (JSON keys, or form fields of token requests).  The
@@ -38,9 +40,10 @@ static void scrub_json(cJSON *node)
 		next = c->next; /* c may be replaced (and freed) below */
 		if (c->string && is_secret_key(c->string) &&
 		    !cJSON_IsObject(c) && !cJSON_IsArray(c)) {
+			/* the value only: the name is needed just below */
 			if (cJSON_IsString(c) && c->valuestring)
-				memset(c->valuestring, 0,
-				       strlen(c->valuestring));
+				OPENSSL_cleanse(c->valuestring,
+						strlen(c->valuestring));
 			cJSON_ReplaceItemInObjectCaseSensitive(
 				node, c->string,
 				cJSON_CreateString(CCAI_SECRET_REDACTED));
@@ -48,20 +51,6 @@ static void scrub_json(cJSON *node)
 		}
 		if (cJSON_IsObject(c) || cJSON_IsArray(c))
 			scrub_json(c);
-	}
-}
-
-/* Wipes the strings of a tree that held secrets, before cJSON_Delete. */
-static void wipe_json(cJSON *node)
-{
-	cJSON *c;
-
-	cJSON_ArrayForEach(c, node)
-	{
-		if (cJSON_IsString(c) && c->valuestring)
-			memset(c->valuestring, 0, strlen(c->valuestring));
-		else
-			wipe_json(c);
 	}
 }
 
@@ -108,8 +97,7 @@ char *ccai_google_scrub_body(const char *body, size_t len,
 	if (root) {
 		scrub_json(root);
 		s = ccai_json_print(root);
-		wipe_json(root);
-		cJSON_Delete(root);
+		ccai_json_delete_wiped(root);
 	} else if ((content_type &&
 		    strstr(content_type, "x-www-form-urlencoded")) ||
 		   (memchr(body, '=', len) && !memchr(body, '{', len) &&

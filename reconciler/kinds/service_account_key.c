@@ -462,7 +462,7 @@ static int write_key(const char *file, const char *b64, struct ccai_error *err)
 	char *dir = ccai_path_dirname(file);
 	int rc;
 
-	ccai_buf_init(&raw, KEY_FILE_MAX);
+	ccai_buf_init_secret(&raw, KEY_FILE_MAX);
 	if (ccai_b64_decode(&raw, b64, strlen(b64)) < 0) {
 		rc = ccai_error_set(err, CCAI_ERROR,
 				    "the key Google returned is not base64");
@@ -473,9 +473,7 @@ static int write_key(const char *file, const char *b64, struct ccai_error *err)
 		goto out;
 	rc = ccai_file_write_atomic(file, s.ptr, s.len, 0600, err);
 out:
-	if (raw.alloc)
-		memset(raw.ptr, 0, raw.len);
-	ccai_buf_release(&raw);
+	ccai_buf_release(&raw); /* a secret buffer: wiped */
 	ccai_secret_release(&s);
 	free(dir);
 	return rc;
@@ -501,6 +499,7 @@ static int make_key(struct ccai_kres *r, const char *keep,
 {
 	const char *sa = sa_of(r);
 	cJSON *items = NULL, *attrs = NULL, *pending, *body = NULL, *out = NULL;
+	cJSON *pk = NULL; /* privateKeyData, once detached */
 	const cJSON *carried;
 	char *path = NULL, *file = NULL, stamp[32];
 	int rc, attempt;
@@ -577,17 +576,16 @@ static int make_key(struct ccai_kres *r, const char *keep,
 	}
 	if (rc < 0)
 		goto out;
-	if (!ccai_json_str(out, "privateKeyData") ||
-	    !ccai_json_str(out, "name")) {
+	/* the private key never travels further than the file, and its
+	 * base64 is wiped before its memory is freed */
+	pk = cJSON_DetachItemFromObjectCaseSensitive(out, "privateKeyData");
+	if (!cJSON_IsString(pk) || !ccai_json_str(out, "name")) {
 		rc = ccai_error_set(err, CCAI_ERROR,
 				    "keys.create answered without a key");
 		goto out;
 	}
-	ccai_log_redact(ccai_json_str(out, "privateKeyData"));
-	rc = write_key(file, ccai_json_str(out, "privateKeyData"), err);
-	/* the private key never travels further than the file */
-	cJSON_DeleteItemFromObjectCaseSensitive(out, "privateKeyData");
-	if (rc < 0)
+	ccai_log_redact(pk->valuestring);
+	if ((rc = write_key(file, pk->valuestring, err)) < 0)
 		goto out;
 	r->new_server_name = ccai_xstrdup(ccai_json_str(out, "name"));
 	/* kept: a create of a dead run may still land (is_orphan) */
@@ -600,6 +598,7 @@ static int make_key(struct ccai_kres *r, const char *keep,
 	r->result = out;
 	out = NULL;
 out:
+	ccai_json_delete_wiped(pk);
 	cJSON_Delete(items);
 	cJSON_Delete(attrs);
 	cJSON_Delete(body);

@@ -4,6 +4,8 @@
 #include "util/error.h"
 #include "util/str.h"
 
+#include <openssl/crypto.h>
+
 char ccai_buf_empty[1];
 
 void ccai_buf_init(struct ccai_buf *buf, size_t cap)
@@ -12,15 +14,31 @@ void ccai_buf_init(struct ccai_buf *buf, size_t cap)
 	buf->len = 0;
 	buf->alloc = 0;
 	buf->cap = cap;
+	buf->wipe = false;
+}
+
+void ccai_buf_init_secret(struct ccai_buf *buf, size_t cap)
+{
+	ccai_buf_init(buf, cap);
+	buf->wipe = true;
+}
+
+/* Empty again, keeping the cap and the wipe duty. */
+static void reset(struct ccai_buf *buf)
+{
+	buf->ptr = ccai_buf_empty;
+	buf->len = 0;
+	buf->alloc = 0;
 }
 
 void ccai_buf_release(struct ccai_buf *buf)
 {
-	size_t cap = buf->cap;
-
-	if (buf->alloc)
+	if (buf->alloc) {
+		if (buf->wipe)
+			OPENSSL_cleanse(buf->ptr, buf->alloc);
 		free(buf->ptr);
-	ccai_buf_init(buf, cap);
+	}
+	reset(buf);
 }
 
 char *ccai_buf_detach(struct ccai_buf *buf, size_t *len)
@@ -29,7 +47,7 @@ char *ccai_buf_detach(struct ccai_buf *buf, size_t *len)
 
 	if (len)
 		*len = buf->len;
-	ccai_buf_init(buf, buf->cap);
+	reset(buf);
 	return p;
 }
 
@@ -42,6 +60,8 @@ void ccai_buf_truncate(struct ccai_buf *buf, size_t len)
 {
 	if (len >= buf->len)
 		return;
+	if (buf->wipe)
+		OPENSSL_cleanse(buf->ptr + len, buf->len - len);
 	buf->len = len;
 	buf->ptr[len] = '\0';
 }
@@ -63,6 +83,20 @@ static int ensure(struct ccai_buf *buf, size_t extra)
 
 		buf->ptr = ccai_xmalloc(n);
 		buf->ptr[0] = '\0';
+		buf->alloc = n;
+		return 0;
+	}
+	if (buf->wipe && want > buf->alloc) {
+		/* never realloc: it could leave a copy behind unwiped */
+		char *old = buf->ptr;
+		size_t n = buf->alloc;
+
+		while (n < want)
+			n *= 2;
+		buf->ptr = ccai_xmalloc(n);
+		memcpy(buf->ptr, old, buf->len + 1);
+		OPENSSL_cleanse(old, buf->alloc);
+		free(old);
 		buf->alloc = n;
 		return 0;
 	}

@@ -22,16 +22,31 @@ struct ccai_buf {
 	size_t len;
 	size_t alloc; /* 0 while ptr is the static empty string */
 	size_t cap;
+	bool wipe; /* holds secrets: see ccai_buf_init_secret */
 };
 
 extern char ccai_buf_empty[];
 
-#define CCAI_BUF_INIT                   \
-	{                               \
-		ccai_buf_empty, 0, 0, 0 \
+/* ccai_buf_init_secret's buffer as an initialiser. */
+#define CCAI_BUF_INIT_SECRET                  \
+	{                                     \
+		ccai_buf_empty, 0, 0, 0, true \
+	}
+
+#define CCAI_BUF_INIT                          \
+	{                                      \
+		ccai_buf_empty, 0, 0, 0, false \
 	}
 
 void ccai_buf_init(struct ccai_buf *buf, size_t cap);
+/*
+ * A buffer for secrets (a token answer, a private key): every byte it
+ * ever held is wiped with OPENSSL_cleanse before its memory goes back,
+ * when it grows (copied, never realloc'd in place), shrinks (clear,
+ * truncate) or is released.  ccai_buf_detach hands the duty to the
+ * caller (ccai_secret_free_str).
+ */
+void ccai_buf_init_secret(struct ccai_buf *buf, size_t cap);
 void ccai_buf_release(struct ccai_buf *buf);
 char *ccai_buf_detach(struct ccai_buf *buf, size_t *len);
 void ccai_buf_clear(struct ccai_buf *buf);

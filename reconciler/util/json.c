@@ -2,6 +2,8 @@
 #include "util/json.h"
 #include "util/alloc.h"
 
+#include <openssl/crypto.h>
+
 int ccai_json_parse(cJSON **out, const char *text, size_t len,
 		    struct ccai_error *err)
 {
@@ -83,4 +85,25 @@ void ccai_json_set(cJSON *obj, const char *key, cJSON *item)
 		cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item);
 	else
 		cJSON_AddItemToObject(obj, key, item);
+}
+
+void ccai_json_wipe(cJSON *node)
+{
+	cJSON *c;
+
+	if (!node)
+		return;
+	/* a constant name or a reference's value is not ours to write */
+	if (node->string && !(node->type & cJSON_StringIsConst))
+		OPENSSL_cleanse(node->string, strlen(node->string));
+	if (node->valuestring && !(node->type & cJSON_IsReference))
+		OPENSSL_cleanse(node->valuestring, strlen(node->valuestring));
+	for (c = node->child; c; c = c->next)
+		ccai_json_wipe(c);
+}
+
+void ccai_json_delete_wiped(cJSON *node)
+{
+	ccai_json_wipe(node);
+	cJSON_Delete(node);
 }

@@ -28,6 +28,15 @@ char *ccai_json_print(const cJSON *item);
 /* Deep equality, object keys in any order (cJSON_Compare semantics). */
 bool ccai_json_equal(const cJSON *a, const cJSON *b);
 
+/*
+ * Wipes (OPENSSL_cleanse) every string of a tree, values and member
+ * names, for a tree that held secrets (a token answer, a credentials
+ * file, a key): cJSON frees without wiping.  NULL-safe.
+ */
+void ccai_json_wipe(cJSON *node);
+/* ccai_json_wipe, then cJSON_Delete. */
+void ccai_json_delete_wiped(cJSON *node);
+
 /* Set obj[key] = item, replacing any existing value; takes item. */
 void ccai_json_set(cJSON *obj, const char *key, cJSON *item);
 

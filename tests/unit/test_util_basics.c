@@ -189,6 +189,30 @@ static void test_util__log_lines_are_one_line(void **state)
 	free(buf);
 }
 
+/* A secret buffer wipes what it lets go of (item 10). */
+static void test_util__secret_buf_wipes(void **state)
+{
+	struct ccai_buf b = CCAI_BUF_INIT_SECRET;
+	size_t i;
+
+	(void)state;
+	assert_true(b.wipe);
+	assert_int_equal(ccai_buf_puts(&b, "tok-secret-value"), 0);
+	ccai_buf_truncate(&b, 3);
+	assert_string_equal(b.ptr, "tok");
+	for (i = 3; i < 16; i++)
+		assert_int_equal(b.ptr[i], 0);
+	/* growth copies (never realloc) and keeps the content and the duty */
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(ccai_buf_putc(&b, 'x'), 0);
+	assert_int_equal(b.len, 1003);
+	assert_int_equal(memcmp(b.ptr, "tokxxx", 6), 0);
+	ccai_buf_release(&b);
+	assert_true(b.wipe);
+	assert_int_equal(b.len, 0);
+	ccai_buf_release(&b);
+}
+
 /* A FIFO named as a file is refused at once, not waited on (item 7). */
 static void test_util__file_read_refuses_a_fifo(void **state)
 {
@@ -314,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_util__printable_escapes_controls),
 		cmocka_unit_test(test_util__error_format_escapes_controls),
 		cmocka_unit_test(test_util__log_lines_are_one_line),
+		cmocka_unit_test(test_util__secret_buf_wipes),
 		cmocka_unit_test(test_util__file_read_refuses_a_fifo),
 		cmocka_unit_test(test_util__lock_does_not_follow_symlinks),
 		cmocka_unit_test(test_util__b64_round_trips),
