@@ -5,7 +5,9 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/fs.h"
+#include "util/journal.h"
 #include "util/json.h"
+#include "util/log.h"
 #include "util/map.h"
 #include "util/str.h"
 
@@ -14,6 +16,22 @@
 
 #define STATE_FORMAT 1
 #define STATE_MAX ((size_t)64 << 20)
+#define JOURNAL_MIN ((size_t)1 << 20) /* below this, never compact early */
+
+/*
+ * In memory the state is its top-level values (meta) and, per resource,
+ * the entry as compact JSON text with the few fields the indexes need.
+ * Text, not a cJSON tree: 10,000 entries take their size in bytes, not
+ * ten times that, a snapshot is their concatenation, and a journal record
+ * is one of them.  ccai_state_get() parses a copy.
+ */
+struct entry {
+	char *address;
+	char *kind; /* NULL when absent */
+	char *server_name; /* NULL when none */
+	char *text; /* the whole entry, compact JSON */
+	size_t len;
+};
 
 struct ccai_state {
 	pthread_mutex_t mu;
@@ -22,18 +40,23 @@ struct ccai_state {
 	unsigned long long saved_gen; /* saves the last write covers */
 	bool saving; /* a write is under way */
 	char *where;
-	cJSON *root; /* {"format","serial","lineage","resources":[...],...} */
+	cJSON *meta; /* {"format","serial","lineage","watch",...} */
 	struct ccai_state_backend *backend;
-	/* indexes over root.resources, kept in step by put and remove */
-	struct ccai_map by_address; /* address -> cJSON entry */
+	struct ccai_map by_address; /* address -> struct entry */
 	struct ccai_map by_server; /* serverName -> struct owners */
-	bool unsorted; /* an address was added since the last sort */
+	/* the journal (a backend that keeps one: the local file) */
+	bool journaled;
+	struct ccai_journal journal;
+	struct ccai_buf pending; /* records not in a save yet */
+	bool compact; /* the journal holds groups the snapshot lacks */
+	size_t snapshot_len; /* bytes of the snapshot last read or written */
+	bool locked;
 };
 
 /* The entries naming one server object: one, unless a state written
  * before one owner per object was enforced has two addresses for it. */
 struct owners {
-	cJSON **v;
+	struct entry **v;
 	size_t n, alloc;
 };
 
@@ -54,14 +77,13 @@ static char *new_lineage(void)
 
 /* A state that does not exist yet has no lineage: its first save picks
  * one, so a plan made against "nothing" still matches at apply time. */
-static cJSON *empty_root(void)
+static cJSON *empty_meta(void)
 {
-	cJSON *root = cJSON_CreateObject();
+	cJSON *meta = cJSON_CreateObject();
 
-	cJSON_AddNumberToObject(root, "format", STATE_FORMAT);
-	cJSON_AddNumberToObject(root, "serial", 0);
-	cJSON_AddArrayToObject(root, "resources");
-	return root;
+	cJSON_AddNumberToObject(meta, "format", STATE_FORMAT);
+	cJSON_AddNumberToObject(meta, "serial", 0);
+	return meta;
 }
 
 /* A JSON number that is a whole number from lo to hi. */
@@ -78,7 +100,7 @@ static bool whole_number(const cJSON *v, double lo, double hi)
  * not read as "absent": a serverName of 42 would plan a new object, a
  * preventDestroy of "true" would let destroy through.
  */
-static int check_entry(const cJSON *e, int i, const char *where,
+static int check_entry(const cJSON *e, const char *what, const char *where,
 		       struct ccai_error *err)
 {
 	static const struct {
@@ -109,14 +131,12 @@ static int check_entry(const cJSON *e, int i, const char *where,
 
 	if (!cJSON_IsObject(e))
 		return ccai_error_set(err, CCAI_EINVALID,
-				      "state '%s': resources[%d] is not an "
-				      "object",
-				      where, i);
+				      "state '%s': %s is not an object", where,
+				      what);
 	if (!ccai_json_str(e, "address"))
 		return ccai_error_set(err, CCAI_EINVALID,
-				      "state '%s': resources[%d] has no "
-				      "address",
-				      where, i);
+				      "state '%s': %s has no address", where,
+				      what);
 	for (k = 0; k < CCAI_ARRAY_SIZE(members); k++) {
 		v = cJSON_GetObjectItemCaseSensitive(e, members[k].name);
 		if (!v)
@@ -141,8 +161,8 @@ static int check_entry(const cJSON *e, int i, const char *where,
 		if (!ok)
 			return ccai_error_set(
 				err, CCAI_EINVALID,
-				"state '%s': resources[%d].%s must be %s%s",
-				where, i, members[k].name,
+				"state '%s': %s.%s must be %s%s", where, what,
+				members[k].name,
 				type_names[t == cJSON_String   ? 0
 					   : t == cJSON_Object ? 1
 					   : t == cJSON_Array  ? 2
@@ -153,114 +173,90 @@ static int check_entry(const cJSON *e, int i, const char *where,
 	return 0;
 }
 
-static int parse_root(cJSON **out, const struct ccai_buf *data,
-		      const char *where, struct ccai_error *err)
+/* The checks of the top-level values that the engine reads. */
+static int check_meta(const cJSON *meta, const char *where,
+		      struct ccai_error *err)
 {
-	struct ccai_error perr;
-	cJSON *root = NULL, *f, *v, *e;
-	int r, i = 0;
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(meta, "format"), *v;
 
-	if ((r = ccai_json_parse(&root, data->ptr, data->len, &perr)) < 0)
+	if (!whole_number(f, 1, INT_MAX))
 		return ccai_error_set(err, CCAI_EINVALID,
-				      "state '%s' is not valid JSON: %s", where,
-				      perr.message);
-	f = cJSON_GetObjectItemCaseSensitive(root, "format");
-	if (!cJSON_IsObject(root) || !f ||
-	    !cJSON_IsArray(
-		    cJSON_GetObjectItemCaseSensitive(root, "resources"))) {
-		r = ccai_error_set(err, CCAI_EINVALID,
-				   "'%s' is not a ccaictl state file", where);
-		goto fail;
-	}
-	if (!whole_number(f, 1, INT_MAX)) {
-		r = ccai_error_set(err, CCAI_EINVALID,
-				   "state '%s': 'format' must be a whole "
-				   "number from 1",
-				   where);
-		goto fail;
-	}
-	if (f->valuedouble > STATE_FORMAT) {
-		r = ccai_error_set(
+				      "state '%s': 'format' must be a whole "
+				      "number from 1",
+				      where);
+	if (f->valuedouble > STATE_FORMAT)
+		return ccai_error_set(
 			err, CCAI_EINVALID,
 			"state '%s' has format %d; this ccaictl reads up to %d",
 			where, f->valueint, STATE_FORMAT);
-		goto fail;
-	}
-	v = cJSON_GetObjectItemCaseSensitive(root, "serial");
-	if (v && !whole_number(v, 0, 9007199254740992.0)) {
-		r = ccai_error_set(err, CCAI_EINVALID,
-				   "state '%s': 'serial' must be a whole "
-				   "number from 0",
-				   where);
-		goto fail;
-	}
-	v = cJSON_GetObjectItemCaseSensitive(root, "lineage");
-	if (v && !cJSON_IsString(v)) {
-		r = ccai_error_set(err, CCAI_EINVALID,
-				   "state '%s': 'lineage' must be a string",
-				   where);
-		goto fail;
-	}
-	v = cJSON_GetObjectItemCaseSensitive(root, "watch");
-	if (v && !cJSON_IsObject(v)) {
-		r = ccai_error_set(err, CCAI_EINVALID,
-				   "state '%s': 'watch' must be an object",
-				   where);
-		goto fail;
-	}
-	cJSON_ArrayForEach(e,
-			   cJSON_GetObjectItemCaseSensitive(root, "resources"))
-	{
-		if ((r = check_entry(e, i++, where, err)) < 0)
-			goto fail;
-	}
-	*out = root;
+	v = cJSON_GetObjectItemCaseSensitive(meta, "serial");
+	if (v && !whole_number(v, 0, 9007199254740992.0))
+		return ccai_error_set(err, CCAI_EINVALID,
+				      "state '%s': 'serial' must be a whole "
+				      "number from 0",
+				      where);
+	v = cJSON_GetObjectItemCaseSensitive(meta, "lineage");
+	if (v && !cJSON_IsString(v))
+		return ccai_error_set(err, CCAI_EINVALID,
+				      "state '%s': 'lineage' must be a string",
+				      where);
+	v = cJSON_GetObjectItemCaseSensitive(meta, "watch");
+	if (v && !cJSON_IsObject(v))
+		return ccai_error_set(err, CCAI_EINVALID,
+				      "state '%s': 'watch' must be an object",
+				      where);
 	return 0;
-fail:
-	cJSON_Delete(root);
-	return r;
 }
 
-static cJSON *resources(const struct ccai_state *s)
+/* ---- entries and their indexes ------------------------------------ */
+
+static void entry_free(struct entry *e)
 {
-	return cJSON_GetObjectItemCaseSensitive(s->root, "resources");
+	if (!e)
+		return;
+	free(e->address);
+	free(e->kind);
+	free(e->server_name);
+	free(e->text);
+	free(e);
 }
 
-static cJSON *find_locked(const struct ccai_state *s, const char *address)
+/* An entry from its (checked) tree; the tree stays the caller's. */
+static struct entry *entry_of(const cJSON *tree)
 {
-	return ccai_map_get(&s->by_address, address);
+	struct entry *e = ccai_xcalloc(1, sizeof(*e));
+	const char *k = ccai_json_str(tree, "kind");
+	const char *sn = ccai_json_str(tree, "serverName");
+
+	e->address = ccai_xstrdup(ccai_json_str(tree, "address"));
+	e->kind = k ? ccai_xstrdup(k) : NULL;
+	e->server_name = sn ? ccai_xstrdup(sn) : NULL;
+	e->text = cJSON_PrintUnformatted(tree);
+	e->len = strlen(e->text);
+	return e;
 }
 
-static void index_add(struct ccai_state *s, cJSON *e)
+static void owners_add(struct ccai_state *s, struct entry *e)
 {
-	const char *a = ccai_json_str(e, "address");
-	const char *sn = ccai_json_str(e, "serverName");
 	struct owners *o;
 
-	if (a && !ccai_map_get(&s->by_address, a)) {
-		ccai_map_put(&s->by_address, a, e);
-		s->unsorted = true;
-	}
-	if (!sn)
+	if (!e->server_name)
 		return;
-	if (!(o = ccai_map_get(&s->by_server, sn))) {
+	if (!(o = ccai_map_get(&s->by_server, e->server_name))) {
 		o = ccai_xcalloc(1, sizeof(*o));
-		ccai_map_put(&s->by_server, sn, o);
+		ccai_map_put(&s->by_server, e->server_name, o);
 	}
 	CCAI_GROW(o->v, o->alloc, o->n + 1);
 	o->v[o->n++] = e;
 }
 
-static void index_del(struct ccai_state *s, cJSON *e)
+static void owners_del(struct ccai_state *s, struct entry *e)
 {
-	const char *a = ccai_json_str(e, "address");
-	const char *sn = ccai_json_str(e, "serverName");
 	struct owners *o;
 	size_t i;
 
-	if (a && ccai_map_get(&s->by_address, a) == e)
-		ccai_map_remove(&s->by_address, a);
-	if (!sn || !(o = ccai_map_get(&s->by_server, sn)))
+	if (!e->server_name ||
+	    !(o = ccai_map_get(&s->by_server, e->server_name)))
 		return;
 	for (i = 0; i < o->n; i++)
 		if (o->v[i] == e) {
@@ -268,23 +264,36 @@ static void index_del(struct ccai_state *s, cJSON *e)
 			break;
 		}
 	if (!o->n) {
-		ccai_map_remove(&s->by_server, sn);
+		ccai_map_remove(&s->by_server, e->server_name);
 		free(o->v);
 		free(o);
 	}
 }
 
-static void index_build(struct ccai_state *s)
+/* Insert or replace e (taken) in the indexes. */
+static void store_locked(struct ccai_state *s, struct entry *e)
 {
-	cJSON *e;
+	struct entry *old = ccai_map_put(&s->by_address, e->address, e);
 
-	cJSON_ArrayForEach(e, resources(s))
-	{
-		index_add(s, e);
+	if (old) {
+		owners_del(s, old);
+		entry_free(old);
 	}
+	owners_add(s, e);
 }
 
-static void index_release(struct ccai_state *s)
+static bool drop_locked(struct ccai_state *s, const char *address)
+{
+	struct entry *e = ccai_map_remove(&s->by_address, address);
+
+	if (!e)
+		return false;
+	owners_del(s, e);
+	entry_free(e);
+	return true;
+}
+
+static void indexes_release(struct ccai_state *s)
 {
 	size_t iter = 0;
 	void *v;
@@ -296,7 +305,335 @@ static void index_release(struct ccai_state *s)
 		free(o);
 	}
 	ccai_map_release(&s->by_server);
+	iter = 0;
+	while (ccai_map_next(&s->by_address, &iter, NULL, &v))
+		entry_free(v);
 	ccai_map_release(&s->by_address);
+}
+
+static cJSON *parse_entry(const struct entry *e)
+{
+	cJSON *tree = NULL;
+
+	/* our own text, printed from a checked tree: it parses */
+	if (ccai_json_parse(&tree, e->text, e->len, NULL) < 0)
+		abort();
+	return tree;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return strcmp((*(struct entry *const *)a)->address,
+		      (*(struct entry *const *)b)->address);
+}
+
+/* Every entry, sorted by address (the array is the caller's). */
+static struct entry **sorted_locked(const struct ccai_state *s, size_t *n)
+{
+	struct entry **v =
+		ccai_xmalloc((ccai_map_count(&s->by_address) + 1) * sizeof(*v));
+	size_t iter = 0, k = 0;
+	void *e;
+
+	while (ccai_map_next(&s->by_address, &iter, NULL, &e))
+		v[k++] = e;
+	if (k > 1)
+		qsort(v, k, sizeof(*v), cmp_entry);
+	*n = k;
+	return v;
+}
+
+/* ---- reading: the snapshot, then the journal ----------------------- */
+
+static const char *skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* One JSON value at p (cJSON parses it); *next is where it ends. */
+static int value_at(cJSON **out, const char *data, const char *p,
+		    const char *end, const char **next, const char *where,
+		    struct ccai_error *err)
+{
+	const char *stop = NULL;
+
+	*out = cJSON_ParseWithLengthOpts(p, (size_t)(end - p), &stop, 0);
+	if (!*out) {
+		size_t off = stop && stop >= data ? (size_t)(stop - data)
+						  : (size_t)(p - data);
+
+		return ccai_error_set(err, CCAI_EINVALID,
+				      "state '%s' is not valid JSON: invalid "
+				      "JSON at byte %zu",
+				      where, off);
+	}
+	*next = skip_ws(stop, end);
+	return 0;
+}
+
+static int not_json(const char *data, const char *p, const char *where,
+		    struct ccai_error *err)
+{
+	return ccai_error_set(err, CCAI_EINVALID,
+			      "state '%s' is not valid JSON: invalid JSON at "
+			      "byte %zu",
+			      where, (size_t)(p - data));
+}
+
+/*
+ * The snapshot, read one top-level member and one resource at a time:
+ * cJSON parses every value; this walks only the braces and commas
+ * between them, so the whole document is never one tree in memory.
+ * Errors come in the order a whole parse would give them: JSON first,
+ * then the file's shape, the top-level values, the entries.
+ */
+static int read_snapshot(struct ccai_state *s, const struct ccai_buf *data,
+			 struct ccai_error *err)
+{
+	const char *p = data->ptr, *end = data->ptr + data->len;
+	struct ccai_error eerr; /* the first bad entry, reported last */
+	bool bad_entry = false, have_resources = false;
+	cJSON *key = NULL, *v = NULL;
+	int r, i = 0;
+
+	s->meta = cJSON_CreateObject();
+	p = skip_ws(p, end);
+	if (p == end || *p != '{') {
+		if (p < end && (*p == '[' || *p == '"' || *p == '-' ||
+				(*p >= '0' && *p <= '9') || *p == 't' ||
+				*p == 'f' || *p == 'n')) {
+			/* a JSON value, but not an object */
+			if ((r = value_at(&v, data->ptr, p, end, &p, s->where,
+					  err)) < 0)
+				return r;
+			cJSON_Delete(v);
+			if (p != end)
+				return not_json(data->ptr, p, s->where, err);
+			goto not_state;
+		}
+		return not_json(data->ptr, p, s->where, err);
+	}
+	p = skip_ws(p + 1, end);
+	if (p < end && *p == '}') {
+		p = skip_ws(p + 1, end);
+		goto done;
+	}
+	for (;;) {
+		if ((r = value_at(&key, data->ptr, p, end, &p, s->where, err)) <
+		    0)
+			goto fail;
+		if (!cJSON_IsString(key) || p == end || *p != ':') {
+			r = not_json(data->ptr, p, s->where, err);
+			goto fail;
+		}
+		p = skip_ws(p + 1, end);
+		if (!strcmp(key->valuestring, "resources") && p < end &&
+		    *p == '[') {
+			have_resources = true;
+			p = skip_ws(p + 1, end);
+			if (p < end && *p == ']')
+				p = skip_ws(p + 1, end);
+			else
+				for (;;) {
+					char what[32];
+
+					if ((r = value_at(&v, data->ptr, p, end,
+							  &p, s->where, err)) <
+					    0)
+						goto fail;
+					snprintf(what, sizeof(what),
+						 "resources[%d]", i++);
+					if (!bad_entry &&
+					    check_entry(v, what, s->where,
+							&eerr) < 0)
+						bad_entry = true;
+					if (!bad_entry)
+						store_locked(s, entry_of(v));
+					cJSON_Delete(v);
+					v = NULL;
+					if (p < end && *p == ',') {
+						p = skip_ws(p + 1, end);
+						continue;
+					}
+					if (p < end && *p == ']') {
+						p = skip_ws(p + 1, end);
+						break;
+					}
+					r = not_json(data->ptr, p, s->where,
+						     err);
+					goto fail;
+				}
+		} else {
+			if ((r = value_at(&v, data->ptr, p, end, &p, s->where,
+					  err)) < 0)
+				goto fail;
+			if (!strcmp(key->valuestring, "resources"))
+				have_resources = false; /* not an array */
+			ccai_json_set(s->meta, key->valuestring, v);
+			v = NULL;
+		}
+		cJSON_Delete(key);
+		key = NULL;
+		if (p < end && *p == ',') {
+			p = skip_ws(p + 1, end);
+			continue;
+		}
+		if (p < end && *p == '}') {
+			p = skip_ws(p + 1, end);
+			break;
+		}
+		r = not_json(data->ptr, p, s->where, err);
+		goto fail;
+	}
+done:
+	if (p != end)
+		return not_json(data->ptr, p, s->where, err);
+	if (!cJSON_GetObjectItemCaseSensitive(s->meta, "format") ||
+	    !have_resources ||
+	    cJSON_GetObjectItemCaseSensitive(s->meta, "resources"))
+		goto not_state;
+	if ((r = check_meta(s->meta, s->where, err)) < 0)
+		return r;
+	if (bad_entry) {
+		if (err)
+			*err = eerr;
+		return CCAI_EINVALID;
+	}
+	s->snapshot_len = data->len;
+	return 0;
+not_state:
+	return ccai_error_set(err, CCAI_EINVALID,
+			      "'%s' is not a ccaictl state file", s->where);
+fail:
+	cJSON_Delete(key);
+	cJSON_Delete(v);
+	return r;
+}
+
+struct replay {
+	struct ccai_state *s;
+	const char *path;
+	size_t line;
+};
+
+static int journal_bad(const struct replay *rp, struct ccai_error *err,
+		       const char *what)
+{
+	return ccai_error_set(err, CCAI_EINVALID,
+			      "state journal '%s': %s (line %zu); it was not "
+			      "written by ccaictl",
+			      rp->path, what, rp->line);
+}
+
+/* One committed group of the journal: newer than the snapshot, of the
+ * same lineage, its records applied in order. */
+static int replay_group(void *ctx, const char *records, size_t len,
+			const cJSON *commit, struct ccai_error *err)
+{
+	struct replay *rp = ctx;
+	struct ccai_state *s = rp->s;
+	const cJSON *serial =
+		cJSON_GetObjectItemCaseSensitive(commit, "serial");
+	const char *lineage = ccai_json_str(commit, "lineage");
+	const char *mine = ccai_json_str(s->meta, "lineage");
+	const char *line;
+	size_t pos = 0, n, base = rp->line, nrec = 0;
+	int r = 0;
+
+	while (ccai_journal_next_line(records, len, &pos, &line, &n))
+		nrec++;
+	rp->line = base + nrec + 1; /* where the commit is */
+	if (!whole_number(serial, 1, 9007199254740992.0) || !lineage)
+		return journal_bad(rp, err,
+				   "a commit without serial or "
+				   "lineage");
+	if (mine && strcmp(mine, lineage))
+		return ccai_error_set(
+			err, CCAI_EINVALID,
+			"state journal '%s' belongs to another state (lineage "
+			"%s; '%s' has %s): move one of them away",
+			rp->path, lineage, s->where, mine);
+	if (serial->valuedouble <= ccai_json_num(s->meta, "serial", 0))
+		return 0; /* already in the snapshot */
+	rp->line = base;
+	pos = 0;
+	while (r == 0 &&
+	       ccai_journal_next_line(records, len, &pos, &line, &n)) {
+		cJSON *rec = NULL, *v;
+
+		rp->line++;
+		if (ccai_json_parse(&rec, line, n, NULL) < 0) {
+			r = journal_bad(rp, err, "a record that is not JSON");
+			break;
+		}
+		if ((v = cJSON_GetObjectItemCaseSensitive(rec, "put"))) {
+			char what[48];
+
+			snprintf(what, sizeof(what), "journal line %zu",
+				 rp->line);
+			if ((r = check_entry(v, what, s->where, err)) == 0)
+				store_locked(s, entry_of(v));
+		} else if ((v = cJSON_GetObjectItemCaseSensitive(rec,
+								 "remove")) &&
+			   cJSON_IsString(v)) {
+			drop_locked(s, v->valuestring);
+		} else if ((v = cJSON_GetObjectItemCaseSensitive(rec,
+								 "meta")) &&
+			   cJSON_IsString(v) &&
+			   cJSON_GetObjectItemCaseSensitive(rec, "value")) {
+			ccai_json_set(s->meta, v->valuestring,
+				      cJSON_DetachItemFromObjectCaseSensitive(
+					      rec, "value"));
+		} else {
+			r = journal_bad(rp, err, "an unknown record");
+		}
+		cJSON_Delete(rec);
+	}
+	if (r < 0)
+		return r;
+	rp->line = base + nrec + 1;
+	if (!mine)
+		ccai_json_set(s->meta, "lineage", cJSON_CreateString(lineage));
+	ccai_json_set(s->meta, "serial",
+		      cJSON_CreateNumber(serial->valuedouble));
+	s->compact = true;
+	return 0;
+}
+
+static int read_journal(struct ccai_state *s, struct ccai_error *err)
+{
+	struct ccai_buf data = CCAI_BUF_INIT;
+	struct replay rp = { s, s->journal.path, 0 };
+	size_t valid = 0;
+	int r;
+
+	ccai_buf_init(&data, STATE_MAX);
+	r = ccai_file_read(&data, s->journal.path, STATE_MAX, err);
+	if (r == CCAI_ENOTFOUND) {
+		r = 0;
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	r = ccai_journal_replay(data.ptr, data.len, replay_group, &rp, &valid,
+				err);
+	if (r < 0) {
+		if (err && !ccai_str_starts_with(err->message, "state journal"))
+			ccai_error_set(err, CCAI_EINVALID,
+				       "state journal '%s' is %s; move it "
+				       "away to read '%s' as it was last "
+				       "compacted",
+				       s->journal.path, err->message, s->where);
+		goto out;
+	}
+	s->journal.size = valid;
+	if (data.len)
+		s->compact = true;
+out:
+	ccai_buf_release(&data);
+	return r;
 }
 
 int ccai_state_open(struct ccai_state **out, const struct ccai_state_opts *o,
@@ -321,18 +658,27 @@ int ccai_state_open(struct ccai_state **out, const struct ccai_state_opts *o,
 		r = ccai_state_backend_file(&s->backend, where, err);
 	if (r < 0)
 		goto fail;
+	if (s->backend->journal_path) {
+		s->journaled = true;
+		ccai_journal_init(&s->journal, s->backend->journal_path);
+	}
 	if (o && o->lock && (r = s->backend->lock(s->backend, err)) < 0)
 		goto fail;
+	s->locked = o && o->lock;
 	if ((r = s->backend->read(s->backend, &data, &exists, err)) < 0)
 		goto fail;
 	if (exists) {
-		if ((r = parse_root(&s->root, &data, where, err)) < 0)
+		if ((r = read_snapshot(s, &data, err)) < 0)
 			goto fail;
 	} else {
-		s->root = empty_root();
+		cJSON_Delete(s->meta);
+		s->meta = empty_meta();
 	}
-	index_build(s);
 	ccai_buf_release(&data);
+	if (s->journaled && (r = read_journal(s, err)) < 0)
+		goto fail;
+	if ((r = check_meta(s->meta, where, err)) < 0)
+		goto fail;
 	*out = s;
 	return 0;
 fail:
@@ -341,16 +687,91 @@ fail:
 	return r;
 }
 
+/* The whole state as one document: the top-level values, then one
+ * resource per line, sorted by address (a deterministic file). */
+static char *snapshot_locked(struct ccai_state *s, size_t *len)
+{
+	struct ccai_buf b = CCAI_BUF_INIT;
+	char *meta = cJSON_PrintUnformatted(s->meta);
+	struct entry **v;
+	size_t n, i;
+
+	v = sorted_locked(s, &n);
+	ccai_buf_init(&b, STATE_MAX);
+	/* meta is "{...}": reopen it for the resources */
+	if (ccai_buf_add(&b, meta, strlen(meta) - 1) < 0 ||
+	    ccai_buf_puts(&b, strlen(meta) > 2 ? ",\"resources\":["
+					       : "\"resources\":[") < 0)
+		abort();
+	for (i = 0; i < n; i++)
+		if (ccai_buf_puts(&b, i ? ",\n" : "\n") < 0 ||
+		    ccai_buf_add(&b, v[i]->text, v[i]->len) < 0)
+			break;
+	free(v);
+	free(meta);
+	if (i < n || ccai_buf_puts(&b, n ? "\n]}\n" : "]}\n") < 0) {
+		ccai_buf_release(&b);
+		return NULL; /* over STATE_MAX */
+	}
+	return ccai_buf_detach(&b, len);
+}
+
+/* Write the snapshot (the caller holds the lock and is the writer):
+ * with the lock dropped for the write itself. */
+static int write_snapshot_locked(struct ccai_state *s, struct ccai_error *err)
+{
+	size_t len = 0;
+	char *text = snapshot_locked(s, &len);
+	int r;
+
+	if (!text)
+		return ccai_error_set(err, CCAI_ETOOBIG,
+				      "state '%s' would exceed %zu MiB",
+				      s->where, STATE_MAX >> 20);
+	pthread_mutex_unlock(&s->mu);
+	r = s->backend->write(s->backend, text, len, err);
+	if (r == 0 && s->journaled) {
+		struct ccai_error jerr;
+
+		/* the snapshot is durable: a journal left behind holds only
+		 * groups it has, which a read skips */
+		if (ccai_journal_remove(&s->journal, &jerr) < 0)
+			ccai_log_warn("state '%s': %s", s->where, jerr.message);
+	}
+	free(text);
+	pthread_mutex_lock(&s->mu);
+	if (r == 0) {
+		s->snapshot_len = len;
+		s->compact = false;
+	}
+	return r;
+}
+
 void ccai_state_close(struct ccai_state *s)
 {
 	if (!s)
 		return;
+	/* fold the journal into the snapshot when everything in memory is
+	 * committed; on failure the journal stays and is read next time */
+	if (s->backend && s->locked && s->journaled && s->compact &&
+	    !s->pending.len) {
+		struct ccai_error err;
+
+		pthread_mutex_lock(&s->mu);
+		if (write_snapshot_locked(s, &err) < 0)
+			ccai_log_warn("state '%s': the journal stays: %s",
+				      s->where, err.message);
+		pthread_mutex_unlock(&s->mu);
+	}
 	if (s->backend) {
 		s->backend->unlock(s->backend);
 		s->backend->free(s->backend);
 	}
-	index_release(s);
-	cJSON_Delete(s->root);
+	if (s->journaled)
+		ccai_journal_release(&s->journal);
+	indexes_release(s);
+	ccai_buf_release(&s->pending);
+	cJSON_Delete(s->meta);
 	pthread_cond_destroy(&s->saved);
 	pthread_mutex_destroy(&s->mu);
 	free(s->where);
@@ -359,12 +780,12 @@ void ccai_state_close(struct ccai_state *s)
 
 long long ccai_state_serial(const struct ccai_state *s)
 {
-	return (long long)ccai_json_num(s->root, "serial", 0);
+	return (long long)ccai_json_num(s->meta, "serial", 0);
 }
 
 const char *ccai_state_lineage(const struct ccai_state *s)
 {
-	return ccai_json_str(s->root, "lineage");
+	return ccai_json_str(s->meta, "lineage");
 }
 
 const char *ccai_state_where(const struct ccai_state *s)
@@ -390,70 +811,77 @@ cJSON *ccai_state_entry_new(const struct ccai_manifest *m,
 
 cJSON *ccai_state_get(struct ccai_state *s, const char *address)
 {
-	cJSON *e, *copy = NULL;
+	struct entry *e;
+	cJSON *copy = NULL;
 
 	pthread_mutex_lock(&s->mu);
-	e = find_locked(s, address);
+	e = ccai_map_get(&s->by_address, address);
 	if (e)
-		copy = cJSON_Duplicate(e, 1);
+		copy = parse_entry(e);
 	pthread_mutex_unlock(&s->mu);
 	return copy;
 }
 
+/* A journal record: {"KEY":<value>} and a newline. */
+static void record(struct ccai_state *s, const char *key, const char *json,
+		   size_t len)
+{
+	if (!s->journaled)
+		return;
+	if (ccai_buf_printf(&s->pending, "{\"%s\":", key) < 0 ||
+	    ccai_buf_add(&s->pending, json, len) < 0 ||
+	    ccai_buf_puts(&s->pending, "}\n") < 0)
+		abort(); /* a record past 256 MiB */
+}
+
 void ccai_state_put(struct ccai_state *s, cJSON *entry)
 {
-	const char *address = ccai_json_str(entry, "address");
-	cJSON *old;
+	struct entry *e;
 
-	pthread_mutex_lock(&s->mu);
-	old = address ? find_locked(s, address) : NULL;
-	if (old) {
-		index_del(s, old);
-		cJSON_ReplaceItemViaPointer(resources(s), old, entry);
-		/* the same address in the same place: no new sort needed */
-		ccai_map_put(&s->by_address, address, entry);
-	} else {
-		cJSON_AddItemToArray(resources(s), entry);
+	if (!ccai_json_str(entry, "address")) {
+		cJSON_Delete(entry);
+		return;
 	}
-	index_add(s, entry);
+	e = entry_of(entry);
+	cJSON_Delete(entry);
+	pthread_mutex_lock(&s->mu);
+	record(s, "put", e->text, e->len);
+	store_locked(s, e);
 	pthread_mutex_unlock(&s->mu);
 }
 
 bool ccai_state_remove(struct ccai_state *s, const char *address)
 {
-	cJSON *e;
+	bool found;
 
 	pthread_mutex_lock(&s->mu);
-	e = find_locked(s, address);
-	if (e) {
-		index_del(s, e);
-		cJSON_Delete(cJSON_DetachItemViaPointer(resources(s), e));
+	found = drop_locked(s, address);
+	if (found) {
+		cJSON *a = cJSON_CreateString(address);
+		char *text = cJSON_PrintUnformatted(a);
+
+		record(s, "remove", text, strlen(text));
+		free(text);
+		cJSON_Delete(a);
 	}
 	pthread_mutex_unlock(&s->mu);
-	return e != NULL;
-}
-
-static int cmp_address(const cJSON *a, const cJSON *b)
-{
-	const char *x = ccai_json_str(a, "address");
-	const char *y = ccai_json_str(b, "address");
-
-	return strcmp(x ? x : "", y ? y : "");
+	return found;
 }
 
 cJSON *ccai_state_get_by_server(struct ccai_state *s, const char *server_name)
 {
 	struct owners *o;
-	cJSON *best = NULL, *copy = NULL;
+	struct entry *best = NULL;
+	cJSON *copy = NULL;
 	size_t i;
 
 	pthread_mutex_lock(&s->mu);
 	o = ccai_map_get(&s->by_server, server_name);
 	for (i = 0; o && i < o->n; i++)
-		if (!best || cmp_address(o->v[i], best) < 0)
+		if (!best || strcmp(o->v[i]->address, best->address) < 0)
 			best = o->v[i];
 	if (best)
-		copy = cJSON_Duplicate(best, 1);
+		copy = parse_entry(best);
 	pthread_mutex_unlock(&s->mu);
 	return copy;
 }
@@ -467,12 +895,8 @@ size_t ccai_state_owners(struct ccai_state *s, const char *server_name,
 	pthread_mutex_lock(&s->mu);
 	o = ccai_map_get(&s->by_server, server_name);
 	n = o ? o->n : 0;
-	for (i = 0; addresses && i < n; i++) {
-		const char *a = ccai_json_str(o->v[i], "address");
-
-		if (a)
-			ccai_strlist_add(addresses, a);
-	}
+	for (i = 0; addresses && i < n; i++)
+		ccai_strlist_add(addresses, o->v[i]->address);
 	pthread_mutex_unlock(&s->mu);
 	if (addresses)
 		ccai_strlist_sort(addresses);
@@ -498,10 +922,10 @@ char *ccai_state_owner(struct ccai_state *s, const char *kind,
 	pthread_mutex_lock(&s->mu);
 	o = ccai_map_get(&s->by_server, server_name);
 	for (i = 0; o && i < o->n && !found; i++) {
-		const char *a = ccai_json_str(o->v[i], "address");
-		const char *k = ccai_json_str(o->v[i], "kind");
+		const char *a = o->v[i]->address;
+		const char *k = o->v[i]->kind;
 
-		if (a && k && !strcmp(k, kind) && (!self || strcmp(a, self)))
+		if (k && !strcmp(k, kind) && (!self || strcmp(a, self)))
 			found = ccai_xstrdup(a);
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -510,88 +934,83 @@ char *ccai_state_owner(struct ccai_state *s, const char *kind,
 
 /*
  * The entries of o of the given kind: their count, their addresses added
- * to addrs (when not NULL), and the first of them in *first.
+ * to addrs (when not NULL) in address order, and the first in *first.
  */
 static size_t of_kind(const struct owners *o, const char *kind, cJSON *addrs,
-		      const cJSON **first)
+		      const struct entry **first)
 {
+	struct entry **v = ccai_xmalloc((o->n + 1) * sizeof(*v));
 	size_t i, n = 0;
 
-	*first = NULL;
-	for (i = 0; i < o->n; i++) {
-		const char *k = ccai_json_str(o->v[i], "kind");
-		const char *a = ccai_json_str(o->v[i], "address");
-
-		if (!k || strcmp(k, kind) || !a)
-			continue;
-		if (!n++)
-			*first = o->v[i];
-		if (addrs)
-			cJSON_AddItemToArray(addrs, cJSON_CreateString(a));
-	}
+	for (i = 0; i < o->n; i++)
+		if (o->v[i]->kind && !strcmp(o->v[i]->kind, kind))
+			v[n++] = o->v[i];
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_entry);
+	*first = n ? v[0] : NULL;
+	for (i = 0; addrs && i < n; i++)
+		cJSON_AddItemToArray(addrs, cJSON_CreateString(v[i]->address));
+	free(v);
 	return n;
 }
 
 cJSON *ccai_state_conflicts(struct ccai_state *s)
 {
-	cJSON *out = cJSON_CreateArray(), *e;
+	cJSON *out = cJSON_CreateArray();
+	struct entry **v;
+	size_t n, i;
 
 	pthread_mutex_lock(&s->mu);
-	cJSON_ArrayForEach(e, resources(s))
-	{
-		const char *sn = ccai_json_str(e, "serverName");
-		const char *kind = ccai_json_str(e, "kind");
-		struct owners *o = sn ? ccai_map_get(&s->by_server, sn) : NULL;
-		const cJSON *first;
+	v = sorted_locked(s, &n);
+	for (i = 0; i < n; i++) {
+		const struct entry *e = v[i], *first;
+		struct owners *o = e->server_name ? ccai_map_get(&s->by_server,
+								 e->server_name)
+						  : NULL;
 		cJSON *c;
 
 		/* each conflict once: from the first of its entries */
-		if (!o || o->n < 2 || !kind || shared_kind(kind) ||
-		    of_kind(o, kind, NULL, &first) < 2 || first != e)
+		if (!o || o->n < 2 || !e->kind || shared_kind(e->kind) ||
+		    of_kind(o, e->kind, NULL, &first) < 2 || first != e)
 			continue;
 		c = cJSON_CreateObject();
-		cJSON_AddStringToObject(c, "serverName", sn);
-		cJSON_AddStringToObject(c, "kind", kind);
-		of_kind(o, kind, cJSON_AddArrayToObject(c, "addresses"),
+		cJSON_AddStringToObject(c, "serverName", e->server_name);
+		cJSON_AddStringToObject(c, "kind", e->kind);
+		of_kind(o, e->kind, cJSON_AddArrayToObject(c, "addresses"),
 			&first);
 		cJSON_AddItemToArray(out, c);
 	}
+	free(v);
 	pthread_mutex_unlock(&s->mu);
 	return out;
 }
 
-static int cmp_entry(const void *a, const void *b)
-{
-	return cmp_address(*(cJSON *const *)a, *(cJSON *const *)b);
-}
-
-/* Sort the resources array by address, in place (deterministic files). */
-static void sort_locked(struct ccai_state *s)
-{
-	cJSON *list = resources(s), *e, **v;
-	size_t n = (size_t)cJSON_GetArraySize(list), i = 0;
-
-	if (n < 2 || !s->unsorted)
-		return;
-	s->unsorted = false;
-	v = ccai_xmalloc(n * sizeof(*v));
-	while ((e = cJSON_DetachItemFromArray(list, 0)) != NULL)
-		v[i++] = e;
-	qsort(v, i, sizeof(*v), cmp_entry);
-	for (n = i, i = 0; i < n; i++)
-		cJSON_AddItemToArray(list, v[i]);
-	free(v);
-}
-
 cJSON *ccai_state_entries(struct ccai_state *s)
 {
-	cJSON *copy;
+	cJSON *out = cJSON_CreateArray();
+	struct entry **v;
+	size_t n, i;
 
 	pthread_mutex_lock(&s->mu);
-	sort_locked(s);
-	copy = cJSON_Duplicate(resources(s), 1);
+	v = sorted_locked(s, &n);
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(out, parse_entry(v[i]));
+	free(v);
 	pthread_mutex_unlock(&s->mu);
-	return copy;
+	return out;
+}
+
+void ccai_state_addresses(struct ccai_state *s, struct ccai_strlist *out)
+{
+	struct entry **v;
+	size_t n, i;
+
+	pthread_mutex_lock(&s->mu);
+	v = sorted_locked(s, &n);
+	for (i = 0; i < n; i++)
+		ccai_strlist_add(out, v[i]->address);
+	free(v);
+	pthread_mutex_unlock(&s->mu);
 }
 
 cJSON *ccai_state_get_meta(struct ccai_state *s, const char *key)
@@ -599,7 +1018,7 @@ cJSON *ccai_state_get_meta(struct ccai_state *s, const char *key)
 	cJSON *v, *copy = NULL;
 
 	pthread_mutex_lock(&s->mu);
-	v = cJSON_GetObjectItemCaseSensitive(s->root, key);
+	v = cJSON_GetObjectItemCaseSensitive(s->meta, key);
 	if (v)
 		copy = cJSON_Duplicate(v, 1);
 	pthread_mutex_unlock(&s->mu);
@@ -609,21 +1028,47 @@ cJSON *ccai_state_get_meta(struct ccai_state *s, const char *key)
 void ccai_state_set_meta(struct ccai_state *s, const char *key, cJSON *value)
 {
 	pthread_mutex_lock(&s->mu);
-	ccai_json_set(s->root, key, value);
+	if (s->journaled) {
+		cJSON *rec = cJSON_CreateObject();
+		char *text;
+
+		cJSON_AddStringToObject(rec, "meta", key);
+		cJSON_AddItemToObject(rec, "value", cJSON_Duplicate(value, 1));
+		text = cJSON_PrintUnformatted(rec);
+		if (ccai_buf_puts(&s->pending, text) < 0 ||
+		    ccai_buf_putc(&s->pending, '\n') < 0)
+			abort();
+		free(text);
+		cJSON_Delete(rec);
+	}
+	ccai_json_set(s->meta, key, value);
 	pthread_mutex_unlock(&s->mu);
+}
+
+/* Time to fold the journal into a new snapshot? When it has grown past
+ * the snapshot (and 1 MiB), so that reading costs at most twice the
+ * state and the disk holds at most three times it. */
+static bool due_for_snapshot(const struct ccai_state *s)
+{
+	size_t grown = s->journal.size + s->pending.len;
+
+	return grown >
+	       (s->snapshot_len > JOURNAL_MIN ? s->snapshot_len : JOURNAL_MIN);
 }
 
 /*
  * Group commit: a caller returns once a write that holds its changes is
- * on disk.  When steps finish together, one of them writes for all, so
- * the cost of serialising and fsyncing the whole state is paid once per
- * burst, not once per step, and no caller returns before its change is
- * durable.
+ * durable.  When steps finish together, one of them writes for all.  A
+ * write is a journal append of the records since the last save (a few
+ * hundred bytes per step, whatever the size of the state), or, for a
+ * backend without a journal and when the journal has grown past the
+ * snapshot, the whole document.
  */
 int ccai_state_save(struct ccai_state *s, struct ccai_error *err)
 {
 	unsigned long long mine, target;
-	char *text;
+	struct ccai_buf records = CCAI_BUF_INIT;
+	double serial;
 	int r = 0;
 
 	pthread_mutex_lock(&s->mu);
@@ -635,32 +1080,50 @@ int ccai_state_save(struct ccai_state *s, struct ccai_error *err)
 		}
 		s->saving = true;
 		target = s->gen;
-		if (!ccai_json_str(s->root, "lineage")) {
+		if (!ccai_json_str(s->meta, "lineage")) {
 			char *lineage = new_lineage();
 
-			cJSON_AddStringToObject(s->root, "lineage", lineage);
+			ccai_json_set(s->meta, "lineage",
+				      cJSON_CreateString(lineage));
 			free(lineage);
 		}
-		sort_locked(s);
-		ccai_json_set(s->root, "serial",
-			      cJSON_CreateNumber(
-				      ccai_json_num(s->root, "serial", 0) + 1));
-		text = cJSON_PrintUnformatted(s->root);
-		pthread_mutex_unlock(&s->mu);
-		r = s->backend->write(s->backend, text, strlen(text), err);
-		free(text);
-		pthread_mutex_lock(&s->mu);
+		serial = ccai_json_num(s->meta, "serial", 0) + 1;
+		ccai_json_set(s->meta, "serial", cJSON_CreateNumber(serial));
+		/* what this write covers; on failure it goes back */
+		records = s->pending;
+		ccai_buf_init(&s->pending, 0);
+		if (!s->journaled || due_for_snapshot(s)) {
+			r = write_snapshot_locked(s, err);
+		} else {
+			cJSON *commit = cJSON_CreateObject();
+
+			cJSON_AddNumberToObject(commit, "serial", serial);
+			cJSON_AddStringToObject(
+				commit, "lineage",
+				ccai_json_str(s->meta, "lineage"));
+			pthread_mutex_unlock(&s->mu);
+			r = ccai_journal_append(&s->journal, records.ptr,
+						records.len, commit, err);
+			cJSON_Delete(commit);
+			pthread_mutex_lock(&s->mu);
+			if (r == 0)
+				s->compact = true;
+		}
 		s->saving = false;
 		if (r < 0) {
-			/* the serial was not written: take it back */
-			ccai_json_set(
-				s->root, "serial",
-				cJSON_CreateNumber(
-					ccai_json_num(s->root, "serial", 1) -
-					1));
+			/* not written: the serial and the records go back */
+			ccai_json_set(s->meta, "serial",
+				      cJSON_CreateNumber(serial - 1));
+			if (ccai_buf_add(&records, s->pending.ptr,
+					 s->pending.len) < 0)
+				abort();
+			ccai_buf_release(&s->pending);
+			s->pending = records;
+			records = (struct ccai_buf)CCAI_BUF_INIT;
 			pthread_cond_broadcast(&s->saved);
 			break;
 		}
+		ccai_buf_release(&records);
 		s->saved_gen = target;
 		pthread_cond_broadcast(&s->saved);
 	}

@@ -4,22 +4,33 @@
  * small kind-specific attributes (a key's id, a restore's content hash).
  *
  * Backends: a local JSON file (default .ccaictl/state.json), guarded by
- * an flock on "<file>.lock" for the whole run and written atomically
- * (temporary file, fsync, rename); or a Cloud Storage object
+ * an flock on "<file>.lock" for the whole run; or a Cloud Storage object
  * (gs://BUCKET/PREFIX, see state_gcs.c) written with generation
  * preconditions and locked by a lock object.  `serial` grows by one on
- * every write; `lineage` is a random id fixed when the state is created,
+ * every save; `lineage` is a random id fixed when the state is created,
  * so a plan made against one state is refused by another.
+ *
+ * Writes scale with what changed.  The local file has a journal beside
+ * it, "<file>.journal" (util/journal.h): a save appends the entries put
+ * or removed since the last save and fsyncs, a few hundred bytes per
+ * step whatever the size of the state.  The journal is folded into the
+ * file (temporary file, fsync, rename) when it outgrows it, and when a
+ * run that holds the lock closes the state with everything saved.  A
+ * SIGKILL at any moment loses at most the changes of saves that had not
+ * returned; the next open reads the file, then the journal's committed
+ * groups newer than it.  Cloud Storage has no append: each save uploads
+ * the whole document.  Either way, saves from many threads are group
+ * commits: one write covers every save waiting for it.
  *
  * Thread-safety: the executor's workers update entries and save from many
  * threads; every function here takes the state's mutex.  Entries returned
  * by ccai_state_get() are copies the caller frees (cJSON).
  *
- * Cost: the state keeps two indexes, built once at open and kept in step
- * by put and remove: address -> entry and server name -> entries.  Every
- * lookup (get, get_by_server, owners, put, remove) is O(1) on average
- * whatever the number of resources; entries() sorts only when an address
- * was added since the last sort.
+ * Cost: in memory each entry is its compact JSON text (parsed on get),
+ * with two indexes kept in step by put and remove: address -> entry and
+ * server name -> entries.  Every lookup (get, get_by_server, owners,
+ * owner, put, remove) is O(1) on average whatever the number of
+ * resources; reading the file never holds it as one tree.
  */
 #ifndef CCAI_ENGINE_STATE_H
 #define CCAI_ENGINE_STATE_H
@@ -43,7 +54,8 @@ struct ccai_state_opts {
 
 int ccai_state_open(struct ccai_state **out, const struct ccai_state_opts *o,
 		    struct ccai_error *err);
-/* Releases the lock and frees; NULL-safe. Does not save. */
+/* Releases the lock and frees; NULL-safe.  Does not save; folds the
+ * journal into the file when the run holds the lock and saved all. */
 void ccai_state_close(struct ccai_state *s);
 
 long long ccai_state_serial(const struct ccai_state *s);
@@ -103,12 +115,14 @@ void ccai_state_put(struct ccai_state *s, cJSON *entry);
 bool ccai_state_remove(struct ccai_state *s, const char *address);
 /* A copy of every entry, sorted by address. */
 cJSON *ccai_state_entries(struct ccai_state *s);
+/* Every entry's address, sorted, appended to out (no entry is parsed). */
+void ccai_state_addresses(struct ccai_state *s, struct ccai_strlist *out);
 
 /* Top-level extra values (e.g. "watch": {"revision": ...}); copies. */
 cJSON *ccai_state_get_meta(struct ccai_state *s, const char *key);
 void ccai_state_set_meta(struct ccai_state *s, const char *key, cJSON *value);
 
-/* Write now (serial + 1). */
+/* Make every change so far durable (serial + 1). */
 int ccai_state_save(struct ccai_state *s, struct ccai_error *err);
 
 /* Break a stale lock of a shared backend (state unlock ID). */

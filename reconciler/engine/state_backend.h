@@ -6,6 +6,10 @@
  * is no state yet.  `write` must be atomic: a reader sees the old bytes
  * or the new ones; a shared backend also refuses a write when someone
  * else wrote since our read (CCAI_ECONFLICT).
+ *
+ * A backend that names a journal_path lets state.c append each save's
+ * changes there (util/journal.h) and write the whole document only now
+ * and then; it is read and written only under the backend's lock.
  */
 #ifndef CCAI_ENGINE_STATE_BACKEND_H
 #define CCAI_ENGINE_STATE_BACKEND_H
@@ -26,6 +30,9 @@ struct ccai_state_backend {
 	int (*force_unlock)(struct ccai_state_backend *b, const char *id,
 			    struct ccai_error *err);
 	void (*free)(struct ccai_state_backend *b);
+	/* A backend that can append (the local file) names the journal
+	 * that lies beside its document; NULL: every write is whole. */
+	const char *journal_path;
 };
 
 int ccai_state_backend_file(struct ccai_state_backend **out, const char *path,

@@ -3,11 +3,13 @@
 #include "util/alloc.h"
 #include "util/fs.h"
 
-/* The local file backend: flock on "<path>.lock", atomic rename writes. */
+/* The local file backend: flock on "<path>.lock", atomic rename writes,
+ * and the journal "<path>.journal" beside it. */
 struct file_backend {
 	struct ccai_state_backend base;
 	char *path;
 	char *lock_path;
+	char *journal_path;
 	int lock_fd;
 };
 
@@ -67,6 +69,7 @@ static void file_free(struct ccai_state_backend *b)
 	file_unlock(b);
 	free(f->path);
 	free(f->lock_path);
+	free(f->journal_path);
 	free(f);
 }
 
@@ -84,6 +87,8 @@ int ccai_state_backend_file(struct ccai_state_backend **out, const char *path,
 	f->base.free = file_free;
 	f->path = ccai_xstrdup(path);
 	f->lock_path = ccai_xasprintf("%s.lock", path);
+	f->journal_path = ccai_xasprintf("%s.journal", path);
+	f->base.journal_path = f->journal_path;
 	f->lock_fd = -1;
 	*out = &f->base;
 	return 0;
