@@ -1277,6 +1277,39 @@ static void unref_all(struct ccai_export *ex, const struct ccai_export_doc *d)
 	}
 }
 
+/*
+ * Who manages d already: the address of the state entry that manages its
+ * server object (for a shared kind, any binding of the same role: their
+ * members would be owned twice), or that holds its address.  Caller
+ * frees; NULL when nobody does.
+ */
+static char *managed_by(const struct ccai_export *ex,
+			const struct ccai_export_doc *d,
+			struct ccai_state *state)
+{
+	struct ccai_strlist owners = CCAI_STRLIST_INIT;
+	char *addr, *who = NULL;
+	cJSON *e;
+
+	if (!d->server_name)
+		return NULL;
+	if (!(d->kind->flags & CCAI_KIND_SHARED))
+		who = ccai_state_owner(state, d->kind->name, d->server_name,
+				       NULL);
+	else if (ccai_state_owners(state, d->server_name, &owners))
+		who = ccai_xstrdup(owners.items[0]);
+	ccai_strlist_release(&owners);
+	if (who)
+		return who;
+	addr = ccai_xasprintf("%s/%s/%s", ex->project, d->kind->name, d->name);
+	if ((e = ccai_state_get(state, addr)) != NULL) {
+		cJSON_Delete(e);
+		return addr; /* the name is another object's */
+	}
+	free(addr);
+	return NULL;
+}
+
 size_t ccai_export_leave_out_managed(struct ccai_export *ex,
 				     struct ccai_state *state)
 {
@@ -1284,10 +1317,7 @@ size_t ccai_export_leave_out_managed(struct ccai_export *ex,
 
 	while (i < ex->n) {
 		struct ccai_export_doc d = ex->docs[i];
-		char *owner = d.server_name
-				      ? ccai_state_owner(state, d.kind->name,
-							 d.server_name, NULL)
-				      : NULL;
+		char *owner = managed_by(ex, &d, state);
 
 		if (!owner) {
 			i++;

@@ -112,8 +112,10 @@ int ccai_export_check(const char *dir, const char *project,
 
 /*
  * One owner per server object: drops every document whose server object
- * an address of state already manages (a note names it), turning refs
- * to it into {external: NAME}.  Returns how many were dropped.
+ * an address of state already manages -- for RoleBinding, whose role a
+ * binding of the state has -- or whose address the state already holds
+ * (a note names the owner), turning refs to it into {external: NAME}.
+ * Returns how many were dropped.
  */
 size_t ccai_export_leave_out_managed(struct ccai_export *ex,
 				     struct ccai_state *state);
