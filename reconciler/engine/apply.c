@@ -287,7 +287,7 @@ static int adopt_existing(struct exec *x, size_t i, struct ccai_kres *k,
 	struct ccai_resource *r = &x->plan->res[i];
 	const struct ccai_kind_ops *ops = r->kind->ops;
 	cJSON *coll = NULL, *live = NULL;
-	char *name = NULL;
+	char *name = NULL, *owner;
 	const char *saved = k->server_name;
 	int rc;
 
@@ -301,6 +301,18 @@ static int adopt_existing(struct exec *x, size_t i, struct ccai_kres *k,
 		cJSON_Delete(live);
 		free(name);
 		return rc < 0 ? rc : 0;
+	}
+	/* one owner per server object, here too */
+	if ((owner = ccai_state_owner(x->state, r->kind->name, name,
+				      r->qaddress)) != NULL) {
+		rc = ccai_error_set(err, CCAI_ECONFLICT,
+				    "%s exists already and %s manages it; one "
+				    "server object has one owner",
+				    name, owner);
+		free(owner);
+		cJSON_Delete(live);
+		free(name);
+		return rc;
 	}
 	ccai_log_info("%s: adopting %s (its create answer was lost)",
 		      r->qaddress, name);
@@ -364,6 +376,9 @@ static int do_create(struct exec *x, size_t i, struct ccai_kres *k,
 			}
 			if (found < 0)
 				*err = lerr;
+			/* two candidates, or another owner: no retry helps */
+			if (found == CCAI_ECONFLICT)
+				return found;
 		}
 		sleep_backoff(attempt, k->stop);
 	}

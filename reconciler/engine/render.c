@@ -192,6 +192,13 @@ void ccai_render_text(FILE *f, const struct ccai_plan *p,
 			fprintf(f, "Note: %s needs --allow-replace.\n",
 				addr(&p->res[k], o));
 		}
+	if (p->out_of_scope)
+		fprintf(f,
+			"Note: %zu resource%s in the state belong%s to other "
+			"manifest sets or projects; %s leaves them alone.\n",
+			p->out_of_scope, p->out_of_scope == 1 ? "" : "s",
+			p->out_of_scope == 1 ? "s" : "",
+			p->destroy ? "destroy" : "--prune");
 }
 
 /* Markdown table cells must not break the table. */

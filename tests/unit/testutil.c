@@ -29,6 +29,14 @@ char *ccai_test_srcpath(const char *rel)
 	return ccai_path_join(ccai_test_src(), rel);
 }
 
+double ccai_test_time_factor(void)
+{
+	const char *v = getenv("CCAI_TEST_TIME_FACTOR");
+	double f = v ? strtod(v, NULL) : 1.0;
+
+	return f >= 1.0 ? f : 1.0;
+}
+
 char *ccai_test_tmpdir(void)
 {
 	const char *t = getenv("TMPDIR");

@@ -21,6 +21,15 @@ const char *ccai_test_ccaictl(void);
 /* A path under the source tree (a new string). */
 char *ccai_test_srcpath(const char *rel);
 
+/*
+ * How much slower than a plain build this one may be: an upper time bound
+ * in a test is multiplied by it.  CCAI_TEST_TIME_FACTOR (default 1);
+ * scripts/test raises it for the sanitizer builds, which run many times
+ * slower, so that a bound catches a change of complexity, not a slow
+ * machine.
+ */
+double ccai_test_time_factor(void);
+
 char *ccai_test_tmpdir(void);
 void ccai_test_tmpdir_free(char *dir);
 /* Write a file (creating directories); returns the path (new string). */
