@@ -115,13 +115,6 @@ size_t ccai_schema_validate(const struct ccai_schema *s, const cJSON *instance,
 			    size_t max_issues);
 
 #ifdef CCAI_UNIT_TESTING
-/*
- * ECMA-262 pattern -> POSIX extended regex text (appended to out); utf8
- * selects code-point classes (the C.UTF-8 locale) over byte classes.
- * CCAI_EINVALID with the reason when the pattern cannot be translated.
- */
-int ccai_schema_regex_translate(struct ccai_buf *out, const char *pattern,
-				bool utf8, struct ccai_error *err);
 /* v is a multiple of d (> 0), exactly, on their shortest decimal forms. */
 bool ccai_schema_multiple_of(double v, double d);
 #endif

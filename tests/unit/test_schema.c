@@ -1,11 +1,12 @@
 /*
- * test_schema.c - manifest/schema.c: the messages, paths and keys users
+ * test_schema.c - manifest/schema_*.c: the messages, paths and keys users
  * see, the compile-time refusals, patterns, numbers, refs and limits.
  * The JSON Schema Test Suite itself runs in test_schema_suite.c.
  */
 #include "util/common.h"
 #include "testutil.h"
 #include "manifest/schema.h"
+#include "manifest/schema_internal.h" /* ccai_schema_regex_translate */
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/error.h"

@@ -1,6 +1,6 @@
 /*
  * test_schema_suite.c - the official JSON Schema Test Suite (draft7) run
- * against manifest/schema.c.
+ * against manifest/schema_*.c.
  *
  * Reads every file of /usr/share/json-schema-test-suite/tests/draft7
  * (Debian package json-schema-test-suite; $CCAI_JSTS_DIR overrides),

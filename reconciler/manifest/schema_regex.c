@@ -1,0 +1,816 @@
+/*
+ * schema_regex.c - ECMA-262 patterns (what JSON Schema's `pattern` and
+ * `patternProperties` hold) translated to POSIX extended regexes for
+ * regcomp(3): escapes and classes (\d \w \s and their negations, also
+ * inside brackets, \xHH \uHHHH \cX), non-capturing and named groups,
+ * lazy quantifiers, ECMA's `.`; what POSIX cannot say (lookaround,
+ * back-references, huge non-ASCII ranges) is refused with a reason.
+ * Part of the validator described in schema_internal.h.
+ */
+#include "util/common.h"
+#include "manifest/schema_internal.h"
+
+#include "util/alloc.h"
+#include "util/buf.h"
+
+/* A class range of non-ASCII characters is listed char by char. */
+#define MAX_WIDE_RANGE 256
+
+struct crange {
+	uint32_t lo, hi;
+};
+
+/* A set of code points as ranges; normalised = sorted, disjoint. */
+struct cset {
+	struct crange *r;
+	size_t n;
+	size_t alloc;
+};
+
+enum { CL_DIGIT, CL_WORD, CL_SPACE, CL_COUNT };
+
+struct rx {
+	const char *p;
+	size_t i;
+	bool utf8;
+	struct ccai_buf *out;
+	struct ccai_error *err;
+};
+
+static void cset_add(struct cset *s, uint32_t lo, uint32_t hi)
+{
+	CCAI_GROW(s->r, s->alloc, s->n + 1);
+	s->r[s->n].lo = lo;
+	s->r[s->n].hi = hi;
+	s->n++;
+}
+
+static void cset_release(struct cset *s)
+{
+	free(s->r);
+	s->r = NULL;
+	s->n = s->alloc = 0;
+}
+
+static int crange_cmp(const void *a, const void *b)
+{
+	const struct crange *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->hi < y->hi ? -1 : x->hi > y->hi;
+}
+
+static void cset_normalize(struct cset *s)
+{
+	size_t i, j = 0;
+
+	if (!s->n)
+		return;
+	qsort(s->r, s->n, sizeof(*s->r), crange_cmp);
+	for (i = 1; i < s->n; i++) {
+		if (s->r[i].lo <= s->r[j].hi + 1) {
+			if (s->r[i].hi > s->r[j].hi)
+				s->r[j].hi = s->r[i].hi;
+		} else {
+			s->r[++j] = s->r[i];
+		}
+	}
+	s->n = j + 1;
+}
+
+static void cset_add_class(struct cset *s, int cl, bool utf8)
+{
+	switch (cl) {
+	case CL_DIGIT:
+		cset_add(s, '0', '9');
+		break;
+	case CL_WORD:
+		cset_add(s, '0', '9');
+		cset_add(s, 'A', 'Z');
+		cset_add(s, '_', '_');
+		cset_add(s, 'a', 'z');
+		break;
+	default:
+		/* ECMA-262 WhiteSpace and LineTerminator */
+		cset_add(s, 0x09, 0x0d);
+		cset_add(s, 0x20, 0x20);
+		if (utf8) {
+			cset_add(s, 0xa0, 0xa0);
+			cset_add(s, 0x1680, 0x1680);
+			cset_add(s, 0x2000, 0x200a);
+			cset_add(s, 0x2028, 0x2029);
+			cset_add(s, 0x202f, 0x202f);
+			cset_add(s, 0x205f, 0x205f);
+			cset_add(s, 0x3000, 0x3000);
+			cset_add(s, 0xfeff, 0xfeff);
+		}
+		break;
+	}
+	cset_normalize(s);
+}
+
+/* out = a & b; both normalised. */
+static void cset_intersect(struct cset *out, const struct cset *a,
+			   const struct cset *b)
+{
+	size_t i = 0, j = 0;
+
+	while (i < a->n && j < b->n) {
+		uint32_t lo = CCAI_MAX(a->r[i].lo, b->r[j].lo);
+		uint32_t hi = CCAI_MIN(a->r[i].hi, b->r[j].hi);
+
+		if (lo <= hi)
+			cset_add(out, lo, hi);
+		if (a->r[i].hi < b->r[j].hi)
+			i++;
+		else
+			j++;
+	}
+}
+
+/* out = a - b; both normalised. */
+static void cset_subtract(struct cset *out, const struct cset *a,
+			  const struct cset *b)
+{
+	size_t i, j;
+
+	for (i = 0; i < a->n; i++) {
+		uint32_t cur = a->r[i].lo, hi = a->r[i].hi;
+		bool done = false;
+
+		for (j = 0; j < b->n && !done; j++) {
+			if (b->r[j].hi < cur || b->r[j].lo > hi)
+				continue;
+			if (b->r[j].lo > cur)
+				cset_add(out, cur, b->r[j].lo - 1);
+			if (b->r[j].hi >= hi)
+				done = true;
+			else
+				cur = b->r[j].hi + 1;
+		}
+		if (!done)
+			cset_add(out, cur, hi);
+	}
+}
+
+static void put_utf8(struct ccai_buf *b, uint32_t cp)
+{
+	char s[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		s[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		s[0] = (char)(0xc0 | (cp >> 6));
+		s[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		s[0] = (char)(0xe0 | (cp >> 12));
+		s[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		s[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		s[0] = (char)(0xf0 | (cp >> 18));
+		s[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		s[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		s[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	ccai_buf_add(b, s, n);
+}
+
+/* Decodes one UTF-8 sequence; 0 bytes when it is not valid UTF-8. */
+static size_t utf8_decode(const char *str, uint32_t *cp)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	uint32_t c = s[0], min;
+	size_t n, i;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if ((c & 0xe0) == 0xc0) {
+		n = 2;
+		c &= 0x1f;
+		min = 0x80;
+	} else if ((c & 0xf0) == 0xe0) {
+		n = 3;
+		c &= 0x0f;
+		min = 0x800;
+	} else if ((c & 0xf8) == 0xf0) {
+		n = 4;
+		c &= 0x07;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+static int rx_fail(struct rx *x, const char *fmt, ...) CCAI_PRINTF(2, 3);
+static int rx_fail(struct rx *x, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = ccai_error_vset(x->err, CCAI_EINVALID, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* A literal code point outside brackets. */
+static void rx_lit(struct rx *x, uint32_t cp)
+{
+	if (cp < 0x80) {
+		if (strchr(".[]()*+?{}|^$\\", (int)cp))
+			ccai_buf_putc(x->out, '\\');
+		ccai_buf_putc(x->out, (char)cp);
+	} else if (x->utf8) {
+		put_utf8(x->out, cp);
+	} else {
+		/* bytes: group them so that a quantifier takes all */
+		ccai_buf_putc(x->out, '(');
+		put_utf8(x->out, cp);
+		ccai_buf_putc(x->out, ')');
+	}
+}
+
+static uint32_t next_bracket_special(uint32_t c)
+{
+	static const uint32_t sp[] = { '-', '[', ']', '^' };
+	size_t i;
+
+	for (i = 0; i < CCAI_ARRAY_SIZE(sp); i++)
+		if (sp[i] >= c)
+			return sp[i];
+	return UINT32_MAX;
+}
+
+static int rx_bracket_range(struct rx *x, struct ccai_buf *body, uint32_t lo,
+			    uint32_t hi)
+{
+	uint32_t c;
+
+	if (lo == 0)
+		lo = 1; /* NUL never occurs in a C string */
+	if (lo > hi)
+		return 0;
+	if (hi < 0x80) {
+		ccai_buf_putc(body, (char)lo);
+		if (hi > lo) {
+			if (hi > lo + 1)
+				ccai_buf_putc(body, '-');
+			ccai_buf_putc(body, (char)hi);
+		}
+		return 0;
+	}
+	if (lo < 0x80) {
+		if (rx_bracket_range(x, body, lo, 0x7f) < 0)
+			return -1;
+		lo = 0x80;
+	}
+	if (!x->utf8)
+		return rx_fail(x, "a class with non-ASCII characters needs "
+				  "the C.UTF-8 locale, which is missing");
+	/* glibc refuses non-ASCII range ends in C.UTF-8: list them */
+	if (hi - lo >= MAX_WIDE_RANGE)
+		return rx_fail(x,
+			       "range U+%04X-U+%04X has more than %d "
+			       "non-ASCII characters",
+			       (unsigned)lo, (unsigned)hi, MAX_WIDE_RANGE);
+	for (c = lo; c <= hi; c++)
+		put_utf8(body, c);
+	return 0;
+}
+
+/* Emits a normalised set as a POSIX bracket expression. */
+static int rx_emit_set(struct rx *x, const struct cset *s, bool negate)
+{
+	struct ccai_buf body = CCAI_BUF_INIT;
+	bool has[128] = { false };
+	size_t i;
+	int r = -1;
+
+	for (i = 0; i < s->n; i++) {
+		uint32_t cur = s->r[i].lo, hi = s->r[i].hi;
+
+		while (cur <= hi) {
+			uint32_t sp = next_bracket_special(cur);
+
+			if (sp > hi) {
+				if (rx_bracket_range(x, &body, cur, hi) < 0)
+					goto out;
+				break;
+			}
+			if (sp > cur &&
+			    rx_bracket_range(x, &body, cur, sp - 1) < 0)
+				goto out;
+			has[sp] = true;
+			cur = sp + 1;
+		}
+	}
+	if (!body.len && !has[']'] && !has['['] && !has['-'] && !has['^']) {
+		if (!negate) {
+			r = rx_fail(x, "the class matches no character");
+			goto out;
+		}
+		ccai_buf_putc(x->out, '.'); /* [^] is any character */
+		r = 0;
+		goto out;
+	}
+	if (!negate && !body.len && !has[']'] && !has['['] && has['^']) {
+		/* a bracket may not start with '^' unless it negates */
+		ccai_buf_puts(x->out, has['-'] ? "[-^]" : "\\^");
+		r = 0;
+		goto out;
+	}
+	ccai_buf_puts(x->out, negate ? "[^" : "[");
+	if (has[']'])
+		ccai_buf_putc(x->out, ']');
+	ccai_buf_add(x->out, body.ptr, body.len);
+	if (has['['])
+		ccai_buf_putc(x->out, '[');
+	if (has['^'])
+		ccai_buf_putc(x->out, '^');
+	if (has['-'])
+		ccai_buf_putc(x->out, '-');
+	ccai_buf_putc(x->out, ']');
+	r = 0;
+out:
+	ccai_buf_release(&body);
+	return r;
+}
+
+static int rx_emit_class(struct rx *x, int cl, bool negate)
+{
+	struct cset s = { NULL, 0, 0 };
+	int r;
+
+	cset_add_class(&s, cl, x->utf8);
+	r = rx_emit_set(x, &s, negate);
+	cset_release(&s);
+	return r;
+}
+
+int ccai_schema_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static bool read_hex(const char *s, int n, uint32_t *out)
+{
+	uint32_t v = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		int h = ccai_schema_hexval(s[i]);
+
+		if (h < 0)
+			return false;
+		v = v * 16 + (uint32_t)h;
+	}
+	*out = v;
+	return true;
+}
+
+enum { ESC_CHAR, ESC_CLASS, ESC_NCLASS, ESC_ASSERT };
+
+/*
+ * One escape; x->i is just past the backslash.  Sets *kind and either *cp
+ * (ESC_CHAR, ESC_ASSERT: the letter) or *cl.
+ */
+static int rx_escape(struct rx *x, bool in_class, int *kind, uint32_t *cp,
+		     int *cl)
+{
+	const char *p = x->p;
+	char c = p[x->i];
+	uint32_t lo;
+
+	if (!c)
+		return rx_fail(x, "it ends with a lone backslash");
+	x->i++;
+	*kind = ESC_CHAR;
+	switch (c) {
+	case 'd':
+	case 'D':
+	case 'w':
+	case 'W':
+	case 's':
+	case 'S':
+		*cl = (c == 'd' || c == 'D')   ? CL_DIGIT
+		      : (c == 'w' || c == 'W') ? CL_WORD
+					       : CL_SPACE;
+		*kind = (c >= 'a') ? ESC_CLASS : ESC_NCLASS;
+		return 0;
+	case 'b':
+	case 'B':
+		if (in_class) {
+			if (c == 'B')
+				return rx_fail(x, "'\\B' inside a class");
+			*cp = 0x08;
+			return 0;
+		}
+		*kind = ESC_ASSERT;
+		*cp = (uint32_t)c;
+		return 0;
+	case 'n':
+		*cp = '\n';
+		return 0;
+	case 'r':
+		*cp = '\r';
+		return 0;
+	case 't':
+		*cp = '\t';
+		return 0;
+	case 'f':
+		*cp = '\f';
+		return 0;
+	case 'v':
+		*cp = '\v';
+		return 0;
+	case '0':
+		if (!in_class || (p[x->i] >= '0' && p[x->i] <= '9'))
+			return rx_fail(x, "'\\0' (NUL or octal) is not "
+					  "supported outside a class");
+		*cp = 0; /* a class range end; NUL itself never occurs */
+		return 0;
+	case 'k':
+		return rx_fail(x, "named back-references are not supported");
+	case 'p':
+	case 'P':
+		return rx_fail(x,
+			       "Unicode property escapes '\\%c' are not "
+			       "supported",
+			       c);
+	case 'x':
+		if (!read_hex(p + x->i, 2, cp))
+			return rx_fail(x, "'\\x' needs two hex digits");
+		x->i += 2;
+		break;
+	case 'u':
+		if (p[x->i] == '{')
+			return rx_fail(x, "'\\u{...}' needs the unicode flag");
+		if (!read_hex(p + x->i, 4, cp))
+			return rx_fail(x, "'\\u' needs four hex digits");
+		x->i += 4;
+		if (*cp >= 0xd800 && *cp <= 0xdbff && p[x->i] == '\\' &&
+		    p[x->i + 1] == 'u' && read_hex(p + x->i + 2, 4, &lo) &&
+		    lo >= 0xdc00 && lo <= 0xdfff) {
+			*cp = 0x10000 + ((*cp - 0xd800) << 10) + (lo - 0xdc00);
+			x->i += 6;
+		}
+		if (*cp >= 0xd800 && *cp <= 0xdfff)
+			return rx_fail(x, "lone surrogate '\\u%04X'",
+				       (unsigned)*cp);
+		break;
+	case 'c':
+		c = p[x->i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
+			return rx_fail(x, "'\\c' needs a letter");
+		x->i++;
+		*cp = (uint32_t)c % 32;
+		return 0;
+	default:
+		if (c >= '1' && c <= '9')
+			return rx_fail(x, "back-references are not supported");
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9'))
+			return rx_fail(x, "unknown escape '\\%c'", c);
+		/* identity escape of punctuation or of any non-ASCII char */
+		x->i--;
+		{
+			size_t n = utf8_decode(p + x->i, cp);
+
+			if (!n)
+				return rx_fail(x, "it is not valid UTF-8");
+			x->i += n;
+		}
+		return 0;
+	}
+	if (*cp == 0 && !in_class)
+		return rx_fail(x, "NUL characters are not supported outside "
+				  "a class");
+	return 0;
+}
+
+/* One class atom: a char (*is_class false) or a shorthand class. */
+static int rx_class_atom(struct rx *x, bool *is_class, uint32_t *cp, int *cl,
+			 bool *neg)
+{
+	int kind;
+	size_t n;
+
+	*is_class = false;
+	if (x->p[x->i] == '\\') {
+		x->i++;
+		if (rx_escape(x, true, &kind, cp, cl) < 0)
+			return -1;
+		if (kind == ESC_CLASS || kind == ESC_NCLASS) {
+			*is_class = true;
+			*neg = kind == ESC_NCLASS;
+		}
+		return 0;
+	}
+	n = utf8_decode(x->p + x->i, cp);
+	if (!n)
+		return rx_fail(x, "it is not valid UTF-8");
+	x->i += n;
+	return 0;
+}
+
+/* A class "[...]"; x->i is at the '['. */
+static int rx_class(struct rx *x)
+{
+	struct cset pos = { NULL, 0, 0 }, acc = { NULL, 0, 0 };
+	struct cset tmp = { NULL, 0, 0 }, cls = { NULL, 0, 0 };
+	bool negate = false, ncl[CL_COUNT] = { false };
+	size_t nneg = 0;
+	int r = -1, k;
+
+	x->i++;
+	if (x->p[x->i] == '^') {
+		negate = true;
+		x->i++;
+	}
+	for (;;) {
+		bool a_cls, a_neg = false, b_cls, b_neg = false;
+		uint32_t a, b;
+		int a_cl = 0, b_cl = 0;
+
+		if (!x->p[x->i]) {
+			r = rx_fail(x, "a class '[' is not closed");
+			goto out;
+		}
+		if (x->p[x->i] == ']') {
+			x->i++;
+			break;
+		}
+		if (rx_class_atom(x, &a_cls, &a, &a_cl, &a_neg) < 0)
+			goto out;
+		if (a_cls) {
+			if (a_neg)
+				ncl[a_cl] = true;
+			else
+				cset_add_class(&pos, a_cl, x->utf8);
+			continue;
+		}
+		if (x->p[x->i] != '-' || !x->p[x->i + 1] ||
+		    x->p[x->i + 1] == ']') {
+			cset_add(&pos, a, a);
+			continue;
+		}
+		x->i++;
+		if (rx_class_atom(x, &b_cls, &b, &b_cl, &b_neg) < 0)
+			goto out;
+		if (b_cls) {
+			/* Annex B: "[a-\d]" is 'a', '-' and the class */
+			cset_add(&pos, a, a);
+			cset_add(&pos, '-', '-');
+			if (b_neg)
+				ncl[b_cl] = true;
+			else
+				cset_add_class(&pos, b_cl, x->utf8);
+			continue;
+		}
+		if (a > b) {
+			r = rx_fail(x, "a class range is out of order");
+			goto out;
+		}
+		cset_add(&pos, a, b);
+	}
+	cset_normalize(&pos);
+	for (k = 0; k < CL_COUNT; k++)
+		nneg += ncl[k];
+	if (!nneg) {
+		r = rx_emit_set(x, &pos, negate);
+		goto out;
+	}
+	if (!negate) {
+		/* [a\D]: 'a' or a non-digit, as an alternation */
+		bool first = true;
+
+		ccai_buf_putc(x->out, '(');
+		if (pos.n) {
+			if (rx_emit_set(x, &pos, false) < 0)
+				goto out;
+			first = false;
+		}
+		for (k = 0; k < CL_COUNT; k++) {
+			if (!ncl[k])
+				continue;
+			if (!first)
+				ccai_buf_putc(x->out, '|');
+			first = false;
+			if (rx_emit_class(x, k, true) < 0)
+				goto out;
+		}
+		ccai_buf_putc(x->out, ')');
+		r = 0;
+		goto out;
+	}
+	/* [^a\S] = whitespace but not 'a': intersect, then subtract */
+	{
+		bool have = false;
+
+		for (k = 0; k < CL_COUNT; k++) {
+			if (!ncl[k])
+				continue;
+			cset_release(&cls);
+			cset_add_class(&cls, k, x->utf8);
+			if (!have) {
+				acc = cls;
+				cls.r = NULL;
+				cls.n = cls.alloc = 0;
+				have = true;
+				continue;
+			}
+			cset_release(&tmp);
+			cset_intersect(&tmp, &acc, &cls);
+			cset_release(&acc);
+			acc = tmp;
+			tmp.r = NULL;
+			tmp.n = tmp.alloc = 0;
+		}
+	}
+	cset_subtract(&tmp, &acc, &pos);
+	cset_normalize(&tmp);
+	r = rx_emit_set(x, &tmp, false);
+out:
+	cset_release(&pos);
+	cset_release(&acc);
+	cset_release(&tmp);
+	cset_release(&cls);
+	return r;
+}
+
+/* Length of a valid quantifier "{n}", "{n,}" or "{n,m}" at s, else 0. */
+static size_t quantifier_len(const char *s)
+{
+	size_t j = 1;
+
+	if (!(s[j] >= '0' && s[j] <= '9'))
+		return 0;
+	while (s[j] >= '0' && s[j] <= '9')
+		j++;
+	if (s[j] == ',') {
+		j++;
+		while (s[j] >= '0' && s[j] <= '9')
+			j++;
+	}
+	return s[j] == '}' ? j + 1 : 0;
+}
+
+static int rx_dot(struct rx *x)
+{
+	struct cset s = { NULL, 0, 0 };
+	int r;
+
+	/* ECMA's '.' is anything but a line terminator */
+	cset_add(&s, '\n', '\n');
+	cset_add(&s, '\r', '\r');
+	if (x->utf8)
+		cset_add(&s, 0x2028, 0x2029);
+	r = rx_emit_set(x, &s, true);
+	cset_release(&s);
+	return r;
+}
+
+int ccai_schema_regex_translate(struct ccai_buf *out, const char *pattern,
+				bool utf8, struct ccai_error *err)
+{
+	struct rx x = { pattern, 0, utf8, out, err };
+	int depth = 0, kind, cl;
+	uint32_t cp;
+	size_t n;
+
+	while (pattern[x.i]) {
+		char c = pattern[x.i];
+
+		switch (c) {
+		case '\\':
+			x.i++;
+			if (rx_escape(&x, false, &kind, &cp, &cl) < 0)
+				return CCAI_EINVALID;
+			if (kind == ESC_CLASS || kind == ESC_NCLASS) {
+				if (rx_emit_class(&x, cl, kind == ESC_NCLASS) <
+				    0)
+					return CCAI_EINVALID;
+			} else if (kind == ESC_ASSERT) {
+				/* GNU regex knows \b and \B */
+				ccai_buf_putc(out, '\\');
+				ccai_buf_putc(out, (char)cp);
+			} else {
+				rx_lit(&x, cp);
+			}
+			break;
+		case '[':
+			if (rx_class(&x) < 0)
+				return CCAI_EINVALID;
+			break;
+		case '(':
+			x.i++;
+			if (pattern[x.i] == '?') {
+				const char *g = pattern + x.i + 1;
+
+				if (g[0] == ':') {
+					x.i += 2;
+				} else if (g[0] == '=' || g[0] == '!') {
+					return rx_fail(&x,
+						       "lookahead '(?%c' is "
+						       "not supported",
+						       g[0]);
+				} else if (g[0] == '<' &&
+					   (g[1] == '=' || g[1] == '!')) {
+					return rx_fail(&x,
+						       "lookbehind '(?<%c' is "
+						       "not supported",
+						       g[1]);
+				} else if (g[0] == '<' && g[1] != '>' &&
+					   strchr(g, '>')) {
+					/* a named group is a plain group */
+					x.i = (size_t)(strchr(g, '>') -
+						       pattern) +
+					      1;
+				} else {
+					return rx_fail(&x,
+						       "unknown group '(?%.1s'",
+						       g);
+				}
+			}
+			ccai_buf_putc(out, '(');
+			depth++;
+			break;
+		case ')':
+			if (!depth)
+				return rx_fail(&x, "it has an unmatched ')'");
+			depth--;
+			ccai_buf_putc(out, ')');
+			x.i++;
+			break;
+		case '{':
+			n = quantifier_len(pattern + x.i);
+			if (n) {
+				ccai_buf_add(out, pattern + x.i, n);
+				x.i += n;
+				if (pattern[x.i] == '?')
+					x.i++; /* lazy: same matches */
+			} else {
+				ccai_buf_puts(out, "\\{"); /* Annex B literal */
+				x.i++;
+			}
+			break;
+		case '}':
+			ccai_buf_puts(out, "\\}");
+			x.i++;
+			break;
+		case '*':
+		case '+':
+		case '?':
+			ccai_buf_putc(out, c);
+			x.i++;
+			if (pattern[x.i] == '?')
+				x.i++; /* lazy: whether it matches is the same */
+			break;
+		case '.':
+			if (rx_dot(&x) < 0)
+				return CCAI_EINVALID;
+			x.i++;
+			break;
+		case '^':
+		case '$':
+		case '|':
+		case ']':
+			ccai_buf_putc(out, c);
+			x.i++;
+			break;
+		default:
+			n = utf8_decode(pattern + x.i, &cp);
+			if (!n)
+				return rx_fail(&x, "it is not valid UTF-8");
+			x.i += n;
+			rx_lit(&x, cp);
+			break;
+		}
+	}
+	if (depth)
+		return rx_fail(&x, "it has an unmatched '('");
+	return 0;
+}
