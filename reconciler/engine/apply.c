@@ -43,17 +43,15 @@ static bool is_delete(enum ccai_action a)
 /* Does this resource need a step at all? */
 static bool needs_step(const struct ccai_plan *p, const struct ccai_resource *r)
 {
-	const char *owner = ccai_json_str(r->state, "set");
-
 	if (r->action != CCAI_ACT_NOOP)
 		return true;
 	/* adopted, or its state entry lacks what we keep: write the state */
 	if (r->adopted || !r->state ||
 	    !cJSON_GetObjectItemCaseSensitive(r->state, "lastApplied"))
 		return true;
-	/* another manifest set applied it last: this one takes it over */
+	/* the entry does not yet say that this manifest set declares it */
 	return r->m && p->set && p->set->id &&
-	       (!owner || strcmp(owner, p->set->id));
+	       !ccai_state_entry_claimed_by(r->state, p->set->id);
 }
 
 static void add_to_unit(struct unit *u, size_t i)
@@ -157,9 +155,16 @@ static cJSON *state_entry(struct exec *x, size_t i, const struct ccai_kres *k,
 		cJSON_AddStringToObject(e, "location", r->location);
 	if (r->server_name)
 		cJSON_AddStringToObject(e, "serverName", r->server_name);
-	/* the manifest set that applied it last: the scope of its --prune */
+	/* the manifest sets that declare it: the scope of their --prune */
 	if (r->m && x->plan->set && x->plan->set->id)
-		cJSON_AddStringToObject(e, "set", x->plan->set->id);
+		cJSON_AddItemToObject(e, "sets",
+				      ccai_state_entry_claims(r->state,
+							      x->plan->set->id,
+							      true));
+	else if (cJSON_GetObjectItemCaseSensitive(r->state, "sets"))
+		cJSON_AddItemToObject(
+			e, "sets",
+			ccai_state_entry_claims(r->state, NULL, false));
 	if (r->m) {
 		if (cJSON_IsObject(r->m->spec))
 			cJSON_AddItemToObject(e, "spec",
@@ -418,7 +423,17 @@ static int finish(struct exec *x, size_t i, struct ccai_kres *k,
 	struct ccai_resource *r = &x->plan->res[i];
 	const cJSON *attrs;
 
-	if (is_delete(r->action)) {
+	if (r->release) {
+		/* the other sets keep it: only this one lets go */
+		cJSON *e = ccai_state_get(x->state, r->qaddress);
+
+		if (e) {
+			ccai_json_set(e, "sets",
+				      ccai_state_entry_claims(
+					      e, x->plan->set->id, false));
+			ccai_state_put(x->state, e);
+		}
+	} else if (is_delete(r->action)) {
 		ccai_state_remove(x->state, r->qaddress);
 	} else {
 		if (k->new_server_name) {

@@ -367,12 +367,33 @@ static const struct ccai_resource *replaced_dep(const struct planner *pl,
 	return NULL;
 }
 
-/* Did another manifest set apply r last? */
-static bool taken_over(const struct planner *pl, const struct ccai_resource *r)
+/*
+ * Another manifest set that declares r and this one does not yet: r is
+ * shared from now on (recorded, as an adoption is).  NULL otherwise.
+ */
+static const char *joining(const struct planner *pl,
+			   const struct ccai_resource *r)
 {
-	const char *owner = ccai_json_str(r->state, "set");
+	if (!r->state || !pl->set->id ||
+	    ccai_state_entry_claimed_by(r->state, pl->set->id))
+		return NULL;
+	return ccai_state_entry_other_claim(r->state, pl->set->id);
+}
 
-	return owner && (!pl->set->id || strcmp(owner, pl->set->id));
+/* Another manifest set still declares r: deleting it is letting go. */
+static bool let_go(const struct planner *pl, struct ccai_resource *r)
+{
+	const char *other = ccai_state_entry_other_claim(r->state, pl->set->id);
+
+	if (!other)
+		return false;
+	r->action = CCAI_ACT_FORGET;
+	r->release = true;
+	reason(r,
+	       "manifest set '%s' declares it too: left in place, only this "
+	       "set lets go of it",
+	       other);
+	return true;
 }
 
 /* Decide for one resource whose desired object is final. */
@@ -387,7 +408,7 @@ static void decide(struct planner *pl, size_t i)
 	cJSON *live = NULL, *c;
 	char *name = NULL;
 	struct ccai_error err;
-	bool takeover;
+	const char *join;
 
 	if (rd->rc < 0) {
 		/* one failed read is one problem, not one per resource */
@@ -417,12 +438,12 @@ static void decide(struct planner *pl, size_t i)
 		r->vanished = true;
 	if (owned_elsewhere(pl, r))
 		return;
-	takeover = r->m && !(o && o->destroy) && taken_over(pl, r);
-	if (takeover)
+	join = r->m && !(o && o->destroy) ? joining(pl, r) : NULL;
+	if (join)
 		reason(r,
-		       "last applied from manifest set '%s'; this set takes "
-		       "it over",
-		       ccai_json_str(r->state, "set"));
+		       "manifest set '%s' declares it too; recorded as this "
+		       "set's as well",
+		       join);
 	fill_kres(pl, i);
 	if (r->kind->ops->notes && r->m && !(o && o->destroy))
 		r->kind->ops->notes(k, &r->reasons);
@@ -442,6 +463,8 @@ static void decide(struct planner *pl, size_t i)
 			r->action = CCAI_ACT_NOOP;
 			return;
 		}
+		if (let_go(pl, r))
+			return;
 		if (prevent) {
 			struct ccai_error e;
 
@@ -546,8 +569,8 @@ static void decide(struct planner *pl, size_t i)
 		reason(r, "adopting the existing %s matched by %s",
 		       r->server_name,
 		       r->kind->identity ? r->kind->identity : "name");
-	/* nothing to change but whose it is: recorded, as an adoption is */
-	if (takeover && r->action == CCAI_ACT_NOOP)
+	/* nothing to change but who declares it: recorded, as an adoption */
+	if (join && r->action == CCAI_ACT_NOOP)
 		r->adopted = true;
 }
 
@@ -590,22 +613,22 @@ static void fingerprint(struct planner *pl)
 }
 
 /*
- * The scope of --prune: a state entry whose manifest is gone is deleted
+ * The scope of --prune: a state entry whose manifest is gone is looked at
  * only when it lives in a project the set names and this manifest set
- * applied it last.  An entry no set has claimed (written before sets
- * were recorded) is left alone until its manifest is applied again.
- * destroy never reaches past the set's own manifests.
+ * declared it (state.h "sets"; it is deleted when no other set does).
+ * An entry no set has claimed (written before sets were recorded) is
+ * left alone until its manifest is applied again.  destroy never reaches
+ * past the set's own manifests.
  */
 static bool in_scope(const struct ccai_manifest_set *set, const cJSON *e,
 		     const struct ccai_plan_opts *o)
 {
 	const char *project = ccai_json_str(e, "project");
-	const char *owner = ccai_json_str(e, "set");
 
-	if (o->destroy || !o->prune || !project || !owner || !set->id ||
+	if (o->destroy || !o->prune || !project || !set->id ||
 	    !ccai_strlist_has(&set->projects, project))
 		return false;
-	return !strcmp(owner, set->id);
+	return ccai_state_entry_claimed_by(e, set->id);
 }
 
 /*

@@ -68,6 +68,9 @@ struct ccai_resource {
 	bool blocked; /* a replace without --allow-replace */
 	bool targeted;
 	bool applied; /* apply: its step finished (server_name is final) */
+	/* a forget that only lets go of this manifest set's claim: another
+	 * set still declares it, so its entry stays (state.h "sets") */
+	bool release;
 
 	size_t *deps; /* resources that must be done first */
 	size_t ndeps;
@@ -94,8 +97,8 @@ struct ccai_plan {
 	long long serial;
 	bool destroy;
 	long long reads; /* requests observe made */
-	/* state entries --prune or destroy left alone: another manifest set's,
-	 * or in a project the set does not name */
+	/* state entries --prune or destroy left alone: only other manifest
+	 * sets declare them, or they are in a project the set does not name */
 	size_t out_of_scope;
 	long long elapsed_ms;
 	struct ccai_diag problems; /* e.g. ambiguous matches */

@@ -6,9 +6,10 @@
  *
  * - Scope (plan.c): destroy plans the deletion of exactly the resources
  *   whose manifests are in the set; --prune looks only at state entries
- *   of the projects the set names that this manifest set (set->id) last
- *   applied (or that no set has claimed yet).  Everything else in the
- *   state is left alone and counted in plan->out_of_scope.
+ *   of the projects the set names that this manifest set (set->id)
+ *   declared.  A resource another set declares too is only let go of
+ *   (state.h "sets").  Everything else in the state is left alone and
+ *   counted in plan->out_of_scope.
  * - Ownership (plan.c, state.c): one server object, one address.  An
  *   adoption by identity of an object another address manages is a
  *   problem of the plan, and so is a state entry that shares its server

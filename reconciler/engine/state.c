@@ -793,6 +793,55 @@ const char *ccai_state_where(const struct ccai_state *s)
 	return s->where;
 }
 
+bool ccai_state_entry_claimed_by(const cJSON *e, const char *set_id)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(e, "sets"))
+	{
+		if (set_id && cJSON_IsString(it) &&
+		    !strcmp(it->valuestring, set_id))
+			return true;
+	}
+	return false;
+}
+
+const char *ccai_state_entry_other_claim(const cJSON *e, const char *set_id)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(e, "sets"))
+	{
+		if (cJSON_IsString(it) &&
+		    (!set_id || strcmp(it->valuestring, set_id)))
+			return it->valuestring;
+	}
+	return NULL;
+}
+
+cJSON *ccai_state_entry_claims(const cJSON *e, const char *set_id, bool add)
+{
+	struct ccai_strlist ids = CCAI_STRLIST_INIT;
+	const cJSON *it;
+	cJSON *out = cJSON_CreateArray();
+	size_t i;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(e, "sets"))
+	{
+		if (cJSON_IsString(it) &&
+		    (!set_id || strcmp(it->valuestring, set_id)) &&
+		    !ccai_strlist_has(&ids, it->valuestring))
+			ccai_strlist_add(&ids, it->valuestring);
+	}
+	if (add && set_id)
+		ccai_strlist_add(&ids, set_id);
+	ccai_strlist_sort(&ids);
+	for (i = 0; i < ids.n; i++)
+		cJSON_AddItemToArray(out, cJSON_CreateString(ids.items[i]));
+	ccai_strlist_release(&ids);
+	return out;
+}
+
 cJSON *ccai_state_entry_new(const struct ccai_manifest *m,
 			    const char *server_name)
 {

@@ -77,6 +77,18 @@ struct ccai_manifest;
 cJSON *ccai_state_entry_new(const struct ccai_manifest *m,
 			    const char *server_name);
 
+/*
+ * Which manifest sets declare an entry's resource: "sets", the ids of the
+ * sets (struct ccai_manifest_set.id) that declared it, sorted.  An entry
+ * written before sets were recorded has none.  A resource two sets
+ * declare is deleted only when the last of them lets go of it.
+ */
+bool ccai_state_entry_claimed_by(const cJSON *e, const char *set_id);
+/* A set other than set_id that declares e (borrowed), or NULL. */
+const char *ccai_state_entry_other_claim(const cJSON *e, const char *set_id);
+/* e's "sets" with set_id added (add) or taken away: a new array. */
+cJSON *ccai_state_entry_claims(const cJSON *e, const char *set_id, bool add);
+
 /* A copy of the entry for address (project/Kind/name), or NULL. */
 cJSON *ccai_state_get(struct ccai_state *s, const char *address);
 /*
