@@ -9,13 +9,13 @@
 #include "workflow/verify.h"
 #include "util/json.h"
 
-#define VERIFY_DEFAULT_TIMEOUT_MS (10LL * 60 * 1000)
 /* time left after the wait for the clean-up calls */
 #define CLEANUP_GRACE_MS (2LL * 60 * 1000)
 
 static const char *profile, *agent;
 static bool keep;
 static struct ccai_strlist insights_locations;
+static long long session_ttl_ms;
 
 static const struct ccai_option options[] = {
 	{ CCAI_OPT_STRING, "profile", 0, &profile, "NAME",
@@ -27,6 +27,9 @@ static const struct ccai_option options[] = {
 	{ CCAI_OPT_LIST, "insights-location", 0, &insights_locations, "LOC",
 	  "look for the conversation in this Insights location (repeatable; "
 	  "default: derived)" },
+	{ CCAI_OPT_DURATION, "session-ttl", 0, &session_ttl_ms, "DURATION",
+	  "use case 3: the session ends this long after its last turn "
+	  "(queryParams.sessionTtl; default 60s, 1s to 24h)" },
 	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
 };
 
@@ -59,6 +62,13 @@ static void on_step(void *ctx, const struct ccai_verify_step *s)
 	       s->detail ? ": " : "",
 	       ccai_str_printable(detail, sizeof(detail),
 				  s->detail ? s->detail : ""));
+	fflush(stdout);
+}
+
+static void on_waiting(void *ctx, const char *what)
+{
+	(void)ctx;
+	printf("  waiting: %s\n", what);
 	fflush(stdout);
 }
 
@@ -95,7 +105,9 @@ int ccai_cmd_verify(int argc, char **argv)
 	r = ccai_cli_parse(
 		argc, argv,
 		"ccaictl verify -f PATH... (--profile NAME | "
-		"--agent NAME) [--timeout DURATION (default 10m)] [--keep]",
+		"--agent NAME) [--timeout DURATION (default 10m; with --agent "
+		"10m after the session ends)] [--session-ttl DURATION] "
+		"[--keep]",
 		options, &run.o, &pos);
 	if (r) {
 		ccai_strlist_release(&pos);
@@ -114,8 +126,22 @@ int ccai_cmd_verify(int argc, char **argv)
 				"1 and 2) or --agent NAME (use case 3)");
 		goto out;
 	}
+	if (session_ttl_ms &&
+	    (session_ttl_ms < 1000 || session_ttl_ms > 24LL * 3600 * 1000)) {
+		ccai_cli_errorf("--session-ttl must be between 1s and 24h "
+				"(Dialogflow keeps a session at most a day)");
+		goto out;
+	}
+	if (session_ttl_ms && !agent) {
+		ccai_cli_errorf("--session-ttl is for --agent (use case 3): "
+				"a profile's conversations end when verify "
+				"completes them");
+		goto out;
+	}
 	if (!timeout_given(argc, argv))
-		run.o.timeout_ms = VERIFY_DEFAULT_TIMEOUT_MS;
+		run.o.timeout_ms = ccai_verify_default_wait_ms(
+			agent ? CCAI_VERIFY_AGENT : CCAI_VERIFY_PROFILE,
+			session_ttl_ms);
 	wait_ms = run.o.timeout_ms;
 	/* the client's own deadline leaves room to clean up after the wait */
 	if (run.o.timeout_ms > 0)
@@ -129,11 +155,13 @@ int ccai_cmd_verify(int argc, char **argv)
 	vo.name = profile ? profile : agent;
 	vo.insights_locations = &insights_locations;
 	vo.timeout_ms = wait_ms;
+	vo.session_ttl_ms = session_ttl_ms;
 	vo.keep = keep;
 	vo.parallelism = (int)run.o.parallelism;
 	vo.stop = &ccai_run_stop;
 	if (!json) {
 		vo.progress = on_step;
+		vo.waiting = on_waiting;
 		printf("Verifying %s%s %s: a conversation must reach "
 		       "Insights\n",
 		       profile ? "ConversationProfile/" : "Agent/", vo.name,
@@ -150,10 +178,10 @@ int ccai_cmd_verify(int argc, char **argv)
 		cJSON_Delete(j);
 	} else if (r == 0) {
 		printf("\nVerified (use case %d, %s): %s is in Insights as "
-		       "%s (%.1fs).\n",
+		       "%s (found by %s, %.1fs).\n",
 		       res.use_case, use_case_title(res.use_case),
 		       res.conversation, res.insights_conversation,
-		       (double)res.elapsed_ms / 1000.0);
+		       res.found_by, (double)res.elapsed_ms / 1000.0);
 		if (res.kept)
 			printf("Kept: the Insights conversation stays (--keep)."
 			       "\n");
@@ -178,5 +206,6 @@ out:
 	ccai_run_release(&run);
 	ccai_strlist_release(&pos);
 	ccai_strlist_release(&insights_locations);
+	session_ttl_ms = 0;
 	return ccai_cli_finish(code);
 }

@@ -59,6 +59,9 @@ int ccai_cli_load(struct ccai_manifest_set *set,
 	anchor = ccai_cli_state_anchor(o->state);
 	set->id = ccai_manifest_set_id_of(&o->files, anchor);
 	free(anchor);
+	/* warnings go to stderr at once, whatever the output format */
+	ccai_diag_sort(&set->warnings);
+	ccai_cli_print_diag(&set->warnings);
 out:
 	ccai_diag_sort(diag);
 	ccai_vars_release(&vars);

@@ -5,12 +5,18 @@
  *   GET    /__emulator/faults   {"faults": SPEC}
  *   GET    /__emulator/stats    {"<method id>": count, ...}
  *   DELETE /__emulator/stats    starts counting afresh
+ *   GET    /__emulator/clock    {"now": RFC 3339, "advancedMs": N}
+ *   POST   /__emulator/clock    body "advance=DURATION": moves the clock
+ *                               forward (sessions end, operations
+ *                               finish, staleness windows pass)
  *
  * They need no token and are never faulted or counted.
  */
 #include "util/common.h"
 #include "emulator/internal.h"
 #include "util/alloc.h"
+#include "util/clock.h"
+#include "util/str.h"
 
 static void reply_faults(struct ccai_emu *e, struct ccai_emu_resp *rs)
 {
@@ -76,4 +82,51 @@ void ccai_emu_h_stats_reset(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 	memset(e->stats, 0, ccai_emu_nroutes * sizeof(*e->stats));
 	pthread_mutex_unlock(&e->fault_mu);
 	ccai_emu_reply_json(rs, 200, cJSON_CreateObject());
+}
+
+static void reply_clock(struct ccai_emu *e, struct ccai_emu_resp *rs)
+{
+	int64_t now = ccai_emu_now_ms(e);
+	cJSON *o = cJSON_CreateObject();
+	char t[32];
+
+	ccai_clock_rfc3339(now, t);
+	cJSON_AddStringToObject(o, "now", t);
+	cJSON_AddNumberToObject(o, "advancedMs",
+				(double)(now - ccai_clock_unix_ms()));
+	ccai_emu_reply_json(rs, 200, o);
+}
+
+void ccai_emu_h_clock_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
+{
+	reply_clock(rq->emu, rs);
+}
+
+/* At most 30 days at a time: enough for any timer Google documents. */
+#define CLOCK_MAX_ADVANCE_MS (30LL * 24 * 3600 * 1000)
+
+void ccai_emu_h_clock_set(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
+{
+	char *body = ccai_xstrndup(rq->body, rq->body_len);
+	char *v = body;
+	size_t n = strlen(body);
+	long long ms;
+
+	while (n > 0 && strchr(" \t\r\n", body[n - 1]))
+		body[--n] = '\0';
+	while (*v && strchr(" \t\r\n", *v))
+		v++;
+	if (strncmp(v, "advance=", 8) ||
+	    ccai_parse_duration_ms(v + 8, &ms) < 0 ||
+	    ms > CLOCK_MAX_ADVANCE_MS) {
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				     "the clock takes 'advance=DURATION' "
+				     "(e.g. advance=31m; at most 720h; it "
+				     "never goes back), not '%s'",
+				     v);
+	} else {
+		ccai_emu_clock_advance(rq->emu, ms);
+		reply_clock(rq->emu, rs);
+	}
+	free(body);
 }

@@ -673,7 +673,7 @@ static void grant_jwt(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
 			"JWT.");
 		return;
 	}
-	if (jwt_verify(rq->emu, &j, &who, rs, rq->now_ms, true) < 0)
+	if (jwt_verify(rq->emu, &j, &who, rs, rq->wall_ms, true) < 0)
 		goto out;
 	if (!ccai_json_str(j.claims, "scope") ||
 	    !*ccai_json_str(j.claims, "scope")) {
@@ -819,7 +819,7 @@ void ccai_emu_h_sts_token(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 			reply_bad_subject(rs);
 			goto out;
 		}
-		if (jwt_verify(rq->emu, &j, &who, rs, rq->now_ms, false) < 0) {
+		if (jwt_verify(rq->emu, &j, &who, rs, rq->wall_ms, false) < 0) {
 			jwt_release(&j);
 			reply_bad_subject(rs);
 			goto out;
@@ -905,7 +905,7 @@ void ccai_emu_h_generate_access_token(struct ccai_emu_req *rq,
 	}
 	principal = ccai_xasprintf("serviceAccount:%s", email);
 	tok = ccai_emu_token_issue(rq->emu, principal, false, life);
-	time_z(rq->now_ms / 1000 + life, when);
+	time_z(rq->wall_ms / 1000 + life, when);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "accessToken", tok);
 	cJSON_AddStringToObject(o, "expireTime", when);

@@ -94,3 +94,21 @@ bool ccai_emu_display_name_taken(struct ccai_emu_store *st, const char *parent,
 	free(recs);
 	return taken;
 }
+
+void ccai_emu_rec_born(cJSON *rec, int64_t now_ms)
+{
+	ccai_json_set(ccai_emu_rec_meta(rec), "bornMs",
+		      cJSON_CreateNumber((double)now_ms));
+}
+
+bool ccai_emu_rec_unlisted(struct ccai_emu_req *rq, const cJSON *rec)
+{
+	struct ccai_emu_faults f;
+	double born = ccai_json_num(ccai_json_path(rec, "m"), "bornMs", 0);
+
+	if (born <= 0)
+		return false;
+	ccai_emu_faults_get(rq->emu, &f);
+	return f.list_staleness_ms > 0 &&
+	       born + (double)f.list_staleness_ms > (double)rq->now_ms;
+}

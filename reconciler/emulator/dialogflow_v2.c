@@ -126,7 +126,8 @@ void ccai_emu_h_profile_create(struct ccai_emu_req *rq,
 		ccai_json_set(p, "updateTime", cJSON_CreateString(t));
 		free(t);
 		out = without_times(p);
-		ccai_emu_res_put(rq->emu->store, name, p);
+		ccai_emu_rec_born(ccai_emu_res_put(rq->emu->store, name, p),
+				  rq->now_ms);
 		p = NULL;
 	}
 	ccai_emu_store_unlock(rq->emu->store);
@@ -224,11 +225,12 @@ void ccai_emu_h_profile_delete(struct ccai_emu_req *rq,
 
 /* ---- conversations ------------------------------------------------------- */
 
+/* [a-zA-Z][a-zA-Z0-9_-]*, 3 to 64 (CreateConversationRequest). */
 static bool conversation_id_ok(const char *id)
 {
 	size_t n = strlen(id), i;
 
-	if (n < 3 || n > 64 || !isalnum((unsigned char)id[0]))
+	if (n < 3 || n > 64 || !isalpha((unsigned char)id[0]))
 		return false;
 	for (i = 0; i < n; i++)
 		if (!isalnum((unsigned char)id[i]) && id[i] != '_' &&
@@ -251,9 +253,8 @@ void ccai_emu_h_conv_create(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 	if (given && !conversation_id_ok(given)) {
 		ccai_emu_reply_error(
 			rs, 400, "INVALID_ARGUMENT",
-			"Invalid conversationId '%s': 3 to 64 "
-			"letters, digits, '_' or '-', starting with a "
-			"letter or digit.",
+			"Invalid conversationId '%s': it must match "
+			"[a-zA-Z][a-zA-Z0-9_-]* with 3 to 64 characters.",
 			given);
 		return;
 	}
@@ -378,13 +379,16 @@ void ccai_emu_h_conv_complete(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 	prec = ccai_emu_res_get(st, ccai_json_str(r, "conversationProfile"));
 	ss = ccai_json_str(ccai_json_path(prec, "r"), "securitySettings");
 	if (ccai_emu_exports_to_insights(st, ss)) {
+		struct ccai_emu_faults f;
+
+		ccai_emu_faults_get(rq->emu, &f);
 		loc = v2_location(rq->name);
 		ccai_emu_insights_export(
 			st, rq->project, loc, ccai_emu_name_last(rq->name),
 			rq->name, segments_of(st, rq->name),
 			(int64_t)ccai_json_num(ccai_emu_rec_meta(rec), "start",
 					       0),
-			rq->now_ms, false);
+			rq->now_ms, f.insights_own_ids);
 		free(loc);
 	}
 	v = cJSON_Duplicate(r, 1);

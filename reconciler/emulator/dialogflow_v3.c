@@ -1,9 +1,10 @@
 /*
  * dialogflow_v3.c - Dialogflow CX v3: security settings, agents (with
  * restore and export as operations) and sessions.detectIntent, which
- * answers a canned reply and, when the agent has interaction logging on
- * and security settings that export to Insights, writes the session to
- * Insights (integration.c).
+ * answers a canned reply and records the turn in the session; a session
+ * reaches Insights when it ends (integration.c), with the turns made
+ * while the agent had interaction logging on and security settings that
+ * export to Insights.
  *
  * Ids are server-generated (security settings: a 19-digit number, agents:
  * a UUID); displayName is unique per location for both (409).  A security
@@ -90,7 +91,8 @@ void ccai_emu_h_cx_ss_create(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 	}
 	ccai_json_set(ss, "name", cJSON_CreateString(name));
 	out = cJSON_Duplicate(ss, 1);
-	ccai_emu_res_put(rq->emu->store, name, ss);
+	ccai_emu_rec_born(ccai_emu_res_put(rq->emu->store, name, ss),
+			  rq->now_ms);
 	ccai_emu_store_unlock(rq->emu->store);
 	ccai_emu_reply_json(rs, 200, out);
 out:
@@ -111,7 +113,8 @@ void ccai_emu_h_cx_ss_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 }
 
 static void list_of(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
-		    const char *coll, long def, long max)
+		    const char *coll, long def, long max,
+		    cJSON *(*view)(const cJSON *rec, void *ud))
 {
 	char *parent = ccai_emu_name_dirname(rq->name);
 	cJSON **recs;
@@ -119,7 +122,8 @@ static void list_of(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
 
 	ccai_emu_store_lock(rq->emu->store);
 	n = ccai_emu_res_list(rq->emu->store, parent, coll, &recs);
-	ccai_emu_reply_page_recs(rq, rs, coll, recs, n, def, max, NULL, NULL);
+	ccai_emu_reply_page_recs(rq, rs, coll, recs, n, def, max, view,
+				 rq->emu);
 	ccai_emu_store_unlock(rq->emu->store);
 	free(recs);
 	free(parent);
@@ -127,7 +131,7 @@ static void list_of(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
 
 void ccai_emu_h_cx_ss_list(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
-	list_of(rq, rs, "securitySettings", 20, 100);
+	list_of(rq, rs, "securitySettings", 20, 100, NULL);
 }
 
 void ccai_emu_h_cx_ss_patch(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
@@ -263,7 +267,8 @@ void ccai_emu_h_cx_agent_create(struct ccai_emu_req *rq,
 		ccai_json_set(a, "name", cJSON_CreateString(name));
 		ccai_json_set(a, "startFlow", cJSON_CreateString(flow));
 		out = cJSON_Duplicate(a, 1);
-		ccai_emu_res_put(rq->emu->store, name, a);
+		ccai_emu_rec_born(ccai_emu_res_put(rq->emu->store, name, a),
+				  rq->now_ms);
 		a = NULL;
 	}
 	ccai_emu_store_unlock(rq->emu->store);
@@ -275,6 +280,32 @@ void ccai_emu_h_cx_agent_create(struct ccai_emu_req *rq,
 	free(loc);
 }
 
+/*
+ * An agent as reads show it.  With the fault omit-logging-settings,
+ * without advancedSettings.loggingSettings: the Terraform provider
+ * ignores that field on read, "due to inconsistent API behaviour".
+ */
+static void agent_read_view(struct ccai_emu *e, cJSON *a)
+{
+	struct ccai_emu_faults f;
+	cJSON *adv = cJSON_GetObjectItemCaseSensitive(a, "advancedSettings");
+
+	ccai_emu_faults_get(e, &f);
+	if (!f.omit_logging_settings || !adv)
+		return;
+	cJSON_DeleteItemFromObjectCaseSensitive(adv, "loggingSettings");
+	if (!adv->child)
+		cJSON_DeleteItemFromObjectCaseSensitive(a, "advancedSettings");
+}
+
+static cJSON *agent_list_view(const cJSON *rec, void *emu)
+{
+	cJSON *a = ccai_emu_rec_copy(rec);
+
+	agent_read_view(emu, a);
+	return a;
+}
+
 void ccai_emu_h_cx_agent_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	cJSON *rec, *v = NULL;
@@ -283,13 +314,15 @@ void ccai_emu_h_cx_agent_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 	if ((rec = ccai_emu_get_or_404(rq, rs, "Agent")))
 		v = ccai_emu_rec_copy(rec);
 	ccai_emu_store_unlock(rq->emu->store);
-	if (v)
-		ccai_emu_reply_json(rs, 200, v);
+	if (!v)
+		return;
+	agent_read_view(rq->emu, v);
+	ccai_emu_reply_json(rs, 200, v);
 }
 
 void ccai_emu_h_cx_agent_list(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
-	list_of(rq, rs, "agents", 100, 1000);
+	list_of(rq, rs, "agents", 100, 1000, agent_list_view);
 }
 
 void ccai_emu_h_cx_agent_patch(struct ccai_emu_req *rq,
@@ -474,8 +507,9 @@ void ccai_emu_h_cx_agent_export(struct ccai_emu_req *rq,
 
 /* ---- sessions ----------------------------------------------------------- */
 
+/* One turn; logged: interaction logging and the export were on. */
 static cJSON *turn(const char *role, const char *text, const char *lang,
-		   int64_t ms)
+		   int64_t ms, bool logged)
 {
 	cJSON *t = cJSON_CreateObject();
 
@@ -483,7 +517,47 @@ static cJSON *turn(const char *role, const char *text, const char *lang,
 	cJSON_AddStringToObject(t, "text", text);
 	cJSON_AddStringToObject(t, "languageCode", lang);
 	cJSON_AddNumberToObject(t, "ms", (double)ms);
+	if (logged)
+		cJSON_AddTrueToObject(t, "logged");
 	return t;
+}
+
+/* A session lives this long after its last request (session.proto). */
+#define SESSION_TTL_DEFAULT_MS (30LL * 60 * 1000)
+#define SESSION_TTL_MAX_MS (24LL * 3600 * 1000)
+
+/*
+ * queryParams.sessionTtl ("60s", "1.5s"): 0 for none; -1 (answered)
+ * when it is longer than a day, which session.proto rules out.
+ */
+static long long session_ttl(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
+{
+	const char *v = ccai_json_str(ccai_json_path(rq->json, "queryParams"),
+				      "sessionTtl");
+	char *end;
+	double secs;
+
+	if (!v)
+		return 0;
+	errno = 0;
+	secs = strtod(v, &end);
+	if (errno || end == v || strcmp(end, "s") || secs < 0) {
+		ccai_emu_reply_error(
+			rs, 400, "INVALID_ARGUMENT",
+			"Invalid value at 'query_params.session_"
+			"ttl' (type.googleapis.com/google.protobuf."
+			"Duration), \"%s\"",
+			v);
+		return -1;
+	}
+	if (secs * 1000.0 > (double)SESSION_TTL_MAX_MS) {
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				     "query_params.session_ttl must be no "
+				     "longer than 1 day, not %s.",
+				     v);
+		return -1;
+	}
+	return (long long)(secs * 1000.0 + 0.5);
 }
 
 void ccai_emu_h_cx_detect_intent(struct ccai_emu_req *rq,
@@ -499,9 +573,10 @@ void ccai_emu_h_cx_detect_intent(struct ccai_emu_req *rq,
 				     rq->project, rq->caps[1], rq->caps[2]);
 	char *session = ccai_xasprintf("%s/sessions/%s", agent, sid);
 	char *reply, id[37], *page;
-	cJSON *arec, *srec, *turns, *out, *qr, *msgs, *m, *cp;
+	cJSON *arec, *turns, *out, *qr, *msgs, *m, *cp;
 	const cJSON *a;
 	bool logging, exports;
+	long long ttl_ms;
 
 	if (!qi || !lang) {
 		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
@@ -526,6 +601,10 @@ void ccai_emu_h_cx_detect_intent(struct ccai_emu_req *rq,
 				     sid);
 		goto out;
 	}
+	if ((ttl_ms = session_ttl(rq, rs)) < 0)
+		goto out;
+	if (ttl_ms == 0)
+		ttl_ms = SESSION_TTL_DEFAULT_MS;
 	if (!text)
 		text = "";
 	ccai_emu_store_lock(st);
@@ -540,55 +619,19 @@ void ccai_emu_h_cx_detect_intent(struct ccai_emu_req *rq,
 	reply = ccai_xasprintf("You said: %s (a canned reply from the ccaictl "
 			       "emulator's agent '%s')",
 			       text, ccai_json_str(a, "displayName"));
-	srec = ccai_emu_res_get(st, session);
-	if (!srec) {
-		cJSON *s = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(s, "name", session);
-		srec = ccai_emu_res_put(st, session, s);
-		cJSON_AddNumberToObject(ccai_emu_rec_meta(srec), "start",
-					(double)rq->now_ms);
-	}
-	turns = cJSON_GetObjectItemCaseSensitive(ccai_emu_rec_meta(srec),
-						 "turns");
-	if (!turns)
-		turns = cJSON_AddArrayToObject(ccai_emu_rec_meta(srec),
-					       "turns");
-	if (*text)
-		cJSON_AddItemToArray(turns,
-				     turn("END_USER", text, lang, rq->now_ms));
-	cJSON_AddItemToArray(turns,
-			     turn("AUTOMATED_AGENT", reply, lang, rq->now_ms));
-	ccai_emu_store_dirty(st);
 	logging = ccai_json_bool(ccai_json_path(a, "advancedSettings."
 						   "loggingSettings"),
 				 "enableInteractionLogging", false);
 	exports = ccai_emu_exports_to_insights(
 		st, ccai_json_str(a, "securitySettings"));
-	if (logging && exports) {
-		cJSON *segs = cJSON_CreateArray(), *t;
-
-		cJSON_ArrayForEach(t, turns)
-		{
-			cJSON *s = cJSON_CreateObject();
-
-			cJSON_AddStringToObject(s, "text",
-						ccai_json_str(t, "text"));
-			cJSON_AddStringToObject(
-				s, "languageCode",
-				ccai_json_str(t, "languageCode"));
-			cJSON_AddStringToObject(s, "role",
-						ccai_json_str(t, "role"));
-			cJSON_AddNumberToObject(s, "ms",
-						ccai_json_num(t, "ms", 0));
-			cJSON_AddItemToArray(segs, s);
-		}
-		ccai_emu_insights_export(
-			st, rq->project, rq->caps[1], sid, session, segs,
-			(int64_t)ccai_json_num(ccai_emu_rec_meta(srec), "start",
-					       0),
-			rq->now_ms, true);
-	}
+	ccai_emu_sessions_sweep(rq->emu, rq->now_ms);
+	turns = ccai_emu_session_turns(st, session, rq->now_ms, ttl_ms);
+	if (*text)
+		cJSON_AddItemToArray(turns,
+				     turn("END_USER", text, lang, rq->now_ms,
+					  logging && exports));
+	cJSON_AddItemToArray(turns, turn("AUTOMATED_AGENT", reply, lang,
+					 rq->now_ms, logging && exports));
 	page = ccai_xasprintf("%s/pages/START_PAGE",
 			      ccai_json_str(a, "startFlow"));
 	ccai_emu_store_unlock(st);

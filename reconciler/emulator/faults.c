@@ -4,7 +4,10 @@
  *
  * SPEC is comma-separated key=value: error-rate, error-codes (429+500+
  * 503), lost-response-rate, latency, jitter, operation-polls,
- * iam-conflict-rate, consistency-delay, retry-after, seed.  Every draw
+ * iam-conflict-rate, consistency-delay, retry-after, list-staleness,
+ * operation-time, omit-logging-settings, insights-own-ids,
+ * service-in-progress,
+ * service-precondition, service-error-160009, seed.  Every draw
  * is a pure function of (seed, route, the route's request number, what
  * the draw is for), so a client that sends the same requests in the same
  * order meets the same faults, whatever else runs in parallel.
@@ -41,6 +44,28 @@ static int parse_ms(const char *key, const char *v, long long *out,
 		return ccai_error_set(err, CCAI_EINVALID,
 				      "fault '%s' needs a duration such as "
 				      "'20ms' (at most 10m), not '%s'",
+				      key, v);
+	return 0;
+}
+
+static int parse_bool(const char *key, const char *v, bool *out,
+		      struct ccai_error *err)
+{
+	if (strcmp(v, "0") && strcmp(v, "1"))
+		return ccai_error_set(err, CCAI_EINVALID,
+				      "fault '%s' takes 0 or 1, not '%s'", key,
+				      v);
+	*out = !strcmp(v, "1");
+	return 0;
+}
+
+static int parse_count(const char *key, const char *v, long long *out,
+		       struct ccai_error *err)
+{
+	if (ccai_parse_int(v, out) < 0 || *out < 0 || *out > 1000)
+		return ccai_error_set(err, CCAI_EINVALID,
+				      "fault '%s' needs a count (0 to 1000), "
+				      "not '%s'",
 				      key, v);
 	return 0;
 }
@@ -102,6 +127,13 @@ int ccai_emu_faults_parse(struct ccai_emu_faults *f, const char *spec,
 		"iam-conflict-rate",
 		"consistency-delay",
 		"retry-after",
+		"list-staleness",
+		"operation-time",
+		"omit-logging-settings",
+		"insights-own-ids",
+		"service-in-progress",
+		"service-precondition",
+		"service-error-160009",
 		"seed",
 	};
 	struct ccai_emu_faults n;
@@ -139,6 +171,20 @@ int ccai_emu_faults_parse(struct ccai_emu_faults *f, const char *spec,
 			r = parse_ms(k, v, &n.jitter_ms, err);
 		else if (!strcmp(k, "consistency-delay"))
 			r = parse_ms(k, v, &n.consistency_ms, err);
+		else if (!strcmp(k, "list-staleness"))
+			r = parse_ms(k, v, &n.list_staleness_ms, err);
+		else if (!strcmp(k, "operation-time"))
+			r = parse_ms(k, v, &n.op_time_ms, err);
+		else if (!strcmp(k, "omit-logging-settings"))
+			r = parse_bool(k, v, &n.omit_logging_settings, err);
+		else if (!strcmp(k, "insights-own-ids"))
+			r = parse_bool(k, v, &n.insights_own_ids, err);
+		else if (!strcmp(k, "service-in-progress"))
+			r = parse_count(k, v, &n.su_in_progress, err);
+		else if (!strcmp(k, "service-precondition"))
+			r = parse_count(k, v, &n.su_precondition, err);
+		else if (!strcmp(k, "service-error-160009"))
+			r = parse_count(k, v, &n.su_160009, err);
 		else if (!strcmp(k, "retry-after")) {
 			r = parse_ms(k, v, &ll, err);
 			n.retry_after_s = (ll + 999) / 1000;
@@ -177,7 +223,13 @@ int ccai_emu_faults_parse(struct ccai_emu_faults *f, const char *spec,
 					"error-rate, error-codes, "
 					"lost-response-rate, latency, jitter, "
 					"operation-polls, iam-conflict-rate, "
-					"consistency-delay, retry-after, seed)",
+					"consistency-delay, retry-after, "
+					"list-staleness, operation-time, "
+					"omit-logging-settings, "
+					"insights-own-ids, "
+					"service-in-progress, "
+					"service-precondition, "
+					"service-error-160009, seed)",
 					k);
 		}
 	}
@@ -215,6 +267,23 @@ char *ccai_emu_faults_format(const struct ccai_emu_faults *f)
 				f->consistency_ms);
 	if (f->retry_after_s >= 0)
 		ccai_buf_printf(&b, "retry-after=%llds,", f->retry_after_s);
+	if (f->list_staleness_ms > 0)
+		ccai_buf_printf(&b, "list-staleness=%lldms,",
+				f->list_staleness_ms);
+	if (f->op_time_ms > 0)
+		ccai_buf_printf(&b, "operation-time=%lldms,", f->op_time_ms);
+	if (f->omit_logging_settings)
+		ccai_buf_puts(&b, "omit-logging-settings=1,");
+	if (f->insights_own_ids)
+		ccai_buf_puts(&b, "insights-own-ids=1,");
+	if (f->su_in_progress > 0)
+		ccai_buf_printf(&b, "service-in-progress=%lld,",
+				f->su_in_progress);
+	if (f->su_precondition > 0)
+		ccai_buf_printf(&b, "service-precondition=%lld,",
+				f->su_precondition);
+	if (f->su_160009 > 0)
+		ccai_buf_printf(&b, "service-error-160009=%lld,", f->su_160009);
 	if (f->has_seed)
 		ccai_buf_printf(&b, "seed=%llu,", f->seed);
 	if (b.len)

@@ -1,23 +1,28 @@
 /*
  * filter.c - the small list-filter language the emulator understands:
  * clauses `path OP value` joined by AND, where path is dotted (snake_case
- * or camelCase), OP is =, != or : and value is "quoted" or bare.  This
- * covers what the APIs in use document (`state:ENABLED`,
- * `lifecycle_state = "COMPLETED"`) and field equality for Insights;
+ * or camelCase), OP is =, !=, :, <, <=, > or >= and value is "quoted" or
+ * bare.  This covers what the APIs in use document (`state:ENABLED`,
+ * `lifecycle_state = "COMPLETED"`, Insights' `create_time > "…"`);
  * anything else is refused with 400 rather than silently ignored.
+ * Comparisons order timestamps (RFC 3339) by time, numbers by value and
+ * anything else as text; a field that is absent never compares.
  */
 #include "util/common.h"
 #include "emulator/internal.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 #include "util/json.h"
 
 #include <ctype.h>
 #include <strings.h>
 
+enum op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
+
 struct clause {
 	char *path; /* camelCase, dotted */
 	char *value;
-	bool negate;
+	enum op op;
 };
 
 struct ccai_emu_filter {
@@ -54,7 +59,7 @@ int ccai_emu_filter_parse(struct ccai_emu_filter **out, const char *text,
 	*out = NULL;
 	skip_ws(&p);
 	while (*p) {
-		struct clause c = { NULL, NULL, false };
+		struct clause c = { NULL, NULL, OP_EQ };
 		const char *start = p;
 		char *raw;
 
@@ -67,8 +72,14 @@ int ccai_emu_filter_parse(struct ccai_emu_filter **out, const char *text,
 		free(raw);
 		skip_ws(&p);
 		if (p[0] == '!' && p[1] == '=') {
-			c.negate = true;
+			c.op = OP_NE;
 			p += 2;
+		} else if (*p == '<' || *p == '>') {
+			c.op = *p == '<' ? OP_LT : OP_GT;
+			if (*++p == '=') {
+				c.op = c.op == OP_LT ? OP_LE : OP_GE;
+				p++;
+			}
 		} else if (*p == '=' || *p == ':') {
 			p++;
 		} else {
@@ -111,7 +122,8 @@ int ccai_emu_filter_parse(struct ccai_emu_filter **out, const char *text,
 bad:
 	snprintf(msg, msz,
 		 "Invalid filter '%s': the emulator understands clauses "
-		 "'field = \"value\"' (or != or :) joined by AND.",
+		 "'field = \"value\"' (or !=, :, <, <=, >, >=) joined by "
+		 "AND.",
 		 text);
 	ccai_emu_filter_free(f);
 	return CCAI_EINVALID;
@@ -135,15 +147,58 @@ static bool value_equals(const cJSON *v, const char *want)
 	return false;
 }
 
+static bool as_number(const cJSON *v, const char *text, double *out)
+{
+	char *end;
+
+	if (cJSON_IsNumber(v)) {
+		*out = v->valuedouble;
+		return true;
+	}
+	if (!text || !*text)
+		return false;
+	*out = strtod(text, &end);
+	return !*end;
+}
+
+/* <0, 0, >0 as v is before, at or after want; *ok false: no order. */
+static int compare(const cJSON *v, const char *want, bool *ok)
+{
+	const char *text = cJSON_IsString(v) ? v->valuestring : NULL;
+	int64_t a, b;
+	double x, y;
+
+	*ok = true;
+	if (text && ccai_clock_parse_rfc3339(text, &a) == 0 &&
+	    ccai_clock_parse_rfc3339(want, &b) == 0)
+		return a < b ? -1 : a > b;
+	if (as_number(v, text, &x) && as_number(NULL, want, &y))
+		return x < y ? -1 : x > y;
+	if (text)
+		return strcmp(text, want);
+	*ok = false;
+	return 0;
+}
+
 bool ccai_emu_filter_match(const struct ccai_emu_filter *f, const cJSON *obj)
 {
 	size_t i;
 
 	for (i = 0; f && i < f->n; i++) {
-		bool eq = value_equals(ccai_json_path(obj, f->c[i].path),
-				       f->c[i].value);
+		const struct clause *c = &f->c[i];
+		const cJSON *v = ccai_json_path(obj, c->path);
+		bool ok;
+		int cmp;
 
-		if (eq == f->c[i].negate)
+		if (c->op == OP_EQ || c->op == OP_NE) {
+			if (value_equals(v, c->value) != (c->op == OP_EQ))
+				return false;
+			continue;
+		}
+		cmp = compare(v, c->value, &ok);
+		if (!ok || (c->op == OP_LT && cmp >= 0) ||
+		    (c->op == OP_LE && cmp > 0) ||
+		    (c->op == OP_GT && cmp <= 0) || (c->op == OP_GE && cmp < 0))
 			return false;
 	}
 	return true;

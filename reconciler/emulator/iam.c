@@ -213,6 +213,7 @@ void ccai_emu_h_sa_create(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 	cJSON_AddStringToObject(sa, "etag", "MDEwMjE5MjA=");
 	cJSON_AddStringToObject(sa, "oauth2ClientId", uid);
 	rec = ccai_emu_res_put(st, name, cJSON_Duplicate(sa, 1));
+	ccai_emu_rec_born(rec, rq->now_ms);
 	cJSON_AddNumberToObject(ccai_emu_rec_meta(rec), "vis",
 				(double)(rq->now_ms + f.consistency_ms));
 	key = system_key(name, rq->now_ms);
@@ -595,6 +596,7 @@ void ccai_emu_h_key_create(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 		goto out;
 	}
 	rec = ccai_emu_res_put(st, name, cJSON_Duplicate(key, 1));
+	ccai_emu_rec_born(rec, rq->now_ms);
 	cJSON_AddStringToObject(ccai_emu_rec_meta(rec), "pub", pub);
 	if (cert)
 		cJSON_AddStringToObject(ccai_emu_rec_meta(rec), "cert", cert);
@@ -705,7 +707,9 @@ void ccai_emu_h_key_list(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 			const char *kt = ccai_json_str(
 				ccai_json_path(recs[i], "r"), "keyType");
 
-			if (types.n && (!kt || !ccai_strlist_has(&types, kt)))
+			if ((types.n &&
+			     (!kt || !ccai_strlist_has(&types, kt))) ||
+			    ccai_emu_rec_unlisted(rq, recs[i]))
 				continue;
 			cJSON_AddItemToArray(arr, ccai_emu_rec_copy(recs[i]));
 		}

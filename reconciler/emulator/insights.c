@@ -3,7 +3,11 @@
  * singleton (get, and update with a required updateMask) and the
  * conversations that the Dialogflow integration writes (get, list with
  * filter, orderBy and view, delete).  list answers the BASIC view by
- * default (no transcript), get the FULL one, as Google does.
+ * default (no transcript), get the FULL one, and orders by descending
+ * creation time unless asked otherwise, as Google does.  Insights has no
+ * "global" location (its global host serves us-central1): every call
+ * naming it is 400.  Conversations are read after ending the CX sessions
+ * whose time has come (integration.c).
  */
 #include "util/common.h"
 #include "emulator/internal.h"
@@ -23,6 +27,23 @@ static char *key_of(const char *name)
 	return ccai_xasprintf(EMU_CCI_KEY "%s", name);
 }
 
+/* 0, or -1 after answering 400 for a location Insights does not have. */
+static int location_ok(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
+{
+	char *loc = ccai_emu_name_segment(rq->name, 3);
+	bool global = loc && !strcmp(loc, "global");
+
+	free(loc);
+	if (!global)
+		return 0;
+	ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+			     "Location 'global' is not supported by "
+			     "Contact Center AI Insights; use a region such "
+			     "as 'us-central1' (the global endpoint serves "
+			     "us-central1).");
+	return -1;
+}
+
 static cJSON *get_or_404(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	char *key = key_of(rq->name);
@@ -39,9 +60,12 @@ static cJSON *get_or_404(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 void ccai_emu_h_insights_settings_get(struct ccai_emu_req *rq,
 				      struct ccai_emu_resp *rs)
 {
-	char *key = key_of(rq->name);
+	char *key;
 	cJSON *rec, *v;
 
+	if (location_ok(rq, rs) < 0)
+		return;
+	key = key_of(rq->name);
 	ccai_emu_store_lock(rq->emu->store);
 	rec = ccai_emu_res_get(rq->emu->store, key);
 	v = rec ? ccai_emu_rec_copy(rec) : NULL;
@@ -87,6 +111,8 @@ void ccai_emu_h_insights_settings_update(struct ccai_emu_req *rq,
 	cJSON *rec, *next, *v = NULL;
 	char *t, *key;
 
+	if (location_ok(rq, rs) < 0)
+		return;
 	if (given && strcmp(given, rq->name)) {
 		ccai_emu_reply_error(
 			rs, 400, "INVALID_ARGUMENT",
@@ -139,7 +165,10 @@ void ccai_emu_h_insights_conv_get(struct ccai_emu_req *rq,
 {
 	cJSON *rec, *v = NULL;
 
+	if (location_ok(rq, rs) < 0)
+		return;
 	ccai_emu_store_lock(rq->emu->store);
+	ccai_emu_sessions_sweep(rq->emu, rq->now_ms);
 	if ((rec = get_or_404(rq, rs)))
 		v = ccai_emu_rec_copy(rec);
 	ccai_emu_store_unlock(rq->emu->store);
@@ -209,14 +238,21 @@ void ccai_emu_h_insights_conv_list(struct ccai_emu_req *rq,
 		"start_time",  "turn_count",
 	};
 	const char *ob = ccai_emu_query(rq, "orderBy");
-	char *dir = ccai_emu_name_dirname(rq->name), *parent = key_of(dir),
-	     msg[512];
+	char *dir, *parent, msg[512];
 	struct ccai_emu_filter *f = NULL;
 	cJSON **recs, **v = NULL, *items;
 	size_t n, i, k = 0;
 	bool basic = basic_view(rq, true);
 	struct order o = { NULL, false };
 
+	if (location_ok(rq, rs) < 0)
+		return;
+	/* "If empty, conversations will be ordered by descending creation
+	 * time." (ListConversationsRequest.order_by) */
+	if (!ob || !*ob)
+		ob = "create_time desc";
+	dir = ccai_emu_name_dirname(rq->name);
+	parent = key_of(dir);
 	if (ccai_emu_filter_parse(&f, ccai_emu_query(rq, "filter"), msg,
 				  sizeof(msg)) < 0) {
 		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT", "%s", msg);
@@ -248,16 +284,8 @@ void ccai_emu_h_insights_conv_list(struct ccai_emu_req *rq,
 		free(copy);
 	}
 	ccai_emu_store_lock(rq->emu->store);
+	ccai_emu_sessions_sweep(rq->emu, rq->now_ms);
 	n = ccai_emu_res_list(rq->emu->store, parent, "conversations", &recs);
-	if (!o.field) {
-		/* name order: only the page is copied */
-		struct view_args va = { f, basic };
-
-		ccai_emu_reply_page_recs(rq, rs, "conversations", recs, n, 100,
-					 1000, conv_view, &va);
-		ccai_emu_store_unlock(rq->emu->store);
-		goto done;
-	}
 	v = ccai_xcalloc(n + 1, sizeof(*v));
 	for (i = 0; i < n; i++) {
 		cJSON *c = conv_view(recs[i], &(struct view_args){ f, basic });
@@ -276,7 +304,6 @@ void ccai_emu_h_insights_conv_list(struct ccai_emu_req *rq,
 	for (i = 0; i < k; i++)
 		cJSON_AddItemToArray(items, v[i]);
 	ccai_emu_reply_page_any(rq, rs, "conversations", items, 100, 1000);
-done:
 	free(o.field);
 	free(v);
 	free(recs);
@@ -290,7 +317,10 @@ void ccai_emu_h_insights_conv_delete(struct ccai_emu_req *rq,
 {
 	cJSON *rec;
 
+	if (location_ok(rq, rs) < 0)
+		return;
 	ccai_emu_store_lock(rq->emu->store);
+	ccai_emu_sessions_sweep(rq->emu, rq->now_ms);
 	rec = get_or_404(rq, rs);
 	if (rec)
 		ccai_emu_res_del(rq->emu->store, rec->string);

@@ -42,6 +42,10 @@ struct ccai_emu_disc;
 	"emulator-admin@" EMU_ADMIN_PROJECT ".iam.gserviceaccount.com"
 #define EMU_ADMIN_USER "user:admin@" EMU_ADMIN_PROJECT ".example.com"
 #define EMU_GOOGLE_TOKEN_URI "https://oauth2.googleapis.com/token"
+/* The project of authorized_user.json's OAuth client (as gcloud's own
+ * client has one on Google): user credentials without a quota project
+ * are billed there, and nothing is enabled there. */
+#define EMU_OAUTH_CLIENT_PROJECT "ccaictl-oauth-client"
 
 /* ---- faults.c ---------------------------------------------------- */
 
@@ -56,6 +60,15 @@ struct ccai_emu_faults {
 	double iam_conflict_rate; /* setIamPolicy answers 409 ABORTED */
 	long long consistency_ms; /* new accounts / enabled APIs lag */
 	long long retry_after_s; /* Retry-After on injected 429/503; -1 none */
+	long long list_staleness_ms; /* objects this young are not listed */
+	long long op_time_ms; /* operations finish this long after creation */
+	bool omit_logging_settings; /* agent reads drop loggingSettings */
+	bool insights_own_ids; /* Insights never keeps the Dialogflow id */
+	/* serviceusage enable/disable/batchEnable: the next N calls fail */
+	long long su_in_progress; /* 400 "Another activation ..." */
+	long long
+		su_precondition; /* 400, then 412 "Precondition check failed." */
+	long long su_160009; /* the operation ends with [Error 160009] */
 	unsigned long long seed;
 	bool has_seed;
 };
@@ -129,7 +142,14 @@ struct ccai_emu_req {
 	char *principal; /* "serviceAccount:x", "user:y", ... (owned) */
 	bool admin;
 	cJSON *json; /* the body, validated; NULL when there is none */
-	int64_t now_ms; /* wall clock when the request arrived */
+	/*
+	 * The emulator's clock when the request arrived: the wall clock
+	 * plus what POST /__emulator/clock advanced it by.  Everything
+	 * Google does on a timer (sessions ending, operations finishing,
+	 * staleness windows) follows it.
+	 */
+	int64_t now_ms;
+	int64_t wall_ms; /* the real wall clock: tokens and JWTs follow it */
 	unsigned long long seq; /* this route's request number (faults) */
 	/*
 	 * System parameters (server.c): enum_int for
@@ -170,7 +190,15 @@ struct ccai_emu {
 	unsigned long long default_seed;
 	unsigned long long *fault_seq; /* per route */
 	unsigned long long *stats; /* per route */
+	int64_t clock_offset_ms; /* the admin clock's advance (fault_mu) */
+	/* one-shot serviceusage faults still to fire (fault_mu) */
+	long long su_in_progress_left, su_precondition_left, su_160009_left;
 };
+
+/* The emulator's clock (wall clock + the advance), ms since the epoch. */
+int64_t ccai_emu_now_ms(struct ccai_emu *e);
+/* Moves the emulator's clock forward by ms (kept in the state). */
+void ccai_emu_clock_advance(struct ccai_emu *e, long long ms);
 
 /* A snapshot of the fault settings (taken under their lock). */
 void ccai_emu_faults_get(struct ccai_emu *e, struct ccai_emu_faults *out);
@@ -254,6 +282,8 @@ void ccai_emu_reply_page_any(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
  *    "kidx": {KEYID: key resource NAME},
  *    "ops": {NAME: {"op": Operation, "polls": N}},
  *    "tokens": {TOKEN: {"p": principal, "a": admin, "exp": unix s}},
+ *    "clock": {"offsetMs": what POST /__emulator/clock advanced},
+ *    "cxSessions": {SESSION NAME: end time in ms (integration.c)},
  *    "gcs": Cloud Storage buckets and objects (layout in storage.c)}
  */
 #define EMU_FLUSH_MS 20
@@ -582,15 +612,35 @@ void ccai_emu_h_insights_conv_delete(struct ccai_emu_req *rq,
  * Insights?  Caller holds the lock.
  */
 bool ccai_emu_exports_to_insights(struct ccai_emu_store *st, const char *ss);
+/* ^[a-z0-9-]{4,64}$: what Insights takes as a conversation id. */
+bool ccai_emu_insights_id_valid(const char *id);
+/* Where Insights keeps a Dialogflow location's data (global: us-central1). */
+const char *ccai_emu_insights_location(const char *df_location);
 /*
- * Writes (creates or replaces) the Insights conversation for a
- * Dialogflow conversation or CX session.  segments: an array of
- * {text, languageCode, role, participant, time}; taken.  Lock held.
+ * Writes the Insights conversation for a finished Dialogflow
+ * conversation or CX session (in df_location; Insights' location is
+ * derived), under conv_id when Insights can use it, else under an id of
+ * its own (always with own_id: the fault insights-own-ids).  segments:
+ * an array of {text, languageCode, role, participant, ms}; taken.  Lock
+ * held.
  */
 void ccai_emu_insights_export(struct ccai_emu_store *st, const char *project,
-			      const char *location, const char *conv_id,
+			      const char *df_location, const char *conv_id,
 			      const char *source_name, cJSON *segments,
-			      int64_t start_ms, int64_t now_ms, bool from_cx);
+			      int64_t start_ms, int64_t end_ms, bool own_id);
+
+/*
+ * CX sessions.  The store keeps, under EMU_SESSIONS_KEY, each live
+ * session's end time on the emulator's clock.  _sweep ends every session
+ * whose end has come (its logged turns go to Insights); call it, lock
+ * held, before anything that could see the result.  _turns starts or
+ * continues a session at now_ms, to end ttl_ms after it, and returns its
+ * turn list (borrowed) to append {text, languageCode, role, ms, logged}.
+ */
+#define EMU_SESSIONS_KEY "cxSessions"
+void ccai_emu_sessions_sweep(struct ccai_emu *e, int64_t now_ms);
+cJSON *ccai_emu_session_turns(struct ccai_emu_store *st, const char *session,
+			      int64_t now_ms, int64_t ttl_ms);
 
 /* ---- filter.c ---------------------------------------------------- */
 
@@ -631,6 +681,8 @@ void ccai_emu_h_faults_set(struct ccai_emu_req *rq, struct ccai_emu_resp *rs);
 void ccai_emu_h_faults_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs);
 void ccai_emu_h_stats_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs);
 void ccai_emu_h_stats_reset(struct ccai_emu_req *rq, struct ccai_emu_resp *rs);
+void ccai_emu_h_clock_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs);
+void ccai_emu_h_clock_set(struct ccai_emu_req *rq, struct ccai_emu_resp *rs);
 
 /* ---- helpers shared by the resource handlers (common.c) ------------ */
 
@@ -653,6 +705,13 @@ int ccai_emu_patch(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
 		   cJSON *current);
 /* A deep copy of rec["r"]. */
 cJSON *ccai_emu_rec_copy(const cJSON *rec);
+/* Records when a new record was made (for list-staleness).  Lock held. */
+void ccai_emu_rec_born(cJSON *rec, int64_t now_ms);
+/*
+ * True when the fault list-staleness leaves rec out of rq's list answer:
+ * it was made within the window, on the emulator's clock.
+ */
+bool ccai_emu_rec_unlisted(struct ccai_emu_req *rq, const cJSON *rec);
 /* Answers {} */
 void ccai_emu_reply_empty(struct ccai_emu_resp *rs);
 /* Whether another resource of the collection has this displayName. */

@@ -3,7 +3,9 @@
  *
  * Work is done when the operation is created; what lags is `done`: with
  * the fault operation-polls=N the operation shows done:false until its
- * Nth poll (N=0, the default: done at once).  The creating call answers
+ * Nth poll (N=0, the default: done at once), and with operation-time=D
+ * until D has passed on the emulator's clock (which POST
+ * /__emulator/clock moves).  The creating call answers
  * {name, metadata} while not done, and the full operation (done, and
  * response or error) once it is.
  */
@@ -13,12 +15,13 @@
 
 #define NOOP_OP "operations/noop.DONE_OPERATION"
 
-static cJSON *op_view(const cJSON *rec)
+static cJSON *op_view(const cJSON *rec, int64_t now_ms)
 {
 	const cJSON *op = cJSON_GetObjectItemCaseSensitive(rec, "op");
 	cJSON *v;
 
-	if (ccai_json_num(rec, "polls", 0) <= 0)
+	if (ccai_json_num(rec, "polls", 0) <= 0 &&
+	    ccai_json_num(rec, "doneMs", 0) <= (double)now_ms)
 		return cJSON_Duplicate(op, 1);
 	v = cJSON_CreateObject();
 	cJSON_AddStringToObject(v, "name", ccai_json_str(op, "name"));
@@ -37,6 +40,7 @@ cJSON *ccai_emu_op_new(struct ccai_emu *e, const char *name, cJSON *metadata,
 	struct ccai_emu_faults f;
 	cJSON *rec = cJSON_CreateObject();
 	cJSON *op = cJSON_AddObjectToObject(rec, "op");
+	int64_t now_ms = ccai_emu_now_ms(e);
 
 	ccai_emu_faults_get(e, &f);
 	cJSON_AddStringToObject(op, "name", name);
@@ -50,6 +54,9 @@ cJSON *ccai_emu_op_new(struct ccai_emu *e, const char *name, cJSON *metadata,
 				      response ? response
 					       : cJSON_CreateObject());
 	cJSON_AddNumberToObject(rec, "polls", (double)f.op_polls);
+	if (f.op_time_ms > 0)
+		cJSON_AddNumberToObject(rec, "doneMs",
+					(double)(now_ms + f.op_time_ms));
 	if (!strcmp(name, NOOP_OP)) {
 		cJSON *v = cJSON_Duplicate(op, 1);
 
@@ -58,7 +65,7 @@ cJSON *ccai_emu_op_new(struct ccai_emu *e, const char *name, cJSON *metadata,
 	}
 	ccai_json_set(ccai_emu_store_obj(e->store, "ops"), name, rec);
 	ccai_emu_store_dirty(e->store);
-	return op_view(rec);
+	return op_view(rec, now_ms);
 }
 
 void ccai_emu_h_operation_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
@@ -88,7 +95,7 @@ void ccai_emu_h_operation_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 			cJSON_CreateNumber(ccai_json_num(rec, "polls", 0) - 1));
 		ccai_emu_store_dirty(st);
 	}
-	v = op_view(rec);
+	v = op_view(rec, rq->now_ms);
 	ccai_emu_store_unlock(st);
 	ccai_emu_reply_json(rs, 200, v);
 }

@@ -339,7 +339,8 @@ void ccai_emu_reply_page_recs(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
 		const char *name = ccai_json_str(r, "name");
 		cJSON *v;
 
-		if (after && (!name || strcmp(name, after) <= 0))
+		if ((after && (!name || strcmp(name, after) <= 0)) ||
+		    ccai_emu_rec_unlisted(rq, recs[i]))
 			continue;
 		v = view ? view(recs[i], ud) : cJSON_Duplicate(r, 1);
 		if (!v)

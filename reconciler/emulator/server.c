@@ -545,7 +545,7 @@ static int check_auth(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 	const char *dot = strchr(rq->route->id, '.');
 
 	if (tok && ccai_emu_token_check(rq->emu, tok, &rq->principal,
-					&rq->admin, rq->now_ms))
+					&rq->admin, rq->wall_ms))
 		return 0;
 	/* a self-signed JWT: aud names the API's host, e.g. iam */
 	snprintf(host, sizeof(host), "%.*s.googleapis.com",
@@ -745,7 +745,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	rq.path = url;
 	rq.body = cr->body.ptr;
 	rq.body_len = cr->body.len;
-	rq.now_ms = ccai_clock_unix_ms();
+	rq.wall_ms = ccai_clock_unix_ms();
+	rq.now_ms = ccai_emu_now_ms(e);
 	t0 = ccai_clock_ms();
 	if (cr->too_big)
 		ccai_emu_reply_error(
@@ -784,6 +785,45 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		free(cr);
 		*con_cls = NULL;
 	}
+}
+
+/* ---- the clock ------------------------------------------------------- */
+
+int64_t ccai_emu_now_ms(struct ccai_emu *e)
+{
+	int64_t off;
+
+	pthread_mutex_lock(&e->fault_mu);
+	off = e->clock_offset_ms;
+	pthread_mutex_unlock(&e->fault_mu);
+	return ccai_clock_unix_ms() + off;
+}
+
+void ccai_emu_clock_advance(struct ccai_emu *e, long long ms)
+{
+	int64_t off;
+
+	pthread_mutex_lock(&e->fault_mu);
+	e->clock_offset_ms += ms;
+	off = e->clock_offset_ms;
+	pthread_mutex_unlock(&e->fault_mu);
+	ccai_emu_store_lock(e->store);
+	ccai_json_set(ccai_emu_store_obj(e->store, "clock"), "offsetMs",
+		      cJSON_CreateNumber((double)off));
+	ccai_emu_store_dirty(e->store);
+	ccai_emu_store_unlock(e->store);
+}
+
+/* The advance survives a restart: times in the state were made with it. */
+static void clock_load(struct ccai_emu *e)
+{
+	double off;
+
+	ccai_emu_store_lock(e->store);
+	off = ccai_json_num(ccai_emu_store_obj(e->store, "clock"), "offsetMs",
+			    0);
+	ccai_emu_store_unlock(e->store);
+	e->clock_offset_ms = off > 0 ? (int64_t)off : 0;
 }
 
 /* ---- start and stop -------------------------------------------------- */
@@ -897,6 +937,9 @@ int ccai_emu_start(struct ccai_emu **out, const struct ccai_emu_config *cfg,
 	}
 	if ((r = ccai_emu_faults_parse(&e->faults, cfg->faults, err)) < 0)
 		goto fail;
+	e->su_in_progress_left = e->faults.su_in_progress;
+	e->su_precondition_left = e->faults.su_precondition;
+	e->su_160009_left = e->faults.su_160009;
 	e->data_dir = ccai_xstrdup(cfg->data_dir);
 	if ((r = ccai_mkdir_p(e->data_dir, 0700, err)) < 0)
 		goto fail;
@@ -916,6 +959,7 @@ int ccai_emu_start(struct ccai_emu **out, const struct ccai_emu_config *cfg,
 	    (r = open_listener(e, cfg->listen, &fd, &v6, err)) < 0 ||
 	    (r = ccai_emu_auth_init(e, err)) < 0)
 		goto fail;
+	clock_load(e);
 	flags = MHD_USE_THREAD_PER_CONNECTION |
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
 		(v6 ? MHD_USE_IPv6 : 0) | (cfg->quiet ? 0 : MHD_USE_ERROR_LOG);
@@ -964,6 +1008,9 @@ int ccai_emu_set_faults(struct ccai_emu *e, const char *spec,
 	pthread_mutex_lock(&e->fault_mu);
 	e->faults = f;
 	memset(e->fault_seq, 0, ccai_emu_nroutes * sizeof(*e->fault_seq));
+	e->su_in_progress_left = f.su_in_progress;
+	e->su_precondition_left = f.su_precondition;
+	e->su_160009_left = f.su_160009;
 	pthread_mutex_unlock(&e->fault_mu);
 	return 0;
 }

@@ -8,52 +8,100 @@
  * the fault consistency-delay, a just-enabled API keeps answering
  * SERVICE_DISABLED for that long, while services.get already says
  * ENABLED.
+ *
+ * As Google does (docs/fidelity.md): enabling a service enables what it
+ * depends on, and disabling one that enabled services depend on is
+ * refused unless disableDependentServices; services:batchEnable refuses
+ * a single service (services/{s}:enable is for one).  The faults
+ * service-in-progress, service-precondition and service-error-160009
+ * make the next enable/disable calls fail the ways Terraform retries.
+ * SERVICE_DISABLED names the consumer project: the target, the project
+ * of x-goog-user-project, or, for user credentials without one, the
+ * OAuth client's project (where nothing is enabled), as gcloud's
+ * credentials meet on Google.
  */
 #include "util/common.h"
 #include "emulator/internal.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 #include "util/json.h"
 
 static const struct {
 	const char *name;
 	const char *title;
+	/* what enabling it enables too; disabling those needs
+	 * disableDependentServices while it is on */
+	const char *deps[3];
 } catalogue[] = {
-	{ "aiplatform.googleapis.com", "Vertex AI API" },
-	{ "bigquery.googleapis.com", "BigQuery API" },
-	{ "cloudfunctions.googleapis.com", "Cloud Functions API" },
-	{ "cloudkms.googleapis.com", "Cloud Key Management Service (KMS) API" },
-	{ "cloudresourcemanager.googleapis.com", "Cloud Resource Manager API" },
-	{ "compute.googleapis.com", "Compute Engine API" },
+	{ "aiplatform.googleapis.com", "Vertex AI API", { NULL } },
+	{ "bigquery.googleapis.com", "BigQuery API", { NULL } },
+	/* Terraform's TestAccProjectService_disableDependentServices */
+	{ "bigquerystorage.googleapis.com",
+	  "BigQuery Storage API",
+	  { "bigquery.googleapis.com", NULL } },
+	{ "cloudfunctions.googleapis.com", "Cloud Functions API", { NULL } },
+	{ "cloudkms.googleapis.com",
+	  "Cloud Key Management Service (KMS) API",
+	  { NULL } },
+	{ "cloudresourcemanager.googleapis.com",
+	  "Cloud Resource Manager API",
+	  { NULL } },
+	{ "compute.googleapis.com", "Compute Engine API", { NULL } },
+	/* not documented; the harder case: Insights needs Dialogflow */
 	{ "contactcenterinsights.googleapis.com",
-	  "Contact Center AI Insights API" },
-	{ "dialogflow.googleapis.com", "Dialogflow API" },
-	{ "discoveryengine.googleapis.com", "Discovery Engine API" },
-	{ "dlp.googleapis.com", "Sensitive Data Protection (DLP)" },
-	{ "iam.googleapis.com", "Identity and Access Management (IAM) API" },
+	  "Contact Center AI Insights API",
+	  { "dialogflow.googleapis.com", NULL } },
+	{ "dialogflow.googleapis.com", "Dialogflow API", { NULL } },
+	{ "discoveryengine.googleapis.com", "Discovery Engine API", { NULL } },
+	{ "dlp.googleapis.com", "Sensitive Data Protection (DLP)", { NULL } },
+	{ "iam.googleapis.com",
+	  "Identity and Access Management (IAM) API",
+	  { NULL } },
 	{ "iamcredentials.googleapis.com",
-	  "IAM Service Account Credentials API" },
-	{ "logging.googleapis.com", "Cloud Logging API" },
-	{ "monitoring.googleapis.com", "Cloud Monitoring API" },
-	{ "pubsub.googleapis.com", "Cloud Pub/Sub API" },
-	{ "run.googleapis.com", "Cloud Run Admin API" },
-	{ "secretmanager.googleapis.com", "Secret Manager API" },
-	{ "serviceusage.googleapis.com", "Service Usage API" },
-	{ "speech.googleapis.com", "Cloud Speech-to-Text API" },
-	{ "storage-api.googleapis.com", "Google Cloud Storage JSON API" },
-	{ "storage-component.googleapis.com", "Cloud Storage" },
-	{ "storage.googleapis.com", "Cloud Storage API" },
-	{ "sts.googleapis.com", "Security Token Service API" },
-	{ "texttospeech.googleapis.com", "Cloud Text-to-Speech API" },
+	  "IAM Service Account Credentials API",
+	  { NULL } },
+	{ "logging.googleapis.com", "Cloud Logging API", { NULL } },
+	{ "monitoring.googleapis.com", "Cloud Monitoring API", { NULL } },
+	{ "pubsub.googleapis.com", "Cloud Pub/Sub API", { NULL } },
+	{ "run.googleapis.com", "Cloud Run Admin API", { NULL } },
+	{ "secretmanager.googleapis.com", "Secret Manager API", { NULL } },
+	{ "serviceusage.googleapis.com", "Service Usage API", { NULL } },
+	{ "speech.googleapis.com", "Cloud Speech-to-Text API", { NULL } },
+	{ "storage-api.googleapis.com",
+	  "Google Cloud Storage JSON API",
+	  { NULL } },
+	{ "storage-component.googleapis.com", "Cloud Storage", { NULL } },
+	{ "storage.googleapis.com", "Cloud Storage API", { NULL } },
+	{ "sts.googleapis.com", "Security Token Service API", { NULL } },
+	{ "texttospeech.googleapis.com", "Cloud Text-to-Speech API", { NULL } },
 };
 
-static const char *title_of(const char *svc)
+static int index_of(const char *svc)
 {
 	size_t i;
 
 	for (i = 0; i < CCAI_ARRAY_SIZE(catalogue); i++)
 		if (!strcmp(catalogue[i].name, svc))
-			return catalogue[i].title;
-	return NULL;
+			return (int)i;
+	return -1;
+}
+
+static const char *title_of(const char *svc)
+{
+	int i = index_of(svc);
+
+	return i < 0 ? NULL : catalogue[i].title;
+}
+
+static bool depends_on(const char *svc, const char *dep)
+{
+	int i = index_of(svc);
+	size_t k;
+
+	for (k = 0; i >= 0 && catalogue[i].deps[k]; k++)
+		if (!strcmp(catalogue[i].deps[k], dep))
+			return true;
+	return false;
 }
 
 static cJSON *project_rec(struct ccai_emu_req *rq)
@@ -118,6 +166,25 @@ static void reply_unknown(struct ccai_emu_resp *rs, const char *svc)
 				     svc);
 }
 
+/*
+ * The project whose API settings and quota a call uses: the one named by
+ * x-goog-user-project; else, for user credentials, the OAuth client's
+ * project (gcloud's, on Google: nothing is enabled there for the
+ * caller); else the project of the call.  Lock held.
+ */
+static const cJSON *consumer_of(struct ccai_emu_req *rq)
+{
+	const char *qp = ccai_emu_header(rq, "x-goog-user-project");
+
+	if (qp && *qp)
+		return ccai_emu_project(rq->emu->store, qp, true, rq->now_ms);
+	if (rq->principal && ccai_str_starts_with(rq->principal, "user:"))
+		return ccai_emu_project(rq->emu->store,
+					EMU_OAUTH_CLIENT_PROJECT, true,
+					rq->now_ms);
+	return project_rec(rq);
+}
+
 int ccai_emu_service_check(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
 			   const char *service)
 {
@@ -130,7 +197,7 @@ int ccai_emu_service_check(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
 	if (!rq->project)
 		return 0;
 	ccai_emu_store_lock(st);
-	p = project_rec(rq);
+	p = consumer_of(rq);
 	s = cJSON_GetObjectItemCaseSensitive(
 		cJSON_GetObjectItemCaseSensitive(p, "services"), service);
 	ok = s && ccai_json_num(s, "readyMs", 0) <= (double)rq->now_ms;
@@ -301,10 +368,13 @@ static char *op_name(const cJSON *p)
 			      ccai_json_str(p, "number"), uuid);
 }
 
+/* Enables svc and, as Google does, what it depends on. */
 static void enable_in(struct ccai_emu_req *rq, cJSON *p, const char *svc)
 {
 	struct ccai_emu_faults f;
 	cJSON *svcs = cJSON_GetObjectItemCaseSensitive(p, "services"), *s;
+	int i = index_of(svc);
+	size_t k;
 
 	if (!svcs)
 		svcs = cJSON_AddObjectToObject(p, "services");
@@ -316,6 +386,74 @@ static void enable_in(struct ccai_emu_req *rq, cJSON *p, const char *svc)
 				(double)(rq->now_ms + f.consistency_ms));
 	cJSON_AddItemToObject(svcs, svc, s);
 	ccai_emu_store_dirty(rq->emu->store);
+	for (k = 0; i >= 0 && catalogue[i].deps[k]; k++)
+		enable_in(rq, p, catalogue[i].deps[k]);
+}
+
+/* Takes one from a one-shot fault budget. */
+static bool take(struct ccai_emu *e, long long *left)
+{
+	bool fire;
+
+	pthread_mutex_lock(&e->fault_mu);
+	fire = *left > 0;
+	if (fire)
+		(*left)--;
+	pthread_mutex_unlock(&e->fault_mu);
+	return fire;
+}
+
+/*
+ * The intermittent refusals of enable/disable that Terraform retries
+ * (transport_tpg.ServiceUsageServiceBeingActivated and
+ * handleServiceUsageRetryablePreconditionError): answered when the
+ * faults say so.
+ */
+static int refused(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
+		   const char *svcs)
+{
+	struct ccai_emu *e = rq->emu;
+	long long before;
+
+	if (take(e, &e->su_in_progress_left)) {
+		ccai_emu_reply_error(rs, 400, "FAILED_PRECONDITION",
+				     "Another activation or deactivation is in "
+				     "progress for the following service(s): "
+				     "%s. Try again later.",
+				     svcs);
+		return -1;
+	}
+	pthread_mutex_lock(&e->fault_mu);
+	before = e->su_precondition_left;
+	pthread_mutex_unlock(&e->fault_mu);
+	if (take(e, &e->su_precondition_left)) {
+		/* Google answers either code; Terraform retries both */
+		ccai_emu_reply_error(rs, before % 2 ? 400 : 412,
+				     "FAILED_PRECONDITION",
+				     "Precondition check failed.");
+		return -1;
+	}
+	return 0;
+}
+
+/* The operation error Terraform's ServiceUsageInternalError160009 looks
+ * for (a new tree), or NULL when the fault does not fire. */
+static cJSON *error_160009(struct ccai_emu *e, const char *svcs)
+{
+	cJSON *err;
+	char *msg;
+
+	if (!take(e, &e->su_160009_left))
+		return NULL;
+	err = cJSON_CreateObject();
+	cJSON_AddNumberToObject(err, "code", 13);
+	msg = ccai_xasprintf("[Error 160009] The service activation "
+			     "encountered internal error; try again. "
+			     "Operation with failed services [%s].",
+			     svcs);
+	cJSON_AddStringToObject(err, "message", msg);
+	free(msg);
+	return err;
 }
 
 void ccai_emu_h_services_enable(struct ccai_emu_req *rq,
@@ -323,18 +461,31 @@ void ccai_emu_h_services_enable(struct ccai_emu_req *rq,
 {
 	const char *svc = rq->caps[1];
 	const char *list[1] = { svc };
-	cJSON *p, *resp, *op;
+	cJSON *p, *resp, *op, *failed = NULL;
 	char *name;
 
 	if (!title_of(svc)) {
 		reply_unknown(rs, svc);
 		return;
 	}
+	if (refused(rq, rs, svc) < 0)
+		return;
 	ccai_emu_store_lock(rq->emu->store);
 	p = project_rec(rq);
-	name = enabled_in(p, svc) ? ccai_xstrdup("operations/noop."
-						 "DONE_OPERATION")
-				  : op_name(p);
+	if (enabled_in(p, svc)) {
+		name = ccai_xstrdup("operations/noop.DONE_OPERATION");
+	} else {
+		name = op_name(p);
+		failed = error_160009(rq->emu, svc);
+	}
+	if (failed) {
+		op = ccai_emu_op_new(rq->emu, name, op_metadata(p, list, 1),
+				     NULL, failed);
+		ccai_emu_store_unlock(rq->emu->store);
+		free(name);
+		ccai_emu_reply_json(rs, 200, op);
+		return;
+	}
 	enable_in(rq, p, svc);
 	resp = cJSON_CreateObject();
 	cJSON_AddStringToObject(resp, "@type",
@@ -353,13 +504,19 @@ void ccai_emu_h_services_disable(struct ccai_emu_req *rq,
 {
 	const char *svc = rq->caps[1];
 	const char *list[1] = { svc };
+	bool cascade =
+		ccai_json_bool(rq->json, "disableDependentServices", false);
+	struct ccai_buf dependents = CCAI_BUF_INIT;
 	cJSON *p, *resp, *op;
 	char *name;
+	size_t i;
 
 	if (!title_of(svc)) {
 		reply_unknown(rs, svc);
 		return;
 	}
+	if (refused(rq, rs, svc) < 0)
+		return;
 	ccai_emu_store_lock(rq->emu->store);
 	p = project_rec(rq);
 	if (!enabled_in(p, svc)) {
@@ -370,6 +527,31 @@ void ccai_emu_h_services_disable(struct ccai_emu_req *rq,
 				     svc, rq->project);
 		return;
 	}
+	for (i = 0; i < CCAI_ARRAY_SIZE(catalogue); i++)
+		if (enabled_in(p, catalogue[i].name) &&
+		    depends_on(catalogue[i].name, svc))
+			ccai_buf_printf(&dependents, "%s%s",
+					dependents.len ? "," : "",
+					catalogue[i].name);
+	if (dependents.len && !cascade) {
+		ccai_emu_store_unlock(rq->emu->store);
+		/* the wording Terraform's acceptance test expects */
+		ccai_emu_reply_error(rs, 400, "FAILED_PRECONDITION",
+				     "The service %s is depended on by the "
+				     "following active service(s): %s; Please "
+				     "specify disable_dependent_services=true "
+				     "if you want to proceed with disabling "
+				     "all services.",
+				     svc, dependents.ptr);
+		ccai_buf_release(&dependents);
+		return;
+	}
+	ccai_buf_release(&dependents);
+	for (i = 0; i < CCAI_ARRAY_SIZE(catalogue); i++)
+		if (depends_on(catalogue[i].name, svc))
+			cJSON_DeleteItemFromObjectCaseSensitive(
+				cJSON_GetObjectItemCaseSensitive(p, "services"),
+				catalogue[i].name);
 	cJSON_DeleteItemFromObjectCaseSensitive(
 		cJSON_GetObjectItemCaseSensitive(p, "services"), svc);
 	ccai_emu_store_dirty(rq->emu->store);
@@ -392,7 +574,8 @@ void ccai_emu_h_services_batch_enable(struct ccai_emu_req *rq,
 	const cJSON *ids =
 		cJSON_GetObjectItemCaseSensitive(rq->json, "serviceIds");
 	const char *list[20];
-	cJSON *p, *resp, *arr, *op;
+	struct ccai_buf all = CCAI_BUF_INIT;
+	cJSON *p, *resp, *arr, *op, *failed;
 	const cJSON *it;
 	size_t n = 0, i;
 	char *name;
@@ -403,6 +586,16 @@ void ccai_emu_h_services_batch_enable(struct ccai_emu_req *rq,
 				     "serviceIds must name 1 to 20 services.");
 		return;
 	}
+	if (cJSON_GetArraySize(ids) == 1) {
+		/* "BatchEnable returns an error for a single item"
+		 * (Terraform's doEnableServicesRequest) */
+		ccai_emu_reply_error(rs, 400, "INVALID_ARGUMENT",
+				     "Request contains an invalid argument: "
+				     "batchEnable takes 2 to 20 services; "
+				     "enable one with "
+				     "services/{service}:enable.");
+		return;
+	}
 	cJSON_ArrayForEach(it, ids)
 	{
 		if (!title_of(it->valuestring)) {
@@ -410,9 +603,26 @@ void ccai_emu_h_services_batch_enable(struct ccai_emu_req *rq,
 			return;
 		}
 		list[n++] = it->valuestring;
+		ccai_buf_printf(&all, "%s%s", all.len ? "," : "",
+				it->valuestring);
+	}
+	if (refused(rq, rs, all.ptr) < 0) {
+		ccai_buf_release(&all);
+		return;
 	}
 	ccai_emu_store_lock(rq->emu->store);
 	p = project_rec(rq);
+	failed = error_160009(rq->emu, all.ptr);
+	ccai_buf_release(&all);
+	if (failed) {
+		name = op_name(p);
+		op = ccai_emu_op_new(rq->emu, name, op_metadata(p, list, n),
+				     NULL, failed);
+		ccai_emu_store_unlock(rq->emu->store);
+		free(name);
+		ccai_emu_reply_json(rs, 200, op);
+		return;
+	}
 	for (i = 0; i < n; i++)
 		enable_in(rq, p, list[i]);
 	resp = cJSON_CreateObject();

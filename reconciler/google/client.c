@@ -344,9 +344,12 @@ int ccai_google_exchange(struct ccai_google *g, const struct ccai_gcall *c,
 				auth = NULL;
 				continue;
 			}
-			if (!retryable_status(resp->status))
+			if (c->api_call && ccai_google_retryable_refusal(
+						   c->api, resp->status, err)) {
+				/* refused without being done: repeat it */
+			} else if (!retryable_status(resp->status)) {
 				goto out;
-			if (!c->idempotent && resp->status != 429) {
+			} else if (!c->idempotent && resp->status != 429) {
 				if (err)
 					err->flags |= CCAI_ERRF_MAYBE_APPLIED;
 				goto out;
@@ -442,6 +445,8 @@ int ccai_google_call(struct ccai_google *g, const struct ccai_request *req,
 			.idempotent = req->idempotent,
 			.authorized = true,
 			.label = req->method_id,
+			.api_call = true,
+			.api = req->api,
 		};
 
 		if ((r = ccai_google_exchange(g, &c, &resp, err)) < 0)
@@ -501,6 +506,8 @@ int ccai_google_call_media(struct ccai_google *g,
 			.idempotent = req->idempotent,
 			.authorized = true,
 			.label = req->method_id,
+			.api_call = true,
+			.api = req->api,
 		};
 
 		if ((r = ccai_google_exchange(g, &c, &resp, err)) < 0)

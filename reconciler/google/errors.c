@@ -178,3 +178,31 @@ int ccai_google_error_from_status(struct ccai_error *err, const cJSON *status,
 	}
 	return code;
 }
+
+bool ccai_google_retryable_refusal(enum ccai_api api, long http_status,
+				   const struct ccai_error *err)
+{
+	static const char precondition[] = "Precondition check failed.";
+	size_t n, k = sizeof(precondition) - 1;
+
+	if (api == CCAI_API_STORAGE)
+		return http_status == 408;
+	if (api != CCAI_API_SERVICEUSAGE || !err)
+		return false;
+	if (http_status == 400 &&
+	    strstr(err->message,
+		   "Another activation or deactivation is in progress"))
+		return true;
+	/* the whole message, after our "method id: " prefix */
+	n = strlen(err->message);
+	return (http_status == 400 || http_status == 412) && n >= k &&
+	       !strcmp(err->message + n - k, precondition) &&
+	       (n == k || err->message[n - k - 1] == ' ');
+}
+
+bool ccai_google_su_internal_160009(const struct ccai_error *err)
+{
+	return err && strstr(err->message, "160009") &&
+	       strstr(err->message, "encountered internal error") &&
+	       strstr(err->message, "with failed services");
+}

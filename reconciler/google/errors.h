@@ -15,6 +15,7 @@
 
 #include "util/common.h"
 #include "util/error.h"
+#include "google/client.h"
 
 #include <cJSON.h>
 
@@ -37,5 +38,25 @@ int ccai_google_error_from_http(struct ccai_error *err, long http_status,
 /* Fills err from an Operation.error Status; returns the code. */
 int ccai_google_error_from_status(struct ccai_error *err, const cJSON *status,
 				  const char *what);
+
+/*
+ * Retry predicates that Google's own tools use and that need more than a
+ * status code (so, unlike the rest of ccaictl, they read messages):
+ *
+ * ccai_google_retryable_refusal: an answer that refused the request
+ * without doing it, and that the same request later gets through -
+ * Service Usage's 400 "Another activation or deactivation is in
+ * progress" and 400/412 "Precondition check failed." (Terraform's
+ * ServiceUsageServiceBeingActivated and
+ * handleServiceUsageRetryablePreconditionError), and Cloud Storage's
+ * 408 Request Timeout (its retry strategy lists 408 with 429 and 5xx).
+ *
+ * ccai_google_su_internal_160009: a Service Usage operation that failed
+ * with its internal error 160009, after which enabling again works
+ * (Terraform's ServiceUsageInternalError160009).
+ */
+bool ccai_google_retryable_refusal(enum ccai_api api, long http_status,
+				   const struct ccai_error *err);
+bool ccai_google_su_internal_160009(const struct ccai_error *err);
 
 #endif

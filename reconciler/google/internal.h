@@ -110,6 +110,8 @@ struct ccai_gcall {
 	bool authorized; /* send the bearer token; refresh once on 401 */
 	bool quiet_body; /* never log the bodies (subject tokens) */
 	const char *label; /* method id or purpose, for logs and errors */
+	bool api_call; /* a Google API call (not a token exchange): */
+	enum ccai_api api; /* which, for its own retry predicates */
 	int max_attempts; /* 0: the client's */
 	long long timeout_ms; /* one try's cap; 0: the client's */
 	long long connect_timeout_ms; /* 0: http.c's default */

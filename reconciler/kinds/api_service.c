@@ -3,23 +3,35 @@
 #include "kinds/ops.h"
 #include "util/alloc.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/json.h"
+#include "util/log.h"
+#include "google/errors.h"
 
 /*
  * serviceusage v1: the enablement of one service in a project.  Reads
  * list a project's enabled services once; enabling goes through
- * services:batchEnable, up to 20 services of a project per call, and
- * waits for its operation.  Destroy disables only with
- * disableOnDestroy: true; otherwise it forgets.
+ * services:batchEnable, 2 to 20 services of a project per call, or
+ * services/{s}:enable for a single one (batchEnable refuses one, as
+ * Terraform's doEnableServicesRequest notes), and waits for its
+ * operation.  An operation that fails with Service Usage's internal
+ * error 160009 is enabled again (Terraform's
+ * ServiceUsageInternalError160009); the client retries the refusals
+ * Terraform retries (google/errors.h).  Destroy disables only with
+ * disableOnDestroy: true, passing disableDependentServices; otherwise it
+ * forgets.
  */
 static const struct ccai_kind_ref refs[] = { { 0 } };
-static const char *const local_fields[] = { "disableOnDestroy", NULL };
+static const char *const local_fields[] = { "disableOnDestroy",
+					    "disableDependentServices", NULL };
 
 /* Dependents may see SERVICE_DISABLED for a while after enabling. */
 static const char *const settle_statuses[] = { "SERVICE_DISABLED", NULL };
 static const struct ccai_settle settle = { 600000, settle_statuses };
 
 #define BATCH_MAX 20
+/* tries of an enable whose operation failed with error 160009 */
+#define ENABLE_TRIES 5
 
 static void as_read_key(const struct ccai_kres *r, struct ccai_buf *key)
 {
@@ -91,8 +103,13 @@ static int as_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,
 static int enable_batch(struct ccai_kres *const *rs, size_t n,
 			struct ccai_error *err)
 {
-	char *path = ccai_xasprintf("v1/projects/%s/services:batchEnable",
-				    rs[0]->project);
+	char *path = n == 1 ? ccai_xasprintf(
+				      "v1/projects/%s/services/%s:enable",
+				      rs[0]->project,
+				      ccai_json_str(rs[0]->desired, "service"))
+			    : ccai_xasprintf("v1/projects/%s/services:"
+					     "batchEnable",
+					     rs[0]->project);
 	cJSON *body = cJSON_CreateObject(), *ids, *op = NULL;
 	struct ccai_request req = {
 		.api = CCAI_API_SERVICEUSAGE,
@@ -100,19 +117,36 @@ static int enable_batch(struct ccai_kres *const *rs, size_t n,
 		.path = path,
 		.body = body,
 		.idempotent = true, /* enabling twice is harmless */
-		.method_id = "serviceusage.services.batchEnable",
+		.method_id = n == 1 ? "serviceusage.services.enable"
+				    : "serviceusage.services.batchEnable",
 	};
 	size_t i;
-	int rc;
+	int rc, tries;
 
-	ids = cJSON_AddArrayToObject(body, "serviceIds");
-	for (i = 0; i < n; i++)
-		cJSON_AddItemToArray(ids, cJSON_CreateString(ccai_json_str(
-						  rs[i]->desired, "service")));
-	rc = ccai_google_call(rs[0]->g, &req, &op, err);
-	if (rc == 0)
-		rc = ccai_google_wait(rs[0]->g, CCAI_API_SERVICEUSAGE, NULL,
-				      "v1", op, NULL, err);
+	if (n > 1) {
+		ids = cJSON_AddArrayToObject(body, "serviceIds");
+		for (i = 0; i < n; i++)
+			cJSON_AddItemToArray(
+				ids, cJSON_CreateString(ccai_json_str(
+					     rs[i]->desired, "service")));
+	}
+	for (tries = 1;; tries++) {
+		rc = ccai_google_call(rs[0]->g, &req, &op, err);
+		if (rc == 0)
+			rc = ccai_google_wait(rs[0]->g, CCAI_API_SERVICEUSAGE,
+					      NULL, "v1", op, NULL, err);
+		cJSON_Delete(op);
+		op = NULL;
+		if (rc == 0 || tries == ENABLE_TRIES ||
+		    !ccai_google_su_internal_160009(err))
+			break;
+		ccai_log_info("%s: enabling again after Service Usage's "
+			      "internal error 160009 (try %d of %d)",
+			      rs[0]->project, tries + 1, ENABLE_TRIES);
+		ccai_clock_sleep_ms(1000LL << (tries - 1), rs[0]->stop);
+		if (rs[0]->stop && *rs[0]->stop)
+			break;
+	}
 	for (i = 0; rc == 0 && i < n; i++)
 		rs[i]->new_server_name = ccai_xasprintf(
 			"projects/%s/services/%s", rs[i]->project,
@@ -157,6 +191,11 @@ static bool disable_on_destroy(const struct ccai_kres *r)
 	return ccai_json_bool(r->spec, "disableOnDestroy", false);
 }
 
+static bool disable_dependents(const struct ccai_kres *r)
+{
+	return ccai_json_bool(r->spec, "disableDependentServices", false);
+}
+
 static bool as_forgets(const struct ccai_kres *r)
 {
 	return !disable_on_destroy(r);
@@ -172,6 +211,8 @@ static int as_remove(struct ccai_kres *r, struct ccai_error *err)
 		return 0;
 	path = ccai_xasprintf("v1/%s:disable", r->server_name);
 	body = cJSON_CreateObject();
+	if (disable_dependents(r))
+		cJSON_AddTrueToObject(body, "disableDependentServices");
 	{
 		struct ccai_request req = {
 			.api = CCAI_API_SERVICEUSAGE,

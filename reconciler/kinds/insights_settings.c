@@ -8,7 +8,9 @@
 /*
  * contactcenterinsights v1 settings: a singleton per project and
  * location.  It always exists, so "create" is the first PATCH; it cannot
- * be deleted, so destroy forgets it.
+ * be deleted, so destroy forgets it.  Insights has no global location
+ * (its global host serves us-central1): a manifest without a location is
+ * in us-central1, and validate refuses "global" (manifest/model.c).
  */
 static const struct ccai_kind_ref refs[] = {
 	{ .field = "analysisConfig.annotatorSelector.summarizationConfig."
@@ -172,6 +174,7 @@ const struct ccai_kind ccai_kind_insights_settings = {
 	.schema = "InsightsSettings.schema.json",
 	.service = "contactcenterinsights.googleapis.com",
 	.located = true,
+	.default_location = "us-central1",
 	.refs = refs,
 	.flags = CCAI_KIND_SINGLETON,
 	.ops = &ops,

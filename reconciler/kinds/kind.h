@@ -156,6 +156,8 @@ struct ccai_kind {
 	/* API it lives in: an ApiService of it in the set comes first */
 	const char *service;
 	bool located; /* lives in a location (metadata.location applies) */
+	/* the location when a manifest names none; NULL: "global" */
+	const char *default_location;
 	const struct ccai_kind_ref *refs; /* ended by a NULL field */
 	/* spec fields that are ccaictl's own, not the API's (NULL-ended) */
 	const char *const *local_fields;

@@ -135,6 +135,7 @@ void ccai_manifest_set_release(struct ccai_manifest_set *set)
 		ccai_schema_free(set->schemas[i]);
 	free(set->schemas);
 	free(set->order);
+	ccai_diag_release(&set->warnings);
 	ccai_graph_release(&set->graph);
 	ccai_strlist_release(&set->projects);
 	ccai_map_release(&set->index);
@@ -268,6 +269,29 @@ static void report(struct ctx *c, const cJSON *node, const char *key,
 	e.col = col;
 	ccai_diag_add(c->diag, &e);
 	c->errors++;
+}
+
+/* A warning: said, but the set stays sound. */
+static void warn(struct ctx *c, const cJSON *node, const char *path,
+		 const char *fmt, ...) CCAI_PRINTF(4, 5);
+
+static void warn(struct ctx *c, const cJSON *node, const char *path,
+		 const char *fmt, ...)
+{
+	struct ccai_error e;
+	const char *file;
+	va_list ap;
+	int line, col;
+
+	va_start(ap, fmt);
+	ccai_error_vset(&e, CCAI_EINVALID, fmt, ap);
+	va_end(ap);
+	position(c, node, NULL, &file, &line, &col);
+	snprintf(e.file, sizeof(e.file), "%s", file ? file : "");
+	snprintf(e.path, sizeof(e.path), "%s", path ? path : "");
+	e.line = line;
+	e.col = col;
+	ccai_diag_add(&c->set->warnings, &e);
 }
 
 /* Report at a manifest's metadata.name (or the document start). */
@@ -558,6 +582,7 @@ static void add_document(struct ctx *c, const struct ccai_vars *vars)
 		m->location = ccai_xstrdup(
 			cJSON_IsString(location)    ? location->valuestring
 			: c->opts->default_location ? c->opts->default_location
+			: kind->default_location    ? kind->default_location
 						    : "global");
 	m->address = ccai_xasprintf("%s/%s", kind->name, m->name);
 	m->qaddress =
@@ -798,11 +823,40 @@ static void check_file_fields(struct ctx *c, const struct ccai_manifest *m)
 	}
 }
 
+/*
+ * Locations Google does not (or no longer) serves for a kind: Insights
+ * has no "global" (its global host serves us-central1), and Dialogflow's
+ * "us" multi-region is retired (docs/fidelity.md has the sources).
+ */
+static void check_location(struct ctx *c, struct ccai_manifest *m)
+{
+	const cJSON *node = ccai_json_path(m->doc, "metadata.location");
+
+	if (!m->location)
+		return;
+	if (m->kind == &ccai_kind_insights_settings &&
+	    !strcmp(m->location, "global"))
+		report(c, node ? node : ccai_json_path(m->doc, "metadata"),
+		       NULL, "metadata.location",
+		       "Insights has no 'global' location (its global "
+		       "endpoint serves us-central1): use 'us-central1' or "
+		       "another region, or leave metadata.location out");
+	else if (m->kind->service &&
+		 !strcmp(m->kind->service, "dialogflow.googleapis.com") &&
+		 !strcmp(m->location, "us"))
+		warn(c, node, "metadata.location",
+		     "warning: %s is in Dialogflow's 'us' multi-region "
+		     "location, which Google has retired; use 'global' or a "
+		     "region such as 'us-central1'",
+		     m->address);
+}
+
 static void check_kind_rules(struct ctx *c, struct ccai_manifest *m)
 {
 	const char *kn = m->kind->name;
 
 	check_file_fields(c, m);
+	check_location(c, m);
 
 	if (!strcmp(kn, "RoleBinding")) {
 		int members =

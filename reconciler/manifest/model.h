@@ -72,7 +72,8 @@ struct ccai_manifest {
 
 struct ccai_manifest_opts {
 	const char *default_project; /* --project; NULL: none */
-	const char *default_location; /* NULL: "global" */
+	/* NULL: the kind's default_location, else "global" */
+	const char *default_location;
 };
 
 struct ccai_manifest_set {
@@ -94,6 +95,8 @@ struct ccai_manifest_set {
 	struct ccai_graph graph; /* edges between items */
 	size_t *order; /* items in dependency order */
 	struct ccai_schema **schemas; /* compiled per kind, lazily */
+	/* things worth saying that do not make the set unsound */
+	struct ccai_diag warnings;
 };
 
 void ccai_manifest_set_init(struct ccai_manifest_set *set);

@@ -1,6 +1,8 @@
 #include "util/common.h"
 #include "util/clock.h"
 
+#include <ctype.h>
+
 int64_t ccai_clock_ms(void)
 {
 	struct timespec ts;
@@ -44,4 +46,44 @@ void ccai_clock_rfc3339(int64_t unix_ms, char out[32])
 	gmtime_r(&t, &tm);
 	n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(out + n, 32 - n, ".%03dZ", (int)(unix_ms % 1000));
+}
+
+int ccai_clock_parse_rfc3339(const char *s, int64_t *unix_ms)
+{
+	struct tm tm;
+	const char *p;
+	int64_t ms = 0, scale = 100, off = 0;
+
+	if (!s)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!p)
+		return -1;
+	if (*p == '.') {
+		if (!isdigit((unsigned char)p[1]))
+			return -1;
+		for (p++; isdigit((unsigned char)*p); p++) {
+			ms += (*p - '0') * scale;
+			scale /= 10;
+		}
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) &&
+		   isdigit((unsigned char)p[2]) && p[3] == ':' &&
+		   isdigit((unsigned char)p[4]) &&
+		   isdigit((unsigned char)p[5])) {
+		off = ((p[1] - '0') * 10 + (p[2] - '0')) * 60 +
+		      (p[4] - '0') * 10 + (p[5] - '0');
+		if (*p == '-')
+			off = -off;
+		p += 6;
+	} else {
+		return -1;
+	}
+	if (*p)
+		return -1;
+	*unix_ms = ((int64_t)timegm(&tm) - off * 60) * 1000 + ms;
+	return 0;
 }

@@ -21,5 +21,11 @@ void ccai_clock_sleep_ms(int64_t ms);
 void ccai_clock_rfc3339(int64_t unix_ms, char out[32]);
 /* Wall clock in milliseconds since the epoch. */
 int64_t ccai_clock_unix_ms(void);
+/*
+ * Parses an RFC 3339 timestamp ("2024-01-02T03:04:05Z", with an optional
+ * fraction of a second and a "Z" or "+HH:MM" offset) into milliseconds
+ * since the epoch.  -1 when s is not one.
+ */
+int ccai_clock_parse_rfc3339(const char *s, int64_t *unix_ms);
 
 #endif

@@ -8,11 +8,19 @@
 #include "util/json.h"
 #include "util/str.h"
 
+#include <curl/curl.h>
 #include <openssl/rand.h>
 
+/* Insights ingests a finished conversation within minutes */
 #define DEFAULT_TIMEOUT_MS (10LL * 60 * 1000)
 #define DEFAULT_POLL_INITIAL_MS 1000
 #define DEFAULT_POLL_MAX_MS 15000
+/* use case 3: a session ends this long after its last turn (Google's
+ * default is 30 min; QueryParameters.session_ttl) */
+#define DEFAULT_SESSION_TTL_MS (60LL * 1000)
+/* Insights' create_time filter starts this long before verify began,
+ * in case this machine's clock runs ahead of Google's */
+#define CLOCK_SKEW_MS (5LL * 60 * 1000)
 
 static const char *const needed_apis[] = {
 	"dialogflow.googleapis.com",
@@ -29,6 +37,7 @@ struct vctx {
 	const struct ccai_manifest *m;
 	cJSON *live; /* the profile or agent as it is on the server */
 	int64_t t0; /* when the current step began */
+	int64_t began_unix_ms; /* wall clock when the run began */
 	struct ccai_error *err;
 };
 
@@ -40,17 +49,15 @@ void ccai_verify_insights_locations(struct ccai_strlist *out,
 {
 	size_t i;
 
-	if (!df_location)
-		df_location = "global";
+	/* Insights has no global location: its global host serves
+	 * us-central1, where Dialogflow's global data lands */
+	if (!df_location || !strcmp(df_location, "global"))
+		df_location = "us-central1";
 	if (!ccai_strlist_has(out, df_location))
 		ccai_strlist_add(out, df_location);
-	/* Insights keeps the data of Dialogflow's global location in its
-	 * default region */
-	if (!strcmp(df_location, "global") &&
-	    !ccai_strlist_has(out, "us-central1"))
-		ccai_strlist_add(out, "us-central1");
 	for (i = 0; extra && i < extra->n; i++)
-		if (!ccai_strlist_has(out, extra->items[i]))
+		if (strcmp(extra->items[i], "global") &&
+		    !ccai_strlist_has(out, extra->items[i]))
 			ccai_strlist_add(out, extra->items[i]);
 }
 
@@ -92,7 +99,7 @@ bool ccai_verify_is_match(const cJSON *conv, const char *source)
 	char *project, *location, *alt;
 	bool ok;
 
-	if (!name || !df || !id || strcmp(last_segment(name), id))
+	if (!name || !df || !id)
 		return false;
 	if (!strcmp(df, source))
 		return true;
@@ -136,6 +143,29 @@ char *ccai_verify_check_logging(const cJSON *agent)
 				    "(advancedSettings.loggingSettings."
 				    "enableInteractionLogging is not true)");
 	return NULL;
+}
+
+bool ccai_verify_id_valid_in_both(const char *id)
+{
+	size_t n = id ? strlen(id) : 0, i;
+
+	/* Insights: ^[a-z0-9-]{4,64}$; Dialogflow: a letter first */
+	if (n < 4 || n > 64 || !(id[0] >= 'a' && id[0] <= 'z'))
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((id[i] >= 'a' && id[i] <= 'z') ||
+		      (id[i] >= '0' && id[i] <= '9') || id[i] == '-'))
+			return false;
+	return true;
+}
+
+long long ccai_verify_default_wait_ms(enum ccai_verify_mode mode,
+				      long long session_ttl_ms)
+{
+	if (mode != CCAI_VERIFY_AGENT)
+		return DEFAULT_TIMEOUT_MS;
+	return DEFAULT_TIMEOUT_MS +
+	       (session_ttl_ms > 0 ? session_ttl_ms : DEFAULT_SESSION_TTL_MS);
 }
 
 long long ccai_verify_next_wait(long long last_ms, long long max_ms)
@@ -747,13 +777,71 @@ static const struct {
 	{ "END_USER", "Thank you, that helps." },
 };
 
+/*
+ * conversations.create with our own conversationId, valid in both APIs
+ * so that Insights keeps it.  An id of our own also makes the create
+ * safe to repeat: a repeat whose first try did land answers 409, and
+ * the conversation is then read back.
+ */
+static int create_conversation(struct vctx *v, const char *parent,
+			       const char *profile, const char *loc,
+			       cJSON **out, struct ccai_error *e)
+{
+	char *id = random_id("ccaictl-verify-", 10);
+	char *path = ccai_xasprintf("v2/%s/conversations", parent);
+	char *query = ccai_xasprintf("conversationId=%s", id);
+	char *name = ccai_xasprintf("%s/conversations/%s", parent, id);
+	cJSON *body = cJSON_CreateObject();
+	int rc = 0, attempt;
+
+	cJSON_AddStringToObject(body, "conversationProfile", profile);
+	for (attempt = 0; attempt < 3; attempt++) {
+		rc = call(v, CCAI_API_DIALOGFLOW, loc, "POST", path, query,
+			  body, false,
+			  "dialogflow.projects.locations.conversations.create",
+			  out, e);
+		if (rc == 0)
+			break;
+		if (!(e->flags & CCAI_ERRF_MAYBE_APPLIED) &&
+		    !(attempt > 0 && rc == CCAI_ECONFLICT))
+			break;
+		/* did the lost try land?  then it is ours */
+		rc = df_get(v, "v2", name,
+			    "dialogflow.projects.locations.conversations.get",
+			    out, e);
+		if (rc == 0) {
+			if (strcmp(ccai_json_str(*out, "conversationProfile")
+					   ? ccai_json_str(
+						     *out,
+						     "conversationProfile")
+					   : "",
+				   profile))
+				rc = ccai_error_set(e, CCAI_ECONFLICT,
+						    "conversation '%s' exists "
+						    "with another profile",
+						    name);
+			break;
+		}
+		if (rc != CCAI_ENOTFOUND)
+			break;
+		cJSON_Delete(*out);
+		*out = NULL;
+	}
+	cJSON_Delete(body);
+	free(name);
+	free(query);
+	free(path);
+	free(id);
+	return rc;
+}
+
 static int drive_profile(struct vctx *v, struct v2conv *c)
 {
 	const char *profile = v->res->server_name;
 	const char *cut = strstr(profile, "/conversationProfiles/");
 	const char *lang = ccai_json_str(v->live, "languageCode");
-	char *parent, *path, *user = NULL, *agent = NULL;
-	cJSON *body = cJSON_CreateObject(), *out = NULL;
+	char *parent, *user = NULL, *agent = NULL;
+	cJSON *out = NULL;
 	char *loc = name_part(profile, "locations");
 	struct ccai_error e;
 	size_t i;
@@ -761,12 +849,8 @@ static int drive_profile(struct vctx *v, struct v2conv *c)
 
 	parent = ccai_xstrndup(profile,
 			       cut ? (size_t)(cut - profile) : strlen(profile));
-	path = ccai_xasprintf("v2/%s/conversations", parent);
-	cJSON_AddStringToObject(body, "conversationProfile", profile);
 	begin(v);
-	rc = call(v, CCAI_API_DIALOGFLOW, loc, "POST", path, NULL, body, false,
-		  "dialogflow.projects.locations.conversations.create", &out,
-		  &e);
+	rc = create_conversation(v, parent, profile, loc, &out, &e);
 	if (rc == 0 && !ccai_json_str(out, "name"))
 		rc = ccai_error_set(&e, CCAI_ERROR,
 				    "conversations.create answered without a "
@@ -806,11 +890,9 @@ out:
 	if (rc == 0 && v->err && v->err->code == CCAI_ECANCELLED)
 		rc = CCAI_ECANCELLED;
 	cJSON_Delete(out);
-	cJSON_Delete(body);
 	free(user);
 	free(agent);
 	free(loc);
-	free(path);
 	free(parent);
 	return rc;
 }
@@ -821,6 +903,14 @@ static const char *const cx_turns[] = {
 	"Thank you, goodbye.",
 };
 
+static long long session_ttl_ms(const struct vctx *v)
+{
+	long long t = v->o->session_ttl_ms > 0 ? v->o->session_ttl_ms
+					       : DEFAULT_SESSION_TTL_MS;
+
+	return t < 1000 ? 1000 : t;
+}
+
 /* Use case 3: a session with the agent, a few detectIntent turns. */
 static int drive_agent(struct vctx *v)
 {
@@ -830,9 +920,11 @@ static int drive_agent(struct vctx *v)
 	char *session = ccai_xasprintf("%s/sessions/%s", agent, sid);
 	char *path = ccai_xasprintf("v3/%s:detectIntent", session);
 	char *loc = name_part(agent, "locations");
+	char ttl[32];
 	size_t i;
 	int rc = 0;
 
+	snprintf(ttl, sizeof(ttl), "%llds", session_ttl_ms(v) / 1000);
 	v->res->conversation = ccai_xstrdup(session);
 	for (i = 0; i < CCAI_ARRAY_SIZE(cx_turns); i++) {
 		cJSON *body = cJSON_CreateObject(), *qi, *out = NULL;
@@ -855,6 +947,11 @@ static int drive_agent(struct vctx *v)
 		cJSON_AddStringToObject(cJSON_AddObjectToObject(qi, "text"),
 					"text", cx_turns[i]);
 		cJSON_AddStringToObject(qi, "languageCode", lang ? lang : "en");
+		/* every turn: a request without it would set the session's
+		 * life back to Google's default of 30 minutes */
+		cJSON_AddStringToObject(
+			cJSON_AddObjectToObject(body, "queryParams"),
+			"sessionTtl", ttl);
 		begin(v);
 		rc = call(v, CCAI_API_DIALOGFLOW, loc, "POST", path, NULL, body,
 			  false,
@@ -930,31 +1027,148 @@ static void fmt_duration(char *out, size_t n, long long ms)
 		snprintf(out, n, "%.1fs", (double)ms / 1000.0);
 }
 
+/* Insights conversations linked to source among those made since the
+ * run began (create_time filter, newest first): 0 and *found, or 0 and
+ * nothing, or the call's error. */
+static int find_by_link(struct vctx *v, const char *loc, const char *source,
+			cJSON **found, struct ccai_error *e)
+{
+	char since[32], *path, *query, *esc;
+	struct ccai_request req = {
+		.api = CCAI_API_INSIGHTS,
+		.location = loc,
+		.method = "GET",
+		.idempotent = true,
+		.method_id = "contactcenterinsights.projects.locations."
+			     "conversations.list",
+	};
+	cJSON *items = NULL, *it;
+	char *filter;
+	int rc;
+
+	*found = NULL;
+	ccai_clock_rfc3339(v->began_unix_ms - CLOCK_SKEW_MS, since);
+	filter = ccai_xasprintf("create_time>=\"%s\"", since);
+	esc = curl_easy_escape(NULL, filter, 0);
+	if (!esc)
+		abort(); /* out of memory */
+	path = ccai_xasprintf("v1/projects/%s/locations/%s/conversations",
+			      v->m->project, loc);
+	query = ccai_xasprintf("filter=%s&orderBy=create_time%%20desc&"
+			       "view=BASIC&pageSize=100",
+			       esc);
+	req.path = path;
+	req.query = query;
+	rc = ccai_google_list(v->g, &req, "conversations", &items, e);
+	cJSON_ArrayForEach(it, items)
+	{
+		if (ccai_verify_is_match(it, source)) {
+			*found = cJSON_Duplicate(it, 1);
+			break;
+		}
+	}
+	cJSON_Delete(items);
+	free(query);
+	free(path);
+	curl_free(esc);
+	free(filter);
+	return rc;
+}
+
+/*
+ * One look in one location: by id (Insights keeps a valid Dialogflow
+ * id), then by the dialogflowConversation link.  0 with *found, 0
+ * without (not there yet), or the error of a call.
+ */
+static int look_in(struct vctx *v, const char *loc, cJSON **found,
+		   struct ccai_buf *notes, struct ccai_error *e)
+{
+	const char *source = v->res->conversation, *id = last_segment(source);
+	char *path = ccai_xasprintf("v1/projects/%s/locations/%s/"
+				    "conversations/%s",
+				    v->m->project, loc, id);
+	cJSON *out = NULL;
+	int c;
+
+	*found = NULL;
+	c = call(v, CCAI_API_INSIGHTS, loc, "GET", path, "view=BASIC", NULL,
+		 true,
+		 "contactcenterinsights.projects.locations.conversations.get",
+		 &out, e);
+	free(path);
+	if (c == 0 && ccai_verify_is_match(out, source)) {
+		*found = out;
+		v->res->found_by = "id";
+		return 0;
+	}
+	if (c == 0 && !notes->len) {
+		const char *from = ccai_json_str(
+			ccai_json_path(out, "dataSource.dialogflowSource"),
+			"dialogflowConversation");
+
+		ccai_buf_printf(notes, "'%s' exists but comes from '%s'",
+				ccai_json_str(out, "name"),
+				from ? from : "elsewhere");
+	}
+	cJSON_Delete(out);
+	if (c < 0 && c != CCAI_ENOTFOUND)
+		return c;
+	c = find_by_link(v, loc, source, found, e);
+	if (c == 0 && *found)
+		v->res->found_by = "link";
+	return c;
+}
+
 static int wait_for_insights(struct vctx *v)
 {
 	const struct ccai_verify_opts *o = v->o;
 	struct ccai_verify_result *r = v->res;
 	const char *source = r->conversation, *id = last_segment(source);
-	long long timeout =
-		o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+	long long timeout = o->timeout_ms > 0
+				    ? o->timeout_ms
+				    : ccai_verify_default_wait_ms(
+					      o->mode, o->session_ttl_ms);
 	long long wait = o->poll_initial_ms > 0 ? o->poll_initial_ms
 						: DEFAULT_POLL_INITIAL_MS;
 	long long maxw =
 		o->poll_max_ms > 0 ? o->poll_max_ms : DEFAULT_POLL_MAX_MS;
 	size_t n = r->insights_locations.n, i, live_locs;
 	bool *dropped = ccai_xcalloc(n + 1, sizeof(*dropped));
-	struct ccai_buf title = CCAI_BUF_INIT, notes = CCAI_BUF_INIT;
+	struct ccai_buf title = CCAI_BUF_INIT, notes = CCAI_BUF_INIT,
+			what = CCAI_BUF_INIT, locs = CCAI_BUF_INIT;
 	struct ccai_error last;
 	int64_t deadline;
 	char dur[32];
 	int rc = 0;
 
 	ccai_error_clear(&last);
-	ccai_buf_printf(&title, "conversation %s listed in Insights (", id);
 	for (i = 0; i < n; i++)
-		ccai_buf_printf(&title, "%s%s", i ? ", " : "",
+		ccai_buf_printf(&locs, "%s%s", i ? ", " : "",
 				r->insights_locations.items[i]);
-	ccai_buf_puts(&title, ")");
+	ccai_buf_printf(&title, "conversation %s in Insights (%s)", id,
+			locs.ptr);
+	fmt_duration(dur, sizeof(dur), timeout);
+	if (o->mode == CCAI_VERIFY_AGENT) {
+		char ttl[32];
+
+		fmt_duration(ttl, sizeof(ttl), session_ttl_ms(v));
+		ccai_buf_printf(&what,
+				"the session ends %s after its last request "
+				"(queryParams.sessionTtl); then Insights "
+				"ingests it. Waiting up to %s",
+				ttl, dur);
+	} else {
+		ccai_buf_printf(&what,
+				"Insights ingests the completed "
+				"conversation. Waiting up to %s",
+				dur);
+	}
+	ccai_buf_printf(&what,
+			" for %s in Insights (%s), by id, then by its "
+			"dataSource.dialogflowSource.dialogflowConversation",
+			id, locs.ptr);
+	if (o->waiting)
+		o->waiting(o->progress_ctx, what.ptr);
 	begin(v);
 	deadline = v->t0 + timeout;
 	for (;;) {
@@ -962,45 +1176,22 @@ static int wait_for_insights(struct vctx *v)
 		live_locs = 0;
 		for (i = 0; i < n && !r->insights_conversation; i++) {
 			const char *loc = r->insights_locations.items[i];
-			char *path;
-			cJSON *out = NULL;
+			cJSON *found = NULL;
 			struct ccai_error e;
 			int c;
 
 			if (dropped[i])
 				continue;
-			path = ccai_xasprintf("v1/projects/%s/locations/%s/"
-					      "conversations/%s",
-					      v->m->project, loc, id);
-			c = call(v, CCAI_API_INSIGHTS, loc, "GET", path,
-				 "view=BASIC", NULL, true,
-				 "contactcenterinsights.projects.locations."
-				 "conversations.get",
-				 &out, &e);
-			free(path);
-			if (c == 0 && ccai_verify_is_match(out, source)) {
+			c = look_in(v, loc, &found, &notes, &e);
+			if (c == 0 && found) {
 				r->insights_conversation = ccai_xstrdup(
-					ccai_json_str(out, "name"));
+					ccai_json_str(found, "name"));
 				r->insights_location = ccai_xstrdup(loc);
 			} else if (c == 0) {
-				const char *from = ccai_json_str(
-					ccai_json_path(out, "dataSource."
-							    "dialogflowSource"),
-					"dialogflowConversation");
-
-				if (!notes.len)
-					ccai_buf_printf(
-						&notes,
-						"'%s' exists but comes from "
-						"'%s'",
-						ccai_json_str(out, "name"),
-						from ? from : "elsewhere");
-				live_locs++;
-			} else if (c == CCAI_ENOTFOUND) {
 				live_locs++;
 			} else if (!strcmp(e.reason, "SERVICE_DISABLED") ||
 				   c == CCAI_ETIMEOUT || c == CCAI_ECANCELLED) {
-				cJSON_Delete(out);
+				cJSON_Delete(found);
 				rc = fail_call(v, 0, "wait-for-insights",
 					       title.ptr, &e);
 				goto out;
@@ -1010,7 +1201,7 @@ static int wait_for_insights(struct vctx *v)
 				dropped[i] = true;
 				last = e;
 			}
-			cJSON_Delete(out);
+			cJSON_Delete(found);
 		}
 		if (r->insights_conversation)
 			break;
@@ -1020,7 +1211,6 @@ static int wait_for_insights(struct vctx *v)
 			goto out;
 		}
 		if (ccai_clock_ms() >= deadline) {
-			fmt_duration(dur, sizeof(dur), timeout);
 			rc = fail_step(v, 0, "wait-for-insights", title.ptr,
 				       CCAI_ETIMEOUT,
 				       "'%s' is not in Insights after %s "
@@ -1044,11 +1234,20 @@ static int wait_for_insights(struct vctx *v)
 		}
 		wait = ccai_verify_next_wait(wait, maxw);
 	}
-	ok_step(v, 0, "wait-for-insights", title.ptr, r->insights_conversation);
+	{
+		char *detail =
+			ccai_xasprintf("%s (found by %s)",
+				       r->insights_conversation, r->found_by);
+
+		ok_step(v, 0, "wait-for-insights", title.ptr, detail);
+		free(detail);
+	}
 out:
 	free(dropped);
 	ccai_buf_release(&title);
 	ccai_buf_release(&notes);
+	ccai_buf_release(&what);
+	ccai_buf_release(&locs);
 	return rc;
 }
 
@@ -1113,6 +1312,7 @@ int ccai_verify_run(struct ccai_verify_result *res,
 	v.set = set;
 	v.state = state;
 	v.err = err ? err : &local;
+	v.began_unix_ms = ccai_clock_unix_ms();
 	ccai_error_clear(v.err);
 	if (!profile)
 		res->use_case = 3;
@@ -1214,6 +1414,7 @@ cJSON *ccai_verify_result_json(const struct ccai_verify_result *res,
 	ins = cJSON_AddObjectToObject(j, "insights");
 	add_str_or_null(ins, "conversation", res->insights_conversation);
 	add_str_or_null(ins, "location", res->insights_location);
+	add_str_or_null(ins, "foundBy", res->found_by);
 	locs = cJSON_AddArrayToObject(ins, "searched");
 	for (i = 0; i < res->insights_locations.n; i++)
 		cJSON_AddItemToArray(

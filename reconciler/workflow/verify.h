@@ -10,12 +10,15 @@
  * attached, their Insights export on, interaction logging on (use case
  * 3) and, when the manifest gives the profile an agent (use case 2), the
  * live profile having that agent.  Then it drives the conversation
- * (create, an END_USER and a HUMAN_AGENT participant, analyzeContent
- * turns, complete; or detectIntent turns in a new session) and polls
+ * (create with a conversationId valid in both Dialogflow and Insights,
+ * an END_USER and a HUMAN_AGENT participant, analyzeContent turns,
+ * complete; or detectIntent turns in a new session, each with a short
+ * queryParams.sessionTtl so that the session ends soon) and polls
  * Insights with backoff, bounded by opts->timeout_ms, until a
- * conversation with the same id whose
- * dataSource.dialogflowSource.dialogflowConversation names the Dialogflow
- * conversation (or session) is there.  Unless opts->keep, it cleans up
+ * conversation whose dataSource.dialogflowSource.dialogflowConversation
+ * names the Dialogflow conversation (or session) is there: asked for by
+ * id first, then looked for by that link among the conversations
+ * Insights made since verify began.  Unless opts->keep, it cleans up
  * what it made: a conversation left open by a failure is completed, and
  * the Insights conversation is deleted (with its analyses); Dialogflow
  * keeps completed conversations and sessions until its own retention
@@ -65,20 +68,25 @@ struct ccai_verify_step {
 
 typedef void (*ccai_verify_progress)(void *ctx,
 				     const struct ccai_verify_step *step);
+/* Before a long wait: what verify is waiting for, one line. */
+typedef void (*ccai_verify_waiting)(void *ctx, const char *what);
 
 struct ccai_verify_opts {
 	enum ccai_verify_mode mode;
 	const char *name; /* metadata.name, or "project/name" */
 	/* where to look in Insights; empty: derived (see ccai_verify_run) */
 	const struct ccai_strlist *insights_locations;
-	long long timeout_ms; /* bound on the wait for Insights; 0: 10 min */
+	/* bound on the wait for Insights; 0: ccai_verify_default_wait_ms() */
+	long long timeout_ms;
+	long long session_ttl_ms; /* use case 3's sessionTtl; 0: 60 s */
 	long long poll_initial_ms; /* first wait between polls [1000] */
 	long long poll_max_ms; /* longest wait between polls [15000] */
 	bool keep; /* leave what was made in place */
 	int parallelism;
 	const struct ccai_stop *stop;
 	ccai_verify_progress progress;
-	void *progress_ctx;
+	ccai_verify_waiting waiting;
+	void *progress_ctx; /* for both callbacks */
 };
 
 struct ccai_verify_result {
@@ -89,6 +97,7 @@ struct ccai_verify_result {
 	char *conversation; /* v2 conversation name, or the CX session name */
 	char *insights_conversation; /* the Insights conversation found */
 	char *insights_location;
+	const char *found_by; /* "id" or "link" (static), or NULL */
 	struct ccai_strlist insights_locations; /* where it looked */
 	struct ccai_verify_step *steps;
 	size_t nsteps;
@@ -118,10 +127,10 @@ cJSON *ccai_verify_result_json(const struct ccai_verify_result *res,
  * The pure parts (unit-tested).
  *
  * Insights locations to look in for a Dialogflow conversation in
- * df_location: the same location, and for "global" also "us-central1"
- * (where Insights keeps the data of Dialogflow's global location), then
- * `extra` (e.g. the locations of InsightsSettings manifests); no
- * duplicates.
+ * df_location: Insights' namesake of that location ("us-central1" for
+ * "global": Insights has no global location, its global host serves
+ * us-central1), then `extra` (e.g. the locations of InsightsSettings
+ * manifests); no duplicates, never "global".
  */
 void ccai_verify_insights_locations(struct ccai_strlist *out,
 				    const char *df_location,
@@ -129,13 +138,24 @@ void ccai_verify_insights_locations(struct ccai_strlist *out,
 
 /*
  * Does the Insights conversation `conv` stand for the Dialogflow
- * conversation or CX session `source` (whose id is its last segment)?
- * Its own id must be that id, and its
+ * conversation or CX session `source`?  Its
  * dataSource.dialogflowSource.dialogflowConversation must name source
  * (for a CX session, either the session's name or
- * projects/P/locations/L/conversations/ID).
+ * projects/P/locations/L/conversations/ID).  Its own id may differ:
+ * Insights keeps the Dialogflow id only when it is a valid Insights id.
  */
 bool ccai_verify_is_match(const cJSON *conv, const char *source);
+
+/*
+ * Is id a conversation id both APIs take as it is: Dialogflow's
+ * [a-zA-Z][a-zA-Z0-9_-]* (3 to 64) and Insights' ^[a-z0-9-]{4,64}$?
+ */
+bool ccai_verify_id_valid_in_both(const char *id);
+
+/* The default wait for Insights: 10 min, after the session's end for a
+ * CX session (use case 3: session_ttl_ms, 0 meaning the default). */
+long long ccai_verify_default_wait_ms(enum ccai_verify_mode mode,
+				      long long session_ttl_ms);
 
 /*
  * Preconditions on live objects: NULL when met, else why not (a

@@ -14,6 +14,8 @@ const [base, dataDir] = process.argv.slice(2);
 const rootUrl = base + '/';
 const project = 'node-conf-1';
 const parent = `projects/${project}/locations/global`;
+// Insights has no global location: Dialogflow's global data is here
+const insightsParent = `projects/${project}/locations/us-central1`;
 let checks = 0;
 
 function ok(cond, what) {
@@ -34,15 +36,22 @@ async function expectError(promise, code, status, what) {
 }
 
 async function main() {
-  // authorized_user through google-auth-library, token URL overridden
+  // authorized_user through google-auth-library, token URL overridden;
+  // user credentials are billed to a quota project: the target project,
+  // as gcloud does (billing/quota_project = CURRENT_PROJECT)
   const user = JSON.parse(
       fs.readFileSync(path.join(dataDir, 'authorized_user.json')));
-  const auth = new OAuth2Client({
-    clientId: user.client_id,
-    clientSecret: user.client_secret,
-    endpoints: {oauth2TokenUrl: base + '/token'},
-  });
-  auth.setCredentials({refresh_token: user.refresh_token});
+  const userAuth = (quotaProjectId) => {
+    const a = new OAuth2Client({
+      clientId: user.client_id,
+      clientSecret: user.client_secret,
+      endpoints: {oauth2TokenUrl: base + '/token'},
+      quotaProjectId,
+    });
+    a.setCredentials({refresh_token: user.refresh_token});
+    return a;
+  };
+  const auth = userAuth(project);
   const {token} = await auth.getAccessToken();
   ok(token && token.startsWith('ya29.'), 'refresh-token grant');
   const opts = {auth, rootUrl};
@@ -79,6 +88,20 @@ async function main() {
            })).data;
   while (!op.done) op = (await su.operations.get({name: op.name})).data;
   ok(op.response.services.length === 4, 'batchEnable response');
+  // without a quota project, user credentials use the OAuth client's
+  // project, where Dialogflow is off: SERVICE_DISABLED names that consumer
+  const noQuota = google.dialogflow(
+      {version: 'v3', auth: userAuth(undefined), rootUrl});
+  const off = await expectError(
+      noQuota.projects.locations.agents.list({parent}), 403,
+      'PERMISSION_DENIED', 'user credentials without a quota project');
+  const info = off.details.find((d) => d.reason === 'SERVICE_DISABLED');
+  const target = (await google.cloudresourcemanager({version: 'v1', ...opts})
+                      .projects.get({projectId: project}))
+                     .data;
+  ok(info && info.metadata.consumer !==
+         `projects/${target.projectNumber}`,
+     'SERVICE_DISABLED names the OAuth client\'s project, not the target');
   const enabled = (await su.services.list(
                        {parent: `projects/${project}`, filter: 'state:ENABLED'}))
                       .data;
@@ -184,6 +207,7 @@ async function main() {
                     },
                   })).data;
   const conv = (await dfv2.projects.locations.conversations.create({
+                 conversationId: 'node-conv-1',
                  parent,
                  requestBody: {conversationProfile: profile.name},
                })).data;
@@ -208,12 +232,15 @@ async function main() {
   const id = conv.name.split('/').pop();
   await expectError(
       cci.projects.locations.conversations.get(
-          {name: `${parent}/conversations/${id}`}),
+          {name: `${insightsParent}/conversations/${id}`}),
       404, 'NOT_FOUND', 'not in Insights before complete');
+  await expectError(
+      cci.projects.locations.conversations.list({parent}), 400,
+      'INVALID_ARGUMENT', 'Insights has no global location');
   await dfv2.projects.locations.conversations.complete(
       {name: conv.name, requestBody: {}});
   const exported = (await cci.projects.locations.conversations.get(
-                        {name: `${parent}/conversations/${id}`}))
+                        {name: `${insightsParent}/conversations/${id}`}))
                        .data;
   ok(exported.dataSource.dialogflowSource.dialogflowConversation === conv.name,
      'use case 1 reaches Insights');
@@ -244,13 +271,24 @@ async function main() {
   await dfv2.projects.locations.conversations.complete(
       {name: conv2.name, requestBody: {}});
 
-  // use case 3: a CX session
+  // use case 3: a CX session reaches Insights when it ends (its
+  // sessionTtl after the last request; the emulator's clock moves there)
   await dfv3.projects.locations.agents.sessions.detectIntent({
     session: `${agent.name}/sessions/node-session-1`,
-    requestBody: {queryInput: {text: {text: 'hello'}, languageCode: 'en'}},
+    requestBody: {
+      queryInput: {text: {text: 'hello'}, languageCode: 'en'},
+      queryParams: {sessionTtl: '60s'},
+    },
   });
+  await expectError(
+      cci.projects.locations.conversations.get(
+          {name: `${insightsParent}/conversations/node-session-1`}),
+      404, 'NOT_FOUND', 'not in Insights before the session ends');
+  const moved = await fetch(base + '/__emulator/clock',
+                            {method: 'POST', body: 'advance=61s'});
+  ok(moved.ok, 'clock advanced');
   const session = (await cci.projects.locations.conversations.get(
-                       {name: `${parent}/conversations/node-session-1`}))
+                       {name: `${insightsParent}/conversations/node-session-1`}))
                       .data;
   ok(session.turnCount === 2, 'use case 3 reaches Insights');
 
@@ -258,7 +296,7 @@ async function main() {
   let seen = 0, pageToken;
   do {
     const page = (await cci.projects.locations.conversations.list(
-                      {parent, pageSize: 1, pageToken}))
+                      {parent: insightsParent, pageSize: 1, pageToken}))
                      .data;
     seen += (page.conversations || []).length;
     pageToken = page.nextPageToken;
@@ -267,7 +305,7 @@ async function main() {
 
   // the settings singleton, with its required updateMask
   const settings = (await cci.projects.locations.updateSettings({
-                     name: `${parent}/settings`,
+                     name: `${insightsParent}/settings`,
                      updateMask: 'analysisConfig.runtimeIntegrationAnalysisPercentage',
                      requestBody: {
                        analysisConfig: {runtimeIntegrationAnalysisPercentage: 100},

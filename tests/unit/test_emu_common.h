@@ -113,6 +113,29 @@ static CCAI_UNUSED long emu_form(const char *base, const char *path,
 	return st;
 }
 
+/* A user's token: the refresh grant of the emulator's authorized_user.json. */
+static CCAI_UNUSED char *emu_user_token(struct emu_fx *fx)
+{
+	char *path = ccai_path_join(fx->data, "authorized_user.json");
+	cJSON *u = emu_read_json(path), *resp = NULL;
+	char *form = ccai_xasprintf(
+		"grant_type=refresh_token&client_id=%s&client_secret=%s&"
+		"refresh_token=%s",
+		ccai_json_str(u, "client_id"),
+		ccai_json_str(u, "client_secret"),
+		ccai_json_str(u, "refresh_token"));
+	char *tok = NULL;
+
+	if (emu_form(fx->emu.base, "/token", form, &resp) == 200 &&
+	    ccai_json_str(resp, "access_token"))
+		tok = ccai_xstrdup(ccai_json_str(resp, "access_token"));
+	cJSON_Delete(resp);
+	cJSON_Delete(u);
+	free(form);
+	free(path);
+	return tok;
+}
+
 /* Exchanges a JWT signed with a key file's key for an access token. */
 static CCAI_UNUSED char *emu_token_for_key(const char *base,
 					   const cJSON *keyfile)

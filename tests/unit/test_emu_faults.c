@@ -373,6 +373,146 @@ static void test_emu_faults__consistency_delay(void **state)
 			 200);
 }
 
+static long advance(struct emu_fx *fx, const char *by)
+{
+	struct ccai_test_http res;
+	char *url = ccai_xasprintf("%s/__emulator/clock", fx->emu.base);
+	char *body = ccai_xasprintf("advance=%s", by);
+	long st;
+
+	assert_int_equal(
+		ccai_test_http_do(&res, "POST", url, NULL, body, "text/plain"),
+		0);
+	st = res.status;
+	ccai_test_http_release(&res);
+	free(body);
+	free(url);
+	return st;
+}
+
+static int count_of(const cJSON *o, const char *field)
+{
+	return cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, field));
+}
+
+/* Lists lag behind writes: a new object is missing from lists (not from
+ * gets) until the window has passed on the emulator's clock. */
+static void test_emu_faults__list_staleness(void **state)
+{
+	struct emu_fx *fx = F(state);
+	const char *sas = "/v1/projects/flt-stale-10/serviceAccounts";
+	const char *ss = "/v3/projects/flt-stale-10/locations/global/"
+			 "securitySettings";
+	cJSON *out = NULL, *made = NULL;
+	char *path;
+
+	emu_enable(fx, "flt-stale-10", "dialogflow.googleapis.com");
+	assert_int_equal(
+		emu_call(fx, "POST", sas, "{\"accountId\":\"old-one\"}", NULL),
+		200);
+	assert_int_equal(advance(fx, "2m"), 200); /* old-one is old now */
+	assert_int_equal(set_faults(fx, "list-staleness=60s", &out), 200);
+	assert_string_equal(ccai_json_str(out, "faults"),
+			    "list-staleness=60000ms");
+	cJSON_Delete(out);
+	assert_int_equal(
+		emu_call(fx, "POST", sas, "{\"accountId\":\"new-one\"}", NULL),
+		200);
+	assert_int_equal(
+		emu_call(fx, "POST", ss, "{\"displayName\":\"fresh\"}", &made),
+		200);
+	assert_int_equal(emu_call(fx, "GET", sas, NULL, &out), 200);
+	assert_int_equal(count_of(out, "accounts"), 1); /* old-one only */
+	cJSON_Delete(out);
+	assert_int_equal(emu_call(fx, "GET", ss, NULL, &out), 200);
+	assert_int_equal(count_of(out, "securitySettings"), 0);
+	cJSON_Delete(out);
+	/* a get by name sees it */
+	path = ccai_xasprintf("/v3/%s", ccai_json_str(made, "name"));
+	assert_int_equal(emu_call(fx, "GET", path, NULL, NULL), 200);
+	assert_int_equal(
+		emu_call(fx, "GET",
+			 "/v1/projects/flt-stale-10/serviceAccounts/"
+			 "new-one@flt-stale-10.iam.gserviceaccount.com",
+			 NULL, NULL),
+		200);
+	/* the window passes */
+	assert_int_equal(advance(fx, "61s"), 200);
+	assert_int_equal(emu_call(fx, "GET", sas, NULL, &out), 200);
+	assert_int_equal(count_of(out, "accounts"), 2);
+	cJSON_Delete(out);
+	assert_int_equal(emu_call(fx, "GET", ss, NULL, &out), 200);
+	assert_int_equal(count_of(out, "securitySettings"), 1);
+	cJSON_Delete(out);
+	free(path);
+	cJSON_Delete(made);
+}
+
+/* Agent reads sometimes leave advancedSettings.loggingSettings out. */
+static void test_emu_faults__omit_logging_settings(void **state)
+{
+	struct emu_fx *fx = F(state);
+	const char *agents = "/v3/projects/flt-log-11/locations/global/agents";
+	cJSON *a = NULL, *out = NULL;
+	char *path;
+
+	emu_enable(fx, "flt-log-11", "dialogflow.googleapis.com");
+	assert_int_equal(
+		emu_call(fx, "POST", agents,
+			 "{\"displayName\":\"logged\",\"defaultLanguageCode\":"
+			 "\"en\",\"timeZone\":\"UTC\",\"advancedSettings\":{"
+			 "\"loggingSettings\":{\"enableInteractionLogging\":"
+			 "true}}}",
+			 &a),
+		200);
+	path = ccai_xasprintf("/v3/%s", ccai_json_str(a, "name"));
+	assert_int_equal(set_faults(fx, "omit-logging-settings=1", NULL), 200);
+	assert_int_equal(emu_call(fx, "GET", path, NULL, &out), 200);
+	assert_null(ccai_json_path(out, "advancedSettings.loggingSettings"));
+	cJSON_Delete(out);
+	assert_int_equal(emu_call(fx, "GET", agents, NULL, &out), 200);
+	assert_null(ccai_json_path(
+		cJSON_GetArrayItem(
+			cJSON_GetObjectItemCaseSensitive(out, "agents"), 0),
+		"advancedSettings.loggingSettings"));
+	cJSON_Delete(out);
+	/* it is still there: the export still follows it */
+	assert_int_equal(set_faults(fx, "", NULL), 200);
+	assert_int_equal(emu_call(fx, "GET", path, NULL, &out), 200);
+	assert_true(ccai_json_bool(
+		ccai_json_path(out, "advancedSettings.loggingSettings"),
+		"enableInteractionLogging", false));
+	cJSON_Delete(out);
+	free(path);
+	cJSON_Delete(a);
+}
+
+/* Operations finish once operation-time has passed on the clock. */
+static void test_emu_faults__operation_time(void **state)
+{
+	struct emu_fx *fx = F(state);
+	cJSON *op = NULL, *out = NULL;
+	char *path;
+
+	assert_int_equal(set_faults(fx, "operation-time=10m", NULL), 200);
+	assert_int_equal(emu_call(fx, "POST",
+				  "/v1/projects/flt-optime-12/services/"
+				  "speech.googleapis.com:enable",
+				  NULL, &op),
+			 200);
+	assert_false(ccai_json_bool(op, "done", false));
+	path = ccai_xasprintf("/v1/%s", ccai_json_str(op, "name"));
+	assert_int_equal(emu_call(fx, "GET", path, NULL, &out), 200);
+	assert_false(ccai_json_bool(out, "done", false));
+	cJSON_Delete(out);
+	assert_int_equal(advance(fx, "10m"), 200);
+	assert_int_equal(emu_call(fx, "GET", path, NULL, &out), 200);
+	assert_true(ccai_json_bool(out, "done", false));
+	cJSON_Delete(out);
+	free(path);
+	cJSON_Delete(op);
+}
+
 static void test_emu_faults__stats_count_by_method_id(void **state)
 {
 	struct emu_fx *fx = F(state);
@@ -499,6 +639,12 @@ int main(void)
 		cmocka_unit_test_teardown(test_emu_faults__iam_conflicts,
 					  reset),
 		cmocka_unit_test_teardown(test_emu_faults__consistency_delay,
+					  reset),
+		cmocka_unit_test_teardown(test_emu_faults__list_staleness,
+					  reset),
+		cmocka_unit_test_teardown(
+			test_emu_faults__omit_logging_settings, reset),
+		cmocka_unit_test_teardown(test_emu_faults__operation_time,
 					  reset),
 		cmocka_unit_test(test_emu_faults__stats_count_by_method_id),
 		cmocka_unit_test(test_emu_faults__from_the_command_line),

@@ -168,8 +168,9 @@ static void test_emu_persist__everything_survives_a_restart(void **state)
 	assert_string_equal(ccai_json_str(out, "lifecycleState"), "COMPLETED");
 	cJSON_Delete(out);
 	free(path);
+	/* Insights keeps Dialogflow's global data in us-central1 */
 	assert_int_equal(emu_call(&fx, "GET",
-				  "/v1/projects/" P "/locations/global/"
+				  "/v1/projects/" P "/locations/us-central1/"
 				  "conversations/kept-conv",
 				  NULL, NULL),
 			 200);

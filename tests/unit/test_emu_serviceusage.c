@@ -286,9 +286,190 @@ static void test_emu_su__unknown_service_and_bad_input(void **state)
 	cJSON_Delete(out);
 }
 
+static long set_faults(struct emu_fx *fx, const char *spec)
+{
+	struct ccai_test_http res;
+	char *url = ccai_xasprintf("%s/__emulator/faults", fx->emu.base);
+	long st;
+
+	assert_int_equal(
+		ccai_test_http_do(&res, "POST", url, NULL, spec, "text/plain"),
+		0);
+	st = res.status;
+	ccai_test_http_release(&res);
+	free(url);
+	return st;
+}
+
+static const char *state_of(struct emu_fx *fx, const char *project,
+			    const char *svc, char *buf, size_t n)
+{
+	char *path =
+		ccai_xasprintf("/v1/projects/%s/services/%s", project, svc);
+	cJSON *out = NULL;
+
+	assert_int_equal(emu_call(fx, "GET", path, NULL, &out), 200);
+	snprintf(buf, n, "%s", ccai_json_str(out, "state"));
+	cJSON_Delete(out);
+	free(path);
+	return buf;
+}
+
+/* batchEnable refuses a single service (Terraform: "BatchEnable returns
+ * an error for a single item"); services/{s}:enable takes one. */
+static void test_emu_su__batch_enable_refuses_one(void **state)
+{
+	struct emu_fx *fx = F(state);
+	cJSON *out = NULL;
+
+	assert_int_equal(
+		emu_call(fx, "POST",
+			 "/v1/projects/su-one-6/services:batchEnable",
+			 "{\"serviceIds\":[\"speech.googleapis.com\"]}", &out),
+		400);
+	assert_string_equal(emu_err_status(out), "INVALID_ARGUMENT");
+	assert_non_null(strstr(emu_err_message(out), ":enable"));
+	cJSON_Delete(out);
+}
+
+/* Enabling enables dependencies; disabling a dependency of an enabled
+ * service needs disableDependentServices, which disables both. */
+static void test_emu_su__dependencies(void **state)
+{
+	struct emu_fx *fx = F(state);
+	const char *p = "su-deps-7";
+	char st[32];
+	cJSON *out = NULL;
+
+	assert_int_equal(emu_call(fx, "POST",
+				  "/v1/projects/su-deps-7/services/"
+				  "bigquerystorage.googleapis.com:enable",
+				  "{}", NULL),
+			 200);
+	assert_string_equal(
+		state_of(fx, p, "bigquery.googleapis.com", st, sizeof(st)),
+		"ENABLED");
+	assert_int_equal(emu_call(fx, "POST",
+				  "/v1/projects/su-deps-7/services/"
+				  "bigquery.googleapis.com:disable",
+				  "{}", &out),
+			 400);
+	assert_non_null(strstr(emu_err_message(out),
+			       "is depended on by the following active "
+			       "service(s): bigquerystorage.googleapis.com"));
+	assert_non_null(strstr(emu_err_message(out),
+			       "disable_dependent_services=true"));
+	cJSON_Delete(out);
+	assert_string_equal(
+		state_of(fx, p, "bigquery.googleapis.com", st, sizeof(st)),
+		"ENABLED");
+	assert_int_equal(emu_call(fx, "POST",
+				  "/v1/projects/su-deps-7/services/"
+				  "bigquery.googleapis.com:disable",
+				  "{\"disableDependentServices\":true}", NULL),
+			 200);
+	assert_string_equal(state_of(fx, p, "bigquerystorage.googleapis.com",
+				     st, sizeof(st)),
+			    "DISABLED");
+	assert_string_equal(
+		state_of(fx, p, "bigquery.googleapis.com", st, sizeof(st)),
+		"DISABLED");
+}
+
+/* The intermittent refusals Terraform retries, one each. */
+static void test_emu_su__intermittent_refusals(void **state)
+{
+	struct emu_fx *fx = F(state);
+	const char *en = "/v1/projects/su-flaky-8/services/"
+			 "speech.googleapis.com:enable";
+	cJSON *out = NULL;
+	char *path;
+
+	assert_int_equal(set_faults(fx, "service-in-progress=1,"
+					"service-precondition=2,"
+					"service-error-160009=1"),
+			 200);
+	assert_int_equal(emu_call(fx, "POST", en, "{}", &out), 400);
+	assert_non_null(strstr(emu_err_message(out),
+			       "Another activation or deactivation is in "
+			       "progress"));
+	cJSON_Delete(out);
+	assert_int_equal(emu_call(fx, "POST", en, "{}", &out), 412);
+	assert_string_equal(emu_err_message(out), "Precondition check failed.");
+	cJSON_Delete(out);
+	assert_int_equal(emu_call(fx, "POST", en, "{}", &out), 400);
+	assert_string_equal(emu_err_message(out), "Precondition check failed.");
+	cJSON_Delete(out);
+	/* the operation fails with 160009, and nothing was enabled */
+	assert_int_equal(emu_call(fx, "POST", en, "{}", &out), 200);
+	assert_true(ccai_json_bool(out, "done", false));
+	assert_int_equal(
+		(int)ccai_json_num(ccai_json_path(out, "error"), "code", 0),
+		13);
+	assert_non_null(
+		strstr(ccai_json_str(ccai_json_path(out, "error"), "message"),
+		       "160009"));
+	cJSON_Delete(out);
+	path = ccai_xstrdup("/v1/projects/su-flaky-8/services/"
+			    "speech.googleapis.com");
+	assert_int_equal(emu_call(fx, "GET", path, NULL, &out), 200);
+	assert_string_equal(ccai_json_str(out, "state"), "DISABLED");
+	cJSON_Delete(out);
+	/* then it works */
+	assert_int_equal(emu_call(fx, "POST", en, "{}", NULL), 200);
+	assert_int_equal(emu_call(fx, "GET", path, NULL, &out), 200);
+	assert_string_equal(ccai_json_str(out, "state"), "ENABLED");
+	cJSON_Delete(out);
+	free(path);
+	assert_int_equal(set_faults(fx, ""), 200);
+}
+
+/* SERVICE_DISABLED names the consumer: the quota project for user
+ * credentials, the target when x-goog-user-project names it. */
+static void test_emu_su__consumer_of_user_credentials(void **state)
+{
+	struct emu_fx *fx = F(state);
+	const char *agents = "/v3/projects/su-user-9/locations/global/agents";
+	struct ccai_test_http res;
+	char *tok, *url, *number;
+	const char *hdr[2] = { "x-goog-user-project: su-user-9", NULL };
+	cJSON *out = NULL, *md;
+
+	emu_enable(fx, "su-user-9", "dialogflow.googleapis.com");
+	tok = emu_user_token(fx);
+	assert_int_equal(
+		emu_call(fx, "GET", "/v1/projects/su-user-9", NULL, &out), 200);
+	number = ccai_xasprintf("projects/%s",
+				ccai_json_str(out, "projectNumber"));
+	cJSON_Delete(out);
+	/* no quota project: the OAuth client's project is the consumer */
+	assert_int_equal(emu_call_tok(fx, "GET", agents, tok, NULL, &out), 403);
+	md = ccai_json_path(
+		cJSON_GetArrayItem(ccai_json_path(out, "error.details"), 0),
+		"metadata");
+	assert_string_equal(ccai_json_str(md, "service"),
+			    "dialogflow.googleapis.com");
+	assert_string_not_equal(ccai_json_str(md, "consumer"), number);
+	cJSON_Delete(out);
+	/* x-goog-user-project: the target */
+	url = ccai_xasprintf("%s%s", fx->emu.base, agents);
+	assert_int_equal(ccai_test_http_do_headers(&res, "GET", url, tok, NULL,
+						   NULL, hdr),
+			 0);
+	assert_int_equal(res.status, 200);
+	ccai_test_http_release(&res);
+	free(url);
+	free(number);
+	free(tok);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_emu_su__batch_enable_refuses_one),
+		cmocka_unit_test(test_emu_su__dependencies),
+		cmocka_unit_test(test_emu_su__intermittent_refusals),
+		cmocka_unit_test(test_emu_su__consumer_of_user_credentials),
 		cmocka_unit_test(test_emu_su__new_project_has_nothing_enabled),
 		cmocka_unit_test(test_emu_su__enable_get_list_disable),
 		cmocka_unit_test(test_emu_su__batch_enable_and_batch_get),

@@ -556,6 +556,76 @@ static char *pem_line(const char *key_json)
 	return line;
 }
 
+static int storage_call(struct ccai_google *g, const char *method,
+			const char *path, const char *query, const cJSON *body,
+			struct ccai_error *err)
+{
+	struct ccai_request req = {
+		.api = CCAI_API_STORAGE,
+		.method = method,
+		.path = path,
+		.query = query,
+		.body = body,
+		.idempotent = true,
+		.method_id = "storage.buckets",
+	};
+	cJSON *out = NULL;
+	int r = ccai_google_call(g, &req, &out, err);
+
+	cJSON_Delete(out);
+	return r;
+}
+
+/* Cloud Storage's retry strategy lists 408; other APIs do not. */
+static void test_google_emu__408_is_retried_for_storage(void **state)
+{
+	struct ccai_google *g = client_with(creds, 0);
+	cJSON *body = cJSON_CreateObject();
+	struct ccai_error err;
+	int i;
+
+	(void)state;
+	cJSON_AddStringToObject(body, "name", "retry-408-bucket");
+	assert_int_equal(storage_call(g, "POST", "storage/v1/b",
+				      "project=" PROJECT, body, &err),
+			 0);
+	emu_post("/__emulator/faults", "error-rate=0.5,error-codes=408,seed=5");
+	for (i = 0; i < 10; i++)
+		assert_int_equal(storage_call(g, "GET",
+					      "storage/v1/b/retry-408-bucket",
+					      NULL, NULL, &err),
+				 0);
+	assert_true(stat_count("storage.buckets.get") > 10);
+	/* Service Usage's 408 is not retried */
+	emu_post("/__emulator/faults", "error-rate=1,error-codes=408");
+	assert_true(services_get(g, "dialogflow.googleapis.com", &err) < 0);
+	assert_int_equal(err.http_status, 408);
+	assert_int_equal(stat_count("serviceusage.services.get"), 1);
+	cJSON_Delete(body);
+	ccai_google_free(g);
+}
+
+/* Service Usage's refusals that Terraform retries are retried. */
+static void test_google_emu__serviceusage_refusals_are_retried(void **state)
+{
+	struct ccai_google *g = client_with(creds, 0);
+	struct ccai_error err;
+	cJSON *op = NULL;
+
+	(void)state;
+	emu_post("/__emulator/faults",
+		 "service-in-progress=1,service-precondition=2");
+	assert_int_equal(enable(g, "speech.googleapis.com", &op, &err), 0);
+	cJSON_Delete(op);
+	assert_int_equal(stat_count("serviceusage.services.enable"), 4);
+	/* a 400 that is not one of them is not */
+	op = NULL;
+	assert_int_equal(enable(g, "nosuch.googleapis.com", &op, &err),
+			 CCAI_EAUTH);
+	assert_int_equal(stat_count("serviceusage.services.enable"), 5);
+	ccai_google_free(g);
+}
+
 static void test_google_emu__vv_log_of_ccaictl_is_redacted(void **state)
 {
 	const char *argv[] = { ccai_test_ccaictl(),
@@ -693,6 +763,8 @@ int main(void)
 		T(test_google_emu__429_on_create_is_retried),
 		T(test_google_emu__500_on_create_is_maybe_applied),
 		T(test_google_emu__retry_after_is_honoured),
+		T(test_google_emu__408_is_retried_for_storage),
+		T(test_google_emu__serviceusage_refusals_are_retried),
 		T(test_google_emu__vv_log_of_ccaictl_is_redacted),
 		T(test_google_emu__vv_log_of_key_creation_is_redacted),
 #undef T

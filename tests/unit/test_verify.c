@@ -22,17 +22,17 @@ static char *joined(const struct ccai_strlist *l)
 	return ccai_buf_detach(&b, NULL);
 }
 
-static void test_verify__insights_locations_for_global_add_us_central1(
-	void **state)
+static void test_verify__insights_locations_never_global(void **state)
 {
 	struct ccai_strlist out = CCAI_STRLIST_INIT;
 	struct ccai_strlist extra = CCAI_STRLIST_INIT;
 	char *s;
 
 	(void)state;
+	/* Insights has no global location: its global host is us-central1 */
 	ccai_verify_insights_locations(&out, "global", NULL);
 	s = joined(&out);
-	assert_string_equal(s, "global,us-central1");
+	assert_string_equal(s, "us-central1");
 	free(s);
 	ccai_strlist_release(&out);
 
@@ -49,12 +49,21 @@ static void test_verify__insights_locations_for_global_add_us_central1(
 
 	ccai_verify_insights_locations(&out, NULL, NULL);
 	s = joined(&out);
-	assert_string_equal(s, "global,us-central1");
+	assert_string_equal(s, "us-central1");
 	free(s);
 	ccai_strlist_release(&out);
+	ccai_strlist_add(&extra, "global");
+	ccai_strlist_add(&extra, "us-east1");
+	ccai_verify_insights_locations(&out, "global", &extra);
+	s = joined(&out);
+	assert_string_equal(s, "us-central1,us-east1");
+	free(s);
+	ccai_strlist_release(&out);
+	ccai_strlist_release(&extra);
 }
 
-static void test_verify__match_needs_same_id_and_source(void **state)
+/* The link decides; the id may be Insights' own. */
+static void test_verify__match_is_the_dialogflow_link(void **state)
 {
 	const char *src = "projects/p1/locations/global/conversations/c-123";
 	cJSON *ok =
@@ -78,7 +87,7 @@ static void test_verify__match_needs_same_id_and_source(void **state)
 
 	(void)state;
 	assert_true(ccai_verify_is_match(ok, src));
-	assert_false(ccai_verify_is_match(other_id, src));
+	assert_true(ccai_verify_is_match(other_id, src));
 	assert_false(ccai_verify_is_match(other_src, src));
 	assert_false(ccai_verify_is_match(gcs, src));
 	assert_false(ccai_verify_is_match(NULL, src));
@@ -118,6 +127,35 @@ static void test_verify__session_matches_by_session_or_conversation_name(
 	cJSON_Delete(as_session);
 	cJSON_Delete(as_conv);
 	cJSON_Delete(other_agent);
+}
+
+static void test_verify__ids_valid_in_both_apis(void **state)
+{
+	(void)state;
+	assert_true(ccai_verify_id_valid_in_both(
+		"ccaictl-verify-0123456789abcdef0123"));
+	assert_true(ccai_verify_id_valid_in_both("abcd"));
+	assert_false(ccai_verify_id_valid_in_both("abc")); /* Insights: 4+ */
+	assert_false(ccai_verify_id_valid_in_both("1abc")); /* DF: a letter */
+	assert_false(ccai_verify_id_valid_in_both("Abcd")); /* Insights */
+	assert_false(ccai_verify_id_valid_in_both("ab_cd")); /* Insights */
+	assert_false(ccai_verify_id_valid_in_both(
+		"a0123456789012345678901234567890123456789012345678901234567890"
+		"123")); /* 65 */
+	assert_false(ccai_verify_id_valid_in_both(NULL));
+}
+
+static void test_verify__default_waits_fit_google(void **state)
+{
+	(void)state;
+	assert_int_equal(ccai_verify_default_wait_ms(CCAI_VERIFY_PROFILE, 0),
+			 600000);
+	/* a session must end first: 60 s by default */
+	assert_int_equal(ccai_verify_default_wait_ms(CCAI_VERIFY_AGENT, 0),
+			 660000);
+	assert_int_equal(
+		ccai_verify_default_wait_ms(CCAI_VERIFY_AGENT, 3600000),
+		4200000);
 }
 
 static void test_verify__export_check_names_the_cause(void **state)
@@ -189,7 +227,7 @@ static void test_verify__result_json_shape(void **state)
 	r.project = ccai_xstrdup("p1");
 	r.address = ccai_xstrdup("Agent/bot");
 	r.failed_step = ccai_xstrdup("interaction-logging");
-	ccai_strlist_add(&r.insights_locations, "global");
+	ccai_strlist_add(&r.insights_locations, "us-central1");
 	r.steps = ccai_xcalloc(1, sizeof(*r.steps));
 	r.nsteps = 1;
 	r.steps[0].id = ccai_xstrdup("interaction-logging");
@@ -207,6 +245,7 @@ static void test_verify__result_json_shape(void **state)
 	assert_string_equal(ccai_json_str(j, "error"),
 			    "interaction logging is off");
 	assert_true(cJSON_IsNull(ccai_json_path(j, "insights.conversation")));
+	assert_true(cJSON_IsNull(ccai_json_path(j, "insights.foundBy")));
 	assert_string_equal(
 		ccai_json_str(cJSON_GetArrayItem(ccai_json_path(j, "steps"), 0),
 			      "phase"),
@@ -223,9 +262,10 @@ static void test_verify__result_json_shape(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(
-			test_verify__insights_locations_for_global_add_us_central1),
-		cmocka_unit_test(test_verify__match_needs_same_id_and_source),
+		cmocka_unit_test(test_verify__insights_locations_never_global),
+		cmocka_unit_test(test_verify__match_is_the_dialogflow_link),
+		cmocka_unit_test(test_verify__ids_valid_in_both_apis),
+		cmocka_unit_test(test_verify__default_waits_fit_google),
 		cmocka_unit_test(
 			test_verify__session_matches_by_session_or_conversation_name),
 		cmocka_unit_test(test_verify__export_check_names_the_cause),

@@ -16,10 +16,20 @@ int ccai_test_http_do(struct ccai_test_http *res, const char *method,
 		      const char *url, const char *token, const char *body,
 		      const char *content_type)
 {
+	return ccai_test_http_do_headers(res, method, url, token, body,
+					 content_type, NULL);
+}
+
+int ccai_test_http_do_headers(struct ccai_test_http *res, const char *method,
+			      const char *url, const char *token,
+			      const char *body, const char *content_type,
+			      const char *const *headers)
+{
 	struct curl_slist *h = NULL;
 	char line[4096];
 	CURLcode rc;
 	CURL *c;
+	size_t i;
 
 	ccai_buf_init(&res->body, 0);
 	res->status = 0;
@@ -41,6 +51,8 @@ int ccai_test_http_do(struct ccai_test_http *res, const char *method,
 		h = curl_slist_append(h, line);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	}
+	for (i = 0; headers && headers[i]; i++)
+		h = curl_slist_append(h, headers[i]);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	rc = curl_easy_perform(c);
 	if (rc == CURLE_OK)

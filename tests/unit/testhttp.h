@@ -21,6 +21,11 @@ struct ccai_test_http {
 int ccai_test_http_do(struct ccai_test_http *res, const char *method,
 		      const char *url, const char *token, const char *body,
 		      const char *content_type);
+/* The same with extra "Name: value" headers (NULL-terminated). */
+int ccai_test_http_do_headers(struct ccai_test_http *res, const char *method,
+			      const char *url, const char *token,
+			      const char *body, const char *content_type,
+			      const char *const *headers);
 void ccai_test_http_release(struct ccai_test_http *res);
 
 #endif
