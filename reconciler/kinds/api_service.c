@@ -3,7 +3,6 @@
 #include "kinds/ops.h"
 #include "util/alloc.h"
 #include "util/buf.h"
-#include "util/clock.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "google/errors.h"
@@ -143,8 +142,7 @@ static int enable_batch(struct ccai_kres *const *rs, size_t n,
 		ccai_log_info("%s: enabling again after Service Usage's "
 			      "internal error 160009 (try %d of %d)",
 			      rs[0]->project, tries + 1, ENABLE_TRIES);
-		ccai_clock_sleep_ms(1000LL << (tries - 1), rs[0]->stop);
-		if (rs[0]->stop && *rs[0]->stop)
+		if (ccai_stop_sleep_ms(rs[0]->stop, 1000LL << (tries - 1)))
 			break;
 	}
 	for (i = 0; rc == 0 && i < n; i++)
