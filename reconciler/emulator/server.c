@@ -552,7 +552,8 @@ static int check_auth(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 		 dot ? (int)(dot - rq->route->id) : 0, rq->route->id);
 	if (tok && !strncmp(tok, "eyJ", 3) &&
 	    ccai_emu_jwt_bearer_check(rq->emu, tok, host, &rq->principal,
-				      &rq->admin, rq->wall_ms, why, sizeof(why)))
+				      &rq->admin, rq->wall_ms, why,
+				      sizeof(why)))
 		return 0;
 	ccai_emu_reply_error(
 		rs, 401, "UNAUTHENTICATED",
