@@ -29,6 +29,8 @@ const opts = {
 };
 const project = 'node-sdk-1';
 const parent = `projects/${project}/locations/global`;
+// Insights has no global location: Dialogflow's global data is here
+const insightsParent = `projects/${project}/locations/us-central1`;
 let checks = 0;
 
 function ok(cond, what) {
@@ -65,6 +67,7 @@ async function expectCode(promise, want, what) {
 const NOT_FOUND = ['grpc 5', '404 NOT_FOUND'];
 const ALREADY_EXISTS = ['grpc 6', '409 ALREADY_EXISTS'];
 const FAILED_PRECONDITION = ['grpc 9', '400 FAILED_PRECONDITION'];
+const INVALID_ARGUMENT = ['grpc 3', '400 INVALID_ARGUMENT'];
 
 async function enableApis() {
   // Service Usage has no generated client in the list; the discovery one
@@ -171,6 +174,8 @@ async function dialogflowCx() {
   const [answer] = await sc.detectIntent({
     session: `${agent.name}/sessions/node-sdk-session`,
     queryInput: {text: {text: 'hello'}, languageCode: 'en'},
+    // the session reaches Insights when it ends: 60 s after this
+    queryParams: {sessionTtl: {seconds: 60}},
   });
   ok(answer.queryResult.responseMessages.length > 0, 'cx: detectIntent');
   return {ss, agent};
@@ -268,30 +273,43 @@ async function insights(conv) {
   const ic = new cci.ContactCenterInsightsClient(opts);
   const [settings] = await ic.updateSettings({
     settings: {
-      name: `${parent}/settings`,
+      name: `${insightsParent}/settings`,
       analysisConfig: {runtimeIntegrationAnalysisPercentage: 50},
     },
     updateMask: {paths: ['analysis_config.runtime_integration_analysis_percentage']},
   });
   eq(settings.analysisConfig.runtimeIntegrationAnalysisPercentage, 50,
      'insights: update settings');
-  eq((await ic.getSettings({name: `${parent}/settings`}))[0].name,
-     `${parent}/settings`, 'insights: get settings');
-  const id = conv.name.split('/').pop();
+  eq((await ic.getSettings({name: `${insightsParent}/settings`}))[0].name,
+     `${insightsParent}/settings`, 'insights: get settings');
+  await expectCode(ic.getSettings({name: `${parent}/settings`}),
+                   INVALID_ARGUMENT, 'insights: no global location');
   // ConversationView: FULL = 2, BASIC = 1 (discovery lists FULL first)
-  const [full] = await ic.listConversations({parent, view: 'FULL'});
-  const one = full.find((c) => c.name.endsWith('/' + id));
+  const [full] = await ic.listConversations(
+      {parent: insightsParent, view: 'FULL'});
+  // Dialogflow's own ids are not Insights ids: found by the link
+  const one = full.find(
+      (c) => c.dataSource.dialogflowSource.dialogflowConversation ===
+          conv.name);
   ok(one && one.transcript && one.transcript.transcriptSegments.length === 2,
      'insights: FULL view has the transcript');
-  const [basic] = await ic.listConversations({parent, view: 'BASIC'});
+  const [basic] = await ic.listConversations(
+      {parent: insightsParent, view: 'BASIC'});
   ok(basic.length === full.length && !basic[0].transcript,
      'insights: BASIC view has none');
   eq(one.medium, 'CHAT', 'insights: medium');
   const [got] = await ic.getConversation({name: one.name});
   eq(got.dataSource.dialogflowSource.dialogflowConversation, conv.name,
      'insights: get conversation');
+  await expectCode(
+      ic.getConversation(
+          {name: `${insightsParent}/conversations/node-sdk-session`}),
+      NOT_FOUND, 'insights: no session before it ends');
+  const moved = await fetch(base + '/__emulator/clock',
+                            {method: 'POST', body: 'advance=61s'});
+  ok(moved.ok, 'insights: the emulator clock moved past the session end');
   const [session] = await ic.getConversation(
-      {name: `${parent}/conversations/node-sdk-session`});
+      {name: `${insightsParent}/conversations/node-sdk-session`});
   eq(session.turnCount, 2, 'insights: the CX session');
   await ic.deleteConversation({name: one.name});
   await expectCode(ic.getConversation({name: one.name}), NOT_FOUND,
