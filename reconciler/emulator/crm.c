@@ -91,7 +91,7 @@ cJSON *ccai_emu_policy(struct ccai_emu_store *st, cJSON *project)
 	cJSON_AddItemToArray(
 		m, cJSON_CreateString("serviceAccount:" EMU_ADMIN_EMAIL));
 	cJSON_AddItemToArray(arr, b);
-	ccai_emu_store_dirty(st);
+	ccai_emu_store_touch(st, "projects", project->string);
 	return pol;
 }
 
@@ -405,7 +405,8 @@ void ccai_emu_h_set_iam_policy(struct ccai_emu_req *rq,
 		    f.iam_conflict_rate) {
 		/* as if someone else wrote the policy in between */
 		set_etag(cur);
-		ccai_emu_store_dirty(rq->emu->store);
+		ccai_emu_store_touch(rq->emu->store, "projects",
+				     project_of(rq)->string);
 		ccai_emu_store_unlock(rq->emu->store);
 		ccai_emu_reply_error(
 			rs, 409, "ABORTED",
@@ -458,7 +459,8 @@ void ccai_emu_h_set_iam_policy(struct ccai_emu_req *rq,
 						cur, "auditConfigs"),
 					1));
 	ccai_json_set(project_of(rq), "policy", pol);
-	ccai_emu_store_dirty(rq->emu->store);
+	ccai_emu_store_touch(rq->emu->store, "projects",
+			     project_of(rq)->string);
 	v = policy_view(pol, 3);
 	ccai_emu_store_unlock(rq->emu->store);
 	ccai_emu_reply_json(rs, 200, v);

@@ -313,7 +313,7 @@ void ccai_emu_h_sa_patch(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 	if (rec) {
 		ccai_emu_mask_apply(
 			&em, cJSON_GetObjectItemCaseSensitive(rec, "r"), in);
-		ccai_emu_store_dirty(rq->emu->store);
+		ccai_emu_store_touch(rq->emu->store, "res", rec->string);
 		v = ccai_emu_rec_copy(rec);
 	}
 	ccai_emu_store_unlock(rq->emu->store);
@@ -338,7 +338,7 @@ void ccai_emu_h_sa_update(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 		else
 			cJSON_DeleteItemFromObjectCaseSensitive(r,
 								"displayName");
-		ccai_emu_store_dirty(rq->emu->store);
+		ccai_emu_store_touch(rq->emu->store, "res", rec->string);
 		v = ccai_emu_rec_copy(rec);
 	}
 	ccai_emu_store_unlock(rq->emu->store);
@@ -397,7 +397,7 @@ static void set_disabled(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
 			ccai_json_set(r, "disabled", cJSON_CreateTrue());
 		else
 			cJSON_DeleteItemFromObjectCaseSensitive(r, "disabled");
-		ccai_emu_store_dirty(rq->emu->store);
+		ccai_emu_store_touch(rq->emu->store, "res", rec->string);
 	}
 	ccai_emu_store_unlock(rq->emu->store);
 	if (rec)
@@ -602,7 +602,7 @@ void ccai_emu_h_key_create(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 		cJSON_AddStringToObject(ccai_emu_rec_meta(rec), "cert", cert);
 	ccai_json_set(ccai_emu_store_obj(st, "kidx"), kid,
 		      cJSON_CreateString(name));
-	ccai_emu_store_dirty(st);
+	ccai_emu_store_touch(st, "kidx", kid);
 	ccai_emu_store_unlock(st);
 	if (p12) {
 		struct ccai_buf der = CCAI_BUF_INIT;

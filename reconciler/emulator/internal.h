@@ -270,10 +270,12 @@ void ccai_emu_reply_page_any(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
 /* ---- store.c ----------------------------------------------------- */
 
 /*
- * The state: one cJSON tree under one mutex, written to
- * DATA_DIR/state.json (atomically) by a background thread at most
- * EMU_FLUSH_MS after a change, and at close.  Layout:
- *   {"format": 1,
+ * The state: one cJSON tree under one mutex, kept in DATA_DIR as a
+ * snapshot (state.json, written atomically) and a journal of the values
+ * changed since (state.journal), appended by a background thread at most
+ * EMU_FLUSH_MS after a change; the journal is folded into the snapshot
+ * when it outgrows it and at close (details in store.c).  Layout:
+ *   {"format": 1, "gen": snapshot generation,
  *    "admin": {"email", "kid", "priv", "pub", "clientId",
  *              "clientSecret", "refreshToken"},
  *    "projects": {ID: {"number", "createTime", "services": {SVC:
@@ -285,6 +287,11 @@ void ccai_emu_reply_page_any(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
  *    "clock": {"offsetMs": what POST /__emulator/clock advanced},
  *    "cxSessions": {SESSION NAME: end time in ms (integration.c)},
  *    "gcs": Cloud Storage buckets and objects (layout in storage.c)}
+ *
+ * A change says what it changed: ccai_emu_store_touch(st, TOP, KEY) for
+ * root[TOP][KEY] (written as one journal record), which res_put, res_del
+ * and res_del_prefix do themselves; ccai_emu_store_dirty() says "something
+ * changed" and costs a write of the whole tree.
  */
 #define EMU_FLUSH_MS 20
 
@@ -294,8 +301,11 @@ int ccai_emu_store_open(struct ccai_emu_store **out, const char *dir,
 int ccai_emu_store_close(struct ccai_emu_store *st, struct ccai_error *err);
 void ccai_emu_store_lock(struct ccai_emu_store *st);
 void ccai_emu_store_unlock(struct ccai_emu_store *st);
-/* Marks the state changed (caller holds the lock). */
+/* Marks the state changed, all of it (caller holds the lock). */
 void ccai_emu_store_dirty(struct ccai_emu_store *st);
+/* Marks root[top][key] changed or deleted (caller holds the lock). */
+void ccai_emu_store_touch(struct ccai_emu_store *st, const char *top,
+			  const char *key);
 /* The root, and a top-level object by key, created when missing. */
 cJSON *ccai_emu_store_root(struct ccai_emu_store *st);
 cJSON *ccai_emu_store_obj(struct ccai_emu_store *st, const char *key);

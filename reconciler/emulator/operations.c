@@ -64,7 +64,7 @@ cJSON *ccai_emu_op_new(struct ccai_emu *e, const char *name, cJSON *metadata,
 		return v;
 	}
 	ccai_json_set(ccai_emu_store_obj(e->store, "ops"), name, rec);
-	ccai_emu_store_dirty(e->store);
+	ccai_emu_store_touch(e->store, "ops", name);
 	return op_view(rec, now_ms);
 }
 
@@ -93,7 +93,7 @@ void ccai_emu_h_operation_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 		ccai_json_set(
 			rec, "polls",
 			cJSON_CreateNumber(ccai_json_num(rec, "polls", 0) - 1));
-		ccai_emu_store_dirty(st);
+		ccai_emu_store_touch(st, "ops", rq->name);
 	}
 	v = op_view(rec, rq->now_ms);
 	ccai_emu_store_unlock(st);

@@ -385,7 +385,7 @@ static void enable_in(struct ccai_emu_req *rq, cJSON *p, const char *svc)
 	cJSON_AddNumberToObject(s, "readyMs",
 				(double)(rq->now_ms + f.consistency_ms));
 	cJSON_AddItemToObject(svcs, svc, s);
-	ccai_emu_store_dirty(rq->emu->store);
+	ccai_emu_store_touch(rq->emu->store, "projects", p->string);
 	for (k = 0; i >= 0 && catalogue[i].deps[k]; k++)
 		enable_in(rq, p, catalogue[i].deps[k]);
 }
@@ -554,7 +554,7 @@ void ccai_emu_h_services_disable(struct ccai_emu_req *rq,
 				catalogue[i].name);
 	cJSON_DeleteItemFromObjectCaseSensitive(
 		cJSON_GetObjectItemCaseSensitive(p, "services"), svc);
-	ccai_emu_store_dirty(rq->emu->store);
+	ccai_emu_store_touch(rq->emu->store, "projects", p->string);
 	name = op_name(p);
 	resp = cJSON_CreateObject();
 	cJSON_AddStringToObject(resp, "@type",

@@ -1,14 +1,30 @@
 /*
  * store.c - the emulator's state: one cJSON tree (layout in internal.h)
- * under one mutex, persisted to DATA_DIR/state.json.
+ * under one mutex, persisted in DATA_DIR: a snapshot, state.json, and an
+ * append-only journal beside it, state.journal (util/journal.h).
  *
- * Durability: a change marks the tree dirty; a writer thread wakes,
- * waits EMU_FLUSH_MS so that a burst of changes costs one write, prints
- * the tree under the lock and writes it outside the lock with
- * ccai_file_write_atomic() (temp file, fsync, rename).  Close writes a
- * last time.  So a clean stop (SIGTERM, ccai_emu_stop) keeps everything,
- * and a crash loses at most the changes of the last few milliseconds;
- * the file is never half-written.
+ * Writes scale with what changed.  A change names what it changed
+ * (ccai_emu_store_touch: a top-level object and a key in it, such as
+ * "res" and a resource name; ccai_emu_res_put and _del do it themselves);
+ * a writer thread wakes, waits EMU_FLUSH_MS so that a burst of changes
+ * costs one write, prints the touched values under the lock and appends
+ * them to the journal (one write and fdatasync) outside it.  A change
+ * that does not say what it changed (ccai_emu_store_dirty) makes the next
+ * write a whole snapshot instead, as does a journal that has outgrown the
+ * snapshot (and 1 MiB), and stopping: the snapshot is written with
+ * ccai_file_write_atomic() (temporary file, fsync, rename) and then the
+ * journal is removed.  Each snapshot carries a generation ("gen") and
+ * each journal group the generation it applies to, so a journal left by
+ * a crash between the two is not applied twice.
+ *
+ * So a clean stop (SIGTERM, ccai_emu_stop) leaves one whole state.json,
+ * a crash loses at most the changes of the last few milliseconds, and a
+ * torn journal tail is ignored; a state.json that does not parse, or a
+ * journal with damage before a good group, is refused.
+ *
+ * Lookups: resources are indexed by name and by collection (the name
+ * without its last segment), so a get is a hash lookup and a list costs
+ * the size of the collection, not of the whole store.
  */
 #include "util/common.h"
 #include "emulator/internal.h"
@@ -16,23 +32,42 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/fs.h"
+#include "util/journal.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/map.h"
 #include "util/secret.h"
 
 #include <ctype.h>
+#include <openssl/crypto.h>
 
 #define STATE_FORMAT 1
+#define JOURNAL_MIN ((size_t)1 << 20)
+#define STATE_MAX ((size_t)1 << 30)
+
+/* The records of one collection (borrowed pointers into "res"). */
+struct reclist {
+	cJSON **v;
+	size_t n, alloc;
+};
 
 struct ccai_emu_store {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	pthread_t writer;
 	bool writer_started;
-	bool dirty;
+	bool dirty; /* something to write */
+	bool all; /* write a whole snapshot next */
 	bool stop;
 	cJSON *root;
+	cJSON *res; /* root["res"] */
 	char *path;
+	struct ccai_journal journal;
+	double gen; /* the snapshot's generation */
+	size_t snapshot_len;
+	struct ccai_map touched; /* "TOP\x1fKEY" -> st */
+	struct ccai_map by_name; /* resource name -> record */
+	struct ccai_map by_coll; /* collection -> struct reclist */
 	struct ccai_error werr; /* last write error */
 	bool failed;
 };
@@ -40,13 +75,225 @@ struct ccai_emu_store {
 static const char *const top_objects[] = { "admin", "projects", "res",
 					   "kidx",  "ops",	"tokens" };
 
-static int write_state(struct ccai_emu_store *st, char *text,
-		       struct ccai_error *err)
+/* ---- indexes ------------------------------------------------------ */
+
+/* The collection of a record name: the name without its last segment. */
+static char *coll_of(const char *name)
 {
-	int r = ccai_file_write_atomic(st->path, text, strlen(text), 0600, err);
+	const char *slash = strrchr(name, '/');
+
+	return ccai_xstrndup(name, slash ? (size_t)(slash - name) : 0);
+}
+
+static void index_add(struct ccai_emu_store *st, cJSON *rec)
+{
+	char *coll = coll_of(rec->string);
+	struct reclist *l = ccai_map_get(&st->by_coll, coll);
+
+	ccai_map_put(&st->by_name, rec->string, rec);
+	if (!l) {
+		l = ccai_xcalloc(1, sizeof(*l));
+		ccai_map_put(&st->by_coll, coll, l);
+	}
+	CCAI_GROW(l->v, l->alloc, l->n + 1);
+	l->v[l->n++] = rec;
+	free(coll);
+}
+
+static void index_del(struct ccai_emu_store *st, cJSON *rec)
+{
+	char *coll = coll_of(rec->string);
+	struct reclist *l = ccai_map_get(&st->by_coll, coll);
+	size_t i;
+
+	ccai_map_remove(&st->by_name, rec->string);
+	for (i = 0; l && i < l->n; i++)
+		if (l->v[i] == rec) {
+			l->v[i] = l->v[--l->n];
+			break;
+		}
+	if (l && !l->n) {
+		ccai_map_remove(&st->by_coll, coll);
+		free(l->v);
+		free(l);
+	}
+	free(coll);
+}
+
+static void index_build(struct ccai_emu_store *st)
+{
+	cJSON *it;
+
+	st->res = ccai_emu_store_obj(st, "res");
+	cJSON_ArrayForEach(it, st->res)
+	{
+		if (it->string && !ccai_map_get(&st->by_name, it->string))
+			index_add(st, it);
+	}
+}
+
+static void index_release(struct ccai_emu_store *st)
+{
+	size_t iter = 0;
+	void *v;
+
+	while (ccai_map_next(&st->by_coll, &iter, NULL, &v)) {
+		struct reclist *l = v;
+
+		free(l->v);
+		free(l);
+	}
+	ccai_map_release(&st->by_coll);
+	ccai_map_release(&st->by_name);
+}
+
+/* Set or (value NULL) delete top[key], keeping the indexes. */
+static void set_child(struct ccai_emu_store *st, const char *top,
+		      const char *key, cJSON *value)
+{
+	cJSON *obj, *old;
+
+	if (!strcmp(top, "res")) {
+		if ((old = ccai_map_get(&st->by_name, key)) != NULL) {
+			index_del(st, old);
+			cJSON_Delete(cJSON_DetachItemViaPointer(st->res, old));
+		}
+		if (value) {
+			cJSON_AddItemToObject(st->res, key, value);
+			index_add(st, value);
+		}
+		return;
+	}
+	obj = ccai_emu_store_obj(st, top);
+	if (value)
+		ccai_json_set(obj, key, value);
+	else
+		cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
+}
+
+static cJSON *get_child(struct ccai_emu_store *st, const char *top,
+			const char *key)
+{
+	if (!strcmp(top, "res"))
+		return ccai_map_get(&st->by_name, key);
+	return cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(st->root, top), key);
+}
+
+/* ---- writing ------------------------------------------------------ */
+
+static void mark(struct ccai_emu_store *st)
+{
+	if (!st->dirty) {
+		st->dirty = true;
+		pthread_cond_signal(&st->cv);
+	}
+}
+
+/* The journal records of every touched value (lock held). */
+static void touched_records(struct ccai_emu_store *st, struct ccai_buf *out)
+{
+	size_t iter = 0;
+	const char *k;
+
+	while (ccai_map_next(&st->touched, &iter, &k, NULL)) {
+		const char *sep = strchr(k, '\x1f');
+		char *top = ccai_xstrndup(k, (size_t)(sep - k));
+		cJSON *rec = cJSON_CreateObject();
+		const cJSON *v = get_child(st, top, sep + 1);
+		char *text;
+
+		cJSON_AddStringToObject(rec, "t", top);
+		cJSON_AddStringToObject(rec, "k", sep + 1);
+		if (v)
+			cJSON_AddItemReferenceToObject(rec, "v",
+						       (cJSON *)(uintptr_t)v);
+		text = cJSON_PrintUnformatted(rec);
+		if (ccai_buf_puts(out, text) < 0 ||
+		    ccai_buf_putc(out, '\n') < 0)
+			abort();
+		ccai_secret_free_str(text);
+		cJSON_Delete(rec);
+		free(top);
+	}
+	ccai_map_release(&st->touched);
+}
+
+static int write_snapshot(struct ccai_emu_store *st, char *text,
+			  struct ccai_error *err)
+{
+	size_t len = strlen(text);
+	int r = ccai_file_write_atomic(st->path, text, len, 0600, err);
 
 	ccai_secret_free_str(text);
+	if (r == 0) {
+		struct ccai_error jerr;
+
+		st->snapshot_len = len;
+		/* the snapshot holds it all: a journal left behind is of an
+		 * older generation, which a read skips */
+		if (ccai_journal_remove(&st->journal, &jerr) < 0)
+			ccai_log_warn("emulator: %s", jerr.message);
+	}
 	return r;
+}
+
+/* The whole tree, as the next generation (lock held). */
+static char *snapshot_text(struct ccai_emu_store *st)
+{
+	st->gen += 1;
+	ccai_json_set(st->root, "gen", cJSON_CreateNumber(st->gen));
+	ccai_map_release(&st->touched);
+	st->all = false;
+	return ccai_json_print(st->root);
+}
+
+/* One write of what changed since the last one; called with the lock
+ * held, drops it for the I/O. */
+static void flush_locked(struct ccai_emu_store *st)
+{
+	struct ccai_error err;
+	int r;
+
+	st->dirty = false;
+	if (st->all || st->journal.size > (st->snapshot_len > JOURNAL_MIN
+						   ? st->snapshot_len
+						   : JOURNAL_MIN)) {
+		char *text = snapshot_text(st);
+
+		pthread_mutex_unlock(&st->mu);
+		r = write_snapshot(st, text, &err);
+		pthread_mutex_lock(&st->mu);
+		if (r < 0) {
+			st->gen -= 1; /* not on disk: the journal's is older */
+			ccai_json_set(st->root, "gen",
+				      cJSON_CreateNumber(st->gen));
+			st->all = true;
+		}
+	} else {
+		struct ccai_buf recs = CCAI_BUF_INIT;
+		cJSON *commit = cJSON_CreateObject();
+
+		touched_records(st, &recs);
+		cJSON_AddNumberToObject(commit, "gen", st->gen);
+		pthread_mutex_unlock(&st->mu);
+		r = ccai_journal_append(&st->journal, recs.ptr, recs.len,
+					commit, &err);
+		if (recs.len)
+			OPENSSL_cleanse(recs.ptr, recs.len);
+		ccai_buf_release(&recs);
+		cJSON_Delete(commit);
+		pthread_mutex_lock(&st->mu);
+		if (r < 0)
+			st->all = true; /* the next write covers it all */
+	}
+	if (r < 0) {
+		ccai_log_warn("emulator: cannot save state: %s", err.message);
+		st->werr = err;
+		st->failed = true;
+	} else {
+		st->failed = st->all;
+	}
 }
 
 static void *writer_main(void *arg)
@@ -55,34 +302,85 @@ static void *writer_main(void *arg)
 
 	pthread_mutex_lock(&st->mu);
 	for (;;) {
-		char *text;
-		struct ccai_error err;
-
 		while (!st->dirty && !st->stop)
 			pthread_cond_wait(&st->cv, &st->mu);
-		if (!st->dirty)
-			break;
-		if (!st->stop) {
-			/* let a burst of changes land in one write */
-			pthread_mutex_unlock(&st->mu);
-			ccai_clock_sleep_ms(EMU_FLUSH_MS);
-			pthread_mutex_lock(&st->mu);
-		}
-		text = ccai_json_print(st->root);
-		st->dirty = false;
+		if (st->stop)
+			break; /* close writes the last snapshot */
+		/* let a burst of changes land in one write */
 		pthread_mutex_unlock(&st->mu);
-		if (write_state(st, text, &err) < 0) {
-			ccai_log_warn("emulator: cannot save state: %s",
-				      err.message);
-			pthread_mutex_lock(&st->mu);
-			st->werr = err;
-			st->failed = true;
-		} else {
-			pthread_mutex_lock(&st->mu);
-		}
+		ccai_clock_sleep_ms(EMU_FLUSH_MS);
+		pthread_mutex_lock(&st->mu);
+		flush_locked(st);
 	}
 	pthread_mutex_unlock(&st->mu);
 	return NULL;
+}
+
+/* ---- reading ------------------------------------------------------ */
+
+struct replay {
+	struct ccai_emu_store *st;
+};
+
+static int replay_group(void *ctx, const char *records, size_t len,
+			const cJSON *commit, struct ccai_error *err)
+{
+	struct ccai_emu_store *st = ((struct replay *)ctx)->st;
+	const cJSON *gen = cJSON_GetObjectItemCaseSensitive(commit, "gen");
+	const char *line;
+	size_t pos = 0, n;
+
+	if (!cJSON_IsNumber(gen))
+		return ccai_error_set(err, CCAI_EINVALID,
+				      "a commit without a generation");
+	if (gen->valuedouble != st->gen)
+		return 0; /* of an older snapshot: already in it */
+	while (ccai_journal_next_line(records, len, &pos, &line, &n)) {
+		cJSON *rec = NULL, *v;
+		const char *t, *k;
+
+		if (ccai_json_parse(&rec, line, n, NULL) < 0 ||
+		    !(t = ccai_json_str(rec, "t")) ||
+		    !(k = ccai_json_str(rec, "k"))) {
+			cJSON_Delete(rec);
+			return ccai_error_set(err, CCAI_EINVALID,
+					      "a record that is not ours");
+		}
+		v = cJSON_DetachItemFromObjectCaseSensitive(rec, "v");
+		set_child(st, t, k, v);
+		cJSON_Delete(rec);
+	}
+	return 0;
+}
+
+static int read_journal(struct ccai_emu_store *st, struct ccai_error *err)
+{
+	struct ccai_buf buf = CCAI_BUF_INIT;
+	struct replay rp = { st };
+	struct ccai_error jerr;
+	size_t valid = 0;
+	int r;
+
+	r = ccai_file_read(&buf, st->journal.path, STATE_MAX, err);
+	if (r == CCAI_ENOTFOUND)
+		return 0;
+	if (r < 0)
+		goto out;
+	if ((r = ccai_journal_replay(buf.ptr, buf.len, replay_group, &rp,
+				     &valid, &jerr)) < 0) {
+		r = ccai_error_set(err, CCAI_EINVALID,
+				   "'%s' is not an emulator state journal "
+				   "(%s; remove it to go back to the last "
+				   "snapshot)",
+				   st->journal.path, jerr.message);
+		goto out;
+	}
+	st->journal.size = valid;
+	if (buf.len)
+		st->all = true; /* fold it into the snapshot soon */
+out:
+	ccai_secret_free_str(ccai_buf_detach(&buf, NULL));
+	return r;
 }
 
 int ccai_emu_store_open(struct ccai_emu_store **out, const char *dir,
@@ -90,6 +388,7 @@ int ccai_emu_store_open(struct ccai_emu_store **out, const char *dir,
 {
 	struct ccai_emu_store *st = ccai_xcalloc(1, sizeof(*st));
 	struct ccai_buf buf = CCAI_BUF_INIT;
+	char *jpath;
 	size_t i;
 	int r;
 
@@ -97,9 +396,11 @@ int ccai_emu_store_open(struct ccai_emu_store **out, const char *dir,
 	pthread_mutex_init(&st->mu, NULL);
 	pthread_cond_init(&st->cv, NULL);
 	st->path = ccai_path_join(dir, "state.json");
+	jpath = ccai_path_join(dir, "state.journal");
+	ccai_journal_init(&st->journal, jpath);
+	free(jpath);
 	if (ccai_file_exists(st->path)) {
-		if ((r = ccai_file_read(&buf, st->path, (size_t)1 << 30, err)) <
-		    0)
+		if ((r = ccai_file_read(&buf, st->path, STATE_MAX, err)) < 0)
 			goto fail;
 		if (ccai_json_parse(&st->root, buf.ptr, buf.len, err) < 0 ||
 		    !cJSON_IsObject(st->root)) {
@@ -115,6 +416,8 @@ int ccai_emu_store_open(struct ccai_emu_store **out, const char *dir,
 					   st->path);
 			goto fail;
 		}
+		st->gen = ccai_json_num(st->root, "gen", 0);
+		st->snapshot_len = buf.len;
 	} else {
 		st->root = cJSON_CreateObject();
 		cJSON_AddNumberToObject(st->root, "format", STATE_FORMAT);
@@ -122,6 +425,9 @@ int ccai_emu_store_open(struct ccai_emu_store **out, const char *dir,
 	for (i = 0; i < CCAI_ARRAY_SIZE(top_objects); i++)
 		ccai_emu_store_obj(st, top_objects[i]);
 	ccai_secret_free_str(ccai_buf_detach(&buf, NULL));
+	index_build(st);
+	if ((r = read_journal(st, err)) < 0)
+		goto fail;
 	if (pthread_create(&st->writer, NULL, writer_main, st) != 0) {
 		r = ccai_error_set(err, CCAI_ERROR,
 				   "cannot start the state writer");
@@ -148,13 +454,20 @@ int ccai_emu_store_close(struct ccai_emu_store *st, struct ccai_error *err)
 		pthread_cond_signal(&st->cv);
 		pthread_mutex_unlock(&st->mu);
 		pthread_join(st->writer, NULL);
-		if (st->failed) {
-			/* one more try: the file system may be back */
-			char *text = ccai_json_print(st->root);
+		/* the last write: everything, folding the journal in */
+		if (st->dirty || st->all || st->failed || st->journal.size ||
+		    ccai_file_exists(st->journal.path)) {
+			char *text;
 
-			r = write_state(st, text, err);
+			pthread_mutex_lock(&st->mu);
+			text = snapshot_text(st);
+			pthread_mutex_unlock(&st->mu);
+			r = write_snapshot(st, text, err);
 		}
 	}
+	ccai_journal_release(&st->journal);
+	index_release(st);
+	ccai_map_release(&st->touched);
 	cJSON_Delete(st->root);
 	free(st->path);
 	pthread_cond_destroy(&st->cv);
@@ -175,10 +488,21 @@ void ccai_emu_store_unlock(struct ccai_emu_store *st)
 
 void ccai_emu_store_dirty(struct ccai_emu_store *st)
 {
-	if (!st->dirty) {
-		st->dirty = true;
-		pthread_cond_signal(&st->cv);
+	st->all = true;
+	mark(st);
+}
+
+void ccai_emu_store_touch(struct ccai_emu_store *st, const char *top,
+			  const char *key)
+{
+	char *k;
+
+	if (!st->all) {
+		k = ccai_xasprintf("%s\x1f%s", top, key);
+		ccai_map_put(&st->touched, k, st);
+		free(k);
 	}
+	mark(st);
 }
 
 cJSON *ccai_emu_store_root(struct ccai_emu_store *st)
@@ -199,8 +523,7 @@ cJSON *ccai_emu_store_obj(struct ccai_emu_store *st, const char *key)
 
 cJSON *ccai_emu_res_get(struct ccai_emu_store *st, const char *name)
 {
-	return cJSON_GetObjectItemCaseSensitive(ccai_emu_store_obj(st, "res"),
-						name);
+	return ccai_map_get(&st->by_name, name);
 }
 
 cJSON *ccai_emu_rec_meta(cJSON *rec)
@@ -215,38 +538,40 @@ cJSON *ccai_emu_rec_meta(cJSON *rec)
 cJSON *ccai_emu_res_put(struct ccai_emu_store *st, const char *name,
 			cJSON *resource)
 {
-	cJSON *res = ccai_emu_store_obj(st, "res");
-	cJSON *rec = cJSON_GetObjectItemCaseSensitive(res, name);
+	cJSON *rec = ccai_map_get(&st->by_name, name);
 
 	if (rec) {
 		ccai_json_set(rec, "r", resource);
 	} else {
 		rec = cJSON_CreateObject();
 		cJSON_AddItemToObject(rec, "r", resource);
-		cJSON_AddItemToObject(res, name, rec);
+		set_child(st, "res", name, rec);
 	}
-	ccai_emu_store_dirty(st);
+	ccai_emu_store_touch(st, "res", name);
 	return rec;
 }
 
 void ccai_emu_res_del(struct ccai_emu_store *st, const char *name)
 {
-	cJSON_DeleteItemFromObjectCaseSensitive(ccai_emu_store_obj(st, "res"),
-						name);
-	ccai_emu_store_dirty(st);
+	if (!ccai_map_get(&st->by_name, name))
+		return;
+	/* first: name may be the record's own key, freed with it */
+	ccai_emu_store_touch(st, "res", name);
+	set_child(st, "res", name, NULL);
 }
 
 void ccai_emu_res_del_prefix(struct ccai_emu_store *st, const char *prefix)
 {
-	cJSON *res = ccai_emu_store_obj(st, "res");
-	cJSON *it = res->child, *next;
+	cJSON *it = st->res->child, *next;
 
 	for (; it; it = next) {
 		next = it->next;
-		if (ccai_str_starts_with(it->string, prefix))
-			cJSON_Delete(cJSON_DetachItemViaPointer(res, it));
+		if (!ccai_str_starts_with(it->string, prefix))
+			continue;
+		ccai_emu_store_touch(st, "res", it->string);
+		index_del(st, it);
+		cJSON_Delete(cJSON_DetachItemViaPointer(st->res, it));
 	}
-	ccai_emu_store_dirty(st);
 }
 
 static int cmp_rec(const void *a, const void *b)
@@ -260,22 +585,14 @@ static int cmp_rec(const void *a, const void *b)
 size_t ccai_emu_res_list(struct ccai_emu_store *st, const char *parent,
 			 const char *coll, cJSON ***out)
 {
-	cJSON *res = ccai_emu_store_obj(st, "res"), *it;
-	size_t plen = strlen(parent), clen = strlen(coll), n = 0, alloc = 0;
-	cJSON **v = NULL;
+	char *key = ccai_xasprintf("%s/%s", parent, coll);
+	const struct reclist *l = ccai_map_get(&st->by_coll, key);
+	size_t n = l ? l->n : 0;
+	cJSON **v = ccai_xmalloc((n + 1) * sizeof(*v));
 
-	cJSON_ArrayForEach(it, res)
-	{
-		const char *k = it->string;
-
-		if (strncmp(k, parent, plen) || k[plen] != '/' ||
-		    strncmp(k + plen + 1, coll, clen) ||
-		    k[plen + 1 + clen] != '/' ||
-		    strchr(k + plen + clen + 2, '/'))
-			continue;
-		CCAI_GROW(v, alloc, n + 1);
-		v[n++] = it;
-	}
+	free(key);
+	if (n)
+		memcpy(v, l->v, n * sizeof(*v));
 	if (n > 1)
 		qsort(v, n, sizeof(*v), cmp_rec);
 	*out = v;
@@ -360,6 +677,6 @@ cJSON *ccai_emu_project(struct ccai_emu_store *st, const char *id, bool create,
 	cJSON_AddStringToObject(p, "createTime", t);
 	free(t);
 	cJSON_AddObjectToObject(p, "services");
-	ccai_emu_store_dirty(st);
+	ccai_emu_store_touch(st, "projects", id);
 	return p;
 }

@@ -1,7 +1,9 @@
 /*
  * bench_emulator.c - requests per second that `ccaictl emulator` serves
  * on loopback: one client on one keep-alive connection, then several
- * connections at once.  It prints figures and never fails on a slow
+ * connections at once; then the same with 10,000 objects stored, where
+ * a store that rewrote all its data per write, or scanned it per lookup,
+ * would fall behind.  It prints figures and never fails on a slow
  * machine (exit 1 only when it cannot run at all).
  *
  *   cmake --build build --target benchmarks
@@ -138,10 +140,14 @@ out:
 
 struct run {
 	const char *path;
+	const char *prefix; /* with nproj */
+	const char *tag; /* in created displayNames (unique per run) */
 	int n;
 	int errors;
 	bool create; /* POST a new security settings each time */
 	bool post; /* POST {} */
+	int nproj; /* > 0: "/vN/projects/store-proj-" K path, K rotates */
+	int first; /* the first project (of nproj) this run uses */
 };
 
 /* n requests on one connection (one easy handle keeps it alive). */
@@ -168,9 +174,19 @@ static void *run_requests(void *arg)
 		long code = 0;
 		char body[128];
 
+		if (r->nproj) {
+			char path[256];
+
+			snprintf(path, sizeof(path), "%s%d%s", r->prefix,
+				 r->first + i % r->nproj, r->path);
+			free(url);
+			url = ccai_xasprintf("%s%s", base, path);
+			curl_easy_setopt(c, CURLOPT_URL, url);
+		}
 		if (r->create) {
 			snprintf(body, sizeof(body),
-				 "{\"displayName\":\"bench %d\"}", i);
+				 "{\"displayName\":\"bench%s %d\"}",
+				 r->tag ? r->tag : "", i);
 			curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, body);
 		}
 		if (curl_easy_perform(c) != CURLE_OK ||
@@ -194,14 +210,77 @@ static void report(const char *what, int n, int errors, int64_t ms)
 	       errors ? " (with errors)" : "");
 }
 
+/* The same run on THREADS connections at once; returns errors. */
+static int run_parallel(const struct run *tmpl, int per_thread, int64_t *ms)
+{
+	struct run r[THREADS];
+	pthread_t th[THREADS];
+	int64_t t0 = ccai_clock_ms();
+	int i, errors = 0;
+
+	for (i = 0; i < THREADS; i++) {
+		r[i] = *tmpl;
+		r[i].n = per_thread;
+		r[i].errors = 0;
+		if (tmpl->nproj)
+			r[i].first = tmpl->first + i * tmpl->nproj;
+		pthread_create(&th[i], NULL, run_requests, &r[i]);
+	}
+	for (i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		errors += r[i].errors;
+	}
+	*ms = ccai_clock_ms() - t0;
+	return errors;
+}
+
+/*
+ * With 10,000 objects stored (500 projects of 20 security settings, the
+ * shape of tests/bench/scale): creates, gets of a collection, and the
+ * same creates again once the store is full.
+ */
+static void stored_phase(int n)
+{
+	enum { PROJECTS = 500, PER = 20 };
+	struct run r;
+	int64_t ms;
+	int errors;
+
+	memset(&r, 0, sizeof(r));
+	r.prefix = "/v1/projects/store-proj-";
+	r.path = "/services/dialogflow.googleapis.com:enable";
+	r.post = true;
+	r.nproj = PROJECTS / THREADS;
+	errors = run_parallel(&r, PROJECTS / THREADS, &ms);
+	report("services.enable in 500 projects, 4 conns", PROJECTS, errors,
+	       ms);
+	r.post = false;
+	r.create = true;
+	r.prefix = "/v3/projects/store-proj-";
+	r.path = "/locations/global/securitySettings";
+	errors = run_parallel(&r, PROJECTS * PER / THREADS, &ms);
+	report("securitySettings.create up to 10,000 stored, 4 conns",
+	       PROJECTS * PER, errors, ms);
+	r.create = false;
+	r.path = "/locations/global/securitySettings?pageSize=100";
+	errors = run_parallel(&r, n / THREADS, &ms);
+	report("securitySettings.list (20), 10,000 stored, 4 conns",
+	       n / THREADS * THREADS, errors, ms);
+	r.create = true;
+	r.path = "/locations/global/securitySettings";
+	r.tag = " again";
+	errors = run_parallel(&r, n / 5 / THREADS, &ms);
+	report("securitySettings.create, 10,000 stored, 4 conns",
+	       n / 5 / THREADS * THREADS, errors, ms);
+}
+
 int main(int argc, char **argv)
 {
 	const char *ccaictl = argc > 1 ? argv[1] : getenv("CCAICTL");
 	int n = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 5000;
 	char tmpl[] = "/tmp/ccai-bench-XXXXXX", self[4096];
-	struct run one = { "/v1/projects/bench-proj/services/"
-			   "dialogflow.googleapis.com",
-			   0, 0, false, false };
+	struct run one = { .path = "/v1/projects/bench-proj/services/"
+				   "dialogflow.googleapis.com" };
 	struct run many[THREADS];
 	pthread_t th[THREADS];
 	char *guess = NULL, *dir;
@@ -281,6 +360,7 @@ int main(int argc, char **argv)
 	run_requests(&one);
 	report("securitySettings.list (page of 10), 1 connection", one.n,
 	       one.errors, ccai_clock_ms() - t0);
+	stored_phase(n);
 	kill(pid, SIGTERM);
 	waitpid(pid, &st, 0);
 	ccai_rm_rf(dir);

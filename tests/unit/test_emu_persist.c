@@ -2,15 +2,21 @@
  * test_emu_persist.c - the emulator's state survives a restart: every
  * kind of resource, the admin key (same key, new token_uri), keys issued
  * through IAM, tokens, operations; one emulator per data directory; a
- * corrupt state file is refused, not overwritten.
+ * corrupt state file is refused, not overwritten; changes are appended to
+ * a journal (the snapshot is not rewritten), so a SIGKILL keeps what was
+ * written; a damaged journal is refused and left as it was.
  */
 #include "util/common.h"
 #include "test_emu_common.h"
 #include "util/str.h"
 
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define P "persist-proj-1"
+/* longer than the emulator's flush delay (EMU_FLUSH_MS, 20 ms) */
+#define EMU_FLUSH_WAIT_MS 300
 
 static char *post_name(struct emu_fx *fx, const char *path, const char *body)
 {
@@ -243,6 +249,137 @@ static void test_emu_persist__corrupt_state_is_refused(void **state)
 	ccai_test_tmpdir_free(dir);
 }
 
+static ino_t inode_of(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 ? sb.st_ino : 0;
+}
+
+static void settle(void)
+{
+	usleep((EMU_FLUSH_WAIT_MS)*1000);
+}
+
+static void kill_emulator(struct emu_fx *fx)
+{
+	kill(fx->emu.pid, SIGKILL);
+	emu_fx_halt(fx); /* reaps it */
+}
+
+static void restart(struct emu_fx *fx)
+{
+	char *path;
+
+	assert_int_equal(ccai_test_emu_start(&fx->emu, fx->data, NULL), 0);
+	path = ccai_path_join(fx->data, "credentials.json");
+	fx->creds = emu_read_json(path);
+	free(path);
+	fx->token = emu_token_for_key(fx->emu.base, fx->creds);
+	assert_non_null(fx->token);
+}
+
+#define SA_PATH(id)                                    \
+	"/v1/projects/" P "/serviceAccounts/" id "@" P \
+	".iam.gserviceaccount.com"
+
+static void test_emu_persist__a_sigkill_keeps_what_was_written(void **state)
+{
+	struct emu_fx fx;
+	char *dir = ccai_test_tmpdir(), *snap, *journal;
+	ino_t before;
+
+	(void)state;
+	memset(&fx, 0, sizeof(fx));
+	assert_int_equal(emu_fx_start_in(&fx, dir, NULL), 0);
+	snap = ccai_path_join(fx.data, "state.json");
+	journal = ccai_path_join(fx.data, "state.journal");
+	settle();
+	before = inode_of(snap);
+	assert_true(before != 0);
+	emu_enable(&fx, P, "iam.googleapis.com");
+	assert_int_equal(emu_call(&fx, "POST",
+				  "/v1/projects/" P "/serviceAccounts",
+				  "{\"accountId\":\"journaled\"}", NULL),
+			 200);
+	settle();
+	/* appended to the journal; the snapshot was not rewritten */
+	assert_true(ccai_file_exists(journal));
+	assert_true(inode_of(snap) == before);
+	kill_emulator(&fx);
+
+	restart(&fx);
+	assert_int_equal(emu_call(&fx, "GET", SA_PATH("journaled"), NULL, NULL),
+			 200);
+	/* a clean stop folds the journal into the snapshot */
+	assert_int_equal(emu_fx_halt(&fx), 0);
+	assert_false(ccai_file_exists(journal));
+	restart(&fx);
+	assert_int_equal(emu_call(&fx, "GET", SA_PATH("journaled"), NULL, NULL),
+			 200);
+	assert_int_equal(emu_fx_stop(&fx), 0);
+	free(snap);
+	free(journal);
+	free(dir);
+}
+
+static void test_emu_persist__a_damaged_journal_is_refused(void **state)
+{
+	struct emu_fx fx;
+	struct ccai_test_proc p;
+	char *dir = ccai_test_tmpdir(), *journal, *hit;
+	char emulator[] = "emulator", data_flag[] = "--data";
+	char *argv[5];
+	struct ccai_buf b = CCAI_BUF_INIT, after = CCAI_BUF_INIT;
+
+	(void)state;
+	memset(&fx, 0, sizeof(fx));
+	assert_int_equal(emu_fx_start_in(&fx, dir, NULL), 0);
+	journal = ccai_path_join(fx.data, "state.journal");
+	settle();
+	emu_enable(&fx, P, "iam.googleapis.com");
+	assert_int_equal(emu_call(&fx, "POST",
+				  "/v1/projects/" P "/serviceAccounts",
+				  "{\"accountId\":\"first-one\"}", NULL),
+			 200);
+	settle();
+	assert_int_equal(emu_call(&fx, "POST",
+				  "/v1/projects/" P "/serviceAccounts",
+				  "{\"accountId\":\"second-one\"}", NULL),
+			 200);
+	settle();
+	kill_emulator(&fx);
+	/* damage the first account's record, before the second's group */
+	assert_int_equal(ccai_file_read(&b, journal, CCAI_FILE_MAX, NULL), 0);
+	hit = strstr(b.ptr, "first-one");
+	assert_non_null(hit);
+	assert_non_null(strstr(hit, "second-one"));
+	hit[0] = 'F';
+	assert_int_equal(
+		ccai_file_write_atomic(journal, b.ptr, b.len, 0600, NULL), 0);
+
+	argv[0] = (char *)(uintptr_t)ccai_test_ccaictl();
+	argv[1] = emulator;
+	argv[2] = data_flag;
+	argv[3] = fx.data;
+	argv[4] = NULL;
+	assert_int_equal(ccai_test_run(&p, argv, NULL), 0);
+	assert_int_equal(p.status, 1);
+	assert_non_null(strstr(p.err.ptr, "state.journal"));
+	ccai_test_proc_release(&p);
+	/* left as it was */
+	assert_int_equal(ccai_file_read(&after, journal, CCAI_FILE_MAX, NULL),
+			 0);
+	assert_int_equal(after.len, b.len);
+	assert_memory_equal(after.ptr, b.ptr, b.len);
+	ccai_buf_release(&after);
+	ccai_buf_release(&b);
+	free(journal);
+	free(fx.data);
+	ccai_test_tmpdir_free(fx.dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -250,6 +387,10 @@ int main(void)
 			test_emu_persist__everything_survives_a_restart),
 		cmocka_unit_test(test_emu_persist__one_emulator_per_directory),
 		cmocka_unit_test(test_emu_persist__corrupt_state_is_refused),
+		cmocka_unit_test(
+			test_emu_persist__a_sigkill_keeps_what_was_written),
+		cmocka_unit_test(
+			test_emu_persist__a_damaged_journal_is_refused),
 	};
 
 	ccai_alloc_init();
