@@ -26,6 +26,7 @@ WATCH_PID=
 WATCH_RC=
 
 watch_cleanup() {
+	set +e
 	if [ -n "$WATCH_PID" ]; then
 		kill -KILL "$WATCH_PID" 2>/dev/null
 		wait "$WATCH_PID" 2>/dev/null
@@ -65,7 +66,7 @@ watch_dump() {
 watch_wait_n() {
 	local ere=$1 n=$2 secs=${3:-20} i=0 got
 	while :; do
-		got=$(grep -cE -- "$ere" "$T/watch.err" 2>/dev/null)
+		got=$(grep -cE -- "$ere" "$T/watch.err" 2>/dev/null || true)
 		[ "${got:-0}" -ge "$n" ] && return 0
 		if [ -n "$WATCH_PID" ] && ! kill -0 "$WATCH_PID" 2>/dev/null; then
 			watch_dump
@@ -102,9 +103,9 @@ watch_listen() {
 }
 
 watch_stop() {
-	kill -"${1:-TERM}" "$WATCH_PID" 2>/dev/null
-	wait "$WATCH_PID"
-	WATCH_RC=$?
+	kill -"${1:-TERM}" "$WATCH_PID" 2>/dev/null || true
+	WATCH_RC=0
+	wait "$WATCH_PID" || WATCH_RC=$?
 	WATCH_PID=
 }
 
