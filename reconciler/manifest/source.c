@@ -1440,6 +1440,7 @@ static int load_text(struct ccai_source *src, const char *file,
 			syntax_error(&ld);
 			break;
 		}
+		src->events++;
 		stop = 0;
 		switch (ev.type) {
 		case YAML_DOCUMENT_START_EVENT:

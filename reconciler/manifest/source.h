@@ -118,6 +118,7 @@ struct ccai_source {
 	struct ccai_doc *docs;
 	size_t ndocs;
 	size_t nfiles; /* files read */
+	size_t events; /* YAML events parsed, all files: the loader's work */
 	struct ccai_source_limits limits;
 	struct ccai_source_priv *priv;
 };
