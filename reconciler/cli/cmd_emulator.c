@@ -75,8 +75,24 @@ int ccai_cmd_emulator(int argc, char **argv)
 		ccai_cli_error(&err);
 		goto out;
 	}
-	printf("ccaictl emulator listening on %s (credentials: %s)\n",
-	       ccai_emu_base_url(emu), ccai_emu_credentials_path(emu));
+	if (ccai_emu_is_loopback(emu)) {
+		printf("ccaictl emulator listening on %s (credentials: %s)\n",
+		       ccai_emu_base_url(emu), ccai_emu_credentials_path(emu));
+	} else {
+		/* the truth first, then the URL that works from here */
+		printf("ccaictl emulator listening on %s, beyond this machine "
+		       "(credentials: %s); local URL %s\n",
+		       ccai_emu_bound_addr(emu), ccai_emu_credentials_path(emu),
+		       ccai_emu_base_url(emu));
+		fprintf(stderr,
+			"ccaictl: warning: the emulator listens on %s, not "
+			"on a loopback address: it is a local test server "
+			"that gives an admin token to anyone who asks its "
+			"metadata endpoint and takes /__emulator/* calls "
+			"without one; use --listen 127.0.0.1:PORT unless "
+			"this network is yours alone\n",
+			ccai_emu_bound_addr(emu));
+	}
 	if (fflush(stdout) != 0) {
 		ccai_cli_errorf("cannot write to standard output");
 		ccai_emu_stop(emu, NULL);

@@ -1,6 +1,13 @@
 /*
  * emulator.h - the Google API emulator, as a library (docs/emulator.md).
  *
+ * A local test server: it hands an admin token to whoever asks its
+ * metadata endpoint and serves its /__emulator/ calls without a token, so it
+ * belongs on a loopback address (the default; see
+ * ccai_emu_is_loopback).  Idle connections are closed after 30 s and one
+ * peer address holds at most CCAI_EMU_PER_IP_CONNECTIONS of the 1000
+ * connections, so idle sockets cannot lock out the other clients.
+ *
  * ccai_emu_start() serves, on a loopback address, the REST subset of the
  * Google APIs that ccaictl uses (serviceusage, iam, iamcredentials,
  * cloudresourcemanager, dialogflow v2/v3, contactcenterinsights, sts and
@@ -40,8 +47,19 @@ struct ccai_emu_config {
 int ccai_emu_start(struct ccai_emu **out, const struct ccai_emu_config *cfg,
 		   struct ccai_error *err);
 
-/* "http://127.0.0.1:PORT", no trailing slash.  Borrowed. */
+#define CCAI_EMU_PER_IP_CONNECTIONS 256
+
+/*
+ * The URL a client on this machine uses, no trailing slash: the bound
+ * address, or the loopback one when it is bound to every interface
+ * ("http://127.0.0.1:PORT" for 0.0.0.0, "http://[::1]:PORT" for ::).
+ * Borrowed.
+ */
 const char *ccai_emu_base_url(const struct ccai_emu *e);
+/* The address actually bound, "HOST:PORT" ("0.0.0.0:41234"). Borrowed. */
+const char *ccai_emu_bound_addr(const struct ccai_emu *e);
+/* Whether it is bound to a loopback address only (127/8 or ::1). */
+bool ccai_emu_is_loopback(const struct ccai_emu *e);
 /* DATA_DIR/credentials.json (the admin service-account key).  Borrowed. */
 const char *ccai_emu_credentials_path(const struct ccai_emu *e);
 

@@ -177,6 +177,8 @@ struct ccai_emu_resp {
 struct ccai_emu {
 	struct MHD_Daemon *mhd;
 	char base[96];
+	char bound[96]; /* the address bound, e.g. "0.0.0.0:41234" */
+	bool loopback; /* bound to a loopback address only */
 	char *data_dir;
 	char *cred_path;
 	char *user_path;

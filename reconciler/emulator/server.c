@@ -885,6 +885,11 @@ static int open_listener(struct ccai_emu *e, const char *listen_addr,
 		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
 
 		p = ntohs(a->sin6_port);
+		inet_ntop(AF_INET6, &a->sin6_addr, hostbuf, sizeof(hostbuf));
+		snprintf(e->bound, sizeof(e->bound), "[%s]:%u", hostbuf, p);
+		e->loopback = IN6_IS_ADDR_LOOPBACK(&a->sin6_addr) ||
+			      (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) &&
+			       a->sin6_addr.s6_addr[12] == 127);
 		if (IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr))
 			snprintf(hostbuf, sizeof(hostbuf), "::1");
 		else
@@ -896,6 +901,9 @@ static int open_listener(struct ccai_emu *e, const char *listen_addr,
 		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
 
 		p = ntohs(a->sin_port);
+		inet_ntop(AF_INET, &a->sin_addr, hostbuf, sizeof(hostbuf));
+		snprintf(e->bound, sizeof(e->bound), "%s:%u", hostbuf, p);
+		e->loopback = (ntohl(a->sin_addr.s_addr) >> 24) == 127;
 		if (a->sin_addr.s_addr == htonl(INADDR_ANY))
 			snprintf(hostbuf, sizeof(hostbuf), "127.0.0.1");
 		else
@@ -967,9 +975,17 @@ int ccai_emu_start(struct ccai_emu **out, const struct ccai_emu_config *cfg,
 	e->mhd = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, e, MHD_OPTION_LISTEN_SOCKET,
 		fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, e,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
+		/*
+		 * Bounded idle connections: closed after 30 s without a
+		 * byte, and one peer address holds at most a quarter of the
+		 * slots, so 1000 idle sockets cannot lock everyone out for
+		 * minutes (a client sends its request at once; answers
+		 * that take long are in our handler, not idle).
+		 */
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000,
-		MHD_OPTION_END);
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned int)CCAI_EMU_PER_IP_CONNECTIONS, MHD_OPTION_END);
 	if (!e->mhd) {
 		r = ccai_error_set(err, CCAI_EIO,
 				   "cannot start the HTTP server on '%s'",
@@ -986,6 +1002,16 @@ fail:
 	free(lock_path);
 	ccai_emu_stop(e, NULL);
 	return r;
+}
+
+const char *ccai_emu_bound_addr(const struct ccai_emu *e)
+{
+	return e->bound;
+}
+
+bool ccai_emu_is_loopback(const struct ccai_emu *e)
+{
+	return e->loopback;
 }
 
 const char *ccai_emu_base_url(const struct ccai_emu *e)
