@@ -6,15 +6,29 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 
 #define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define TEXT_TYPE "text/plain; charset=utf-8"
 
+/* One connection being served: its socket and when its request began. */
+struct conn {
+	struct MHD_Connection *c;
+	int fd;
+	int64_t since; /* accepted, or the last request answered */
+	bool cut; /* shut down by sweep(); MHD closes it next */
+};
+
 struct ccai_status {
 	struct MHD_Daemon *daemon;
+	pthread_t thread; /* runs the daemon and sweeps: no other thread */
+	bool have_thread;
+	atomic_bool stopping;
 	pthread_mutex_t mu;
 	struct ccai_watch_metrics m; /* guarded by mu */
+	struct conn conns[CCAI_STATUS_MAX_CONNECTIONS]; /* server thread only */
+	size_t nconns;
 	char url[300];
 };
 
@@ -178,6 +192,92 @@ CCAI_TESTABLE int ccai_status_answer(const struct ccai_watch_metrics *m,
 
 /* ---- the server ------------------------------------------------------------ */
 
+/*
+ * The daemon runs on our one server thread (MHD_run_wait), so the
+ * connection table below is touched by that thread only, and a socket
+ * that sweep() shuts down cannot have been closed and reused meanwhile:
+ * MHD closes sockets on the same thread, after telling on_connection.
+ */
+static struct conn *find_conn(struct ccai_status *s,
+			      const struct MHD_Connection *c)
+{
+	size_t i;
+
+	for (i = 0; i < s->nconns; i++)
+		if (s->conns[i].c == c)
+			return &s->conns[i];
+	return NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c,
+			  void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct ccai_status *s = cls;
+	const union MHD_ConnectionInfo *info;
+	struct conn *k;
+
+	(void)socket_context;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		info = MHD_get_connection_info(
+			c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (!info || s->nconns >= CCAI_STATUS_MAX_CONNECTIONS)
+			return; /* MHD's own limit keeps this from happening */
+		k = &s->conns[s->nconns++];
+		k->c = c;
+		k->fd = info->connect_fd;
+		k->since = ccai_clock_ms();
+		k->cut = false;
+	} else if ((k = find_conn(s, c)) != NULL) {
+		*k = s->conns[--s->nconns];
+	}
+}
+
+/* An answer went out: the next request on the connection starts afresh. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct ccai_status *s = cls;
+	struct conn *k = find_conn(s, c);
+
+	(void)con_cls;
+	(void)toe;
+	if (k)
+		k->since = ccai_clock_ms();
+}
+
+/*
+ * A request must arrive and be answered within CCAI_STATUS_REQUEST_MS of
+ * its connection (or its previous answer): a client that sends a header
+ * line every few seconds resets the idle timeout forever, and enough of
+ * them would hold every slot while /healthz goes unanswered.
+ */
+static void sweep(struct ccai_status *s, int64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < s->nconns; i++) {
+		struct conn *k = &s->conns[i];
+
+		if (!k->cut && now - k->since > CCAI_STATUS_REQUEST_MS) {
+			shutdown(k->fd, SHUT_RDWR);
+			k->cut = true;
+		}
+	}
+}
+
+static void *serve(void *arg)
+{
+	struct ccai_status *s = arg;
+
+	while (!atomic_load(&s->stopping)) {
+		if (MHD_run_wait(s->daemon, 200) != MHD_YES)
+			break;
+		sweep(s, ccai_clock_ms());
+	}
+	return NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 				  const char *url, const char *method,
 				  const char *version, const char *upload,
@@ -268,7 +368,7 @@ int ccai_status_start(struct ccai_status **out, const char *listen,
 	struct addrinfo hints, *ai = NULL;
 	const union MHD_DaemonInfo *info;
 	char host[256], port[16];
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD;
+	unsigned int flags = MHD_USE_AUTO; /* epoll: no FD_SETSIZE limit */
 	int r;
 
 	*out = NULL;
@@ -287,11 +387,24 @@ int ccai_status_start(struct ccai_status **out, const char *listen,
 		flags |= MHD_USE_IPv6;
 	s = ccai_xcalloc(1, sizeof(*s));
 	pthread_mutex_init(&s->mu, NULL);
+	atomic_init(&s->stopping, false);
 	s->m = *initial;
+	/*
+	 * Bounded, so that slow or idle clients cannot starve the probes:
+	 * an idle connection is closed after a few seconds, a request must
+	 * be done within CCAI_STATUS_REQUEST_MS (sweep), and one peer
+	 * address holds at most CCAI_STATUS_PER_IP of the slots (the
+	 * kubelet's probes come from the node's address).
+	 */
 	s->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
-		ai->ai_addr, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)32, MHD_OPTION_END);
+		ai->ai_addr, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned int)CCAI_STATUS_IDLE_S, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned int)CCAI_STATUS_MAX_CONNECTIONS,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned int)CCAI_STATUS_PER_IP, MHD_OPTION_NOTIFY_CONNECTION,
+		on_connection, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (!s->daemon) {
 		pthread_mutex_destroy(&s->mu);
@@ -301,6 +414,15 @@ int ccai_status_start(struct ccai_status **out, const char *listen,
 				      "an address of this machine)",
 				      listen);
 	}
+	if (pthread_create(&s->thread, NULL, serve, s) != 0) {
+		MHD_stop_daemon(s->daemon);
+		pthread_mutex_destroy(&s->mu);
+		free(s);
+		return ccai_error_set(
+			err, CCAI_EIO,
+			"cannot start the status server's thread");
+	}
+	s->have_thread = true;
 	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	snprintf(s->url, sizeof(s->url), "http://%s%s%s:%u",
 		 strchr(host, ':') ? "[" : "", host[0] ? host : "0.0.0.0",
@@ -337,6 +459,9 @@ void ccai_status_stop(struct ccai_status *s)
 {
 	if (!s)
 		return;
+	atomic_store(&s->stopping, true);
+	if (s->have_thread)
+		pthread_join(s->thread, NULL);
 	MHD_stop_daemon(s->daemon);
 	pthread_mutex_destroy(&s->mu);
 	free(s);

@@ -4,8 +4,8 @@
  *
  * struct ccai_watch_metrics is plain data that the watch loop fills in;
  * ccai_watch_metrics_render() turns it into the exposition text (a pure
- * function, unit-tested).  The server (libmicrohttpd) runs on MHD's own
- * thread: a pass blocks the loop for as long as plan and apply take
+ * function, unit-tested).  The server (libmicrohttpd, driven with
+ * MHD_run_wait) runs on a thread of its own: a pass blocks the loop for as long as plan and apply take
  * (minutes, with long-running operations), and a liveness probe must
  * still be answered meanwhile, or the kubelet would restart the pod in
  * the middle of an apply.  That thread touches nothing but a copy of
@@ -18,6 +18,13 @@
  *   /metrics  the metrics below (docs/watch.md lists them)
  *
  * Only GET and HEAD; anything else is 405, other paths 404.
+ *
+ * Slow clients cannot starve the probes: at most
+ * CCAI_STATUS_MAX_CONNECTIONS connections, CCAI_STATUS_PER_IP of them
+ * from one peer address; one idle for CCAI_STATUS_IDLE_S seconds is
+ * closed, and so is one whose request is not answered within
+ * CCAI_STATUS_REQUEST_MS of its start (a header line every few seconds
+ * no longer keeps a connection forever).
  */
 #ifndef CCAI_GITWATCH_STATUS_H
 #define CCAI_GITWATCH_STATUS_H
@@ -80,6 +87,11 @@ void ccai_watch_metrics_render(struct ccai_buf *out,
 			       const struct ccai_watch_metrics *m);
 
 struct ccai_status;
+
+#define CCAI_STATUS_MAX_CONNECTIONS 64
+#define CCAI_STATUS_PER_IP 8
+#define CCAI_STATUS_IDLE_S 5
+#define CCAI_STATUS_REQUEST_MS 10000
 
 /*
  * Serves on listen: "HOST:PORT", "[V6]:PORT" or ":PORT" (every

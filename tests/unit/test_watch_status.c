@@ -12,6 +12,8 @@
 #include "util/str.h"
 
 #include <curl/curl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static void sample_metrics(struct ccai_watch_metrics *m)
 {
@@ -215,6 +217,102 @@ static void test_watch_status__server(void **state)
 	ccai_status_beat(NULL);
 }
 
+static struct ccai_status *start_healthy(int *port)
+{
+	struct ccai_watch_metrics m;
+	struct ccai_status *s = NULL;
+	struct ccai_error err;
+
+	sample_metrics(&m);
+	m.heartbeat_ms = ccai_clock_ms();
+	m.stall_ms = 3600 * 1000;
+	if (ccai_status_start(&s, "127.0.0.1:0", &m, &err) < 0)
+		fail_msg("start: %s", err.message);
+	*port = (int)strtol(strrchr(ccai_status_url(s), ':') + 1, NULL, 10);
+	return s;
+}
+
+static long get_healthz(const struct ccai_status *s)
+{
+	struct ccai_test_http res;
+	char url[400];
+	long code;
+
+	snprintf(url, sizeof(url), "%s/healthz", ccai_status_url(s));
+	assert_int_equal(ccai_test_http_do(&res, "GET", url, NULL, NULL, NULL),
+			 0);
+	code = res.status;
+	ccai_test_http_release(&res);
+	return code;
+}
+
+#define SLOW 40
+
+/*
+ * 40 clients (from 127.0.0.2) each sending a header line every second
+ * held every slot of the old pool of 32, and /healthz failed for as long
+ * as they went on (issue 14, item 2).  One peer address now holds at
+ * most CCAI_STATUS_PER_IP slots: the probe (from 127.0.0.1) is answered.
+ */
+static void test_watch_status__slow_clients_do_not_starve_probes(void **state)
+{
+	static const char start[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+	static const char line[] = "X-Slow: 1\r\n";
+	int fds[SLOW], port, round;
+	struct ccai_status *s = start_healthy(&port);
+	size_t i, refused;
+
+	(void)state;
+	for (i = 0; i < SLOW; i++) {
+		fds[i] = ccai_test_connect_from("127.0.0.2", port);
+		assert_true(fds[i] >= 0);
+		(void)send(fds[i], start, strlen(start), MSG_NOSIGNAL);
+	}
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < SLOW; i++)
+			(void)send(fds[i], line, strlen(line), MSG_NOSIGNAL);
+		assert_int_equal(get_healthz(s), 200);
+		ccai_clock_sleep_ms(1000);
+	}
+	for (refused = 0, i = 0; i < SLOW; i++)
+		if (ccai_test_peer_closed(fds[i]))
+			refused++;
+	assert_true(refused >= SLOW - CCAI_STATUS_PER_IP);
+	for (i = 0; i < SLOW; i++)
+		close(fds[i]);
+	ccai_status_stop(s);
+}
+
+/*
+ * A header line every half second reset the idle timeout for ever: a
+ * request is now cut CCAI_STATUS_REQUEST_MS after it began.  Bounded:
+ * the loop gives up after three times that.
+ */
+static void test_watch_status__a_request_is_bounded_in_time(void **state)
+{
+	static const char start[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n";
+	static const char line[] = "X-Slow: 1\r\n";
+	int port, fd, i, rounds = 3 * CCAI_STATUS_REQUEST_MS / 500;
+	struct ccai_status *s = start_healthy(&port);
+	bool closed = false;
+
+	(void)state;
+	fd = ccai_test_connect_from("127.0.0.3", port);
+	assert_true(fd >= 0);
+	assert_int_equal(send(fd, start, strlen(start), MSG_NOSIGNAL),
+			 (ssize_t)strlen(start));
+	for (i = 0; i < rounds && !closed; i++) {
+		ccai_clock_sleep_ms(500);
+		closed = ccai_test_peer_closed(fd) ||
+			 send(fd, line, strlen(line), MSG_NOSIGNAL) < 0;
+	}
+	assert_true(closed);
+	/* and the server still answers */
+	assert_int_equal(get_healthz(s), 200);
+	close(fd);
+	ccai_status_stop(s);
+}
+
 static void test_watch_status__bad_listen(void **state)
 {
 	static const char *const bad[] = { "8080",	    "host:",
@@ -251,6 +349,10 @@ int main(void)
 		cmocka_unit_test(test_watch_status__metrics_text),
 		cmocka_unit_test(test_watch_status__probe_answers),
 		cmocka_unit_test(test_watch_status__server),
+		cmocka_unit_test(
+			test_watch_status__slow_clients_do_not_starve_probes),
+		cmocka_unit_test(
+			test_watch_status__a_request_is_bounded_in_time),
 		cmocka_unit_test(test_watch_status__bad_listen),
 	};
 	int r;

@@ -3,9 +3,12 @@
 #include "util/alloc.h"
 #include "util/fs.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -205,4 +208,36 @@ int ccai_test_emu_stop(struct ccai_test_emu *e)
 	free(e->dir);
 	e->dir = NULL;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int ccai_test_connect_from(const char *src, int port)
+{
+	struct sockaddr_in a, d;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	memset(&d, 0, sizeof(d));
+	d.sin_family = AF_INET;
+	d.sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, src, &a.sin_addr) != 1 ||
+	    inet_pton(AF_INET, "127.0.0.1", &d.sin_addr) != 1 ||
+	    bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    connect(fd, (struct sockaddr *)&d, sizeof(d)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+bool ccai_test_peer_closed(int fd)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	char c;
+
+	if (poll(&p, 1, 0) != 1)
+		return false;
+	return recv(fd, &c, 1, MSG_DONTWAIT | MSG_PEEK) <= 0;
 }

@@ -59,4 +59,13 @@ int ccai_test_emu_start(struct ccai_test_emu *e, const char *dir,
 /* SIGTERM, wait; returns the exit code. */
 int ccai_test_emu_stop(struct ccai_test_emu *e);
 
+/*
+ * A TCP connection to 127.0.0.1:port made from src, another address of
+ * the loopback interface ("127.0.0.2"): a second "client machine" that
+ * never leaves lo.  -1 on failure.
+ */
+int ccai_test_connect_from(const char *src, int port);
+/* Whether the peer has closed (or reset) the connection fd; no waiting. */
+bool ccai_test_peer_closed(int fd);
+
 #endif
