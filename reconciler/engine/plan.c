@@ -9,6 +9,7 @@
 #include "util/clock.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/log.h"
 
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -396,6 +397,39 @@ static bool let_go(const struct planner *pl, struct ccai_resource *r)
 	return true;
 }
 
+/*
+ * The state knows r but the list did not have it: lists lag behind
+ * writes on Google (security settings "may be stale by up to 1 minute"),
+ * so ask for it by name before believing it gone and making a second
+ * one.  Fills r->live when it is there after all.
+ */
+static int confirm_vanished(struct planner *pl, size_t i,
+			    struct ccai_error *err)
+{
+	struct ccai_resource *r = &pl->plan->res[i];
+	struct ccai_kres *k = &pl->kres[i];
+	cJSON *one = NULL, *live = NULL;
+	char *name = NULL;
+	int rc;
+
+	fill_kres(pl, i);
+	if ((rc = r->kind->ops->get(k, &one, err)) < 0)
+		return rc;
+	rc = r->kind->ops->match(k, one, &live, &name, err);
+	cJSON_Delete(one);
+	if (rc < 0)
+		return rc;
+	free(name);
+	if (live) {
+		r->live = live;
+		r->vanished = false;
+		ccai_log_info("%s: missing from the list, but there by name "
+			      "(the list lags behind)",
+			      r->qaddress);
+	}
+	return 0;
+}
+
 /* Decide for one resource whose desired object is final. */
 static void decide(struct planner *pl, size_t i)
 {
@@ -436,6 +470,12 @@ static void decide(struct planner *pl, size_t i)
 	}
 	if (r->server_name && !r->live && r->state)
 		r->vanished = true;
+	if (r->vanished && r->kind->ops->get &&
+	    confirm_vanished(pl, i, &err) < 0) {
+		problem(pl, r, &err);
+		r->action = CCAI_ACT_NOOP;
+		return;
+	}
 	if (owned_elsewhere(pl, r))
 		return;
 	join = r->m && !(o && o->destroy) ? joining(pl, r) : NULL;

@@ -187,10 +187,24 @@ static int agent_update(struct ccai_kres *r, struct ccai_error *err)
 	return rc;
 }
 
+/* The generic match, and the loggingSettings some reads leave out. */
+static int agent_match(const struct ccai_kres *r, const cJSON *coll,
+		       cJSON **live, char **server_name, struct ccai_error *err)
+{
+	int rc = ccai_coll_match(r, coll, live, server_name, err);
+
+	if (rc == 0 && *live &&
+	    ccai_json_path(r->spec, CCAI_OPS_LOGGING_SETTINGS))
+		ccai_ops_assume_logging_settings(r, *live);
+	return rc;
+}
+
 static const struct ccai_kind_ops ops = {
 	.read_key = ccai_coll_read_key,
 	.read = ccai_coll_read,
-	.match = ccai_coll_match,
+	.match = agent_match,
+	.get = ccai_coll_get,
+	.notes = ccai_ops_note_assumed,
 	.local_changes = agent_local_changes,
 	.create = agent_create,
 	.update = agent_update,

@@ -102,6 +102,15 @@ struct ccai_kind_ops {
 	 */
 	int (*match)(const struct ccai_kres *r, const cJSON *collection,
 		     cJSON **live, char **server_name, struct ccai_error *err);
+	/*
+	 * Optional: reads r's object by its server name alone
+	 * (r->server_name), as a collection that match takes: {"items":
+	 * [it]}, or {"items": []} when the server says it does not exist.
+	 * Lists lag behind writes on Google, so before deciding that an
+	 * object the state knows has vanished, the engine asks this.
+	 */
+	int (*get)(const struct ccai_kres *r, cJSON **out,
+		   struct ccai_error *err);
 	/* Optional: turn the generic desired object into the kind's view. */
 	void (*shape)(const struct ccai_kres *r, cJSON *desired);
 	/*

@@ -36,6 +36,15 @@ static int ls_read(const struct ccai_kres *r, cJSON **out,
 	return ccai_coll_read(&as_agent, out, err);
 }
 
+/* The agent by name (its name is the server name). */
+static int ls_get(const struct ccai_kres *r, cJSON **out,
+		  struct ccai_error *err)
+{
+	return ccai_ops_get_one(r, CCAI_API_DIALOGFLOW, "v3", r->server_name,
+				"dialogflow.projects.locations.agents.get", out,
+				err);
+}
+
 /* desired {name, enableX...} -> {name, advancedSettings: {loggingSettings: {...}}} */
 static void ls_shape(const struct ccai_kres *r, cJSON *desired)
 {
@@ -77,11 +86,22 @@ static int ls_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,
 		/* the view: only the part this kind owns */
 		*live = cJSON_CreateObject();
 		cJSON_AddStringToObject(*live, "name", n);
-		adv = cJSON_AddObjectToObject(*live, "advancedSettings");
 		ls = ccai_json_path(it, PREFIX);
-		cJSON_AddItemToObject(adv, "loggingSettings",
-				      ls ? cJSON_Duplicate(ls, 1)
-					 : cJSON_CreateObject());
+		if (ls) {
+			adv = cJSON_AddObjectToObject(*live,
+						      "advancedSettings");
+			cJSON_AddItemToObject(adv, "loggingSettings",
+					      cJSON_Duplicate(ls, 1));
+		} else {
+			/* left out of the answer: what was applied, if
+			 * anything, else all off */
+			ccai_ops_assume_logging_settings(r, *live);
+			if (!ccai_json_path(*live, PREFIX))
+				cJSON_AddObjectToObject(
+					cJSON_AddObjectToObject(
+						*live, "advancedSettings"),
+					"loggingSettings");
+		}
 		*server_name = ccai_xstrdup(n);
 		break;
 	}
@@ -165,6 +185,8 @@ static const struct ccai_kind_ops ops = {
 	.read_key = ls_read_key,
 	.read = ls_read,
 	.match = ls_match,
+	.notes = ccai_ops_note_assumed,
+	.get = ls_get,
 	.shape = ls_shape,
 	.create = ls_create,
 	.update = ls_update,

@@ -2,6 +2,7 @@
 #include "kinds/ops.h"
 #include "util/alloc.h"
 #include "util/json.h"
+#include "util/str.h"
 
 #include <curl/curl.h>
 
@@ -150,6 +151,73 @@ int ccai_coll_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,
 		server_name, err);
 }
 
+int ccai_ops_get_one(const struct ccai_kres *r, enum ccai_api api,
+		     const char *version, const char *name,
+		     const char *method_id, cJSON **out, struct ccai_error *err)
+{
+	char *path = ccai_xasprintf("%s/%s", version, name);
+	struct ccai_request req = {
+		.api = api,
+		.location = r->location,
+		.method = "GET",
+		.path = path,
+		.idempotent = true,
+		.method_id = method_id,
+	};
+	cJSON *one = NULL, *items = cJSON_CreateArray();
+	int rc = ccai_google_call(r->g, &req, &one, err);
+
+	free(path);
+	if (rc == 0) {
+		cJSON_AddItemToArray(items, one);
+	} else if (rc != CCAI_ENOTFOUND) {
+		cJSON_Delete(items);
+		return rc;
+	}
+	*out = ccai_ops_collection(items, false);
+	return 0;
+}
+
+int ccai_coll_get(const struct ccai_kres *r, cJSON **out,
+		  struct ccai_error *err)
+{
+	const struct ccai_collection *c = r->kind->collection;
+	char mid[160];
+
+	return ccai_ops_get_one(
+		r, c->api, c->version, r->server_name,
+		ccai_ops_method(mid, sizeof(mid), c->method_id, "get"), out,
+		err);
+}
+
+void ccai_ops_assume_logging_settings(const struct ccai_kres *r, cJSON *live)
+{
+	const cJSON *last = ccai_json_path(r->last, CCAI_OPS_LOGGING_SETTINGS);
+	cJSON *adv;
+
+	if (!live || !last || ccai_json_path(live, CCAI_OPS_LOGGING_SETTINGS))
+		return;
+	adv = cJSON_GetObjectItemCaseSensitive(live, "advancedSettings");
+	if (!adv)
+		adv = cJSON_AddObjectToObject(live, "advancedSettings");
+	cJSON_AddItemToObject(adv, "loggingSettings", cJSON_Duplicate(last, 1));
+	ccai_json_set(live, CCAI_OPS_ASSUMED,
+		      cJSON_CreateString(CCAI_OPS_LOGGING_SETTINGS));
+}
+
+void ccai_ops_note_assumed(const struct ccai_kres *r,
+			   struct ccai_strlist *notes)
+{
+	const char *f = ccai_json_str(r->live, CCAI_OPS_ASSUMED);
+
+	if (f)
+		ccai_strlist_add_owned(
+			notes,
+			ccai_xasprintf("Google's answer left out %s (it does "
+				       "at times); taken as last applied",
+				       f));
+}
+
 int ccai_coll_create(struct ccai_kres *r, struct ccai_error *err)
 {
 	const struct ccai_collection *c = r->kind->collection;
@@ -231,6 +299,7 @@ const struct ccai_kind_ops ccai_coll_ops = {
 	.read_key = ccai_coll_read_key,
 	.read = ccai_coll_read,
 	.match = ccai_coll_match,
+	.get = ccai_coll_get,
 	.create = ccai_coll_create,
 	.update = ccai_coll_update,
 	.remove = ccai_coll_remove,

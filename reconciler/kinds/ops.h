@@ -52,6 +52,15 @@ int ccai_coll_read(const struct ccai_kres *r, cJSON **out,
 		   struct ccai_error *err);
 int ccai_coll_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,
 		    char **server_name, struct ccai_error *err);
+/* GET {version}/{r->server_name}: {"items": [it]}, or [] on 404. */
+int ccai_coll_get(const struct ccai_kres *r, cJSON **out,
+		  struct ccai_error *err);
+
+/* The same for any API and version (kinds without a collection). */
+int ccai_ops_get_one(const struct ccai_kres *r, enum ccai_api api,
+		     const char *version, const char *name,
+		     const char *method_id, cJSON **out,
+		     struct ccai_error *err);
 int ccai_coll_create(struct ccai_kres *r, struct ccai_error *err);
 int ccai_coll_update(struct ccai_kres *r, struct ccai_error *err);
 int ccai_coll_remove(struct ccai_kres *r, struct ccai_error *err);
@@ -62,6 +71,22 @@ extern const struct ccai_kind_ops ccai_coll_ops;
 int ccai_ops_delete(const struct ccai_kres *r, enum ccai_api api,
 		    const char *version, const char *name,
 		    const char *method_id, struct ccai_error *err);
+
+/*
+ * Google leaves advancedSettings.loggingSettings out of some agent reads
+ * (the Terraform provider ignores the field on read "due to inconsistent
+ * API behaviour").  When the live agent (the kind's view) lacks it and
+ * the last apply set it (r->last), the last applied value stands in, so
+ * that no update is planned for what is probably there; live then names
+ * the field under CCAI_OPS_ASSUMED, which no manifest sets, so the diff
+ * never sees it and the kinds' notes say so.
+ */
+#define CCAI_OPS_ASSUMED "x-ccaictl-assumedFromState"
+#define CCAI_OPS_LOGGING_SETTINGS "advancedSettings.loggingSettings"
+void ccai_ops_assume_logging_settings(const struct ccai_kres *r, cJSON *live);
+/* The note for a live object with an assumed field, or nothing. */
+void ccai_ops_note_assumed(const struct ccai_kres *r,
+			   struct ccai_strlist *notes);
 
 /* "updateMask=a,b" escaped for a query string (caller frees). */
 char *ccai_ops_mask_query(const char *mask);

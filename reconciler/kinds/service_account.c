@@ -108,6 +108,13 @@ static int sa_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,
 	return 0;
 }
 
+static int sa_get(const struct ccai_kres *r, cJSON **out,
+		  struct ccai_error *err)
+{
+	return ccai_ops_get_one(r, CCAI_API_IAM, "v1", r->server_name,
+				"iam.projects.serviceAccounts.get", out, err);
+}
+
 static int set_disabled(struct ccai_kres *r, const char *name, bool disabled,
 			struct ccai_error *err)
 {
@@ -234,6 +241,7 @@ static int sa_remove(struct ccai_kres *r, struct ccai_error *err)
 static const struct ccai_kind_ops ops = {
 	.read_key = sa_read_key,
 	.read = sa_read,
+	.get = sa_get,
 	.match = sa_match,
 	.create = sa_create,
 	.update = sa_update,

@@ -133,6 +133,14 @@ static int key_read(const struct ccai_kres *r, cJSON **out,
 	return rc;
 }
 
+static int key_get(const struct ccai_kres *r, cJSON **out,
+		   struct ccai_error *err)
+{
+	return ccai_ops_get_one(r, CCAI_API_IAM, "v1", r->server_name,
+				"iam.projects.serviceAccounts.keys.get", out,
+				err);
+}
+
 static time_t parse_time(const char *s)
 {
 	struct tm tm;
@@ -667,6 +675,7 @@ static int key_remove(struct ccai_kres *r, struct ccai_error *err)
 static const struct ccai_kind_ops ops = {
 	.read_key = key_read_key,
 	.read = key_read,
+	.get = key_get,
 	.match = key_match,
 	.shape = key_shape,
 	.local_changes = key_local_changes,

@@ -1,6 +1,7 @@
 #include "util/common.h"
 #include "workflow/verify.h"
 #include "engine/plan.h"
+#include "engine/state.h"
 #include "google/client.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -610,22 +611,83 @@ out:
 	return rc;
 }
 
+/*
+ * What ccaictl last applied to the agent's loggingSettings (by its
+ * LoggingSettings or its Agent manifest), as {"advancedSettings":
+ * {"loggingSettings": ...}}, or NULL.  Caller frees.
+ */
+static cJSON *logging_last_applied(struct vctx *v)
+{
+	struct ccai_strlist owners = CCAI_STRLIST_INIT;
+	cJSON *out = NULL;
+	size_t i;
+
+	if (!v->state || !v->res->server_name)
+		return NULL;
+	ccai_state_owners(v->state, v->res->server_name, &owners);
+	for (i = 0; i < owners.n && !out; i++) {
+		cJSON *e = ccai_state_get(v->state, owners.items[i]);
+		const cJSON *ls = ccai_json_path(
+			cJSON_GetObjectItemCaseSensitive(e, "lastApplied"),
+			"advancedSettings.loggingSettings");
+
+		if (ls) {
+			out = cJSON_CreateObject();
+			cJSON_AddItemToObject(cJSON_AddObjectToObject(
+						      out, "advancedSettings"),
+					      "loggingSettings",
+					      cJSON_Duplicate(ls, 1));
+		}
+		cJSON_Delete(e);
+	}
+	ccai_strlist_release(&owners);
+	return out;
+}
+
 static int check_logging(struct vctx *v)
 {
 	char *title =
 		ccai_xasprintf("interaction logging on in %s", v->m->address);
+	const char *note = NULL;
+	cJSON *last = NULL;
+	const cJSON *agent = v->live;
 	char *why;
 	int rc = 0;
 
 	begin(v);
-	why = ccai_verify_check_logging(v->live);
-	if (why) {
-		rc = fail_step(v, STEP_PRE, "interaction-logging", title,
-			       CCAI_EINVALID, "%s in %s", why, v->m->address);
-		free(why);
-	} else {
-		ok_step(v, STEP_PRE, "interaction-logging", title, NULL);
+	/* Google leaves advancedSettings.loggingSettings out of some agent
+	 * reads (the Terraform provider ignores it on read): then what
+	 * ccaictl last applied stands in, and the step says so */
+	if (!ccai_json_path(v->live, "advancedSettings.loggingSettings") ||
+	    ccai_json_str(v->live, "x-ccaictl-assumedFromState")) {
+		last = logging_last_applied(v);
+		if (last) {
+			agent = last;
+			note = "Google's read of the agent left out "
+			       "advancedSettings.loggingSettings; taken as "
+			       "ccaictl last applied it";
+		}
 	}
+	why = ccai_verify_check_logging(agent);
+	if (why && !last &&
+	    !ccai_json_path(v->live, "advancedSettings.loggingSettings")) {
+		/* not in the answer, never applied by ccaictl: unknown, so
+		 * go on; the wait for Insights will tell */
+		ok_step(v, STEP_PRE, "interaction-logging", title,
+			"unknown: Google's read of the agent left out "
+			"advancedSettings.loggingSettings, and ccaictl has not "
+			"applied it; going on (the wait for Insights will "
+			"tell)");
+	} else if (why) {
+		rc = fail_step(v, STEP_PRE, "interaction-logging", title,
+			       CCAI_EINVALID, "%s in %s%s%s", why,
+			       v->m->address, note ? " (" : "",
+			       note ? "as last applied)" : "");
+	} else {
+		ok_step(v, STEP_PRE, "interaction-logging", title, note);
+	}
+	free(why);
+	cJSON_Delete(last);
 	free(title);
 	return rc;
 }
