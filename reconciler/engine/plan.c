@@ -132,8 +132,9 @@ bool ccai_plan_has_changes(const struct ccai_plan *plan)
 struct read {
 	char *key;
 	size_t first; /* a resource that needs it */
-	cJSON *result;
-	struct ccai_error err;
+	size_t users; /* resources not decided yet that need it */
+	cJSON *result; /* freed once the last user is decided */
+	struct ccai_error *err; /* when rc < 0 */
 	int rc;
 };
 
@@ -172,7 +173,13 @@ static int do_read(void *ctx, size_t i)
 	struct read *rd = &pl->reads[i];
 	const struct ccai_kres *k = &pl->kres[rd->first];
 
-	rd->rc = k->kind->ops->read(k, &rd->result, &rd->err);
+	struct ccai_error err;
+
+	rd->rc = k->kind->ops->read(k, &rd->result, &err);
+	if (rd->rc < 0) { /* most reads succeed: an error costs 2 kB */
+		rd->err = ccai_xmalloc(sizeof(err));
+		*rd->err = err;
+	}
 	return rd->rc;
 }
 
@@ -206,6 +213,7 @@ static void plan_reads(struct planner *pl)
 		}
 		ccai_buf_release(&key);
 		pl->read_of[i] = j;
+		pl->reads[j].users++;
 	}
 	ccai_map_release(&keys);
 	st = ccai_xcalloc(pl->nreads + 1, sizeof(*st));
@@ -217,10 +225,24 @@ static void plan_reads(struct planner *pl)
 	p->reads = (long long)pl->nreads;
 }
 
-/* Does the state say this manifest's resource is already managed? */
+/*
+ * Does the state say this manifest's resource is already managed?  What
+ * a manifest's resource never reads of its entry is not kept: the spec
+ * and the dependencies come from the manifest, the names are the
+ * resource's own (at 10,000 resources that is 6 MB less).
+ */
 static cJSON *state_entry(struct planner *pl, const char *qaddress)
 {
-	return ccai_state_get(pl->state, qaddress);
+	static const char *const unread[] = { "spec",	  "dependsOn",
+					      "address",  "kind",
+					      "name",	  "project",
+					      "location", "updated" };
+	cJSON *e = ccai_state_get(pl->state, qaddress);
+	size_t i;
+
+	for (i = 0; e && i < CCAI_ARRAY_SIZE(unread); i++)
+		cJSON_DeleteItemFromObjectCaseSensitive(e, unread[i]);
+	return e;
 }
 
 static bool targeted(const struct ccai_plan_opts *o,
@@ -447,7 +469,7 @@ static void decide(struct planner *pl, size_t i)
 	if (rd->rc < 0) {
 		/* one failed read is one problem, not one per resource */
 		if (rd->first == i)
-			problem(pl, r, &rd->err);
+			problem(pl, r, rd->err);
 		r->action = CCAI_ACT_NOOP;
 		return;
 	}
@@ -745,7 +767,8 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 {
 	struct planner pl;
 	struct ccai_map managed = CCAI_MAP_INIT; /* qaddresses of manifests */
-	cJSON *entries, *e;
+	struct ccai_strlist addresses = CCAI_STRLIST_INIT; /* the state's */
+	cJSON *e;
 	int64_t start = ccai_clock_ms();
 	size_t i, k, n;
 	int rc = 0;
@@ -780,33 +803,35 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 	n = plan->n;
 	/* what the state has that the manifests no longer do: only --prune
 	 * deletes it, and only within the set's scope */
-	entries = opts && (opts->prune || opts->destroy)
-			  ? ccai_state_entries(state)
-			  : NULL;
-	for (i = 0; entries && i < n; i++)
+	if (opts && (opts->prune || opts->destroy))
+		ccai_state_addresses(state, &addresses);
+	for (i = 0; addresses.n && i < n; i++)
 		ccai_map_put(&managed, plan->res[i].qaddress, plan);
-	cJSON_ArrayForEach(e, entries)
-	{
-		const char *a = ccai_json_str(e, "address");
+	for (k = 0; k < addresses.n; k++) {
+		const char *a = addresses.items[k];
 		struct ccai_resource *r;
 
-		if (!a || ccai_map_get(&managed, a))
+		/* only the entries no manifest has are read whole */
+		if (ccai_map_get(&managed, a) ||
+		    !(e = ccai_state_get(state, a)))
 			continue;
 		if (!in_scope(set, e, opts)) {
 			plan->out_of_scope++;
+			cJSON_Delete(e);
 			continue;
 		}
 		r = add_resource(plan);
 		if (!from_state(r, e)) {
 			plan->n--;
+			cJSON_Delete(e);
 			continue;
 		}
-		r->state = cJSON_Duplicate(e, 1);
+		r->state = e; /* the resource's now */
 		if (ccai_json_str(e, "serverName"))
 			r->server_name =
 				ccai_xstrdup(ccai_json_str(e, "serverName"));
 	}
-	cJSON_Delete(entries);
+	ccai_strlist_release(&addresses);
 	ccai_map_release(&managed);
 	ccai_resolve_deps(plan, set);
 	apply_targets(&pl);
@@ -853,6 +878,12 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 						      plan->res[j].desired);
 		}
 		decide(&pl, j);
+		/* a collection no resource still needs is freed at once:
+		 * the live objects a plan keeps are the matched ones */
+		if (!--pl.reads[pl.read_of[j]].users) {
+			cJSON_Delete(pl.reads[pl.read_of[j]].result);
+			pl.reads[pl.read_of[j]].result = NULL;
+		}
 		preflight(&pl, j);
 		plan->counts[plan->res[j].action]++;
 	}
@@ -870,6 +901,7 @@ out:
 	for (i = 0; i < pl.nreads; i++) {
 		free(pl.reads[i].key);
 		cJSON_Delete(pl.reads[i].result);
+		free(pl.reads[i].err);
 	}
 	free(pl.reads);
 	free(pl.read_of);

@@ -212,27 +212,41 @@ static int check_meta(const cJSON *meta, const char *where,
 
 static void entry_free(struct entry *e)
 {
-	if (!e)
-		return;
-	free(e->address);
-	free(e->kind);
-	free(e->server_name);
-	free(e->text);
-	free(e);
+	free(e); /* one block: the struct, its text and its names */
 }
 
-/* An entry from its (checked) tree; the tree stays the caller's. */
+/* An entry from its (checked) tree; the tree stays the caller's.  One
+ * allocation holds the struct, the text and the names the indexes use. */
 static struct entry *entry_of(const cJSON *tree)
 {
-	struct entry *e = ccai_xcalloc(1, sizeof(*e));
+	const char *a = ccai_json_str(tree, "address");
 	const char *k = ccai_json_str(tree, "kind");
 	const char *sn = ccai_json_str(tree, "serverName");
+	char *text = cJSON_PrintUnformatted(tree), *p;
+	size_t la = strlen(a) + 1, lk = k ? strlen(k) + 1 : 0,
+	       ls = sn ? strlen(sn) + 1 : 0, lt = strlen(text) + 1;
+	struct entry *e = ccai_xmalloc(sizeof(*e) + la + lk + ls + lt);
 
-	e->address = ccai_xstrdup(ccai_json_str(tree, "address"));
-	e->kind = k ? ccai_xstrdup(k) : NULL;
-	e->server_name = sn ? ccai_xstrdup(sn) : NULL;
-	e->text = cJSON_PrintUnformatted(tree);
-	e->len = strlen(e->text);
+	p = (char *)(e + 1);
+	memcpy(p, text, lt);
+	e->text = p;
+	e->len = lt - 1;
+	p += lt;
+	memcpy(p, a, la);
+	e->address = p;
+	p += la;
+	e->kind = NULL;
+	if (k) {
+		memcpy(p, k, lk);
+		e->kind = p;
+		p += lk;
+	}
+	e->server_name = NULL;
+	if (sn) {
+		memcpy(p, sn, ls);
+		e->server_name = p;
+	}
+	free(text);
 	return e;
 }
 

@@ -1175,5 +1175,7 @@ int ccai_manifest_set_resolve(struct ccai_manifest_set *set,
 	ccai_map_release(&c.projects);
 	build_graph(&c);
 	ccai_strlist_sort(&set->projects);
+	/* every diagnostic that needs a node's position is made */
+	ccai_source_forget_positions(&set->src);
 	return c.errors ? CCAI_EINVALID : 0;
 }

@@ -124,7 +124,9 @@ struct ccai_vars;
 
 /*
  * Validate and resolve everything loaded so far.  Returns 0 when the set
- * is sound, CCAI_EINVALID with diagnostics otherwise.  Call once.
+ * is sound, CCAI_EINVALID with diagnostics otherwise.  Call once.  The
+ * source's node positions are dropped at the end (the diagnostics carry
+ * theirs; manifests keep file, line and column).
  */
 int ccai_manifest_set_resolve(struct ccai_manifest_set *set,
 			      const struct ccai_vars *vars,

@@ -261,6 +261,12 @@ void ccai_source_setpos(struct ccai_source *src, const cJSON *node,
 	table_put(&src->priv->pos, node, NULL)->pos = *pos;
 }
 
+void ccai_source_forget_positions(struct ccai_source *src)
+{
+	if (src->priv)
+		table_release(&src->priv->pos);
+}
+
 void ccai_source_forget(struct ccai_source *src, const cJSON *node)
 {
 	if (node)

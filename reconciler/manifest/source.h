@@ -161,6 +161,14 @@ void ccai_source_setpos(struct ccai_source *src, const cJSON *node,
 void ccai_source_forget(struct ccai_source *src, const cJSON *node);
 
 /*
+ * Forget every position (ccai_source_pos answers false from then on).
+ * Positions serve the diagnostics of loading and resolving; at 10,000
+ * documents they are the largest thing a plan holds, so a resolved set
+ * drops them.
+ */
+void ccai_source_forget_positions(struct ccai_source *src);
+
+/*
  * A plain scalar's text resolved with YAML 1.2's core schema (see above):
  * a new null, boolean, number or string node that the caller frees.
  */
