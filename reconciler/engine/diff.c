@@ -1,3 +1,9 @@
+/*
+ * diff.c - desired against live (contract in diff.h): schema-guided
+ * equality after normalisation (server defaults, int64 strings, durations,
+ * sets), the three-way walk that lists changes at their leaf paths, and
+ * the updateMask made from them.
+ */
 #include "util/common.h"
 #include "engine/diff.h"
 #include "util/alloc.h"

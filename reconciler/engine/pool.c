@@ -1,3 +1,9 @@
+/*
+ * pool.c - the worker threads (contract in pool.h): a ready queue fed as
+ * dependencies succeed, all under one mutex and condition variable, with
+ * the transitive skip of a failed task's dependents and the stop token
+ * checked before each task is taken.
+ */
 #include "util/common.h"
 #include "engine/pool.h"
 #include "util/alloc.h"

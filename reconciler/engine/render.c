@@ -1,3 +1,9 @@
+/*
+ * render.c - a plan for people and programs (contract in render.h): the
+ * Terraform-like text with symbols and optional colour, the Markdown table
+ * for a pull request, the JSON of schemas/plan.schema.json, and the
+ * one-line summary; values shown are shortened and made printable.
+ */
 #include "util/common.h"
 #include "engine/render.h"
 #include "util/alloc.h"

@@ -1,3 +1,10 @@
+/*
+ * resolve.c - wiring between the resources of a plan (contract in
+ * resolve.h): finding a resource by address, dependencies and their
+ * order, the desired object with `*Ref` fields replaced by
+ * their targets' server names (or "(known after apply)"), and the struct
+ * ccai_kres a kind's hooks work on.
+ */
 #include "util/common.h"
 #include "engine/resolve.h"
 #include "manifest/graph.h"

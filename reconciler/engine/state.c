@@ -1,3 +1,11 @@
+/*
+ * state.c - the state (contract in state.h): entries indexed by address
+ * and by server name, checked as they are read (a corrupt file says where
+ * it breaks), saves that append changes to the journal and rewrite the
+ * snapshot only now and then, claims of manifest sets, owners of a server
+ * object, and the metadata (serial, lineage, watched revision); the bytes
+ * live in a backend (state_backend.h).
+ */
 #include "util/common.h"
 #include "engine/state.h"
 #include "engine/state_backend.h"

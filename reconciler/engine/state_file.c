@@ -1,3 +1,8 @@
+/*
+ * state_file.c - the local state backend (state_backend.h): a JSON file
+ * written atomically, the flock on "<file>.lock" held for the run, and
+ * the journal "<file>.journal" beside it.
+ */
 #include "util/common.h"
 #include "engine/state_backend.h"
 #include "util/alloc.h"

@@ -1,3 +1,11 @@
+/*
+ * git.c - the repository side of watch, on libgit2 (contract in git.h):
+ * the mirror and its lock, fetches through anonymous remotes with
+ * credentials from the URL or ~/.netrc (never written to the mirror, and
+ * redacted from messages), ref resolution, manifests and files read from
+ * a commit's tree with every object's size checked before it is inflated,
+ * and a commit's signature handed to sigverify.c.
+ */
 #include "util/common.h"
 #include "gitwatch/git.h"
 #include "manifest/source.h"

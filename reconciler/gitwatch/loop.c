@@ -1,3 +1,8 @@
+/*
+ * loop.c - the watch's event loop (contract in loop.h): due timers called
+ * one at a time, poll(2) on the stop token's descriptor until the next
+ * one is due.
+ */
 #include "util/common.h"
 #include "gitwatch/loop.h"
 #include "util/clock.h"

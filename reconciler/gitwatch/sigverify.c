@@ -1,3 +1,9 @@
+/*
+ * sigverify.c - commit signatures checked against trusted keys (contract
+ * in sigverify.h): telling a keyring from an allowed-signers file,
+ * de-armouring public keys, and running gpgv or ssh-keygen -Y with
+ * posix_spawn (no shell), reading their status output to decide.
+ */
 #include "util/common.h"
 #include "gitwatch/sigverify.h"
 #include "util/alloc.h"

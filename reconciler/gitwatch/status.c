@@ -1,3 +1,9 @@
+/*
+ * status.c - watch's status server (contract in status.h): the metrics
+ * rendered as Prometheus text, and /healthz, /readyz and /metrics served
+ * by libmicrohttpd on a thread of its own from a mutex-guarded copy that
+ * the loop publishes.
+ */
 #include "util/common.h"
 #include "gitwatch/status.h"
 #include "util/alloc.h"

@@ -1,3 +1,10 @@
+/*
+ * watch.c - the GitOps loop (contract in watch.h): the pure schedule
+ * (what the next tick does, backoff after failures), a pass (fetch,
+ * resolve, read the tree, verify the signature, load, reconcile through
+ * engine/reconcile.h, record the revision in the state), and what it
+ * reports: log lines (text or JSON), the metrics and the heartbeat.
+ */
 #include "util/common.h"
 #include "gitwatch/watch.h"
 #include "engine/reconcile.h"

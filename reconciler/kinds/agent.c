@@ -1,3 +1,10 @@
+/*
+ * agent.c - the Agent kind: dialogflow v3 agent; server-generated id, matched
+ * by displayName.  `restoreFrom` ({file} or {agentUri}, optional `enabled`)
+ * runs the agent restore operation once after create, and again only when the
+ * content (a file's SHA-256, or the URI) changes; what was restored is kept in
+ * state as attributes.restore.
+ */
 #include "util/common.h"
 #include "kinds/kind.h"
 #include "kinds/ops.h"
@@ -9,13 +16,6 @@
 
 #include <openssl/evp.h>
 
-/*
- * dialogflow v3 agent; server-generated id, matched by displayName.
- * `restoreFrom` ({file} or {agentUri}, optional `enabled`) runs the
- * agent restore operation once after create, and again only when the
- * content (a file's SHA-256, or the URI) changes; what was restored is
- * kept in state as attributes.restore.
- */
 static const struct ccai_kind_ref refs[] = {
 	{ .field = "securitySettingsRef",
 	  .kind = "SecuritySettings",

@@ -1,3 +1,15 @@
+/*
+ * api_service.c - the ApiService kind: serviceusage v1: the enablement of one
+ * service in a project.  Reads list a project's enabled services once; enabling
+ * goes through services:batchEnable, 2 to 20 services of a project per call, or
+ * services/{s}:enable for a single one (batchEnable refuses one, as Terraform's
+ * doEnableServicesRequest notes), and waits for its operation.  An operation
+ * that fails with Service Usage's internal error 160009 is enabled again
+ * (Terraform's ServiceUsageInternalError160009); the client retries the
+ * refusals Terraform retries (google/errors.h).  Destroy disables only with
+ * disableOnDestroy: true, passing disableDependentServices; otherwise it
+ * forgets.
+ */
 #include "util/common.h"
 #include "kinds/kind.h"
 #include "kinds/ops.h"
@@ -7,19 +19,6 @@
 #include "util/log.h"
 #include "google/errors.h"
 
-/*
- * serviceusage v1: the enablement of one service in a project.  Reads
- * list a project's enabled services once; enabling goes through
- * services:batchEnable, 2 to 20 services of a project per call, or
- * services/{s}:enable for a single one (batchEnable refuses one, as
- * Terraform's doEnableServicesRequest notes), and waits for its
- * operation.  An operation that fails with Service Usage's internal
- * error 160009 is enabled again (Terraform's
- * ServiceUsageInternalError160009); the client retries the refusals
- * Terraform retries (google/errors.h).  Destroy disables only with
- * disableOnDestroy: true, passing disableDependentServices; otherwise it
- * forgets.
- */
 static const struct ccai_kind_ref refs[] = { { 0 } };
 static const char *const local_fields[] = { "disableOnDestroy",
 					    "disableDependentServices", NULL };

@@ -1,13 +1,13 @@
+/*
+ * conversation_profile.c - the ConversationProfile kind: dialogflow v2
+ * conversationProfile; server-generated id, matched by displayName (not unique
+ * on Google's side: ccaictl refuses two managed profiles with one displayName,
+ * and two server profiles matching one manifest).
+ */
 #include "util/common.h"
 #include "kinds/kind.h"
 #include "kinds/ops.h"
 
-/*
- * dialogflow v2 conversationProfile; server-generated id, matched by
- * displayName (not unique on Google's side: ccaictl refuses two managed
- * profiles with one displayName, and two server profiles matching one
- * manifest).
- */
 static const struct ccai_kind_ref refs[] = {
 	{ .field = "securitySettingsRef",
 	  .kind = "SecuritySettings",

@@ -1,3 +1,11 @@
+/*
+ * insights_settings.c - the InsightsSettings kind: contactcenterinsights v1
+ * settings: a singleton per project and location.  It always exists, so
+ * "create" is the first PATCH; it cannot be deleted, so destroy forgets it.
+ * Insights has no global location (its global host serves us-central1): a
+ * manifest without a location is in us-central1, and validate refuses "global"
+ * (manifest/model.c).
+ */
 #include "util/common.h"
 #include "kinds/kind.h"
 #include "kinds/ops.h"
@@ -5,13 +13,6 @@
 #include "util/buf.h"
 #include "util/json.h"
 
-/*
- * contactcenterinsights v1 settings: a singleton per project and
- * location.  It always exists, so "create" is the first PATCH; it cannot
- * be deleted, so destroy forgets it.  Insights has no global location
- * (its global host serves us-central1): a manifest without a location is
- * in us-central1, and validate refuses "global" (manifest/model.c).
- */
 static const struct ccai_kind_ref refs[] = {
 	{ .field = "analysisConfig.annotatorSelector.summarizationConfig."
 		   "conversationProfileRef",

@@ -1,3 +1,9 @@
+/*
+ * logging_settings.c - the LoggingSettings kind: owns just
+ * advancedSettings.loggingSettings of the referenced CX agent: reads come from
+ * the agents collection (the same batch as Agent), and writes PATCH the agent
+ * with a mask naming only those fields.  Deleting it resets the fields it set.
+ */
 #include "util/common.h"
 #include "kinds/kind.h"
 #include "kinds/ops.h"
@@ -5,12 +11,6 @@
 #include "util/buf.h"
 #include "util/json.h"
 
-/*
- * Owns just advancedSettings.loggingSettings of the referenced CX agent:
- * reads come from the agents collection (the same batch as Agent), and
- * writes PATCH the agent with a mask naming only those fields.  Deleting
- * it resets the fields it set.
- */
 static const struct ccai_kind_ref refs[] = {
 	{ .field = "agentRef", .kind = "Agent", .api_field = "name" },
 	{ 0 },

@@ -1,3 +1,11 @@
+/*
+ * ops.c - the building blocks of kinds' hooks (contract in ops.h): the
+ * generic hooks of a REST collection with a displayName (struct
+ * ccai_collection: read the list once per project and location, match by
+ * identity, get, create, update with a mask, delete), the "API not
+ * enabled yet" answer as an empty collection, and helpers the other kinds
+ * share.
+ */
 #include "util/common.h"
 #include "kinds/ops.h"
 #include "util/alloc.h"

@@ -1,3 +1,7 @@
+/*
+ * registry.c - the list of kinds, in the dependency order of the product
+ * notes (also the order of `plan` output), and lookups in it (kind.h).
+ */
 #include "util/common.h"
 #include "kinds/kind.h"
 

@@ -1,3 +1,11 @@
+/*
+ * role_binding.c - the RoleBinding kind: one role's members in the project IAM
+ * policy, additive: members that no manifest declares are never removed;
+ * members this binding declared before and no longer does are.  All bindings of
+ * one project are written in one read-modify-write of the policy, sending its
+ * etag; a concurrent change (409 ABORTED) re-reads and re-applies, bounded.
+ * Conditional bindings make the policy version 3.
+ */
 #include "util/common.h"
 #include "kinds/kind.h"
 #include "kinds/ops.h"
@@ -8,14 +16,6 @@
 
 #include <openssl/rand.h>
 
-/*
- * One role's members in the project IAM policy, additive: members that
- * no manifest declares are never removed; members this binding declared
- * before and no longer does are.  All bindings of one project are
- * written in one read-modify-write of the policy, sending its etag; a
- * concurrent change (409 ABORTED) re-reads and re-applies, bounded.
- * Conditional bindings make the policy version 3.
- */
 static const struct ccai_kind_ref refs[] = {
 	{ .field = "serviceAccountRefs",
 	  .kind = "ServiceAccount",

@@ -1,8 +1,11 @@
+/*
+ * security_settings.c - the SecuritySettings kind: dialogflow v3
+ * securitySettings; server-generated id, matched by displayName.
+ */
 #include "util/common.h"
 #include "kinds/kind.h"
 #include "kinds/ops.h"
 
-/* dialogflow v3 securitySettings; server-generated id, matched by displayName. */
 static const struct ccai_kind_ref refs[] = { { 0 } };
 
 static const struct ccai_collection collection = {

@@ -1,3 +1,10 @@
+/*
+ * service_account.c - the ServiceAccount kind: iam v1 service account;
+ * identity: accountId, whose email accountId@project.iam.gserviceaccount.com
+ * names it on the server.  `disabled` is not a patchable field: it changes
+ * through :disable and :enable.  Google is eventually consistent: for a while
+ * after a create, reads and IAM bindings naming the account may fail.
+ */
 #include "util/common.h"
 #include "kinds/kind.h"
 #include "kinds/ops.h"
@@ -6,13 +13,6 @@
 #include "util/json.h"
 #include "util/str.h"
 
-/*
- * iam v1 service account; identity: accountId, whose email
- * accountId@project.iam.gserviceaccount.com names it on the server.
- * `disabled` is not a patchable field: it changes through :disable and
- * :enable.  Google is eventually consistent: for a while after a create,
- * reads and IAM bindings naming the account may fail.
- */
 static const struct ccai_kind_ref refs[] = { { 0 } };
 
 static const char *const settle_statuses[] = { "NOT_FOUND", "PERMISSION_DENIED",

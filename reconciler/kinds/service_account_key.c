@@ -1,3 +1,13 @@
+/*
+ * service_account_key.c - the ServiceAccountKey kind: iam v1 service account
+ * key.  The JSON key Google returns once, at create, is written to `keyFile`
+ * (mode 0600, through a temporary file and a rename) and nowhere else; the
+ * state keeps the key's name, never the key.  Before creating, the names of the
+ * account's existing keys are saved in state (attributes.pendingKey), so that a
+ * key created by a run that died before saving is recognised by the next run as
+ * an orphan and deleted.  `rotateAfterDays` replaces the key (new key, written,
+ * then the old one deleted) once it is older than that.
+ */
 #include "util/common.h"
 #include "kinds/kind.h"
 #include "kinds/ops.h"
@@ -16,16 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/*
- * iam v1 service account key.  The JSON key Google returns once, at
- * create, is written to `keyFile` (mode 0600, through a temporary file
- * and a rename) and nowhere else; the state keeps the key's name, never
- * the key.  Before creating, the names of the account's existing keys
- * are saved in state (attributes.pendingKey), so that a key created by
- * a run that died before saving is recognised by the next run as an
- * orphan and deleted.  `rotateAfterDays` replaces the key (new key,
- * written, then the old one deleted) once it is older than that.
- */
 static const struct ccai_kind_ref refs[] = {
 	{ .field = "serviceAccountRef",
 	  .kind = "ServiceAccount",

@@ -1,3 +1,8 @@
+/*
+ * graph.c - the dependency graph (contract in graph.h): both adjacency
+ * lists per node, a stable topological order from a min-heap of ready
+ * nodes (Kahn's algorithm), and a cycle found and named without recursion.
+ */
 #include "util/common.h"
 #include "manifest/graph.h"
 #include "util/alloc.h"

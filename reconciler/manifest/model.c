@@ -1,3 +1,14 @@
+/*
+ * model.c - the manifest set (contract in model.h): documents added from
+ * files or memory are checked (envelope, kind, the kind's JSON Schema,
+ * output-only fields, annotations), expanded (variables), indexed by
+ * project/Kind/name, and resolved: defaults for project and location,
+ * `*Ref` fields and dependsOn to their targets, the kinds' own rules
+ * (same location, unique identity, file fields), implicit dependencies
+ * (on the ApiService of a kind's API, on the service accounts a member
+ * names), and the graph's order, with every problem a diagnostic at its
+ * file:line:column and field path.
+ */
 #include "util/common.h"
 #include "manifest/model.h"
 #include "manifest/schema.h"

@@ -1,3 +1,12 @@
+/*
+ * source.c - YAML into cJSON trees that remember positions (contract in
+ * source.h): libyaml's event parser drives an explicit stack (no
+ * recursion), with the hash tables that make duplicate keys, anchors and
+ * positions cost O(1), the node budget that stops alias bombs, the depth
+ * limit, the UTF-8 check before parsing, libyaml's errors reworded (tabs
+ * used as indentation named), core-schema scalar typing, and the
+ * directory walk.
+ */
 #include "util/common.h"
 #include "manifest/source.h"
 #include "util/alloc.h"

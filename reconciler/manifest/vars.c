@@ -1,3 +1,10 @@
+/*
+ * vars.c - manifest variables (contract in vars.h): --var and --var-file
+ * values, and the one-pass expansion of ${name}, ${name:-default} and
+ * $${...} in string values, re-typing a plain scalar that was all one
+ * reference (${n:-30} is the number 30) and recording positions for what
+ * it rebuilds.
+ */
 #include "util/common.h"
 #include "manifest/vars.h"
 #include "util/alloc.h"

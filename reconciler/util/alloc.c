@@ -1,3 +1,8 @@
+/*
+ * alloc.c - allocation that aborts on out of memory (contract in alloc.h):
+ * the x-wrappers, ccai_xgrow behind CCAI_GROW, and the cJSON hooks that
+ * route cJSON's allocations through them.
+ */
 #include "util/common.h"
 #include "util/alloc.h"
 

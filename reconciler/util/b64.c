@@ -1,3 +1,8 @@
+/*
+ * b64.c - base64 and base64url (contract in b64.h), with OpenSSL's EVP
+ * codec doing the work; url-safe forms translate the alphabet and the
+ * padding around it.
+ */
 #include "util/common.h"
 #include "util/b64.h"
 #include "util/alloc.h"

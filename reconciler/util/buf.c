@@ -1,3 +1,8 @@
+/*
+ * buf.c - struct ccai_buf, the one growable buffer (contract in buf.h):
+ * growth within the cap, printf, JSON string escaping and printable
+ * output; secret buffers are wiped before their memory is given back.
+ */
 #include "util/common.h"
 #include "util/buf.h"
 #include "util/alloc.h"

@@ -1,3 +1,8 @@
+/*
+ * clock.c - time (contract in clock.h): CLOCK_MONOTONIC for durations and
+ * deadlines, CLOCK_REALTIME for timestamps, sleeps that resume after
+ * EINTR, and RFC 3339 written and read in UTC.
+ */
 #include "util/common.h"
 #include "util/clock.h"
 

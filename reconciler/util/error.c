@@ -1,3 +1,9 @@
+/*
+ * error.c - errors as values (contract in error.h): setting and formatting
+ * struct ccai_error (file:line:col, field path, HTTP and Google status),
+ * code names, and struct ccai_diag, the list of problems sorted by file
+ * and position for display.
+ */
 #include "util/common.h"
 #include "util/error.h"
 #include "util/alloc.h"

@@ -1,3 +1,9 @@
+/*
+ * fs.c - the filesystem (contract in fs.h): bounded reads, atomic writes
+ * (temporary file, fsync, rename, fsync of the directory), mkdir -p and
+ * rm -rf, and the flock(2) lock files that are never followed through a
+ * symbolic link.
+ */
 #include "util/common.h"
 #include "util/fs.h"
 #include "util/alloc.h"

@@ -1,3 +1,9 @@
+/*
+ * journal.c - the append-only journal of committed, checksummed groups
+ * (contract in journal.h): appending a group with one write and
+ * fdatasync, and replaying only the groups whose commit line and SHA-256
+ * match, so a torn tail is ignored.
+ */
 #include "util/common.h"
 #include "util/journal.h"
 #include "util/alloc.h"

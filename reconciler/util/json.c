@@ -1,3 +1,9 @@
+/*
+ * json.c - small helpers over cJSON (contract in json.h): parsing that
+ * names the byte where the JSON breaks, borrowed getters by key and dotted
+ * path, printing, equality, and wiping string values (secrets) before a
+ * tree is freed.
+ */
 #include "util/common.h"
 #include "util/json.h"
 #include "util/alloc.h"

@@ -1,3 +1,8 @@
+/*
+ * log.c - the process-wide logger for -v and -vv (contract in log.h): the
+ * level, the stream, and the redaction list that every line is scrubbed
+ * against under one mutex before it is written.
+ */
 #include "util/common.h"
 #include "util/log.h"
 #include "util/alloc.h"

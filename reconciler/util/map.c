@@ -1,3 +1,8 @@
+/*
+ * map.c - struct ccai_map, the string-keyed hash table (contract in
+ * map.h): open addressing with linear probing, backward-shift deletion
+ * and growth at 3/4 full.
+ */
 #include "util/common.h"
 #include "util/map.h"
 #include "util/alloc.h"

@@ -1,3 +1,8 @@
+/*
+ * secret.c - struct ccai_secret (contract in secret.h): a secret's bytes
+ * are registered for redaction when set and wiped with OPENSSL_cleanse
+ * when released.
+ */
 #include "util/common.h"
 #include "util/secret.h"
 #include "util/alloc.h"

@@ -1,3 +1,9 @@
+/*
+ * str.c - small string helpers (contract in str.h): prefixes and suffixes,
+ * printable renderings of untrusted text (control characters and invalid
+ * UTF-8 escaped), edit distance and "did you mean", string lists, and the
+ * strict integer and duration parsers behind command-line values.
+ */
 #include "util/common.h"
 #include "util/str.h"
 #include "util/alloc.h"

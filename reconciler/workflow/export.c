@@ -1,3 +1,10 @@
+/*
+ * export.c - an existing set-up brought under management (contract in
+ * export.h): the per-kind reads of a project, live objects turned into
+ * specs (server defaults, output-only fields and secrets left out,
+ * `*Ref` fields put back), YAML written with libyaml's emitter, the check
+ * that it reads back as a no-op, and --adopt's seeding of the state.
+ */
 #include "util/common.h"
 #include "workflow/export.h"
 #include "engine/reconcile.h"

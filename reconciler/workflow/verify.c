@@ -1,3 +1,10 @@
+/*
+ * verify.c - the end-to-end proof (contract in verify.h): the
+ * preconditions checked in order, a conversation driven through a profile
+ * or a session with an agent, the wait for Insights (by id, then by the
+ * Dialogflow link, in each location Insights may use), the clean-up, and
+ * the result as text-ready steps or JSON.
+ */
 #include "util/common.h"
 #include "workflow/verify.h"
 #include "engine/plan.h"

@@ -1,3 +1,7 @@
+/*
+ * fake_google.c - the scripted stand-in for the Google endpoints the
+ * emulator does not serve (contract in fake_google.h), on libmicrohttpd.
+ */
 #include "util/common.h"
 #include "fake_google.h"
 #include "util/alloc.h"

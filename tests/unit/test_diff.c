@@ -1,3 +1,9 @@
+/*
+ * test_diff.c - engine/diff.c: only fields the manifest sets are compared,
+ * server defaults and spellings of one value are no change, messages
+ * report leaf paths, maps compare whole, sets ignore order, the three-way
+ * reset of dropped fields, and the update mask.
+ */
 #include "util/common.h"
 #include "testutil.h"
 #include "engine/diff.h"

@@ -1,3 +1,9 @@
+/*
+ * test_export.c - workflow/export.c without a server: names and slugs,
+ * stripping a live object to what a manifest says, references put back,
+ * ${...} escaped, YAML that reads back the same, file names, and a folder
+ * that already holds YAML refused.
+ */
 #include "util/common.h"
 #include "testutil.h"
 #include "workflow/export.h"

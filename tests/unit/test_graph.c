@@ -1,3 +1,7 @@
+/*
+ * test_graph.c - manifest/graph.c: a stable topological order, cycles
+ * found and named (a self-edge too), and a long chain without recursion.
+ */
 #include "util/common.h"
 #include "testutil.h"
 #include "manifest/graph.h"

@@ -1,3 +1,8 @@
+/*
+ * test_kinds.c - the kinds registry: unique names found by lookup, a
+ * schema per kind that compiles, and every *Ref field known to the schema
+ * and to its x-ccaictl.refs map.
+ */
 #include "util/common.h"
 #include "testutil.h"
 #include "kinds/kind.h"

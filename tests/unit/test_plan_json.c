@@ -1,3 +1,8 @@
+/*
+ * test_plan_json.c - real `ccaictl plan -o json` output, from a real
+ * emulator, validated against schemas/plan.schema.json: creates, then
+ * (after apply) an update with a mask, a delete (--prune) and a no-op.
+ */
 #include "util/common.h"
 #include "testutil.h"
 #include "manifest/schema.h"
@@ -5,12 +10,6 @@
 #include "util/buf.h"
 #include "util/fs.h"
 #include "util/json.h"
-
-/*
- * Real `ccaictl plan -o json` output, from a real emulator, validated
- * against schemas/plan.schema.json: creates, then (after apply) an update
- * with a mask, a delete (--prune) and a no-op.
- */
 
 static struct ccai_schema *plan_schema(void)
 {

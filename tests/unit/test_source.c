@@ -1,3 +1,9 @@
+/*
+ * test_source.c - manifest/source.c: documents and positions, the
+ * directory walk, scalar typing, and hostile input (syntax errors, tabs,
+ * duplicate keys, bad UTF-8, alias bombs, deep nesting, the size and node
+ * limits) failing cleanly, with the work it costs counted, not timed.
+ */
 #include "util/common.h"
 #include "testutil.h"
 #include "manifest/source.h"

@@ -1,3 +1,9 @@
+/*
+ * test_util_basics.c - util/: the buffer (growth, cap, JSON escaping),
+ * errors and diagnostics (format, position, sort), "did you mean",
+ * durations, printable text, one-line and redacted logs, wiped secret
+ * buffers, base64, bounded reads, atomic writes and locks.
+ */
 #include "util/common.h"
 #include "testutil.h"
 #include "util/alloc.h"

@@ -1,3 +1,7 @@
+/*
+ * test_util_map.c - util/map.c: put, get, replace and remove, and many
+ * keys surviving removals (backward-shift deletion) and growth.
+ */
 #include "util/common.h"
 #include "testutil.h"
 #include "util/alloc.h"

@@ -1,3 +1,9 @@
+/*
+ * test_vars.c - manifest/vars.c: references, defaults and literals,
+ * malformed references, precedence of --var, --var-file and environment,
+ * positions of problems, re-typed plain scalars, keys never expanded, and
+ * the cap on problems per string.
+ */
 #include "util/common.h"
 #include "testutil.h"
 #include "manifest/vars.h"

@@ -1,3 +1,9 @@
+/*
+ * test_verify.c - the pure parts of workflow/verify.c: Insights locations,
+ * matching a conversation to its Dialogflow link, ids valid in both APIs,
+ * default waits, the export and logging checks with their causes, the
+ * backoff, and the shape of the JSON result.
+ */
 #include "util/common.h"
 #include "testutil.h"
 #include "workflow/verify.h"

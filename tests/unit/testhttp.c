@@ -1,3 +1,7 @@
+/*
+ * testhttp.c - the plain libcurl client tests use to speak HTTP to the
+ * emulator (contract in testhttp.h).
+ */
 #include "util/common.h"
 #include "testhttp.h"
 

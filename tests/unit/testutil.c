@@ -1,3 +1,8 @@
+/*
+ * testutil.c - helpers the unit tests share (contract in testutil.h):
+ * paths from ctest's environment, the time factor, temporary directories,
+ * processes run with captured output, and a `ccaictl emulator` process.
+ */
 #include "util/common.h"
 #include "testutil.h"
 #include "util/alloc.h"
