@@ -8,6 +8,7 @@
 #include "util/clock.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/map.h"
 #include "util/str.h"
 
 #include <openssl/rand.h>
@@ -63,6 +64,7 @@ static void add_to_unit(struct unit *u, size_t i)
 static void build_units(struct exec *x)
 {
 	struct ccai_plan *p = x->plan;
+	struct ccai_map groups = CCAI_MAP_INIT; /* kind + project -> unit + 1 */
 	size_t i, j;
 
 	x->unit_of = ccai_xmalloc((p->n + 1) * sizeof(*x->unit_of));
@@ -72,29 +74,28 @@ static void build_units(struct exec *x)
 		bool grouped = (r->kind->flags & CCAI_KIND_GROUPED) &&
 			       (r->action == CCAI_ACT_CREATE ||
 				r->action == CCAI_ACT_UPDATE);
+		char *key = NULL;
 
 		x->unit_of[i] = (size_t)-1;
 		if (grouped) {
-			for (j = 0; j < x->nunits; j++) {
-				const struct ccai_resource *o =
-					&p->res[x->units[j].res[0]];
-
-				if (o->kind == r->kind &&
-				    !strcmp(o->project, r->project) &&
-				    (o->action == CCAI_ACT_CREATE ||
-				     o->action == CCAI_ACT_UPDATE))
-					break;
-			}
-			if (j < x->nunits) {
-				add_to_unit(&x->units[j], i);
-				x->unit_of[i] = j;
+			key = ccai_xasprintf("%s\x1f%s", r->kind->name,
+					     r->project);
+			j = (size_t)(uintptr_t)ccai_map_get(&groups, key);
+			if (j) {
+				add_to_unit(&x->units[j - 1], i);
+				x->unit_of[i] = j - 1;
+				free(key);
 				continue;
 			}
+			ccai_map_put(&groups, key,
+				     (void *)(uintptr_t)(x->nunits + 1));
+			free(key);
 		}
 		add_to_unit(&x->units[x->nunits], i);
 		x->units[x->nunits].reverse = is_delete(r->action);
 		x->unit_of[i] = x->nunits++;
 	}
+	ccai_map_release(&groups);
 }
 
 /* Unit-level dependencies: forward for writes, reversed for deletes. */
