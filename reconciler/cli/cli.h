@@ -25,6 +25,7 @@ struct ccai_common_opts {
 	const char *project;
 	const char *state;
 	const char *credentials;
+	const char *quota_project; /* x-goog-user-project */
 	const char *endpoint;
 	const char *output; /* text | json | markdown */
 	bool emulator;

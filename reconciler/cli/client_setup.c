@@ -20,6 +20,7 @@ int ccai_cli_google(struct ccai_google **out, const struct ccai_common_opts *o,
 {
 	struct ccai_google_opts go = {
 		.credentials_file = o->credentials,
+		.quota_project = o->quota_project,
 		.endpoint = o->endpoint,
 		.timeout_ms = o->timeout_ms,
 		.max_in_flight = (int)o->parallelism,

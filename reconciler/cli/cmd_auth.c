@@ -61,6 +61,9 @@ static int whoami(struct ccai_google *g, const struct ccai_common_opts *o)
 		if (in.quota_project)
 			cJSON_AddStringToObject(j, "quotaProject",
 						in.quota_project);
+		else if (in.quota_from_target)
+			cJSON_AddStringToObject(j, "quotaProject",
+						"(each call's own project)");
 		if (in.endpoint)
 			cJSON_AddStringToObject(j, "endpoint", in.endpoint);
 		cJSON_AddBoolToObject(j, "tokenObtained", r == 0);
@@ -73,7 +76,10 @@ static int whoami(struct ccai_google *g, const struct ccai_common_opts *o)
 		printf("source:          %s\n", or_none(in.cred_source));
 		printf("principal:       %s\n", or_none(in.principal));
 		printf("project:         %s\n", or_none(in.project));
-		printf("quota project:   %s\n", or_none(in.quota_project));
+		printf("quota project:   %s\n",
+		       in.quota_project	      ? in.quota_project
+		       : in.quota_from_target ? "(each call's own project)"
+					      : "(none)");
 		printf("endpoint:        %s\n",
 		       in.endpoint ? in.endpoint
 				   : "Google's (per API, regional hosts)");

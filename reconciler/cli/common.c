@@ -26,6 +26,10 @@ const struct ccai_option ccai_common_options[] = {
 	  "state file or gs://BUCKET/PREFIX (default .ccaictl/state.json)" },
 	{ CCAI_OPT_STRING, "credentials", 0, &g.credentials, "FILE",
 	  "credentials JSON file (default: Application Default Credentials)" },
+	{ CCAI_OPT_STRING, "quota-project", 0, &g.quota_project, "ID",
+	  "bill API quota to this project (x-goog-user-project; default: the "
+	  "credentials' quota_project_id, else each call's own project for "
+	  "user credentials)" },
 	{ CCAI_OPT_STRING, "endpoint", 0, &g.endpoint, "URL",
 	  "send every API call to this base URL" },
 	{ CCAI_OPT_FLAG, "emulator", 0, &g.emulator, NULL,

@@ -756,6 +756,87 @@ void ccai_emu_h_token(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 	cJSON_Delete(form);
 }
 
+/*
+ * Is the request's "Authorization: Basic" the OAuth client of
+ * authorized_user.json?  -1: no Basic auth at all; 0: not that client;
+ * 1: it is.
+ */
+static int basic_client(struct ccai_emu_req *rq)
+{
+	const char *h = ccai_emu_header(rq, "Authorization");
+	struct ccai_buf plain = CCAI_BUF_INIT_SECRET;
+	struct ccai_emu_store *st = rq->emu->store;
+	char *want = NULL;
+	cJSON *admin;
+	int ok;
+
+	if (!h || strncasecmp(h, "Basic ", 6))
+		return -1;
+	if (ccai_b64_decode(&plain, h + 6, strlen(h + 6)) < 0) {
+		ccai_buf_release(&plain);
+		return 0;
+	}
+	ccai_emu_store_lock(st);
+	admin = ccai_emu_store_obj(st, "admin");
+	want = ccai_xasprintf("%s.apps.googleusercontent.com:%s",
+			      ccai_json_str(admin, "clientId"),
+			      ccai_json_str(admin, "clientSecret"));
+	ccai_emu_store_unlock(st);
+	ok = plain.len == strlen(want) && !memcmp(plain.ptr, want, plain.len);
+	ccai_secret_free_str(want);
+	ccai_buf_release(&plain);
+	return ok;
+}
+
+/*
+ * POST /v1/oauthtoken: the refresh of external_account_authorized_user
+ * credentials (a workforce user): grant_type=refresh_token with the
+ * client in Basic auth, as google-auth's sts.Client.refresh_token sends
+ * it.  The emulator's workforce user is the admin of authorized_user.json
+ * (its client and refresh token).
+ */
+void ccai_emu_h_sts_oauthtoken(struct ccai_emu_req *rq,
+			       struct ccai_emu_resp *rs)
+{
+	cJSON *form = parse_form(rq);
+	const char *gt = ccai_json_str(form, "grant_type");
+	const char *rt = ccai_json_str(form, "refresh_token");
+	bool ok_token;
+	char *tok;
+
+	if (!gt || strcmp(gt, "refresh_token")) {
+		ccai_emu_reply_oauth_error(rs, 400, "unsupported_grant_type",
+					   "The grant_type must be "
+					   "refresh_token.");
+		goto out;
+	}
+	if (basic_client(rq) != 1) {
+		ccai_emu_reply_oauth_error(rs, 401, "invalid_client",
+					   "The client must authenticate with "
+					   "HTTP Basic (client_id, "
+					   "client_secret).");
+		goto out;
+	}
+	ccai_emu_store_lock(rq->emu->store);
+	ok_token = rt &&
+		   !strcmp(rt, ccai_json_str(ccai_emu_store_obj(rq->emu->store,
+								"admin"),
+					     "refreshToken"));
+	ccai_emu_store_unlock(rq->emu->store);
+	if (!ok_token) {
+		ccai_emu_reply_oauth_error(rs, 400, "invalid_grant",
+					   "Token has been expired or "
+					   "revoked.");
+		goto out;
+	}
+	tok = ccai_emu_token_issue(rq->emu, EMU_WORKFORCE_USER, true,
+				   EMU_TOKEN_LIFETIME);
+	reply_token(rs, tok, NULL, true);
+	free(tok);
+out:
+	cJSON_Delete(form);
+}
+
 static void reply_bad_subject(struct ccai_emu_resp *rs)
 {
 	ccai_emu_reply_oauth_error(
@@ -794,6 +875,17 @@ void ccai_emu_h_sts_token(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 					   "The grant_type must be "
 					   "urn:ietf:params:oauth:grant-type:"
 					   "token-exchange.");
+		goto out;
+	}
+	/* a workforce client names the user project itself: google-auth
+	 * sends options.userProject only without client authentication
+	 * (Google's answer to both is not documented: the harder case) */
+	if (basic_client(rq) >= 0 && ccai_json_str(form, "options") &&
+	    strstr(ccai_json_str(form, "options"), "userProject")) {
+		ccai_emu_reply_oauth_error(rs, 400, "invalid_request",
+					   "options.userProject must not be "
+					   "sent when the client "
+					   "authenticates.");
 		goto out;
 	}
 	if (!aud || !*aud || !type_ok || !subj ||

@@ -41,6 +41,10 @@ struct ccai_emu_disc;
 #define EMU_ADMIN_EMAIL \
 	"emulator-admin@" EMU_ADMIN_PROJECT ".iam.gserviceaccount.com"
 #define EMU_ADMIN_USER "user:admin@" EMU_ADMIN_PROJECT ".example.com"
+/* the same person through workforce identity federation */
+#define EMU_WORKFORCE_USER                                                \
+	"principal://iam.googleapis.com/locations/global/workforcePools/" \
+	"ccaictl-emulator/subject/admin"
 #define EMU_GOOGLE_TOKEN_URI "https://oauth2.googleapis.com/token"
 /* The project of authorized_user.json's OAuth client (as gcloud's own
  * client has one on Google): user credentials without a quota project
@@ -466,6 +470,8 @@ bool ccai_emu_rs256_verify(const char *pub_pem, const char *signed_part,
 
 void ccai_emu_h_token(struct ccai_emu_req *rq, struct ccai_emu_resp *rs);
 void ccai_emu_h_sts_token(struct ccai_emu_req *rq, struct ccai_emu_resp *rs);
+void ccai_emu_h_sts_oauthtoken(struct ccai_emu_req *rq,
+			       struct ccai_emu_resp *rs);
 void ccai_emu_h_generate_access_token(struct ccai_emu_req *rq,
 				      struct ccai_emu_resp *rs);
 void ccai_emu_h_metadata(struct ccai_emu_req *rq, struct ccai_emu_resp *rs);

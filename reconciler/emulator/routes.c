@@ -130,6 +130,8 @@ const struct ccai_emu_route ccai_emu_routes[] = {
 	  TOKEN, NULL },
 	{ "POST", "/v1/token", "sts.token", STS, ccai_emu_h_sts_token, TOKEN,
 	  NULL },
+	{ "POST", "/v1/oauthtoken", "sts.oauthtoken", NULL,
+	  ccai_emu_h_sts_oauthtoken, TOKEN, NULL },
 	{ "POST", SA "/*:generateAccessToken",
 	  "iamcredentials.projects.serviceAccounts.generateAccessToken", IAMC,
 	  ccai_emu_h_generate_access_token, EMU_R_NOFAULT | EMU_R_ANYPROJECT,

@@ -178,7 +178,8 @@ static const cJSON *consumer_of(struct ccai_emu_req *rq)
 
 	if (qp && *qp)
 		return ccai_emu_project(rq->emu->store, qp, true, rq->now_ms);
-	if (rq->principal && ccai_str_starts_with(rq->principal, "user:"))
+	if (rq->principal && (ccai_str_starts_with(rq->principal, "user:") ||
+			      strstr(rq->principal, "/workforcePools/")))
 		return ccai_emu_project(rq->emu->store,
 					EMU_OAUTH_CLIENT_PROJECT, true,
 					rq->now_ms);

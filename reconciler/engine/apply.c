@@ -1,5 +1,6 @@
 #include "util/common.h"
 #include "engine/apply.h"
+#include "google/client.h"
 #include "engine/diff.h"
 #include "engine/pool.h"
 #include "engine/resolve.h"
@@ -246,6 +247,11 @@ static bool settling_one(struct exec *x, size_t i, const struct ccai_error *err)
 	int64_t now = ccai_clock_ms();
 	size_t d;
 
+	/* an API off in another project (the quota project of user
+	 * credentials) does not settle by waiting */
+	if (!strcmp(err->reason, "SERVICE_DISABLED") &&
+	    !ccai_google_api_off_in(x->g, err, r->project))
+		return false;
 	for (d = 0; d < r->ndeps; d++) {
 		size_t j = r->deps[d];
 		const struct ccai_settle *s = x->plan->res[j].kind->settle;

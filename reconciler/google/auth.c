@@ -28,6 +28,8 @@
 #define CRED_FILE_MAX ((size_t)1 << 20)
 #define GOOGLE_TOKEN_URL "https://oauth2.googleapis.com/token"
 #define GOOGLE_STS_URL "https://sts.googleapis.com/v1/token"
+/* what `gcloud auth application-default login --login-config` writes */
+#define GOOGLE_STS_OAUTHTOKEN_URL "https://sts.googleapis.com/v1/oauthtoken"
 
 const char *ccai_google_auth_type_name(enum ccai_cred t)
 {
@@ -42,6 +44,10 @@ const char *ccai_google_auth_type_name(enum ccai_cred t)
 		return "external_account";
 	case CCAI_CRED_METADATA:
 		return "metadata";
+	case CCAI_CRED_EXTERNAL_USER:
+		return "external_account_authorized_user";
+	case CCAI_CRED_IMPERSONATED:
+		return "impersonated_service_account";
 	}
 	return "unknown";
 }
@@ -135,6 +141,21 @@ static int load_authorized_user(struct ccai_google *g, const cJSON *root,
 	return 0;
 }
 
+/* "Authorization: Basic base64(id:secret)" into a secret (RFC 6749 2.3.1). */
+static void set_basic_auth(struct ccai_secret *out, const char *id,
+			   const char *secret)
+{
+	struct ccai_buf plain = CCAI_BUF_INIT_SECRET,
+			b64 = CCAI_BUF_INIT_SECRET;
+
+	ccai_buf_printf(&plain, "%s:%s", id, secret ? secret : "");
+	ccai_buf_puts(&b64, "Authorization: Basic ");
+	ccai_b64_encode(&b64, plain.ptr, plain.len);
+	ccai_secret_set(out, b64.ptr, b64.len);
+	ccai_buf_release(&plain); /* secret buffers: wiped */
+	ccai_buf_release(&b64);
+}
+
 /* serviceAccounts/EMAIL:generateAccessToken → EMAIL */
 static char *email_from_impersonation_url(const char *url)
 {
@@ -212,6 +233,14 @@ static int load_external(struct ccai_google *g, const cJSON *root,
 					url && *url ? url : GOOGLE_STS_URL);
 	a->user_project =
 		dup_or_null(ccai_json_str(root, "workforce_pool_user_project"));
+	/* a workforce pool's OAuth client: it authenticates the exchange,
+	 * and then names the user project itself (google-auth) */
+	if (ccai_json_str(root, "client_id") &&
+	    *ccai_json_str(root, "client_id")) {
+		a->client_id = ccai_xstrdup(ccai_json_str(root, "client_id"));
+		set_basic_auth(&a->client_auth, a->client_id,
+			       ccai_json_str(root, "client_secret"));
+	}
 	url = ccai_json_str(root, "service_account_impersonation_url");
 	a->lifetime_s = 3600;
 	imp = cJSON_GetObjectItemCaseSensitive(root,
@@ -227,6 +256,102 @@ static int load_external(struct ccai_google *g, const cJSON *root,
 	}
 	if (!a->principal)
 		a->principal = ccai_xasprintf("federated identity (%s)", aud);
+	return 0;
+}
+
+/*
+ * external_account_authorized_user (`gcloud auth application-default
+ * login --login-config`, workforce identity federation): a refresh
+ * token exchanged at token_url, the client authenticated with Basic auth
+ * (google-auth's external_account_authorized_user).
+ */
+static int load_external_user(struct ccai_google *g, const cJSON *root,
+			      const char *path, struct ccai_error *err)
+{
+	struct ccai_google_auth *a = &g->auth;
+	const char *id, *secret, *refresh, *url, *aud;
+	int r;
+
+	if ((r = need(root, "refresh_token", path, &refresh, err)) < 0 ||
+	    (r = need(root, "client_id", path, &id, err)) < 0 ||
+	    (r = need(root, "client_secret", path, &secret, err)) < 0)
+		return r;
+	a->type = CCAI_CRED_EXTERNAL_USER;
+	a->client_id = ccai_xstrdup(id);
+	ccai_secret_set(&a->refresh_token, refresh, strlen(refresh));
+	set_basic_auth(&a->client_auth, id, secret);
+	url = ccai_json_str(root, "token_url");
+	a->sts_url = ccai_google_rebase(
+		g, CCAI_API_STS, url && *url ? url : GOOGLE_STS_OAUTHTOKEN_URL);
+	aud = ccai_json_str(root, "audience");
+	a->audience = dup_or_null(aud);
+	a->principal =
+		ccai_xasprintf("workforce user (%s)", aud && *aud ? aud : id);
+	return 0;
+}
+
+/*
+ * impersonated_service_account (`gcloud auth application-default login
+ * --impersonate-service-account`): source credentials whose token calls
+ * generateAccessToken (google-auth's
+ * from_impersonated_service_account_info).
+ */
+static int load_impersonated(struct ccai_google *g, const cJSON *root,
+			     const char *path, struct ccai_error *err)
+{
+	struct ccai_google_auth *a = &g->auth;
+	const cJSON *src =
+		cJSON_GetObjectItemCaseSensitive(root, "source_credentials");
+	const cJSON *dl = cJSON_GetObjectItemCaseSensitive(root, "delegates");
+	const cJSON *d;
+	const char *url, *type = ccai_json_str(src, "type");
+	size_t n = 0;
+	int r;
+
+	if ((r = need(root, "service_account_impersonation_url", path, &url,
+		      err)) < 0)
+		return r;
+	if (!type)
+		return ccai_error_setpos(err, CCAI_EINVALID, path, 0, 0,
+					 "source_credentials.type",
+					 "credentials file lacks "
+					 "'source_credentials' with a 'type'");
+	if (!strcmp(type, "authorized_user"))
+		r = load_authorized_user(g, src, path, err);
+	else if (!strcmp(type, "service_account"))
+		r = load_service_account(g, src, path, err);
+	else if (!strcmp(type, "external_account_authorized_user"))
+		r = load_external_user(g, src, path, err);
+	else
+		r = ccai_error_setpos(err, CCAI_EINVALID, path, 0, 0,
+				      "source_credentials.type",
+				      "source credentials of type '%s' cannot "
+				      "impersonate (use authorized_user, "
+				      "service_account or "
+				      "external_account_authorized_user)",
+				      type);
+	if (r < 0)
+		return r;
+	free(a->principal);
+	a->principal = email_from_impersonation_url(url);
+	if (!a->principal)
+		return ccai_error_setpos(err, CCAI_EINVALID, path, 0, 0,
+					 "service_account_impersonation_url",
+					 "cannot find the service account in "
+					 "'%s'",
+					 url);
+	a->source_type = a->type;
+	a->type = CCAI_CRED_IMPERSONATED;
+	a->impersonation_url =
+		ccai_google_rebase(g, CCAI_API_IAMCREDENTIALS, url);
+	a->lifetime_s = 3600;
+	a->delegates = ccai_xcalloc((size_t)cJSON_GetArraySize(dl) + 1,
+				    sizeof(char *));
+	cJSON_ArrayForEach(d, dl)
+	{
+		if (cJSON_IsString(d))
+			a->delegates[n++] = ccai_xstrdup(d->valuestring);
+	}
 	return 0;
 }
 
@@ -261,11 +386,17 @@ static int load_file(struct ccai_google *g, const char *path, const char *how,
 		r = load_authorized_user(g, root, path, err);
 	else if (!strcmp(type, "external_account"))
 		r = load_external(g, root, path, err);
+	else if (!strcmp(type, "external_account_authorized_user"))
+		r = load_external_user(g, root, path, err);
+	else if (!strcmp(type, "impersonated_service_account"))
+		r = load_impersonated(g, root, path, err);
 	else
 		r = ccai_error_setpos(err, CCAI_EINVALID, path, 0, 0, "type",
 				      "unsupported credential type '%s' (use "
-				      "service_account, authorized_user or "
-				      "external_account)",
+				      "service_account, authorized_user, "
+				      "external_account, "
+				      "external_account_authorized_user or "
+				      "impersonated_service_account)",
 				      type);
 	if (r < 0)
 		goto out;
@@ -287,7 +418,7 @@ static long long metadata_timeout_ms(void)
 
 	if (s && *s && ccai_parse_duration_ms(s, &ms) == 0 && ms > 0)
 		return ms;
-	return 1000;
+	return 3000; /* google-auth's _METADATA_DEFAULT_TIMEOUT */
 }
 
 /* GET a metadata path; 0 when a genuine metadata server answered 200. */
@@ -326,6 +457,55 @@ static bool env_true(const char *name)
 		     !strcasecmp(s, "yes"));
 }
 
+/*
+ * Are we on Google Cloud?  As google-auth's compute_engine._metadata.ping
+ * asks: GET / at the metadata server's IP (GCE_METADATA_IP, default
+ * 169.254.169.254: no name lookup, which can hang for many seconds off
+ * Google Cloud) with Metadata-Flavor: Google, up to 3 attempts of
+ * GCE_METADATA_TIMEOUT (3 s) each; only an answer 200 that carries
+ * Metadata-Flavor: Google counts.  With GCE_METADATA_HOST set and no
+ * GCE_METADATA_IP, that host is asked instead (as Google's Go and Node.js
+ * libraries honour the override).  The rest goes to the host.
+ */
+static int ping_metadata(struct ccai_google *g, const char *host,
+			 struct ccai_error *err)
+{
+	static const char *const hdrs[] = { "Metadata-Flavor: Google", NULL };
+	const char *ip = getenv("GCE_METADATA_IP");
+	char *url;
+	struct ccai_http_resp resp;
+	int r;
+
+	if (!ip || !*ip)
+		ip = getenv("GCE_METADATA_HOST") && *getenv("GCE_METADATA_HOST")
+			     ? host
+			     : "169.254.169.254";
+	url = ccai_xasprintf("http://%s/", ip);
+	{
+		struct ccai_gcall c = {
+			.method = "GET",
+			.url = url,
+			.headers = hdrs,
+			.idempotent = true,
+			.label = "metadata ping",
+			.max_attempts = 3,
+			.timeout_ms = metadata_timeout_ms(),
+			.connect_timeout_ms = metadata_timeout_ms(),
+		};
+
+		ccai_http_resp_init(&resp);
+		r = ccai_google_exchange(g, &c, &resp, err);
+	}
+	if (r == 0 && !resp.metadata_flavor)
+		r = ccai_error_set(err, CCAI_EAUTH,
+				   "'%s' did not answer as a metadata server "
+				   "(no Metadata-Flavor: Google)",
+				   url);
+	ccai_http_resp_release(&resp);
+	free(url);
+	return r;
+}
+
 static int probe_metadata(struct ccai_google *g)
 {
 	struct ccai_google_auth *a = &g->auth;
@@ -343,8 +523,10 @@ static int probe_metadata(struct ccai_google *g)
 	a->metadata_base =
 		ccai_xasprintf("http://%s/computeMetadata/v1/", host);
 	ccai_http_resp_init(&resp);
-	r = metadata_get(g, "instance/service-accounts/default/email", &resp, 1,
-			 &e);
+	r = ping_metadata(g, host, &e);
+	if (r == 0)
+		r = metadata_get(g, "instance/service-accounts/default/email",
+				 &resp, 3, &e);
 	if (r == 0) {
 		a->type = CCAI_CRED_METADATA;
 		a->source = ccai_xstrdup(a->metadata_base);
@@ -433,6 +615,10 @@ void ccai_google_auth_release(struct ccai_google_auth *a)
 	free(a->src_headers);
 	free(a->src_field);
 	free(a->metadata_base);
+	ccai_secret_release(&a->client_auth);
+	for (i = 0; a->delegates && a->delegates[i]; i++)
+		free(a->delegates[i]);
+	free(a->delegates);
 	ccai_secret_release(&a->token);
 	pthread_cond_destroy(&a->cond);
 	pthread_mutex_destroy(&a->lock);
@@ -701,13 +887,12 @@ static int impersonate(struct ccai_google *g, const struct ccai_secret *sts,
 	struct ccai_google_auth *a = &g->auth;
 	char *auth = ccai_xasprintf("Authorization: Bearer %s", sts->ptr);
 	const char *hdrs[] = { auth, NULL };
-	char body[160];
+	struct ccai_buf body = CCAI_BUF_INIT;
 	struct ccai_http_resp resp;
 	struct ccai_gcall c = {
 		.method = "POST",
 		.url = a->impersonation_url,
 		.content_type = "application/json",
-		.body = body,
 		.headers = hdrs,
 		.idempotent = true,
 		.label = "iamcredentials.projects.serviceAccounts."
@@ -715,12 +900,21 @@ static int impersonate(struct ccai_google *g, const struct ccai_secret *sts,
 	};
 	cJSON *root = NULL;
 	const char *exp;
+	size_t i;
 	int r;
 
-	c.body_len = (size_t)snprintf(body, sizeof(body),
-				      "{\"scope\":[\"" CCAI_SCOPE_CLOUD
-				      "\"],\"lifetime\":\"%llds\"}",
-				      a->lifetime_s);
+	ccai_buf_printf(&body,
+			"{\"scope\":[\"" CCAI_SCOPE_CLOUD
+			"\"],\"lifetime\":\"%llds\"",
+			a->lifetime_s);
+	for (i = 0; a->delegates && a->delegates[i]; i++) {
+		ccai_buf_puts(&body, i ? ",\"" : ",\"delegates\":[\"");
+		ccai_buf_json_escape(&body, a->delegates[i]);
+		ccai_buf_putc(&body, '"');
+	}
+	ccai_buf_puts(&body, i ? "]}" : "}");
+	c.body = body.ptr;
+	c.body_len = body.len;
 	ccai_http_resp_init(&resp);
 	if ((r = ccai_google_exchange(g, &c, &resp, err)) < 0)
 		goto out;
@@ -737,6 +931,7 @@ out:
 		ccai_json_delete_wiped(root);
 	}
 	ccai_secret_free_str(auth);
+	ccai_buf_release(&body);
 	ccai_http_resp_release(&resp);
 	return r;
 }
@@ -759,15 +954,22 @@ static int fetch_external(struct ccai_google *g, struct ccai_secret *tok,
 		 "urn:ietf:params:oauth:token-type:access_token");
 	form_add(&form, "subject_token", subject.ptr);
 	form_add(&form, "subject_token_type", a->subject_token_type);
-	if (a->user_project) {
+	/* "Do not pass workforce_pool_user_project when client
+	 * authentication is used" (google-auth external_account.py) */
+	if (a->user_project && !a->client_id) {
 		char *opt = ccai_xasprintf("{\"userProject\":\"%s\"}",
 					   a->user_project);
 
 		form_add(&form, "options", opt);
 		free(opt);
 	}
-	if ((r = post_form(g, a->sts_url, &form, NULL, "sts.token", &sts, life,
-			   err)) < 0)
+	{
+		const char *hdrs[] = { a->client_auth.ptr, NULL };
+
+		r = post_form(g, a->sts_url, &form, a->client_id ? hdrs : NULL,
+			      "sts.token", &sts, life, err);
+	}
+	if (r < 0)
 		goto out;
 	if (a->impersonation_url)
 		r = impersonate(g, &sts, tok, life, err);
@@ -777,6 +979,52 @@ out:
 	ccai_secret_release(&subject);
 	ccai_secret_release(&sts);
 	ccai_buf_release(&form);
+	return r;
+}
+
+/* A workforce user's refresh token at token_url, with Basic client auth
+ * (google-auth's sts.Client.refresh_token). */
+static int fetch_external_user(struct ccai_google *g, struct ccai_secret *tok,
+			       long long *life, struct ccai_error *err)
+{
+	struct ccai_google_auth *a = &g->auth;
+	const char *hdrs[] = { a->client_auth.ptr, NULL };
+	struct ccai_buf form = CCAI_BUF_INIT_SECRET;
+	int r;
+
+	form_add(&form, "grant_type", "refresh_token");
+	form_add(&form, "refresh_token", a->refresh_token.ptr);
+	r = post_form(g, a->sts_url, &form, hdrs,
+		      "sts oauthtoken (refresh_token)", tok, life, err);
+	ccai_buf_release(&form);
+	return r;
+}
+
+/* The source credentials' token, then generateAccessToken with it. */
+static int fetch_impersonated(struct ccai_google *g, struct ccai_secret *tok,
+			      long long *life, struct ccai_error *err)
+{
+	struct ccai_secret src = CCAI_SECRET_INIT;
+	int r;
+
+	switch (g->auth.source_type) {
+	case CCAI_CRED_SERVICE_ACCOUNT:
+		r = fetch_service_account(g, &src, life, err);
+		break;
+	case CCAI_CRED_AUTHORIZED_USER:
+		r = fetch_authorized_user(g, &src, life, err);
+		break;
+	case CCAI_CRED_EXTERNAL_USER:
+		r = fetch_external_user(g, &src, life, err);
+		break;
+	default:
+		r = ccai_error_set(err, CCAI_EAUTH,
+				   "these source credentials cannot "
+				   "impersonate");
+	}
+	if (r == 0)
+		r = impersonate(g, &src, tok, life, err);
+	ccai_secret_release(&src);
 	return r;
 }
 
@@ -808,6 +1056,10 @@ static int fetch(struct ccai_google *g, struct ccai_secret *tok,
 		return fetch_external(g, tok, life, err);
 	case CCAI_CRED_METADATA:
 		return fetch_metadata(g, tok, life, err);
+	case CCAI_CRED_EXTERNAL_USER:
+		return fetch_external_user(g, tok, life, err);
+	case CCAI_CRED_IMPERSONATED:
+		return fetch_impersonated(g, tok, life, err);
 	case CCAI_CRED_TOKEN:
 		break;
 	}

@@ -91,6 +91,8 @@ int ccai_google_new(struct ccai_google **out, const struct ccai_google_opts *o,
 
 	*out = NULL;
 	pthread_mutex_init(&g->stats_lock, NULL);
+	pthread_mutex_init(&g->numbers_lock, NULL);
+	g->numbers = cJSON_CreateObject();
 	g->deadline_ms =
 		o->timeout_ms > 0 ? ccai_clock_ms() + o->timeout_ms : 0;
 	g->retry_base_ms = o->retry_base_ms > 0 ? o->retry_base_ms : 500;
@@ -114,6 +116,13 @@ int ccai_google_new(struct ccai_google **out, const struct ccai_google_opts *o,
 	if (qp) {
 		g->quota_project = ccai_xstrdup(qp);
 		g->quota_header = ccai_xasprintf("x-goog-user-project: %s", qp);
+	} else if (g->auth.type == CCAI_CRED_AUTHORIZED_USER ||
+		   g->auth.type == CCAI_CRED_EXTERNAL_USER) {
+		/* user credentials are billed to their OAuth client's project
+		 * (gcloud's, for gcloud's credentials) unless a quota project
+		 * is named: name the project of each call, as gcloud does
+		 * (billing/quota_project = CURRENT_PROJECT) */
+		g->quota_from_target = true;
 	}
 	proj = first_set(getenv("GOOGLE_CLOUD_PROJECT"),
 			 getenv("GCLOUD_PROJECT"), g->auth.project_id);
@@ -147,6 +156,8 @@ void ccai_google_free(struct ccai_google *g)
 	free(g->ua_header);
 	free(g->ca_bundle);
 	free(g->quota_header);
+	cJSON_Delete(g->numbers);
+	pthread_mutex_destroy(&g->numbers_lock);
 	pthread_mutex_destroy(&g->stats_lock);
 	free(g);
 }
@@ -163,6 +174,7 @@ void ccai_google_get_info(const struct ccai_google *g,
 	out->cred_source = g->auth.source;
 	out->principal = g->auth.principal;
 	out->quota_project = g->quota_project;
+	out->quota_from_target = g->quota_from_target;
 	out->project = g->project;
 	out->endpoint = g->endpoint;
 }
@@ -396,6 +408,65 @@ out:
 
 /* ---- the public calls ---- */
 
+/* The project a request path is about ("v3/projects/P/..."), or NULL. */
+static char *project_of_path(const char *path)
+{
+	const char *p = path ? strstr(path, "projects/") : NULL;
+	size_t n;
+
+	if (!p || (p != path && p[-1] != '/'))
+		return NULL;
+	p += strlen("projects/");
+	n = strcspn(p, "/:?");
+	if (n == 0 || (n == 1 && *p == '-'))
+		return NULL;
+	return ccai_xstrndup(p, n);
+}
+
+/* "x-goog-user-project: P" for a call when each call names its own. */
+static char *quota_header_for(const struct ccai_google *g,
+			      const struct ccai_request *req)
+{
+	char *p, *h;
+
+	if (!g->quota_from_target || !(p = project_of_path(req->path)))
+		return NULL;
+	h = ccai_xasprintf("x-goog-user-project: %s", p);
+	free(p);
+	return h;
+}
+
+static int project_number(struct ccai_google *g, const char *project,
+			  char **out);
+
+/*
+ * A SERVICE_DISABLED whose consumer is not the call's project: say which
+ * project that is and why, so that nobody enables the API in the wrong
+ * place or waits for it to settle.
+ */
+static void explain_consumer(struct ccai_google *g,
+			     const struct ccai_request *req,
+			     struct ccai_error *err)
+{
+	char *p;
+	size_t n;
+
+	if (!err || req->api == CCAI_API_CRM ||
+	    strcmp(err->reason, "SERVICE_DISABLED") || !err->consumer[0] ||
+	    !(p = project_of_path(req->path)))
+		return;
+	if (!ccai_google_api_off_in(g, err, p)) {
+		n = strlen(err->message);
+		snprintf(err->message + n, sizeof(err->message) - n,
+			 " (that is the quota project of these credentials, "
+			 "%s, not the target project '%s': pass "
+			 "--quota-project %s, or set quota_project_id in the "
+			 "credentials file)",
+			 err->consumer, p, p);
+	}
+	free(p);
+}
+
 static int build_url(struct ccai_google *g, enum ccai_api api,
 		     const char *location, const char *path, const char *query,
 		     struct ccai_buf *url, struct ccai_error *err)
@@ -424,7 +495,7 @@ int ccai_google_call(struct ccai_google *g, const struct ccai_request *req,
 {
 	struct ccai_buf url = CCAI_BUF_INIT;
 	struct ccai_http_resp resp;
-	char *body = NULL;
+	char *body = NULL, *qh[2] = { NULL, NULL };
 	cJSON *root = NULL;
 	int r;
 
@@ -435,6 +506,7 @@ int ccai_google_call(struct ccai_google *g, const struct ccai_request *req,
 		goto out;
 	if (req->body)
 		body = ccai_json_print(req->body);
+	qh[0] = quota_header_for(g, req);
 	{
 		struct ccai_gcall c = {
 			.method = req->method,
@@ -442,6 +514,7 @@ int ccai_google_call(struct ccai_google *g, const struct ccai_request *req,
 			.content_type = body ? "application/json" : NULL,
 			.body = body,
 			.body_len = body ? strlen(body) : 0,
+			.headers = qh[0] ? (const char *const *)qh : NULL,
 			.idempotent = req->idempotent,
 			.authorized = true,
 			.label = req->method_id,
@@ -449,8 +522,10 @@ int ccai_google_call(struct ccai_google *g, const struct ccai_request *req,
 			.api = req->api,
 		};
 
-		if ((r = ccai_google_exchange(g, &c, &resp, err)) < 0)
+		if ((r = ccai_google_exchange(g, &c, &resp, err)) < 0) {
+			explain_consumer(g, req, err);
 			goto out;
+		}
 	}
 	if (resp.body.len == 0) {
 		root = cJSON_CreateObject();
@@ -468,9 +543,86 @@ out:
 		/* request bodies may carry secrets (agent certificates) */
 		ccai_secret_free_str(body);
 	}
+	free(qh[0]);
 	ccai_http_resp_release(&resp);
 	ccai_buf_release(&url);
 	return r;
+}
+
+/* The number of project (an id or a number), looked up once. */
+static int project_number(struct ccai_google *g, const char *project,
+			  char **out)
+{
+	char *path;
+	const char *n;
+	cJSON *ans = NULL;
+	struct ccai_error e;
+	int r;
+
+	*out = NULL;
+	if (project[strspn(project, "0123456789")] == '\0') {
+		*out = ccai_xstrdup(project);
+		return 0;
+	}
+	pthread_mutex_lock(&g->numbers_lock);
+	n = ccai_json_str(g->numbers, project);
+	if (n)
+		*out = ccai_xstrdup(n);
+	pthread_mutex_unlock(&g->numbers_lock);
+	if (*out)
+		return 0;
+	path = ccai_xasprintf("v1/projects/%s", project);
+	{
+		struct ccai_request req = {
+			.api = CCAI_API_CRM,
+			.method = "GET",
+			.path = path,
+			.idempotent = true,
+			.method_id = "cloudresourcemanager.projects.get",
+		};
+
+		r = ccai_google_call(g, &req, &ans, &e);
+	}
+	free(path);
+	n = ccai_json_str(ans, "projectNumber");
+	if (r == 0 && n) {
+		*out = ccai_xstrdup(n);
+		pthread_mutex_lock(&g->numbers_lock);
+		if (!cJSON_GetObjectItemCaseSensitive(g->numbers, project))
+			cJSON_AddStringToObject(g->numbers, project, n);
+		pthread_mutex_unlock(&g->numbers_lock);
+	} else if (r == 0) {
+		r = CCAI_ERROR;
+	}
+	cJSON_Delete(ans);
+	return r;
+}
+
+bool ccai_google_api_off_in(struct ccai_google *g, const struct ccai_error *err,
+			    const char *project)
+{
+	const char *c;
+	char *num = NULL;
+	bool same;
+
+	if (!err || err->http_status != 403 ||
+	    strcmp(err->reason, "SERVICE_DISABLED"))
+		return false;
+	c = err->consumer;
+	if (!c[0] || !project)
+		return true;
+	if (strncmp(c, "projects/", 9))
+		return false;
+	c += 9;
+	if (!strcmp(c, project))
+		return true;
+	/* an unknown number is not the target: the safe answer, since
+	 * "off in the target" would plan to create what may exist */
+	if (project_number(g, project, &num) < 0)
+		return false;
+	same = !strcmp(c, num);
+	free(num);
+	return same;
 }
 
 int ccai_google_call_media(struct ccai_google *g,
@@ -481,6 +633,7 @@ int ccai_google_call_media(struct ccai_google *g,
 {
 	struct ccai_buf url = CCAI_BUF_INIT;
 	struct ccai_http_resp resp;
+	char *qh[2] = { NULL, NULL };
 	int r;
 
 	ccai_http_resp_init(&resp);
@@ -493,10 +646,12 @@ int ccai_google_call_media(struct ccai_google *g,
 	if ((r = build_url(g, req->api, req->location, req->path, req->query,
 			   &url, err)) < 0)
 		goto out;
+	qh[0] = quota_header_for(g, req);
 	{
 		struct ccai_gcall c = {
 			.method = req->method,
 			.url = url.ptr,
+			.headers = qh[0] ? (const char *const *)qh : NULL,
 			.content_type = body ? (content_type ? content_type
 							     : "application/"
 							       "octet-stream")
@@ -523,6 +678,7 @@ int ccai_google_call_media(struct ccai_google *g,
 	}
 	r = ccai_buf_add(out, resp.body.ptr, resp.body.len);
 out:
+	free(qh[0]);
 	ccai_http_resp_release(&resp);
 	ccai_buf_release(&url);
 	return r;

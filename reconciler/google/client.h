@@ -145,6 +145,18 @@ int ccai_google_wait(struct ccai_google *g, enum ccai_api api,
 const char *ccai_google_default_project(const struct ccai_google *g);
 
 /*
+ * Is err Google's "this API is not enabled" for `project` itself?  A 403
+ * SERVICE_DISABLED names its consumer (ErrorInfo metadata.consumer,
+ * "projects/NUMBER"): the project whose API settings and quota applied,
+ * which is the quota project of user credentials, not necessarily the
+ * project of the call.  True only when the consumer is `project` (its
+ * number is looked up once with cloudresourcemanager projects.get and
+ * kept); an answer that names no consumer counts as the project's own.
+ */
+bool ccai_google_api_off_in(struct ccai_google *g, const struct ccai_error *err,
+			    const char *project);
+
+/*
  * A valid access token (fetched or refreshed when needed) copied into
  * *out, which the caller releases with ccai_secret_release().
  */
@@ -158,7 +170,8 @@ struct ccai_google_info {
 				  "external_account", "metadata", "token" */
 	const char *cred_source; /* file path, "CCAICTL_ACCESS_TOKEN", URL */
 	const char *principal; /* client_email, impersonated account, ... */
-	const char *quota_project;
+	const char *quota_project; /* NULL: none, or each call's project */
+	bool quota_from_target; /* each call's own project is its quota project */
 	const char *project;
 	const char *endpoint; /* the --endpoint base, or NULL for Google's */
 };

@@ -79,19 +79,31 @@ static void one_line(char *s)
 			*s = ' ';
 }
 
-static const char *first_reason(const cJSON *details)
+/* The first google.rpc.ErrorInfo of details, or NULL. */
+static const cJSON *error_info(const cJSON *details)
 {
 	const cJSON *d;
 
 	cJSON_ArrayForEach(d, details)
 	{
 		const char *type = ccai_json_str(d, "@type");
-		const char *reason = ccai_json_str(d, "reason");
 
-		if (type && strstr(type, "google.rpc.ErrorInfo") && reason)
-			return reason;
+		if (type && strstr(type, "google.rpc.ErrorInfo") &&
+		    ccai_json_str(d, "reason"))
+			return d;
 	}
 	return NULL;
+}
+
+static const char *first_reason(const cJSON *details)
+{
+	return ccai_json_str(error_info(details), "reason");
+}
+
+static const char *consumer_of(const cJSON *details)
+{
+	return ccai_json_str(ccai_json_path(error_info(details), "metadata"),
+			     "consumer");
 }
 
 int ccai_google_error_from_http(struct ccai_error *err, long http_status,
@@ -138,6 +150,9 @@ int ccai_google_error_from_http(struct ccai_error *err, long http_status,
 		err->http_status = (int)http_status;
 		copy(err->status, sizeof(err->status), status);
 		copy(err->reason, sizeof(err->reason), reason);
+		copy(err->consumer, sizeof(err->consumer),
+		     consumer_of(
+			     cJSON_GetObjectItemCaseSensitive(e, "details")));
 	}
 	cJSON_Delete(root);
 	return code;

@@ -31,6 +31,12 @@ enum ccai_cred {
 	CCAI_CRED_AUTHORIZED_USER,
 	CCAI_CRED_EXTERNAL,
 	CCAI_CRED_METADATA,
+	/* external_account_authorized_user: a workforce user's refresh
+	 * token, exchanged at token_url with the client's Basic auth */
+	CCAI_CRED_EXTERNAL_USER,
+	/* impersonated_service_account: source credentials (source_type)
+	 * whose token calls generateAccessToken for the target account */
+	CCAI_CRED_IMPERSONATED,
 };
 
 struct ccai_google_auth {
@@ -58,6 +64,7 @@ struct ccai_google_auth {
 	char *impersonation_url; /* rebased; NULL when none */
 	long long lifetime_s;
 	char *user_project; /* workforce_pool_user_project */
+	struct ccai_secret client_auth; /* "Basic ..." of client_id:secret */
 	char *src_file;
 	char *src_url;
 	char **src_headers; /* "Name: value", NULL-terminated */
@@ -65,6 +72,11 @@ struct ccai_google_auth {
 
 	/* metadata server: "http://HOST/computeMetadata/v1/" */
 	char *metadata_base;
+
+	/* impersonated_service_account: the source's type (its fields are
+	 * the ones above), and the delegation chain */
+	enum ccai_cred source_type;
+	char **delegates; /* NULL-terminated, or NULL */
 
 	/* the token cache: everything below under lock */
 	pthread_mutex_t lock;
@@ -91,6 +103,13 @@ struct ccai_google {
 	char *ua_header; /* "User-Agent: ccaictl/VERSION" */
 	char *ca_bundle; /* CCAICTL_CA_BUNDLE, or NULL for the system's */
 	char *quota_header; /* "x-goog-user-project: P" or NULL */
+	/*
+	 * User credentials without a quota project: each call names its own
+	 * project in x-goog-user-project (docs/google-client.md).
+	 */
+	bool quota_from_target;
+	pthread_mutex_t numbers_lock;
+	cJSON *numbers; /* project id -> number, learnt from CRM (lock) */
 	struct ccai_google_auth auth;
 	bool auth_init; /* auth's mutex and fields need releasing */
 

@@ -59,9 +59,9 @@ static int is_read(const struct ccai_kres *r, cJSON **out,
 		*out = ccai_ops_collection(items, false);
 		return 0;
 	}
-	if (ccai_ops_service_disabled(err) || rc == CCAI_ENOTFOUND) {
+	if (ccai_ops_service_disabled(r, err) || rc == CCAI_ENOTFOUND) {
 		*out = ccai_ops_collection(NULL,
-					   ccai_ops_service_disabled(err));
+					   ccai_ops_service_disabled(r, err));
 		return 0;
 	}
 	return rc;

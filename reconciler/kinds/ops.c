@@ -24,10 +24,10 @@ cJSON *ccai_ops_collection(cJSON *items, bool service_disabled)
 	return c;
 }
 
-bool ccai_ops_service_disabled(const struct ccai_error *err)
+bool ccai_ops_service_disabled(const struct ccai_kres *r,
+			       const struct ccai_error *err)
 {
-	return err && err->http_status == 403 &&
-	       !strcmp(err->reason, "SERVICE_DISABLED");
+	return ccai_google_api_off_in(r->g, err, r->project);
 }
 
 const char *ccai_ops_method(char *buf, size_t size, const char *prefix,
@@ -141,7 +141,7 @@ int ccai_coll_read(const struct ccai_kres *r, cJSON **out,
 		*out = ccai_ops_collection(items, false);
 		return 0;
 	}
-	if (ccai_ops_service_disabled(err)) {
+	if (ccai_ops_service_disabled(r, err)) {
 		*out = ccai_ops_collection(NULL, true);
 		return 0;
 	}

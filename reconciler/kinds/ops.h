@@ -30,8 +30,13 @@ struct ccai_collection {
 
 /* {"items": items} (takes items). */
 cJSON *ccai_ops_collection(cJSON *items, bool service_disabled);
-/* True when err says the API is not enabled (403 SERVICE_DISABLED). */
-bool ccai_ops_service_disabled(const struct ccai_error *err);
+/*
+ * True when err says the API is not enabled in r's project (403
+ * SERVICE_DISABLED naming that project as the consumer; not the quota
+ * project of user credentials: ccai_google_api_off_in).
+ */
+bool ccai_ops_service_disabled(const struct ccai_kres *r,
+			       const struct ccai_error *err);
 /* "method_id.verb" into buf (for logs and the emulator's stats). */
 const char *ccai_ops_method(char *buf, size_t size, const char *prefix,
 			    const char *verb);

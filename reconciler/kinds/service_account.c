@@ -50,7 +50,7 @@ static int sa_read(const struct ccai_kres *r, cJSON **out,
 	free(path);
 	if (rc == 0)
 		*out = ccai_ops_collection(items, false);
-	else if (ccai_ops_service_disabled(err)) {
+	else if (ccai_ops_service_disabled(r, err)) {
 		*out = ccai_ops_collection(NULL, true);
 		rc = 0;
 	}

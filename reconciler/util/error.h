@@ -44,6 +44,9 @@ struct ccai_error {
 	int http_status;
 	char status[40]; /* Google canonical status, e.g. ABORTED */
 	char reason[64]; /* ErrorInfo reason, e.g. SERVICE_DISABLED */
+	/* ErrorInfo metadata.consumer ("projects/123"), e.g. of a
+	 * SERVICE_DISABLED: the project whose settings and quota applied */
+	char consumer[80];
 	unsigned flags; /* CCAI_ERRF_* */
 };
 

@@ -1258,7 +1258,9 @@ static int wait_for_insights(struct vctx *v)
 				r->insights_location = ccai_xstrdup(loc);
 			} else if (c == 0) {
 				live_locs++;
-			} else if (!strcmp(e.reason, "SERVICE_DISABLED") ||
+			} else if (ccai_google_api_off_in(v->g, &e,
+							  v->m->project) ||
+				   !strcmp(e.reason, "SERVICE_DISABLED") ||
 				   c == CCAI_ETIMEOUT || c == CCAI_ECANCELLED) {
 				cJSON_Delete(found);
 				rc = fail_call(v, 0, "wait-for-insights",

@@ -43,7 +43,7 @@ struct fake_google {
 	size_t nscript, next_step;
 
 	int token_requests, api_requests, impersonations, subject_requests;
-	int metadata_tokens, op_polls;
+	int metadata_tokens, metadata_pings, op_polls;
 	int api_now, api_max;
 	char last_auth[1024], last_ua[256], last_quota[256];
 	char problem[512];
@@ -349,6 +349,10 @@ static enum MHD_Result metadata(struct fake_google *f, struct MHD_Connection *c,
 
 	if (!h || strcmp(h, "Google"))
 		return reply(c, 403, "missing Metadata-Flavor", NULL);
+	if (!strcmp(url, "/")) { /* google-auth's ping */
+		f->metadata_pings++;
+		return reply(c, 200, "", flavor);
+	}
 	if (!strcmp(url, "/computeMetadata/v1/instance/service-accounts/"
 			 "default/email"))
 		return reply(c, 200,
@@ -570,7 +574,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 	else if (!strcmp(method, "POST") &&
 		 ccai_str_ends_with(url, ":generateAccessToken"))
 		r = impersonate(f, c, cn->body.ptr);
-	else if (ccai_str_starts_with(url, "/computeMetadata/"))
+	else if (ccai_str_starts_with(url, "/computeMetadata/") ||
+		 (!strcmp(method, "GET") && !strcmp(url, "/")))
 		r = metadata(f, c, url);
 	else
 		r = error_reply(c, 404, "NOT_FOUND", "no such route");
@@ -805,6 +810,7 @@ GETTER(api_requests, api_requests)
 GETTER(impersonations, impersonations)
 GETTER(subject_requests, subject_requests)
 GETTER(metadata_token_requests, metadata_tokens)
+GETTER(metadata_pings, metadata_pings)
 GETTER(max_concurrent_api, api_max)
 GETTER(operation_polls, op_polls)
 
@@ -879,15 +885,25 @@ char *fake_google_sa_file(struct fake_google *f, const char *dir,
 void fake_google_clean_env(const char *home)
 {
 	static const char *const vars[] = {
-		"CCAICTL_ACCESS_TOKEN",	     "GOOGLE_APPLICATION_CREDENTIALS",
-		"CLOUDSDK_CONFIG",	     "GCE_METADATA_HOST",
-		"GCE_METADATA_ROOT",	     "GOOGLE_CLOUD_QUOTA_PROJECT",
-		"GOOGLE_CLOUD_PROJECT",	     "GCLOUD_PROJECT",
-		"CCAICTL_ENDPOINT",	     "CCAICTL_ENDPOINT_SERVICEUSAGE",
-		"CCAICTL_ENDPOINT_IAM",	     "CCAICTL_ENDPOINT_IAMCREDENTIALS",
-		"CCAICTL_ENDPOINT_CRM",	     "CCAICTL_ENDPOINT_DIALOGFLOW",
-		"CCAICTL_ENDPOINT_INSIGHTS", "CCAICTL_ENDPOINT_STORAGE",
-		"CCAICTL_ENDPOINT_STS",	     "CCAICTL_ENDPOINT_OAUTH2",
+		"CCAICTL_ACCESS_TOKEN",
+		"GOOGLE_APPLICATION_CREDENTIALS",
+		"CLOUDSDK_CONFIG",
+		"GCE_METADATA_HOST",
+		"GCE_METADATA_ROOT",
+		"GCE_METADATA_IP",
+		"GOOGLE_CLOUD_QUOTA_PROJECT",
+		"GOOGLE_CLOUD_PROJECT",
+		"GCLOUD_PROJECT",
+		"CCAICTL_ENDPOINT",
+		"CCAICTL_ENDPOINT_SERVICEUSAGE",
+		"CCAICTL_ENDPOINT_IAM",
+		"CCAICTL_ENDPOINT_IAMCREDENTIALS",
+		"CCAICTL_ENDPOINT_CRM",
+		"CCAICTL_ENDPOINT_DIALOGFLOW",
+		"CCAICTL_ENDPOINT_INSIGHTS",
+		"CCAICTL_ENDPOINT_STORAGE",
+		"CCAICTL_ENDPOINT_STS",
+		"CCAICTL_ENDPOINT_OAUTH2",
 	};
 	size_t i;
 

@@ -66,6 +66,8 @@ int fake_google_api_requests(struct fake_google *f);
 int fake_google_impersonations(struct fake_google *f);
 int fake_google_subject_requests(struct fake_google *f);
 int fake_google_metadata_token_requests(struct fake_google *f);
+/* GET / with Metadata-Flavor: Google (the ping before anything else). */
+int fake_google_metadata_pings(struct fake_google *f);
 int fake_google_max_concurrent_api(struct fake_google *f);
 int fake_google_operation_polls(struct fake_google *f);
 /* Headers of the last API request (copies; "" when absent). */

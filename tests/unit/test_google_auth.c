@@ -384,7 +384,16 @@ static void test_google_auth__metadata_server(void **state)
 	assert_int_equal(api_get(g, &err), 0);
 	last_auth_prefix(x->f, "Bearer vm-token-");
 	assert_int_equal(fake_google_metadata_token_requests(x->f), 1);
+	/* pinged first, as google-auth does: GET / at the server */
+	assert_int_equal(fake_google_metadata_pings(x->f), 1);
 	ccai_google_free(g);
+	/* by GCE_METADATA_IP when it is set (google-auth pings the IP, not
+	 * the host name: no name lookup) */
+	setenv("GCE_METADATA_IP", host, 1);
+	setenv("GCE_METADATA_HOST", "127.0.0.1:1", 1);
+	assert_int_equal(ccai_google_new(&g, &o, &err), CCAI_EAUTH);
+	assert_int_equal(fake_google_metadata_pings(x->f), 2);
+	unsetenv("GCE_METADATA_IP");
 }
 
 static void test_google_auth__nothing_found(void **state)

@@ -256,6 +256,8 @@ static void test_google_emu__metadata_server(void **state)
 	assert_string_equal(in.cred_type, "metadata");
 	assert_int_equal(services_get(g, "dialogflow.googleapis.com", &err), 0);
 	assert_int_equal(stat_count("metadata.token"), 1);
+	/* google-auth's ping (GET / with Metadata-Flavor) came first */
+	assert_int_equal(stat_count("metadata.ping"), 1);
 	ccai_google_free(g);
 }
 
@@ -627,6 +629,228 @@ static void test_google_emu__serviceusage_refusals_are_retried(void **state)
 	ccai_google_free(g);
 }
 
+/* A JSON value of the emulator's authorized_user.json (a new string). */
+static char *user_field(const char *key)
+{
+	struct ccai_buf b = CCAI_BUF_INIT;
+	cJSON *u = NULL;
+	char *v;
+
+	assert_int_equal(ccai_file_read(&b, user_creds, 1 << 20, NULL), 0);
+	assert_int_equal(ccai_json_parse(&u, b.ptr, b.len, NULL), 0);
+	v = ccai_xstrdup(ccai_json_str(u, key));
+	cJSON_Delete(u);
+	ccai_buf_release(&b);
+	return v;
+}
+
+static int agents_list(struct ccai_google *g, const char *project,
+		       struct ccai_error *err)
+{
+	char path[160];
+	struct ccai_request req = {
+		.api = CCAI_API_DIALOGFLOW,
+		.method = "GET",
+		.path = path,
+		.idempotent = true,
+		.method_id = "dialogflow.projects.locations.agents.list",
+	};
+	cJSON *out = NULL;
+	int r;
+
+	snprintf(path, sizeof(path), "v3/projects/%s/locations/global/agents",
+		 project);
+	r = ccai_google_call(g, &req, &out, err);
+	cJSON_Delete(out);
+	return r;
+}
+
+/* impersonated_service_account: the source's token, then
+ * generateAccessToken for the target (as gcloud's
+ * --impersonate-service-account writes it). */
+static void test_google_emu__impersonated_service_account(void **state)
+{
+	struct ccai_google *admin = client_with(creds, 0), *g;
+	char *id = user_field("client_id"), *sec = user_field("client_secret");
+	char *rt = user_field("refresh_token"), *json, *path;
+	struct ccai_secret tok = CCAI_SECRET_INIT;
+	struct ccai_google_info in;
+	struct ccai_error err;
+
+	(void)state;
+	assert_int_equal(create_account(admin, "imp-target", &err), 0);
+	json = ccai_xasprintf(
+		"{\"type\":\"impersonated_service_account\","
+		"\"service_account_impersonation_url\":\"https://"
+		"iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/"
+		"imp-target@" PROJECT ".iam.gserviceaccount.com:"
+		"generateAccessToken\",\"delegates\":[],"
+		"\"source_credentials\":{\"type\":\"authorized_user\","
+		"\"client_id\":\"%s\",\"client_secret\":\"%s\","
+		"\"refresh_token\":\"%s\"}}",
+		id, sec, rt);
+	path = ccai_test_write(dir, "imp.json", json);
+	g = client_with(path, 0);
+	ccai_google_get_info(g, &in);
+	assert_string_equal(in.cred_type, "impersonated_service_account");
+	assert_string_equal(in.principal,
+			    "imp-target@" PROJECT ".iam.gserviceaccount.com");
+	assert_int_equal(ccai_google_access_token(g, &tok, &err), 0);
+	ccai_secret_release(&tok);
+	/* the token is the target's: it has no role in the project */
+	assert_int_equal(services_get(g, "dialogflow.googleapis.com", &err),
+			 CCAI_EAUTH);
+	assert_string_equal(err.status, "PERMISSION_DENIED");
+	assert_int_equal(stat_count("iamcredentials.projects.serviceAccounts."
+				    "generateAccessToken"),
+			 1);
+	/* the admin's (JWT) and the source's (refresh token) */
+	assert_int_equal(stat_count("oauth2.token"), 2);
+	ccai_google_free(g);
+	ccai_google_free(admin);
+	free(path);
+	free(json);
+	free(rt);
+	free(sec);
+	free(id);
+}
+
+/* external_account_authorized_user: a workforce user's refresh token at
+ * token_url, the client in Basic auth. */
+static void test_google_emu__external_account_authorized_user(void **state)
+{
+	char *id = user_field("client_id"), *sec = user_field("client_secret");
+	char *rt = user_field("refresh_token"), *json, *path;
+	struct ccai_google *g;
+	struct ccai_google_info in;
+	struct ccai_error err;
+
+	(void)state;
+	json = ccai_xasprintf(
+		"{\"type\":\"external_account_authorized_user\","
+		"\"audience\":\"//iam.googleapis.com/locations/global/"
+		"workforcePools/pool/providers/idp\",\"client_id\":\"%s\","
+		"\"client_secret\":\"%s\",\"refresh_token\":\"%s\","
+		"\"token_url\":\"https://sts.googleapis.com/v1/oauthtoken\","
+		"\"token_info_url\":\"https://sts.googleapis.com/v1/"
+		"introspect\"}",
+		id, sec, rt);
+	path = ccai_test_write(dir, "eaau.json", json);
+	g = client_with(path, 0);
+	ccai_google_get_info(g, &in);
+	assert_string_equal(in.cred_type, "external_account_authorized_user");
+	/* user credentials: each call bills its own project */
+	assert_true(in.quota_from_target);
+	assert_int_equal(services_get(g, "dialogflow.googleapis.com", &err), 0);
+	assert_int_equal(stat_count("sts.oauthtoken"), 1);
+	ccai_google_free(g);
+	free(path);
+	free(json);
+	free(rt);
+	free(sec);
+	free(id);
+}
+
+/*
+ * User credentials without a quota project are billed to their OAuth
+ * client's project on Google, where Dialogflow is off: ccaictl names
+ * each call's project in x-goog-user-project, so it works; with another
+ * quota project, SERVICE_DISABLED names that consumer, and is not taken
+ * for "the API is off in the target".
+ */
+static void test_google_emu__user_credentials_and_the_consumer(void **state)
+{
+	struct ccai_google *admin = client_with(creds, 0), *g;
+	struct ccai_google_opts o = {
+		.credentials_file = user_creds,
+		.endpoint = emu.base,
+		.quota_project = "other-quota-proj",
+		.max_attempts = 2,
+	};
+	struct ccai_google_info in;
+	struct ccai_error err;
+	cJSON *op = NULL;
+
+	(void)state;
+	assert_int_equal(enable(admin, "dialogflow.googleapis.com", &op, &err),
+			 0);
+	cJSON_Delete(op);
+	g = client_with(user_creds, 0);
+	ccai_google_get_info(g, &in);
+	assert_true(in.quota_from_target);
+	assert_null(in.quota_project);
+	assert_int_equal(agents_list(g, PROJECT, &err), 0);
+	ccai_google_free(g);
+	/* another quota project, where Dialogflow is off */
+	assert_int_equal(ccai_google_new(&g, &o, &err), 0);
+	ccai_google_get_info(g, &in);
+	assert_false(in.quota_from_target);
+	assert_string_equal(in.quota_project, "other-quota-proj");
+	assert_int_equal(agents_list(g, PROJECT, &err), CCAI_EAUTH);
+	assert_string_equal(err.reason, "SERVICE_DISABLED");
+	assert_true(ccai_str_starts_with(err.consumer, "projects/"));
+	assert_false(ccai_google_api_off_in(g, &err, PROJECT));
+	assert_true(ccai_google_api_off_in(g, &err, "other-quota-proj"));
+	assert_non_null(strstr(err.message, "quota project of these "
+					    "credentials"));
+	assert_non_null(strstr(err.message, "--quota-project " PROJECT));
+	ccai_google_free(g);
+	/* the target's own SERVICE_DISABLED is the target's */
+	assert_int_equal(agents_list(admin, "off-proj-target", &err),
+			 CCAI_EAUTH);
+	assert_true(ccai_google_api_off_in(admin, &err, "off-proj-target"));
+	assert_null(strstr(err.message, "quota project"));
+	ccai_google_free(admin);
+}
+
+/* Workforce: options.userProject only without client authentication. */
+static void test_google_emu__workforce_user_project(void **state)
+{
+	char *subj = ccai_test_write(dir, "wf-subject",
+				     "ccaictl-emulator-subject-token\n");
+	char *id = user_field("client_id"), *sec = user_field("client_secret");
+	char *with = ccai_xasprintf(
+		"{\"type\":\"external_account\",\"audience\":\"//iam."
+		"googleapis.com/locations/global/workforcePools/p/providers/"
+		"idp\",\"subject_token_type\":\"urn:ietf:params:oauth:"
+		"token-type:id_token\",\"token_url\":\"https://"
+		"sts.googleapis.com/v1/token\",\"workforce_pool_user_project\":"
+		"\"" PROJECT "\",\"client_id\":\"%s\",\"client_secret\":"
+		"\"%s\",\"credential_source\":{\"file\":\"%s\"}}",
+		id, sec, subj);
+	char *without = ccai_xasprintf(
+		"{\"type\":\"external_account\",\"audience\":\"//iam."
+		"googleapis.com/locations/global/workforcePools/p/providers/"
+		"idp\",\"subject_token_type\":\"urn:ietf:params:oauth:"
+		"token-type:id_token\",\"token_url\":\"https://"
+		"sts.googleapis.com/v1/token\",\"workforce_pool_user_project\":"
+		"\"" PROJECT "\",\"credential_source\":{\"file\":\"%s\"}}",
+		subj);
+	char *p1 = ccai_test_write(dir, "wf-with.json", with);
+	char *p2 = ccai_test_write(dir, "wf-without.json", without);
+	struct ccai_google *g;
+	struct ccai_secret tok = CCAI_SECRET_INIT;
+	struct ccai_error err;
+
+	(void)state;
+	g = client_with(p1, 0);
+	assert_int_equal(ccai_google_access_token(g, &tok, &err), 0);
+	ccai_secret_release(&tok);
+	ccai_google_free(g);
+	g = client_with(p2, 0);
+	assert_int_equal(ccai_google_access_token(g, &tok, &err), 0);
+	ccai_secret_release(&tok);
+	ccai_google_free(g);
+	assert_int_equal(stat_count("sts.token"), 2);
+	free(p1);
+	free(p2);
+	free(with);
+	free(without);
+	free(sec);
+	free(id);
+	free(subj);
+}
+
 static void test_google_emu__vv_log_of_ccaictl_is_redacted(void **state)
 {
 	const char *argv[] = { ccai_test_ccaictl(),
@@ -760,6 +984,10 @@ int main(void)
 		T(test_google_emu__retry_after_is_honoured),
 		T(test_google_emu__408_is_retried_for_storage),
 		T(test_google_emu__serviceusage_refusals_are_retried),
+		T(test_google_emu__impersonated_service_account),
+		T(test_google_emu__external_account_authorized_user),
+		T(test_google_emu__user_credentials_and_the_consumer),
+		T(test_google_emu__workforce_user_project),
 		T(test_google_emu__vv_log_of_ccaictl_is_redacted),
 		T(test_google_emu__vv_log_of_key_creation_is_redacted),
 #undef T
