@@ -451,7 +451,9 @@ static void explain_consumer(struct ccai_google *g,
 	char *p;
 	size_t n;
 
+	/* not for the calls that look numbers up: no loop */
 	if (!err || req->api == CCAI_API_CRM ||
+	    req->api == CCAI_API_SERVICEUSAGE ||
 	    strcmp(err->reason, "SERVICE_DISABLED") || !err->consumer[0] ||
 	    !(p = project_of_path(req->path)))
 		return;
@@ -553,7 +555,7 @@ out:
 static int project_number(struct ccai_google *g, const char *project,
 			  char **out)
 {
-	char *path;
+	char *path, numbuf[32];
 	const char *n;
 	cJSON *ans = NULL;
 	struct ccai_error e;
@@ -585,6 +587,34 @@ static int project_number(struct ccai_google *g, const char *project,
 	}
 	free(path);
 	n = ccai_json_str(ans, "projectNumber");
+	if (r < 0) {
+		/* no resourcemanager.projects.get: Service Usage names
+		 * services by the project's number too */
+		struct ccai_request req = {
+			.api = CCAI_API_SERVICEUSAGE,
+			.method = "GET",
+			.idempotent = true,
+			.method_id = "serviceusage.services.get",
+		};
+		const char *sn;
+
+		path = ccai_xasprintf("v1/projects/%s/services/"
+				      "serviceusage.googleapis.com",
+				      project);
+		req.path = path;
+		cJSON_Delete(ans);
+		ans = NULL;
+		r = ccai_google_call(g, &req, &ans, &e);
+		free(path);
+		sn = ccai_json_str(ans, "name");
+		if (r == 0 && sn && ccai_str_starts_with(sn, "projects/")) {
+			snprintf(numbuf, sizeof(numbuf), "%.*s",
+				 (int)strcspn(sn + 9, "/"), sn + 9);
+			n = numbuf;
+		} else {
+			n = NULL;
+		}
+	}
 	if (r == 0 && n) {
 		*out = ccai_xstrdup(n);
 		pthread_mutex_lock(&g->numbers_lock);
@@ -615,6 +645,10 @@ bool ccai_google_api_off_in(struct ccai_google *g, const struct ccai_error *err,
 		return false;
 	c += 9;
 	if (!strcmp(c, project))
+		return true;
+	/* ccaictl named the consumer itself (x-goog-user-project) */
+	if (g->quota_from_target ||
+	    (g->quota_project && !strcmp(g->quota_project, project)))
 		return true;
 	/* an unknown number is not the target: the safe answer, since
 	 * "off in the target" would plan to create what may exist */

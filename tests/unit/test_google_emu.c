@@ -803,6 +803,82 @@ static void test_google_emu__user_credentials_and_the_consumer(void **state)
 	ccai_google_free(admin);
 }
 
+static cJSON *call_json(struct ccai_google *g, enum ccai_api api,
+			const char *method, const char *path, const char *body)
+{
+	struct ccai_request req = {
+		.api = api,
+		.method = method,
+		.path = path,
+		.idempotent = true,
+		.method_id = "test",
+	};
+	cJSON *b = NULL, *out = NULL;
+	struct ccai_error err;
+
+	if (body)
+		assert_int_equal(ccai_json_parse(&b, body, strlen(body), NULL),
+				 0);
+	req.body = b;
+	if (ccai_google_call(g, &req, &out, &err) < 0)
+		fail_msg("%s %s: %s", method, path, err.message);
+	cJSON_Delete(b);
+	return out;
+}
+
+/*
+ * Credentials without resourcemanager.projects.get still tell the
+ * target's own SERVICE_DISABLED: Service Usage names the project's
+ * number too.
+ */
+static void test_google_emu__consumer_number_without_crm(void **state)
+{
+	struct ccai_google *admin = client_with(creds, 0), *g;
+	struct ccai_buf kf = CCAI_BUF_INIT;
+	struct ccai_error err;
+	cJSON *key, *pol;
+	char *path;
+
+	(void)state;
+	assert_int_equal(create_account(admin, "narrow-robot", &err), 0);
+	key = call_json(admin, CCAI_API_IAM, "POST",
+			"v1/projects/" PROJECT
+			"/serviceAccounts/narrow-robot@" PROJECT
+			".iam.gserviceaccount.com/keys",
+			"{}");
+	assert_int_equal(
+		ccai_b64_decode(&kf, ccai_json_str(key, "privateKeyData"),
+				strlen(ccai_json_str(key, "privateKeyData"))),
+		0);
+	path = ccai_test_write(dir, "narrow.json", kf.ptr);
+	pol = call_json(
+		admin, CCAI_API_CRM, "POST",
+		"v1/projects/narrow-proj-1:setIamPolicy",
+		"{\"policy\":{\"bindings\":[{\"role\":\"roles/"
+		"owner\",\"members\":[\"serviceAccount:emulator-admin@"
+		"ccaictl-emulator.iam.gserviceaccount.com\"]},{\"role\":"
+		"\"roles/serviceusage.serviceUsageConsumer\",\"members\":"
+		"[\"serviceAccount:narrow-robot@" PROJECT
+		".iam.gserviceaccount.com\"]}]}}");
+	cJSON_Delete(pol);
+	emu_post("/__emulator/stats", NULL);
+	g = client_with(path, 0);
+	/* Dialogflow is off in narrow-proj-1: the consumer is that project,
+	 * by number */
+	assert_int_equal(agents_list(g, "narrow-proj-1", &err), CCAI_EAUTH);
+	assert_string_equal(err.reason, "SERVICE_DISABLED");
+	assert_true(ccai_google_api_off_in(g, &err, "narrow-proj-1"));
+	/* projects.get was refused; services.get named the number */
+	assert_int_equal(stat_count("cloudresourcemanager.projects.get"), 1);
+	assert_int_equal(stat_count("serviceusage.services.get"), 1);
+	assert_null(strstr(err.message, "quota project"));
+	ccai_google_free(g);
+	ccai_google_free(admin);
+	cJSON_Delete(key);
+	ccai_buf_release(&kf);
+	free(path);
+}
+
 /* Workforce: options.userProject only without client authentication. */
 static void test_google_emu__workforce_user_project(void **state)
 {
@@ -988,6 +1064,7 @@ int main(void)
 		T(test_google_emu__external_account_authorized_user),
 		T(test_google_emu__user_credentials_and_the_consumer),
 		T(test_google_emu__workforce_user_project),
+		T(test_google_emu__consumer_number_without_crm),
 		T(test_google_emu__vv_log_of_ccaictl_is_redacted),
 		T(test_google_emu__vv_log_of_key_creation_is_redacted),
 #undef T
