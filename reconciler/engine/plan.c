@@ -651,8 +651,12 @@ void ccai_plan_resource_digest(const struct ccai_resource *r, char out[65])
 	struct ccai_buf b = CCAI_BUF_INIT;
 	char *live = r->live ? ccai_json_print(r->live) : ccai_xstrdup("-");
 
-	ccai_buf_printf(&b, "%s\n%s\n%s", r->qaddress,
-			r->server_name ? r->server_name : "-", live);
+	/* the same bytes as "%s\n%s\n%s", without formatting the live
+	 * object's text a second time */
+	if (ccai_buf_puts(&b, r->qaddress) < 0 || ccai_buf_putc(&b, '\n') < 0 ||
+	    ccai_buf_puts(&b, r->server_name ? r->server_name : "-") < 0 ||
+	    ccai_buf_putc(&b, '\n') < 0 || ccai_buf_puts(&b, live) < 0)
+		abort(); /* past the buffer's 256 MiB cap */
 	sha256_hex(b.ptr, b.len, out);
 	free(live);
 	ccai_buf_release(&b);

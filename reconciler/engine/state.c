@@ -223,14 +223,21 @@ static void entry_free(struct entry *e)
 	free(e); /* one block: the struct, its text and its names */
 }
 
-/* An entry from its (checked) tree; the tree stays the caller's.  One
- * allocation holds the struct, the text and the names the indexes use. */
-static struct entry *entry_of(const cJSON *tree)
+/*
+ * An entry from its (checked) tree, and its text when the caller has it
+ * (raw, rawlen: the JSON the tree was parsed from); the tree stays the
+ * caller's.  One allocation holds the struct, the text and the names the
+ * indexes use.
+ */
+static struct entry *entry_of_text(const cJSON *tree, const char *raw,
+				   size_t rawlen)
 {
 	const char *a = ccai_json_str(tree, "address");
 	const char *k = ccai_json_str(tree, "kind");
 	const char *sn = ccai_json_str(tree, "serverName");
-	char *text = cJSON_PrintUnformatted(tree), *p;
+	char *text = raw ? ccai_xstrndup(raw, rawlen)
+			 : cJSON_PrintUnformatted(tree),
+	     *p;
 	size_t la = strlen(a) + 1, lk = k ? strlen(k) + 1 : 0,
 	       ls = sn ? strlen(sn) + 1 : 0, lt = strlen(text) + 1;
 	struct entry *e = ccai_xmalloc(sizeof(*e) + la + lk + ls + lt);
@@ -256,6 +263,11 @@ static struct entry *entry_of(const cJSON *tree)
 	}
 	free(text);
 	return e;
+}
+
+static struct entry *entry_of(const cJSON *tree)
+{
+	return entry_of_text(tree, NULL, 0);
 }
 
 static void owners_add(struct ccai_state *s, struct entry *e)
@@ -381,6 +393,7 @@ static int value_at(cJSON **out, const char *data, const char *p,
 {
 	const char *stop = NULL;
 
+	p = skip_ws(p, end);
 	*out = cJSON_ParseWithLengthOpts(p, (size_t)(end - p), &stop, 0);
 	if (!*out) {
 		size_t off = stop && stop >= data ? (size_t)(stop - data)
@@ -393,6 +406,15 @@ static int value_at(cJSON **out, const char *data, const char *p,
 	}
 	*next = skip_ws(stop, end);
 	return 0;
+}
+
+/* The text of the value value_at() just parsed from p: p to its end. */
+static size_t value_len(const char *p, const char *next)
+{
+	while (next > p && (next[-1] == ' ' || next[-1] == '\t' ||
+			    next[-1] == '\n' || next[-1] == '\r'))
+		next--;
+	return (size_t)(next - p);
 }
 
 static int not_json(const char *data, const char *p, const char *where,
@@ -459,6 +481,7 @@ static int read_snapshot(struct ccai_state *s, const struct ccai_buf *data,
 				p = skip_ws(p + 1, end);
 			else
 				for (;;) {
+					const char *start = p;
 					char what[32];
 
 					if ((r = value_at(&v, data->ptr, p, end,
@@ -471,8 +494,15 @@ static int read_snapshot(struct ccai_state *s, const struct ccai_buf *data,
 					    check_entry(v, what, s->where,
 							&eerr) < 0)
 						bad_entry = true;
+					/* kept as written: no need to print
+					 * what was just read */
 					if (!bad_entry)
-						store_locked(s, entry_of(v));
+						store_locked(
+							s,
+							entry_of_text(
+								v, start,
+								value_len(start,
+									  p)));
 					cJSON_Delete(v);
 					v = NULL;
 					if (p < end && *p == ',') {
