@@ -10,6 +10,9 @@
 
 #include <cJSON.h>
 
+/* Project names the text summary lists before "and N more". */
+#define MAX_PROJECTS_SHOWN 10
+
 static const struct ccai_option options[] = {
 	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
 };
@@ -95,8 +98,13 @@ int ccai_cmd_validate(int argc, char **argv)
 		       "%zu kinds in %zu project%s",
 		       set.src.ndocs, set.src.nfiles, set.n, nkinds,
 		       set.projects.n, set.projects.n == 1 ? "" : "s");
-		for (i = 0; i < set.projects.n; i++)
+		/* one line at any size: the first few names (-o json has
+		 * them all) */
+		for (i = 0; i < set.projects.n && i < MAX_PROJECTS_SHOWN; i++)
 			printf("%s%s", i ? ", " : " (", set.projects.items[i]);
+		if (set.projects.n > MAX_PROJECTS_SHOWN)
+			printf(" and %zu more",
+			       set.projects.n - MAX_PROJECTS_SHOWN);
 		printf("%s\n", set.projects.n ? ")" : "");
 	} else {
 		ccai_cli_print_diag(&diag);
