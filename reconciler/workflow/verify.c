@@ -1185,6 +1185,15 @@ static int look_in(struct vctx *v, const char *loc, cJSON **found,
 	c = find_by_link(v, loc, source, found, e);
 	if (c == 0 && *found)
 		v->res->found_by = "link";
+	/* the location answers (the get said "not found"): a list that
+	 * fails (a filter it does not take) leaves the get to find it */
+	if (c < 0 && c != CCAI_ETIMEOUT && c != CCAI_ECANCELLED &&
+	    !ccai_google_api_off_in(v->g, e, v->m->project)) {
+		if (!notes->len)
+			ccai_buf_printf(notes, "looking by the link failed: %s",
+					e->message);
+		c = 0;
+	}
 	return c;
 }
 
