@@ -756,14 +756,14 @@ static const struct anchor *find_anchor(const struct loader *ld,
 /* "!!int" for "tag:yaml.org,2002:int"; other tags as they are. */
 static const char *tag_display(char *out, size_t size, const char *tag)
 {
-	char s[256];
-
-	if (!strncmp(tag, TAG_PREFIX, strlen(TAG_PREFIX)))
-		snprintf(out, size, "!!%s",
-			 ccai_source_snippet(s, sizeof(s),
-					     tag + strlen(TAG_PREFIX)));
-	else
+	/* written in place: no snprintf("!!%s") that could be cut */
+	if (!strncmp(tag, TAG_PREFIX, strlen(TAG_PREFIX)) && size > 2) {
+		out[0] = out[1] = '!';
+		ccai_source_snippet(out + 2, size - 2,
+				    tag + strlen(TAG_PREFIX));
+	} else {
 		ccai_source_snippet(out, size, tag);
+	}
 	return out;
 }
 
