@@ -35,6 +35,37 @@ struct ccai_common_opts {
 	bool no_color;
 };
 
+/*
+ * Which common options a command takes (the rest are refused, and left
+ * out of its --help): main.c's command table says, per command.
+ */
+enum {
+	CCAI_CO_FILES = 1u << 0, /* -f */
+	CCAI_CO_VARS = 1u << 1, /* --var, --var-file */
+	CCAI_CO_PROJECT = 1u << 2, /* --project */
+	CCAI_CO_STATE = 1u << 3, /* --state */
+	CCAI_CO_CONNECT = 1u << 4, /* --credentials --endpoint --emulator
+				    * --timeout */
+	CCAI_CO_PARALLEL = 1u << 5, /* --parallelism */
+	CCAI_CO_OUTPUT = 1u << 6, /* -o */
+	CCAI_CO_VERBOSE = 1u << 7, /* -v */
+	CCAI_CO_COLOR = 1u << 8, /* --no-color */
+	CCAI_CO_MANIFESTS = CCAI_CO_FILES | CCAI_CO_VARS | CCAI_CO_PROJECT,
+	CCAI_CO_ALL = 0x1ffu,
+};
+
+/* One entry of main.c's command table (git's commands[]). */
+struct ccai_cli_command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary; /* one line for 'ccaictl --help' */
+	const char *description; /* a few lines for 'ccaictl CMD --help' */
+	unsigned common; /* CCAI_CO_*: the common options it takes */
+};
+
+/* The command running (set by main() before it calls the command). */
+extern const struct ccai_cli_command *ccai_cli_command;
+
 extern const struct ccai_option ccai_common_options[];
 
 void ccai_common_init(struct ccai_common_opts *o);

@@ -42,8 +42,20 @@ int ccai_cli_google(struct ccai_google **out, const struct ccai_common_opts *o,
 					      "--endpoint and --credentials");
 		if ((r = ccai_mkdir_p(CCAI_CLI_EMULATOR_DIR, 0700, err)) < 0)
 			return r;
-		if (!emu && (r = ccai_emu_start(&emu, &cfg, err)) < 0)
+		if (!emu && (r = ccai_emu_start(&emu, &cfg, err)) < 0) {
+			/* most likely `ccaictl emulator --data` on it */
+			if (r == CCAI_ELOCKED)
+				ccai_error_set(
+					err, r,
+					"the emulator data in '%s' is in use "
+					"by a running 'ccaictl emulator': "
+					"talk to that one with --endpoint URL "
+					"--credentials %s/credentials.json "
+					"instead of --emulator",
+					CCAI_CLI_EMULATOR_DIR,
+					CCAI_CLI_EMULATOR_DIR);
 			return r;
+		}
 		go.endpoint = ccai_emu_base_url(emu);
 		go.credentials_file = ccai_emu_credentials_path(emu);
 	}

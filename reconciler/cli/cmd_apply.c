@@ -39,6 +39,26 @@ static const struct ccai_option destroy_options[] = {
 	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
 };
 
+/* "creating", for "Still creating... (10s elapsed)" */
+static const char *doing(const struct ccai_resource *r)
+{
+	switch (r->action) {
+	case CCAI_ACT_CREATE:
+		return "creating";
+	case CCAI_ACT_UPDATE:
+		return "updating";
+	case CCAI_ACT_REPLACE:
+		return "replacing";
+	case CCAI_ACT_DELETE:
+		return "deleting";
+	case CCAI_ACT_FORGET:
+		return "forgetting";
+	case CCAI_ACT_NOOP:
+		break;
+	}
+	return r->adopted ? "adopting" : "recording";
+}
+
 static void on_progress(void *ctx, const struct ccai_resource *r,
 			enum ccai_step_status st, long long ms,
 			const struct ccai_error *err)
@@ -47,13 +67,20 @@ static void on_progress(void *ctx, const struct ccai_resource *r,
 
 	(void)ctx;
 	if (st == CCAI_STEP_DONE)
-		printf("  %s: %s (%.1fs)\n", r->qaddress,
-		       ccai_apply_step_verb(r), ms / 1000.0);
+		printf("  %s: %s (%.1fs)%s%s\n", r->qaddress,
+		       ccai_apply_step_verb(r), ms / 1000.0,
+		       r->done_note ? "; " : "",
+		       r->done_note ? ccai_str_printable(msg, sizeof(msg),
+							 r->done_note)
+				    : "");
 	else if (st == CCAI_STEP_FAILED)
 		printf("  %s: FAILED after %.1fs: %s\n", r->qaddress,
 		       ms / 1000.0,
 		       ccai_str_printable(msg, sizeof(msg),
 					  err ? err->message : "?"));
+	else if (st == CCAI_STEP_RUNNING)
+		printf("  %s: Still %s... (%llds elapsed)\n", r->qaddress,
+		       doing(r), ms / 1000);
 	fflush(stdout);
 }
 
@@ -85,16 +112,26 @@ static bool confirm(const char *what)
 static void print_result(const struct ccai_apply_result *res, bool destroy,
 			 bool interrupted)
 {
+	char more[96] = "";
 	size_t i;
+	int n = 0;
+
+	/* what the plan's summary counted too: adoptions, forgets */
+	if (res->adopted)
+		n = snprintf(more, sizeof(more), ", %zu adopted", res->adopted);
+	if (res->done[CCAI_ACT_FORGET] && !destroy && n >= 0)
+		snprintf(more + n, sizeof(more) - (size_t)n, ", %zu forgotten",
+			 res->done[CCAI_ACT_FORGET]);
 
 	if (res->failed || res->skipped || res->not_run || interrupted) {
 		printf("\n%s %s: %zu created, %zu updated, %zu replaced, %zu "
-		       "deleted; %zu failed, %zu skipped, %zu not started.\n",
+		       "deleted%s; %zu failed, %zu skipped, %zu not "
+		       "started.\n",
 		       destroy ? "Destroy" : "Apply",
 		       interrupted ? "interrupted" : "failed",
 		       res->done[CCAI_ACT_CREATE], res->done[CCAI_ACT_UPDATE],
 		       res->done[CCAI_ACT_REPLACE], res->done[CCAI_ACT_DELETE],
-		       res->failed, res->skipped, res->not_run);
+		       more, res->failed, res->skipped, res->not_run);
 		for (i = 0; i < res->failures.n; i++) {
 			const struct ccai_error *e = &res->failures.items[i];
 			char path[600], msg[2048];
@@ -115,9 +152,10 @@ static void print_result(const struct ccai_apply_result *res, bool destroy,
 		       res->done[CCAI_ACT_DELETE], res->done[CCAI_ACT_FORGET]);
 	else
 		printf("\nApply complete: %zu created, %zu updated, %zu "
-		       "replaced, %zu deleted.\n",
+		       "replaced, %zu deleted%s.\n",
 		       res->done[CCAI_ACT_CREATE], res->done[CCAI_ACT_UPDATE],
-		       res->done[CCAI_ACT_REPLACE], res->done[CCAI_ACT_DELETE]);
+		       res->done[CCAI_ACT_REPLACE], res->done[CCAI_ACT_DELETE],
+		       more);
 }
 
 static cJSON *result_json(const struct ccai_apply_result *res,
@@ -236,10 +274,83 @@ static void print_refusal(const struct ccai_reconcile *rc,
 	ccai_run_error(&rc->err);
 }
 
+/* Set when saved_plan_arg() refused the command line. */
+static bool refused_with_plan;
+
+/*
+ * The saved plan among the positional arguments, or NULL when they are
+ * manifests.  A saved plan carries its manifests, variables and options,
+ * so it comes alone: anything that would change them is refused (and
+ * refused_with_plan set) rather than silently ignored.
+ */
+static const char *saved_plan_arg(const struct ccai_strlist *pos,
+				  const struct ccai_common_opts *o,
+				  bool destroy)
+{
+	const char *plan = NULL, *flag = NULL;
+	struct ccai_error err;
+	size_t i;
+	int r = 0;
+
+	refused_with_plan = true;
+	for (i = 0; i < pos->n + o->files.n && !plan && r >= 0; i++) {
+		const char *p =
+			i < pos->n ? pos->items[i] : o->files.items[i - pos->n];
+
+		if ((r = ccai_planfile_detect(p, &err)) > 0)
+			plan = p;
+	}
+	if (r < 0) {
+		ccai_cli_error(&err);
+		return NULL;
+	}
+	refused_with_plan = false;
+	if (!plan)
+		return NULL;
+	refused_with_plan = true;
+	if (destroy) {
+		ccai_cli_errorf("'%s' is a saved plan: 'ccaictl apply %s' "
+				"carries it out (save a destroy plan with "
+				"'ccaictl plan --destroy --out FILE')",
+				plan, plan);
+		return NULL;
+	}
+	if (pos->n + o->files.n > 1 || o->files.n) {
+		ccai_cli_errorf("'%s' is a saved plan, not a manifest: it "
+				"carries its own manifests; apply it alone, as "
+				"'ccaictl apply %s'",
+				plan, plan);
+		return NULL;
+	}
+	if (o->vars.n)
+		flag = "--var";
+	else if (o->var_files.n)
+		flag = "--var-file";
+	else if (targets.n)
+		flag = "--target";
+	else if (replace.n)
+		flag = "--replace";
+	else if (prune)
+		flag = "--prune";
+	else if (allow_replace)
+		flag = "--allow-replace";
+	if (flag) {
+		ccai_cli_errorf("a saved plan carries its variables and "
+				"options: 'ccaictl apply %s' takes no %s; make "
+				"a new plan with it ('ccaictl plan ... %s ... "
+				"--out %s')",
+				plan, flag, flag, plan);
+		return NULL;
+	}
+	refused_with_plan = false;
+	return plan;
+}
+
 static int run(int argc, char **argv, bool destroy)
 {
 	struct ccai_strlist pos = CCAI_STRLIST_INIT;
 	struct ccai_planfile pf;
+	const char *plan_file;
 	bool saved = false, json;
 	struct ccai_run rn;
 	struct ccai_reconcile rc;
@@ -272,19 +383,26 @@ static int run(int argc, char **argv, bool destroy)
 	po->targets = &targets;
 	po->replace = &replace;
 
-	/* `apply PLANFILE`: the saved manifests and options */
-	if (!destroy && pos.n == 1 && !rn.o.files.n &&
-	    !ccai_str_ends_with(pos.items[0], ".yaml") &&
-	    !ccai_str_ends_with(pos.items[0], ".yml")) {
+	/* `apply PLANFILE`: a saved plan, known by its content */
+	if ((plan_file = saved_plan_arg(&pos, &rn.o, destroy)) == NULL &&
+	    refused_with_plan)
+		goto out;
+	if (plan_file) {
 		struct ccai_vars none;
 		struct ccai_manifest_opts mo = { NULL, NULL };
+		struct ccai_planfile_target t = { rn.o.emulator, rn.o.endpoint,
+						  rn.o.state };
 
 		saved = true;
 		ccai_manifest_set_init(&rn.set);
 		rn.have_set = true;
-		if (ccai_planfile_load(&pf, pos.items[0], &rn.set, &rn.diag,
+		if (ccai_planfile_load(&pf, plan_file, &rn.set, &rn.diag,
 				       &err) < 0) {
 			ccai_cli_print_diag(&rn.diag);
+			ccai_run_error(&err);
+			goto out;
+		}
+		if (ccai_planfile_check_target(&pf, plan_file, &t, &err) < 0) {
 			ccai_run_error(&err);
 			goto out;
 		}
@@ -293,6 +411,17 @@ static int run(int argc, char **argv, bool destroy)
 		ccai_vars_release(&none);
 		if (r < 0) {
 			ccai_cli_print_diag(&rn.diag);
+			goto out;
+		}
+		if (rn.o.project &&
+		    !ccai_strlist_has(&rn.set.projects, rn.o.project)) {
+			ccai_cli_errorf("plan '%s' is about %s, not about "
+					"--project %s; nothing was changed",
+					plan_file,
+					rn.set.projects.n
+						? rn.set.projects.items[0]
+						: "no project",
+					rn.o.project);
 			goto out;
 		}
 		*po = pf.opts;
@@ -316,6 +445,8 @@ static int run(int argc, char **argv, bool destroy)
 	ro.hooks.planned = on_planned;
 	ro.hooks.confirm = on_confirm;
 	ro.hooks.progress = json ? NULL : on_progress;
+	ro.hooks.progress_every_ms = ccai_run_progress_interval();
+	ccai_run_plan_progress(&rn, po);
 
 	r = ccai_reconcile_run(&rc, &rn.set, rn.g, &ro);
 	if (rc.failed != CCAI_RECONCILE_OK &&
@@ -326,7 +457,8 @@ static int run(int argc, char **argv, bool destroy)
 	if (json)
 		print_json(&rc);
 	else if (rc.applied)
-		print_result(&rc.result, destroy, rc.interrupted);
+		print_result(&rc.result, destroy || rc.plan.destroy,
+			     rc.interrupted);
 	code = r == 0 ? CCAI_EXIT_OK : CCAI_EXIT_ERROR;
 out:
 	ccai_reconcile_release(&rc);

@@ -64,10 +64,14 @@ static int whoami(struct ccai_google *g, const struct ccai_common_opts *o)
 		else if (in.quota_from_target)
 			cJSON_AddStringToObject(j, "quotaProject",
 						"(each call's own project)");
-		if (in.endpoint)
+		/* the embedded emulator's URL dies with this process */
+		if (o->emulator)
+			cJSON_AddStringToObject(j, "emulatorData",
+						CCAI_CLI_EMULATOR_DIR);
+		else if (in.endpoint)
 			cJSON_AddStringToObject(j, "endpoint", in.endpoint);
 		cJSON_AddBoolToObject(j, "tokenObtained", r == 0);
-		s = cJSON_Print(j);
+		s = ccai_json_print_pretty(j);
 		printf("%s\n", s);
 		free(s);
 		cJSON_Delete(j);
@@ -80,9 +84,17 @@ static int whoami(struct ccai_google *g, const struct ccai_common_opts *o)
 		       in.quota_project	      ? in.quota_project
 		       : in.quota_from_target ? "(each call's own project)"
 					      : "(none)");
-		printf("endpoint:        %s\n",
-		       in.endpoint ? in.endpoint
-				   : "Google's (per API, regional hosts)");
+		if (o->emulator)
+			/* its URL would be gone by the time anyone used it */
+			printf("endpoint:        the embedded emulator, for "
+			       "this command only (data in %s; to keep one "
+			       "running: 'ccaictl emulator --data %s')\n",
+			       CCAI_CLI_EMULATOR_DIR, CCAI_CLI_EMULATOR_DIR);
+		else
+			printf("endpoint:        %s\n",
+			       in.endpoint ? in.endpoint
+					   : "Google's (per API, regional "
+					     "hosts)");
 		printf("token:           %s\n",
 		       r == 0 ? "obtained" : "could not be obtained");
 	}

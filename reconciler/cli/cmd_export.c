@@ -1,5 +1,5 @@
 /*
- * cmd_export.c - `ccaictl export --project P [--location L...] [-o DIR]
+ * cmd_export.c - `ccaictl export --project P [--location L...] [--out-dir DIR]
  * [--adopt]`: write manifests for what already exists in a project
  * (workflow/export.h does the work; docs/export.md describes it).
  */
@@ -17,7 +17,7 @@ static bool adopt, force;
 static struct ccai_strlist locations, insights_locations;
 
 static const struct ccai_option options[] = {
-	{ CCAI_OPT_STRING, "out-dir", 'o', &out_dir, "DIR",
+	{ CCAI_OPT_STRING, "out-dir", 0, &out_dir, "DIR",
 	  "write the manifests here (default: export-PROJECT)" },
 	{ CCAI_OPT_LIST, "location", 0, &locations, "LOC",
 	  "Dialogflow location to read (repeatable; default: global)" },
@@ -31,6 +31,8 @@ static const struct ccai_option options[] = {
 	{ CCAI_OPT_STRING, "key-dir", 0, &key_dir, "DIR",
 	  "folder the key stubs' keyFile points into (default "
 	  ".ccaictl/keys)" },
+	{ CCAI_OPT_REFUSED, "file", 'f', NULL, NULL,
+	  "does not apply: export reads the project, not manifests" },
 	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
 };
 
@@ -74,8 +76,9 @@ static void print_text(const struct ccai_export *ex, const char *dir,
 		return;
 	}
 	printf("Next: 'ccaictl plan -f %s' shows them as adoptions; "
-	       "'ccaictl export --adopt' records them in the state.\n",
-	       dir);
+	       "'ccaictl export --project %s --out-dir %s --force --adopt' "
+	       "records them in the state.\n",
+	       dir, ex->project, dir);
 	if (nkeys)
 		printf("Note: %zu ServiceAccountKey%s adopted by keyId: Google "
 		       "never gives an existing private key, so put each "
@@ -142,8 +145,8 @@ int ccai_cmd_export(int argc, char **argv)
 	memset(&ex, 0, sizeof(ex));
 	memset(&ar, 0, sizeof(ar));
 	r = ccai_cli_parse(argc, argv,
-			   "ccaictl export --project P [--location L...] [-o "
-			   "DIR] [--adopt]",
+			   "ccaictl export --project P [--location L...] "
+			   "[--out-dir DIR] [--adopt]",
 			   options, &run.o, &pos);
 	if (r) {
 		ccai_strlist_release(&pos);
@@ -152,10 +155,10 @@ int ccai_cmd_export(int argc, char **argv)
 		return CCAI_PARSE_EXIT(r);
 	}
 	json = !strcmp(run.o.output, "json");
-	if (pos.n || run.o.files.n) {
+	if (pos.n) {
 		ccai_cli_errorf("export reads the project, not manifests: "
 				"drop '%s'",
-				pos.n ? pos.items[0] : "-f");
+				pos.items[0]);
 		goto out;
 	}
 	if (!strcmp(run.o.output, "markdown")) {
@@ -174,6 +177,9 @@ int ccai_cmd_export(int argc, char **argv)
 		goto out;
 	dir = out_dir ? ccai_xstrdup(out_dir)
 		      : ccai_xasprintf("export-%s", project);
+	/* "imported/" is the folder "imported" (and not "imported//x") */
+	while (strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
+		dir[strlen(dir) - 1] = '\0';
 	memset(&eo, 0, sizeof(eo));
 	eo.project = project;
 	eo.locations = &locations;

@@ -8,7 +8,7 @@
 #include "cli/run.h"
 #include "util/json.h"
 
-static bool detailed, prune, allow_replace;
+static bool detailed, prune, allow_replace, destroy;
 static const char *out_file;
 static struct ccai_strlist targets, replace;
 
@@ -17,6 +17,9 @@ static const struct ccai_option options[] = {
 	  "exit 2 when there are changes (0: none, 1: error)" },
 	{ CCAI_OPT_STRING, "out", 0, &out_file, "FILE",
 	  "save the plan for 'ccaictl apply FILE'" },
+	{ CCAI_OPT_FLAG, "destroy", 0, &destroy, NULL,
+	  "plan the deletion of what the manifests manage (as 'ccaictl "
+	  "destroy' would)" },
 	{ CCAI_OPT_FLAG, "prune", 0, &prune, NULL,
 	  "delete what the state has and the manifests no longer do" },
 	{ CCAI_OPT_FLAG, "allow-replace", 0, &allow_replace, NULL,
@@ -41,7 +44,8 @@ int ccai_cmd_plan(int argc, char **argv)
 	memset(&run, 0, sizeof(run));
 	r = ccai_cli_parse(
 		argc, argv,
-		"ccaictl plan -f PATH... [--out FILE] [--detailed-exitcode]",
+		"ccaictl plan -f PATH... [--out FILE] [--detailed-exitcode] "
+		"[--destroy]",
 		options, &run.o, &pos);
 	if (r) {
 		ccai_strlist_release(&pos);
@@ -54,11 +58,13 @@ int ccai_cmd_plan(int argc, char **argv)
 		goto out;
 	memset(&po, 0, sizeof(po));
 	po.prune = prune;
+	po.destroy = destroy;
 	po.allow_replace = allow_replace;
 	po.targets = &targets;
 	po.replace = &replace;
 	po.parallelism = (int)run.o.parallelism;
 	po.stop = &ccai_run_stop;
+	ccai_run_plan_progress(&run, &po);
 	if (ccai_run_plan(&run, &po) < 0)
 		goto out;
 	if (!strcmp(run.o.output, "json")) {
@@ -76,14 +82,21 @@ int ccai_cmd_plan(int argc, char **argv)
 			ccai_render_text(stdout, &run.plan, &ro);
 	}
 	if (out_file) {
-		if (ccai_planfile_save(&run.plan, &po, out_file, &err) < 0) {
+		struct ccai_planfile_target t = { run.o.emulator,
+						  run.o.endpoint, run.o.state };
+		char *cmd;
+
+		if (ccai_planfile_save(&run.plan, &po, &t, out_file, &err) <
+		    0) {
 			ccai_run_error(&err);
 			goto out;
 		}
+		cmd = ccai_planfile_apply_command(out_file, &t,
+						  run.o.credentials);
 		if (strcmp(run.o.output, "json"))
-			printf("Saved the plan to %s; 'ccaictl apply %s' "
-			       "carries it out.\n",
-			       out_file, out_file);
+			printf("Saved the plan to %s; '%s' carries it out.\n",
+			       out_file, cmd);
+		free(cmd);
 	}
 	code = detailed && ccai_plan_has_changes(&run.plan) ? CCAI_EXIT_CHANGES
 							    : CCAI_EXIT_OK;

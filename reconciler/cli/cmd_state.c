@@ -13,9 +13,20 @@ static const struct ccai_option no_options[] = {
 	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
 };
 
-/* "Kind/name" (unique among the state's projects) or "project/Kind/name". */
+static const char *only_project;
+
+static const struct ccai_option state_options[] = {
+	{ CCAI_OPT_STRING, "project", 0, &only_project, "ID",
+	  "only this project's entries; Kind/name means ID/Kind/name" },
+	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
+};
+
+/*
+ * "Kind/name" (in --project, or unique among the state's projects) or
+ * "project/Kind/name".
+ */
 static char *full_address(struct ccai_state *s, const char *addr,
-			  struct ccai_error *err)
+			  const char *project, struct ccai_error *err)
 {
 	cJSON *entries, *e;
 	char *found = NULL;
@@ -26,6 +37,8 @@ static char *full_address(struct ccai_state *s, const char *addr,
 		slashes += *p == '/';
 	if (slashes == 2)
 		return ccai_xstrdup(addr);
+	if (slashes == 1 && project)
+		return ccai_xasprintf("%s/%s", project, addr);
 	if (slashes != 1) {
 		ccai_error_set(err, CCAI_EINVALID,
 			       "'%s' is not an address: use Kind/name or "
@@ -99,8 +112,17 @@ static const cJSON *co_owners(const cJSON *conflicts, const cJSON *e)
 
 static int state_list(struct ccai_run *run)
 {
-	cJSON *entries = ccai_state_entries(run->state), *e;
+	cJSON *entries = ccai_state_entries(run->state), *e, *next;
 	cJSON *conflicts = ccai_state_conflicts(run->state);
+
+	/* --project: only that project's entries */
+	for (e = entries ? entries->child : NULL; e && only_project; e = next) {
+		const char *p = ccai_json_str(e, "project");
+
+		next = e->next;
+		if (!p || strcmp(p, only_project))
+			cJSON_Delete(cJSON_DetachItemViaPointer(entries, e));
+	}
 
 	if (!strcmp(run->o.output, "json")) {
 		const cJSON *dup;
@@ -117,12 +139,22 @@ static int state_list(struct ccai_run *run)
 		printf("%s\n", s);
 		free(s);
 	} else {
+		int width = 0;
+		char a[512], s[1024];
+
+		/* one column for the addresses, as wide as the widest */
+		cJSON_ArrayForEach(e, entries)
+		{
+			int w = (int)strlen(ccai_str_printable(
+				a, sizeof(a), ccai_json_str(e, "address")));
+
+			width = CCAI_MAX(width, w);
+		}
 		cJSON_ArrayForEach(e, entries)
 		{
 			const char *sn = ccai_json_str(e, "serverName");
-			char a[512], s[1024];
 
-			printf("%-50s %s%s\n",
+			printf("%-*s  %s%s\n", width,
 			       ccai_str_printable(a, sizeof(a),
 						  ccai_json_str(e, "address")),
 			       ccai_str_printable(s, sizeof(s), sn ? sn : "-"),
@@ -146,7 +178,7 @@ static int state_list(struct ccai_run *run)
 static int state_show(struct ccai_run *run, const char *addr)
 {
 	struct ccai_error err;
-	char *full = full_address(run->state, addr, &err), *s;
+	char *full = full_address(run->state, addr, only_project, &err), *s;
 	cJSON *e;
 
 	if (!full) {
@@ -155,7 +187,7 @@ static int state_show(struct ccai_run *run, const char *addr)
 	}
 	e = ccai_state_get(run->state, full);
 	free(full);
-	s = cJSON_Print(e);
+	s = ccai_json_print_pretty(e);
 	printf("%s\n", s);
 	free(s);
 	cJSON_Delete(e);
@@ -168,7 +200,8 @@ static int state_rm(struct ccai_run *run, const struct ccai_strlist *addrs)
 	size_t i;
 
 	for (i = 1; i < addrs->n; i++) {
-		char *full = full_address(run->state, addrs->items[i], &err);
+		char *full = full_address(run->state, addrs->items[i],
+					  only_project, &err);
 
 		if (!full) {
 			ccai_run_error(&err);
@@ -200,7 +233,7 @@ int ccai_cmd_state(int argc, char **argv)
 	r = ccai_cli_parse(
 		argc, argv,
 		"ccaictl state list | show ADDRESS | rm ADDRESS... | unlock ID",
-		no_options, &run.o, &pos);
+		state_options, &run.o, &pos);
 	if (r) {
 		ccai_strlist_release(&pos);
 		return CCAI_PARSE_EXIT(r);

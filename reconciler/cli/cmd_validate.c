@@ -94,9 +94,11 @@ int ccai_cmd_validate(int argc, char **argv)
 		print_json(&set, &diag, r == 0);
 	} else if (r == 0) {
 		count_kinds(&set, &nkinds, NULL);
-		printf("valid: %zu documents in %zu files, %zu resources of "
-		       "%zu kinds in %zu project%s",
-		       set.src.ndocs, set.src.nfiles, set.n, nkinds,
+		printf("valid: %zu document%s in %zu file%s, %zu resource%s "
+		       "of %zu kind%s in %zu project%s",
+		       set.src.ndocs, set.src.ndocs == 1 ? "" : "s",
+		       set.src.nfiles, set.src.nfiles == 1 ? "" : "s", set.n,
+		       set.n == 1 ? "" : "s", nkinds, nkinds == 1 ? "" : "s",
 		       set.projects.n, set.projects.n == 1 ? "" : "s");
 		/* one line at any size: the first few names (-o json has
 		 * them all) */

@@ -14,6 +14,7 @@
 
 static const char *profile, *agent;
 static bool keep;
+static long long timeout_ms = -1; /* -1: not given, verify's default */
 static struct ccai_strlist insights_locations;
 static long long session_ttl_ms;
 
@@ -30,6 +31,10 @@ static const struct ccai_option options[] = {
 	{ CCAI_OPT_DURATION, "session-ttl", 0, &session_ttl_ms, "DURATION",
 	  "use case 3: the session ends this long after its last turn "
 	  "(queryParams.sessionTtl; default 60s, 1s to 24h)" },
+	/* replaces the common --timeout (30m): verify waits for Insights */
+	{ CCAI_OPT_DURATION, "timeout", 0, &timeout_ms, "DURATION",
+	  "how long to wait until Insights has the conversation (default "
+	  "10m; with --agent 10m after the session ends)" },
 	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
 };
 
@@ -72,21 +77,6 @@ static void on_waiting(void *ctx, const char *what)
 	fflush(stdout);
 }
 
-/* Did the user give --timeout?  Otherwise verify's own default applies. */
-static bool timeout_given(int argc, char **argv)
-{
-	int i;
-
-	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--"))
-			break;
-		if (!strcmp(argv[i], "--timeout") ||
-		    !strncmp(argv[i], "--timeout=", 10))
-			return true;
-	}
-	return false;
-}
-
 int ccai_cmd_verify(int argc, char **argv)
 {
 	struct ccai_strlist pos = CCAI_STRLIST_INIT;
@@ -102,13 +92,11 @@ int ccai_cmd_verify(int argc, char **argv)
 	memset(&run, 0, sizeof(run));
 	memset(&res, 0, sizeof(res));
 	ccai_error_clear(&err);
-	r = ccai_cli_parse(
-		argc, argv,
-		"ccaictl verify -f PATH... (--profile NAME | "
-		"--agent NAME) [--timeout DURATION (default 10m; with --agent "
-		"10m after the session ends)] [--session-ttl DURATION] "
-		"[--keep]",
-		options, &run.o, &pos);
+	r = ccai_cli_parse(argc, argv,
+			   "ccaictl verify -f PATH... (--profile NAME | "
+			   "--agent NAME) [--timeout DURATION] "
+			   "[--session-ttl DURATION] [--keep]",
+			   options, &run.o, &pos);
 	if (r) {
 		ccai_strlist_release(&pos);
 		ccai_strlist_release(&insights_locations);
@@ -138,10 +126,12 @@ int ccai_cmd_verify(int argc, char **argv)
 				"completes them");
 		goto out;
 	}
-	if (!timeout_given(argc, argv))
-		run.o.timeout_ms = ccai_verify_default_wait_ms(
-			agent ? CCAI_VERIFY_AGENT : CCAI_VERIFY_PROFILE,
-			session_ttl_ms);
+	run.o.timeout_ms = timeout_ms >= 0
+				   ? timeout_ms
+				   : ccai_verify_default_wait_ms(
+					     agent ? CCAI_VERIFY_AGENT
+						   : CCAI_VERIFY_PROFILE,
+					     session_ttl_ms);
 	wait_ms = run.o.timeout_ms;
 	/* the client's own deadline leaves room to clean up after the wait */
 	if (run.o.timeout_ms > 0)

@@ -16,7 +16,7 @@
 static const char *repo, *ref, *path, *cache, *listen_addr, *log_format,
 	*key_dir;
 static long long interval_ms = 60000;
-static bool once, plan_only, prune, allow_replace;
+static bool once, plan_only, prune, allow_replace, detailed;
 static struct ccai_strlist targets, verify_files;
 
 static const struct ccai_option options[] = {
@@ -34,6 +34,9 @@ static const struct ccai_option options[] = {
 	  "one pass; exit 0 when the revision is reconciled, 1 otherwise" },
 	{ CCAI_OPT_FLAG, "plan-only", 0, &plan_only, NULL,
 	  "plan and report changes and drift; change nothing" },
+	{ CCAI_OPT_FLAG, "detailed-exitcode", 0, &detailed, NULL,
+	  "with --once --plan-only: exit 2 when there are changes (0: none, "
+	  "1: error)" },
 	{ CCAI_OPT_FLAG, "prune", 0, &prune, NULL,
 	  "delete what the state has and the manifests no longer do" },
 	{ CCAI_OPT_FLAG, "allow-replace", 0, &allow_replace, NULL,
@@ -52,6 +55,9 @@ static const struct ccai_option options[] = {
 	{ CCAI_OPT_LIST, "verify-commits", 0, &verify_files, "FILE",
 	  "apply only commits signed by a key in FILE: an OpenPGP keyring or "
 	  "an SSH allowed-signers file (repeatable)" },
+	{ CCAI_OPT_REFUSED, "file", 'f', NULL, NULL,
+	  "does not apply: watch reads the manifests from the repository; "
+	  "use --path DIR instead of -f" },
 	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
 };
 
@@ -88,7 +94,7 @@ int ccai_cmd_watch(int argc, char **argv)
 	struct ccai_common_opts o;
 	struct ccai_watch_opts wo;
 	struct ccai_error err;
-	bool reconciled;
+	enum ccai_watch_result last;
 	int r, code = CCAI_EXIT_ERROR;
 
 	r = ccai_cli_parse(
@@ -105,18 +111,19 @@ int ccai_cmd_watch(int argc, char **argv)
 		ccai_cli_errorf("unexpected argument '%s'", pos.items[0]);
 		goto out;
 	}
-	if (o.files.n) {
-		ccai_cli_errorf(
-			"watch reads the manifests from the repository: "
-			"use --path DIR instead of -f");
-		goto out;
-	}
 	if (!repo || !*repo) {
 		ccai_cli_errorf("watch needs --repo URL|PATH");
 		goto out;
 	}
 	if (!ref || !*ref) {
 		ccai_cli_errorf("watch needs --ref BRANCH|TAG|COMMIT");
+		goto out;
+	}
+	if (detailed && !(once && plan_only)) {
+		ccai_cli_errorf(
+			"--detailed-exitcode goes with --once "
+			"--plan-only (a watch that keeps running has no "
+			"exit code to detail)");
 		goto out;
 	}
 	if (interval_ms <= 0) {
@@ -161,12 +168,14 @@ int ccai_cmd_watch(int argc, char **argv)
 	wo.client.ctx = &o;
 	ccai_run_signals();
 	ccai_git_global_init();
-	r = ccai_watch_run(&wo, &reconciled, &err);
+	r = ccai_watch_run(&wo, &last, &err);
 	ccai_git_global_shutdown();
 	if (r < 0)
 		ccai_cli_error(&err);
-	else if (!once || reconciled) /* a signal ends the loop: exit 0 */
-		code = CCAI_EXIT_OK;
+	else if (!once || last == CCAI_WATCH_RECONCILED)
+		code = CCAI_EXIT_OK; /* a signal ends the loop: exit 0 */
+	else if (detailed && last == CCAI_WATCH_PLANNED)
+		code = CCAI_EXIT_CHANGES;
 	ccai_cli_google_free(client); /* and stops an --emulator */
 	client = NULL;
 out:

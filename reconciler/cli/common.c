@@ -2,6 +2,8 @@
 #include "cli/cli.h"
 #include "util/log.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <unistd.h>
 
 /*
@@ -61,33 +63,114 @@ void ccai_common_release(struct ccai_common_opts *o)
 	ccai_strlist_release(&o->var_files);
 }
 
+const struct ccai_cli_command *ccai_cli_command;
+
+/* Which CCAI_CO_* group each common option belongs to. */
+static const struct {
+	const char *name;
+	unsigned group;
+} common_groups[] = {
+	{ "file", CCAI_CO_FILES },	     { "var", CCAI_CO_VARS },
+	{ "var-file", CCAI_CO_VARS },	     { "project", CCAI_CO_PROJECT },
+	{ "state", CCAI_CO_STATE },	     { "credentials", CCAI_CO_CONNECT },
+	{ "endpoint", CCAI_CO_CONNECT },     { "emulator", CCAI_CO_CONNECT },
+	{ "parallelism", CCAI_CO_PARALLEL }, { "timeout", CCAI_CO_CONNECT },
+	{ "output", CCAI_CO_OUTPUT },	     { "verbose", CCAI_CO_VERBOSE },
+	{ "no-color", CCAI_CO_COLOR },
+};
+
+static unsigned group_of(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < CCAI_ARRAY_SIZE(common_groups); i++)
+		if (!strcmp(common_groups[i].name, name))
+			return common_groups[i].group;
+	return CCAI_CO_ALL;
+}
+
+static bool has_option(const struct ccai_option *t, const char *name)
+{
+	for (; t && t->type != CCAI_OPT_END; t++)
+		if (t->name && !strcmp(t->name, name))
+			return true;
+	return false;
+}
+
+/*
+ * The common options as the running command sees them: those it does not
+ * take are refused (and not listed), and one it defines itself (verify's
+ * --timeout) is its own.
+ */
+static void common_for(struct ccai_option *out, size_t max,
+		       const struct ccai_option *cmd_opts)
+{
+	static char why[160];
+	const struct ccai_cli_command *c = ccai_cli_command;
+	unsigned mask = c ? c->common : CCAI_CO_ALL;
+	const struct ccai_option *o;
+	size_t n = 1;
+
+	snprintf(why, sizeof(why),
+		 "does not apply to 'ccaictl %s' (see 'ccaictl %s --help')",
+		 c ? c->name : "", c ? c->name : "");
+	memset(out, 0, max * sizeof(*out));
+	for (o = ccai_common_options; o->type != CCAI_OPT_END && n + 1 < max;
+	     o++) {
+		if (o->type == CCAI_OPT_GROUP || has_option(cmd_opts, o->name))
+			continue;
+		out[n] = *o;
+		if (!(group_of(o->name) & mask)) {
+			out[n].type = CCAI_OPT_REFUSED;
+			out[n].help = why;
+		}
+		n++;
+	}
+	/* the heading, only when some option is left under it */
+	out[0] = ccai_common_options[0];
+	for (o = out + 1; o->type != CCAI_OPT_END; o++)
+		if (o->type != CCAI_OPT_REFUSED)
+			return;
+	out[0].type = CCAI_OPT_REFUSED;
+}
+
 int ccai_cli_parse(int argc, char **argv, const char *usage,
 		   const struct ccai_option *cmd_opts,
 		   struct ccai_common_opts *common, struct ccai_strlist *pos)
 {
 	static const struct ccai_option none[] = { { CCAI_OPT_END, NULL, 0,
 						     NULL, NULL, NULL } };
+	static struct ccai_option common_here[32];
 	const struct ccai_option *tables[] = { cmd_opts ? cmd_opts : none,
-					       ccai_common_options, NULL };
+					       common_here, NULL };
+	const char *term = getenv("TERM");
 	struct ccai_error err;
 	bool help;
 
 	ccai_common_init(&g);
+	common_for(common_here, CCAI_ARRAY_SIZE(common_here), cmd_opts);
 	if (ccai_opts_parse(argc, argv, tables, pos, &help, &err) < 0) {
 		ccai_cli_error(&err);
 		ccai_common_release(&g);
 		return 2;
 	}
 	if (help) {
-		ccai_opts_usage(stdout, usage, tables);
+		ccai_opts_usage(stdout, usage,
+				ccai_cli_command ? ccai_cli_command->description
+						 : NULL,
+				tables);
 		ccai_common_release(&g);
 		return 1;
 	}
 	if (strcmp(g.output, "text") && strcmp(g.output, "json") &&
 	    strcmp(g.output, "markdown")) {
 		ccai_cli_errorf("unknown output format '%s' (use text, json or "
-				"markdown)",
-				g.output);
+				"markdown)%s",
+				g.output,
+				has_option(cmd_opts, "out-dir")
+					? "; to write into a folder, use "
+					  "--out-dir"
+					: "");
 		ccai_common_release(&g);
 		return 2;
 	}
@@ -96,7 +179,9 @@ int ccai_cli_parse(int argc, char **argv, const char *usage,
 		ccai_common_release(&g);
 		return 2;
 	}
-	if (getenv("NO_COLOR") && *getenv("NO_COLOR"))
+	/* no-color.org, and a terminal that says it has no colours */
+	if ((getenv("NO_COLOR") && *getenv("NO_COLOR")) ||
+	    (term && !strcmp(term, "dumb")))
 		g.no_color = true;
 	ccai_log_set_level(g.verbose);
 	*common = g;
@@ -124,11 +209,23 @@ void ccai_cli_errorf(const char *fmt, ...)
 	ccai_cli_error(&e);
 }
 
+/* Nobody reads standard output any more (`ccaictl plan | head`). */
+static bool reader_gone(void)
+{
+	struct pollfd p = { STDOUT_FILENO, POLLOUT, 0 };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
 int ccai_cli_finish(int code)
 {
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr,
-			"ccaictl: error: cannot write to standard output\n");
+		/* as git does: a closed pipe is the reader's choice, not an
+		 * error to report; the exit code still says the output was
+		 * cut */
+		if (errno != EPIPE && !reader_gone())
+			fprintf(stderr, "ccaictl: error: cannot write to "
+					"standard output\n");
 		return CCAI_EXIT_ERROR;
 	}
 	return code;

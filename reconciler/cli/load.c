@@ -21,10 +21,28 @@ char *ccai_cli_state_anchor(const char *state)
 	return parent;
 }
 
+/* A --var no manifest uses is most likely a typo: say so (on stderr). */
+static void warn_unused(const struct ccai_vars *vars)
+{
+	const char *name;
+	char *maybe;
+	size_t iter = 0;
+
+	while (ccai_vars_next_unused(vars, &iter, &name, &maybe)) {
+		fprintf(stderr,
+			"ccaictl: warning: --var %s is not used by any "
+			"manifest%s%s%s\n",
+			name, maybe ? " (did you mean '" : "",
+			maybe ? maybe : "", maybe ? "'?)" : "");
+		free(maybe);
+	}
+}
+
 int ccai_cli_load(struct ccai_manifest_set *set,
 		  const struct ccai_common_opts *o, struct ccai_diag *diag)
 {
 	struct ccai_manifest_opts mo = { o->project, NULL };
+	struct ccai_vars_usage usage;
 	struct ccai_vars vars;
 	struct ccai_error err;
 	char *anchor;
@@ -32,6 +50,8 @@ int ccai_cli_load(struct ccai_manifest_set *set,
 	int r = 0;
 
 	ccai_vars_init(&vars);
+	memset(&usage, 0, sizeof(usage));
+	vars.usage = &usage;
 	ccai_manifest_set_init(set);
 	if (!o->files.n) {
 		ccai_error_set(&err, CCAI_EINVALID,
@@ -56,6 +76,9 @@ int ccai_cli_load(struct ccai_manifest_set *set,
 			r = CCAI_EINVALID;
 	if (ccai_manifest_set_resolve(set, &vars, &mo, diag) < 0)
 		r = CCAI_EINVALID;
+	/* an undefined variable is said once, with how many places use it */
+	ccai_vars_note_repeats(&vars, diag);
+	warn_unused(&vars);
 	anchor = ccai_cli_state_anchor(o->state);
 	set->id = ccai_manifest_set_id_of(&o->files, anchor);
 	free(anchor);
@@ -65,6 +88,7 @@ int ccai_cli_load(struct ccai_manifest_set *set,
 out:
 	ccai_diag_sort(diag);
 	ccai_vars_release(&vars);
+	ccai_vars_usage_release(&usage);
 	return r;
 }
 

@@ -45,7 +45,8 @@ static int unknown(const struct ccai_option *const *tables, const char *arg,
 	snprintf(key, sizeof(key), "%.*s", (int)CCAI_MIN(n, 127), name);
 	for (t = tables; *t; t++)
 		for (o = *t; o->type != CCAI_OPT_END; o++)
-			if (o->name && o->type != CCAI_OPT_GROUP)
+			if (o->name && o->type != CCAI_OPT_GROUP &&
+			    o->type != CCAI_OPT_REFUSED)
 				ccai_strlist_add(&names, o->name);
 	s = ccai_str_suggest(key, (const char *const *)names.items, names.n);
 	if (s)
@@ -57,6 +58,13 @@ static int unknown(const struct ccai_option *const *tables, const char *arg,
 				   arg);
 	ccai_strlist_release(&names);
 	return r;
+}
+
+static int refused(const struct ccai_option *o, const char *arg,
+		   struct ccai_error *err)
+{
+	return ccai_error_set(err, CCAI_EINVALID, "option '%s' %s", arg,
+			      o->help);
 }
 
 static int store(const struct ccai_option *o, const char *value,
@@ -140,6 +148,8 @@ int ccai_opts_parse(int argc, char **argv,
 			o = find_long(tables, name, len);
 			if (!o)
 				return unknown(tables, a, err);
+			if (o->type == CCAI_OPT_REFUSED)
+				return refused(o, a, err);
 			if (!takes_value(o)) {
 				if (eq)
 					return ccai_error_set(
@@ -162,6 +172,8 @@ int ccai_opts_parse(int argc, char **argv,
 				o = find_short(tables, *p);
 				if (!o)
 					return unknown(tables, a, err);
+				if (o->type == CCAI_OPT_REFUSED)
+					return refused(o, a, err);
 				if (takes_value(o))
 					break;
 				set_flag(o);
@@ -184,17 +196,23 @@ int ccai_opts_parse(int argc, char **argv,
 	return 0;
 }
 
-void ccai_opts_usage(FILE *f, const char *usage,
+void ccai_opts_usage(FILE *f, const char *usage, const char *description,
 		     const struct ccai_option *const *tables)
 {
 	const struct ccai_option *const *t;
 	const struct ccai_option *o;
 
 	fprintf(f, "usage: %s\n", usage);
+	if (description)
+		fprintf(f, "\n%s\n", description);
 	for (t = tables; *t; t++) {
 		for (o = *t; o->type != CCAI_OPT_END; o++) {
 			char left[64];
 
+			if (o->type == CCAI_OPT_REFUSED)
+				continue;
+			if (t == tables && o == *t && o->type != CCAI_OPT_GROUP)
+				fprintf(f, "\noptions:\n");
 			if (o->type == CCAI_OPT_GROUP) {
 				fprintf(f, "\n%s\n", o->help);
 				continue;

@@ -23,6 +23,10 @@ enum ccai_opt_type {
 	CCAI_OPT_INT, /* long long * */
 	CCAI_OPT_DURATION, /* long long * milliseconds ("60s", "250ms") */
 	CCAI_OPT_GROUP, /* a heading in --help */
+	/* known, but not this command's: refused with that said, left out
+	 * of --help and of "did you mean"; help says why, after "option
+	 * '-f' " ("does not apply to ...") */
+	CCAI_OPT_REFUSED,
 };
 
 struct ccai_option {
@@ -43,7 +47,8 @@ int ccai_opts_parse(int argc, char **argv,
 		    const struct ccai_option *const *tables,
 		    struct ccai_strlist *pos, bool *help,
 		    struct ccai_error *err);
-void ccai_opts_usage(FILE *f, const char *usage,
+/* "usage: …", the description (may be NULL), then each table's options. */
+void ccai_opts_usage(FILE *f, const char *usage, const char *description,
 		     const struct ccai_option *const *tables);
 
 #endif

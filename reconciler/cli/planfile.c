@@ -1,12 +1,15 @@
 #include "util/common.h"
 #include "cli/planfile.h"
 #include "engine/render.h"
+#include "engine/state.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/str.h"
+
+#include <sys/stat.h>
 
 #define PLANFILE_KIND "ccaictl-plan"
 #define PLANFILE_MAX ((size_t)64 << 20)
@@ -43,10 +46,11 @@ static cJSON *strlist_json(const struct ccai_strlist *l)
 }
 
 int ccai_planfile_save(const struct ccai_plan *plan,
-		       const struct ccai_plan_opts *po, const char *path,
-		       struct ccai_error *err)
+		       const struct ccai_plan_opts *po,
+		       const struct ccai_planfile_target *target,
+		       const char *path, struct ccai_error *err)
 {
-	cJSON *root = cJSON_CreateObject(), *opts, *docs, *digests;
+	cJSON *root = cJSON_CreateObject(), *opts, *docs, *digests, *t;
 	char stamp[32], d[65];
 	size_t i;
 	char *text;
@@ -65,6 +69,17 @@ int ccai_planfile_save(const struct ccai_plan *plan,
 			      strlist_json(po ? po->targets : NULL));
 	cJSON_AddItemToObject(opts, "replace",
 			      strlist_json(po ? po->replace : NULL));
+	/* where it was made: apply refuses to carry it out anywhere else */
+	t = cJSON_AddObjectToObject(root, "target");
+	cJSON_AddBoolToObject(t, "emulator", target && target->emulator);
+	if (target && target->endpoint)
+		cJSON_AddStringToObject(t, "endpoint", target->endpoint);
+	else
+		cJSON_AddNullToObject(t, "endpoint");
+	if (target && target->state)
+		cJSON_AddStringToObject(t, "state", target->state);
+	else
+		cJSON_AddNullToObject(t, "state");
 	/* the manifest set's id: the scope of its --prune */
 	if (plan->set && plan->set->id)
 		cJSON_AddStringToObject(root, "set", plan->set->id);
@@ -158,6 +173,10 @@ int ccai_planfile_load(struct ccai_planfile *pf, const char *path,
 	pf->opts.targets = &pf->targets;
 	pf->opts.replace = &pf->replace;
 	pf->fingerprint = ccai_json_str(pf->root, "fingerprint");
+	opts = cJSON_GetObjectItemCaseSensitive(pf->root, "target");
+	pf->target.emulator = ccai_json_bool(opts, "emulator", false);
+	pf->target.endpoint = ccai_json_str(opts, "endpoint");
+	pf->target.state = ccai_json_str(opts, "state");
 	if (ccai_json_str(pf->root, "set"))
 		set->id = ccai_xstrdup(ccai_json_str(pf->root, "set"));
 	cJSON_ArrayForEach(
@@ -205,4 +224,127 @@ int ccai_planfile_moved(const struct ccai_planfile *pf,
 			ccai_strlist_add(moved, it->string);
 	}
 	return (int)moved->n;
+}
+
+int ccai_planfile_detect(const char *path, struct ccai_error *err)
+{
+	struct ccai_buf data = CCAI_BUF_INIT;
+	cJSON *root = NULL;
+	struct stat st;
+	const char *kind;
+	int yes = 0;
+
+	if (stat(path, &st) < 0 || S_ISDIR(st.st_mode))
+		return 0;
+	/* a FIFO or a device would hang or never end: refused */
+	if (!S_ISREG(st.st_mode))
+		return ccai_error_set(err, CCAI_EINVALID,
+				      "'%s' is not a regular file", path);
+	ccai_buf_init(&data, PLANFILE_MAX);
+	if (ccai_file_read(&data, path, PLANFILE_MAX, NULL) == 0 && data.len &&
+	    data.ptr[strspn(data.ptr, " \t\r\n")] == '{' &&
+	    ccai_json_parse(&root, data.ptr, data.len, NULL) == 0) {
+		kind = ccai_json_str(root, "kind");
+		yes = kind && !strcmp(kind, PLANFILE_KIND);
+	}
+	cJSON_Delete(root);
+	ccai_buf_release(&data);
+	return yes;
+}
+
+static bool same(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static bool same_state(const char *a, const char *b)
+{
+	return !strcmp(a ? a : CCAI_STATE_DEFAULT, b ? b : CCAI_STATE_DEFAULT);
+}
+
+/* A word for the shell: quoted unless it is plainly safe. */
+static void shell_word(struct ccai_buf *b, const char *s)
+{
+	const char *p;
+
+	if (*s &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		      "0123456789@%+=:,./-_") == strlen(s)) {
+		ccai_buf_puts(b, s);
+		return;
+	}
+	ccai_buf_putc(b, '\'');
+	for (p = s; *p; p++) {
+		if (*p == '\'')
+			ccai_buf_puts(b, "'\\''");
+		else
+			ccai_buf_putc(b, *p);
+	}
+	ccai_buf_putc(b, '\'');
+}
+
+char *ccai_planfile_apply_command(const char *path,
+				  const struct ccai_planfile_target *t,
+				  const char *credentials)
+{
+	struct ccai_buf b = CCAI_BUF_INIT;
+
+	ccai_buf_puts(&b, "ccaictl apply ");
+	shell_word(&b, path);
+	if (t->emulator)
+		ccai_buf_puts(&b, " --emulator");
+	if (t->endpoint) {
+		ccai_buf_puts(&b, " --endpoint ");
+		shell_word(&b, t->endpoint);
+	}
+	if (credentials && !t->emulator) {
+		ccai_buf_puts(&b, " --credentials ");
+		shell_word(&b, credentials);
+	}
+	if (t->state) {
+		ccai_buf_puts(&b, " --state ");
+		shell_word(&b, t->state);
+	}
+	return ccai_buf_detach(&b, NULL);
+}
+
+static const char *where(const struct ccai_planfile_target *t, char *buf,
+			 size_t size)
+{
+	if (t->emulator)
+		return "the embedded emulator (--emulator)";
+	if (t->endpoint) {
+		snprintf(buf, size, "--endpoint %s", t->endpoint);
+		return buf;
+	}
+	return "Google's APIs";
+}
+
+int ccai_planfile_check_target(const struct ccai_planfile *pf, const char *path,
+			       const struct ccai_planfile_target *t,
+			       struct ccai_error *err)
+{
+	const struct ccai_planfile_target *p = &pf->target;
+	char a[600], b[600], *cmd;
+	int r;
+
+	if (p->emulator == t->emulator && same(p->endpoint, t->endpoint) &&
+	    same_state(p->state, t->state))
+		return 0;
+	cmd = ccai_planfile_apply_command(path, p, NULL);
+	if (p->emulator != t->emulator || !same(p->endpoint, t->endpoint))
+		r = ccai_error_set(err, CCAI_EINVALID,
+				   "plan '%s' was made against %s, not %s; "
+				   "nothing was changed: run '%s'",
+				   path, where(p, a, sizeof(a)),
+				   where(t, b, sizeof(b)), cmd);
+	else
+		r = ccai_error_set(
+			err, CCAI_EINVALID,
+			"plan '%s' was made with the state %s, "
+			"not %s; nothing was changed: run '%s'",
+			path, p->state ? p->state : CCAI_STATE_DEFAULT,
+			t->state ? t->state : CCAI_STATE_DEFAULT, cmd);
+	free(cmd);
+	return r;
 }

@@ -18,8 +18,20 @@
 
 #include <cJSON.h>
 
+/*
+ * Where a plan was made: the APIs it read (the embedded emulator, an
+ * --endpoint, or Google's) and the state.  `apply FILE` refuses to carry
+ * it out anywhere else.  Strings are borrowed.
+ */
+struct ccai_planfile_target {
+	bool emulator;
+	const char *endpoint; /* NULL: Google's own endpoints */
+	const char *state; /* NULL: the default local state */
+};
+
 struct ccai_planfile {
 	cJSON *root;
+	struct ccai_planfile_target target; /* borrowed from root */
 	struct ccai_plan_opts opts;
 	struct ccai_strlist targets;
 	struct ccai_strlist replace;
@@ -27,8 +39,31 @@ struct ccai_planfile {
 };
 
 int ccai_planfile_save(const struct ccai_plan *plan,
-		       const struct ccai_plan_opts *po, const char *path,
-		       struct ccai_error *err);
+		       const struct ccai_plan_opts *po,
+		       const struct ccai_planfile_target *target,
+		       const char *path, struct ccai_error *err);
+
+/*
+ * Is path a plan saved by `plan --out`?  Decided by its content (a JSON
+ * document of kind "ccaictl-plan"), not by its name: 1 when it is; 0
+ * for a directory, a YAML file, or one that does not exist or cannot be
+ * read; CCAI_EINVALID (err says) for a FIFO or a device, which would
+ * hang any reader.
+ */
+int ccai_planfile_detect(const char *path, struct ccai_error *err);
+
+/*
+ * Does t (this run's) match where the plan was made?  When it does not,
+ * err says where the plan was made and how to apply it there.
+ */
+int ccai_planfile_check_target(const struct ccai_planfile *pf, const char *path,
+			       const struct ccai_planfile_target *t,
+			       struct ccai_error *err);
+
+/* The command that carries out the plan at path where t points. */
+char *ccai_planfile_apply_command(const char *path,
+				  const struct ccai_planfile_target *t,
+				  const char *credentials);
 
 /* Reads the file and adds its manifests to set (not yet resolved). */
 int ccai_planfile_load(struct ccai_planfile *pf, const char *path,

@@ -111,6 +111,33 @@ int ccai_run_plan(struct ccai_run *run, const struct ccai_plan_opts *po)
 	return r;
 }
 
+long long ccai_run_progress_interval(void)
+{
+	const char *s = getenv("CCAICTL_PROGRESS_INTERVAL");
+	long long ms;
+
+	if (s && *s && ccai_parse_duration_ms(s, &ms) == 0 && ms > 0)
+		return ms;
+	return 10000;
+}
+
+static void still_planning(void *ctx, long long elapsed_ms)
+{
+	FILE *f = ctx;
+
+	fprintf(f, "Still reading the live state... (%llds elapsed)\n",
+		elapsed_ms / 1000);
+	fflush(f);
+}
+
+void ccai_run_plan_progress(const struct ccai_run *run,
+			    struct ccai_plan_opts *po)
+{
+	po->waiting_every_ms = ccai_run_progress_interval();
+	po->waiting = still_planning;
+	po->waiting_ctx = strcmp(run->o.output, "text") ? stderr : stdout;
+}
+
 void ccai_run_release(struct ccai_run *run)
 {
 	if (run->have_plan)

@@ -52,6 +52,16 @@ void ccai_run_release(struct ccai_run *run);
 void ccai_run_render_opts(const struct ccai_run *run,
 			  struct ccai_render_opts *ro, FILE *f);
 
+/*
+ * How often a long run says what it is still doing (Terraform's 10s):
+ * CCAICTL_PROGRESS_INTERVAL (a duration) or 10s.
+ */
+long long ccai_run_progress_interval(void);
+/* Make a plan say, every interval, that it is still reading the live
+ * state: on stdout for text output, else on stderr. */
+void ccai_run_plan_progress(const struct ccai_run *run,
+			    struct ccai_plan_opts *po);
+
 /* Print an error for the user, with what it is about. */
 void ccai_run_error(const struct ccai_error *err);
 

@@ -842,7 +842,7 @@ static int open_listener(struct ccai_emu *e, const char *listen_addr,
 
 	host = ccai_xstrdup(listen_addr ? listen_addr : "127.0.0.1:0");
 	colon = strrchr(host, ':');
-	if (!colon || colon == host || !colon[1]) {
+	if (!colon || !colon[1]) {
 		r = ccai_error_set(err, CCAI_EINVALID,
 				   "listen address '%s' is not HOST:PORT",
 				   host);
@@ -855,10 +855,12 @@ static int open_listener(struct ccai_emu *e, const char *listen_addr,
 		host[strlen(host) - 1] = '\0';
 	}
 	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
+	/* ":PORT" is every IPv4 interface, as watch --listen has it */
+	hints.ai_family = host[0] ? AF_UNSPEC : AF_INET;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
-	if ((gai = getaddrinfo(host, port, &hints, &res)) != 0) {
+	if ((gai = getaddrinfo(host[0] ? host : NULL, port, &hints, &res)) !=
+	    0) {
 		r = ccai_error_set(err, CCAI_EINVALID,
 				   "cannot use listen address '%s': %s",
 				   listen_addr, gai_strerror(gai));

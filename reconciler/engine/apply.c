@@ -34,6 +34,10 @@ struct exec {
 	size_t nunits;
 	size_t *unit_of; /* resource -> unit */
 	int64_t *finished_at; /* per resource, ms; 0 if not changed this run */
+	/* per unit being run, under mu: when it started (0: not running)
+	 * and when to say it still is */
+	int64_t *started_at;
+	int64_t *next_report;
 	pthread_mutex_t mu; /* results, progress, state saves */
 };
 
@@ -235,9 +239,11 @@ static void clear_outputs(struct ccai_kres *k)
 	cJSON_Delete(k->result);
 	free(k->new_server_name);
 	cJSON_Delete(k->new_attrs);
+	free(k->done_note);
 	k->result = NULL;
 	k->new_server_name = NULL;
 	k->new_attrs = NULL;
+	k->done_note = NULL;
 }
 
 /* Is err one that a dependency created moments ago may cause? */
@@ -450,6 +456,11 @@ static int finish(struct exec *x, size_t i, struct ccai_kres *k,
 		attrs = k->new_attrs ? k->new_attrs : k->attrs;
 		ccai_state_put(x->state, state_entry(x, i, k, attrs));
 	}
+	if (k->done_note) {
+		free(r->done_note);
+		r->done_note = k->done_note;
+		k->done_note = NULL; /* the resource's now */
+	}
 	r->applied = true;
 	if (r->action != CCAI_ACT_NOOP)
 		x->finished_at[i] = ccai_clock_ms();
@@ -521,6 +532,10 @@ static int run_unit(void *ctx, size_t u)
 	int rc = 0, attempt;
 
 	ccai_error_clear(&err);
+	pthread_mutex_lock(&x->mu);
+	x->started_at[u] = start;
+	x->next_report[u] = start + (x->opts ? x->opts->progress_every_ms : 0);
+	pthread_mutex_unlock(&x->mu);
 	for (j = 0; j < un->nres && rc == 0; j++) {
 		rc = prepare(x, un->res[j], &ks[j], &sr[j], &err);
 		kp[j] = &ks[j];
@@ -543,6 +558,9 @@ static int run_unit(void *ctx, size_t u)
 		ccai_error_clear(&err);
 		rc = 0; /* try again */
 	}
+	pthread_mutex_lock(&x->mu);
+	x->started_at[u] = 0;
+	pthread_mutex_unlock(&x->mu);
 	for (j = 0; j < un->nres; j++) {
 		struct ccai_error ferr;
 		int frc = 0;
@@ -563,6 +581,29 @@ static int run_unit(void *ctx, size_t u)
 	free(kp);
 	free(sr);
 	return rc;
+}
+
+/* The pool's tick: say which steps are still running, once an interval. */
+static void still_running(void *ctx)
+{
+	struct exec *x = ctx;
+	int64_t now = ccai_clock_ms();
+	size_t u, j;
+
+	pthread_mutex_lock(&x->mu);
+	for (u = 0; u < x->nunits; u++) {
+		if (!x->started_at[u] || now < x->next_report[u])
+			continue;
+		for (j = 0; j < x->units[u].nres; j++)
+			x->opts->progress(x->opts->progress_ctx,
+					  &x->plan->res[x->units[u].res[j]],
+					  CCAI_STEP_RUNNING,
+					  x->next_report[u] - x->started_at[u],
+					  NULL);
+		while (x->next_report[u] <= now)
+			x->next_report[u] += x->opts->progress_every_ms;
+	}
+	pthread_mutex_unlock(&x->mu);
 }
 
 int ccai_apply_run(struct ccai_plan *plan, struct ccai_google *g,
@@ -606,6 +647,7 @@ int ccai_apply_run(struct ccai_plan *plan, struct ccai_google *g,
 		size_t **rdeps = ccai_xcalloc(n_run + 1, sizeof(*rdeps));
 		size_t *rndeps = ccai_xcalloc(n_run + 1, sizeof(*rndeps));
 		struct unit *all = x.units;
+		struct ccai_pool_tick tick = { 0, still_running, NULL };
 
 		for (u = 0; u < x.nunits; u++) {
 			if (map[u] == (size_t)-1)
@@ -625,9 +667,19 @@ int ccai_apply_run(struct ccai_plan *plan, struct ccai_google *g,
 		x.units = run;
 		x.nunits = n_run;
 		st = ccai_xcalloc(n_run + 1, sizeof(*st));
-		ccai_pool_dag(n_run, rdeps, rndeps, run_unit, &x,
-			      o && o->parallelism ? o->parallelism : 8,
-			      o ? o->stop : NULL, st);
+		x.started_at = ccai_xcalloc(n_run + 1, sizeof(*x.started_at));
+		x.next_report = ccai_xcalloc(n_run + 1, sizeof(*x.next_report));
+		tick.ctx = &x;
+		if (o && o->progress && o->progress_every_ms > 0)
+			/* a step is told about within a quarter interval */
+			tick.every_ms = CCAI_MAX(
+				CCAI_MIN(o->progress_every_ms / 4, 1000), 10);
+		ccai_pool_dag_tick(n_run, rdeps, rndeps, run_unit, &x,
+				   o && o->parallelism ? o->parallelism : 8,
+				   o ? o->stop : NULL, st, &tick);
+		free(x.started_at);
+		free(x.next_report);
+		x.started_at = x.next_report = NULL;
 		for (u = 0; u < n_run; u++) {
 			for (j = 0; j < run[u].nres; j++) {
 				size_t i = run[u].res[j];

@@ -36,9 +36,13 @@ enum ccai_step_status {
 	CCAI_STEP_FAILED,
 	CCAI_STEP_SKIPPED, /* a dependency failed */
 	CCAI_STEP_NOT_RUN, /* interrupted before it started */
+	/* only told to progress, never a result: the step is still in
+	 * flight after elapsed_ms (with progress_every_ms) */
+	CCAI_STEP_RUNNING,
 };
 
-/* Called (from worker threads, serialised) as each step finishes. */
+/* Called (from worker threads, serialised) as each step finishes, and
+ * for CCAI_STEP_RUNNING from the calling thread. */
 typedef void (*ccai_apply_progress)(void *ctx, const struct ccai_resource *r,
 				    enum ccai_step_status st,
 				    long long elapsed_ms,
@@ -49,6 +53,9 @@ struct ccai_apply_opts {
 	const struct ccai_stop *stop;
 	ccai_apply_progress progress;
 	void *progress_ctx;
+	/* > 0: also tell progress, every this often, of each step that is
+	 * still running (Terraform's "Still creating... (10s elapsed)") */
+	long long progress_every_ms;
 };
 
 struct ccai_apply_result {

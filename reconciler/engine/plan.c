@@ -100,6 +100,7 @@ static void resource_release(struct ccai_resource *r)
 	cJSON_Delete(r->changes);
 	free(r->mask);
 	free(r->deps);
+	free(r->done_note);
 }
 
 void ccai_plan_release(struct ccai_plan *plan)
@@ -136,6 +137,8 @@ struct read {
 	cJSON *result; /* freed once the last user is decided */
 	struct ccai_error *err; /* when rc < 0 */
 	int rc;
+	bool reported; /* its failure is a problem of the plan */
+	size_t same; /* other reads that failed with the same message */
 };
 
 struct planner {
@@ -149,6 +152,7 @@ struct planner {
 	size_t nreads;
 	size_t *read_of; /* resource index -> read index */
 	struct ccai_kres *kres;
+	int64_t start;
 };
 
 /* x-ccaictl list of a kind's schema ("immutable", "outputOnly"). */
@@ -183,8 +187,16 @@ static int do_read(void *ctx, size_t i)
 	return rd->rc;
 }
 
+static void still_reading(void *ctx)
+{
+	struct planner *pl = ctx;
+
+	pl->opts->waiting(pl->opts->waiting_ctx, ccai_clock_ms() - pl->start);
+}
+
 static void plan_reads(struct planner *pl)
 {
+	struct ccai_pool_tick tick = { 0, still_reading, NULL };
 	struct ccai_plan *p = pl->plan;
 	struct ccai_map keys = CCAI_MAP_INIT; /* read key -> index + 1 */
 	enum ccai_pool_status *st;
@@ -217,10 +229,13 @@ static void plan_reads(struct planner *pl)
 	}
 	ccai_map_release(&keys);
 	st = ccai_xcalloc(pl->nreads + 1, sizeof(*st));
-	ccai_pool_dag(pl->nreads, NULL, NULL, do_read, pl,
-		      pl->opts && pl->opts->parallelism ? pl->opts->parallelism
-							: 8,
-		      pl->opts ? pl->opts->stop : NULL, st);
+	tick.ctx = pl;
+	if (pl->opts && pl->opts->waiting)
+		tick.every_ms = pl->opts->waiting_every_ms;
+	ccai_pool_dag_tick(
+		pl->nreads, NULL, NULL, do_read, pl,
+		pl->opts && pl->opts->parallelism ? pl->opts->parallelism : 8,
+		pl->opts ? pl->opts->stop : NULL, st, &tick);
 	free(st);
 	p->reads = (long long)pl->nreads;
 }
@@ -452,6 +467,84 @@ static int confirm_vanished(struct planner *pl, size_t i,
 	return 0;
 }
 
+/*
+ * Has another read failed with rd's message already?  Counts it there
+ * (its read's same count), said once by note_same_failures().
+ */
+static bool same_failure(struct planner *pl, struct read *rd)
+{
+	size_t j;
+
+	for (j = 0; j < pl->nreads; j++) {
+		const struct read *o = &pl->reads[j];
+
+		if (o != rd && o->rc < 0 && o->reported &&
+		    !strcmp(o->err->message, rd->err->message)) {
+			pl->reads[j].same++;
+			return true;
+		}
+	}
+	rd->reported = true;
+	return false;
+}
+
+/* "... (and 3 more reads failed the same way)" on each such problem. */
+static void note_same_failures(struct planner *pl)
+{
+	struct ccai_diag *d = &pl->plan->problems;
+	size_t j, k;
+
+	for (j = 0; j < pl->nreads; j++) {
+		const struct read *o = &pl->reads[j];
+
+		if (!o->same)
+			continue;
+		for (k = 0; k < d->n; k++) {
+			size_t n = strlen(d->items[k].message);
+
+			if (strcmp(d->items[k].message, o->err->message))
+				continue;
+			snprintf(d->items[k].message + n,
+				 sizeof(d->items[k].message) - n,
+				 " (and %zu more read%s failed the same way)",
+				 o->same, o->same == 1 ? "" : "s");
+			break;
+		}
+	}
+}
+
+/*
+ * Drift: a change whose wanted value is what the last apply set, so the
+ * live value moved outside ccaictl (not the manifest).  Each such change
+ * says so ("drift": true), and one reason names them all.
+ */
+static void label_drift(struct ccai_resource *r)
+{
+	const cJSON *last =
+		cJSON_GetObjectItemCaseSensitive(r->state, "lastApplied");
+	struct ccai_buf paths = CCAI_BUF_INIT;
+	cJSON *c;
+
+	if (!cJSON_IsObject(last))
+		return;
+	cJSON_ArrayForEach(c, r->changes)
+	{
+		const char *path = ccai_json_str(c, "path");
+		const cJSON *after =
+			cJSON_GetObjectItemCaseSensitive(c, "after");
+		const cJSON *was = path ? ccai_json_path(last, path) : NULL;
+
+		if (!path || !after || !was ||
+		    !ccai_diff_equal(after, was, NULL))
+			continue;
+		cJSON_AddBoolToObject(c, "drift", true);
+		ccai_buf_printf(&paths, "%s%s", paths.len ? ", " : "", path);
+	}
+	if (paths.len)
+		reason(r, "changed outside ccaictl (drift): %s", paths.ptr);
+	ccai_buf_release(&paths);
+}
+
 /* Decide for one resource whose desired object is final. */
 static void decide(struct planner *pl, size_t i)
 {
@@ -467,8 +560,10 @@ static void decide(struct planner *pl, size_t i)
 	const char *join;
 
 	if (rd->rc < 0) {
-		/* one failed read is one problem, not one per resource */
-		if (rd->first == i)
+		/* one failed read is one problem, not one per resource, and
+		 * reads that fail the same way (an endpoint that does not
+		 * answer) are one problem too */
+		if (rd->first == i && !same_failure(pl, rd))
 			problem(pl, r, rd->err);
 		r->action = CCAI_ACT_NOOP;
 		return;
@@ -584,6 +679,7 @@ static void decide(struct planner *pl, size_t i)
 		cJSON_GetObjectItemCaseSensitive(r->state, "lastApplied"), &ds);
 	if (r->kind->ops->local_changes)
 		r->kind->ops->local_changes(k, r->changes);
+	label_drift(r);
 	if (forced_replace(o, r)) {
 		r->action = CCAI_ACT_REPLACE;
 		reason(r, "replacement asked for with --replace");
@@ -738,6 +834,55 @@ static void check_replaced_dependents(struct planner *pl)
 	}
 }
 
+/*
+ * Every --target and --replace must name a resource of the plan: a typo
+ * would otherwise plan nothing (or replace nothing) and look like
+ * success.
+ */
+static int check_names(const struct ccai_plan *p,
+		       const struct ccai_strlist *names, const char *flag,
+		       struct ccai_error *err)
+{
+	struct ccai_strlist all = CCAI_STRLIST_INIT;
+	size_t i, k;
+	int r = 0;
+
+	for (i = 0; names && i < names->n && r == 0; i++) {
+		const char *want = names->items[i], *s;
+
+		for (k = 0; k < p->n; k++)
+			if (!strcmp(want, p->res[k].address) ||
+			    !strcmp(want, p->res[k].qaddress))
+				break;
+		if (k < p->n)
+			continue;
+		if (!all.n)
+			for (k = 0; k < p->n; k++)
+				ccai_strlist_add(
+					&all,
+					strchr(want, '/') != strrchr(want, '/')
+						? p->res[k].qaddress
+						: p->res[k].address);
+		s = ccai_str_suggest(want, (const char *const *)all.items,
+				     all.n);
+		if (s)
+			r = ccai_error_set(err, CCAI_EINVALID,
+					   "%s '%s' names no resource of the "
+					   "manifests (did you mean '%s'?); "
+					   "nothing was planned",
+					   flag, want, s);
+		else
+			r = ccai_error_set(err, CCAI_EINVALID,
+					   "%s '%s' names no resource of the "
+					   "manifests (use Kind/name or "
+					   "project/Kind/name); nothing was "
+					   "planned",
+					   flag, want);
+	}
+	ccai_strlist_release(&all);
+	return r;
+}
+
 /* Include the dependencies of every targeted resource, transitively. */
 static void apply_targets(struct planner *pl)
 {
@@ -784,6 +929,7 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 	pl.g = g;
 	pl.state = state;
 	pl.opts = opts;
+	pl.start = start;
 	plan->set = set;
 	plan->destroy = opts && opts->destroy;
 	plan->lineage = ccai_xstrdup(or_empty(ccai_state_lineage(state)));
@@ -837,6 +983,10 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 	}
 	ccai_strlist_release(&addresses);
 	ccai_map_release(&managed);
+	if (opts &&
+	    ((rc = check_names(plan, opts->targets, "--target", err)) < 0 ||
+	     (rc = check_names(plan, opts->replace, "--replace", err)) < 0))
+		goto out;
 	ccai_resolve_deps(plan, set);
 	apply_targets(&pl);
 	/* drop what is not targeted */
@@ -891,6 +1041,7 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 		preflight(&pl, j);
 		plan->counts[plan->res[j].action]++;
 	}
+	note_same_failures(&pl);
 	check_replaced_dependents(&pl);
 	fingerprint(&pl);
 	plan->elapsed_ms = ccai_clock_ms() - start;

@@ -71,6 +71,7 @@ struct ccai_resource {
 	/* a forget that only lets go of this manifest set's claim: another
 	 * set still declares it, so its entry stays (state.h "sets") */
 	bool release;
+	char *done_note; /* apply: what the kind says its step did, or NULL */
 
 	size_t *deps; /* resources that must be done first */
 	size_t ndeps;
@@ -84,6 +85,11 @@ struct ccai_plan_opts {
 	const struct ccai_strlist *replace; /* force these to be replaced */
 	int parallelism;
 	const struct ccai_stop *stop;
+	/* > 0: waiting(waiting_ctx, elapsed) this often while the live
+	 * state is being read (a slow plan says it is still at it) */
+	long long waiting_every_ms;
+	void (*waiting)(void *ctx, long long elapsed_ms);
+	void *waiting_ctx;
 };
 
 struct ccai_plan {

@@ -8,7 +8,9 @@
 #include "engine/pool.h"
 #include "util/alloc.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <time.h>
 
 struct dag {
 	pthread_mutex_t mu;
@@ -24,6 +26,7 @@ struct dag {
 	size_t head;
 	size_t done; /* finished, failed, skipped or abandoned */
 	size_t running;
+	int exited; /* workers that returned */
 	ccai_pool_task task;
 	void *ctx;
 	const struct ccai_stop *stop;
@@ -75,6 +78,7 @@ static void *worker(void *arg)
 			}
 			if (ccai_stop_requested(d->stop) && d->running == 0)
 				d->done = d->n;
+			d->exited++;
 			pthread_cond_broadcast(&d->cv);
 			break;
 		}
@@ -103,10 +107,48 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* Until every worker returned, call the tick every tick->every_ms. */
+static void wait_ticking(struct dag *d, int nthreads,
+			 const struct ccai_pool_tick *tick)
+{
+	struct timespec at;
+
+	pthread_mutex_lock(&d->mu);
+	clock_gettime(CLOCK_MONOTONIC, &at);
+	for (;;) {
+		at.tv_sec += tick->every_ms / 1000;
+		at.tv_nsec += (tick->every_ms % 1000) * 1000000L;
+		if (at.tv_nsec >= 1000000000L) {
+			at.tv_sec++;
+			at.tv_nsec -= 1000000000L;
+		}
+		while (d->exited < nthreads &&
+		       pthread_cond_timedwait(&d->cv, &d->mu, &at) != ETIMEDOUT)
+			;
+		if (d->exited >= nthreads)
+			break;
+		pthread_mutex_unlock(&d->mu);
+		tick->fn(tick->ctx);
+		pthread_mutex_lock(&d->mu);
+	}
+	pthread_mutex_unlock(&d->mu);
+}
+
 void ccai_pool_dag(size_t n, size_t *const *deps, const size_t *ndeps,
 		   ccai_pool_task task, void *ctx, int parallelism,
 		   const struct ccai_stop *stop, enum ccai_pool_status *status)
 {
+	ccai_pool_dag_tick(n, deps, ndeps, task, ctx, parallelism, stop, status,
+			   NULL);
+}
+
+void ccai_pool_dag_tick(size_t n, size_t *const *deps, const size_t *ndeps,
+			ccai_pool_task task, void *ctx, int parallelism,
+			const struct ccai_stop *stop,
+			enum ccai_pool_status *status,
+			const struct ccai_pool_tick *tick)
+{
+	pthread_condattr_t ca;
 	struct dag d;
 	pthread_t *threads;
 	size_t i, k, *asucc;
@@ -116,7 +158,11 @@ void ccai_pool_dag(size_t n, size_t *const *deps, const size_t *ndeps,
 		return;
 	memset(&d, 0, sizeof(d));
 	pthread_mutex_init(&d.mu, NULL);
-	pthread_cond_init(&d.cv, NULL);
+	/* timed waits (the tick) on the monotonic clock */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d.cv, &ca);
+	pthread_condattr_destroy(&ca);
 	d.n = n;
 	d.deps = deps;
 	d.ndeps = ndeps;
@@ -152,6 +198,8 @@ void ccai_pool_dag(size_t n, size_t *const *deps, const size_t *ndeps,
 	if (t == 0) /* no thread could start: run inline */
 		worker(&d);
 	nthreads = t;
+	if (tick && tick->fn && tick->every_ms > 0 && nthreads > 0)
+		wait_ticking(&d, nthreads, tick);
 	for (t = 0; t < nthreads; t++)
 		pthread_join(threads[t], NULL);
 	for (i = 0; i < n; i++)

@@ -40,4 +40,22 @@ void ccai_pool_dag(size_t n, size_t *const *deps, const size_t *ndeps,
 		   ccai_pool_task task, void *ctx, int parallelism,
 		   const struct ccai_stop *stop, enum ccai_pool_status *status);
 
+/*
+ * While tasks run, the calling thread calls fn(ctx) every every_ms (never
+ * concurrently with itself; tasks keep running meanwhile): how a long
+ * run says what it is still waiting for.
+ */
+struct ccai_pool_tick {
+	long long every_ms;
+	void (*fn)(void *ctx);
+	void *ctx;
+};
+
+/* ccai_pool_dag(), with tick (NULL: none). */
+void ccai_pool_dag_tick(size_t n, size_t *const *deps, const size_t *ndeps,
+			ccai_pool_task task, void *ctx, int parallelism,
+			const struct ccai_stop *stop,
+			enum ccai_pool_status *status,
+			const struct ccai_pool_tick *tick);
+
 #endif

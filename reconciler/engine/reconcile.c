@@ -99,6 +99,7 @@ int ccai_reconcile_run(struct ccai_reconcile *rc, struct ccai_manifest_set *set,
 	ao.stop = o->plan.stop;
 	ao.progress = h->progress;
 	ao.progress_ctx = h->ctx;
+	ao.progress_every_ms = h->progress_every_ms;
 	r = ccai_apply_run(&rc->plan, g, rc->state, &ao, &rc->result);
 	rc->applied = true;
 	for (i = 0; i < rc->result.failures.n; i++)

@@ -60,6 +60,8 @@ struct ccai_reconcile_hooks {
 	bool (*confirm)(void *ctx, const struct ccai_plan *plan);
 	/* Each step as it finishes (apply.h: from workers, serialised). */
 	ccai_apply_progress progress;
+	/* > 0: progress also hears of steps still running, this often */
+	long long progress_every_ms;
 };
 
 struct ccai_reconcile_opts {

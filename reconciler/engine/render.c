@@ -108,9 +108,20 @@ static struct ccai_render_opts effective(const struct ccai_render_opts *o,
 	return e;
 }
 
+/* A value for the text plan: cut at VALUE_MAX (and *cut set when it is). */
+static char *shown_value(const cJSON *v, bool *cut)
+{
+	char *s = ccai_render_value(v, VALUE_MAX);
+
+	/* printed JSON ends with a quote, a bracket or a digit, never "..." */
+	if (strlen(s) > 3 && !strcmp(s + strlen(s) - 3, "..."))
+		*cut = true;
+	return s;
+}
+
 /* Leaves of a desired object, for a create: "path: value". */
 static void print_leaves(FILE *f, const cJSON *obj, const char *prefix,
-			 const char *indent)
+			 const char *indent, bool *cut)
 {
 	const cJSON *c;
 
@@ -121,9 +132,9 @@ static void print_leaves(FILE *f, const cJSON *obj, const char *prefix,
 				  : ccai_xstrdup(c->string);
 
 		if (cJSON_IsObject(c) && c->child) {
-			print_leaves(f, c, path, indent);
+			print_leaves(f, c, path, indent, cut);
 		} else {
-			char *v = ccai_render_value(c, VALUE_MAX);
+			char *v = shown_value(c, cut);
 
 			fprintf(f, "%s+ %s: %s\n", indent, path, v);
 			free(v);
@@ -132,14 +143,12 @@ static void print_leaves(FILE *f, const cJSON *obj, const char *prefix,
 	}
 }
 
-static void print_change(FILE *f, const cJSON *c, const char *indent)
+static void print_change(FILE *f, const cJSON *c, const char *indent, bool *cut)
 {
 	const cJSON *b = cJSON_GetObjectItemCaseSensitive(c, "before");
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(c, "after");
-	char *bs =
-		b ? ccai_render_value(b, VALUE_MAX) : ccai_xstrdup("(unset)");
-	char *as =
-		a ? ccai_render_value(a, VALUE_MAX) : ccai_xstrdup("(unset)");
+	char *bs = b ? shown_value(b, cut) : ccai_xstrdup("(unset)");
+	char *as = a ? shown_value(a, cut) : ccai_xstrdup("(unset)");
 
 	fprintf(f, "%s%s %s: %s -> %s\n", indent, a ? (b ? "~" : "+") : "-",
 		ccai_json_str(c, "path"), bs, as);
@@ -156,6 +165,7 @@ void ccai_render_text(FILE *f, const struct ccai_plan *p,
 	const char *bold = o && o->color ? "\033[1m" : "";
 	char summary[256];
 	size_t k, shown = 0;
+	bool cut = false;
 
 	for (k = 0; k < p->n; k++) {
 		const struct ccai_resource *r = &p->res[p->order[k]];
@@ -181,8 +191,9 @@ void ccai_render_text(FILE *f, const struct ccai_plan *p,
 		for (j = 0; j < r->reasons.n; j++)
 			fprintf(f, "      # %s\n", r->reasons.items[j]);
 		if (r->action == CCAI_ACT_CREATE && r->desired)
-			print_leaves(f, r->desired, "", "      ");
-		cJSON_ArrayForEach(c, r->changes) print_change(f, c, "      ");
+			print_leaves(f, r->desired, "", "      ", &cut);
+		cJSON_ArrayForEach(c, r->changes)
+			print_change(f, c, "      ", &cut);
 	}
 	if (!shown)
 		fprintf(f,
@@ -205,6 +216,11 @@ void ccai_render_text(FILE *f, const struct ccai_plan *p,
 			p->out_of_scope, p->out_of_scope == 1 ? "" : "s",
 			p->out_of_scope == 1 ? "s" : "",
 			p->destroy ? "destroy" : "--prune");
+	if (cut)
+		fprintf(f,
+			"Note: values longer than %d characters are cut "
+			"(\"...\"); '-o json' shows them whole.\n",
+			VALUE_MAX);
 }
 
 /* Markdown table cells must not break the table. */
@@ -293,7 +309,7 @@ cJSON *ccai_render_json(const struct ccai_plan *p)
 	cJSON_AddNumberToObject(sum, "forget",
 				(double)p->counts[CCAI_ACT_FORGET]);
 	cJSON_AddNumberToObject(sum, "adopt", (double)adopt);
-	cJSON_AddNumberToObject(sum, "noop",
+	cJSON_AddNumberToObject(sum, "no-op",
 				(double)(p->counts[CCAI_ACT_NOOP] - adopt));
 	cJSON_AddBoolToObject(sum, "changes", ccai_plan_has_changes(p));
 	acts = cJSON_AddArrayToObject(root, "actions");

@@ -11,7 +11,8 @@
 
 #include <cJSON.h>
 
-#define CCAI_PLAN_FORMAT 1
+/* 2: the summary's "noop" became "no-op", as in actions */
+#define CCAI_PLAN_FORMAT 2
 
 struct ccai_render_opts {
 	bool color; /* ANSI colours (only on a terminal) */

@@ -419,6 +419,39 @@ static int on_sideband(const char *str, int len, void *payload)
 
 /* ---- open, fetch ------------------------------------------------------ */
 
+static const char *local_path(const char *url);
+
+/* A local repository that is missing, or is not one, is a clear error. */
+static int local_source_ok(const char *url, const char *given,
+			   struct ccai_error *err)
+{
+	const char *path = local_path(url);
+	git_repository *repo = NULL;
+
+	if (!path) {
+		/* a relative path that realpath() could not resolve */
+		if (strstr(url, "://") ||
+		    (strchr(url, ':') && (!strchr(url, '/') ||
+					  strchr(url, ':') < strchr(url, '/'))))
+			return 0;
+		path = url;
+	}
+	if (!ccai_is_dir(path))
+		return ccai_error_set(
+			err, CCAI_ENOTFOUND,
+			"cannot fetch '%s': no such repository (a local "
+			"path; a remote one is https://, ssh:// or "
+			"user@host:path)",
+			given);
+	if (git_repository_open_ext(&repo, path, GIT_REPOSITORY_OPEN_NO_SEARCH,
+				    NULL) < 0)
+		return ccai_error_set(err, CCAI_EINVALID,
+				      "cannot fetch '%s': not a git repository",
+				      given);
+	git_repository_free(repo);
+	return 0;
+}
+
 int ccai_git_open(struct ccai_git **out, const struct ccai_git_opts *o,
 		  struct ccai_error *err)
 {
@@ -434,6 +467,9 @@ int ccai_git_open(struct ccai_git **out, const struct ccai_git_opts *o,
 	g->url = normalise_url(o->url);
 	g->display = ccai_git_redact_url(g->url);
 	ccai_git_redact_url_secrets(g->url);
+	/* a local source must be there: say so before making a cache */
+	if ((r = local_source_ok(g->url, o->url, err)) < 0)
+		goto fail;
 	name = ccai_git_mirror_name(g->display);
 	g->path = ccai_path_join(cache, name);
 	lock = ccai_xasprintf("%s.lock", g->path);

@@ -142,6 +142,7 @@ struct watch {
 	char verified_by[160];
 	bool meta_read; /* the state's "watch" record was looked at */
 	bool last_ok; /* of the last pass (for --once) */
+	enum ccai_watch_result last_result;
 };
 
 static bool meta_has(const cJSON *meta, const struct watch *w, const char *rev);
@@ -671,7 +672,7 @@ static void report(struct watch *w, struct outcome *oc)
 				}
 			}
 		}
-		if (oc->retry_in_ms)
+		if (oc->retry_in_ms && !w->o->once)
 			cJSON_AddNumberToObject(j, "retryInMs",
 						(double)oc->retry_in_ms);
 		log_json(w, j);
@@ -682,7 +683,8 @@ static void report(struct watch *w, struct outcome *oc)
 		size_t n;
 
 		ccai_error_format(&oc->err, msg, sizeof(msg));
-		if (oc->retry_in_ms)
+		/* --once: there is no next time */
+		if (oc->retry_in_ms && !w->o->once)
 			snprintf(retry, sizeof(retry), "; retry in %.1fs",
 				 (double)oc->retry_in_ms / 1000.0);
 		n = (size_t)snprintf(
@@ -818,6 +820,7 @@ done:
 	report(w, &oc);
 	update_metrics(w, &oc);
 	w->last_ok = oc.result == CCAI_WATCH_RECONCILED;
+	w->last_result = oc.result;
 	outcome_release(&oc);
 	return w->last_ok;
 }
@@ -866,17 +869,18 @@ static void log_event(struct watch *w, const char *msg, const char *text)
 	print_line(w->o->log, line);
 }
 
-int ccai_watch_run(const struct ccai_watch_opts *o, bool *reconciled,
-		   struct ccai_error *err)
+int ccai_watch_run(const struct ccai_watch_opts *o,
+		   enum ccai_watch_result *last, struct ccai_error *err)
 {
 	struct ccai_git_opts go;
 	struct watch w;
 	char text[768];
 	int r;
 
-	*reconciled = false;
+	*last = CCAI_WATCH_FAILED;
 	memset(&w, 0, sizeof(w));
 	w.o = o;
+	w.last_result = CCAI_WATCH_FAILED;
 	ccai_watch_sched_init(&w.sched, o->interval_ms);
 	w.m.stall_ms = o->timeout_ms + 2 * o->interval_ms + 60000;
 	w.m.heartbeat_ms = ccai_clock_ms();
@@ -908,7 +912,8 @@ int ccai_watch_run(const struct ccai_watch_opts *o, bool *reconciled,
 	log_event(&w, "start", text);
 	read_record(&w);
 	if (o->once) {
-		*reconciled = tick(&w);
+		tick(&w);
+		*last = w.last_result;
 		r = 0;
 		goto out;
 	}
@@ -918,7 +923,7 @@ int ccai_watch_run(const struct ccai_watch_opts *o, bool *reconciled,
 	ccai_loop_timer_at(&w.loop, w.beat_timer, ccai_clock_ms() + BEAT_MS);
 	ccai_loop_run(&w.loop);
 	log_event(&w, "stop", "stopping: signal received");
-	*reconciled = w.last_ok;
+	*last = w.last_result;
 	r = 0;
 out:
 	ccai_status_stop(w.status);

@@ -43,6 +43,7 @@
 #include "util/stop.h"
 #include "util/error.h"
 #include "util/str.h"
+#include "gitwatch/status.h"
 
 struct ccai_google;
 
@@ -97,13 +98,14 @@ struct ccai_watch_opts {
  * at start).
  *
  * Runs the loop until *stop, or one pass with o->once.  Returns 0 once
- * it ran, with *reconciled telling whether the last pass reconciled its
- * revision (what --once exits with; a failed pass's log line says why);
- * a negative code, with err, when the watch could not start (bad --path,
- * --listen or --verify-commits, a cache in use).
+ * it ran, with *last the result of the last pass (reconciled, planned:
+ * --plan-only found changes, failed, interrupted; what --once exits
+ * with; a failed pass's log line says why); a negative code, with err,
+ * when the watch could not start (a repository that is not there, bad
+ * --path, --listen or --verify-commits, a cache in use).
  */
-int ccai_watch_run(const struct ccai_watch_opts *o, bool *reconciled,
-		   struct ccai_error *err);
+int ccai_watch_run(const struct ccai_watch_opts *o,
+		   enum ccai_watch_result *last, struct ccai_error *err);
 
 /* ---- the schedule --------------------------------------------------- */
 

@@ -82,6 +82,9 @@ struct ccai_kres {
 	cJSON *result; /* the live object after the write */
 	char *new_server_name; /* the server name, when create learns it */
 	cJSON *new_attrs; /* attributes to keep in state (replaces) */
+	/* what the user should hear the step did beside the API call
+	 * ("key written to PATH"); no secrets */
+	char *done_note;
 };
 
 /* Kind hooks: how the engine reads and writes this kind's resources. */

@@ -596,6 +596,8 @@ static int make_key(struct ccai_kres *r, const char *keep,
 	if ((rc = write_key(file, pk->valuestring, err)) < 0)
 		goto out;
 	r->new_server_name = ccai_xstrdup(ccai_json_str(out, "name"));
+	free(r->done_note);
+	r->done_note = ccai_xasprintf("key written to %s", file);
 	/* kept: a create of a dead run may still land (is_orphan) */
 	ccai_json_set(
 		attrs, "lastIntent",

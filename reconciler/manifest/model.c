@@ -490,6 +490,7 @@ static void add_document(struct ctx *c, const struct ccai_vars *vars)
 	struct ccai_error err;
 	size_t before = c->diag->n;
 	const char *pname;
+	bool var_errors;
 
 	if (!cJSON_IsObject(root)) {
 		report(c, root, NULL, NULL,
@@ -497,8 +498,13 @@ static void add_document(struct ctx *c, const struct ccai_vars *vars)
 		       json_type_name(root));
 		return;
 	}
-	if (ccai_vars_expand_tree(vars, &c->set->src, root, "", c->diag) < 0)
-		c->errors += c->diag->n - before;
+	/* an undefined variable is reported at its first use only, so the
+	 * failure, not the count of diagnostics, says whether this one has
+	 * variable errors */
+	var_errors = ccai_vars_expand_tree(vars, &c->set->src, root, "",
+					   c->diag) < 0;
+	if (var_errors)
+		c->errors += CCAI_MAX(c->diag->n - before, 1);
 
 	av = cJSON_GetObjectItemCaseSensitive(root, "apiVersion");
 	kn = cJSON_GetObjectItemCaseSensitive(root, "kind");
@@ -546,7 +552,7 @@ static void add_document(struct ctx *c, const struct ccai_vars *vars)
 	spec = cJSON_GetObjectItemCaseSensitive(root, "spec");
 	meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
 	/* variable errors would only cascade into pattern mismatches */
-	if (c->diag->n == before) {
+	if (c->diag->n == before && !var_errors) {
 		precheck_annotations(c, ccai_json_path(meta, "annotations"));
 		check_output_only(c, kind, spec);
 		schema = ccai_manifest_schema(c->set, kind, &err);
@@ -941,6 +947,7 @@ static void add_depends_on(struct ctx *c, size_t idx)
 	for (tok = strtok_r(list, ", ", &save); tok;
 	     tok = strtok_r(NULL, ", ", &save)) {
 		char *parts[3] = { NULL, NULL, NULL }, *p = tok, *slash;
+		char *whole = ccai_xstrdup(tok), hint[300];
 		const struct ccai_manifest *t;
 		int np = 0;
 
@@ -961,13 +968,21 @@ static void add_depends_on(struct ctx *c, size_t idx)
 			report(c, ann, NULL, path,
 			       "'%s' is not 'Kind/name' or 'project/Kind/name'",
 			       ann->valuestring);
+			free(whole);
 			break;
 		}
 		if (!t) {
+			/* the name as written; a near one of that kind */
+			suggest_name(c->set, np == 3 ? parts[0] : m->project,
+				     parts[np - 2], parts[np - 1], hint,
+				     sizeof(hint));
 			report(c, ann, NULL, path,
-			       "'%s' names no manifest in this set", tok);
+			       "'%s' names no manifest in this set%s", whole,
+			       hint);
+			free(whole);
 			continue;
 		}
+		free(whole);
 		ccai_graph_add_edge(&c->set->graph, (size_t)(t - c->set->items),
 				    idx);
 	}

@@ -13,6 +13,8 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/str.h"
+#include "util/json.h"
+#include "manifest/source.h"
 
 #include <strings.h>
 
@@ -595,8 +597,19 @@ static bool eval_string(struct vctx *v, const struct snode *n,
 		ok = false;
 	}
 	if (n->pattern && (ok || out) && !regex_match(v->s, n->pattern, str)) {
-		add_issue(v, out, inst, NULL, 0, "must match pattern '%s'",
-			  n->pattern->src);
+		/* in words when the schema gives them (x-ccaictl-pattern),
+		 * and always with the value that did not match */
+		const char *words = ccai_json_str(n->json, "x-ccaictl-pattern");
+		char got[80];
+
+		ccai_source_snippet(got, sizeof(got), str);
+		if (words)
+			add_issue(v, out, inst, NULL, 0, "must be %s, not '%s'",
+				  words, got);
+		else
+			add_issue(v, out, inst, NULL, 0,
+				  "must match pattern '%s', not '%s'",
+				  n->pattern->src, got);
 		ok = false;
 	}
 	return ok;

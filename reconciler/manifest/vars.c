@@ -252,12 +252,111 @@ static void problem(struct ccai_strlist *probs, const char *fmt, ...)
 		ccai_strlist_add_owned(probs, msg);
 }
 
+static void note_use(const struct ccai_vars *vars, const char *name, size_t len)
+{
+	char *key;
+
+	if (!vars || !vars->usage)
+		return;
+	key = ccai_xstrndup(name, len);
+	ccai_map_put(&vars->usage->used, key, (void *)1);
+	free(key);
+}
+
+/* False when an earlier use of this undefined variable was reported. */
+static bool first_undefined_use(const struct ccai_vars *vars, const char *name,
+				size_t len)
+{
+	struct ccai_map *m;
+	uintptr_t uses;
+	char *key;
+
+	if (!vars || !vars->usage)
+		return true;
+	m = &vars->usage->undefined;
+	key = ccai_xstrndup(name, len);
+	uses = (uintptr_t)ccai_map_get(m, key);
+	ccai_map_put(m, key, (void *)(uses + 1));
+	free(key);
+	return uses == 0;
+}
+
+void ccai_vars_usage_release(struct ccai_vars_usage *u)
+{
+	ccai_map_release(&u->used);
+	ccai_map_release(&u->undefined);
+}
+
+static char *undefined_message(const char *name)
+{
+	return ccai_xasprintf("undefined variable '%s' (set it with --var "
+			      "%s=..., a --var-file, or " CCAI_VARS_ENV_PREFIX
+			      "%s)",
+			      name, name, name);
+}
+
+void ccai_vars_note_repeats(const struct ccai_vars *vars,
+			    struct ccai_diag *diag)
+{
+	const char *name;
+	void *v;
+	size_t iter = 0, k;
+
+	if (!vars || !vars->usage)
+		return;
+	while (ccai_map_next(&vars->usage->undefined, &iter, &name, &v)) {
+		uintptr_t more = (uintptr_t)v - 1;
+		char *msg;
+
+		if (!more)
+			continue;
+		msg = undefined_message(name);
+		for (k = 0; k < diag->n; k++) {
+			char *m = diag->items[k].message;
+			size_t n = strlen(m);
+
+			if (strcmp(m, msg))
+				continue;
+			snprintf(m + n, sizeof(diag->items[k].message) - n,
+				 "; %zu more place%s use%s it", (size_t)more,
+				 more == 1 ? "" : "s", more == 1 ? "s" : "");
+			break;
+		}
+		free(msg);
+	}
+}
+
+bool ccai_vars_next_unused(const struct ccai_vars *vars, size_t *iter,
+			   const char **name, char **suggestion)
+{
+	const struct ccai_varlist *args = &vars->args;
+	struct ccai_strlist used = CCAI_STRLIST_INIT;
+	const char *k, *s;
+	size_t it = 0;
+
+	if (!vars->usage)
+		return false;
+	while (*iter < args->n &&
+	       ccai_map_get(&vars->usage->used, args->items[*iter].name))
+		(*iter)++;
+	if (*iter >= args->n)
+		return false;
+	*name = args->items[(*iter)++].name;
+	while (ccai_map_next(&vars->usage->used, &it, &k, NULL))
+		ccai_strlist_add(&used, k);
+	s = ccai_str_suggest(*name, (const char *const *)used.items, used.n);
+	*suggestion = s ? ccai_xstrdup(s) : NULL;
+	ccai_strlist_release(&used);
+	return true;
+}
+
 /*
  * Appends the expansion of in to out and a message per problem to probs.
  * Returns the number of references replaced.
  */
 static size_t expand(const struct ccai_vars *vars, const char *in,
-		     struct ccai_buf *out, struct ccai_strlist *probs)
+		     struct ccai_buf *out, struct ccai_strlist *probs,
+		     size_t *said_before)
 {
 	const char *p = in, *name, *end, *close, *dflt, *value;
 	char s[256], *ref;
@@ -305,19 +404,22 @@ static size_t expand(const struct ccai_vars *vars, const char *in,
 				"nested variable reference in the default of "
 				"'%s' is not supported",
 				s);
-		} else if ((value = lookup(vars, name, nlen))) {
+		} else if ((value = (note_use(vars, name, nlen),
+				     lookup(vars, name, nlen)))) {
 			ccai_buf_puts(out, value);
 			subs++;
 		} else if (dflt) {
 			ccai_buf_add(out, dflt, (size_t)(close - dflt));
 			subs++;
+		} else if (!first_undefined_use(vars, name, nlen)) {
+			(*said_before)++; /* a problem, said once already */
 		} else {
-			problem(probs,
-				"undefined variable '%.*s' (set it with --var "
-				"%.*s=..., a --var-file, "
-				"or " CCAI_VARS_ENV_PREFIX "%.*s)",
-				(int)nlen, name, (int)nlen, name, (int)nlen,
-				name);
+			char *key = ccai_xstrndup(name, nlen);
+			char *msg = undefined_message(key);
+
+			problem(probs, "%s", msg);
+			free(msg);
+			free(key);
 		}
 		p = close + 1;
 	}
@@ -329,12 +431,16 @@ int ccai_vars_expand_string(const struct ccai_vars *vars, const char *in,
 {
 	struct ccai_strlist probs = CCAI_STRLIST_INIT;
 	struct ccai_buf buf = CCAI_BUF_INIT;
+	size_t again = 0;
 	int r = 0;
 
 	*out = NULL;
-	expand(vars, in, &buf, &probs);
-	if (probs.n)
-		r = ccai_error_set(err, CCAI_EINVALID, "%s", probs.items[0]);
+	expand(vars, in, &buf, &probs, &again);
+	if (probs.n || again)
+		r = ccai_error_set(err, CCAI_EINVALID, "%s",
+				   probs.n ? probs.items[0]
+					   : "undefined variable (reported at "
+					     "its first use)");
 	else
 		*out = ccai_buf_detach(&buf, NULL);
 	ccai_strlist_release(&probs);
@@ -367,14 +473,14 @@ static int expand_node(const struct ccai_vars *vars, struct ccai_source *src,
 	struct ccai_strlist probs = CCAI_STRLIST_INIT;
 	struct ccai_buf buf = CCAI_BUF_INIT;
 	struct ccai_srcpos pos = { 0 };
-	size_t subs, i;
+	size_t subs, i, again = 0;
 	char *text, epath[512];
 	int nprobs;
 
 	if (!strstr(node->valuestring, "${") ||
 	    (node->type & cJSON_IsReference))
 		return 0;
-	subs = expand(vars, node->valuestring, &buf, &probs);
+	subs = expand(vars, node->valuestring, &buf, &probs, &again);
 	if (src)
 		ccai_source_pos(src, node, &pos);
 	if (probs.n)
@@ -382,7 +488,7 @@ static int expand_node(const struct ccai_vars *vars, struct ccai_source *src,
 	for (i = 0; i < probs.n; i++)
 		ccai_diag_addpos(diag, CCAI_EINVALID, pos.file, pos.line,
 				 pos.col, epath, "%s", probs.items[i]);
-	if (!probs.n) {
+	if (!probs.n && !again) {
 		/* cJSON frees valuestring with its own hooks */
 		text = cJSON_malloc(buf.len + 1);
 		memcpy(text, buf.ptr, buf.len + 1);
@@ -391,7 +497,7 @@ static int expand_node(const struct ccai_vars *vars, struct ccai_source *src,
 		if (pos.plain && subs)
 			retype(node);
 	}
-	nprobs = (int)probs.n;
+	nprobs = (int)(probs.n + again);
 	ccai_buf_release(&buf);
 	ccai_strlist_release(&probs);
 	return nprobs;

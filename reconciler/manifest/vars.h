@@ -35,6 +35,7 @@
 #include "util/common.h"
 #include "util/error.h"
 #include "manifest/source.h"
+#include "util/map.h"
 
 #include <cJSON.h>
 
@@ -51,10 +52,22 @@ struct ccai_varlist {
 	size_t alloc;
 };
 
+/*
+ * What expansion saw, for a caller that asks (vars->usage): the names
+ * referenced, and how often each undefined one was.  With it, an
+ * undefined variable is one diagnostic, at its first use, however many
+ * places use it (ccai_vars_note_repeats() says how many).
+ */
+struct ccai_vars_usage {
+	struct ccai_map used; /* name -> (void *)1 */
+	struct ccai_map undefined; /* name -> (void *)(uintptr_t)uses */
+};
+
 struct ccai_vars {
 	struct ccai_varlist files; /* from --var-file */
 	struct ccai_varlist args; /* from --var */
 	bool no_env; /* ignore CCAICTL_VAR_* (tests, fuzzing) */
+	struct ccai_vars_usage *usage; /* NULL, or filled by expansion */
 };
 
 void ccai_vars_init(struct ccai_vars *vars);
@@ -96,5 +109,22 @@ int ccai_vars_expand_string(const struct ccai_vars *vars, const char *in,
 int ccai_vars_expand_tree(const struct ccai_vars *vars, struct ccai_source *src,
 			  cJSON *root, const char *path_prefix,
 			  struct ccai_diag *diag);
+
+void ccai_vars_usage_release(struct ccai_vars_usage *u);
+
+/*
+ * With vars->usage: appends to the diagnostic of each undefined variable
+ * used in more than one place how many more use it.
+ */
+void ccai_vars_note_repeats(const struct ccai_vars *vars,
+			    struct ccai_diag *diag);
+
+/*
+ * With vars->usage: a --var no manifest used, and the referenced name it
+ * most likely meant (*suggestion, for the caller to free, or NULL), one
+ * at a time: start with *iter = 0; returns false when there are no more.
+ */
+bool ccai_vars_next_unused(const struct ccai_vars *vars, size_t *iter,
+			   const char **name, char **suggestion);
 
 #endif

@@ -80,6 +80,38 @@ char *ccai_json_print(const cJSON *item)
 	return s;
 }
 
+char *ccai_json_print_pretty(const cJSON *item)
+{
+	char *s = cJSON_Print(item), *out, *q;
+	const char *p;
+	bool line_start = true;
+
+	if (!s)
+		return ccai_xstrdup("null");
+	/*
+	 * cJSON indents with tabs and puts one after each ':'.  A tab inside
+	 * a string is always escaped ("\t"), so every tab is layout: two
+	 * spaces at the start of a line, one space after a ':'.
+	 */
+	out = ccai_xmalloc(2 * strlen(s) + 1);
+	for (p = s, q = out; *p; p++) {
+		if (*p == '\t') {
+			if (line_start) {
+				*q++ = ' ';
+				*q++ = ' ';
+			} else {
+				*q++ = ' ';
+			}
+			continue;
+		}
+		line_start = *p == '\n';
+		*q++ = *p;
+	}
+	*q = '\0';
+	cJSON_free(s);
+	return out;
+}
+
 bool ccai_json_equal(const cJSON *a, const cJSON *b)
 {
 	return cJSON_Compare(a, b, 1) != 0;

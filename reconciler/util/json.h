@@ -25,6 +25,9 @@ cJSON *ccai_json_path(const cJSON *obj, const char *dotted);
 
 /* Compact text; the caller frees. */
 char *ccai_json_print(const cJSON *item);
+/* Indented with two spaces, "key": value, as jq and most tools print
+ * JSON for people; the caller frees. */
+char *ccai_json_print_pretty(const cJSON *item);
 /* Deep equality, object keys in any order (cJSON_Compare semantics). */
 bool ccai_json_equal(const cJSON *a, const cJSON *b);
 

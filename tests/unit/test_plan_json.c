@@ -1,7 +1,8 @@
 /*
  * test_plan_json.c - real `ccaictl plan -o json` output, from a real
  * emulator, validated against schemas/plan.schema.json: creates, then
- * (after apply) an update with a mask, a delete (--prune) and a no-op.
+ * (after apply) an update with a mask, a delete (--prune), a no-op and
+ * drift.
  */
 #include "util/common.h"
 #include "testutil.h"
@@ -64,6 +65,29 @@ static void apply(const char *dir, const char *base, const char *creds,
 		"cd '%s' && exec '%s' apply -f m --project demo-proj-1 "
 		"--endpoint '%s' --credentials '%s' --auto-approve %s",
 		dir, ccai_test_ccaictl(), base, creds, extra ? extra : "");
+	char *const argv[] = { (char *)(uintptr_t) "/bin/sh",
+			       (char *)(uintptr_t) "-c", cmd, NULL };
+
+	assert_int_equal(ccai_test_run(&p, argv, NULL), 0);
+	if (p.status)
+		fprintf(stderr, "%s\n%s\n", p.out.ptr, p.err.ptr);
+	assert_int_equal(p.status, 0);
+	ccai_test_proc_release(&p);
+	free(cmd);
+}
+
+/* displayName of ServiceAccount/one changed by someone else */
+static void change_behind_our_back(const char *base, const char *creds)
+{
+	struct ccai_test_proc p;
+	char *cmd = ccai_xasprintf(
+		"t=$('%s' auth print-access-token --endpoint '%s' "
+		"--credentials '%s') && curl -sf -X PATCH -H \"Authorization: "
+		"Bearer $t\" -H 'Content-Type: application/json' -d "
+		"'{\"serviceAccount\":{\"displayName\":\"By hand\"},"
+		"\"updateMask\":\"displayName\"}' '%s/v1/projects/demo-proj-1/"
+		"serviceAccounts/ccai-one@demo-proj-1.iam.gserviceaccount.com'",
+		ccai_test_ccaictl(), base, creds, base);
 	char *const argv[] = { (char *)(uintptr_t) "/bin/sh",
 			       (char *)(uintptr_t) "-c", cmd, NULL };
 
@@ -155,6 +179,30 @@ static void test_plan_json__real_output_matches_the_schema(void **state)
 		ccai_json_str(action_of(plan, "ServiceAccount/one"), "action"),
 		"no-op");
 	assert_true(cJSON_IsFalse(ccai_json_path(plan, "summary.changes")));
+	/* one spelling for no-op: the summary says it as actions do */
+	assert_int_equal(
+		ccai_json_num(ccai_json_path(plan, "summary"), "no-op", -1), 1);
+	cJSON_Delete(plan);
+
+	/* a change made outside ccaictl is labelled as drift */
+	change_behind_our_back(emu.base, creds);
+	plan = run_json(dir, emu.base, creds, "--detailed-exitcode", 2);
+	assert_int_equal(ccai_schema_validate(s, plan, print_issue, NULL, 0),
+			 0);
+	a = action_of(plan, "ServiceAccount/one");
+	assert_string_equal(ccai_json_str(a, "action"), "update");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+				 a, "reasons")),
+			 1);
+	assert_non_null(strstr(
+		cJSON_GetArrayItem(
+			cJSON_GetObjectItemCaseSensitive(a, "reasons"), 0)
+			->valuestring,
+		"changed outside ccaictl (drift): displayName"));
+	assert_true(cJSON_IsTrue(ccai_json_path(
+		cJSON_GetArrayItem(
+			cJSON_GetObjectItemCaseSensitive(a, "changes"), 0),
+		"drift")));
 	cJSON_Delete(plan);
 
 	assert_int_equal(ccai_test_emu_stop(&emu), 0);

@@ -203,8 +203,9 @@ static void test_schema__list_items_and_odd_keys_in_paths(void **state)
 			       &g),
 			 3);
 	assert_string_equal(g.path[0], "spec.members[2]");
-	assert_string_equal(
-		g.msg[0], "must match pattern '^(user|serviceAccount):\\S+$'");
+	assert_string_equal(g.msg[0], "must match pattern "
+				      "'^(user|serviceAccount):\\S+$', not "
+				      "'robot:c'");
 	assert_string_equal(g.path[1], "spec.members[3]");
 	assert_string_equal(g.msg[1], "duplicate item (same as [0])");
 	assert_string_equal(g.path[2], "spec.labels[\"team.io/x\"]");
@@ -275,6 +276,25 @@ static void test_schema__type_messages_show_the_value(void **state)
 	ccai_schema_free(t);
 }
 
+/* A pattern the schema puts in words (x-ccaictl-pattern) is said so, with
+ * the value that did not match, cut and escaped. */
+static void test_schema__pattern_in_words_with_the_value(void **state)
+{
+	struct ccai_schema *s =
+		compile("{\"properties\": {\"project\": {\"type\": \"string\", "
+			"\"pattern\": \"^[a-z][-a-z0-9]{4,28}[a-z0-9]$\", "
+			"\"x-ccaictl-pattern\": \"a project ID\"}}}");
+	struct got g;
+
+	(void)state;
+	assert_int_equal(check(s, "{\"project\": \"My_Project\"}", &g), 1);
+	assert_string_equal(g.msg[0], "must be a project ID, not 'My_Project'");
+	assert_int_equal(check(s, "{\"project\": \"a\\nb\"}", &g), 1);
+	assert_string_equal(g.msg[0], "must be a project ID, not 'a\\nb'");
+	assert_int_equal(check(s, "{\"project\": \"demo-proj-1\"}", &g), 0);
+	ccai_schema_free(s);
+}
+
 static void test_schema__bounds_messages(void **state)
 {
 	struct ccai_schema *s = compile(agent_schema);
@@ -308,7 +328,8 @@ static void test_schema__bounds_messages(void **state)
 	assert_string_equal(g.msg[4], "must contain at least one item that "
 				      "matches the required form");
 	assert_int_equal(check(t, "{\"id\": \"abcdefG\", \"n\": 0.3}", &g), 2);
-	assert_string_equal(g.msg[0], "must match pattern '^[a-z]+$'");
+	assert_string_equal(g.msg[0],
+			    "must match pattern '^[a-z]+$', not 'abcdefG'");
 	assert_string_equal(g.msg[1], "must be a multiple of 0.25");
 	assert_int_equal(check(t, "{\"id\": \"abcdefghi\", \"n\": 0}", &g), 2);
 	assert_string_equal(g.msg[0], "must be at most 8 characters long");
@@ -397,7 +418,8 @@ static void test_schema__anyof_reports_the_closest_branch(void **state)
 	assert_int_equal(check(s, "{\"agentRef\": {\"external\": \"x\"}}", &g),
 			 1);
 	assert_string_equal(g.path[0], "agentRef.external");
-	assert_string_equal(g.msg[0], "must match pattern '^projects/'");
+	assert_string_equal(g.msg[0], "must match pattern '^projects/', not "
+				      "'x'");
 	ccai_schema_free(s);
 }
 
@@ -465,7 +487,7 @@ static void test_schema__not_if_dependencies_property_names(void **state)
 	assert_string_equal(g.key[0], "key");
 	assert_int_equal(check(s, "{\"uri\": \"u\", \"Bad\": 1}", &g), 1);
 	assert_string_equal(g.msg[0], "invalid field name 'Bad': must match "
-				      "pattern '^[a-z]+$'");
+				      "pattern '^[a-z]+$', not 'Bad'");
 	assert_string_equal(g.key[0], "Bad");
 	ccai_schema_free(s);
 }
@@ -830,6 +852,7 @@ int main(void)
 		cmocka_unit_test(test_schema__enum_suggests_the_nearest_value),
 		cmocka_unit_test(test_schema__type_messages_show_the_value),
 		cmocka_unit_test(test_schema__bounds_messages),
+		cmocka_unit_test(test_schema__pattern_in_words_with_the_value),
 		cmocka_unit_test(test_schema__string_length_counts_code_points),
 		cmocka_unit_test(test_schema__multiple_of_is_exact_on_decimals),
 		cmocka_unit_test(

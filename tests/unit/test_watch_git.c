@@ -485,13 +485,17 @@ static void test_watch_git__mirror_is_bare_locked_and_has_no_url(void **state)
 	ccai_git_free(g2);
 	free(url);
 
-	/* a repository that is not there */
+	/* a repository that is not there: said at once, no mirror made */
 	o.url = "/nonexistent/repo";
-	assert_int_equal(ccai_git_open(&g, &o, &err), 0);
-	assert_true(ccai_git_fetch(g, &err) < 0);
-	assert_non_null(
-		strstr(err.message, "cannot fetch '/nonexistent/repo'"));
-	ccai_git_free(g);
+	g = NULL;
+	assert_int_equal(ccai_git_open(&g, &o, &err), CCAI_ENOTFOUND);
+	assert_null(g);
+	assert_non_null(strstr(err.message, "cannot fetch '/nonexistent/repo': "
+					    "no such repository"));
+	/* a folder that is no repository */
+	o.url = f->cache;
+	assert_true(ccai_git_open(&g, &o, &err) < 0);
+	assert_non_null(strstr(err.message, "not a git repository"));
 }
 
 static void test_watch_git__signature_is_extracted(void **state)
