@@ -274,53 +274,48 @@ static void print_refusal(const struct ccai_reconcile *rc,
 	ccai_run_error(&rc->err);
 }
 
-/* Set when saved_plan_arg() refused the command line. */
-static bool refused_with_plan;
-
 /*
- * The saved plan among the positional arguments, or NULL when they are
- * manifests.  A saved plan carries its manifests, variables and options,
- * so it comes alone: anything that would change them is refused (and
- * refused_with_plan set) rather than silently ignored.
+ * Sets *plan to the saved plan among the positional arguments (and -f),
+ * or NULL when they are manifests.  A saved plan carries its manifests,
+ * variables and options, so it comes alone: anything that would change
+ * them is refused (an error printed, -1) rather than silently ignored.
  */
-static const char *saved_plan_arg(const struct ccai_strlist *pos,
-				  const struct ccai_common_opts *o,
-				  bool destroy)
+static int saved_plan_arg(const struct ccai_strlist *pos,
+			  const struct ccai_common_opts *o, bool destroy,
+			  const char **plan)
 {
-	const char *plan = NULL, *flag = NULL;
+	const char *flag = NULL;
 	struct ccai_error err;
 	size_t i;
 	int r = 0;
 
-	refused_with_plan = true;
-	for (i = 0; i < pos->n + o->files.n && !plan && r >= 0; i++) {
+	*plan = NULL;
+	for (i = 0; i < pos->n + o->files.n && !*plan; i++) {
 		const char *p =
 			i < pos->n ? pos->items[i] : o->files.items[i - pos->n];
 
-		if ((r = ccai_planfile_detect(p, &err)) > 0)
-			plan = p;
+		if ((r = ccai_planfile_detect(p, &err)) < 0) {
+			ccai_cli_error(&err);
+			return -1;
+		}
+		if (r > 0)
+			*plan = p;
 	}
-	if (r < 0) {
-		ccai_cli_error(&err);
-		return NULL;
-	}
-	refused_with_plan = false;
-	if (!plan)
-		return NULL;
-	refused_with_plan = true;
+	if (!*plan)
+		return 0;
 	if (destroy) {
 		ccai_cli_errorf("'%s' is a saved plan: 'ccaictl apply %s' "
 				"carries it out (save a destroy plan with "
 				"'ccaictl plan --destroy --out FILE')",
-				plan, plan);
-		return NULL;
+				*plan, *plan);
+		return -1;
 	}
 	if (pos->n + o->files.n > 1 || o->files.n) {
 		ccai_cli_errorf("'%s' is a saved plan, not a manifest: it "
 				"carries its own manifests; apply it alone, as "
 				"'ccaictl apply %s'",
-				plan, plan);
-		return NULL;
+				*plan, *plan);
+		return -1;
 	}
 	if (o->vars.n)
 		flag = "--var";
@@ -339,11 +334,10 @@ static const char *saved_plan_arg(const struct ccai_strlist *pos,
 				"options: 'ccaictl apply %s' takes no %s; make "
 				"a new plan with it ('ccaictl plan ... %s ... "
 				"--out %s')",
-				plan, flag, flag, plan);
-		return NULL;
+				*plan, flag, flag, *plan);
+		return -1;
 	}
-	refused_with_plan = false;
-	return plan;
+	return 0;
 }
 
 static int run(int argc, char **argv, bool destroy)
@@ -384,8 +378,7 @@ static int run(int argc, char **argv, bool destroy)
 	po->replace = &replace;
 
 	/* `apply PLANFILE`: a saved plan, known by its content */
-	if ((plan_file = saved_plan_arg(&pos, &rn.o, destroy)) == NULL &&
-	    refused_with_plan)
+	if (saved_plan_arg(&pos, &rn.o, destroy, &plan_file) < 0)
 		goto out;
 	if (plan_file) {
 		struct ccai_vars none;

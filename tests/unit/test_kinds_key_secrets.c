@@ -175,6 +175,7 @@ static void test_kinds_key__private_key_dies_wiped(void **state)
 	cJSON_Delete(r.result);
 	free(r.new_server_name);
 	cJSON_Delete(r.new_attrs);
+	free(r.done_note);
 	cJSON_Delete(spec);
 	cJSON_Delete(desired);
 	ccai_buf_release(&file);
