@@ -70,15 +70,23 @@ static const struct {
 	const char *name;
 	unsigned group;
 } common_groups[] = {
-	{ "file", CCAI_CO_FILES },	     { "var", CCAI_CO_VARS },
-	{ "var-file", CCAI_CO_VARS },	     { "project", CCAI_CO_PROJECT },
-	{ "state", CCAI_CO_STATE },	     { "credentials", CCAI_CO_CONNECT },
-	{ "endpoint", CCAI_CO_CONNECT },     { "emulator", CCAI_CO_CONNECT },
-	{ "parallelism", CCAI_CO_PARALLEL }, { "timeout", CCAI_CO_CONNECT },
-	{ "output", CCAI_CO_OUTPUT },	     { "verbose", CCAI_CO_VERBOSE },
+	{ "file", CCAI_CO_FILES },
+	{ "var", CCAI_CO_VARS },
+	{ "var-file", CCAI_CO_VARS },
+	{ "project", CCAI_CO_PROJECT },
+	{ "state", CCAI_CO_STATE },
+	{ "credentials", CCAI_CO_CONNECT },
+	{ "endpoint", CCAI_CO_CONNECT },
+	{ "emulator", CCAI_CO_CONNECT },
+	{ "parallelism", CCAI_CO_PARALLEL },
+	{ "timeout", CCAI_CO_CONNECT },
+	{ "output", CCAI_CO_OUTPUT },
+	{ "verbose", CCAI_CO_VERBOSE },
 	{ "no-color", CCAI_CO_COLOR },
+	{ "quota-project", CCAI_CO_CONNECT },
 };
 
+/* A common option missing from the table is no command's: add it. */
 static unsigned group_of(const char *name)
 {
 	size_t i;
@@ -86,7 +94,7 @@ static unsigned group_of(const char *name)
 	for (i = 0; i < CCAI_ARRAY_SIZE(common_groups); i++)
 		if (!strcmp(common_groups[i].name, name))
 			return common_groups[i].group;
-	return CCAI_CO_ALL;
+	return 0;
 }
 
 static bool has_option(const struct ccai_option *t, const char *name)
