@@ -1,5 +1,6 @@
 #include "util/common.h"
 #include "cli/client_setup.h"
+#include "cli/run.h"
 #include "emulator/emulator.h"
 #include "util/fs.h"
 
@@ -24,6 +25,7 @@ int ccai_cli_google(struct ccai_google **out, const struct ccai_common_opts *o,
 		.endpoint = o->endpoint,
 		.timeout_ms = o->timeout_ms,
 		.max_in_flight = (int)o->parallelism,
+		.stop = &ccai_run_stop, /* every wait ends on a signal */
 	};
 	int r;
 

@@ -370,6 +370,8 @@ static int run(int argc, char **argv, bool destroy)
 		return CCAI_PARSE_EXIT(r);
 	}
 	json = !strcmp(rn.o.output, "json");
+	ccai_run_set_waiting("the steps in flight to finish; no new step "
+			     "starts, and each is saved as it ends");
 	ccai_run_signals();
 	po->prune = prune;
 	po->destroy = destroy;

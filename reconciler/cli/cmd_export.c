@@ -171,6 +171,7 @@ int ccai_cmd_export(int argc, char **argv)
 		ccai_cli_errorf("which project? pass --project ID");
 		goto out;
 	}
+	ccai_run_set_waiting("the reads in flight");
 	ccai_run_signals();
 	/* read-only: the adoption below opens and locks the state itself */
 	if (ccai_run_connect(&run, false) < 0)

@@ -53,6 +53,7 @@ int ccai_cmd_plan(int argc, char **argv)
 	}
 	for (i = 0; i < pos.n; i++)
 		ccai_strlist_add(&run.o.files, pos.items[i]);
+	ccai_run_set_waiting("the reads in flight");
 	ccai_run_signals();
 	if (ccai_run_load(&run) < 0 || ccai_run_connect(&run, true) < 0)
 		goto out;

@@ -136,6 +136,8 @@ int ccai_cmd_verify(int argc, char **argv)
 	/* the client's own deadline leaves room to clean up after the wait */
 	if (run.o.timeout_ms > 0)
 		run.o.timeout_ms += CLEANUP_GRACE_MS;
+	ccai_run_set_waiting(
+		"the step in progress, then the clean-up of what verify made");
 	ccai_run_signals();
 	if (ccai_run_load(&run) < 0 || ccai_run_connect(&run, false) < 0)
 		goto out;

@@ -166,6 +166,8 @@ int ccai_cmd_watch(int argc, char **argv)
 	wo.client.open = client_open;
 	wo.client.close = client_close;
 	wo.client.ctx = &o;
+	ccai_run_set_waiting(
+		"the pass in progress, if any, to finish its steps in flight");
 	ccai_run_signals();
 	ccai_git_global_init();
 	r = ccai_watch_run(&wo, &last, &err);

@@ -10,10 +10,45 @@
 
 struct ccai_stop ccai_run_stop = { 0, { -1, -1 } };
 
+/* What a first signal waits for (static storage, set before signals). */
+static const char *volatile waiting_for = "the work in progress to finish";
+
+void ccai_run_set_waiting(const char *what)
+{
+	waiting_for = what;
+}
+
+/* write(2) of a NUL-terminated string: async-signal-safe. */
+static void say(const char *s)
+{
+	size_t n = 0;
+	ssize_t w;
+
+	while (s[n])
+		n++;
+	while (n) {
+		w = write(STDERR_FILENO, s, n);
+		if (w <= 0)
+			return;
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
 static void on_signal(int sig)
 {
-	(void)sig;
+	int saved = errno;
+
+	if (ccai_stop_count(&ccai_run_stop) > 0) {
+		say("\nccaictl: stopped at once; the state is saved after "
+		    "every step, so the next run finishes the work\n");
+		_exit(128 + sig);
+	}
 	ccai_stop_request(&ccai_run_stop);
+	say("\nccaictl: stopping: waiting for ");
+	say(waiting_for);
+	say(" (press Ctrl-C again to quit at once)\n");
+	errno = saved;
 }
 
 void ccai_run_signals(void)

@@ -19,10 +19,18 @@ struct ccai_state_opts;
 
 /*
  * The process's stop token: requested by SIGINT/SIGTERM once
- * ccai_run_signals() was called; read by any thread (util/stop.h).
+ * ccai_run_signals() was called; read by any thread (util/stop.h).  The
+ * Google client and every wait of the engine, verify and watch poll it.
+ *
+ * The first signal says on stderr what the run now waits for (what
+ * ccai_run_set_waiting() named: a string that lives for the whole run)
+ * and that a second one quits at once; the second ends the process
+ * there (exit 128 + the signal's number): the state is written
+ * atomically after every step, so the next run finishes the work.
  */
 extern struct ccai_stop ccai_run_stop;
 void ccai_run_signals(void);
+void ccai_run_set_waiting(const char *what);
 
 struct ccai_run {
 	struct ccai_common_opts o;

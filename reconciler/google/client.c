@@ -101,6 +101,10 @@ int ccai_google_new(struct ccai_google **out, const struct ccai_google_opts *o,
 	g->attempt_timeout_ms =
 		o->attempt_timeout_ms > 0 ? o->attempt_timeout_ms : 120000;
 	g->poll_initial_ms = o->poll_initial_ms > 0 ? o->poll_initial_ms : 500;
+	g->retry_after_max_ms = o->retry_after_max_ms > 0
+					? o->retry_after_max_ms
+					: CCAI_GOOGLE_RETRY_AFTER_MAX_MS;
+	g->stop = o->stop;
 	g->ua_header = ccai_xstrdup("User-Agent: ccaictl/" CCAI_VERSION);
 	if (getenv("CCAICTL_CA_BUNDLE") && *getenv("CCAICTL_CA_BUNDLE"))
 		g->ca_bundle = ccai_xstrdup(getenv("CCAICTL_CA_BUNDLE"));
@@ -132,6 +136,21 @@ int ccai_google_new(struct ccai_google **out, const struct ccai_google_opts *o,
 fail:
 	ccai_google_free(g);
 	return r;
+}
+
+CCAI_TESTABLE int64_t ccai_google_retry_wait(int64_t backoff_ms,
+					     int64_t retry_after_ms,
+					     int64_t cap_ms, int64_t now_ms,
+					     int64_t deadline_ms)
+{
+	int64_t wait = backoff_ms;
+
+	/* Retry-After is honoured up to the cap: "3600" is not an hour */
+	if (retry_after_ms > wait)
+		wait = CCAI_MIN(retry_after_ms, CCAI_MAX(cap_ms, backoff_ms));
+	if (deadline_ms && now_ms + wait >= deadline_ms)
+		return -1;
+	return wait;
 }
 
 void ccai_google_set_timeout(struct ccai_google *g, long long timeout_ms)
@@ -378,11 +397,10 @@ int ccai_google_exchange(struct ccai_google *g, const struct ccai_gcall *c,
 			}
 			goto out;
 		}
-		wait = backoff_ms(g, attempt);
-		if (resp->retry_after_ms > wait)
-			wait = resp->retry_after_ms;
-		if (g->deadline_ms &&
-		    ccai_clock_ms() + wait >= g->deadline_ms) {
+		wait = ccai_google_retry_wait(
+			backoff_ms(g, attempt), resp->retry_after_ms,
+			g->retry_after_max_ms, ccai_clock_ms(), g->deadline_ms);
+		if (wait < 0) {
 			if (err) {
 				size_t n = strlen(err->message);
 
@@ -398,7 +416,13 @@ int ccai_google_exchange(struct ccai_google *g, const struct ccai_gcall *c,
 		pthread_mutex_lock(&g->stats_lock);
 		g->retries++;
 		pthread_mutex_unlock(&g->stats_lock);
-		ccai_clock_sleep_ms(wait);
+		if (ccai_stop_sleep_ms(g->stop, wait)) {
+			r = ccai_error_set(err, CCAI_ECANCELLED,
+					   "%s: stopped while waiting %.1fs to "
+					   "retry",
+					   what, (double)wait / 1000.0);
+			goto out;
+		}
 	}
 out:
 	ccai_secret_free_str(auth);
@@ -847,7 +871,15 @@ int ccai_google_wait(struct ccai_google *g, enum ccai_api api,
 					   name);
 			goto out;
 		}
-		ccai_clock_sleep_ms(wait);
+		if (ccai_stop_sleep_ms(g->stop, wait)) {
+			r = ccai_error_set(
+				err, CCAI_ECANCELLED,
+				"operation '%s' is not done; stopped "
+				"waiting for it (it goes on at "
+				"Google)",
+				name);
+			goto out;
+		}
 		cJSON_Delete(cur);
 		cur = NULL;
 		if ((r = ccai_google_call(g, &poll, &cur, err)) < 0)

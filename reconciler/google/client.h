@@ -26,7 +26,9 @@
  * decide on codes and status names, never on message text.
  *
  * Retries: 429, 500, 502, 503, 504 and transport errors, exponential
- * backoff with full jitter, Retry-After honoured, bounded by the deadline.
+ * backoff with full jitter, Retry-After honoured up to five minutes, and
+ * never past the deadline: a retry that would start after it is not
+ * waited for.  Every wait is cut short by opts.stop (CCAI_ECANCELLED).
  * A request that is not idempotent (req->idempotent false: POST creates)
  * is retried only when it certainly did not reach the server (connection
  * refused / not established, or 429); otherwise the call fails with
@@ -38,6 +40,7 @@
 
 #include "util/common.h"
 #include "util/error.h"
+#include "util/stop.h"
 
 #include <cJSON.h>
 
@@ -67,7 +70,19 @@ struct ccai_google_opts {
 	int max_attempts; /* tries per request, first included [8] */
 	long long attempt_timeout_ms; /* one try's cap [120000] */
 	long long poll_initial_ms; /* first operation poll wait [500] */
+	/* longest wait a Retry-After may ask for [CCAI_GOOGLE_RETRY_AFTER_MAX_MS] */
+	long long retry_after_max_ms;
+	/*
+	 * Requested: every wait (a retry's backoff or Retry-After, an
+	 * operation's next poll) ends at once with CCAI_ECANCELLED.  A
+	 * request on the wire runs to its end (attempt_timeout_ms).  NULL:
+	 * never.  Borrowed; must outlive the client.
+	 */
+	const struct ccai_stop *stop;
 };
+
+/* A server's Retry-After is honoured up to this (a few minutes). */
+#define CCAI_GOOGLE_RETRY_AFTER_MAX_MS (5LL * 60 * 1000)
 
 struct ccai_google;
 
@@ -186,5 +201,17 @@ struct ccai_google_stats {
 };
 void ccai_google_get_stats(struct ccai_google *g,
 			   struct ccai_google_stats *out);
+
+#ifdef CCAI_UNIT_TESTING
+/*
+ * The wait before a retry: backoff_ms, or the server's Retry-After when
+ * longer (-1: none) but at most cap_ms (or backoff_ms, if that is
+ * longer); -1 when the retry would start at or after deadline_ms (0:
+ * none).
+ */
+int64_t ccai_google_retry_wait(int64_t backoff_ms, int64_t retry_after_ms,
+			       int64_t cap_ms, int64_t now_ms,
+			       int64_t deadline_ms);
+#endif
 
 #endif

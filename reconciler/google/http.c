@@ -223,6 +223,9 @@ int64_t ccai_http_parse_retry_after(const char *v, int64_t now_unix)
 	t = curl_getdate(v, NULL);
 	if (t == (time_t)-1)
 		return -1;
+	/* a date more than a year ahead is as bogus as 31536001 seconds */
+	if (t > now_unix && (int64_t)t - now_unix > 86400LL * 365)
+		return -1;
 	return t > now_unix ? ((int64_t)t - now_unix) * 1000 : 0;
 }
 

@@ -99,7 +99,9 @@ struct ccai_google {
 	int64_t deadline_ms; /* 0: none */
 	long long retry_base_ms, retry_max_ms, attempt_timeout_ms;
 	long long poll_initial_ms;
+	long long retry_after_max_ms;
 	int max_attempts;
+	const struct ccai_stop *stop; /* cuts every wait short; may be NULL */
 	char *ua_header; /* "User-Agent: ccaictl/VERSION" */
 	char *ca_bundle; /* CCAICTL_CA_BUNDLE, or NULL for the system's */
 	char *quota_header; /* "x-goog-user-project: P" or NULL */

@@ -9,6 +9,7 @@
 #include "util/common.h"
 #include "testutil.h"
 #include "fake_google.h"
+#include "util/stop.h"
 #include "google/client.h"
 #include "util/alloc.h"
 #include "util/clock.h"
@@ -272,6 +273,107 @@ static void test_google_retry__deadline_bounds_retries(void **state)
 	fake_google_set_latency_ms(x->f, 0);
 }
 
+/* The wait before a retry: Retry-After up to a cap, never past the
+ * deadline (issue 14, item 3). */
+static void test_google_retry__wait_is_capped_and_bounded(void **state)
+{
+	(void)state;
+	/* the backoff alone; Retry-After when longer */
+	assert_int_equal(ccai_google_retry_wait(500, -1, 300000, 0, 0), 500);
+	assert_int_equal(ccai_google_retry_wait(500, 2000, 300000, 0, 0), 2000);
+	assert_int_equal(ccai_google_retry_wait(500, 100, 300000, 0, 0), 500);
+	/* "Retry-After: 3600" is five minutes at most */
+	assert_int_equal(ccai_google_retry_wait(500, 3600000, 300000, 0, 0),
+			 300000);
+	assert_int_equal(
+		ccai_google_retry_wait(500, 31536000000LL, 300000, 0, 0),
+		300000);
+	/* never past the deadline */
+	assert_int_equal(
+		ccai_google_retry_wait(500, 3600000, 300000, 1000, 200000), -1);
+	assert_int_equal(
+		ccai_google_retry_wait(500, 3600000, 300000, 1000, 301000), -1);
+	assert_int_equal(
+		ccai_google_retry_wait(500, 3600000, 300000, 1000, 301001),
+		300000);
+	assert_int_equal(ccai_google_retry_wait(500, -1, 300000, 1000, 1500),
+			 -1);
+}
+
+/* Retry-After: 3600 from a server: waited for the cap only. */
+static void test_google_retry__retry_after_is_capped(void **state)
+{
+	struct fx *x = *state;
+	struct ccai_google_opts o = {
+		.credentials_file = x->creds,
+		.endpoint = fake_google_base(x->f),
+		.retry_base_ms = 5,
+		.retry_max_ms = 40,
+		.retry_after_max_ms = 300,
+	};
+	struct ccai_error err;
+	int64_t t0, dt;
+
+	ccai_google_free(x->g);
+	x->g = NULL;
+	assert_int_equal(ccai_google_new(&x->g, &o, &err), 0);
+	fake_google_script(x->f, "429:retry=3600");
+	t0 = ccai_clock_ms();
+	assert_int_equal(call(x->g, "GET", true, &err), 0);
+	dt = ccai_clock_ms() - t0;
+	assert_true(dt >= 300);
+	assert_true(dt < 5000 * ccai_test_time_factor());
+	assert_int_equal(fake_google_api_requests(x->f), 2);
+}
+
+struct later {
+	struct ccai_stop *stop;
+	int64_t after_ms;
+};
+
+static void *stop_later(void *arg)
+{
+	struct later *l = arg;
+
+	ccai_clock_sleep_ms(l->after_ms);
+	ccai_stop_request(l->stop);
+	return NULL;
+}
+
+/* A stop ends a wait for a retry at once, not after the Retry-After. */
+static void test_google_retry__stop_ends_the_wait(void **state)
+{
+	struct fx *x = *state;
+	struct ccai_stop stop;
+	struct ccai_google_opts o = {
+		.credentials_file = x->creds,
+		.endpoint = fake_google_base(x->f),
+		.retry_base_ms = 5,
+		.retry_max_ms = 40,
+		.stop = &stop,
+	};
+	struct later l = { &stop, 200 };
+	struct ccai_error err;
+	pthread_t t;
+	int64_t t0;
+
+	assert_int_equal(ccai_stop_init(&stop, NULL), 0);
+	ccai_google_free(x->g);
+	x->g = NULL;
+	assert_int_equal(ccai_google_new(&x->g, &o, &err), 0);
+	fake_google_script(x->f, "503:retry=120");
+	t0 = ccai_clock_ms();
+	assert_int_equal(pthread_create(&t, NULL, stop_later, &l), 0);
+	assert_int_equal(call(x->g, "GET", true, &err), CCAI_ECANCELLED);
+	assert_true(ccai_clock_ms() - t0 < 10000 * ccai_test_time_factor());
+	assert_non_null(strstr(err.message, "stopped while waiting 120.0s"));
+	assert_int_equal(fake_google_api_requests(x->f), 1);
+	pthread_join(t, NULL);
+	ccai_google_free(x->g);
+	x->g = NULL;
+	ccai_stop_release(&stop);
+}
+
 static void test_google_retry__attempts_are_bounded(void **state)
 {
 	struct fx *x = *state;
@@ -444,6 +546,9 @@ int main(void)
 		T(test_google_retry__retry_after_seconds),
 		T(test_google_retry__retry_after_http_date),
 		T(test_google_retry__deadline_bounds_retries),
+		T(test_google_retry__wait_is_capped_and_bounded),
+		T(test_google_retry__retry_after_is_capped),
+		T(test_google_retry__stop_ends_the_wait),
 		T(test_google_retry__attempts_are_bounded),
 		T(test_google_retry__pagination_follows_tokens),
 		T(test_google_retry__operations),
