@@ -13,6 +13,8 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 
+#include <regex.h>
+
 /* A class range of non-ASCII characters is listed char by char. */
 #define MAX_WIDE_RANGE 256
 
@@ -698,12 +700,15 @@ int ccai_schema_regex_translate(struct ccai_buf *out, const char *pattern,
 {
 	struct rx x = { pattern, 0, utf8, out, err };
 	int depth = 0, kind, cl;
+	bool atom = false; /* what came last may take a quantifier */
 	uint32_t cp;
 	size_t n;
 
 	while (pattern[x.i]) {
 		char c = pattern[x.i];
+		bool was_atom = atom;
 
+		atom = true; /* most of what follows is one */
 		switch (c) {
 		case '\\':
 			x.i++;
@@ -717,6 +722,7 @@ int ccai_schema_regex_translate(struct ccai_buf *out, const char *pattern,
 				/* GNU regex knows \b and \B */
 				ccai_buf_putc(out, '\\');
 				ccai_buf_putc(out, (char)cp);
+				atom = false;
 			} else {
 				rx_lit(&x, cp);
 			}
@@ -757,6 +763,7 @@ int ccai_schema_regex_translate(struct ccai_buf *out, const char *pattern,
 			}
 			ccai_buf_putc(out, '(');
 			depth++;
+			atom = false;
 			break;
 		case ')':
 			if (!depth)
@@ -768,6 +775,33 @@ int ccai_schema_regex_translate(struct ccai_buf *out, const char *pattern,
 		case '{':
 			n = quantifier_len(pattern + x.i);
 			if (n) {
+				char *end;
+				unsigned long lo, hi;
+
+				if (!was_atom)
+					return rx_fail(&x,
+						       "it has nothing to "
+						       "repeat before '%.*s'",
+						       (int)n, pattern + x.i);
+				atom = false;
+				/* what ECMA and regcomp refuse, with why */
+				lo = strtoul(pattern + x.i + 1, &end, 10);
+				hi = *end == ',' && end[1] != '}'
+					     ? strtoul(end + 1, NULL, 10)
+					     : lo;
+				if (hi < lo)
+					return rx_fail(&x,
+						       "its quantifier '%.*s' "
+						       "has its numbers out of "
+						       "order",
+						       (int)n, pattern + x.i);
+				if (lo > RE_DUP_MAX || hi > RE_DUP_MAX)
+					return rx_fail(&x,
+						       "its quantifier '%.*s' "
+						       "repeats more than %d "
+						       "times",
+						       (int)n, pattern + x.i,
+						       RE_DUP_MAX);
 				ccai_buf_add(out, pattern + x.i, n);
 				x.i += n;
 				if (pattern[x.i] == '?')
@@ -784,6 +818,13 @@ int ccai_schema_regex_translate(struct ccai_buf *out, const char *pattern,
 		case '*':
 		case '+':
 		case '?':
+			if (!was_atom)
+				return rx_fail(
+					&x,
+					"it has nothing to repeat before "
+					"'%c'",
+					c);
+			atom = false;
 			ccai_buf_putc(out, c);
 			x.i++;
 			if (pattern[x.i] == '?')
@@ -797,6 +838,10 @@ int ccai_schema_regex_translate(struct ccai_buf *out, const char *pattern,
 		case '^':
 		case '$':
 		case '|':
+			atom = false; /* an assertion or a new alternative */
+			ccai_buf_putc(out, c);
+			x.i++;
+			break;
 		case ']':
 			ccai_buf_putc(out, c);
 			x.i++;

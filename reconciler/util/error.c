@@ -7,6 +7,7 @@
 #include "util/common.h"
 #include "util/error.h"
 #include "util/alloc.h"
+#include "util/log.h"
 #include "util/str.h"
 
 static void copy(char *dst, size_t size, const char *src)
@@ -145,6 +146,7 @@ void ccai_error_format(const struct ccai_error *err, char *out, size_t size)
 		PUT("%s: ", err->path);
 	PUT("%s", err->message);
 #undef PUT
+	ccai_log_scrub(raw); /* before escaping, or a secret would not match */
 	ccai_str_printable(out, size, raw);
 }
 

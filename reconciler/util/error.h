@@ -73,8 +73,9 @@ int ccai_error_errno(struct ccai_error *err, int code, const char *fmt, ...)
 /* Name of a code, e.g. "invalid" for CCAI_EINVALID. */
 const char *ccai_error_code_name(int code);
 
-/* "FILE:LINE:COL: path: message" with the parts that are known, control
- * characters escaped (ccai_str_printable): always one line. */
+/* "FILE:LINE:COL: path: message" with the parts that are known, secrets
+ * scrubbed (ccai_log_scrub) and control characters escaped
+ * (ccai_str_printable): always one line. */
 void ccai_error_format(const struct ccai_error *err, char *out, size_t size);
 
 struct ccai_diag {

@@ -665,8 +665,21 @@ static void test_schema__untranslatable_pattern_names_location(void **state)
 	assert_non_null(strstr(msg, "Unicode property escapes '\\p'"));
 	compile_fails("{\"pattern\": \"\\\\Z\"}", msg, sizeof(msg));
 	assert_non_null(strstr(msg, "unknown escape '\\Z'"));
+	/* what ECMA refuses is refused with why, not left to regcomp */
 	compile_fails("{\"pattern\": \"a{2,1}\"}", msg, sizeof(msg));
-	assert_non_null(strstr(msg, "cannot compile pattern 'a{2,1}'"));
+	assert_non_null(strstr(msg, "cannot translate pattern 'a{2,1}': its "
+				    "quantifier '{2,1}' has its numbers out "
+				    "of order"));
+	compile_fails("{\"pattern\": \"+a\"}", msg, sizeof(msg));
+	assert_non_null(strstr(msg, "nothing to repeat before '+'"));
+	compile_fails("{\"pattern\": \"(*a)\"}", msg, sizeof(msg));
+	assert_non_null(strstr(msg, "nothing to repeat before '*'"));
+	compile_fails("{\"pattern\": \"a|{2}\"}", msg, sizeof(msg));
+	assert_non_null(strstr(msg, "nothing to repeat before '{2}'"));
+	compile_fails("{\"pattern\": \"a**\"}", msg, sizeof(msg));
+	assert_non_null(strstr(msg, "nothing to repeat before '*'"));
+	compile_fails("{\"pattern\": \"a{99999}\"}", msg, sizeof(msg));
+	assert_non_null(strstr(msg, "repeats more than"));
 }
 
 static void test_schema__regex_translation(void **state)

@@ -1,0 +1,94 @@
+/*
+ * fuzz_git_url.c - how a --repo URL is shown and what is kept secret
+ * (ccai_git_redact_url, ccai_git_redact_url_secrets, the mirror's name).
+ *
+ * The input is split at NUL bytes into a scheme, a user, a host and a
+ * rest (path, query, fragment); the URL is SCHEME://USER:SECRET@HOST REST
+ * with a password that only the URL makes a secret (it is not on the
+ * test secrets' list: registering it is what is tested; an input that
+ * holds that password itself is skipped).  USER and HOST lose the
+ * characters that end an authority ('/', '?', '#'), so the secret is in
+ * the user information however many '@' and ':' they hold.  Oracles: the
+ * display URL, every log line about the URL and the mirror's name hold no
+ * secret; the name is a plain file name.  The raw input is also redacted
+ * as a URL, for crashes.
+ */
+#include "fuzz_common.h"
+#include "gitwatch/git.h"
+#include "util/buf.h"
+
+static const char *part(const uint8_t **p, const uint8_t *end, size_t *n)
+{
+	const uint8_t *s = *p, *z = memchr(s, 0, (size_t)(end - s));
+
+	*n = z ? (size_t)(z - s) : (size_t)(end - s);
+	*p = z ? z + 1 : end;
+	return (const char *)s;
+}
+
+static void add_authority_part(struct ccai_buf *b, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] != '/' && s[i] != '?' && s[i] != '#')
+			ccai_buf_putc(b, s[i]);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const uint8_t *p = data, *end = data + size;
+	static const char secret[] = "url-only-pass-Qz8mK2vN";
+	const char *s;
+	struct ccai_buf url = CCAI_BUF_INIT;
+	char *raw, *shown, *name, *line;
+	size_t n;
+
+	fuzz_init();
+	if (size > 4096)
+		return 0;
+	raw = fuzz_str(data, size);
+	free(ccai_git_redact_url(raw));
+	free(raw);
+	if (memmem(data, size, secret, strlen(secret)))
+		return 0;
+
+	s = part(&p, end, &n);
+	if (!n || memchr(s, ':', n) || memchr(s, '/', n))
+		ccai_buf_puts(&url, "https");
+	else
+		ccai_buf_add(&url, s, n);
+	ccai_buf_puts(&url, "://");
+	s = part(&p, end, &n);
+	add_authority_part(&url, s, n);
+	ccai_buf_printf(&url, ":%s@", secret);
+	s = part(&p, end, &n);
+	add_authority_part(&url, s, n);
+	s = part(&p, end, &n);
+	if (n && s[0] != '/' && s[0] != '?' && s[0] != '#')
+		ccai_buf_putc(&url, '/');
+	ccai_buf_add(&url, s, n);
+
+	shown = ccai_git_redact_url(url.ptr);
+	fuzz_check(!strstr(shown, secret),
+		   "the display URL shows the password");
+	name = ccai_git_mirror_name(shown);
+	fuzz_check(!strstr(name, secret),
+		   "the mirror's name holds the password");
+	fuzz_check(!strchr(name, '/') && name[0] != '.' && name[0],
+		   "the mirror's name is not a plain file name");
+	ccai_git_redact_url_secrets(url.ptr);
+	line = ccai_xasprintf("cannot fetch '%s': malformed URL '%s'", shown,
+			      url.ptr);
+	ccai_log_scrub(line);
+	fuzz_check(!strstr(line, secret),
+		   "a log line about the URL holds the password");
+	free(line);
+	/* each input registers its user information: start afresh */
+	ccai_log_reset();
+	fuzz_register_secrets();
+	free(name);
+	free(shown);
+	ccai_buf_release(&url);
+	return 0;
+}
