@@ -49,22 +49,49 @@ out:
 	pthread_mutex_unlock(&lock);
 }
 
-/* Caller holds the lock. */
+/*
+ * Caller holds the lock.  Every byte that any occurrence of any secret
+ * covers is marked first, on the text as it was, so that secrets which
+ * overlap (a password that holds a token, two that share a stretch) are
+ * all hidden, whatever their order; then each marked run becomes
+ * "<redacted>", or as many '*' when it is shorter than that, so the text
+ * never grows (callers scrub in place, in buffers of its length).
+ */
 static void scrub_locked(char *s)
 {
 	static const char mark[] = "<redacted>";
-	size_t i;
+	const size_t ml = sizeof(mark) - 1;
+	size_t n = strlen(s), i, o, k, run;
+	unsigned char *cov = NULL;
+	const char *p;
 
 	for (i = 0; i < nsecrets; i++) {
-		size_t n = strlen(secrets[i]);
-		char *p;
-
-		/* n >= 8 > strlen(mark): the string only shrinks */
-		while ((p = strstr(s, secrets[i])) != NULL) {
-			memcpy(p, mark, sizeof(mark) - 1);
-			memmove(p + sizeof(mark) - 1, p + n, strlen(p + n) + 1);
+		k = strlen(secrets[i]);
+		for (p = s; (p = strstr(p, secrets[i])) != NULL; p++) {
+			if (!cov)
+				cov = ccai_xcalloc(n, 1);
+			memset(cov + (p - s), 1, k);
 		}
 	}
+	if (!cov)
+		return;
+	for (i = 0, o = 0; i < n;) {
+		if (!cov[i]) {
+			s[o++] = s[i++];
+			continue;
+		}
+		for (run = 0; i < n && cov[i]; i++)
+			run++;
+		if (run >= ml) {
+			memcpy(s + o, mark, ml);
+			o += ml;
+		} else {
+			memset(s + o, '*', run);
+			o += run;
+		}
+	}
+	s[o] = '\0';
+	free(cov);
 }
 
 char *ccai_log_scrub(char *s)

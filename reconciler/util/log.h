@@ -32,7 +32,11 @@ void ccai_log(int level, const char *fmt, ...) CCAI_PRINTF(2, 3);
 
 /* Never print s again (strings shorter than 8 bytes are ignored). */
 void ccai_log_redact(const char *s);
-/* Replace every registered secret in s, in place; returns s. */
+/*
+ * Replace every registered secret in s, in place; returns s.  Overlapping
+ * secrets are all hidden; each hidden run becomes "<redacted>", or '*'s
+ * when shorter than that: s never grows.
+ */
 char *ccai_log_scrub(char *s);
 void ccai_log_reset(void);
 

@@ -320,6 +320,29 @@ static void test_util__lock_is_exclusive(void **state)
 	ccai_test_tmpdir_free(dir);
 }
 
+/*
+ * An 8-byte secret is shorter than "<redacted>": scrubbing grew the
+ * string past its allocation.  Overlapping secrets: the shorter one,
+ * replaced first, left the rest of the longer one in clear (issue 14,
+ * found by fuzz_git_url).
+ */
+static void test_util__log_scrub_never_grows_and_hides_overlaps(void **state)
+{
+	char *line = ccai_xstrdup("pw=hunter12 end");
+	char both[] = "x agi[tok-secret-valueT:url-only-pass-Qz8 y";
+
+	(void)state;
+	ccai_log_redact("hunter12");
+	ccai_log_scrub(line); /* ASan: no write past the allocation */
+	assert_string_equal(line, "pw=******** end");
+	free(line);
+	ccai_log_redact("tok-secret-value");
+	ccai_log_redact("agi[tok-secret-valueT:url-only-pass-Qz8");
+	ccai_log_scrub(both);
+	assert_string_equal(both, "x <redacted> y");
+	ccai_log_reset();
+}
+
 static void test_util__log_redacts_registered_secrets(void **state)
 {
 	char line[] = "Authorization: Bearer ya29.secret-token-value end";
@@ -351,6 +374,8 @@ int main(void)
 		cmocka_unit_test(test_util__atomic_write_sets_mode),
 		cmocka_unit_test(test_util__lock_is_exclusive),
 		cmocka_unit_test(test_util__log_redacts_registered_secrets),
+		cmocka_unit_test(
+			test_util__log_scrub_never_grows_and_hides_overlaps),
 	};
 
 	ccai_alloc_init();
