@@ -5,6 +5,10 @@
  *   GET    /__emulator/faults   {"faults": SPEC}
  *   GET    /__emulator/stats    {"<method id>": count, ...}
  *   DELETE /__emulator/stats    starts counting afresh
+ *   GET    /__emulator/requests {"inFlight": N}: other requests received
+ *                               and not answered yet (a test waits for
+ *                               0 before it looks at what a killed
+ *                               client's last requests did)
  *   GET    /__emulator/clock    {"now": RFC 3339, "advancedMs": N}
  *   POST   /__emulator/clock    body "advance=DURATION": moves the clock
  *                               forward (sessions end, operations
@@ -71,6 +75,19 @@ void ccai_emu_h_stats_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 						(double)e->stats[i]);
 	}
 	pthread_mutex_unlock(&e->fault_mu);
+	ccai_emu_reply_json(rs, 200, o);
+}
+
+void ccai_emu_h_requests_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
+{
+	struct ccai_emu *e = rq->emu;
+	cJSON *o = cJSON_CreateObject();
+	long n;
+
+	pthread_mutex_lock(&e->fault_mu);
+	n = e->in_flight - 1; /* not this one */
+	pthread_mutex_unlock(&e->fault_mu);
+	cJSON_AddNumberToObject(o, "inFlight", (double)(n > 0 ? n : 0));
 	ccai_emu_reply_json(rs, 200, o);
 }
 

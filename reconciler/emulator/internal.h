@@ -197,6 +197,7 @@ struct ccai_emu {
 	unsigned long long *fault_seq; /* per route */
 	unsigned long long *stats; /* per route */
 	int64_t clock_offset_ms; /* the admin clock's advance (fault_mu) */
+	long in_flight; /* requests received and not yet answered (fault_mu) */
 	/* one-shot serviceusage faults still to fire (fault_mu) */
 	long long su_in_progress_left, su_precondition_left, su_160009_left;
 };
@@ -700,6 +701,7 @@ void ccai_emu_h_faults_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs);
 void ccai_emu_h_stats_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs);
 void ccai_emu_h_stats_reset(struct ccai_emu_req *rq, struct ccai_emu_resp *rs);
 void ccai_emu_h_clock_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs);
+void ccai_emu_h_requests_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs);
 void ccai_emu_h_clock_set(struct ccai_emu_req *rq, struct ccai_emu_resp *rs);
 
 /* ---- helpers shared by the resource handlers (common.c) ------------ */

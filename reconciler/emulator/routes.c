@@ -155,6 +155,8 @@ const struct ccai_emu_route ccai_emu_routes[] = {
 	  ccai_emu_h_stats_get, ADMIN, NULL },
 	{ "DELETE", "/__emulator/stats", "emulator.stats.reset", NULL,
 	  ccai_emu_h_stats_reset, ADMIN, NULL },
+	{ "GET", "/__emulator/requests", "emulator.requests.get", NULL,
+	  ccai_emu_h_requests_get, ADMIN, NULL },
 	{ "GET", "/__emulator/clock", "emulator.clock.get", NULL,
 	  ccai_emu_h_clock_get, ADMIN, NULL },
 	{ "POST", "/__emulator/clock", "emulator.clock.set", NULL,

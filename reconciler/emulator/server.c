@@ -728,6 +728,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		cr = ccai_xcalloc(1, sizeof(*cr));
 		ccai_buf_init(&cr->body, EMU_BODY_MAX);
 		*con_cls = cr;
+		pthread_mutex_lock(&e->fault_mu);
+		e->in_flight++; /* until on_completed */
+		pthread_mutex_unlock(&e->fault_mu);
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -776,12 +779,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
+	struct ccai_emu *e = cls;
 	struct conn_req *cr = *con_cls;
 
-	(void)cls;
 	(void)conn;
 	(void)toe;
 	if (cr) {
+		pthread_mutex_lock(&e->fault_mu);
+		e->in_flight--;
+		pthread_mutex_unlock(&e->fault_mu);
 		ccai_buf_release(&cr->body);
 		free(cr);
 		*con_cls = NULL;
