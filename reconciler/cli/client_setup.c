@@ -1,3 +1,9 @@
+/*
+ * client_setup.c - the Google client a command talks through, built from
+ * the common options (--credentials, --endpoint, --quota-project,
+ * --timeout, --parallelism), and the embedded emulator that --emulator
+ * starts in-process and stops with the client.  See client_setup.h.
+ */
 #include "util/common.h"
 #include "cli/client_setup.h"
 #include "cli/run.h"

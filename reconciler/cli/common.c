@@ -1,3 +1,9 @@
+/*
+ * common.c - the options every command shares: their table, which of
+ * them a command takes (the command table's CCAI_CO_* groups), parsing a
+ * command's arguments with its own table plus those, printing errors,
+ * and the final check that standard output was written in full.
+ */
 #include "util/common.h"
 #include "cli/cli.h"
 #include "util/log.h"

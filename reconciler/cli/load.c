@@ -1,3 +1,9 @@
+/*
+ * load.c - the first step of every command that reads manifests:
+ * variables (--var, --var-file), the files of -f, validation and
+ * resolution into a struct ccai_manifest_set, and printing what was
+ * found wrong as FILE:LINE:COL: path: message.  See load.h.
+ */
 #include "util/common.h"
 #include "cli/load.h"
 #include "manifest/vars.h"

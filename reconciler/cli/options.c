@@ -1,3 +1,9 @@
+/*
+ * options.c - the option-table parser behind every command: long and
+ * short options, values, flags, counts and durations, refused options
+ * with their reason, "did you mean", and --help drawn from the same
+ * tables.  See options.h.
+ */
 #include "util/common.h"
 #include "cli/options.h"
 #include "util/alloc.h"

@@ -1,3 +1,10 @@
+/*
+ * planfile.c - plans saved by `plan --out FILE` and carried out by
+ * `apply FILE`: writing one (0600, no secrets), recognising one by its
+ * content, reading it back into manifests and plan options, checking it
+ * is applied where it was made, and naming what moved since.  See
+ * planfile.h.
+ */
 #include "util/common.h"
 #include "cli/planfile.h"
 #include "engine/render.h"

@@ -1,3 +1,9 @@
+/*
+ * run.c - what the commands that talk to Google share: the process's
+ * stop token and its SIGINT/SIGTERM handler, loading the manifests,
+ * building the client, opening the state, planning, and printing a
+ * Google error with its status.  See run.h.
+ */
 #include "util/common.h"
 #include "cli/run.h"
 #include "cli/client_setup.h"

@@ -1,3 +1,9 @@
+/*
+ * endpoints.c - which base URL serves an API for a location: Google's
+ * global and regional hosts, the --endpoint and CCAICTL_ENDPOINT_<API>
+ * overrides, and checking that an override is a base URL.  Pure
+ * functions, no state.  See endpoints.h.
+ */
 #include "util/common.h"
 #include "google/endpoints.h"
 #include "util/str.h"

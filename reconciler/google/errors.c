@@ -1,3 +1,9 @@
+/*
+ * errors.c - Google's error answers (REST, OAuth, and an operation's
+ * google.rpc.Status) turned into struct ccai_error values and CCAI_E*
+ * codes, and the retry predicates that need more than a status code.
+ * See errors.h.
+ */
 #include "util/common.h"
 #include "google/errors.h"
 #include "util/json.h"

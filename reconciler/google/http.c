@@ -1,3 +1,9 @@
+/*
+ * http.c - one HTTP exchange over libcurl: the shared DNS and TLS-session
+ * cache, reused easy handles, the bound on requests on the wire, the
+ * deadline and per-try timeouts, Retry-After and the answer's body.  No
+ * retries and no credentials here.  See http.h.
+ */
 #include "util/common.h"
 #include "google/http.h"
 #include "util/alloc.h"

@@ -1,3 +1,9 @@
+/*
+ * redact.c - request and answer bodies as they may be logged at -vv:
+ * the values of secret fields (tokens, keys, assertions) replaced in
+ * JSON and form bodies, other bodies scrubbed of registered secrets,
+ * and everything cut to a readable length.
+ */
 #include "util/common.h"
 #include "google/internal.h"
 #include "util/alloc.h"
