@@ -46,18 +46,11 @@ static bool is_delete(enum ccai_action a)
 	return a == CCAI_ACT_DELETE || a == CCAI_ACT_FORGET;
 }
 
-/* Does this resource need a step at all? */
-static bool needs_step(const struct ccai_plan *p, const struct ccai_resource *r)
+/* Does this resource need a step at all?  A no-op does when the plan
+ * says its state entry is to be written (plan.h "record"). */
+static bool needs_step(const struct ccai_resource *r)
 {
-	if (r->action != CCAI_ACT_NOOP)
-		return true;
-	/* adopted, or its state entry lacks what we keep: write the state */
-	if (r->adopted || !r->state ||
-	    !cJSON_GetObjectItemCaseSensitive(r->state, "lastApplied"))
-		return true;
-	/* the entry does not yet say that this manifest set declares it */
-	return r->m && p->set && p->set->id &&
-	       !ccai_state_entry_claimed_by(r->state, p->set->id);
+	return r->action != CCAI_ACT_NOOP || r->record;
 }
 
 static void add_to_unit(struct unit *u, size_t i)
@@ -636,7 +629,7 @@ int ccai_apply_run(struct ccai_plan *plan, struct ccai_google *g,
 		bool any = false;
 
 		for (j = 0; j < x.units[u].nres; j++)
-			any |= needs_step(plan, &plan->res[x.units[u].res[j]]);
+			any |= needs_step(&plan->res[x.units[u].res[j]]);
 		map[u] = any ? n_run++ : (size_t)-1;
 		if (!any)
 			for (j = 0; j < x.units[u].nres; j++)

@@ -40,16 +40,6 @@ static const char *or_empty(const char *s)
 	return s ? s : "";
 }
 
-static struct ccai_resource *add_resource(struct ccai_plan *p)
-{
-	struct ccai_resource *r;
-
-	p->res = ccai_xrealloc(p->res, (p->n + 1) * sizeof(*p->res));
-	r = &p->res[p->n++];
-	memset(r, 0, sizeof(*r));
-	return r;
-}
-
 static void from_manifest(struct ccai_resource *r, struct ccai_manifest *m)
 {
 	r->kind = m->kind;
@@ -130,10 +120,27 @@ bool ccai_plan_has_changes(const struct ccai_plan *plan)
 
 /* ---- the planner --------------------------------------------------- */
 
+/*
+ * Reads are numbered in the order the decisions first need them, and run
+ * on the pool's workers (a thread of their own runs the pool) while the
+ * calling thread decides.  Read i waits until the decisions have needed
+ * read i - window (READ_AHEAD reads per worker), so the collections held
+ * at once are a window's worth whatever the number of resources.  The
+ * pool starts reads in their order, so the read the decisions wait for
+ * has always started or is free to.
+ */
+#define READ_AHEAD 8
+
 struct read {
 	char *key;
-	size_t first; /* a resource that needs it */
+	size_t first; /* the first resource (in decision order) that needs it */
 	size_t users; /* resources not decided yet that need it */
+	/* the first resource's desired object as text, for kinds whose read
+	 * looks past the place (not CCAI_KIND_READ_BY_PLACE) */
+	char *desired;
+	bool full;
+	/* set by the worker, read by the decisions once done is true */
+	bool done;
 	cJSON *result; /* freed once the last user is decided */
 	struct ccai_error *err; /* when rc < 0 */
 	int rc;
@@ -147,13 +154,35 @@ struct planner {
 	struct ccai_google *g;
 	struct ccai_state *state;
 	const struct ccai_plan_opts *opts;
-	long *res_of; /* manifest index -> resource index */
 	struct read *reads;
-	size_t nreads;
+	size_t ares; /* room in plan->res */
+	size_t nreads, areads;
 	size_t *read_of; /* resource index -> read index */
-	struct ccai_kres *kres;
-	int64_t start;
+	struct ccai_kres k; /* the resource being decided (this thread's) */
+	/* between the decisions and the workers */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t reached; /* reads the decisions have needed so far */
+	size_t window; /* reads that may run past reached */
+	bool abort; /* the decisions stopped: workers start nothing more */
+	bool pool_done;
+	bool threaded;
+	pthread_t thread;
+	struct ccai_map failed; /* a failed read's message -> read index + 1 */
+	int64_t start; /* of the plan, for opts->waiting */
+	int64_t next_tick; /* when opts->waiting is due */
 };
+
+static struct ccai_resource *add_resource(struct planner *pl)
+{
+	struct ccai_plan *p = pl->plan;
+	struct ccai_resource *r;
+
+	CCAI_GROW(p->res, pl->ares, p->n + 1);
+	r = &p->res[p->n++];
+	memset(r, 0, sizeof(*r));
+	return r;
+}
 
 /* x-ccaictl list of a kind's schema ("immutable", "outputOnly"). */
 static const cJSON *schema_list(const struct ccai_kind *k, const char *which)
@@ -164,100 +193,259 @@ static const cJSON *schema_list(const struct ccai_kind *k, const char *which)
 	return cJSON_GetObjectItemCaseSensitive(x, which);
 }
 
-static void fill_kres(struct planner *pl, size_t i)
+static struct ccai_kres *fill_kres(struct planner *pl, size_t i)
 {
 	ccai_resolve_kres(&pl->plan->res[i], pl->g,
-			  pl->opts ? pl->opts->stop : NULL, &pl->kres[i]);
-	pl->kres[i].files = &pl->set->files;
+			  pl->opts ? pl->opts->stop : NULL, &pl->k);
+	pl->k.files = &pl->set->files;
+	return &pl->k;
 }
 
+static const struct ccai_stop *stop_of(const struct planner *pl)
+{
+	return pl->opts ? pl->opts->stop : NULL;
+}
+
+/*
+ * A worker's read.  It sees the first resource that needs it as that
+ * resource was before any decision (the decisions touch a resource only
+ * once its read is done): its place, and for kinds that read past it,
+ * the desired object and state entry as the plan first built them.
+ */
 static int do_read(void *ctx, size_t i)
 {
 	struct planner *pl = ctx;
 	struct read *rd = &pl->reads[i];
-	const struct ccai_kres *k = &pl->kres[rd->first];
-
+	const struct ccai_resource *r = &pl->plan->res[rd->first];
+	struct ccai_kres k;
 	struct ccai_error err;
+	cJSON *desired = NULL, *entry = NULL, *result = NULL;
+	struct ccai_error *e = NULL;
+	bool stopped;
+	int rc;
 
-	rd->rc = k->kind->ops->read(k, &rd->result, &err);
-	if (rd->rc < 0) { /* most reads succeed: an error costs 2 kB */
-		rd->err = ccai_xmalloc(sizeof(err));
-		*rd->err = err;
+	pthread_mutex_lock(&pl->mu);
+	while (!pl->abort && i >= pl->reached + pl->window)
+		pthread_cond_wait(&pl->cv, &pl->mu);
+	stopped = pl->abort;
+	pthread_mutex_unlock(&pl->mu);
+	if (stopped) {
+		rc = ccai_error_set(&err, CCAI_ECANCELLED, "interrupted");
+		goto out;
 	}
-	return rd->rc;
-}
-
-static void still_reading(void *ctx)
-{
-	struct planner *pl = ctx;
-
-	pl->opts->waiting(pl->opts->waiting_ctx, ccai_clock_ms() - pl->start);
-}
-
-static void plan_reads(struct planner *pl)
-{
-	struct ccai_pool_tick tick = { 0, still_reading, NULL };
-	struct ccai_plan *p = pl->plan;
-	struct ccai_map keys = CCAI_MAP_INIT; /* read key -> index + 1 */
-	enum ccai_pool_status *st;
-	size_t i, j;
-
-	pl->read_of = ccai_xcalloc(p->n + 1, sizeof(*pl->read_of));
-	for (i = 0; i < p->n; i++) {
-		struct ccai_buf key = CCAI_BUF_INIT;
-
-		p->res[i].kind->ops->read_key(&pl->kres[i], &key);
-		j = (size_t)(uintptr_t)ccai_map_get(&keys, key.ptr);
-		if (j)
-			j--;
-		else
-			j = pl->nreads;
-		if (j == pl->nreads) {
-			ccai_map_put(&keys, key.ptr,
-				     (void *)(uintptr_t)(pl->nreads + 1));
-			pl->reads = ccai_xrealloc(pl->reads,
-						  (pl->nreads + 1) *
-							  sizeof(*pl->reads));
-			memset(&pl->reads[j], 0, sizeof(pl->reads[j]));
-			pl->reads[j].key = ccai_buf_detach(&key, NULL);
-			pl->reads[j].first = i;
-			pl->nreads++;
+	ccai_resolve_kres(r, pl->g, stop_of(pl), &k);
+	k.files = &pl->set->files;
+	if (rd->full) {
+		if (rd->desired &&
+		    ccai_json_parse(&desired, rd->desired, strlen(rd->desired),
+				    NULL) < 0)
+			abort(); /* printed by this plan: it parses */
+		k.desired = desired;
+		if (r->m) {
+			entry = ccai_state_get(pl->state, r->qaddress);
+			k.attrs = cJSON_GetObjectItemCaseSensitive(
+				entry, "attributes");
+			k.last = cJSON_GetObjectItemCaseSensitive(
+				entry, "lastApplied");
 		}
-		ccai_buf_release(&key);
-		pl->read_of[i] = j;
-		pl->reads[j].users++;
 	}
-	ccai_map_release(&keys);
-	st = ccai_xcalloc(pl->nreads + 1, sizeof(*st));
-	tick.ctx = pl;
-	if (pl->opts && pl->opts->waiting)
-		tick.every_ms = pl->opts->waiting_every_ms;
-	ccai_pool_dag_tick(
-		pl->nreads, NULL, NULL, do_read, pl,
-		pl->opts && pl->opts->parallelism ? pl->opts->parallelism : 8,
-		pl->opts ? pl->opts->stop : NULL, st, &tick);
+	rc = r->kind->ops->read(&k, &result, &err);
+	cJSON_Delete(desired);
+	cJSON_Delete(entry);
+out:
+	if (rc < 0) { /* most reads succeed: an error costs 2 kB */
+		e = ccai_xmalloc(sizeof(*e));
+		*e = err;
+	}
+	pthread_mutex_lock(&pl->mu);
+	rd->rc = rc;
+	rd->result = result;
+	rd->err = e;
+	rd->done = true;
+	pthread_cond_broadcast(&pl->cv);
+	pthread_mutex_unlock(&pl->mu);
+	return rc;
+}
+
+static void *run_reads(void *arg)
+{
+	struct planner *pl = arg;
+	enum ccai_pool_status *st = ccai_xcalloc(pl->nreads + 1, sizeof(*st));
+
+	ccai_pool_dag(pl->nreads, NULL, NULL, do_read, pl,
+		      pl->opts && pl->opts->parallelism ? pl->opts->parallelism
+							: 8,
+		      stop_of(pl), st);
 	free(st);
-	p->reads = (long long)pl->nreads;
+	pthread_mutex_lock(&pl->mu);
+	pl->pool_done = true;
+	pthread_cond_broadcast(&pl->cv);
+	pthread_mutex_unlock(&pl->mu);
+	return NULL;
 }
 
 /*
- * Does the state say this manifest's resource is already managed?  What
- * a manifest's resource never reads of its entry is not kept: the spec
+ * The reads the resources need, each once, numbered in decision order
+ * (plan->order).  A kind that reads by place needs nothing but the
+ * resource's place for its key; the others get the desired object and
+ * state entry as they are before any decision, which the read's first
+ * resource keeps as text until its read runs.
+ */
+static void plan_reads(struct planner *pl)
+{
+	struct ccai_plan *p = pl->plan;
+	struct ccai_map keys = CCAI_MAP_INIT; /* read key -> index + 1 */
+	size_t j;
+
+	pl->read_of = ccai_xcalloc(p->n + 1, sizeof(*pl->read_of));
+	for (j = 0; j < p->n; j++) {
+		size_t i = p->order[j], k;
+		struct ccai_resource *r = &p->res[i];
+		struct ccai_buf key = CCAI_BUF_INIT;
+		bool full = !(r->kind->flags & CCAI_KIND_READ_BY_PLACE);
+
+		if (full) {
+			if (r->m)
+				r->state =
+					ccai_state_get(pl->state, r->qaddress);
+			ccai_resolve_desired(p, i, false, NULL);
+		}
+		r->kind->ops->read_key(fill_kres(pl, i), &key);
+		k = (size_t)(uintptr_t)ccai_map_get(&keys, key.ptr);
+		if (!k) {
+			k = ++pl->nreads;
+			ccai_map_put(&keys, key.ptr, (void *)(uintptr_t)k);
+			CCAI_GROW(pl->reads, pl->areads, pl->nreads);
+			memset(&pl->reads[k - 1], 0, sizeof(pl->reads[k - 1]));
+			pl->reads[k - 1].key = ccai_buf_detach(&key, NULL);
+			pl->reads[k - 1].first = i;
+			pl->reads[k - 1].full = full;
+			if (full && r->desired)
+				pl->reads[k - 1].desired =
+					cJSON_PrintUnformatted(r->desired);
+		}
+		ccai_buf_release(&key);
+		pl->read_of[i] = k - 1;
+		pl->reads[k - 1].users++;
+		if (full) { /* built again when r is decided */
+			cJSON_Delete(r->desired);
+			r->desired = NULL;
+			if (r->m) {
+				cJSON_Delete(r->state);
+				r->state = NULL;
+			}
+		}
+	}
+	ccai_map_release(&keys);
+	p->reads = (long long)pl->nreads;
+}
+
+/* Start the reads; without a thread for the pool, run them all first. */
+static void start_reads(struct planner *pl)
+{
+	int par = pl->opts && pl->opts->parallelism ? pl->opts->parallelism : 8;
+
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&pl->mu, NULL);
+	/* timed waits (the stop token, opts->waiting) on the monotonic clock */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&pl->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	pl->window = (size_t)(par < 1 ? 1 : par) * READ_AHEAD;
+	if (pl->opts && pl->opts->waiting && pl->opts->waiting_every_ms > 0)
+		pl->next_tick = pl->start + pl->opts->waiting_every_ms;
+	if (!pl->nreads) {
+		pl->pool_done = true;
+		return;
+	}
+	if (pthread_create(&pl->thread, NULL, run_reads, pl) == 0) {
+		pl->threaded = true;
+		return;
+	}
+	pl->reached = pl->nreads; /* no window: nothing decides meanwhile */
+	run_reads(pl);
+}
+
+/*
+ * Wait for the read resource i needs; false when it will not come (the
+ * run was interrupted).  Moves the window on first.  While it waits, it
+ * calls opts->waiting when due (a slow plan says it is still reading).
+ */
+static bool wait_read(struct planner *pl, size_t i)
+{
+	size_t k = pl->read_of[i];
+	bool done;
+
+	pthread_mutex_lock(&pl->mu);
+	if (k + 1 > pl->reached) {
+		pl->reached = k + 1;
+		pthread_cond_broadcast(&pl->cv);
+	}
+	while (!pl->reads[k].done && !pl->pool_done &&
+	       !ccai_stop_requested(stop_of(pl))) {
+		int64_t now = ccai_clock_ms(), until = now + 100;
+		struct timespec ts;
+
+		if (pl->next_tick && now >= pl->next_tick) {
+			pthread_mutex_unlock(&pl->mu);
+			pl->opts->waiting(pl->opts->waiting_ctx,
+					  now - pl->start);
+			pthread_mutex_lock(&pl->mu);
+			pl->next_tick += pl->opts->waiting_every_ms;
+			if (pl->next_tick <= now)
+				pl->next_tick =
+					now + pl->opts->waiting_every_ms;
+			continue;
+		}
+		/* the stop token has no condition variable: look again */
+		if (pl->next_tick && pl->next_tick < until)
+			until = pl->next_tick;
+		ts.tv_sec = (time_t)(until / 1000);
+		ts.tv_nsec = (long)(until % 1000) * 1000000L;
+		pthread_cond_timedwait(&pl->cv, &pl->mu, &ts);
+	}
+	done = pl->reads[k].done;
+	pthread_mutex_unlock(&pl->mu);
+	return done;
+}
+
+/* Stop the workers (once the decisions are over or gave up) and wait. */
+static void end_reads(struct planner *pl)
+{
+	pthread_mutex_lock(&pl->mu);
+	pl->abort = true;
+	pthread_cond_broadcast(&pl->cv);
+	pthread_mutex_unlock(&pl->mu);
+	if (pl->threaded)
+		pthread_join(pl->thread, NULL);
+	pl->threaded = false;
+	pthread_cond_destroy(&pl->cv);
+	pthread_mutex_destroy(&pl->mu);
+}
+
+/*
+ * What the decision reads of a resource's state entry.  Once decided,
+ * a resource that keeps it (state.h) drops what it never reads: the spec
  * and the dependencies come from the manifest, the names are the
- * resource's own (at 10,000 resources that is 6 MB less).
+ * resource's own.
  */
 static cJSON *state_entry(struct planner *pl, const char *qaddress)
+{
+	return ccai_state_get(pl->state, qaddress);
+}
+
+static void trim_entry(cJSON *e)
 {
 	static const char *const unread[] = { "spec",	  "dependsOn",
 					      "address",  "kind",
 					      "name",	  "project",
 					      "location", "updated" };
-	cJSON *e = ccai_state_get(pl->state, qaddress);
 	size_t i;
 
 	for (i = 0; e && i < CCAI_ARRAY_SIZE(unread); i++)
 		cJSON_DeleteItemFromObjectCaseSensitive(e, unread[i]);
-	return e;
 }
 
 static bool targeted(const struct ccai_plan_opts *o,
@@ -387,8 +575,7 @@ static void preflight(struct planner *pl, size_t i)
 	    (r->action != CCAI_ACT_CREATE && r->action != CCAI_ACT_UPDATE &&
 	     r->action != CCAI_ACT_REPLACE))
 		return;
-	fill_kres(pl, i);
-	if (r->kind->ops->preflight(&pl->kres[i], &e) < 0)
+	if (r->kind->ops->preflight(fill_kres(pl, i), &e) < 0)
 		problem(pl, r, &e);
 }
 
@@ -444,12 +631,11 @@ static int confirm_vanished(struct planner *pl, size_t i,
 			    struct ccai_error *err)
 {
 	struct ccai_resource *r = &pl->plan->res[i];
-	struct ccai_kres *k = &pl->kres[i];
+	struct ccai_kres *k = fill_kres(pl, i);
 	cJSON *one = NULL, *live = NULL;
 	char *name = NULL;
 	int rc;
 
-	fill_kres(pl, i);
 	if ((rc = r->kind->ops->get(k, &one, err)) < 0)
 		return rc;
 	rc = r->kind->ops->match(k, one, &live, &name, err);
@@ -473,17 +659,15 @@ static int confirm_vanished(struct planner *pl, size_t i,
  */
 static bool same_failure(struct planner *pl, struct read *rd)
 {
-	size_t j;
+	size_t j =
+		(size_t)(uintptr_t)ccai_map_get(&pl->failed, rd->err->message);
 
-	for (j = 0; j < pl->nreads; j++) {
-		const struct read *o = &pl->reads[j];
-
-		if (o != rd && o->rc < 0 && o->reported &&
-		    !strcmp(o->err->message, rd->err->message)) {
-			pl->reads[j].same++;
-			return true;
-		}
+	if (j) {
+		pl->reads[j - 1].same++;
+		return true;
 	}
+	ccai_map_put(&pl->failed, rd->err->message,
+		     (void *)(uintptr_t)(rd - pl->reads + 1));
 	rd->reported = true;
 	return false;
 }
@@ -549,7 +733,7 @@ static void label_drift(struct ccai_resource *r)
 static void decide(struct planner *pl, size_t i)
 {
 	struct ccai_resource *r = &pl->plan->res[i];
-	struct ccai_kres *k = &pl->kres[i];
+	struct ccai_kres *k = &pl->k;
 	const struct ccai_plan_opts *o = pl->opts;
 	const cJSON *coll = pl->reads[pl->read_of[i]].result;
 	struct read *rd = &pl->reads[pl->read_of[i]];
@@ -732,30 +916,57 @@ static void decide(struct planner *pl, size_t i)
 		r->adopted = true;
 }
 
+static void hex(const unsigned char *h, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t j;
+
+	for (j = 0; j < n; j++) {
+		out[2 * j] = digits[h[j] >> 4];
+		out[2 * j + 1] = digits[h[j] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
 static void sha256_hex(const void *data, size_t len, char out[65])
 {
 	unsigned char h[EVP_MAX_MD_SIZE];
-	unsigned int hl = 0, j;
+	unsigned int hl = 0;
 
 	EVP_Digest(data, len, h, &hl, EVP_sha256(), NULL);
-	for (j = 0; j < hl && j < 32; j++)
-		snprintf(out + 2 * j, 3, "%02x", h[j]);
+	hex(h, hl < 32 ? hl : 32, out);
+}
+
+/* SHA-256 of "qaddress\nserver name or -\nlive JSON or -". */
+static void seen_digest(const struct ccai_resource *r, unsigned char out[32])
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	char *live = r->live ? ccai_json_print(r->live) : NULL;
+	const char *sn = r->server_name ? r->server_name : "-";
+	unsigned int hl = 0;
+
+	if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL) ||
+	    !EVP_DigestUpdate(c, r->qaddress, strlen(r->qaddress)) ||
+	    !EVP_DigestUpdate(c, "\n", 1) ||
+	    !EVP_DigestUpdate(c, sn, strlen(sn)) ||
+	    !EVP_DigestUpdate(c, "\n", 1) ||
+	    !EVP_DigestUpdate(c, live ? live : "-", live ? strlen(live) : 1) ||
+	    !EVP_DigestFinal_ex(c, out, &hl) || hl != 32)
+		abort(); /* out of memory inside OpenSSL */
+	EVP_MD_CTX_free(c);
+	free(live);
 }
 
 void ccai_plan_resource_digest(const struct ccai_resource *r, char out[65])
 {
-	struct ccai_buf b = CCAI_BUF_INIT;
-	char *live = r->live ? ccai_json_print(r->live) : ccai_xstrdup("-");
+	unsigned char h[32];
 
-	/* the same bytes as "%s\n%s\n%s", without formatting the live
-	 * object's text a second time */
-	if (ccai_buf_puts(&b, r->qaddress) < 0 || ccai_buf_putc(&b, '\n') < 0 ||
-	    ccai_buf_puts(&b, r->server_name ? r->server_name : "-") < 0 ||
-	    ccai_buf_putc(&b, '\n') < 0 || ccai_buf_puts(&b, live) < 0)
-		abort(); /* past the buffer's 256 MiB cap */
-	sha256_hex(b.ptr, b.len, out);
-	free(live);
-	ccai_buf_release(&b);
+	if (r->seen_known) {
+		hex(r->seen, sizeof(r->seen), out);
+		return;
+	}
+	seen_digest(r, h);
+	hex(h, sizeof(h), out);
 }
 
 static void fingerprint(struct planner *pl)
@@ -768,10 +979,51 @@ static void fingerprint(struct planner *pl)
 	ccai_buf_printf(&b, "%s/%lld", p->lineage ? p->lineage : "", p->serial);
 	for (i = 0; i < p->n; i++) {
 		ccai_plan_resource_digest(&p->res[i], d);
-		ccai_buf_printf(&b, "\n%s", d);
+		if (ccai_buf_putc(&b, '\n') < 0 || ccai_buf_add(&b, d, 64) < 0)
+			abort(); /* past the buffer's 256 MiB cap */
 	}
 	sha256_hex(b.ptr, b.len, p->fingerprint);
 	ccai_buf_release(&b);
+}
+
+/*
+ * A decided resource keeps what apply and the renderers read of it: its
+ * digest always; its state entry, live and desired objects and changes
+ * when apply has a step for it.  A no-op whose entry is up to date keeps
+ * none of them (the bulk of a no-op plan).
+ */
+static void settle(struct planner *pl, struct ccai_resource *r)
+{
+	const struct ccai_manifest_set *set = pl->set;
+	bool keep_live = pl->opts && pl->opts->keep_live;
+
+	seen_digest(r, r->seen);
+	r->seen_known = true;
+	if (r->action != CCAI_ACT_NOOP) {
+		if (r->m)
+			trim_entry(r->state);
+		return;
+	}
+	r->record =
+		r->adopted || !r->state ||
+		!cJSON_GetObjectItemCaseSensitive(r->state, "lastApplied") ||
+		(r->m && set->id &&
+		 !ccai_state_entry_claimed_by(r->state, set->id));
+	if (!keep_live) {
+		cJSON_Delete(r->live);
+		r->live = NULL;
+	}
+	cJSON_Delete(r->desired); /* apply builds it again */
+	r->desired = NULL;
+	cJSON_Delete(r->changes);
+	r->changes = NULL;
+	if (r->record) {
+		if (r->m)
+			trim_entry(r->state);
+		return;
+	}
+	cJSON_Delete(r->state);
+	r->state = NULL;
 }
 
 /*
@@ -920,6 +1172,7 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 	cJSON *e;
 	int64_t start = ccai_clock_ms();
 	size_t i, k, n;
+	bool reading = false;
 	int rc = 0;
 
 	memset(plan, 0, sizeof(*plan));
@@ -935,20 +1188,16 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 	plan->lineage = ccai_xstrdup(or_empty(ccai_state_lineage(state)));
 	plan->serial = ccai_state_serial(state);
 
-	/* manifests, in dependency order */
-	pl.res_of = ccai_xcalloc(set->n + 1, sizeof(*pl.res_of));
-	for (i = 0; i < set->n; i++)
-		pl.res_of[i] = -1;
+	/* manifests, in dependency order; a state entry is parsed only when
+	 * its resource is decided */
+	plan->res = ccai_xcalloc(set->n + 1, sizeof(*plan->res));
+	pl.ares = set->n + 1;
 	for (i = 0; i < set->n; i++) {
 		struct ccai_manifest *m = &set->items[set->order[i]];
-		struct ccai_resource *r = add_resource(plan);
+		struct ccai_resource *r = add_resource(&pl);
 
 		from_manifest(r, m);
-		pl.res_of[set->order[i]] = (long)(plan->n - 1);
-		r->state = state_entry(&pl, r->qaddress);
-		if (r->state && ccai_json_str(r->state, "serverName"))
-			r->server_name = ccai_xstrdup(
-				ccai_json_str(r->state, "serverName"));
+		ccai_state_peek(state, r->qaddress, &r->server_name);
 	}
 	n = plan->n;
 	/* what the state has that the manifests no longer do: only --prune
@@ -970,7 +1219,7 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 			cJSON_Delete(e);
 			continue;
 		}
-		r = add_resource(plan);
+		r = add_resource(&pl);
 		if (!from_state(r, e)) {
 			plan->n--;
 			cJSON_Delete(e);
@@ -1006,41 +1255,45 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 		plan->res[i].ndeps = 0;
 	}
 	ccai_resolve_deps(plan, set);
-
-	/* observe: every read once, all in flight together */
-	pl.kres = ccai_xcalloc(plan->n + 1, sizeof(*pl.kres));
-	for (i = 0; i < plan->n; i++) {
-		ccai_resolve_desired(plan, i, false, NULL);
-		fill_kres(&pl, i);
-	}
-	plan_reads(&pl);
-	if (opts && ccai_stop_requested(opts->stop)) {
-		rc = ccai_error_set(err, CCAI_ECANCELLED, "interrupted");
-		goto out;
-	}
-
-	/* match and decide, in dependency order: targets' names are known */
+	/* decisions go in dependency order: targets' names are known */
 	plan->order = ccai_xmalloc((plan->n + 1) * sizeof(*plan->order));
 	ccai_resolve_order(plan, plan->order);
+
+	/* observe and decide: every read once, a window ahead of the
+	 * decisions that need it */
+	plan_reads(&pl);
+	start_reads(&pl);
+	reading = true;
 	for (i = 0; i < plan->n; i++) {
 		size_t j = plan->order[i];
+		struct ccai_resource *r = &plan->res[j];
+		struct read *rd;
 
-		ccai_resolve_desired(plan, j, false, NULL);
-		if (plan->res[j].desired && plan->res[j].kind->ops->shape) {
-			fill_kres(&pl, j);
-			plan->res[j].kind->ops->shape(&pl.kres[j],
-						      plan->res[j].desired);
+		if (!wait_read(&pl, j) ||
+		    (opts && ccai_stop_requested(opts->stop))) {
+			rc = ccai_error_set(err, CCAI_ECANCELLED,
+					    "interrupted");
+			goto out;
 		}
+		rd = &pl.reads[pl.read_of[j]];
+		if (r->m)
+			r->state = state_entry(&pl, r->qaddress);
+		ccai_resolve_desired(plan, j, false, NULL);
+		if (r->desired && r->kind->ops->shape)
+			r->kind->ops->shape(fill_kres(&pl, j), r->desired);
 		decide(&pl, j);
 		/* a collection no resource still needs is freed at once:
 		 * the live objects a plan keeps are the matched ones */
-		if (!--pl.reads[pl.read_of[j]].users) {
-			cJSON_Delete(pl.reads[pl.read_of[j]].result);
-			pl.reads[pl.read_of[j]].result = NULL;
+		if (!--rd->users) {
+			cJSON_Delete(rd->result);
+			rd->result = NULL;
 		}
 		preflight(&pl, j);
-		plan->counts[plan->res[j].action]++;
+		plan->counts[r->action]++;
+		settle(&pl, r);
 	}
+	end_reads(&pl);
+	reading = false;
 	note_same_failures(&pl);
 	check_replaced_dependents(&pl);
 	fingerprint(&pl);
@@ -1053,14 +1306,16 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 				    plan->problems.n == 1 ? "" : "s");
 	}
 out:
+	if (reading)
+		end_reads(&pl);
 	for (i = 0; i < pl.nreads; i++) {
 		free(pl.reads[i].key);
+		free(pl.reads[i].desired);
 		cJSON_Delete(pl.reads[i].result);
 		free(pl.reads[i].err);
 	}
 	free(pl.reads);
 	free(pl.read_of);
-	free(pl.kres);
-	free(pl.res_of);
+	ccai_map_release(&pl.failed);
 	return rc;
 }

@@ -14,6 +14,14 @@
  *
  * A plan owns everything in it.  It borrows the manifest set, the client
  * and the state given to ccai_plan_make(), which must outlive it.
+ *
+ * Cost: reads run in the order decisions need them, at most a window
+ * ahead of the decisions (a few per worker), and each collection is
+ * freed once its last resource is decided, so the live objects held at
+ * once do not grow with the number of resources.  A state entry is
+ * parsed when its resource is decided; a no-op keeps only its names,
+ * reasons and digest (what apply and the renderers read), so a no-op
+ * plan of n resources holds little more than n addresses.
  */
 #ifndef CCAI_ENGINE_PLAN_H
 #define CCAI_ENGINE_PLAN_H
@@ -52,14 +60,20 @@ struct ccai_resource {
 	char *name;
 	char *manifest_dir;
 
-	cJSON *state; /* state entry (copy) or NULL */
+	/* state entry (copy) or NULL; after planning, kept only where apply
+	 * reads it (an action, or a no-op to record) */
+	cJSON *state;
 	char *server_name; /* from state, or matched; NULL if none */
-	cJSON *live; /* the live object in the kind's view, or NULL */
+	/* the live object in the kind's view, or NULL; after planning, kept
+	 * for actions only (and for every resource with keep_live) */
+	cJSON *live;
 	bool adopted; /* matched by identity, not by state */
 	bool vanished; /* in state, but gone from the server */
 	bool api_off; /* the API it lives in is not enabled yet */
 
-	cJSON *desired; /* the API object wanted; NULL for deletes */
+	/* the API object wanted; NULL for deletes, and for no-ops once
+	 * planned (apply builds it again) */
+	cJSON *desired;
 
 	enum ccai_action action;
 	struct ccai_strlist reasons;
@@ -72,6 +86,11 @@ struct ccai_resource {
 	 * set still declares it, so its entry stays (state.h "sets") */
 	bool release;
 	char *done_note; /* apply: what the kind says its step did, or NULL */
+	/* a no-op whose state entry apply writes all the same: adopted,
+	 * not in the state, no lastApplied yet, or not claimed by this set */
+	bool record;
+	bool seen_known; /* seen holds ccai_plan_resource_digest's bytes */
+	unsigned char seen[32];
 
 	size_t *deps; /* resources that must be done first */
 	size_t ndeps;
@@ -90,6 +109,7 @@ struct ccai_plan_opts {
 	long long waiting_every_ms;
 	void (*waiting)(void *ctx, long long elapsed_ms);
 	void *waiting_ctx;
+	bool keep_live; /* keep every live object read, no-ops' too (verify) */
 };
 
 struct ccai_plan {
@@ -120,8 +140,8 @@ void ccai_plan_release(struct ccai_plan *plan);
 bool ccai_plan_has_changes(const struct ccai_plan *plan);
 
 /* SHA-256 (hex) of what was seen of r: its address, server name and
- * live object.  The plan's fingerprint is made of these and the state's
- * lineage and serial. */
+ * live object, as taken when r was decided (r->seen).  The plan's
+ * fingerprint is made of these and the state's lineage and serial. */
 void ccai_plan_resource_digest(const struct ccai_resource *r, char out[65]);
 
 #endif

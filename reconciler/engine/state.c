@@ -923,6 +923,20 @@ cJSON *ccai_state_get(struct ccai_state *s, const char *address)
 	return copy;
 }
 
+bool ccai_state_peek(struct ccai_state *s, const char *address,
+		     char **server_name)
+{
+	struct entry *e;
+
+	pthread_mutex_lock(&s->mu);
+	e = ccai_map_get(&s->by_address, address);
+	if (e && server_name)
+		*server_name =
+			e->server_name ? ccai_xstrdup(e->server_name) : NULL;
+	pthread_mutex_unlock(&s->mu);
+	return e != NULL;
+}
+
 /* A journal record: {"KEY":<value>} and a newline. */
 static void record(struct ccai_state *s, const char *key, const char *json,
 		   size_t len)

@@ -92,6 +92,13 @@ cJSON *ccai_state_entry_claims(const cJSON *e, const char *set_id, bool add);
 /* A copy of the entry for address (project/Kind/name), or NULL. */
 cJSON *ccai_state_get(struct ccai_state *s, const char *address);
 /*
+ * Is there an entry for address?  When there is and server_name is not
+ * NULL, *server_name is a copy of its serverName (NULL when it has none).
+ * Parses nothing: the index has what it needs.
+ */
+bool ccai_state_peek(struct ccai_state *s, const char *address,
+		     char **server_name);
+/*
  * A copy of the entry whose serverName is server_name, or NULL.  When
  * several entries name the same server object, the one with the smallest
  * address.

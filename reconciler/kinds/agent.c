@@ -220,6 +220,7 @@ const struct ccai_kind ccai_kind_agent = {
 	.local_fields = local_fields,
 	.file_fields = file_fields,
 	.identity = "displayName",
+	.flags = CCAI_KIND_READ_BY_PLACE,
 	.ops = &ops,
 	.collection = &collection,
 };

@@ -250,7 +250,7 @@ const struct ccai_kind ccai_kind_api_service = {
 	.refs = refs,
 	.local_fields = local_fields,
 	.identity = "service",
-	.flags = CCAI_KIND_GROUPED,
+	.flags = CCAI_KIND_GROUPED | CCAI_KIND_READ_BY_PLACE,
 	.settle = &settle,
 	.ops = &ops,
 };

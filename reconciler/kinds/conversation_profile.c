@@ -34,6 +34,7 @@ const struct ccai_kind ccai_kind_conversation_profile = {
 	.located = true,
 	.refs = refs,
 	.identity = "displayName",
+	.flags = CCAI_KIND_READ_BY_PLACE,
 	.ops = &ccai_coll_ops,
 	.collection = &collection,
 };

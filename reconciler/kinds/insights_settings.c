@@ -177,6 +177,6 @@ const struct ccai_kind ccai_kind_insights_settings = {
 	.located = true,
 	.default_location = "us-central1",
 	.refs = refs,
-	.flags = CCAI_KIND_SINGLETON,
+	.flags = CCAI_KIND_SINGLETON | CCAI_KIND_READ_BY_PLACE,
 	.ops = &ops,
 };

@@ -160,6 +160,10 @@ enum {
 	/* several addresses may name one server object, each owning a part
 	 * of it (RoleBinding: its members of a role) */
 	CCAI_KIND_SHARED = 1u << 2,
+	/* read_key and read look at nothing but the kind, the project, the
+	 * location and the client: the planner reads before it builds the
+	 * desired object or opens the state entry (engine/plan.c) */
+	CCAI_KIND_READ_BY_PLACE = 1u << 3,
 };
 
 struct ccai_kind {

@@ -199,5 +199,6 @@ const struct ccai_kind ccai_kind_logging_settings = {
 	.service = "dialogflow.googleapis.com",
 	.located = true,
 	.refs = refs,
+	.flags = CCAI_KIND_READ_BY_PLACE,
 	.ops = &ops,
 };

@@ -343,6 +343,6 @@ const struct ccai_kind ccai_kind_role_binding = {
 	.located = false,
 	.refs = refs,
 	.identity = "role",
-	.flags = CCAI_KIND_GROUPED | CCAI_KIND_SHARED,
+	.flags = CCAI_KIND_GROUPED | CCAI_KIND_SHARED | CCAI_KIND_READ_BY_PLACE,
 	.ops = &ops,
 };

@@ -24,6 +24,7 @@ const struct ccai_kind ccai_kind_security_settings = {
 	.located = true,
 	.refs = refs,
 	.identity = "displayName",
+	.flags = CCAI_KIND_READ_BY_PLACE,
 	.ops = &ccai_coll_ops,
 	.collection = &collection,
 };

@@ -255,6 +255,7 @@ const struct ccai_kind ccai_kind_service_account = {
 	.located = false,
 	.refs = refs,
 	.identity = "accountId",
+	.flags = CCAI_KIND_READ_BY_PLACE,
 	.settle = &settle,
 	.ops = &ops,
 };

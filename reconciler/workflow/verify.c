@@ -448,6 +448,7 @@ static int find_live(struct vctx *v)
 	po.targets = &targets;
 	po.parallelism = v->o->parallelism;
 	po.stop = v->o->stop;
+	po.keep_live = true; /* the target's live object is what we check */
 	begin(v);
 	rc = ccai_plan_make(&plan, v->set, v->g, v->state, &po, &e);
 	if (rc < 0) {

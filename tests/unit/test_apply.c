@@ -6,7 +6,8 @@
  * the emulator saw none of their requests), a step sees the server names
  * its dependencies' steps wrote in the same run, and no more than
  * `parallelism` steps are ever in flight (measured from the progress
- * callback, never timed).
+ * callback, never timed); and the planner's reads: each collection read
+ * once, a window ahead of the decisions, and what a no-op plan keeps.
  */
 #include "util/common.h"
 #include "testutil.h"
@@ -17,6 +18,7 @@
 #include "google/client.h"
 #include "manifest/model.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 #include "util/clock.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -109,19 +111,22 @@ struct fx {
 	struct ccai_stop stop;
 };
 
-/* Loads yaml for project, opens a fresh state, and plans. */
-static void fx_plan(struct fx *f, const char *project, const char *yaml)
+/* Loads yaml for project, opens its state, and plans with these
+ * options (the stop token is the fixture's); returns the plan's result. */
+static int fx_plan_opts(struct fx *f, const char *project, const char *yaml,
+			struct ccai_plan_opts *po, bool stopped)
 {
 	struct ccai_manifest_opts mo = { project, NULL };
 	struct ccai_google_opts go;
 	struct ccai_state_opts so;
-	struct ccai_plan_opts po;
 	struct ccai_diag diag = CCAI_DIAG_INIT;
 	struct ccai_error err;
 	char *name = ccai_xasprintf("%s.state.json", project);
 
 	memset(f, 0, sizeof(*f));
 	assert_int_equal(ccai_stop_init(&f->stop, NULL), 0);
+	if (stopped)
+		ccai_stop_request(&f->stop);
 	f->state_path = ccai_path_join(dir, name);
 	free(name);
 	ccai_manifest_set_init(&f->set);
@@ -148,10 +153,23 @@ static void fx_plan(struct fx *f, const char *project, const char *yaml)
 	so.lock = true;
 	if (ccai_state_open(&f->state, &so, &err) < 0)
 		fail_msg("state: %s", err.message);
+	po->stop = &f->stop;
+	if (ccai_plan_make(&f->plan, &f->set, f->g, f->state, po, &err) < 0) {
+		fprintf(stderr, "plan: %s\n", err.message);
+		return err.code;
+	}
+	return 0;
+}
+
+/* Loads yaml for project, opens its state, and plans. */
+static void fx_plan(struct fx *f, const char *project, const char *yaml)
+{
+	struct ccai_plan_opts po;
+
 	memset(&po, 0, sizeof(po));
 	po.parallelism = 4;
-	if (ccai_plan_make(&f->plan, &f->set, f->g, f->state, &po, &err) < 0)
-		fail_msg("plan: %s", err.message);
+	if (fx_plan_opts(f, project, yaml, &po, false) < 0)
+		fail_msg("plan of %s failed", project);
 }
 
 static int fx_apply(struct fx *f, int parallelism, ccai_apply_progress cb,
@@ -478,6 +496,117 @@ static void test_apply__parallelism_bounds_the_steps_in_flight(void **state)
 	bound("apply-par-3", 3);
 }
 
+/* n projects, each with the Dialogflow API, two security settings and a
+ * service account: three reads per project. */
+static char *many_projects(const char *prefix, int n)
+{
+	struct ccai_buf b = CCAI_BUF_INIT;
+	int p;
+
+	for (p = 1; p <= n; p++)
+		ccai_buf_printf(
+			&b,
+			"%sapiVersion: ccaictl/v1\nkind: ApiService\n"
+			"metadata: {name: dialogflow, project: %s-%d}\n"
+			"spec: {service: dialogflow.googleapis.com}\n---\n"
+			"apiVersion: ccaictl/v1\nkind: SecuritySettings\n"
+			"metadata: {name: s1, project: %s-%d}\n"
+			"spec: {displayName: one}\n---\n"
+			"apiVersion: ccaictl/v1\nkind: SecuritySettings\n"
+			"metadata: {name: s2, project: %s-%d}\n"
+			"spec: {displayName: two}\n---\n"
+			"apiVersion: ccaictl/v1\nkind: ServiceAccount\n"
+			"metadata: {name: sa, project: %s-%d}\n"
+			"spec: {accountId: ccai-many}\n",
+			p > 1 ? "---\n" : "", prefix, p, prefix, p, prefix, p,
+			prefix, p);
+	return ccai_buf_detach(&b, NULL);
+}
+
+/*
+ * Reads run a window ahead of the decisions (a few per worker): with one
+ * worker and many more reads than the window, the plan still reads each
+ * collection once and decides everything; a no-op plan then keeps of a
+ * resource only its names and digest, unless asked to keep what it saw,
+ * which does not change the fingerprint.
+ */
+static void test_plan__reads_run_a_window_ahead_of_the_decisions(void **state)
+{
+	char *yaml = many_projects("plan-window", 30);
+	struct ccai_plan_opts po;
+	char fingerprint[65];
+	struct fx f;
+	size_t i;
+
+	(void)state;
+	memset(&po, 0, sizeof(po));
+	po.parallelism = 1;
+	assert_int_equal(fx_plan_opts(&f, "plan-window-1", yaml, &po, false),
+			 0);
+	assert_int_equal(f.plan.n, 120);
+	assert_int_equal(f.plan.reads, 90);
+	assert_int_equal(f.plan.counts[CCAI_ACT_CREATE], 120);
+	assert_int_equal(stat_count("dialogflow.projects.locations."
+				    "securitySettings.list"),
+			 30);
+	assert_int_equal(stat_count("iam.projects.serviceAccounts.list"), 30);
+	assert_int_equal(stat_count("serviceusage.services.list"), 30);
+	for (i = 0; i < f.plan.n; i++) /* apply creates from these */
+		assert_non_null(f.plan.res[i].desired);
+	if (fx_apply(&f, 4, NULL, NULL) != 0)
+		fail_msg("apply: %s", f.res.failures.items[0].message);
+	fx_release(&f);
+
+	memset(&po, 0, sizeof(po));
+	po.parallelism = 1;
+	assert_int_equal(fx_plan_opts(&f, "plan-window-1", yaml, &po, false),
+			 0);
+	assert_int_equal(f.plan.counts[CCAI_ACT_NOOP], 120);
+	assert_false(ccai_plan_has_changes(&f.plan));
+	for (i = 0; i < f.plan.n; i++) {
+		const struct ccai_resource *r = &f.plan.res[i];
+
+		assert_int_equal(r->action, CCAI_ACT_NOOP);
+		assert_false(r->record);
+		assert_non_null(r->server_name);
+		assert_true(r->seen_known);
+		assert_null(r->state);
+		assert_null(r->live);
+		assert_null(r->desired);
+		assert_null(r->changes);
+	}
+	memcpy(fingerprint, f.plan.fingerprint, sizeof(fingerprint));
+	fx_release(&f);
+
+	memset(&po, 0, sizeof(po));
+	po.parallelism = 3;
+	po.keep_live = true;
+	assert_int_equal(fx_plan_opts(&f, "plan-window-1", yaml, &po, false),
+			 0);
+	for (i = 0; i < f.plan.n; i++)
+		assert_non_null(f.plan.res[i].live);
+	assert_string_equal(f.plan.fingerprint, fingerprint);
+	fx_release(&f);
+	free(yaml);
+}
+
+/* A stop asked for before the plan reads: interrupted, few reads made. */
+static void test_plan__stop_interrupts_the_reads(void **state)
+{
+	char *yaml = many_projects("plan-stop", 30);
+	struct ccai_plan_opts po;
+	struct fx f;
+
+	(void)state;
+	memset(&po, 0, sizeof(po));
+	po.parallelism = 2;
+	assert_int_equal(fx_plan_opts(&f, "plan-stop-1", yaml, &po, true),
+			 CCAI_ECANCELLED);
+	assert_int_equal(stat_count("iam.projects.serviceAccounts.list"), 0);
+	fx_release(&f);
+	free(yaml);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -487,6 +616,8 @@ int main(void)
 		T(test_apply__stop_mid_run_leaves_the_rest_not_run),
 		T(test_apply__a_step_sees_its_dependencies_results),
 		T(test_apply__parallelism_bounds_the_steps_in_flight),
+		T(test_plan__reads_run_a_window_ahead_of_the_decisions),
+		T(test_plan__stop_interrupts_the_reads),
 #undef T
 	};
 
