@@ -29,17 +29,16 @@
 
 /*
  * A hash table with open addressing and linear probing, keyed by a
- * pointer, a string, or both (compared by value).  Deletion shifts the
- * following entries back, so there are no tombstones.  Used for node
- * positions (key: node), duplicate keys (key: object + key text) and
- * anchors (key: name).  The table borrows its key strings.
+ * pointer, a string, or both (compared by value).  Used for duplicate
+ * keys (key: object + key text) and anchors (key: name); node positions
+ * have a smaller table of their own (below).  The table borrows its key
+ * strings.
  */
 struct slot {
 	uint64_t hash;
 	const void *obj;
 	const char *str;
 	size_t val;
-	struct ccai_srcpos pos;
 	bool used;
 };
 
@@ -140,9 +139,100 @@ static struct slot *table_put(struct table *t, const void *obj, const char *str)
 	return s;
 }
 
-static void table_del(struct table *t, const void *obj, const char *str)
+static void table_release(struct table *t)
 {
-	struct slot *s = table_find(t, obj, str);
+	free(t->slots);
+	t->slots = NULL;
+	t->cap = t->n = 0;
+}
+
+/*
+ * Node positions: a slot per node of every tree loaded, so this is the
+ * largest thing a load holds, and a slot is 32 bytes (the table above
+ * with a position in each slot took 72).  Same probing as above; a
+ * node's hash is recomputed from its address, and a free slot has no
+ * node.  Deletion shifts the following entries back, so there are no
+ * tombstones.
+ */
+struct pslot {
+	const void *node;
+	const char *file;
+	int line, col, key_line;
+	int key_col : 31; /* a column fits: lines are shorter than a file */
+	unsigned plain : 1;
+};
+
+struct ptable {
+	struct pslot *slots;
+	size_t cap; /* 0 or a power of two */
+	size_t n;
+};
+
+static size_t pos_home(const struct ptable *t, const void *node)
+{
+	return (size_t)mix64((uint64_t)(uintptr_t)node) & (t->cap - 1);
+}
+
+static struct pslot *pos_find(const struct ptable *t, const void *node)
+{
+	size_t i;
+
+	if (!t->cap)
+		return NULL;
+	for (i = pos_home(t, node); t->slots[i].node;
+	     i = (i + 1) & (t->cap - 1))
+		if (t->slots[i].node == node)
+			return &t->slots[i];
+	return NULL;
+}
+
+static void pos_grow(struct ptable *t)
+{
+	struct pslot *old = t->slots;
+	size_t oldcap = t->cap, i, j;
+
+	t->cap = oldcap ? oldcap * 2 : 64;
+	t->slots = ccai_xcalloc(t->cap, sizeof(*t->slots));
+	for (i = 0; i < oldcap; i++) {
+		if (!old[i].node)
+			continue;
+		for (j = pos_home(t, old[i].node); t->slots[j].node;
+		     j = (j + 1) & (t->cap - 1))
+			;
+		t->slots[j] = old[i];
+	}
+	free(old);
+}
+
+static void pos_put(struct ptable *t, const void *node,
+		    const struct ccai_srcpos *pos)
+{
+	struct pslot *s = pos_find(t, node);
+	size_t i;
+
+	if (!s) {
+		if ((t->n + 1) * 2 > t->cap)
+			pos_grow(t);
+		for (i = pos_home(t, node); t->slots[i].node;
+		     i = (i + 1) & (t->cap - 1))
+			;
+		s = &t->slots[i];
+		s->node = node;
+		t->n++;
+	}
+	s->file = pos->file;
+	s->line = pos->line;
+	s->col = pos->col;
+	s->key_line = pos->key_line;
+	s->key_col = pos->key_col < 0		    ? 0
+		     : pos->key_col > (1 << 30) - 1 ? (1 << 30) - 1
+						    : pos->key_col;
+	s->plain = pos->plain;
+}
+
+static void pos_del(struct ptable *t, const void *node)
+{
+	struct pslot *s = pos_find(t, node);
 	size_t mask = t->cap - 1, i, j, k;
 
 	if (!s)
@@ -151,9 +241,9 @@ static void table_del(struct table *t, const void *obj, const char *str)
 	j = i;
 	for (;;) {
 		j = (j + 1) & mask;
-		if (!t->slots[j].used)
+		if (!t->slots[j].node)
 			break;
-		k = t->slots[j].hash & mask;
+		k = pos_home(t, t->slots[j].node);
 		/* leave the entry at j where it is if its home lies
 		 * cyclically in (i, j] */
 		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
@@ -161,11 +251,11 @@ static void table_del(struct table *t, const void *obj, const char *str)
 		t->slots[i] = t->slots[j];
 		i = j;
 	}
-	t->slots[i].used = false;
+	memset(&t->slots[i], 0, sizeof(t->slots[i]));
 	t->n--;
 }
 
-static void table_release(struct table *t)
+static void pos_release(struct ptable *t)
 {
 	free(t->slots);
 	t->slots = NULL;
@@ -179,7 +269,7 @@ struct fileid {
 
 struct ccai_source_priv {
 	struct ccai_strlist files; /* names, owned; docs point into them */
-	struct table pos; /* node -> position */
+	struct ptable pos; /* node -> position */
 	size_t adocs; /* allocated length of src->docs */
 	struct fileid *seen; /* files loaded, so none is loaded twice */
 	size_t nseen;
@@ -222,7 +312,7 @@ static void tree_free(struct ccai_source *src, cJSON *root)
 			todo = n->child;
 		}
 		if (src)
-			table_del(&src->priv->pos, n, NULL);
+			pos_del(&src->priv->pos, n);
 		if (!(n->type & cJSON_IsReference) && n->valuestring)
 			cJSON_free(n->valuestring);
 		if (!(n->type & cJSON_StringIsConst) && n->string)
@@ -241,7 +331,7 @@ void ccai_source_release(struct ccai_source *src)
 		tree_free(NULL, src->docs[i].root);
 	free(src->docs);
 	ccai_strlist_release(&src->priv->files);
-	table_release(&src->priv->pos);
+	pos_release(&src->priv->pos);
 	free(src->priv->seen);
 	free(src->priv);
 	memset(src, 0, sizeof(*src));
@@ -250,15 +340,21 @@ void ccai_source_release(struct ccai_source *src)
 bool ccai_source_pos(const struct ccai_source *src, const cJSON *node,
 		     struct ccai_srcpos *out)
 {
-	const struct slot *s;
+	const struct pslot *s;
 
 	if (!src->priv || !node)
 		return false;
-	s = table_find(&src->priv->pos, node, NULL);
+	s = pos_find(&src->priv->pos, node);
 	if (!s)
 		return false;
-	if (out)
-		*out = s->pos;
+	if (out) {
+		out->file = s->file;
+		out->line = s->line;
+		out->col = s->col;
+		out->key_line = s->key_line;
+		out->key_col = s->key_col;
+		out->plain = s->plain;
+	}
 	return true;
 }
 
@@ -267,19 +363,19 @@ void ccai_source_setpos(struct ccai_source *src, const cJSON *node,
 {
 	if (!node || !pos)
 		return;
-	table_put(&src->priv->pos, node, NULL)->pos = *pos;
+	pos_put(&src->priv->pos, node, pos);
 }
 
 void ccai_source_forget_positions(struct ccai_source *src)
 {
 	if (src->priv)
-		table_release(&src->priv->pos);
+		pos_release(&src->priv->pos);
 }
 
 void ccai_source_forget(struct ccai_source *src, const cJSON *node)
 {
 	if (node)
-		table_del(&src->priv->pos, node, NULL);
+		pos_del(&src->priv->pos, node);
 }
 
 /* Escapes text into out, keeping at most max_chars characters. */
