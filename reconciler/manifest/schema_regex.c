@@ -15,6 +15,15 @@
 
 #include <regex.h>
 
+/*
+ * regcomp expands a counted repetition into that many copies, and its
+ * memory grows with the square of them (".{1,20000}" takes gigabytes):
+ * a pattern is refused when its atoms, counted with their repetitions,
+ * come to more than this.  Our schemas' largest is under 200.
+ */
+#define RX_MAX_COPIES 1000
+#define RX_MAX_DEPTH 64
+
 /* A class range of non-ASCII characters is listed char by char. */
 #define MAX_WIDE_RANGE 256
 
@@ -699,16 +708,20 @@ int ccai_schema_regex_translate(struct ccai_buf *out, const char *pattern,
 				bool utf8, struct ccai_error *err)
 {
 	struct rx x = { pattern, 0, utf8, out, err };
-	int depth = 0, kind, cl;
+	int depth = 0, kind, cl, d;
 	bool atom = false; /* what came last may take a quantifier */
+	/* copies of atoms so far, per open group, and in what came last */
+	size_t copies[RX_MAX_DEPTH + 1] = { 0 }, last = 0, total;
+	unsigned long times;
 	uint32_t cp;
 	size_t n;
 
 	while (pattern[x.i]) {
 		char c = pattern[x.i];
-		bool was_atom = atom;
+		bool was_atom = atom, one = true; /* one atom, most often */
 
 		atom = true; /* most of what follows is one */
+		times = 1; /* copies a quantifier makes of what came last */
 		switch (c) {
 		case '\\':
 			x.i++;
@@ -723,6 +736,7 @@ int ccai_schema_regex_translate(struct ccai_buf *out, const char *pattern,
 				ccai_buf_putc(out, '\\');
 				ccai_buf_putc(out, (char)cp);
 				atom = false;
+				one = false;
 			} else {
 				rx_lit(&x, cp);
 			}
@@ -761,14 +775,22 @@ int ccai_schema_regex_translate(struct ccai_buf *out, const char *pattern,
 						       g);
 				}
 			}
+			if (depth >= RX_MAX_DEPTH)
+				return rx_fail(&x,
+					       "its groups are nested deeper "
+					       "than %d",
+					       RX_MAX_DEPTH);
 			ccai_buf_putc(out, '(');
-			depth++;
+			copies[++depth] = 0;
 			atom = false;
+			one = false;
 			break;
 		case ')':
 			if (!depth)
 				return rx_fail(&x, "it has an unmatched ')'");
-			depth--;
+			last = copies[depth--];
+			copies[depth] += last;
+			one = false;
 			ccai_buf_putc(out, ')');
 			x.i++;
 			break;
@@ -784,6 +806,7 @@ int ccai_schema_regex_translate(struct ccai_buf *out, const char *pattern,
 						       "repeat before '%.*s'",
 						       (int)n, pattern + x.i);
 				atom = false;
+				one = false;
 				/* what ECMA and regcomp refuse, with why */
 				lo = strtoul(pattern + x.i + 1, &end, 10);
 				hi = *end == ',' && end[1] != '}'
@@ -802,6 +825,9 @@ int ccai_schema_regex_translate(struct ccai_buf *out, const char *pattern,
 						       "times",
 						       (int)n, pattern + x.i,
 						       RE_DUP_MAX);
+				/* "{n,}" is n copies and a star */
+				times = *end == ',' && end[1] == '}' ? lo + 1
+								     : hi;
 				ccai_buf_add(out, pattern + x.i, n);
 				x.i += n;
 				if (pattern[x.i] == '?')
@@ -825,6 +851,8 @@ int ccai_schema_regex_translate(struct ccai_buf *out, const char *pattern,
 					"'%c'",
 					c);
 			atom = false;
+			one = false;
+			times = c == '+' ? 2 : 1; /* x+ is x x* */
 			ccai_buf_putc(out, c);
 			x.i++;
 			if (pattern[x.i] == '?')
@@ -839,6 +867,7 @@ int ccai_schema_regex_translate(struct ccai_buf *out, const char *pattern,
 		case '$':
 		case '|':
 			atom = false; /* an assertion or a new alternative */
+			one = false;
 			ccai_buf_putc(out, c);
 			x.i++;
 			break;
@@ -854,8 +883,28 @@ int ccai_schema_regex_translate(struct ccai_buf *out, const char *pattern,
 			rx_lit(&x, cp);
 			break;
 		}
+		if (one) {
+			last = 1;
+			copies[depth]++;
+		} else if (times > 1) {
+			if (times > RX_MAX_COPIES ||
+			    last > RX_MAX_COPIES / times)
+				goto too_many;
+			copies[depth] += last * (times - 1);
+			last *= times;
+		}
+		for (total = 0, d = 0; d <= depth; d++)
+			total += copies[d];
+		if (total > RX_MAX_COPIES)
+			goto too_many;
 	}
 	if (depth)
 		return rx_fail(&x, "it has an unmatched '('");
 	return 0;
+too_many:
+	return rx_fail(&x,
+		       "its repetitions come to more than %d copies of its "
+		       "parts, more than a POSIX regex compiles in reasonable "
+		       "memory",
+		       RX_MAX_COPIES);
 }

@@ -680,6 +680,17 @@ static void test_schema__untranslatable_pattern_names_location(void **state)
 	assert_non_null(strstr(msg, "nothing to repeat before '*'"));
 	compile_fails("{\"pattern\": \"a{99999}\"}", msg, sizeof(msg));
 	assert_non_null(strstr(msg, "repeats more than"));
+	/* regcomp's memory grows with the square of the copies it makes
+	 * (found by fuzz_regex: ']{1,19999}' took more than 2 GB) */
+	compile_fails("{\"pattern\": \"]{1,19999}\"}", msg, sizeof(msg));
+	assert_non_null(strstr(msg, "more than 1000 copies"));
+	compile_fails("{\"pattern\": \"(a{40}b){40}\"}", msg, sizeof(msg));
+	assert_non_null(strstr(msg, "more than 1000 copies"));
+	compile_fails("{\"pattern\": \"(((((((((((((((((((((((((((((((((((("
+		      "((((((((((((((((((((((((((((((((a)))))))))))))))))))))"
+		      ")))))))))))))))))))))))))))))))))))))))))))\"}",
+		      msg, sizeof(msg));
+	assert_non_null(strstr(msg, "nested deeper than 64"));
 }
 
 static void test_schema__regex_translation(void **state)
