@@ -94,9 +94,17 @@ int ccai_cmd_plan(int argc, char **argv)
 		}
 		cmd = ccai_planfile_apply_command(out_file, &t,
 						  run.o.credentials);
-		if (strcmp(run.o.output, "json"))
+		/* the text plan says it where the reader is; JSON and
+		 * markdown keep stdout to the document (a pull-request
+		 * comment must not end with a shell command), so the
+		 * markdown reader hears it on stderr */
+		if (!strcmp(run.o.output, "text"))
 			printf("Saved the plan to %s; '%s' carries it out.\n",
 			       out_file, cmd);
+		else if (!strcmp(run.o.output, "markdown"))
+			fprintf(stderr,
+				"Saved the plan to %s; '%s' carries it out.\n",
+				out_file, cmd);
 		free(cmd);
 	}
 	code = detailed && ccai_plan_has_changes(&run.plan) ? CCAI_EXIT_CHANGES
