@@ -229,6 +229,9 @@ static void test_watch_deploy__systemd_unit(void **state)
 	struct ccai_buf unit = CCAI_BUF_INIT;
 	char *path = ccai_test_srcpath(
 		"examples/deploy/systemd/ccaictl-watch.service");
+	char *env_path =
+		ccai_test_srcpath("examples/deploy/systemd/ccaictl-watch.env");
+	struct ccai_buf env = CCAI_BUF_INIT;
 	char *help = watch_help();
 	const char *p, *end;
 
@@ -251,9 +254,32 @@ static void test_watch_deploy__systemd_unit(void **state)
 		known_option(help, opt);
 		p += 3;
 	}
+	/*
+	 * the directories systemd makes are named with specifiers it always
+	 * resolves (%S = /var/lib, %C = /var/cache), and every ${VAR} on
+	 * ExecStart is one the EnvironmentFile sets: systemd expands an
+	 * unknown one to "" without a word
+	 */
+	assert_non_null(strstr(unit.ptr, "\nStateDirectory=ccaictl\n"));
+	assert_non_null(strstr(unit.ptr, "\nCacheDirectory=ccaictl\n"));
+	assert_non_null(strstr(unit.ptr, "\t--state %S/ccaictl/"));
+	assert_non_null(strstr(unit.ptr, "\t--cache %C/ccaictl/"));
+	assert_int_equal(ccai_file_read(&env, env_path, 1 << 20, NULL), 0);
+	for (p = strstr(unit.ptr, "ExecStart=");
+	     (p = strstr(p, "${")) && p < end; p += 2) {
+		char line[80];
+
+		snprintf(line, sizeof(line),
+			 "\n%.*s=", (int)strcspn(p + 2, "}"), p + 2);
+		if (!strstr(env.ptr, line))
+			fail_msg("ExecStart uses %.*s, which %s does not set",
+				 (int)strlen(line) - 2, line + 1, env_path);
+	}
 	free(help);
 	free(path);
+	free(env_path);
 	ccai_buf_release(&unit);
+	ccai_buf_release(&env);
 }
 
 int main(void)
