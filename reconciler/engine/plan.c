@@ -729,19 +729,20 @@ static void label_drift(struct ccai_resource *r)
 	ccai_buf_release(&paths);
 }
 
-/* Decide for one resource whose desired object is final. */
-static void decide(struct planner *pl, size_t i)
+/*
+ * Finds r's live object in its read's collection (r->live, r->server_name,
+ * r->vanished, r->api_off).  False when r is decided already: its read
+ * failed or the match did, a problem says why and r is a no-op.
+ */
+static bool find_live(struct planner *pl, size_t i)
 {
 	struct ccai_resource *r = &pl->plan->res[i];
 	struct ccai_kres *k = &pl->k;
-	const struct ccai_plan_opts *o = pl->opts;
-	const cJSON *coll = pl->reads[pl->read_of[i]].result;
 	struct read *rd = &pl->reads[pl->read_of[i]];
-	struct ccai_diff_schema ds;
-	cJSON *live = NULL, *c;
+	const cJSON *coll = rd->result;
+	cJSON *live = NULL;
 	char *name = NULL;
 	struct ccai_error err;
-	const char *join;
 
 	if (rd->rc < 0) {
 		/* one failed read is one problem, not one per resource, and
@@ -750,7 +751,7 @@ static void decide(struct planner *pl, size_t i)
 		if (rd->first == i && !same_failure(pl, rd))
 			problem(pl, r, rd->err);
 		r->action = CCAI_ACT_NOOP;
-		return;
+		return false;
 	}
 	r->api_off = cJSON_IsTrue(
 		cJSON_GetObjectItemCaseSensitive(coll, "serviceDisabled"));
@@ -758,7 +759,7 @@ static void decide(struct planner *pl, size_t i)
 	if (r->kind->ops->match(k, coll, &live, &name, &err) < 0) {
 		problem(pl, r, &err);
 		r->action = CCAI_ACT_NOOP;
-		return;
+		return false;
 	}
 	r->live = live;
 	if (name && (!r->server_name || strcmp(name, r->server_name))) {
@@ -775,108 +776,93 @@ static void decide(struct planner *pl, size_t i)
 	    confirm_vanished(pl, i, &err) < 0) {
 		problem(pl, r, &err);
 		r->action = CCAI_ACT_NOOP;
+		return false;
+	}
+	return true;
+}
+
+/*
+ * r is pruned or destroyed: delete it, or forget it (gone already,
+ * abandoned, a kind that cannot be deleted), or let go of it (another
+ * set declares it); ccaictl/prevent-destroy makes it a problem.
+ */
+static void decide_delete(struct planner *pl, struct ccai_resource *r)
+{
+	bool prevent = r->m ? r->m->prevent_destroy
+			    : ccai_json_bool(r->state, "preventDestroy", false);
+	bool abandon = r->m ? r->m->deletion_policy == CCAI_ABANDON
+			    : !strcmp(or_empty(ccai_json_str(r->state,
+							     "deletionPolicy")),
+				      "abandon");
+
+	if (!r->live && !r->state) {
+		r->action = CCAI_ACT_NOOP;
 		return;
 	}
-	if (owned_elsewhere(pl, r))
+	if (let_go(pl, r))
 		return;
-	join = r->m && !(o && o->destroy) ? joining(pl, r) : NULL;
-	if (join)
-		reason(r,
-		       "manifest set '%s' declares it too; recorded as this "
-		       "set's as well",
-		       join);
-	fill_kres(pl, i);
-	if (r->kind->ops->notes && r->m && !(o && o->destroy))
-		r->kind->ops->notes(k, &r->reasons);
+	if (prevent) {
+		struct ccai_error e;
 
-	/* deletions: pruned or destroyed */
-	if (!r->m || (o && o->destroy)) {
-		bool prevent = r->m ? r->m->prevent_destroy
-				    : ccai_json_bool(r->state, "preventDestroy",
-						     false);
-		bool abandon =
-			r->m ? r->m->deletion_policy == CCAI_ABANDON
-			     : !strcmp(or_empty(ccai_json_str(
-					       r->state, "deletionPolicy")),
-				       "abandon");
-
-		if (!r->live && !r->state) {
-			r->action = CCAI_ACT_NOOP;
-			return;
-		}
-		if (let_go(pl, r))
-			return;
-		if (prevent) {
-			struct ccai_error e;
-
-			ccai_error_set(&e, CCAI_EINVALID,
-				       "%s has ccaictl/prevent-destroy: "
-				       "\"true\"; remove the annotation (and "
-				       "apply) before deleting it",
-				       r->address);
-			problem(pl, r, &e);
-			r->action = CCAI_ACT_NOOP;
-			return;
-		}
-		if (!r->live) {
-			r->action = CCAI_ACT_FORGET;
-			reason(r, "already gone from the server");
-		} else if (abandon) {
-			r->action = CCAI_ACT_FORGET;
-			reason(r, "deletion policy is abandon: left in place");
-		} else if (r->kind->ops->forgets && r->kind->ops->forgets(k)) {
-			r->action = CCAI_ACT_FORGET;
-			reason(r, "%s",
-			       r->kind->flags & CCAI_KIND_SINGLETON
-				       ? "cannot be deleted: forgotten, left "
-					 "as it is"
-				       : "disableOnDestroy is false: left "
-					 "enabled");
-		} else {
-			r->action = CCAI_ACT_DELETE;
-			reason(r, "%s",
-			       r->m ? "destroy"
-				    : "no longer in the manifests (--prune)");
-		}
+		ccai_error_set(&e, CCAI_EINVALID,
+			       "%s has ccaictl/prevent-destroy: \"true\"; "
+			       "remove the annotation (and apply) before "
+			       "deleting it",
+			       r->address);
+		problem(pl, r, &e);
+		r->action = CCAI_ACT_NOOP;
 		return;
 	}
-
 	if (!r->live) {
-		const struct ccai_resource *rep = replaced_dep(pl, r);
-
-		r->action = CCAI_ACT_CREATE;
-		if (rep)
-			reason(r, "%s is replaced: made again on the new one",
-			       rep->address);
-		else if (r->vanished)
-			reason(r, "deleted outside ccaictl; will be created "
-				  "again");
-		else if (r->api_off)
-			reason(r, "%s is not enabled yet", r->kind->service);
-		return;
+		r->action = CCAI_ACT_FORGET;
+		reason(r, "already gone from the server");
+	} else if (abandon) {
+		r->action = CCAI_ACT_FORGET;
+		reason(r, "deletion policy is abandon: left in place");
+	} else if (r->kind->ops->forgets && r->kind->ops->forgets(&pl->k)) {
+		r->action = CCAI_ACT_FORGET;
+		reason(r, "%s",
+		       r->kind->flags & CCAI_KIND_SINGLETON
+			       ? "cannot be deleted: forgotten, left as it is"
+			       : "disableOnDestroy is false: left enabled");
+	} else {
+		r->action = CCAI_ACT_DELETE;
+		reason(r, "%s",
+		       r->m ? "destroy"
+			    : "no longer in the manifests (--prune)");
 	}
+}
 
-	ds.root = ccai_manifest_schema_doc(r->kind);
-	ds.node = ccai_json_path(ds.root, "properties.spec");
-	r->changes = ccai_diff(
-		r->desired, r->live,
-		cJSON_GetObjectItemCaseSensitive(r->state, "lastApplied"), &ds);
-	if (r->kind->ops->local_changes)
-		r->kind->ops->local_changes(k, r->changes);
-	label_drift(r);
-	if (forced_replace(o, r)) {
-		r->action = CCAI_ACT_REPLACE;
-		reason(r, "replacement asked for with --replace");
-		return;
-	}
+/* r is declared and nothing on the server matches it: create it. */
+static void decide_create(const struct planner *pl, struct ccai_resource *r)
+{
+	const struct ccai_resource *rep = replaced_dep(pl, r);
+
+	r->action = CCAI_ACT_CREATE;
+	if (rep)
+		reason(r, "%s is replaced: made again on the new one",
+		       rep->address);
+	else if (r->vanished)
+		reason(r, "deleted outside ccaictl; will be created again");
+	else if (r->api_off)
+		reason(r, "%s is not enabled yet", r->kind->service);
+}
+
+/*
+ * A change under one of the kind's immutable fields (or under the API
+ * field a *Ref field sets) makes r a replacement; each such field is a
+ * reason.
+ */
+static void decide_immutable(struct ccai_resource *r)
+{
+	const cJSON *c, *imm;
+
 	cJSON_ArrayForEach(c, r->changes)
 	{
-		const cJSON *imm;
 		const char *path = ccai_json_str(c, "path");
 
 		cJSON_ArrayForEach(imm, schema_list(r->kind, "immutable"))
 		{
-			/* a *Ref field is immutable as the API field it sets */
 			const char *api =
 				cJSON_IsString(imm)
 					? ccai_json_str(
@@ -893,6 +879,34 @@ static void decide(struct planner *pl, size_t i)
 			}
 		}
 	}
+}
+
+/*
+ * r is declared and live: the diff decides between nothing, an update
+ * (with its API mask) and a replacement (asked for, or forced by an
+ * immutable field; blocked without --allow-replace).  join: another set
+ * that declares r too, or NULL.
+ */
+static void decide_update(struct planner *pl, struct ccai_resource *r,
+			  const char *join)
+{
+	const struct ccai_plan_opts *o = pl->opts;
+	struct ccai_diff_schema ds;
+
+	ds.root = ccai_manifest_schema_doc(r->kind);
+	ds.node = ccai_json_path(ds.root, "properties.spec");
+	r->changes = ccai_diff(
+		r->desired, r->live,
+		cJSON_GetObjectItemCaseSensitive(r->state, "lastApplied"), &ds);
+	if (r->kind->ops->local_changes)
+		r->kind->ops->local_changes(&pl->k, r->changes);
+	label_drift(r);
+	if (forced_replace(o, r)) {
+		r->action = CCAI_ACT_REPLACE;
+		reason(r, "replacement asked for with --replace");
+		return;
+	}
+	decide_immutable(r);
 	if (r->action == CCAI_ACT_REPLACE) {
 		if (!o || !o->allow_replace) {
 			r->blocked = true;
@@ -914,6 +928,32 @@ static void decide(struct planner *pl, size_t i)
 	/* nothing to change but who declares it: recorded, as an adoption */
 	if (join && r->action == CCAI_ACT_NOOP)
 		r->adopted = true;
+}
+
+/* Decide for one resource whose desired object is final. */
+static void decide(struct planner *pl, size_t i)
+{
+	struct ccai_resource *r = &pl->plan->res[i];
+	bool deleting = !r->m || (pl->opts && pl->opts->destroy);
+	const char *join;
+
+	if (!find_live(pl, i) || owned_elsewhere(pl, r))
+		return;
+	join = !deleting ? joining(pl, r) : NULL;
+	if (join)
+		reason(r,
+		       "manifest set '%s' declares it too; recorded as this "
+		       "set's as well",
+		       join);
+	fill_kres(pl, i);
+	if (r->kind->ops->notes && !deleting)
+		r->kind->ops->notes(&pl->k, &r->reasons);
+	if (deleting)
+		decide_delete(pl, r);
+	else if (!r->live)
+		decide_create(pl, r);
+	else
+		decide_update(pl, r, join);
 }
 
 static void hex(const unsigned char *h, size_t n, char *out)
@@ -1162,39 +1202,30 @@ static void apply_targets(struct planner *pl)
 	free(stack);
 }
 
-int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
-		   struct ccai_google *g, struct ccai_state *state,
-		   const struct ccai_plan_opts *opts, struct ccai_error *err)
+/*
+ * The plan's resources: the manifests', in dependency order (a state
+ * entry is parsed only when its resource is decided), then for --prune
+ * and destroy the state's entries no manifest has, within the set's
+ * scope (plan->out_of_scope counts the others).
+ */
+static void add_resources(struct planner *pl)
 {
-	struct planner pl;
+	struct ccai_plan *plan = pl->plan;
+	const struct ccai_manifest_set *set = pl->set;
+	const struct ccai_plan_opts *opts = pl->opts;
+	struct ccai_state *state = pl->state;
 	struct ccai_map managed = CCAI_MAP_INIT; /* qaddresses of manifests */
 	struct ccai_strlist addresses = CCAI_STRLIST_INIT; /* the state's */
 	cJSON *e;
-	int64_t start = ccai_clock_ms();
 	size_t i, k, n;
-	bool reading = false;
-	int rc = 0;
-
-	memset(plan, 0, sizeof(*plan));
-	memset(&pl, 0, sizeof(pl));
-	pl.plan = plan;
-	pl.set = set;
-	pl.g = g;
-	pl.state = state;
-	pl.opts = opts;
-	pl.start = start;
-	plan->set = set;
-	plan->destroy = opts && opts->destroy;
-	plan->lineage = ccai_xstrdup(or_empty(ccai_state_lineage(state)));
-	plan->serial = ccai_state_serial(state);
 
 	/* manifests, in dependency order; a state entry is parsed only when
 	 * its resource is decided */
 	plan->res = ccai_xcalloc(set->n + 1, sizeof(*plan->res));
-	pl.ares = set->n + 1;
+	pl->ares = set->n + 1;
 	for (i = 0; i < set->n; i++) {
 		struct ccai_manifest *m = &set->items[set->order[i]];
-		struct ccai_resource *r = add_resource(&pl);
+		struct ccai_resource *r = add_resource(pl);
 
 		from_manifest(r, m);
 		ccai_state_peek(state, r->qaddress, &r->server_name);
@@ -1219,7 +1250,7 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 			cJSON_Delete(e);
 			continue;
 		}
-		r = add_resource(&pl);
+		r = add_resource(pl);
 		if (!from_state(r, e)) {
 			plan->n--;
 			cJSON_Delete(e);
@@ -1232,12 +1263,14 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 	}
 	ccai_strlist_release(&addresses);
 	ccai_map_release(&managed);
-	if (opts &&
-	    ((rc = check_names(plan, opts->targets, "--target", err)) < 0 ||
-	     (rc = check_names(plan, opts->replace, "--replace", err)) < 0))
-		goto out;
-	ccai_resolve_deps(plan, set);
-	apply_targets(&pl);
+}
+
+/* Drops the resources --target left out; dependencies are indices, so
+ * they are resolved again by the caller. */
+static void keep_targeted(struct ccai_plan *plan)
+{
+	size_t i, k;
+
 	/* drop what is not targeted */
 	for (i = 0, k = 0; i < plan->n; i++) {
 		if (!plan->res[i].targeted) {
@@ -1254,6 +1287,39 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 		plan->res[i].deps = NULL;
 		plan->res[i].ndeps = 0;
 	}
+}
+
+int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
+		   struct ccai_google *g, struct ccai_state *state,
+		   const struct ccai_plan_opts *opts, struct ccai_error *err)
+{
+	struct planner pl;
+	int64_t start = ccai_clock_ms();
+	size_t i;
+	bool reading = false;
+	int rc = 0;
+
+	memset(plan, 0, sizeof(*plan));
+	memset(&pl, 0, sizeof(pl));
+	pl.plan = plan;
+	pl.set = set;
+	pl.g = g;
+	pl.state = state;
+	pl.opts = opts;
+	pl.start = start;
+	plan->set = set;
+	plan->destroy = opts && opts->destroy;
+	plan->lineage = ccai_xstrdup(or_empty(ccai_state_lineage(state)));
+	plan->serial = ccai_state_serial(state);
+
+	add_resources(&pl);
+	if (opts &&
+	    ((rc = check_names(plan, opts->targets, "--target", err)) < 0 ||
+	     (rc = check_names(plan, opts->replace, "--replace", err)) < 0))
+		goto out;
+	ccai_resolve_deps(plan, set);
+	apply_targets(&pl);
+	keep_targeted(plan);
 	ccai_resolve_deps(plan, set);
 	/* decisions go in dependency order: targets' names are known */
 	plan->order = ccai_xmalloc((plan->n + 1) * sizeof(*plan->order));
