@@ -1,3 +1,10 @@
+/*
+ * apply.c - the executor (apply.h): one step per resource or per grouped
+ * kind and project, run on engine/pool.c's dependency graph; a lost
+ * create is looked up before it is repeated, errors of Google's eventual
+ * consistency are retried as the kind says, and the state is saved
+ * after every step that changed something.
+ */
 #include "util/common.h"
 #include "engine/apply.h"
 #include "google/client.h"

@@ -1,3 +1,12 @@
+/*
+ * plan.c - the observe and decide stages (plan.h): the plan's resources
+ * (manifests, and the state's for --prune and destroy, within the set's
+ * scope), their reads (each collection once, a window ahead of the
+ * decisions, freed after its last use), and one decision per resource:
+ * delete, create, update, replace or nothing, each with its reasons.
+ * What a kind knows (identity, match, local changes) comes through its
+ * ops; what it may not change comes from its schema.
+ */
 #include "util/common.h"
 #include "engine/plan.h"
 #include "engine/diff.h"
