@@ -64,9 +64,12 @@ void *ccai_map_put(struct ccai_map *m, const char *key, void *value)
 	if (m->slots[i].key) {
 		old = m->slots[i].value;
 		m->slots[i].value = value;
+		if (m->borrowed)
+			m->slots[i].key = (char *)(uintptr_t)key;
 		return old;
 	}
-	m->slots[i].key = ccai_xstrdup(key);
+	m->slots[i].key =
+		m->borrowed ? (char *)(uintptr_t)key : ccai_xstrdup(key);
 	m->slots[i].hash = h;
 	m->slots[i].value = value;
 	m->n++;
@@ -85,7 +88,8 @@ void *ccai_map_remove(struct ccai_map *m, const char *key)
 	if (!m->slots[i].key)
 		return NULL;
 	old = m->slots[i].value;
-	free(m->slots[i].key);
+	if (!m->borrowed)
+		free(m->slots[i].key);
 	m->slots[i].key = NULL;
 	m->n--;
 	/* backward shift: pull later members of the run into the hole
@@ -128,7 +132,7 @@ void ccai_map_release(struct ccai_map *m)
 {
 	size_t i;
 
-	for (i = 0; i < m->cap; i++)
+	for (i = 0; !m->borrowed && i < m->cap; i++)
 		free(m->slots[i].key);
 	free(m->slots);
 	m->slots = NULL;

@@ -1,6 +1,7 @@
 /*
- * test_util_map.c - util/map.c: put, get, replace and remove, and many
- * keys surviving removals (backward-shift deletion) and growth.
+ * test_util_map.c - util/map.c: put, get, replace and remove, many keys
+ * surviving removals (backward-shift deletion) and growth, and a map of
+ * borrowed keys.
  */
 #include "util/common.h"
 #include "testutil.h"
@@ -68,11 +69,45 @@ static void test_util_map__many_keys_survive_removals(void **state)
 	assert_null(ccai_map_get(&m, "p1/Kind/r"));
 }
 
+/* A map of borrowed keys keeps the caller's pointers: an equal key put
+ * again moves the entry onto the new pointer, so the old may go. */
+static void test_util_map__borrowed_keys_move_with_their_values(void **state)
+{
+	struct ccai_map m = CCAI_MAP_INIT_BORROWED;
+	char *k1 = ccai_xstrdup("p/Agent/a"), *k2 = ccai_xstrdup("p/Agent/a");
+	char *k3 = ccai_xstrdup("p/Agent/b");
+	const char *key;
+	size_t iter = 0;
+	int a = 1, b = 2, c = 3;
+	void *v;
+
+	(void)state;
+	assert_null(ccai_map_put(&m, k1, &a));
+	assert_null(ccai_map_put(&m, k3, &c));
+	assert_ptr_equal(ccai_map_put(&m, k2, &b), &a);
+	free(k1); /* the map holds k2 now */
+	assert_ptr_equal(ccai_map_get(&m, "p/Agent/a"), &b);
+	while (ccai_map_next(&m, &iter, &key, &v))
+		if (v == &b)
+			assert_ptr_equal(key, k2);
+	assert_ptr_equal(ccai_map_remove(&m, "p/Agent/a"), &b);
+	assert_ptr_equal(ccai_map_get(&m, "p/Agent/b"), &c);
+	ccai_map_release(&m);
+	assert_true(m.borrowed);
+	/* the keys are still the caller's */
+	assert_string_equal(k2, "p/Agent/a");
+	assert_string_equal(k3, "p/Agent/b");
+	free(k2);
+	free(k3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_util_map__put_get_replace_remove),
 		cmocka_unit_test(test_util_map__many_keys_survive_removals),
+		cmocka_unit_test(
+			test_util_map__borrowed_keys_move_with_their_values),
 	};
 
 	ccai_alloc_init();
