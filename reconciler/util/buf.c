@@ -109,6 +109,11 @@ static int ensure(struct ccai_buf *buf, size_t extra)
 	return 0;
 }
 
+int ccai_buf_reserve(struct ccai_buf *buf, size_t extra)
+{
+	return ensure(buf, extra);
+}
+
 int ccai_buf_add(struct ccai_buf *buf, const void *data, size_t len)
 {
 	if (ensure(buf, len) < 0)

@@ -52,6 +52,9 @@ char *ccai_buf_detach(struct ccai_buf *buf, size_t *len);
 void ccai_buf_clear(struct ccai_buf *buf);
 void ccai_buf_truncate(struct ccai_buf *buf, size_t len);
 
+/* Room for extra more bytes without growing again (CCAI_ETOOBIG past
+ * the cap): a caller that knows the size avoids the doublings. */
+int ccai_buf_reserve(struct ccai_buf *buf, size_t extra);
 int ccai_buf_add(struct ccai_buf *buf, const void *data, size_t len);
 int ccai_buf_puts(struct ccai_buf *buf, const char *s);
 int ccai_buf_putc(struct ccai_buf *buf, char c);

@@ -47,6 +47,9 @@ int ccai_file_read(struct ccai_buf *buf, const char *path, size_t max,
 				   path, max);
 		goto out;
 	}
+	/* the whole file in one block, not doublings of it (a file that
+	 * grows meanwhile still reads, a little dearer) */
+	(void)ccai_buf_reserve(buf, (size_t)st.st_size);
 	for (;;) {
 		n = read(fd, chunk, sizeof(chunk));
 		if (n < 0) {
@@ -97,24 +100,52 @@ char *ccai_path_join(const char *a, const char *b)
 	return ccai_xasprintf("%s/%s", a, b);
 }
 
-static int write_all(int fd, const char *p, size_t len)
+int ccai_fd_write_all(int fd, const struct iovec *iov, size_t n)
 {
-	while (len) {
-		ssize_t n = write(fd, p, len);
+	struct iovec batch[64];
+	size_t i = 0, off = 0; /* the next byte: iov[i], off into it */
 
-		if (n < 0) {
+	while (i < n) {
+		size_t k = 0, j;
+		ssize_t w;
+
+		for (j = i; j < n && k < CCAI_ARRAY_SIZE(batch); j++) {
+			if (iov[j].iov_len == (j == i ? off : 0))
+				continue;
+			batch[k].iov_base =
+				(char *)iov[j].iov_base + (j == i ? off : 0);
+			batch[k].iov_len = iov[j].iov_len - (j == i ? off : 0);
+			k++;
+		}
+		if (!k)
+			return 0;
+		w = writev(fd, batch, (int)k);
+		if (w < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
-		p += n;
-		len -= (size_t)n;
+		/* step over what was written */
+		while (i < n && (size_t)w >= iov[i].iov_len - off) {
+			w -= (ssize_t)(iov[i].iov_len - off);
+			i++;
+			off = 0;
+		}
+		off += (size_t)w;
 	}
 	return 0;
 }
 
 int ccai_file_write_atomic(const char *path, const void *data, size_t len,
 			   mode_t mode, struct ccai_error *err)
+{
+	struct iovec v = { (void *)(uintptr_t)data, len };
+
+	return ccai_file_write_atomic_v(path, &v, 1, mode, err);
+}
+
+int ccai_file_write_atomic_v(const char *path, const struct iovec *iov,
+			     size_t n, mode_t mode, struct ccai_error *err)
 {
 	char *dir = ccai_path_dirname(path);
 	char *tmp = ccai_xasprintf("%s.tmp.XXXXXX", path);
@@ -125,7 +156,7 @@ int ccai_file_write_atomic(const char *path, const void *data, size_t len,
 		r = ccai_error_errno(err, CCAI_EIO, "cannot create '%s'", tmp);
 		goto out;
 	}
-	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 ||
+	if (fchmod(fd, mode) < 0 || ccai_fd_write_all(fd, iov, n) < 0 ||
 	    fsync(fd) < 0) {
 		r = ccai_error_errno(err, CCAI_EIO, "cannot write '%s'", tmp);
 		goto out;

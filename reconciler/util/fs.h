@@ -15,6 +15,7 @@
 #include "util/error.h"
 
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #define CCAI_FILE_MAX ((size_t)8 << 20) /* default cap for input files */
 
@@ -27,6 +28,12 @@ int ccai_file_read(struct ccai_buf *buf, const char *path, size_t max,
 		   struct ccai_error *err);
 int ccai_file_write_atomic(const char *path, const void *data, size_t len,
 			   mode_t mode, struct ccai_error *err);
+/* The same for content in pieces (written in order, never joined). */
+int ccai_file_write_atomic_v(const char *path, const struct iovec *iov,
+			     size_t n, mode_t mode, struct ccai_error *err);
+/* Writes every piece to fd in order (writev, 64 pieces a call), past
+ * short writes and EINTR; -1 with errno on any other failure. */
+int ccai_fd_write_all(int fd, const struct iovec *iov, size_t n);
 int ccai_mkdir_p(const char *path, mode_t mode, struct ccai_error *err);
 /* Removes a directory tree (tests and the emulator's reset). */
 int ccai_rm_rf(const char *path);

@@ -14,7 +14,11 @@
 #include "util/log.h"
 #include "util/str.h"
 
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 static void test_util__buf_grows_and_stays_terminated(void **state)
@@ -42,6 +46,31 @@ static void test_util__buf_cap_refuses_and_keeps_content(void **state)
 	assert_int_equal(ccai_buf_puts(&b, "12345678"), 0);
 	assert_int_equal(ccai_buf_puts(&b, "9"), CCAI_ETOOBIG);
 	assert_string_equal(b.ptr, "12345678");
+	ccai_buf_release(&b);
+}
+
+/* A reserve makes room once: what fits in it never moves the bytes; a
+ * reserve past the cap is refused and changes nothing. */
+static void test_util__buf_reserve_makes_room_once(void **state)
+{
+	struct ccai_buf b;
+	const char *at;
+	int i;
+
+	(void)state;
+	ccai_buf_init(&b, 4096);
+	assert_int_equal(ccai_buf_puts(&b, "ab"), 0);
+	assert_int_equal(ccai_buf_reserve(&b, 3000), 0);
+	assert_true(b.alloc >= 3002 + 1);
+	at = b.ptr;
+	for (i = 0; i < 300; i++)
+		assert_int_equal(ccai_buf_puts(&b, "0123456789"), 0);
+	assert_ptr_equal(b.ptr, at);
+	assert_int_equal(b.len, 3002);
+	assert_int_equal(ccai_buf_reserve(&b, 4096), CCAI_ETOOBIG);
+	assert_ptr_equal(b.ptr, at);
+	assert_int_equal(b.len, 3002);
+	assert_true(ccai_str_starts_with(b.ptr, "ab0123"));
 	ccai_buf_release(&b);
 }
 
@@ -302,6 +331,129 @@ static void test_util__atomic_write_sets_mode(void **state)
 	ccai_test_tmpdir_free(dir);
 }
 
+/* Pieces, empty ones and more than a writev batch among them, land in
+ * order as one file. */
+static void test_util__atomic_write_of_pieces(void **state)
+{
+	char *dir = ccai_test_tmpdir();
+	char *path = ccai_path_join(dir, "state.json");
+	struct ccai_buf want = CCAI_BUF_INIT, got = CCAI_BUF_INIT;
+	struct iovec iov[1000];
+	char *text[1000];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < CCAI_ARRAY_SIZE(iov); i++) {
+		text[i] = i % 7 == 3 ? ccai_xstrdup("")
+				     : ccai_xasprintf("[piece %zu]", i);
+		iov[i].iov_base = text[i];
+		iov[i].iov_len = strlen(text[i]);
+		ccai_buf_puts(&want, text[i]);
+	}
+	assert_int_equal(ccai_file_write_atomic_v(
+				 path, iov, CCAI_ARRAY_SIZE(iov), 0600, NULL),
+			 0);
+	assert_int_equal(ccai_file_read(&got, path, 1 << 20, NULL), 0);
+	assert_int_equal(got.len, want.len);
+	assert_memory_equal(got.ptr, want.ptr, want.len);
+	ccai_buf_clear(&got);
+	assert_int_equal(ccai_file_write_atomic_v(path, iov, 0, 0600, NULL), 0);
+	assert_int_equal(ccai_file_read(&got, path, 1 << 20, NULL), 0);
+	assert_int_equal(got.len, 0);
+	for (i = 0; i < CCAI_ARRAY_SIZE(iov); i++)
+		free(text[i]);
+	ccai_buf_release(&want);
+	ccai_buf_release(&got);
+	free(path);
+	ccai_test_tmpdir_free(dir);
+}
+
+/* The pipe's other end: everything, in small slow reads, with SIGALRM
+ * blocked so that the timer interrupts the writer. */
+struct drain {
+	int fd;
+	struct ccai_buf got;
+};
+
+static void *drain_pipe(void *arg)
+{
+	struct drain *d = arg;
+	char chunk[3000];
+	sigset_t alrm;
+	ssize_t n;
+
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &alrm, NULL);
+	while ((n = read(d->fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		ccai_buf_add(&d->got, chunk, (size_t)n);
+		usleep(20);
+	}
+	return NULL;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* Pieces written into a pipe that a slow reader drains, while a timer
+ * keeps interrupting the writer (no SA_RESTART): its writev calls come
+ * back short or with EINTR, and the bytes still arrive whole, in order. */
+static void test_util__fd_write_all_survives_short_writes(void **state)
+{
+	struct ccai_buf want = CCAI_BUF_INIT;
+	struct drain d = { -1, CCAI_BUF_INIT };
+	struct sigaction sa, old;
+	struct itimerval tick = { { 0, 500 }, { 0, 500 } }, stop = { 0 };
+	struct iovec iov[300];
+	char *text[300];
+	pthread_t reader;
+	int fds[2];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < CCAI_ARRAY_SIZE(iov); i++) {
+		/* pieces of 0 to about 40 kB, each its own pattern */
+		size_t len = i % 5 == 2 ? 0 : (i * 7919) % 40000 + 1, j;
+
+		text[i] = ccai_xmalloc(len + 1);
+		for (j = 0; j < len; j++)
+			text[i][j] = (char)('a' + (i + j / 97) % 26);
+		iov[i].iov_base = text[i];
+		iov[i].iov_len = len;
+		ccai_buf_add(&want, text[i], len);
+	}
+	assert_int_equal(pipe(fds), 0);
+	/* a page of pipe: the writer waits often, and is interrupted */
+	(void)fcntl(fds[1], F_SETPIPE_SZ, 4096);
+	d.fd = fds[0];
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm; /* no SA_RESTART: EINTR and short writes */
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+	assert_int_equal(pthread_create(&reader, NULL, drain_pipe, &d), 0);
+	assert_int_equal(setitimer(ITIMER_REAL, &tick, NULL), 0);
+	assert_int_equal(ccai_fd_write_all(fds[1], iov, CCAI_ARRAY_SIZE(iov)),
+			 0);
+	setitimer(ITIMER_REAL, &stop, NULL);
+	close(fds[1]);
+	pthread_join(reader, NULL);
+	sigaction(SIGALRM, &old, NULL);
+	close(fds[0]);
+	assert_int_equal(d.got.len, want.len);
+	assert_memory_equal(d.got.ptr, want.ptr, want.len);
+	for (i = 0; i < CCAI_ARRAY_SIZE(iov); i++)
+		free(text[i]);
+	ccai_buf_release(&want);
+	ccai_buf_release(&d.got);
+}
+
 static void test_util__lock_is_exclusive(void **state)
 {
 	char *dir = ccai_test_tmpdir();
@@ -359,6 +511,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_util__buf_grows_and_stays_terminated),
 		cmocka_unit_test(test_util__buf_cap_refuses_and_keeps_content),
+		cmocka_unit_test(test_util__buf_reserve_makes_room_once),
 		cmocka_unit_test(test_util__json_escape),
 		cmocka_unit_test(test_util__error_format_has_position_and_path),
 		cmocka_unit_test(test_util__diag_sort_is_stable_by_position),
@@ -372,6 +525,8 @@ int main(void)
 		cmocka_unit_test(test_util__lock_does_not_follow_symlinks),
 		cmocka_unit_test(test_util__b64_round_trips),
 		cmocka_unit_test(test_util__atomic_write_sets_mode),
+		cmocka_unit_test(test_util__atomic_write_of_pieces),
+		cmocka_unit_test(test_util__fd_write_all_survives_short_writes),
 		cmocka_unit_test(test_util__lock_is_exclusive),
 		cmocka_unit_test(test_util__log_redacts_registered_secrets),
 		cmocka_unit_test(
