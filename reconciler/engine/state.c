@@ -31,14 +31,18 @@
  * the entry as compact JSON text with the few fields the indexes need.
  * Text, not a cJSON tree: 10,000 entries take their size in bytes, not
  * ten times that, a snapshot is their concatenation, and a journal record
- * is one of them.  ccai_state_get() parses a copy.
+ * is one of them.  ccai_state_get() parses a copy.  An entry read from
+ * the snapshot points into the snapshot's bytes, which the state keeps
+ * (s->snapshot) rather than copy them; a newer one holds its own text.
  */
 struct entry {
 	char *address;
 	char *kind; /* NULL when absent */
 	char *server_name; /* NULL when none */
-	char *text; /* the whole entry, compact JSON */
+	const char *text; /* the whole entry, compact JSON (not terminated) */
 	size_t len;
+	/* another entry that names the same server object (by_server) */
+	struct entry *next_owner;
 };
 
 struct ccai_state {
@@ -50,8 +54,13 @@ struct ccai_state {
 	char *where;
 	cJSON *meta; /* {"format","serial","lineage","watch",...} */
 	struct ccai_state_backend *backend;
+	/* both borrow their keys from the entries */
 	struct ccai_map by_address; /* address -> struct entry */
-	struct ccai_map by_server; /* serverName -> struct owners */
+	/* serverName -> an entry naming it, the others on its next_owner:
+	 * one, unless a state written before one owner per object was
+	 * enforced has two addresses for it */
+	struct ccai_map by_server;
+	struct ccai_buf snapshot; /* the bytes read: entries point into it */
 	/* the journal (a backend that keeps one: the local file) */
 	bool journaled;
 	struct ccai_journal journal;
@@ -59,13 +68,6 @@ struct ccai_state {
 	bool compact; /* the journal holds groups the snapshot lacks */
 	size_t snapshot_len; /* bytes of the snapshot last read or written */
 	bool locked;
-};
-
-/* The entries naming one server object: one, unless a state written
- * before one owner per object was enforced has two addresses for it. */
-struct owners {
-	struct entry **v;
-	size_t n, alloc;
 };
 
 static char *new_lineage(void)
@@ -224,9 +226,10 @@ static void entry_free(struct entry *e)
 }
 
 /*
- * An entry from its (checked) tree, and its text when the caller has it
- * (raw, rawlen: the JSON the tree was parsed from); the tree stays the
- * caller's.  One allocation holds the struct, the text and the names the
+ * An entry from its (checked) tree; the tree stays the caller's.  With
+ * raw (rawlen bytes: the JSON the tree was parsed from, which the state
+ * keeps), the entry points at it; without, it holds the tree printed.
+ * One allocation holds the struct, its own text and the names the
  * indexes use.
  */
 static struct entry *entry_of_text(const cJSON *tree, const char *raw,
@@ -235,18 +238,21 @@ static struct entry *entry_of_text(const cJSON *tree, const char *raw,
 	const char *a = ccai_json_str(tree, "address");
 	const char *k = ccai_json_str(tree, "kind");
 	const char *sn = ccai_json_str(tree, "serverName");
-	char *text = raw ? ccai_xstrndup(raw, rawlen)
-			 : cJSON_PrintUnformatted(tree),
-	     *p;
+	char *text = raw ? NULL : cJSON_PrintUnformatted(tree), *p;
 	size_t la = strlen(a) + 1, lk = k ? strlen(k) + 1 : 0,
-	       ls = sn ? strlen(sn) + 1 : 0, lt = strlen(text) + 1;
+	       ls = sn ? strlen(sn) + 1 : 0, lt = text ? strlen(text) + 1 : 0;
 	struct entry *e = ccai_xmalloc(sizeof(*e) + la + lk + ls + lt);
 
 	p = (char *)(e + 1);
-	memcpy(p, text, lt);
-	e->text = p;
-	e->len = lt - 1;
-	p += lt;
+	if (text) {
+		memcpy(p, text, lt);
+		e->text = p;
+		e->len = lt - 1;
+		p += lt;
+	} else {
+		e->text = raw;
+		e->len = rawlen;
+	}
 	memcpy(p, a, la);
 	e->address = p;
 	p += la;
@@ -261,6 +267,7 @@ static struct entry *entry_of_text(const cJSON *tree, const char *raw,
 		memcpy(p, sn, ls);
 		e->server_name = p;
 	}
+	e->next_owner = NULL;
 	free(text);
 	return e;
 }
@@ -272,36 +279,34 @@ static struct entry *entry_of(const cJSON *tree)
 
 static void owners_add(struct ccai_state *s, struct entry *e)
 {
-	struct owners *o;
-
 	if (!e->server_name)
 		return;
-	if (!(o = ccai_map_get(&s->by_server, e->server_name))) {
-		o = ccai_xcalloc(1, sizeof(*o));
-		ccai_map_put(&s->by_server, e->server_name, o);
-	}
-	CCAI_GROW(o->v, o->alloc, o->n + 1);
-	o->v[o->n++] = e;
+	/* e heads the list now, and the map's key is its own */
+	e->next_owner = ccai_map_get(&s->by_server, e->server_name);
+	ccai_map_put(&s->by_server, e->server_name, e);
 }
 
 static void owners_del(struct ccai_state *s, struct entry *e)
 {
-	struct owners *o;
-	size_t i;
+	struct entry *o;
 
 	if (!e->server_name ||
 	    !(o = ccai_map_get(&s->by_server, e->server_name)))
 		return;
-	for (i = 0; i < o->n; i++)
-		if (o->v[i] == e) {
-			o->v[i] = o->v[--o->n];
-			break;
-		}
-	if (!o->n) {
-		ccai_map_remove(&s->by_server, e->server_name);
-		free(o->v);
-		free(o);
+	if (o == e) {
+		/* the key is e's: hand it to the next, or drop it */
+		if (e->next_owner)
+			ccai_map_put(&s->by_server, e->next_owner->server_name,
+				     e->next_owner);
+		else
+			ccai_map_remove(&s->by_server, e->server_name);
+		return;
 	}
+	for (; o->next_owner; o = o->next_owner)
+		if (o->next_owner == e) {
+			o->next_owner = e->next_owner;
+			return;
+		}
 }
 
 /* Insert or replace e (taken) in the indexes. */
@@ -332,14 +337,7 @@ static void indexes_release(struct ccai_state *s)
 	size_t iter = 0;
 	void *v;
 
-	while (ccai_map_next(&s->by_server, &iter, NULL, &v)) {
-		struct owners *o = v;
-
-		free(o->v);
-		free(o);
-	}
 	ccai_map_release(&s->by_server);
-	iter = 0;
 	while (ccai_map_next(&s->by_address, &iter, NULL, &v))
 		entry_free(v);
 	ccai_map_release(&s->by_address);
@@ -702,6 +700,9 @@ int ccai_state_open(struct ccai_state **out, const struct ccai_state_opts *o,
 	s = ccai_xcalloc(1, sizeof(*s));
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->saved, NULL);
+	s->by_address = (struct ccai_map)CCAI_MAP_INIT_BORROWED;
+	s->by_server = (struct ccai_map)CCAI_MAP_INIT_BORROWED;
+	s->snapshot = (struct ccai_buf)CCAI_BUF_INIT;
 	s->where = ccai_xstrdup(where);
 	if (ccai_str_starts_with(where, "gs://"))
 		r = ccai_state_backend_gcs(&s->backend, where,
@@ -720,7 +721,10 @@ int ccai_state_open(struct ccai_state **out, const struct ccai_state_opts *o,
 	if ((r = s->backend->read(s->backend, &data, &exists, err)) < 0)
 		goto fail;
 	if (exists) {
-		if ((r = read_snapshot(s, &data, err)) < 0)
+		/* the entries point into data from now on */
+		s->snapshot = data;
+		data = (struct ccai_buf)CCAI_BUF_INIT;
+		if ((r = read_snapshot(s, &s->snapshot, err)) < 0)
 			goto fail;
 	} else {
 		cJSON_Delete(s->meta);
@@ -739,49 +743,95 @@ fail:
 	return r;
 }
 
-/* The whole state as one document: the top-level values, then one
- * resource per line, sorted by address (a deterministic file). */
-static char *snapshot_locked(struct ccai_state *s, size_t *len)
-{
-	struct ccai_buf b = CCAI_BUF_INIT;
-	char *meta = cJSON_PrintUnformatted(s->meta);
-	struct entry **v;
-	size_t n, i;
+/*
+ * The whole state as one document: the top-level values, then one
+ * resource per line, sorted by address (a deterministic file).  In
+ * pieces that point into the entries and *meta (the caller frees p->v
+ * and *meta), which the backend writes as they are, so the caller holds
+ * the lock until they are written.
+ */
+struct pieces {
+	struct iovec *v;
+	size_t n, len;
+};
 
-	v = sorted_locked(s, &n);
-	ccai_buf_init(&b, STATE_MAX);
-	/* meta is "{...}": reopen it for the resources */
-	if (ccai_buf_add(&b, meta, strlen(meta) - 1) < 0 ||
-	    ccai_buf_puts(&b, strlen(meta) > 2 ? ",\"resources\":["
-					       : "\"resources\":[") < 0)
-		abort();
-	for (i = 0; i < n; i++)
-		if (ccai_buf_puts(&b, i ? ",\n" : "\n") < 0 ||
-		    ccai_buf_add(&b, v[i]->text, v[i]->len) < 0)
-			break;
-	free(v);
-	free(meta);
-	if (i < n || ccai_buf_puts(&b, n ? "\n]}\n" : "]}\n") < 0) {
-		ccai_buf_release(&b);
-		return NULL; /* over STATE_MAX */
-	}
-	return ccai_buf_detach(&b, len);
+static void piece(struct pieces *p, const void *data, size_t len)
+{
+	p->v[p->n].iov_base = (void *)(uintptr_t)data;
+	p->v[p->n++].iov_len = len;
+	p->len += len;
 }
 
-/* Write the snapshot (the caller holds the lock and is the writer):
- * with the lock dropped for the write itself. */
+static void snapshot_locked(struct ccai_state *s, struct pieces *p, char **meta)
+{
+	static const char open_more[] = ",\"resources\":[",
+			  open_only[] = "\"resources\":[", sep[] = ",\n",
+			  close_some[] = "\n]}\n", close_none[] = "]}\n";
+	struct entry **v;
+	size_t ne, i, ml;
+
+	*meta = cJSON_PrintUnformatted(s->meta);
+	ml = strlen(*meta);
+	v = sorted_locked(s, &ne);
+	p->v = ccai_xmalloc((2 * ne + 3) * sizeof(*p->v));
+	p->n = p->len = 0;
+	/* meta is "{...}": reopen it for the resources */
+	piece(p, *meta, ml - 1);
+	if (ml > 2)
+		piece(p, open_more, sizeof(open_more) - 1);
+	else
+		piece(p, open_only, sizeof(open_only) - 1);
+	for (i = 0; i < ne; i++) {
+		piece(p, i ? sep : sep + 1, i ? 2 : 1);
+		piece(p, v[i]->text, v[i]->len);
+	}
+	if (ne)
+		piece(p, close_some, sizeof(close_some) - 1);
+	else
+		piece(p, close_none, sizeof(close_none) - 1);
+	free(v);
+}
+
+/*
+ * Write the snapshot (the caller holds the lock and is the writer).  The
+ * pieces point into the entries, so the lock stays held while the local
+ * file writes them: a put waits for the write rather than free what it
+ * reads.  A backend that sends the document whole (gs://) gets one copy,
+ * made under the lock, and the lock is dropped for its round trip.
+ */
 static int write_snapshot_locked(struct ccai_state *s, struct ccai_error *err)
 {
-	size_t len = 0;
-	char *text = snapshot_locked(s, &len);
+	struct ccai_buf whole = CCAI_BUF_INIT;
+	struct pieces p;
+	struct iovec one;
+	char *meta = NULL;
+	size_t i;
 	int r;
 
-	if (!text)
-		return ccai_error_set(err, CCAI_ETOOBIG,
-				      "state '%s' would exceed %zu MiB",
-				      s->where, STATE_MAX >> 20);
-	pthread_mutex_unlock(&s->mu);
-	r = s->backend->write(s->backend, text, len, err);
+	snapshot_locked(s, &p, &meta);
+	if (p.len > STATE_MAX) {
+		r = ccai_error_set(err, CCAI_ETOOBIG,
+				   "state '%s' would exceed %zu MiB", s->where,
+				   STATE_MAX >> 20);
+	} else if (s->backend->whole) {
+		ccai_buf_init(&whole, STATE_MAX);
+		if (ccai_buf_reserve(&whole, p.len) < 0)
+			abort(); /* p.len <= STATE_MAX */
+		for (i = 0; i < p.n; i++)
+			if (ccai_buf_add(&whole, p.v[i].iov_base,
+					 p.v[i].iov_len) < 0)
+				abort();
+		one.iov_base = whole.ptr;
+		one.iov_len = whole.len;
+		pthread_mutex_unlock(&s->mu);
+		r = s->backend->write(s->backend, &one, 1, err);
+		pthread_mutex_lock(&s->mu);
+		ccai_buf_release(&whole);
+	} else {
+		r = s->backend->write(s->backend, p.v, p.n, err);
+	}
+	free(p.v);
+	free(meta);
 	if (r == 0 && s->journaled) {
 		struct ccai_error jerr;
 
@@ -790,10 +840,8 @@ static int write_snapshot_locked(struct ccai_state *s, struct ccai_error *err)
 		if (ccai_journal_remove(&s->journal, &jerr) < 0)
 			ccai_log_warn("state '%s': %s", s->where, jerr.message);
 	}
-	free(text);
-	pthread_mutex_lock(&s->mu);
 	if (r == 0) {
-		s->snapshot_len = len;
+		s->snapshot_len = p.len;
 		s->compact = false;
 	}
 	return r;
@@ -822,6 +870,7 @@ void ccai_state_close(struct ccai_state *s)
 	if (s->journaled)
 		ccai_journal_release(&s->journal);
 	indexes_release(s);
+	ccai_buf_release(&s->snapshot);
 	ccai_buf_release(&s->pending);
 	cJSON_Delete(s->meta);
 	pthread_cond_destroy(&s->saved);
@@ -985,16 +1034,13 @@ bool ccai_state_remove(struct ccai_state *s, const char *address)
 
 cJSON *ccai_state_get_by_server(struct ccai_state *s, const char *server_name)
 {
-	struct owners *o;
-	struct entry *best = NULL;
+	struct entry *o, *best = NULL;
 	cJSON *copy = NULL;
-	size_t i;
 
 	pthread_mutex_lock(&s->mu);
-	o = ccai_map_get(&s->by_server, server_name);
-	for (i = 0; o && i < o->n; i++)
-		if (!best || strcmp(o->v[i]->address, best->address) < 0)
-			best = o->v[i];
+	for (o = ccai_map_get(&s->by_server, server_name); o; o = o->next_owner)
+		if (!best || strcmp(o->address, best->address) < 0)
+			best = o;
 	if (best)
 		copy = parse_entry(best);
 	pthread_mutex_unlock(&s->mu);
@@ -1004,14 +1050,16 @@ cJSON *ccai_state_get_by_server(struct ccai_state *s, const char *server_name)
 size_t ccai_state_owners(struct ccai_state *s, const char *server_name,
 			 struct ccai_strlist *addresses)
 {
-	struct owners *o;
-	size_t i, n;
+	struct entry *o;
+	size_t n = 0;
 
 	pthread_mutex_lock(&s->mu);
-	o = ccai_map_get(&s->by_server, server_name);
-	n = o ? o->n : 0;
-	for (i = 0; addresses && i < n; i++)
-		ccai_strlist_add(addresses, o->v[i]->address);
+	for (o = ccai_map_get(&s->by_server, server_name); o;
+	     o = o->next_owner) {
+		n++;
+		if (addresses)
+			ccai_strlist_add(addresses, o->address);
+	}
 	pthread_mutex_unlock(&s->mu);
 	if (addresses)
 		ccai_strlist_sort(addresses);
@@ -1028,38 +1076,37 @@ static bool shared_kind(const char *kind)
 char *ccai_state_owner(struct ccai_state *s, const char *kind,
 		       const char *server_name, const char *self)
 {
-	struct owners *o;
+	struct entry *o;
 	char *found = NULL;
-	size_t i;
 
 	if (!server_name || shared_kind(kind))
 		return NULL;
 	pthread_mutex_lock(&s->mu);
-	o = ccai_map_get(&s->by_server, server_name);
-	for (i = 0; o && i < o->n && !found; i++) {
-		const char *a = o->v[i]->address;
-		const char *k = o->v[i]->kind;
-
-		if (k && !strcmp(k, kind) && (!self || strcmp(a, self)))
-			found = ccai_xstrdup(a);
-	}
+	for (o = ccai_map_get(&s->by_server, server_name); o && !found;
+	     o = o->next_owner)
+		if (o->kind && !strcmp(o->kind, kind) &&
+		    (!self || strcmp(o->address, self)))
+			found = ccai_xstrdup(o->address);
 	pthread_mutex_unlock(&s->mu);
 	return found;
 }
 
 /*
- * The entries of o of the given kind: their count, their addresses added
- * to addrs (when not NULL) in address order, and the first in *first.
+ * The entries of the list at o of the given kind: their count, their
+ * addresses added to addrs (when not NULL) in address order, and the
+ * first in *first.
  */
-static size_t of_kind(const struct owners *o, const char *kind, cJSON *addrs,
+static size_t of_kind(const struct entry *o, const char *kind, cJSON *addrs,
 		      const struct entry **first)
 {
-	struct entry **v = ccai_xmalloc((o->n + 1) * sizeof(*v));
-	size_t i, n = 0;
+	const struct entry **v = NULL, *e;
+	size_t i, n = 0, alloc = 0;
 
-	for (i = 0; i < o->n; i++)
-		if (o->v[i]->kind && !strcmp(o->v[i]->kind, kind))
-			v[n++] = o->v[i];
+	for (e = o; e; e = e->next_owner)
+		if (e->kind && !strcmp(e->kind, kind)) {
+			CCAI_GROW(v, alloc, n + 1);
+			v[n++] = e;
+		}
 	if (n > 1)
 		qsort(v, n, sizeof(*v), cmp_entry);
 	*first = n ? v[0] : NULL;
@@ -1079,13 +1126,14 @@ cJSON *ccai_state_conflicts(struct ccai_state *s)
 	v = sorted_locked(s, &n);
 	for (i = 0; i < n; i++) {
 		const struct entry *e = v[i], *first;
-		struct owners *o = e->server_name ? ccai_map_get(&s->by_server,
-								 e->server_name)
-						  : NULL;
+		const struct entry *o =
+			e->server_name
+				? ccai_map_get(&s->by_server, e->server_name)
+				: NULL;
 		cJSON *c;
 
 		/* each conflict once: from the first of its entries */
-		if (!o || o->n < 2 || !e->kind || shared_kind(e->kind) ||
+		if (!o || !o->next_owner || !e->kind || shared_kind(e->kind) ||
 		    of_kind(o, e->kind, NULL, &first) < 2 || first != e)
 			continue;
 		c = cJSON_CreateObject();

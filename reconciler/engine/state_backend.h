@@ -18,6 +18,8 @@
 #include "util/buf.h"
 #include "util/error.h"
 
+#include <sys/uio.h>
+
 struct ccai_google;
 
 struct ccai_state_backend {
@@ -25,8 +27,14 @@ struct ccai_state_backend {
 	void (*unlock)(struct ccai_state_backend *b);
 	int (*read)(struct ccai_state_backend *b, struct ccai_buf *out,
 		    bool *exists, struct ccai_error *err);
-	int (*write)(struct ccai_state_backend *b, const char *data, size_t len,
-		     struct ccai_error *err);
+	/* the document in pieces, in order (the local file writes them as
+	 * they are: a snapshot is never one buffer) */
+	int (*write)(struct ccai_state_backend *b, const struct iovec *iov,
+		     size_t n, struct ccai_error *err);
+	/* write sends the document in one request that takes a while (a
+	 * network round trip): state.c joins the pieces first and lets
+	 * other threads use the state during the write */
+	bool whole;
 	int (*force_unlock)(struct ccai_state_backend *b, const char *id,
 			    struct ccai_error *err);
 	void (*free)(struct ccai_state_backend *b);

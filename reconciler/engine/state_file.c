@@ -53,8 +53,8 @@ static int file_read(struct ccai_state_backend *b, struct ccai_buf *out,
 	return r == CCAI_ENOTFOUND ? 0 : r;
 }
 
-static int file_write(struct ccai_state_backend *b, const char *data,
-		      size_t len, struct ccai_error *err)
+static int file_write(struct ccai_state_backend *b, const struct iovec *iov,
+		      size_t n, struct ccai_error *err)
 {
 	struct file_backend *f = (struct file_backend *)b;
 	char *dir = ccai_path_dirname(f->path);
@@ -64,7 +64,7 @@ static int file_write(struct ccai_state_backend *b, const char *data,
 	free(dir);
 	if (r < 0)
 		return r;
-	return ccai_file_write_atomic(f->path, data, len, 0600, err);
+	return ccai_file_write_atomic_v(f->path, iov, n, 0600, err);
 }
 
 static void file_free(struct ccai_state_backend *b)

@@ -567,10 +567,10 @@ static bool is_ours(struct gcs_backend *b, const char *data, size_t len,
 	return ours;
 }
 
-static int gcs_write(struct ccai_state_backend *base, const char *data,
-		     size_t len, struct ccai_error *err)
+/* Upload the document over the generation last seen. */
+static int gcs_put_doc(struct gcs_backend *b, const char *data, size_t len,
+		       long long *genp, struct ccai_error *err)
 {
-	struct gcs_backend *b = (struct gcs_backend *)base;
 	long long gen = 0;
 	int r;
 
@@ -592,6 +592,35 @@ static int gcs_write(struct ccai_state_backend *base, const char *data,
 	} else if (r == CCAI_ENOTFOUND) {
 		return no_bucket(b, err);
 	}
+	if (r < 0)
+		return r;
+	*genp = gen;
+	return 0;
+}
+
+static int gcs_write(struct ccai_state_backend *base, const struct iovec *iov,
+		     size_t n, struct ccai_error *err)
+{
+	struct gcs_backend *b = (struct gcs_backend *)base;
+	struct ccai_buf doc = CCAI_BUF_INIT;
+	long long gen = 0;
+	size_t i;
+	int r;
+
+	/* one upload: its body is one buffer (state.c sends one piece) */
+	if (n == 1)
+		return gcs_put_doc(b, iov[0].iov_base, iov[0].iov_len, &b->gen,
+				   err);
+	ccai_buf_init(&doc, GCS_STATE_MAX);
+	for (i = 0; i < n; i++)
+		if (ccai_buf_add(&doc, iov[i].iov_base, iov[i].iov_len) < 0) {
+			ccai_buf_release(&doc);
+			return ccai_error_set(err, CCAI_ETOOBIG,
+					      "state '%s' would exceed %zu MiB",
+					      b->url, GCS_STATE_MAX >> 20);
+		}
+	r = gcs_put_doc(b, doc.ptr, doc.len, &gen, err);
+	ccai_buf_release(&doc);
 	if (r < 0)
 		return r;
 	b->gen = gen;
@@ -634,6 +663,7 @@ int ccai_state_backend_gcs(struct ccai_state_backend **out, const char *url,
 	b->base.unlock = gcs_unlock;
 	b->base.read = gcs_read;
 	b->base.write = gcs_write;
+	b->base.whole = true;
 	b->base.force_unlock = gcs_force_unlock;
 	b->base.free = gcs_free;
 	b->g = g;

@@ -147,6 +147,25 @@ static void test_state__indexes_follow_put_and_remove(void **state)
 	assert_string_equal(ccai_json_str(cJSON_GetArrayItem(e, 2), "address"),
 			    "p/ApiService/x");
 	cJSON_Delete(e);
+
+	/* entries read from the file, replaced and joined by new ones */
+	ccai_state_put(s, entry("p/Agent/a", "projects/p/agents/2"));
+	ccai_state_put(s, entry("p/Agent/d", "projects/p/agents/2"));
+	assert_int_equal(ccai_state_owners(s, "projects/p/agents/2", NULL), 3);
+	assert_server_of(s, "projects/p/agents/3", NULL);
+	assert_true(ccai_state_remove(s, "p/Agent/d")); /* the latest */
+	assert_true(ccai_state_remove(s, "p/Agent/c")); /* from the file */
+	ccai_strlist_release(&owners);
+	assert_int_equal(ccai_state_owners(s, "projects/p/agents/2", &owners),
+			 1);
+	assert_string_equal(owners.items[0], "p/Agent/a");
+	assert_server_of(s, "projects/p/agents/2", "p/Agent/a");
+	assert_int_equal(ccai_state_save(s, &err), 0);
+	ccai_state_close(s);
+	s = open_state(path);
+	assert_server_of(s, "projects/p/agents/2", "p/Agent/a");
+	assert_null(ccai_state_get(s, "p/Agent/c"));
+	assert_int_equal(ccai_state_owners(s, "projects/p/agents/2", NULL), 1);
 	ccai_state_close(s);
 	ccai_strlist_release(&owners);
 	free(path);

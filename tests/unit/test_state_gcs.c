@@ -448,6 +448,54 @@ static void test_state_gcs__lost_answer_is_our_own_write(void **state)
 	ccai_google_free(g);
 }
 
+/*
+ * The backend given a document in pieces uploads it as one object, over
+ * the generation it last saw: the object holds the pieces joined, the
+ * next write goes over it, and a backend that read before is refused.
+ */
+static void test_state_gcs__pieces_are_one_upload(void **state)
+{
+	struct ccai_google *g = client();
+	struct ccai_state_backend *a = NULL, *b = NULL;
+	struct ccai_buf got = CCAI_BUF_INIT;
+	struct ccai_error err;
+	const char *url = "gs://" BUCKET "/envs/pieces";
+	char p0[] = "{\"serial\":1,", p1[] = "", p2[] = "\"resources\":[",
+	     p3[] = "]}\n", whole[] = "{\"serial\":2,\"resources\":[]}\n";
+	struct iovec v[4] = { { p0, sizeof(p0) - 1 },
+			      { p1, 0 },
+			      { p2, sizeof(p2) - 1 },
+			      { p3, sizeof(p3) - 1 } };
+	struct iovec one = { whole, sizeof(whole) - 1 };
+	bool exists = true;
+	char *text;
+
+	(void)state;
+	assert_int_equal(ccai_state_backend_gcs(&a, url, g, &err), 0);
+	assert_int_equal(ccai_state_backend_gcs(&b, url, g, &err), 0);
+	assert_int_equal(a->read(a, &got, &exists, &err), 0);
+	assert_false(exists);
+	assert_int_equal(b->read(b, &got, &exists, &err), 0);
+	assert_int_equal(a->write(a, v, 4, &err), 0);
+	text = object_text(g, "envs%2Fpieces%2Fstate.json");
+	assert_string_equal(text, "{\"serial\":1,\"resources\":[]}\n");
+	free(text);
+	/* over its own generation */
+	assert_int_equal(a->write(a, &one, 1, &err), 0);
+	text = object_text(g, "envs%2Fpieces%2Fstate.json");
+	assert_string_equal(text, "{\"serial\":2,\"resources\":[]}\n");
+	free(text);
+	/* b saw no object: its write would overwrite a's */
+	assert_int_equal(b->write(b, v, 4, &err), CCAI_ECONFLICT);
+	text = object_text(g, "envs%2Fpieces%2Fstate.json");
+	assert_string_equal(text, "{\"serial\":2,\"resources\":[]}\n");
+	free(text);
+	ccai_buf_release(&got);
+	a->free(a);
+	b->free(b);
+	ccai_google_free(g);
+}
+
 static void test_state_gcs__missing_bucket_is_named(void **state)
 {
 	struct ccai_google *g = client();
@@ -536,6 +584,7 @@ int main(void)
 		T(test_state_gcs__lock_and_force_unlock),
 		T(test_state_gcs__write_after_someone_else_wrote),
 		T(test_state_gcs__lost_answer_is_our_own_write),
+		T(test_state_gcs__pieces_are_one_upload),
 		T(test_state_gcs__missing_bucket_is_named),
 		T(test_state_gcs__client_media_calls),
 #undef T
