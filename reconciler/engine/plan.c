@@ -144,6 +144,8 @@ struct read {
 	char *key;
 	size_t first; /* the first resource (in decision order) that needs it */
 	size_t users; /* resources not decided yet that need it */
+	size_t uses; /* resources that need it */
+	struct ccai_read_memo memo; /* the kinds' index of result */
 	/* the first resource's desired object as text, for kinds whose read
 	 * looks past the place (not CCAI_KIND_READ_BY_PLACE) */
 	char *desired;
@@ -276,6 +278,16 @@ out:
 	return rc;
 }
 
+/* The collection and the kinds' index of it (once no one needs them). */
+static void free_result(struct read *rd)
+{
+	if (rd->memo.free)
+		rd->memo.free(rd->memo.data);
+	memset(&rd->memo, 0, sizeof(rd->memo));
+	cJSON_Delete(rd->result);
+	rd->result = NULL;
+}
+
 static void *run_reads(void *arg)
 {
 	struct planner *pl = arg;
@@ -336,6 +348,7 @@ static void plan_reads(struct planner *pl)
 		ccai_buf_release(&key);
 		pl->read_of[i] = k - 1;
 		pl->reads[k - 1].users++;
+		pl->reads[k - 1].uses++;
 		if (full) { /* built again when r is decided */
 			cJSON_Delete(r->desired);
 			r->desired = NULL;
@@ -765,6 +778,8 @@ static bool find_live(struct planner *pl, size_t i)
 	r->api_off = cJSON_IsTrue(
 		cJSON_GetObjectItemCaseSensitive(coll, "serviceDisabled"));
 	fill_kres(pl, i);
+	/* a collection of many resources: the kind indexes it once */
+	k->memo = rd->uses > 1 ? &rd->memo : NULL;
 	if (r->kind->ops->match(k, coll, &live, &name, &err) < 0) {
 		problem(pl, r, &err);
 		r->action = CCAI_ACT_NOOP;
@@ -1359,10 +1374,8 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 		decide(&pl, j);
 		/* a collection no resource still needs is freed at once:
 		 * the live objects a plan keeps are the matched ones */
-		if (!--rd->users) {
-			cJSON_Delete(rd->result);
-			rd->result = NULL;
-		}
+		if (!--rd->users)
+			free_result(rd);
 		preflight(&pl, j);
 		plan->counts[r->action]++;
 		settle(&pl, r);
@@ -1386,7 +1399,7 @@ out:
 	for (i = 0; i < pl.nreads; i++) {
 		free(pl.reads[i].key);
 		free(pl.reads[i].desired);
-		cJSON_Delete(pl.reads[i].result);
+		free_result(&pl.reads[i]);
 		free(pl.reads[i].err);
 	}
 	free(pl.reads);

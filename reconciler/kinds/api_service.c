@@ -65,6 +65,16 @@ static const char *service_of(const cJSON *item)
 	return s ? s + strlen("/services/") : NULL;
 }
 
+static const char enabled_tag; /* the memo's tag for enabled_service */
+
+/* The service an item names when it is enabled, else NULL. */
+static const char *enabled_service(const cJSON *item)
+{
+	const char *st = ccai_json_str(item, "state");
+
+	return !st || !strcmp(st, "ENABLED") ? service_of(item) : NULL;
+}
+
 static int as_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,
 		    char **server_name, struct ccai_error *err)
 {
@@ -79,21 +89,16 @@ static int as_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,
 
 		want = s ? s + strlen("/services/") : NULL;
 	}
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(coll, "items"))
-	{
+	it = ccai_ops_find_item(r,
+				cJSON_GetObjectItemCaseSensitive(coll, "items"),
+				&enabled_tag, enabled_service, want);
+	if (it) {
 		const char *s = service_of(it);
 
-		if (s && want && !strcmp(s, want) &&
-		    !strcmp(ccai_json_str(it, "state")
-				    ? ccai_json_str(it, "state")
-				    : "ENABLED",
-			    "ENABLED")) {
-			*live = cJSON_CreateObject();
-			cJSON_AddStringToObject(*live, "service", s);
-			*server_name = ccai_xasprintf("projects/%s/services/%s",
-						      r->project, s);
-			break;
-		}
+		*live = cJSON_CreateObject();
+		cJSON_AddStringToObject(*live, "service", s);
+		*server_name = ccai_xasprintf("projects/%s/services/%s",
+					      r->project, s);
 	}
 	return 0;
 }

@@ -56,6 +56,19 @@ struct ccai_files {
 	void *ctx;
 };
 
+/*
+ * What a kind derives from a collection for the matches in it (an index
+ * of its items), kept from one resource's match to the next resource's
+ * in the same collection: data is made on first use by whoever tag
+ * names (two kinds can share a collection: each uses the memo only when
+ * the tag is its own), and freed with free(data) when the collection is.
+ */
+struct ccai_read_memo {
+	const void *tag;
+	void *data;
+	void (*free)(void *data);
+};
+
 struct ccai_kres {
 	const struct ccai_kind *kind;
 	struct ccai_google *g;
@@ -72,6 +85,9 @@ struct ccai_kres {
 	const cJSON *attrs; /* kind attributes kept in state, or NULL */
 	const cJSON *last; /* last-applied API object from state, or NULL */
 	const char *mask; /* update mask, comma-separated, or NULL */
+	/* for match: the memo of the collection it is given, or NULL (a
+	 * collection that serves one resource, or one read for one use) */
+	struct ccai_read_memo *memo;
 	/* requested when the run is being interrupted */
 	const struct ccai_stop *stop;
 	/* persist attributes now, before a risky write (engine-provided) */
@@ -101,7 +117,9 @@ struct ccai_kind_ops {
 	 * Finds r's live object in the collection: by r->server_name when
 	 * known, else by the kind's identity rule.  *live (a copy, in the
 	 * kind's view) and *server_name are NULL when nothing matches.
-	 * CCAI_ECONFLICT when several match (err names them).
+	 * CCAI_ECONFLICT when several match (err names them).  With
+	 * r->memo, a collection's many resources cost one pass over it,
+	 * not one each: the kind keeps its index of the items there.
 	 */
 	int (*match)(const struct ccai_kres *r, const cJSON *collection,
 		     cJSON **live, char **server_name, struct ccai_error *err);

@@ -10,6 +10,7 @@
 #include "kinds/ops.h"
 #include "util/alloc.h"
 #include "util/json.h"
+#include "util/map.h"
 #include "util/str.h"
 
 #include <curl/curl.h>
@@ -46,6 +47,117 @@ char *ccai_ops_mask_query(const char *mask)
 	return q;
 }
 
+/*
+ * The items of a collection by name and by identity, for the matches in
+ * it (struct ccai_read_memo): the keys are the items' own strings.  An
+ * identity that two items share is in dups too, and such a match takes
+ * the long way, which names them all.
+ */
+struct items_index {
+	const char *name_field, *identity;
+	struct ccai_map by_name, by_identity, dups;
+};
+
+static const char index_tag; /* the memo's tag for items_index */
+
+static void index_free(void *data)
+{
+	struct items_index *x = data;
+
+	ccai_map_release(&x->by_name);
+	ccai_map_release(&x->by_identity);
+	ccai_map_release(&x->dups);
+	free(x);
+}
+
+/* r's memo's index of items, made on first use; NULL when r has no memo
+ * or another kind's is there. */
+static struct items_index *items_index(const struct ccai_kres *r,
+				       const cJSON *items,
+				       const char *name_field,
+				       const char *identity)
+{
+	struct ccai_read_memo *m = r->memo;
+	struct items_index *x;
+	const cJSON *it;
+
+	if (!m || (m->tag && m->tag != &index_tag))
+		return NULL;
+	if ((x = m->data))
+		return strcmp(x->name_field, name_field) ||
+				       strcmp(x->identity ? x->identity : "",
+					      identity ? identity : "")
+			       ? NULL
+			       : x;
+	x = ccai_xcalloc(1, sizeof(*x));
+	x->name_field = name_field;
+	x->identity = identity;
+	x->by_name = (struct ccai_map)CCAI_MAP_INIT_BORROWED;
+	x->by_identity = (struct ccai_map)CCAI_MAP_INIT_BORROWED;
+	x->dups = (struct ccai_map)CCAI_MAP_INIT_BORROWED;
+	cJSON_ArrayForEach(it, items)
+	{
+		const char *n = ccai_json_str(it, name_field);
+		const char *v = identity ? ccai_json_str(it, identity) : NULL;
+
+		/* the first of a name, as a scan finds it */
+		if (n && !ccai_map_get(&x->by_name, n))
+			ccai_map_put(&x->by_name, n, (void *)(uintptr_t)it);
+		if (v && ccai_map_get(&x->by_identity, v))
+			ccai_map_put(&x->dups, v, (void *)(uintptr_t)it);
+		else if (v)
+			ccai_map_put(&x->by_identity, v, (void *)(uintptr_t)it);
+	}
+	m->tag = &index_tag;
+	m->data = x;
+	m->free = index_free;
+	return x;
+}
+
+static void map_free(void *data)
+{
+	ccai_map_release(data);
+	free(data);
+}
+
+const cJSON *ccai_ops_find_item(const struct ccai_kres *r, const cJSON *items,
+				const void *tag,
+				const char *(*key_of)(const cJSON *item),
+				const char *want)
+{
+	struct ccai_read_memo *m = r->memo;
+	struct ccai_map *x;
+	const cJSON *it;
+
+	if (!want)
+		return NULL;
+	if (!m || (m->tag && m->tag != tag)) {
+		cJSON_ArrayForEach(it, items)
+		{
+			const char *k = key_of(it);
+
+			if (k && !strcmp(k, want))
+				return it;
+		}
+		return NULL;
+	}
+	if (!(x = m->data)) {
+		x = ccai_xmalloc(sizeof(*x));
+		*x = (struct ccai_map)CCAI_MAP_INIT_BORROWED;
+		cJSON_ArrayForEach(it, items)
+		{
+			const char *k = key_of(it);
+
+			if (k && !ccai_map_get(x, k)) /* the first, as above */
+				ccai_map_put(x, k, (void *)(uintptr_t)it);
+		}
+		m->tag = tag;
+		m->data = x;
+		m->free = map_free;
+	}
+	return ccai_map_get(x, want);
+}
+
 int ccai_ops_match_items(const struct ccai_kres *r, const cJSON *items,
 			 const char *name_field, const char *identity,
 			 const char *identity_value, cJSON **live,
@@ -53,11 +165,20 @@ int ccai_ops_match_items(const struct ccai_kres *r, const cJSON *items,
 {
 	const cJSON *it, *found = NULL;
 	struct ccai_buf names = CCAI_BUF_INIT;
+	struct items_index *x = items_index(r, items, name_field, identity);
 	int matches = 0;
 
 	*live = NULL;
 	*server_name = NULL;
-	if (r->server_name) {
+	if (x && r->server_name) {
+		found = ccai_map_get(&x->by_name, r->server_name);
+		/* known to state but gone: do not adopt a namesake silently */
+		if (!found)
+			return 0;
+	} else if (x && identity && identity_value &&
+		   !ccai_map_get(&x->dups, identity_value)) {
+		found = ccai_map_get(&x->by_identity, identity_value);
+	} else if (r->server_name) {
 		cJSON_ArrayForEach(it, items)
 		{
 			const char *n = ccai_json_str(it, name_field);

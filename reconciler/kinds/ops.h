@@ -51,6 +51,17 @@ int ccai_ops_match_items(const struct ccai_kres *r, const cJSON *items,
 			 const char *identity_value, cJSON **live,
 			 char **server_name, struct ccai_error *err);
 
+/*
+ * The first of items whose key_of(item) is want (key_of may return NULL:
+ * an item that never matches), or NULL.  With r->memo it indexes the
+ * items by key_of on first use (tag: the caller's own, one per key_of),
+ * so the matches of a collection's resources cost one pass in all.
+ */
+const cJSON *ccai_ops_find_item(const struct ccai_kres *r, const cJSON *items,
+				const void *tag,
+				const char *(*key_of)(const cJSON *item),
+				const char *want);
+
 /* Generic hooks for kinds with a struct ccai_collection (r->kind->collection). */
 void ccai_coll_read_key(const struct ccai_kres *r, struct ccai_buf *key);
 int ccai_coll_read(const struct ccai_kres *r, cJSON **out,

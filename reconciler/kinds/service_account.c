@@ -57,6 +57,13 @@ static int sa_read(const struct ccai_kres *r, cJSON **out,
 	return rc;
 }
 
+static const char email_tag; /* the memo's tag for email_of */
+
+static const char *email_of(const cJSON *item)
+{
+	return ccai_json_str(item, "email");
+}
+
 static int sa_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,
 		    char **server_name, struct ccai_error *err)
 {
@@ -67,19 +74,18 @@ static int sa_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,
 	const char *want_email =
 		want ? strstr(want, "/serviceAccounts/") : NULL;
 	const cJSON *it;
+	const char *email, *at;
 
 	(void)err;
 	*live = NULL;
 	*server_name = NULL;
 	if (want_email)
 		want_email += strlen("/serviceAccounts/");
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(coll, "items"))
-	{
-		const char *email = ccai_json_str(it, "email");
-		const char *at;
-
-		if (!email || !want_email || strcmp(email, want_email))
-			continue;
+	it = ccai_ops_find_item(r,
+				cJSON_GetObjectItemCaseSensitive(coll, "items"),
+				&email_tag, email_of, want_email);
+	if (it) {
+		email = ccai_json_str(it, "email");
 		*live = cJSON_CreateObject();
 		at = strchr(email, '@');
 		{
@@ -102,7 +108,6 @@ static int sa_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,
 				      ccai_json_bool(it, "disabled", false));
 		*server_name = ccai_xasprintf("projects/%s/serviceAccounts/%s",
 					      r->project, email);
-		break;
 	}
 	free(want);
 	return 0;
