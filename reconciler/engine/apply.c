@@ -13,13 +13,13 @@
 #include "engine/resolve.h"
 #include "engine/state.h"
 #include "util/alloc.h"
+#include "util/backoff.h"
 #include "util/clock.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/map.h"
 #include "util/str.h"
 
-#include <openssl/rand.h>
 #include <pthread.h>
 
 #define CREATE_ATTEMPTS 4
@@ -285,14 +285,13 @@ static bool settling(struct exec *x, const struct unit *un,
 	return false;
 }
 
+/* 200 ms doubling to 6.4 s, never less than half (util/backoff.h). */
 static void sleep_backoff(int attempt, const struct ccai_stop *stop)
 {
-	unsigned char rnd[2] = { 0, 0 };
-	long long cap = 200LL << (attempt < 5 ? attempt : 5);
+	static const struct ccai_backoff b = { 200, 6400, 0, 0,
+					       CCAI_JITTER_EQUAL };
 
-	RAND_bytes(rnd, sizeof(rnd));
-	ccai_stop_sleep_ms(
-		stop, cap / 2 + (cap / 2) * ((rnd[0] << 8) | rnd[1]) / 65536);
+	ccai_backoff_sleep(&b, (unsigned)attempt + 1, stop);
 }
 
 /*

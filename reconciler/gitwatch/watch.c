@@ -17,6 +17,7 @@
 #include "manifest/model.h"
 #include "manifest/vars.h"
 #include "util/alloc.h"
+#include "util/backoff.h"
 #include "util/clock.h"
 #include "util/json.h"
 #include "util/fs.h"
@@ -47,11 +48,10 @@ void ccai_watch_sched_init(struct ccai_watch_sched *s, int64_t interval_ms)
 
 int64_t ccai_watch_backoff_ms(const struct ccai_watch_sched *s, unsigned n)
 {
-	int64_t d = s->base_ms;
+	const struct ccai_backoff b = { s->base_ms, s->cap_ms, 0, 0,
+					CCAI_JITTER_NONE };
 
-	while (n-- > 1 && d < s->cap_ms)
-		d *= 2;
-	return CCAI_MIN(d, s->cap_ms);
+	return ccai_backoff_ceiling(&b, n);
 }
 
 enum ccai_watch_trigger ccai_watch_sched_next(struct ccai_watch_sched *s,

@@ -10,11 +10,10 @@
 #include "kinds/kind.h"
 #include "kinds/ops.h"
 #include "util/alloc.h"
+#include "util/backoff.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/json.h"
-
-#include <openssl/rand.h>
 
 static const struct ccai_kind_ref refs[] = {
 	{ .field = "serviceAccountRefs",
@@ -244,13 +243,13 @@ static bool any_condition(const cJSON *policy)
 	return false;
 }
 
+/* 100 ms doubling to 6.4 s, full jitter (util/backoff.h). */
 static void backoff(int attempt, const struct ccai_stop *stop)
 {
-	unsigned char rnd[2] = { 0, 0 };
-	long long cap = 100LL << (attempt < 6 ? attempt : 6);
+	static const struct ccai_backoff b = { 100, 6400, 0, 0,
+					       CCAI_JITTER_FULL };
 
-	RAND_bytes(rnd, sizeof(rnd));
-	ccai_stop_sleep_ms(stop, (cap * ((rnd[0] << 8) | rnd[1])) / 65536);
+	ccai_backoff_sleep(&b, (unsigned)attempt + 1, stop);
 }
 
 /* One read-modify-write of the project's policy for all of rs. */

@@ -12,6 +12,7 @@
 #include "engine/state.h"
 #include "google/client.h"
 #include "util/alloc.h"
+#include "util/backoff.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/json.h"
@@ -153,11 +154,9 @@ long long ccai_verify_default_wait_ms(enum ccai_verify_mode mode,
 
 long long ccai_verify_next_wait(long long last_ms, long long max_ms)
 {
-	long long next = last_ms + last_ms / 2;
+	const struct ccai_backoff b = { 1, max_ms, 3, 2, CCAI_JITTER_NONE };
 
-	if (next < 1)
-		next = 1;
-	return next > max_ms ? max_ms : next;
+	return ccai_backoff_next(&b, last_ms);
 }
 
 /* ---- steps --------------------------------------------------------- */
