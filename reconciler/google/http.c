@@ -101,6 +101,38 @@ void ccai_http_free(struct ccai_http *h)
 	free(h);
 }
 
+void ccai_http_headers_add(struct ccai_http_headers *h, const char *line)
+{
+	if (!line)
+		return;
+	CCAI_GROW(h->v, h->alloc, h->n + 2);
+	h->v[h->n++] = line;
+	h->v[h->n] = NULL;
+}
+
+void ccai_http_headers_add_all(struct ccai_http_headers *h,
+			       const char *const *lines)
+{
+	size_t i;
+
+	for (i = 0; lines && lines[i]; i++)
+		ccai_http_headers_add(h, lines[i]);
+}
+
+const char *const *ccai_http_headers_lines(struct ccai_http_headers *h)
+{
+	static const char *const none[] = { NULL };
+
+	return h->n ? (const char *const *)h->v : none;
+}
+
+void ccai_http_headers_release(struct ccai_http_headers *h)
+{
+	free(h->v);
+	h->v = NULL;
+	h->n = h->alloc = 0;
+}
+
 void ccai_http_resp_init(struct ccai_http_resp *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -315,6 +347,79 @@ static bool permanent(CURLcode rc)
 	}
 }
 
+/* The options of one exchange on the easy handle c. */
+static void set_request(CURL *c, struct ccai_http *h,
+			const struct ccai_http_req *req,
+			struct curl_slist *hdrs, struct sink *sink,
+			char *errbuf, int64_t timeout)
+{
+	curl_easy_setopt(c, CURLOPT_SHARE, h->share);
+	curl_easy_setopt(c, CURLOPT_URL, req->url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, sink);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)(req->connect_timeout_ms > 0
+					? req->connect_timeout_ms
+					: 10000));
+	if (timeout > 0)
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout);
+	if (req->ca_bundle)
+		curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_bundle);
+	if (req->fresh_connection)
+		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+	if (!strcmp(req->method, "GET") && !req->body) {
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	} else {
+		if (req->body || strcmp(req->method, "DELETE")) {
+			curl_easy_setopt(
+				c, CURLOPT_POSTFIELDSIZE_LARGE,
+				(curl_off_t)(req->body ? req->body_len : 0));
+			curl_easy_setopt(c, CURLOPT_POSTFIELDS,
+					 req->body ? req->body : "");
+		}
+		if (strcmp(req->method, "POST"))
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+	}
+}
+
+/* A transfer that got no answer: resp and err say why. */
+static int no_answer(const struct ccai_http_req *req,
+		     struct ccai_http_resp *resp, CURLcode rc, long reqsize,
+		     bool too_big, const char *errbuf, struct ccai_error *err)
+{
+	int r;
+
+	resp->status = 0;
+	resp->maybe_sent = !not_connected(rc) && reqsize > 0;
+	if (too_big)
+		r = ccai_error_set(err, CCAI_ETOOBIG,
+				   "answer to %s %s is larger than %zu bytes",
+				   req->method, req->url, CCAI_HTTP_BODY_MAX);
+	else if (rc == CURLE_OPERATION_TIMEDOUT && req->deadline_ms &&
+		 ccai_clock_ms() >= req->deadline_ms)
+		r = ccai_error_set(err, CCAI_ETIMEOUT,
+				   "deadline passed during %s %s", req->method,
+				   req->url);
+	else
+		r = ccai_error_set(err,
+				   permanent(rc) ? CCAI_ERROR : CCAI_ETRANSIENT,
+				   "%s %s: %s", req->method, req->url,
+				   errbuf[0] ? errbuf : curl_easy_strerror(rc));
+	return r;
+}
+
 int ccai_http_perform(struct ccai_http *h, const struct ccai_http_req *req,
 		      struct ccai_http_resp *resp, struct ccai_error *err)
 {
@@ -327,7 +432,6 @@ int ccai_http_perform(struct ccai_http *h, const struct ccai_http_req *req,
 	CURLcode rc;
 	CURL *c;
 	size_t i;
-	int r;
 
 	ccai_buf_clear(&resp->body);
 	resp->status = 0;
@@ -365,46 +469,7 @@ int ccai_http_perform(struct ccai_http *h, const struct ccai_http_req *req,
 				      "deadline passed waiting to send %s %s",
 				      req->method, req->url);
 	}
-	curl_easy_setopt(c, CURLOPT_SHARE, h->share);
-	curl_easy_setopt(c, CURLOPT_URL, req->url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &sink);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-			 (long)(req->connect_timeout_ms > 0
-					? req->connect_timeout_ms
-					: 10000));
-	if (timeout > 0)
-		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout);
-	if (req->ca_bundle)
-		curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_bundle);
-	if (req->fresh_connection)
-		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
-	if (!strcmp(req->method, "GET") && !req->body) {
-		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-	} else {
-		if (req->body || strcmp(req->method, "DELETE")) {
-			curl_easy_setopt(
-				c, CURLOPT_POSTFIELDSIZE_LARGE,
-				(curl_off_t)(req->body ? req->body_len : 0));
-			curl_easy_setopt(c, CURLOPT_POSTFIELDS,
-					 req->body ? req->body : "");
-		}
-		if (strcmp(req->method, "POST"))
-			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
-	}
-
+	set_request(c, h, req, hdrs, &sink, errbuf, timeout);
 	rc = curl_easy_perform(c);
 	resp->curl_code = (int)rc;
 	resp->elapsed_ms = ccai_clock_ms() - start;
@@ -420,21 +485,5 @@ int ccai_http_perform(struct ccai_http *h, const struct ccai_http_req *req,
 		resp->maybe_sent = true;
 		return 0;
 	}
-	resp->status = 0;
-	resp->maybe_sent = !not_connected(rc) && reqsize > 0;
-	if (sink.too_big)
-		r = ccai_error_set(err, CCAI_ETOOBIG,
-				   "answer to %s %s is larger than %zu bytes",
-				   req->method, req->url, CCAI_HTTP_BODY_MAX);
-	else if (rc == CURLE_OPERATION_TIMEDOUT && req->deadline_ms &&
-		 ccai_clock_ms() >= req->deadline_ms)
-		r = ccai_error_set(err, CCAI_ETIMEOUT,
-				   "deadline passed during %s %s", req->method,
-				   req->url);
-	else
-		r = ccai_error_set(err,
-				   permanent(rc) ? CCAI_ERROR : CCAI_ETRANSIENT,
-				   "%s %s: %s", req->method, req->url,
-				   errbuf[0] ? errbuf : curl_easy_strerror(rc));
-	return r;
+	return no_answer(req, resp, rc, reqsize, sink.too_big, errbuf, err);
 }

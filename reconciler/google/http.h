@@ -12,8 +12,9 @@
  *
  * TLS peer and host verification are always on for https; HTTP/2 is
  * negotiated with ALPN where the server offers it (CURL_HTTP_VERSION_2TLS).
- * No retries here: see client.c.  The response owns its body buffer;
- * ccai_http_resp_release() frees it.
+ * No retries here: see retry.c.  The response owns its body buffer;
+ * ccai_http_resp_release() frees it.  Part of google/'s lowest layer: it
+ * includes no other google/ header.
  */
 #ifndef CCAI_GOOGLE_HTTP_H
 #define CCAI_GOOGLE_HTTP_H
@@ -29,6 +30,29 @@ struct ccai_http;
 int ccai_http_new(struct ccai_http **out, int max_in_flight,
 		  struct ccai_error *err);
 void ccai_http_free(struct ccai_http *h);
+
+/*
+ * A request's header lines ("Name: value"), borrowed, in the order they
+ * were added; the list grows as needed, so no line is ever dropped.
+ * ccai_http_headers_lines() gives what struct ccai_http_req.headers
+ * takes (NULL-terminated; valid until the next add or the release).
+ */
+struct ccai_http_headers {
+	const char **v;
+	size_t n, alloc;
+};
+#define CCAI_HTTP_HEADERS_INIT \
+	{                      \
+		NULL, 0, 0     \
+	}
+
+/* Appends line (NULL: nothing). */
+void ccai_http_headers_add(struct ccai_http_headers *h, const char *line);
+/* Appends each of a NULL-terminated list (NULL: none). */
+void ccai_http_headers_add_all(struct ccai_http_headers *h,
+			       const char *const *lines);
+const char *const *ccai_http_headers_lines(struct ccai_http_headers *h);
+void ccai_http_headers_release(struct ccai_http_headers *h);
 
 struct ccai_http_req {
 	const char *method; /* "GET", "POST", ... */
