@@ -9,7 +9,7 @@
  * (the others wait on the condition variable and share the answer).
  */
 #include "util/common.h"
-#include "google/internal.h"
+#include "google/auth.h"
 #include "util/alloc.h"
 #include "util/b64.h"
 #include "util/buf.h"
@@ -52,18 +52,6 @@ const char *ccai_google_auth_type_name(enum ccai_cred t)
 	return "unknown";
 }
 
-char *ccai_google_rebase(const struct ccai_google *g, enum ccai_api api,
-			 const char *url)
-{
-	const char *base = g->override[api], *p;
-
-	if (!base)
-		return ccai_xstrdup(url);
-	p = strstr(url, "://");
-	p = p ? strchr(p + 3, '/') : NULL;
-	return ccai_xasprintf("%s%s", base, p ? p : "/");
-}
-
 static char *dup_or_null(const char *s)
 {
 	return s && *s ? ccai_xstrdup(s) : NULL;
@@ -79,10 +67,9 @@ static int need(const cJSON *root, const char *key, const char *path,
 	return 0;
 }
 
-static int load_service_account(struct ccai_google *g, const cJSON *root,
+static int load_service_account(struct ccai_google_auth *a, const cJSON *root,
 				const char *path, struct ccai_error *err)
 {
-	struct ccai_google_auth *a = &g->auth;
 	const char *email, *pem, *kid, *uri;
 	BIO *bio = NULL;
 	int r;
@@ -106,19 +93,18 @@ static int load_service_account(struct ccai_google *g, const cJSON *root,
 	a->key_id = dup_or_null(kid);
 	a->project_id = dup_or_null(ccai_json_str(root, "project_id"));
 	/* the key file's token_uri, unless an endpoint override applies */
-	if (g->override[CCAI_API_OAUTH2])
+	if (a->override[CCAI_API_OAUTH2])
 		a->token_uri = ccai_xasprintf("%s/token",
-					      g->override[CCAI_API_OAUTH2]);
+					      a->override[CCAI_API_OAUTH2]);
 	else
 		a->token_uri =
 			ccai_xstrdup(uri && *uri ? uri : GOOGLE_TOKEN_URL);
 	return 0;
 }
 
-static int load_authorized_user(struct ccai_google *g, const cJSON *root,
+static int load_authorized_user(struct ccai_google_auth *a, const cJSON *root,
 				const char *path, struct ccai_error *err)
 {
-	struct ccai_google_auth *a = &g->auth;
 	const char *id, *secret, *refresh, *uri;
 	int r;
 
@@ -132,9 +118,9 @@ static int load_authorized_user(struct ccai_google *g, const cJSON *root,
 	ccai_secret_set(&a->refresh_token, refresh, strlen(refresh));
 	a->principal = ccai_xasprintf("user (OAuth client %s)", id);
 	uri = ccai_json_str(root, "token_uri");
-	if (g->override[CCAI_API_OAUTH2])
+	if (a->override[CCAI_API_OAUTH2])
 		a->token_uri = ccai_xasprintf("%s/token",
-					      g->override[CCAI_API_OAUTH2]);
+					      a->override[CCAI_API_OAUTH2]);
 	else
 		a->token_uri =
 			ccai_xstrdup(uri && *uri ? uri : GOOGLE_TOKEN_URL);
@@ -168,10 +154,9 @@ static char *email_from_impersonation_url(const char *url)
 	return q ? ccai_xstrndup(p, (size_t)(q - p)) : NULL;
 }
 
-static int load_external(struct ccai_google *g, const cJSON *root,
+static int load_external(struct ccai_google_auth *a, const cJSON *root,
 			 const char *path, struct ccai_error *err)
 {
-	struct ccai_google_auth *a = &g->auth;
 	const cJSON *src =
 		cJSON_GetObjectItemCaseSensitive(root, "credential_source");
 	const cJSON *fmt, *hdrs, *h, *imp;
@@ -229,7 +214,7 @@ static int load_external(struct ccai_google *g, const cJSON *root,
 	a->audience = ccai_xstrdup(aud);
 	a->subject_token_type = ccai_xstrdup(stt);
 	url = ccai_json_str(root, "token_url");
-	a->sts_url = ccai_google_rebase(g, CCAI_API_STS,
+	a->sts_url = ccai_google_rebase(a->override[CCAI_API_STS],
 					url && *url ? url : GOOGLE_STS_URL);
 	a->user_project =
 		dup_or_null(ccai_json_str(root, "workforce_pool_user_project"));
@@ -250,8 +235,8 @@ static int load_external(struct ccai_google *g, const cJSON *root,
 		a->lifetime_s = (long long)ccai_json_num(
 			imp, "token_lifetime_seconds", 3600);
 	if (url && *url) {
-		a->impersonation_url =
-			ccai_google_rebase(g, CCAI_API_IAMCREDENTIALS, url);
+		a->impersonation_url = ccai_google_rebase(
+			a->override[CCAI_API_IAMCREDENTIALS], url);
 		a->principal = email_from_impersonation_url(url);
 	}
 	if (!a->principal)
@@ -265,10 +250,9 @@ static int load_external(struct ccai_google *g, const cJSON *root,
  * token exchanged at token_url, the client authenticated with Basic auth
  * (google-auth's external_account_authorized_user).
  */
-static int load_external_user(struct ccai_google *g, const cJSON *root,
+static int load_external_user(struct ccai_google_auth *a, const cJSON *root,
 			      const char *path, struct ccai_error *err)
 {
-	struct ccai_google_auth *a = &g->auth;
 	const char *id, *secret, *refresh, *url, *aud;
 	int r;
 
@@ -282,7 +266,8 @@ static int load_external_user(struct ccai_google *g, const cJSON *root,
 	set_basic_auth(&a->client_auth, id, secret);
 	url = ccai_json_str(root, "token_url");
 	a->sts_url = ccai_google_rebase(
-		g, CCAI_API_STS, url && *url ? url : GOOGLE_STS_OAUTHTOKEN_URL);
+		a->override[CCAI_API_STS],
+		url && *url ? url : GOOGLE_STS_OAUTHTOKEN_URL);
 	aud = ccai_json_str(root, "audience");
 	a->audience = dup_or_null(aud);
 	a->principal =
@@ -296,10 +281,9 @@ static int load_external_user(struct ccai_google *g, const cJSON *root,
  * generateAccessToken (google-auth's
  * from_impersonated_service_account_info).
  */
-static int load_impersonated(struct ccai_google *g, const cJSON *root,
+static int load_impersonated(struct ccai_google_auth *a, const cJSON *root,
 			     const char *path, struct ccai_error *err)
 {
-	struct ccai_google_auth *a = &g->auth;
 	const cJSON *src =
 		cJSON_GetObjectItemCaseSensitive(root, "source_credentials");
 	const cJSON *dl = cJSON_GetObjectItemCaseSensitive(root, "delegates");
@@ -317,11 +301,11 @@ static int load_impersonated(struct ccai_google *g, const cJSON *root,
 					 "credentials file lacks "
 					 "'source_credentials' with a 'type'");
 	if (!strcmp(type, "authorized_user"))
-		r = load_authorized_user(g, src, path, err);
+		r = load_authorized_user(a, src, path, err);
 	else if (!strcmp(type, "service_account"))
-		r = load_service_account(g, src, path, err);
+		r = load_service_account(a, src, path, err);
 	else if (!strcmp(type, "external_account_authorized_user"))
-		r = load_external_user(g, src, path, err);
+		r = load_external_user(a, src, path, err);
 	else
 		r = ccai_error_setpos(err, CCAI_EINVALID, path, 0, 0,
 				      "source_credentials.type",
@@ -343,7 +327,7 @@ static int load_impersonated(struct ccai_google *g, const cJSON *root,
 	a->source_type = a->type;
 	a->type = CCAI_CRED_IMPERSONATED;
 	a->impersonation_url =
-		ccai_google_rebase(g, CCAI_API_IAMCREDENTIALS, url);
+		ccai_google_rebase(a->override[CCAI_API_IAMCREDENTIALS], url);
 	a->lifetime_s = 3600;
 	a->delegates = ccai_xcalloc((size_t)cJSON_GetArraySize(dl) + 1,
 				    sizeof(char *));
@@ -355,10 +339,9 @@ static int load_impersonated(struct ccai_google *g, const cJSON *root,
 	return 0;
 }
 
-static int load_file(struct ccai_google *g, const char *path, const char *how,
-		     struct ccai_error *err)
+static int load_file(struct ccai_google_auth *a, const char *path,
+		     const char *how, struct ccai_error *err)
 {
-	struct ccai_google_auth *a = &g->auth;
 	struct ccai_buf buf = CCAI_BUF_INIT_SECRET;
 	cJSON *root = NULL;
 	const char *type;
@@ -381,15 +364,15 @@ static int load_file(struct ccai_google *g, const char *path, const char *how,
 		goto out;
 	}
 	if (!strcmp(type, "service_account"))
-		r = load_service_account(g, root, path, err);
+		r = load_service_account(a, root, path, err);
 	else if (!strcmp(type, "authorized_user"))
-		r = load_authorized_user(g, root, path, err);
+		r = load_authorized_user(a, root, path, err);
 	else if (!strcmp(type, "external_account"))
-		r = load_external(g, root, path, err);
+		r = load_external(a, root, path, err);
 	else if (!strcmp(type, "external_account_authorized_user"))
-		r = load_external_user(g, root, path, err);
+		r = load_external_user(a, root, path, err);
 	else if (!strcmp(type, "impersonated_service_account"))
-		r = load_impersonated(g, root, path, err);
+		r = load_impersonated(a, root, path, err);
 	else
 		r = ccai_error_setpos(err, CCAI_EINVALID, path, 0, 0, "type",
 				      "unsupported credential type '%s' (use "
@@ -422,13 +405,13 @@ static long long metadata_timeout_ms(void)
 }
 
 /* GET a metadata path; 0 when a genuine metadata server answered 200. */
-static int metadata_get(struct ccai_google *g, const char *rel,
+static int metadata_get(struct ccai_google_auth *a, const char *rel,
 			struct ccai_http_resp *resp, int attempts,
 			struct ccai_error *err)
 {
 	static const char *const hdrs[] = { "Metadata-Flavor: Google", NULL };
-	char *url = ccai_xasprintf("%s%s", g->auth.metadata_base, rel);
-	struct ccai_gcall c = {
+	char *url = ccai_xasprintf("%s%s", a->metadata_base, rel);
+	struct ccai_retry_req c = {
 		.method = "GET",
 		.url = url,
 		.headers = hdrs,
@@ -438,7 +421,7 @@ static int metadata_get(struct ccai_google *g, const char *rel,
 		.timeout_ms = metadata_timeout_ms(),
 		.connect_timeout_ms = metadata_timeout_ms(),
 	};
-	int r = ccai_google_exchange(g, &c, resp, err);
+	int r = ccai_retry_exchange(a->rt, &c, NULL, resp, err);
 
 	if (r == 0 && !resp->metadata_flavor)
 		r = ccai_error_set(err, CCAI_EAUTH,
@@ -467,7 +450,7 @@ static bool env_true(const char *name)
  * GCE_METADATA_IP, that host is asked instead (as Google's Go and Node.js
  * libraries honour the override).  The rest goes to the host.
  */
-static int ping_metadata(struct ccai_google *g, const char *host,
+static int ping_metadata(struct ccai_google_auth *a, const char *host,
 			 struct ccai_error *err)
 {
 	static const char *const hdrs[] = { "Metadata-Flavor: Google", NULL };
@@ -482,7 +465,7 @@ static int ping_metadata(struct ccai_google *g, const char *host,
 			     : "169.254.169.254";
 	url = ccai_xasprintf("http://%s/", ip);
 	{
-		struct ccai_gcall c = {
+		struct ccai_retry_req c = {
 			.method = "GET",
 			.url = url,
 			.headers = hdrs,
@@ -494,7 +477,7 @@ static int ping_metadata(struct ccai_google *g, const char *host,
 		};
 
 		ccai_http_resp_init(&resp);
-		r = ccai_google_exchange(g, &c, &resp, err);
+		r = ccai_retry_exchange(a->rt, &c, NULL, &resp, err);
 	}
 	if (r == 0 && !resp.metadata_flavor)
 		r = ccai_error_set(err, CCAI_EAUTH,
@@ -506,9 +489,8 @@ static int ping_metadata(struct ccai_google *g, const char *host,
 	return r;
 }
 
-static int probe_metadata(struct ccai_google *g)
+static int probe_metadata(struct ccai_google_auth *a)
 {
-	struct ccai_google_auth *a = &g->auth;
 	const char *host = getenv("GCE_METADATA_HOST");
 	struct ccai_http_resp resp;
 	struct ccai_error e;
@@ -523,15 +505,15 @@ static int probe_metadata(struct ccai_google *g)
 	a->metadata_base =
 		ccai_xasprintf("http://%s/computeMetadata/v1/", host);
 	ccai_http_resp_init(&resp);
-	r = ping_metadata(g, host, &e);
+	r = ping_metadata(a, host, &e);
 	if (r == 0)
-		r = metadata_get(g, "instance/service-accounts/default/email",
+		r = metadata_get(a, "instance/service-accounts/default/email",
 				 &resp, 3, &e);
 	if (r == 0) {
 		a->type = CCAI_CRED_METADATA;
 		a->source = ccai_xstrdup(a->metadata_base);
 		a->principal = ccai_xstrndup(resp.body.ptr, resp.body.len);
-		if (metadata_get(g, "project/project-id", &resp, 1, &e) == 0 &&
+		if (metadata_get(a, "project/project-id", &resp, 1, &e) == 0 &&
 		    resp.body.len)
 			a->project_id =
 				ccai_xstrndup(resp.body.ptr, resp.body.len);
@@ -543,10 +525,9 @@ static int probe_metadata(struct ccai_google *g)
 	return r;
 }
 
-int ccai_google_auth_load(struct ccai_google *g, const char *file,
-			  struct ccai_error *err)
+static int find_credentials(struct ccai_google_auth *a, const char *file,
+			    struct ccai_error *err)
 {
-	struct ccai_google_auth *a = &g->auth;
 	const char *tok = getenv("CCAICTL_ACCESS_TOKEN");
 	const char *env = getenv("GOOGLE_APPLICATION_CREDENTIALS");
 	char *wk = NULL;
@@ -562,9 +543,9 @@ int ccai_google_auth_load(struct ccai_google *g, const char *file,
 		return 0;
 	}
 	if (file && *file)
-		return load_file(g, file, "--credentials", err);
+		return load_file(a, file, "--credentials", err);
 	if (env && *env)
-		return load_file(g, env, "GOOGLE_APPLICATION_CREDENTIALS", err);
+		return load_file(a, env, "GOOGLE_APPLICATION_CREDENTIALS", err);
 	if (getenv("CLOUDSDK_CONFIG") && *getenv("CLOUDSDK_CONFIG"))
 		wk = ccai_path_join(getenv("CLOUDSDK_CONFIG"),
 				    "application_default_credentials.json");
@@ -573,12 +554,12 @@ int ccai_google_auth_load(struct ccai_google *g, const char *file,
 				    "application_default_credentials.json",
 				    getenv("HOME"));
 	if (wk && ccai_file_exists(wk)) {
-		r = load_file(g, wk, "gcloud's well-known file", err);
+		r = load_file(a, wk, "gcloud's well-known file", err);
 		free(wk);
 		return r;
 	}
 	free(wk);
-	if (probe_metadata(g) == 0)
+	if (probe_metadata(a) == 0)
 		return 0;
 	return ccai_error_set(err, CCAI_EAUTH,
 			      "no Google credentials found: pass "
@@ -586,6 +567,19 @@ int ccai_google_auth_load(struct ccai_google *g, const char *file,
 			      "GOOGLE_APPLICATION_CREDENTIALS, run 'gcloud "
 			      "auth application-default login', run on "
 			      "Google Cloud, or set CCAICTL_ACCESS_TOKEN");
+}
+
+int ccai_google_auth_load(struct ccai_google_auth *a, struct ccai_retry *rt,
+			  const char *const override[CCAI_API__COUNT],
+			  const char *file, struct ccai_error *err)
+{
+	int r;
+
+	a->rt = rt;
+	a->override = override;
+	r = find_credentials(a, file, err);
+	a->override = NULL; /* the client's: not kept */
+	return r;
 }
 
 void ccai_google_auth_release(struct ccai_google_auth *a)
@@ -671,13 +665,13 @@ out:
 	return r;
 }
 
-static int post_form(struct ccai_google *g, const char *url,
+static int post_form(struct ccai_google_auth *a, const char *url,
 		     const struct ccai_buf *form, const char *const *hdrs,
 		     const char *label, struct ccai_secret *tok,
 		     long long *lifetime_s, struct ccai_error *err)
 {
 	struct ccai_http_resp resp;
-	struct ccai_gcall c = {
+	struct ccai_retry_req c = {
 		.method = "POST",
 		.url = url,
 		.content_type = "application/x-www-form-urlencoded",
@@ -690,7 +684,7 @@ static int post_form(struct ccai_google *g, const char *url,
 	int r;
 
 	ccai_http_resp_init(&resp);
-	r = ccai_google_exchange(g, &c, &resp, err);
+	r = ccai_retry_exchange(a->rt, &c, NULL, &resp, err);
 	if (r == 0)
 		r = parse_token_answer(&resp, "access_token", tok, lifetime_s,
 				       label, err);
@@ -756,10 +750,10 @@ out:
 	return r;
 }
 
-static int fetch_service_account(struct ccai_google *g, struct ccai_secret *tok,
-				 long long *life, struct ccai_error *err)
+static int fetch_service_account(struct ccai_google_auth *a,
+				 struct ccai_secret *tok, long long *life,
+				 struct ccai_error *err)
 {
-	struct ccai_google_auth *a = &g->auth;
 	struct ccai_buf jwt = CCAI_BUF_INIT_SECRET, form = CCAI_BUF_INIT_SECRET;
 	int r;
 
@@ -769,7 +763,7 @@ static int fetch_service_account(struct ccai_google *g, struct ccai_secret *tok,
 	form_add(&form, "grant_type",
 		 "urn:ietf:params:oauth:grant-type:jwt-bearer");
 	form_add(&form, "assertion", jwt.ptr);
-	r = post_form(g, a->token_uri, &form, NULL, "oauth2 token (jwt-bearer)",
+	r = post_form(a, a->token_uri, &form, NULL, "oauth2 token (jwt-bearer)",
 		      tok, life, err);
 out:
 	ccai_buf_release(&jwt);
@@ -777,10 +771,10 @@ out:
 	return r;
 }
 
-static int fetch_authorized_user(struct ccai_google *g, struct ccai_secret *tok,
-				 long long *life, struct ccai_error *err)
+static int fetch_authorized_user(struct ccai_google_auth *a,
+				 struct ccai_secret *tok, long long *life,
+				 struct ccai_error *err)
 {
-	struct ccai_google_auth *a = &g->auth;
 	struct ccai_buf form = CCAI_BUF_INIT_SECRET;
 	int r;
 
@@ -788,7 +782,7 @@ static int fetch_authorized_user(struct ccai_google *g, struct ccai_secret *tok,
 	form_add(&form, "client_id", a->client_id);
 	form_add(&form, "client_secret", a->client_secret.ptr);
 	form_add(&form, "refresh_token", a->refresh_token.ptr);
-	r = post_form(g, a->token_uri, &form, NULL,
+	r = post_form(a, a->token_uri, &form, NULL,
 		      "oauth2 token (refresh_token)", tok, life, err);
 	ccai_buf_release(&form);
 	return r;
@@ -804,10 +798,9 @@ static void trim(struct ccai_buf *b)
 	ccai_buf_truncate(b, n);
 }
 
-static int subject_token(struct ccai_google *g, struct ccai_secret *out,
+static int subject_token(struct ccai_google_auth *a, struct ccai_secret *out,
 			 struct ccai_error *err)
 {
-	struct ccai_google_auth *a = &g->auth;
 	struct ccai_buf raw = CCAI_BUF_INIT_SECRET;
 	struct ccai_http_resp resp;
 	const char *from = a->src_file ? a->src_file : a->src_url;
@@ -820,7 +813,7 @@ static int subject_token(struct ccai_google *g, struct ccai_secret *out,
 					err)) < 0)
 			goto out;
 	} else {
-		struct ccai_gcall c = {
+		struct ccai_retry_req c = {
 			.method = "GET",
 			.url = a->src_url,
 			.headers = (const char *const *)a->src_headers,
@@ -829,7 +822,7 @@ static int subject_token(struct ccai_google *g, struct ccai_secret *out,
 			.label = "subject token",
 		};
 
-		if ((r = ccai_google_exchange(g, &c, &resp, err)) < 0)
+		if ((r = ccai_retry_exchange(a->rt, &c, NULL, &resp, err)) < 0)
 			goto out;
 		ccai_buf_add(&raw, resp.body.ptr, resp.body.len);
 	}
@@ -880,16 +873,15 @@ static long long seconds_until(const char *rfc3339)
 	return (long long)timegm(&tm) - (long long)ccai_clock_unix();
 }
 
-static int impersonate(struct ccai_google *g, const struct ccai_secret *sts,
-		       struct ccai_secret *tok, long long *life,
-		       struct ccai_error *err)
+static int impersonate(struct ccai_google_auth *a,
+		       const struct ccai_secret *sts, struct ccai_secret *tok,
+		       long long *life, struct ccai_error *err)
 {
-	struct ccai_google_auth *a = &g->auth;
 	char *auth = ccai_xasprintf("Authorization: Bearer %s", sts->ptr);
 	const char *hdrs[] = { auth, NULL };
 	struct ccai_buf body = CCAI_BUF_INIT;
 	struct ccai_http_resp resp;
-	struct ccai_gcall c = {
+	struct ccai_retry_req c = {
 		.method = "POST",
 		.url = a->impersonation_url,
 		.content_type = "application/json",
@@ -916,7 +908,7 @@ static int impersonate(struct ccai_google *g, const struct ccai_secret *sts,
 	c.body = body.ptr;
 	c.body_len = body.len;
 	ccai_http_resp_init(&resp);
-	if ((r = ccai_google_exchange(g, &c, &resp, err)) < 0)
+	if ((r = ccai_retry_exchange(a->rt, &c, NULL, &resp, err)) < 0)
 		goto out;
 	if ((r = parse_token_answer(&resp, "accessToken", tok, life, c.label,
 				    err)) < 0)
@@ -936,15 +928,14 @@ out:
 	return r;
 }
 
-static int fetch_external(struct ccai_google *g, struct ccai_secret *tok,
+static int fetch_external(struct ccai_google_auth *a, struct ccai_secret *tok,
 			  long long *life, struct ccai_error *err)
 {
-	struct ccai_google_auth *a = &g->auth;
 	struct ccai_secret subject = CCAI_SECRET_INIT, sts = CCAI_SECRET_INIT;
 	struct ccai_buf form = CCAI_BUF_INIT_SECRET;
 	int r;
 
-	if ((r = subject_token(g, &subject, err)) < 0)
+	if ((r = subject_token(a, &subject, err)) < 0)
 		goto out;
 	form_add(&form, "grant_type",
 		 "urn:ietf:params:oauth:grant-type:token-exchange");
@@ -966,13 +957,13 @@ static int fetch_external(struct ccai_google *g, struct ccai_secret *tok,
 	{
 		const char *hdrs[] = { a->client_auth.ptr, NULL };
 
-		r = post_form(g, a->sts_url, &form, a->client_id ? hdrs : NULL,
+		r = post_form(a, a->sts_url, &form, a->client_id ? hdrs : NULL,
 			      "sts.token", &sts, life, err);
 	}
 	if (r < 0)
 		goto out;
 	if (a->impersonation_url)
-		r = impersonate(g, &sts, tok, life, err);
+		r = impersonate(a, &sts, tok, life, err);
 	else
 		ccai_secret_set(tok, sts.ptr, sts.len);
 out:
@@ -984,38 +975,39 @@ out:
 
 /* A workforce user's refresh token at token_url, with Basic client auth
  * (google-auth's sts.Client.refresh_token). */
-static int fetch_external_user(struct ccai_google *g, struct ccai_secret *tok,
-			       long long *life, struct ccai_error *err)
+static int fetch_external_user(struct ccai_google_auth *a,
+			       struct ccai_secret *tok, long long *life,
+			       struct ccai_error *err)
 {
-	struct ccai_google_auth *a = &g->auth;
 	const char *hdrs[] = { a->client_auth.ptr, NULL };
 	struct ccai_buf form = CCAI_BUF_INIT_SECRET;
 	int r;
 
 	form_add(&form, "grant_type", "refresh_token");
 	form_add(&form, "refresh_token", a->refresh_token.ptr);
-	r = post_form(g, a->sts_url, &form, hdrs,
+	r = post_form(a, a->sts_url, &form, hdrs,
 		      "sts oauthtoken (refresh_token)", tok, life, err);
 	ccai_buf_release(&form);
 	return r;
 }
 
 /* The source credentials' token, then generateAccessToken with it. */
-static int fetch_impersonated(struct ccai_google *g, struct ccai_secret *tok,
-			      long long *life, struct ccai_error *err)
+static int fetch_impersonated(struct ccai_google_auth *a,
+			      struct ccai_secret *tok, long long *life,
+			      struct ccai_error *err)
 {
 	struct ccai_secret src = CCAI_SECRET_INIT;
 	int r;
 
-	switch (g->auth.source_type) {
+	switch (a->source_type) {
 	case CCAI_CRED_SERVICE_ACCOUNT:
-		r = fetch_service_account(g, &src, life, err);
+		r = fetch_service_account(a, &src, life, err);
 		break;
 	case CCAI_CRED_AUTHORIZED_USER:
-		r = fetch_authorized_user(g, &src, life, err);
+		r = fetch_authorized_user(a, &src, life, err);
 		break;
 	case CCAI_CRED_EXTERNAL_USER:
-		r = fetch_external_user(g, &src, life, err);
+		r = fetch_external_user(a, &src, life, err);
 		break;
 	default:
 		r = ccai_error_set(err, CCAI_EAUTH,
@@ -1023,19 +1015,19 @@ static int fetch_impersonated(struct ccai_google *g, struct ccai_secret *tok,
 				   "impersonate");
 	}
 	if (r == 0)
-		r = impersonate(g, &src, tok, life, err);
+		r = impersonate(a, &src, tok, life, err);
 	ccai_secret_release(&src);
 	return r;
 }
 
-static int fetch_metadata(struct ccai_google *g, struct ccai_secret *tok,
+static int fetch_metadata(struct ccai_google_auth *a, struct ccai_secret *tok,
 			  long long *life, struct ccai_error *err)
 {
 	struct ccai_http_resp resp;
 	int r;
 
 	ccai_http_resp_init(&resp);
-	r = metadata_get(g, "instance/service-accounts/default/token", &resp, 0,
+	r = metadata_get(a, "instance/service-accounts/default/token", &resp, 0,
 			 err);
 	if (r == 0)
 		r = parse_token_answer(&resp, "access_token", tok, life,
@@ -1044,22 +1036,22 @@ static int fetch_metadata(struct ccai_google *g, struct ccai_secret *tok,
 	return r;
 }
 
-static int fetch(struct ccai_google *g, struct ccai_secret *tok,
+static int fetch(struct ccai_google_auth *a, struct ccai_secret *tok,
 		 long long *life, struct ccai_error *err)
 {
-	switch (g->auth.type) {
+	switch (a->type) {
 	case CCAI_CRED_SERVICE_ACCOUNT:
-		return fetch_service_account(g, tok, life, err);
+		return fetch_service_account(a, tok, life, err);
 	case CCAI_CRED_AUTHORIZED_USER:
-		return fetch_authorized_user(g, tok, life, err);
+		return fetch_authorized_user(a, tok, life, err);
 	case CCAI_CRED_EXTERNAL:
-		return fetch_external(g, tok, life, err);
+		return fetch_external(a, tok, life, err);
 	case CCAI_CRED_METADATA:
-		return fetch_metadata(g, tok, life, err);
+		return fetch_metadata(a, tok, life, err);
 	case CCAI_CRED_EXTERNAL_USER:
-		return fetch_external_user(g, tok, life, err);
+		return fetch_external_user(a, tok, life, err);
 	case CCAI_CRED_IMPERSONATED:
-		return fetch_impersonated(g, tok, life, err);
+		return fetch_impersonated(a, tok, life, err);
 	case CCAI_CRED_TOKEN:
 		break;
 	}
@@ -1073,10 +1065,9 @@ static char *bearer(const struct ccai_secret *tok)
 	return ccai_xasprintf("Authorization: Bearer %s", tok->ptr);
 }
 
-int ccai_google_auth_header(struct ccai_google *g, char **hdr,
+int ccai_google_auth_header(struct ccai_google_auth *a, char **hdr,
 			    struct ccai_error *err)
 {
-	struct ccai_google_auth *a = &g->auth;
 	struct ccai_secret tok = CCAI_SECRET_INIT;
 	struct ccai_error e;
 	long long life = 0;
@@ -1110,14 +1101,11 @@ int ccai_google_auth_header(struct ccai_google *g, char **hdr,
 	pthread_mutex_unlock(&a->lock);
 
 	ccai_error_clear(&e);
-	r = fetch(g, &tok, &life, &e);
-
-	pthread_mutex_lock(&g->stats_lock);
-	if (r == 0)
-		g->token_fetches++;
-	pthread_mutex_unlock(&g->stats_lock);
+	r = fetch(a, &tok, &life, &e);
 
 	pthread_mutex_lock(&a->lock);
+	if (r == 0)
+		a->fetches++;
 	a->fetching = false;
 	a->gen++;
 	a->last_rc = r;
@@ -1151,9 +1139,8 @@ use:
 	return 0;
 }
 
-bool ccai_google_auth_invalidate(struct ccai_google *g, const char *hdr)
+bool ccai_google_auth_invalidate(struct ccai_google_auth *a, const char *hdr)
 {
-	struct ccai_google_auth *a = &g->auth;
 	bool again = false;
 
 	if (a->type == CCAI_CRED_TOKEN)
@@ -1170,4 +1157,14 @@ bool ccai_google_auth_invalidate(struct ccai_google *g, const char *hdr)
 	}
 	pthread_mutex_unlock(&a->lock);
 	return again;
+}
+
+unsigned long ccai_google_auth_fetches(struct ccai_google_auth *a)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&a->lock);
+	n = a->fetches;
+	pthread_mutex_unlock(&a->lock);
+	return n;
 }

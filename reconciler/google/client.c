@@ -1,6 +1,9 @@
 /*
- * client.c - requests with retries, pagination and operations on top of
- * http.c and auth.c.  See client.h for the contract.
+ * client.c - Google API calls: the top layer of google/.  It owns the
+ * client (endpoints, retry policy, credentials), adds the bearer token
+ * and quota project to each call and refreshes a token a 401 refused,
+ * reads JSON answers, follows pages and waits for operations.  Sending
+ * and trying again is retry.c's, tokens are auth.c's.  See client.h.
  */
 #include "util/common.h"
 #include "google/client.h"
@@ -8,6 +11,7 @@
 #include "google/errors.h"
 #include "google/internal.h"
 #include "util/alloc.h"
+#include "util/backoff.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/json.h"
@@ -15,7 +19,6 @@
 #include "util/str.h"
 
 #include <curl/curl.h>
-#include <openssl/rand.h>
 
 /* Plain http is for the emulator and tests on this machine. */
 static void warn_plain_http(const char *base)
@@ -82,6 +85,29 @@ static const char *first_set(const char *a, const char *b, const char *c)
 	return c && *c ? c : NULL;
 }
 
+/* Tries, backoff, timeouts and the deadline (client.h's defaults). */
+static void retry_policy(struct ccai_google *g,
+			 const struct ccai_google_opts *o)
+{
+	struct ccai_retry *rt = &g->rt;
+
+	rt->ua_header = g->ua_header;
+	rt->ca_bundle = g->ca_bundle;
+	rt->deadline_ms =
+		o->timeout_ms > 0 ? ccai_clock_ms() + o->timeout_ms : 0;
+	rt->backoff.base_ms = o->retry_base_ms > 0 ? o->retry_base_ms : 500;
+	rt->backoff.cap_ms = o->retry_max_ms > 0 ? o->retry_max_ms : 32000;
+	rt->backoff.jitter = CCAI_JITTER_FULL;
+	rt->max_attempts = o->max_attempts > 0 ? o->max_attempts : 8;
+	rt->attempt_timeout_ms =
+		o->attempt_timeout_ms > 0 ? o->attempt_timeout_ms : 120000;
+	rt->retry_after_max_ms = o->retry_after_max_ms > 0
+					 ? o->retry_after_max_ms
+					 : CCAI_GOOGLE_RETRY_AFTER_MAX_MS;
+	rt->stop = o->stop;
+	atomic_init(&rt->retries, 0);
+}
+
 int ccai_google_new(struct ccai_google **out, const struct ccai_google_opts *o,
 		    struct ccai_error *err)
 {
@@ -90,30 +116,22 @@ int ccai_google_new(struct ccai_google **out, const struct ccai_google_opts *o,
 	int r;
 
 	*out = NULL;
-	pthread_mutex_init(&g->stats_lock, NULL);
 	pthread_mutex_init(&g->numbers_lock, NULL);
 	g->numbers = cJSON_CreateObject();
-	g->deadline_ms =
-		o->timeout_ms > 0 ? ccai_clock_ms() + o->timeout_ms : 0;
-	g->retry_base_ms = o->retry_base_ms > 0 ? o->retry_base_ms : 500;
-	g->retry_max_ms = o->retry_max_ms > 0 ? o->retry_max_ms : 32000;
-	g->max_attempts = o->max_attempts > 0 ? o->max_attempts : 8;
-	g->attempt_timeout_ms =
-		o->attempt_timeout_ms > 0 ? o->attempt_timeout_ms : 120000;
 	g->poll_initial_ms = o->poll_initial_ms > 0 ? o->poll_initial_ms : 500;
-	g->retry_after_max_ms = o->retry_after_max_ms > 0
-					? o->retry_after_max_ms
-					: CCAI_GOOGLE_RETRY_AFTER_MAX_MS;
-	g->stop = o->stop;
 	g->ua_header = ccai_xstrdup("User-Agent: ccaictl/" CCAI_VERSION);
 	if (getenv("CCAICTL_CA_BUNDLE") && *getenv("CCAICTL_CA_BUNDLE"))
 		g->ca_bundle = ccai_xstrdup(getenv("CCAICTL_CA_BUNDLE"));
+	retry_policy(g, o);
 	if ((r = ccai_http_new(&g->http, o->max_in_flight, err)) < 0)
 		goto fail;
+	g->rt.http = g->http;
 	if ((r = set_overrides(g, o->endpoint, err)) < 0)
 		goto fail;
 	g->auth_init = true;
-	if ((r = ccai_google_auth_load(g, o->credentials_file, err)) < 0)
+	if ((r = ccai_google_auth_load(&g->auth, &g->rt,
+				       (const char *const *)g->override,
+				       o->credentials_file, err)) < 0)
 		goto fail;
 	qp = first_set(o->quota_project, getenv("GOOGLE_CLOUD_QUOTA_PROJECT"),
 		       g->auth.quota_project);
@@ -138,24 +156,9 @@ fail:
 	return r;
 }
 
-CCAI_TESTABLE int64_t ccai_google_retry_wait(int64_t backoff_ms,
-					     int64_t retry_after_ms,
-					     int64_t cap_ms, int64_t now_ms,
-					     int64_t deadline_ms)
-{
-	int64_t wait = backoff_ms;
-
-	/* Retry-After is honoured up to the cap: "3600" is not an hour */
-	if (retry_after_ms > wait)
-		wait = CCAI_MIN(retry_after_ms, CCAI_MAX(cap_ms, backoff_ms));
-	if (deadline_ms && now_ms + wait >= deadline_ms)
-		return -1;
-	return wait;
-}
-
 void ccai_google_set_timeout(struct ccai_google *g, long long timeout_ms)
 {
-	g->deadline_ms = timeout_ms > 0 ? ccai_clock_ms() + timeout_ms : 0;
+	g->rt.deadline_ms = timeout_ms > 0 ? ccai_clock_ms() + timeout_ms : 0;
 }
 
 void ccai_google_free(struct ccai_google *g)
@@ -177,7 +180,6 @@ void ccai_google_free(struct ccai_google *g)
 	free(g->quota_header);
 	cJSON_Delete(g->numbers);
 	pthread_mutex_destroy(&g->numbers_lock);
-	pthread_mutex_destroy(&g->stats_lock);
 	free(g);
 }
 
@@ -201,10 +203,8 @@ void ccai_google_get_info(const struct ccai_google *g,
 void ccai_google_get_stats(struct ccai_google *g, struct ccai_google_stats *out)
 {
 	out->requests = ccai_http_started(g->http);
-	pthread_mutex_lock(&g->stats_lock);
-	out->token_fetches = g->token_fetches;
-	out->retries = g->retries;
-	pthread_mutex_unlock(&g->stats_lock);
+	out->token_fetches = ccai_google_auth_fetches(&g->auth);
+	out->retries = atomic_load(&g->rt.retries);
 }
 
 int ccai_google_access_token(struct ccai_google *g, struct ccai_secret *out,
@@ -214,7 +214,7 @@ int ccai_google_access_token(struct ccai_google *g, struct ccai_secret *out,
 	char *hdr = NULL;
 	int r;
 
-	if ((r = ccai_google_auth_header(g, &hdr, err)) < 0)
+	if ((r = ccai_google_auth_header(&g->auth, &hdr, err)) < 0)
 		return r;
 	ccai_secret_set(out, hdr + sizeof(prefix) - 1,
 			strlen(hdr) - (sizeof(prefix) - 1));
@@ -222,211 +222,43 @@ int ccai_google_access_token(struct ccai_google *g, struct ccai_secret *out,
 	return 0;
 }
 
-/* ---- retries ---- */
+/* ---- one authorised call ---- */
 
-static uint64_t random_u64(void)
+/*
+ * Sends c with the bearer token and the quota project (and the extra
+ * header lines of qh, NULL-terminated or NULL) through retry.c; a 401
+ * for a token the cache still held makes auth.c forget it, and the call
+ * goes once more with a new one (the tries go on counting).
+ */
+static int call_authorized(struct ccai_google *g, struct ccai_retry_req *c,
+			   const char *const *qh, struct ccai_http_resp *resp,
+			   struct ccai_error *err)
 {
-	uint64_t v = 0;
-
-	if (RAND_bytes((unsigned char *)&v, sizeof(v)) != 1) {
-		/* no randomness: fall back to the clock, jitter is best-effort */
-		v = (uint64_t)ccai_clock_unix_ms() * 6364136223846793005ULL;
-	}
-	return v;
-}
-
-/* Full jitter: uniform in [0, min(cap, base * 2^(attempt-1))]. */
-static int64_t backoff_ms(const struct ccai_google *g, int attempt)
-{
-	int64_t ceiling = g->retry_base_ms;
-	int i;
-
-	for (i = 1; i < attempt && ceiling < g->retry_max_ms; i++)
-		ceiling *= 2;
-	if (ceiling > g->retry_max_ms)
-		ceiling = g->retry_max_ms;
-	return (int64_t)(random_u64() % (uint64_t)(ceiling + 1));
-}
-
-static bool retryable_status(long s)
-{
-	return s == 429 || s == 500 || s == 502 || s == 503 || s == 504;
-}
-
-static void log_exchange(const struct ccai_gcall *c,
-			 const struct ccai_http_resp *resp, int attempt,
-			 const struct ccai_error *terr)
-{
-	const char *label = c->label ? c->label : "";
-
-	if (ccai_log_level() < CCAI_LOG_INFO)
-		return;
-	if (resp->status)
-		ccai_log_info("http: %s %s -> %ld (%lld ms, attempt %d) %s",
-			      c->method, c->url, resp->status,
-			      (long long)resp->elapsed_ms, attempt, label);
-	else
-		ccai_log_info("http: %s %s -> failed (%lld ms, attempt %d) "
-			      "%s: %s",
-			      c->method, c->url, (long long)resp->elapsed_ms,
-			      attempt, label, terr->message);
-	if (ccai_log_level() >= CCAI_LOG_DEBUG && resp->status &&
-	    !c->quiet_body) {
-		char *b = ccai_google_scrub_body(resp->body.ptr, resp->body.len,
-						 resp->content_type);
-
-		ccai_log_debug("http: < %s", b);
-		free(b);
-	}
-}
-
-static void log_request_body(const struct ccai_gcall *c)
-{
-	char *b;
-
-	if (ccai_log_level() < CCAI_LOG_DEBUG || !c->body || c->quiet_body)
-		return;
-	b = ccai_google_scrub_body(c->body, c->body_len, c->content_type);
-	ccai_log_debug("http: > %s %s %s", c->method, c->url, b);
-	free(b);
-}
-
-int ccai_google_exchange(struct ccai_google *g, const struct ccai_gcall *c,
-			 struct ccai_http_resp *resp, struct ccai_error *err)
-{
-	const char *headers[16];
-	char *auth = NULL, *ctype = NULL;
-	int max = c->max_attempts > 0 ? c->max_attempts : g->max_attempts;
+	struct ccai_http_headers hdrs = CCAI_HTTP_HEADERS_INIT;
 	bool refreshed = false;
-	struct ccai_error terr;
-	char what[600];
-	int attempt, r = CCAI_ERROR;
+	char *auth = NULL;
+	int attempts = 0, r;
 
-	snprintf(what, sizeof(what), "%s", c->label ? c->label : c->url);
-	if (c->content_type)
-		ctype = ccai_xasprintf("Content-Type: %s", c->content_type);
-	log_request_body(c);
-	for (attempt = 1;; attempt++) {
-		struct ccai_http_req req = {
-			.method = c->method,
-			.url = c->url,
-			.headers = headers,
-			.body = c->body,
-			.body_len = c->body_len,
-			.deadline_ms = g->deadline_ms,
-			.timeout_ms = c->timeout_ms > 0 ? c->timeout_ms
-							: g->attempt_timeout_ms,
-			.connect_timeout_ms = c->connect_timeout_ms,
-			.fresh_connection = !c->idempotent,
-			.ca_bundle = g->ca_bundle,
-		};
-		size_t nh = 0, i;
-		int64_t wait;
-
-		if (c->authorized && !auth &&
-		    (r = ccai_google_auth_header(g, &auth, err)) < 0)
-			goto out;
-		headers[nh++] = g->ua_header;
-		if (auth)
-			headers[nh++] = auth;
-		if (c->authorized && g->quota_header)
-			headers[nh++] = g->quota_header;
-		if (ctype)
-			headers[nh++] = ctype;
-		for (i = 0; c->headers && c->headers[i] && nh < 15; i++)
-			headers[nh++] = c->headers[i];
-		headers[nh] = NULL;
-
-		ccai_error_clear(&terr);
-		r = ccai_http_perform(g->http, &req, resp, &terr);
-		log_exchange(c, resp, attempt, &terr);
-		if (r == 0 && resp->status >= 200 && resp->status < 300)
-			goto out;
-
-		if (r < 0) {
-			/* no answer: a network failure, a deadline, TLS */
-			if (r != CCAI_ETRANSIENT) {
-				if (err)
-					*err = terr;
-				goto out;
-			}
-			if (!c->idempotent && resp->maybe_sent) {
-				r = ccai_error_set(
-					err, CCAI_ETRANSIENT,
-					"%s: %s; the request may have been "
-					"carried out, not repeating it",
-					what, terr.message);
-				if (err)
-					err->flags |= CCAI_ERRF_MAYBE_APPLIED;
-				goto out;
-			}
-			if (err)
-				*err = terr;
-		} else {
-			r = ccai_google_error_from_http(err, resp->status,
-							resp->body.ptr,
-							resp->body.len, what);
-			if (resp->status == 401 && c->authorized &&
-			    !refreshed && auth &&
-			    ccai_google_auth_invalidate(g, auth)) {
-				/* a token the server no longer takes */
-				refreshed = true;
-				ccai_secret_free_str(auth);
-				auth = NULL;
-				continue;
-			}
-			if (c->api_call && ccai_google_retryable_refusal(
-						   c->api, resp->status, err)) {
-				/* refused without being done: repeat it */
-			} else if (!retryable_status(resp->status)) {
-				goto out;
-			} else if (!c->idempotent && resp->status != 429) {
-				if (err)
-					err->flags |= CCAI_ERRF_MAYBE_APPLIED;
-				goto out;
-			}
-		}
-		if (attempt >= max) {
-			if (err) {
-				size_t n = strlen(err->message);
-
-				snprintf(err->message + n,
-					 sizeof(err->message) - n,
-					 " (gave up after %d attempts)",
-					 attempt);
-			}
-			goto out;
-		}
-		wait = ccai_google_retry_wait(
-			backoff_ms(g, attempt), resp->retry_after_ms,
-			g->retry_after_max_ms, ccai_clock_ms(), g->deadline_ms);
-		if (wait < 0) {
-			if (err) {
-				size_t n = strlen(err->message);
-
-				snprintf(err->message + n,
-					 sizeof(err->message) - n,
-					 " (no time left to retry before the "
-					 "deadline)");
-			}
-			goto out;
-		}
-		ccai_log_info("http: retrying %s in %lld ms", what,
-			      (long long)wait);
-		pthread_mutex_lock(&g->stats_lock);
-		g->retries++;
-		pthread_mutex_unlock(&g->stats_lock);
-		if (ccai_stop_sleep_ms(g->stop, wait)) {
-			r = ccai_error_set(err, CCAI_ECANCELLED,
-					   "%s: stopped while waiting %.1fs to "
-					   "retry",
-					   what, (double)wait / 1000.0);
-			goto out;
-		}
+	for (;;) {
+		if ((r = ccai_google_auth_header(&g->auth, &auth, err)) < 0)
+			break;
+		ccai_http_headers_add(&hdrs, auth);
+		ccai_http_headers_add(&hdrs, g->quota_header);
+		ccai_http_headers_add_all(&hdrs, qh);
+		c->headers = ccai_http_headers_lines(&hdrs);
+		r = ccai_retry_exchange(&g->rt, c, &attempts, resp, err);
+		if (r == 0 || resp->status != 401 || refreshed ||
+		    !ccai_google_auth_invalidate(&g->auth, auth))
+			break;
+		/* a token the server no longer takes */
+		refreshed = true;
+		ccai_secret_free_str(auth);
+		auth = NULL;
+		hdrs.n = 0;
 	}
-out:
+	c->headers = NULL;
+	ccai_http_headers_release(&hdrs);
 	ccai_secret_free_str(auth);
-	free(ctype);
 	return r;
 }
 
@@ -534,21 +366,20 @@ int ccai_google_call(struct ccai_google *g, const struct ccai_request *req,
 		body = ccai_json_print(req->body);
 	qh[0] = quota_header_for(g, req);
 	{
-		struct ccai_gcall c = {
+		struct ccai_retry_req c = {
 			.method = req->method,
 			.url = url.ptr,
 			.content_type = body ? "application/json" : NULL,
 			.body = body,
 			.body_len = body ? strlen(body) : 0,
-			.headers = qh[0] ? (const char *const *)qh : NULL,
 			.idempotent = req->idempotent,
-			.authorized = true,
 			.label = req->method_id,
 			.api_call = true,
 			.api = req->api,
 		};
 
-		if ((r = ccai_google_exchange(g, &c, &resp, err)) < 0) {
+		if ((r = call_authorized(g, &c, (const char *const *)qh, &resp,
+					 err)) < 0) {
 			explain_consumer(g, req, err);
 			goto out;
 		}
@@ -706,10 +537,9 @@ int ccai_google_call_media(struct ccai_google *g,
 		goto out;
 	qh[0] = quota_header_for(g, req);
 	{
-		struct ccai_gcall c = {
+		struct ccai_retry_req c = {
 			.method = req->method,
 			.url = url.ptr,
-			.headers = qh[0] ? (const char *const *)qh : NULL,
 			.content_type = body ? (content_type ? content_type
 							     : "application/"
 							       "octet-stream")
@@ -717,13 +547,13 @@ int ccai_google_call_media(struct ccai_google *g,
 			.body = body,
 			.body_len = body ? body_len : 0,
 			.idempotent = req->idempotent,
-			.authorized = true,
 			.label = req->method_id,
 			.api_call = true,
 			.api = req->api,
 		};
 
-		if ((r = ccai_google_exchange(g, &c, &resp, err)) < 0)
+		if ((r = call_authorized(g, &c, (const char *const *)qh, &resp,
+					 err)) < 0)
 			goto out;
 	}
 	if (resp.body.len >
@@ -834,6 +664,10 @@ static int op_result(const cJSON *op, cJSON **response, const char *what,
 	return 0;
 }
 
+/* An operation's polls: half as long again each time, up to 10 s. */
+static const struct ccai_backoff poll_growth = { 1, 10000, 3, 2,
+						 CCAI_JITTER_NONE };
+
 int ccai_google_wait(struct ccai_google *g, enum ccai_api api,
 		     const char *location, const char *version, const cJSON *op,
 		     cJSON **response, struct ccai_error *err)
@@ -863,15 +697,15 @@ int ccai_google_wait(struct ccai_google *g, enum ccai_api api,
 			.method_id = "operations.get",
 		};
 
-		if (g->deadline_ms &&
-		    ccai_clock_ms() + wait >= g->deadline_ms) {
+		if (g->rt.deadline_ms &&
+		    ccai_clock_ms() + wait >= g->rt.deadline_ms) {
 			r = ccai_error_set(err, CCAI_ETIMEOUT,
 					   "operation '%s' is not done and the "
 					   "deadline is near",
 					   name);
 			goto out;
 		}
-		if (ccai_stop_sleep_ms(g->stop, wait)) {
+		if (ccai_stop_sleep_ms(g->rt.stop, wait)) {
 			r = ccai_error_set(
 				err, CCAI_ECANCELLED,
 				"operation '%s' is not done; stopped "
@@ -890,9 +724,7 @@ int ccai_google_wait(struct ccai_google *g, enum ccai_api api,
 		}
 		ccai_log_info("operation %s: not done, next poll in %lld ms",
 			      name, (long long)wait);
-		wait = wait * 3 / 2;
-		if (wait > 10000)
-			wait = 10000;
+		wait = ccai_backoff_next(&poll_growth, wait);
 	}
 out:
 	cJSON_Delete(cur);

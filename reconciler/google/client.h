@@ -41,21 +41,9 @@
 #include "util/common.h"
 #include "util/error.h"
 #include "util/stop.h"
+#include "google/endpoints.h"
 
 #include <cJSON.h>
-
-enum ccai_api {
-	CCAI_API_SERVICEUSAGE, /* serviceusage.googleapis.com */
-	CCAI_API_IAM, /* iam.googleapis.com */
-	CCAI_API_IAMCREDENTIALS, /* iamcredentials.googleapis.com */
-	CCAI_API_CRM, /* cloudresourcemanager.googleapis.com */
-	CCAI_API_DIALOGFLOW, /* dialogflow.googleapis.com (+ regional) */
-	CCAI_API_INSIGHTS, /* contactcenterinsights.googleapis.com (+ regional) */
-	CCAI_API_STORAGE, /* storage.googleapis.com (JSON API) */
-	CCAI_API_STS, /* sts.googleapis.com */
-	CCAI_API_OAUTH2, /* oauth2.googleapis.com (token endpoint) */
-	CCAI_API__COUNT
-};
 
 struct ccai_google_opts {
 	const char *credentials_file; /* --credentials; NULL: ADC */
@@ -201,17 +189,5 @@ struct ccai_google_stats {
 };
 void ccai_google_get_stats(struct ccai_google *g,
 			   struct ccai_google_stats *out);
-
-#ifdef CCAI_UNIT_TESTING
-/*
- * The wait before a retry: backoff_ms, or the server's Retry-After when
- * longer (-1: none) but at most cap_ms (or backoff_ms, if that is
- * longer); -1 when the retry would start at or after deadline_ms (0:
- * none).
- */
-int64_t ccai_google_retry_wait(int64_t backoff_ms, int64_t retry_after_ms,
-			       int64_t cap_ms, int64_t now_ms,
-			       int64_t deadline_ms);
-#endif
 
 #endif

@@ -6,6 +6,7 @@
  */
 #include "util/common.h"
 #include "google/endpoints.h"
+#include "util/alloc.h"
 #include "util/str.h"
 
 static const struct {
@@ -119,4 +120,15 @@ int ccai_google_base_url(struct ccai_buf *out, enum ccai_api api,
 		return ccai_buf_printf(out, "https://%s-%s", location,
 				       apis[api].host);
 	return ccai_buf_printf(out, "https://%s", apis[api].host);
+}
+
+char *ccai_google_rebase(const char *override, const char *url)
+{
+	const char *p;
+
+	if (!override)
+		return ccai_xstrdup(url);
+	p = strstr(url, "://");
+	p = p ? strchr(p + 3, '/') : NULL;
+	return ccai_xasprintf("%s%s", override, p ? p : "/");
 }

@@ -9,7 +9,9 @@
  * CCAICTL_ENDPOINT, or the per-API CCAICTL_ENDPOINT_<API>) replaces the
  * host for every location: the emulator serves all locations at one base.
  *
- * Pure functions, no state; strings returned are static.
+ * Pure functions, no state; strings returned are static except
+ * ccai_google_rebase's.  The lowest layer of google/: it includes no
+ * other google/ header.
  */
 #ifndef CCAI_GOOGLE_ENDPOINTS_H
 #define CCAI_GOOGLE_ENDPOINTS_H
@@ -17,7 +19,19 @@
 #include "util/common.h"
 #include "util/buf.h"
 #include "util/error.h"
-#include "google/client.h"
+
+enum ccai_api {
+	CCAI_API_SERVICEUSAGE, /* serviceusage.googleapis.com */
+	CCAI_API_IAM, /* iam.googleapis.com */
+	CCAI_API_IAMCREDENTIALS, /* iamcredentials.googleapis.com */
+	CCAI_API_CRM, /* cloudresourcemanager.googleapis.com */
+	CCAI_API_DIALOGFLOW, /* dialogflow.googleapis.com (+ regional) */
+	CCAI_API_INSIGHTS, /* contactcenterinsights.googleapis.com (+ regional) */
+	CCAI_API_STORAGE, /* storage.googleapis.com (JSON API) */
+	CCAI_API_STS, /* sts.googleapis.com */
+	CCAI_API_OAUTH2, /* oauth2.googleapis.com (token endpoint) */
+	CCAI_API__COUNT
+};
 
 /* "dialogflow.googleapis.com"; NULL for an out-of-range api. */
 const char *ccai_google_api_host(enum ccai_api api);
@@ -42,5 +56,13 @@ int ccai_google_base_url(struct ccai_buf *out, enum ccai_api api,
  */
 int ccai_google_check_base(const char *base, const char *what,
 			   struct ccai_error *err);
+
+/*
+ * url with its scheme and host replaced by override (a base URL, maybe
+ * with a path prefix), or a copy of url when override is NULL: a token
+ * or impersonation URL from a credentials file, sent to the emulator
+ * when an override applies.  A new string.
+ */
+char *ccai_google_rebase(const char *override, const char *url);
 
 #endif

@@ -15,7 +15,7 @@
 
 #include "util/common.h"
 #include "util/error.h"
-#include "google/client.h"
+#include "google/endpoints.h"
 
 #include <cJSON.h>
 

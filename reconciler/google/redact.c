@@ -5,11 +5,12 @@
  * and everything cut to a readable length.
  */
 #include "util/common.h"
-#include "google/internal.h"
+#include "google/redact.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/secret.h"
 
 #include <openssl/crypto.h>
 

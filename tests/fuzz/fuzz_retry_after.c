@@ -1,7 +1,7 @@
 /*
  * fuzz_retry_after.c - Retry-After values (seconds or an HTTP date,
  * ccai_http_parse_retry_after), and the wait the client makes of one
- * (ccai_google_retry_wait): the first 8 bytes give the backoff and the
+ * (ccai_retry_delay): the first 8 bytes give the backoff and the
  * time left before the deadline, the rest is the header's value.
  * Oracles: a parsed value is -1 (ignored) or at most a year; the wait is
  * never longer than the cap (or the backoff, when that is longer), never
@@ -9,6 +9,7 @@
  */
 #include "fuzz_common.h"
 #include "google/client.h"
+#include "google/retry.h"
 #include "google/http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -31,8 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ms = ccai_http_parse_retry_after(v, now);
 	fuzz_check(ms == -1 || (ms >= 0 && ms <= year_ms),
 		   "a Retry-After outside [-1, a year]");
-	wait = ccai_google_retry_wait(backoff, ms, cap, now * 1000,
-				      left ? now * 1000 + left : 0);
+	wait = ccai_retry_delay(backoff, ms, cap, now * 1000,
+				left ? now * 1000 + left : 0);
 	if (wait >= 0) {
 		fuzz_check(wait >= backoff, "a wait shorter than the backoff");
 		fuzz_check(wait <= CCAI_MAX(cap, backoff),

@@ -7,7 +7,8 @@
 #include "google/endpoints.h"
 #include "google/errors.h"
 #include "google/http.h"
-#include "google/internal.h"
+#include "google/redact.h"
+#include "google/retry.h"
 #include "util/alloc.h"
 #include "util/log.h"
 
@@ -206,9 +207,151 @@ static void test_google_pure__scrub_json_and_form(void **state)
 	ccai_log_reset();
 }
 
+/* An answer with status s (and its error, as retry.c fills it). */
+static enum ccai_retry_verdict verdict(const struct ccai_retry_req *req, long s,
+				       const char *body)
+{
+	struct ccai_http_resp resp;
+	struct ccai_error err;
+	enum ccai_retry_verdict v;
+
+	ccai_http_resp_init(&resp);
+	resp.status = s;
+	resp.maybe_sent = true;
+	ccai_error_clear(&err);
+	if (s < 200 || s > 299)
+		ccai_google_error_from_http(&err, s, body, strlen(body), "m");
+	v = ccai_retry_check(req, 0, &resp, &err);
+	ccai_http_resp_release(&resp);
+	return v;
+}
+
+/* No answer: a transport failure of code rc. */
+static enum ccai_retry_verdict failure(const struct ccai_retry_req *req, int rc,
+				       bool maybe_sent)
+{
+	struct ccai_http_resp resp;
+	struct ccai_error err;
+	enum ccai_retry_verdict v;
+
+	ccai_http_resp_init(&resp);
+	resp.maybe_sent = maybe_sent;
+	ccai_error_set(&err, rc, "GET x: connection reset");
+	v = ccai_retry_check(req, rc, &resp, &err);
+	ccai_http_resp_release(&resp);
+	return v;
+}
+
+/* retry.c's classifier: one verdict per kind of outcome (curl's
+ * retrycheck gives a reason the same way). */
+static void test_google_pure__retry_verdicts(void **state)
+{
+	struct ccai_retry_req get = { .method = "GET", .idempotent = true };
+	struct ccai_retry_req create = { .method = "POST" };
+	struct ccai_retry_req su = { .method = "POST",
+				     .idempotent = false,
+				     .api_call = true,
+				     .api = CCAI_API_SERVICEUSAGE };
+	static const char in_progress[] =
+		"{\"error\":{\"code\":400,\"status\":\"FAILED_PRECONDITION\","
+		"\"message\":\"Another activation or deactivation is in "
+		"progress.\"}}";
+	long s;
+
+	(void)state;
+	assert_int_equal(verdict(&get, 200, ""), CCAI_RETRY_DONE);
+	assert_int_equal(verdict(&create, 204, ""), CCAI_RETRY_DONE);
+	/* the statuses worth another try, for a request safe to repeat */
+	for (s = 400; s < 600; s++) {
+		bool again = s == 429 || s == 500 || s == 502 || s == 503 ||
+			     s == 504;
+
+		assert_int_equal(verdict(&get, s, "{}"),
+				 again ? CCAI_RETRY_STATUS : CCAI_RETRY_FINAL);
+	}
+	/* a create: 429 is "not done", a 5xx may have been */
+	assert_int_equal(verdict(&create, 429, "{}"), CCAI_RETRY_STATUS);
+	assert_int_equal(verdict(&create, 503, "{}"), CCAI_RETRY_MAYBE_APPLIED);
+	assert_int_equal(verdict(&create, 400, "{}"), CCAI_RETRY_FINAL);
+	/* Service Usage's refusal: tried again, even for a POST */
+	assert_int_equal(verdict(&su, 400, in_progress), CCAI_RETRY_REFUSED);
+	/* ... but only for an API call: the same text from a token server */
+	assert_int_equal(verdict(&create, 400, in_progress), CCAI_RETRY_FINAL);
+	/* a 401 is final here: a token refresh is client.c's, not retry.c's */
+	assert_int_equal(verdict(&get, 401, "{}"), CCAI_RETRY_FINAL);
+
+	/* no answer */
+	assert_int_equal(failure(&get, CCAI_ETRANSIENT, true),
+			 CCAI_RETRY_NETWORK);
+	assert_int_equal(failure(&create, CCAI_ETRANSIENT, false),
+			 CCAI_RETRY_NETWORK);
+	assert_int_equal(failure(&create, CCAI_ETRANSIENT, true),
+			 CCAI_RETRY_MAYBE_APPLIED);
+	assert_int_equal(failure(&get, CCAI_ETIMEOUT, false), CCAI_RETRY_FINAL);
+	assert_int_equal(failure(&get, CCAI_ERROR, false), CCAI_RETRY_FINAL);
+
+	assert_true(ccai_retry_again(CCAI_RETRY_NETWORK));
+	assert_true(ccai_retry_again(CCAI_RETRY_STATUS));
+	assert_true(ccai_retry_again(CCAI_RETRY_REFUSED));
+	assert_false(ccai_retry_again(CCAI_RETRY_DONE));
+	assert_false(ccai_retry_again(CCAI_RETRY_FINAL));
+	assert_false(ccai_retry_again(CCAI_RETRY_MAYBE_APPLIED));
+}
+
+/* Header lines grow as needed: none is dropped, the list ends in NULL. */
+static void test_google_pure__header_list_keeps_every_line(void **state)
+{
+	struct ccai_http_headers h = CCAI_HTTP_HEADERS_INIT;
+	static const char *const extra[] = { "X-A: 1", "X-B: 2", NULL };
+	const char *const *lines;
+	char names[40][16];
+	size_t i;
+
+	(void)state;
+	lines = ccai_http_headers_lines(&h);
+	assert_non_null(lines);
+	assert_null(lines[0]);
+	for (i = 0; i < 40; i++) {
+		snprintf(names[i], sizeof(names[i]), "X-%zu: v", i);
+		ccai_http_headers_add(&h, names[i]);
+	}
+	ccai_http_headers_add(&h, NULL); /* nothing */
+	ccai_http_headers_add_all(&h, extra);
+	ccai_http_headers_add_all(&h, NULL);
+	lines = ccai_http_headers_lines(&h);
+	for (i = 0; i < 40; i++)
+		assert_string_equal(lines[i], names[i]);
+	assert_string_equal(lines[40], "X-A: 1");
+	assert_string_equal(lines[41], "X-B: 2");
+	assert_null(lines[42]);
+	ccai_http_headers_release(&h);
+	assert_null(ccai_http_headers_lines(&h)[0]);
+}
+
+static void test_google_pure__rebase(void **state)
+{
+	char *s;
+
+	(void)state;
+	s = ccai_google_rebase(NULL, "https://sts.googleapis.com/v1/token");
+	assert_string_equal(s, "https://sts.googleapis.com/v1/token");
+	free(s);
+	s = ccai_google_rebase("http://127.0.0.1:9/p",
+			       "https://sts.googleapis.com/v1/token");
+	assert_string_equal(s, "http://127.0.0.1:9/p/v1/token");
+	free(s);
+	s = ccai_google_rebase("http://h", "https://oauth2.googleapis.com");
+	assert_string_equal(s, "http://h/");
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_google_pure__retry_verdicts),
+		cmocka_unit_test(
+			test_google_pure__header_list_keeps_every_line),
+		cmocka_unit_test(test_google_pure__rebase),
 		cmocka_unit_test(test_google_pure__regional_endpoints),
 		cmocka_unit_test(test_google_pure__bad_location_is_refused),
 		cmocka_unit_test(test_google_pure__error_body_is_parsed),

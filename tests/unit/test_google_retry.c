@@ -11,6 +11,7 @@
 #include "fake_google.h"
 #include "util/stop.h"
 #include "google/client.h"
+#include "google/retry.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/fs.h"
@@ -279,25 +280,21 @@ static void test_google_retry__wait_is_capped_and_bounded(void **state)
 {
 	(void)state;
 	/* the backoff alone; Retry-After when longer */
-	assert_int_equal(ccai_google_retry_wait(500, -1, 300000, 0, 0), 500);
-	assert_int_equal(ccai_google_retry_wait(500, 2000, 300000, 0, 0), 2000);
-	assert_int_equal(ccai_google_retry_wait(500, 100, 300000, 0, 0), 500);
+	assert_int_equal(ccai_retry_delay(500, -1, 300000, 0, 0), 500);
+	assert_int_equal(ccai_retry_delay(500, 2000, 300000, 0, 0), 2000);
+	assert_int_equal(ccai_retry_delay(500, 100, 300000, 0, 0), 500);
 	/* "Retry-After: 3600" is five minutes at most */
-	assert_int_equal(ccai_google_retry_wait(500, 3600000, 300000, 0, 0),
+	assert_int_equal(ccai_retry_delay(500, 3600000, 300000, 0, 0), 300000);
+	assert_int_equal(ccai_retry_delay(500, 31536000000LL, 300000, 0, 0),
 			 300000);
-	assert_int_equal(
-		ccai_google_retry_wait(500, 31536000000LL, 300000, 0, 0),
-		300000);
 	/* never past the deadline */
-	assert_int_equal(
-		ccai_google_retry_wait(500, 3600000, 300000, 1000, 200000), -1);
-	assert_int_equal(
-		ccai_google_retry_wait(500, 3600000, 300000, 1000, 301000), -1);
-	assert_int_equal(
-		ccai_google_retry_wait(500, 3600000, 300000, 1000, 301001),
-		300000);
-	assert_int_equal(ccai_google_retry_wait(500, -1, 300000, 1000, 1500),
+	assert_int_equal(ccai_retry_delay(500, 3600000, 300000, 1000, 200000),
 			 -1);
+	assert_int_equal(ccai_retry_delay(500, 3600000, 300000, 1000, 301000),
+			 -1);
+	assert_int_equal(ccai_retry_delay(500, 3600000, 300000, 1000, 301001),
+			 300000);
+	assert_int_equal(ccai_retry_delay(500, -1, 300000, 1000, 1500), -1);
 }
 
 /* Retry-After: 3600 from a server: waited for the cap only. */
