@@ -1,0 +1,2 @@
+/* util/ may use nothing above it. */
+#include "engine/plan.h"
