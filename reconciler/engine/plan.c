@@ -9,6 +9,7 @@
  */
 #include "util/common.h"
 #include "engine/plan.h"
+#include "engine/plan_internal.h"
 #include "engine/diff.h"
 #include "engine/pool.h"
 #include "engine/resolve.h"
@@ -129,61 +130,6 @@ bool ccai_plan_has_changes(const struct ccai_plan *plan)
 
 /* ---- the planner --------------------------------------------------- */
 
-/*
- * Reads are numbered in the order the decisions first need them, and run
- * on the pool's workers (a thread of their own runs the pool) while the
- * calling thread decides.  Read i waits until the decisions have needed
- * read i - window (READ_AHEAD reads per worker), so the collections held
- * at once are a window's worth whatever the number of resources.  The
- * pool starts reads in their order, so the read the decisions wait for
- * has always started or is free to.
- */
-#define READ_AHEAD 8
-
-struct read {
-	char *key;
-	size_t first; /* the first resource (in decision order) that needs it */
-	size_t users; /* resources not decided yet that need it */
-	size_t uses; /* resources that need it */
-	struct ccai_read_memo memo; /* the kinds' index of result */
-	/* the first resource's desired object as text, for kinds whose read
-	 * looks past the place (not CCAI_KIND_READ_BY_PLACE) */
-	char *desired;
-	bool full;
-	/* set by the worker, read by the decisions once done is true */
-	bool done;
-	cJSON *result; /* freed once the last user is decided */
-	struct ccai_error *err; /* when rc < 0 */
-	int rc;
-	bool reported; /* its failure is a problem of the plan */
-	size_t same; /* other reads that failed with the same message */
-};
-
-struct planner {
-	struct ccai_plan *plan;
-	struct ccai_manifest_set *set;
-	struct ccai_google *g;
-	struct ccai_state *state;
-	const struct ccai_plan_opts *opts;
-	struct read *reads;
-	size_t ares; /* room in plan->res */
-	size_t nreads, areads;
-	size_t *read_of; /* resource index -> read index */
-	struct ccai_kres k; /* the resource being decided (this thread's) */
-	/* between the decisions and the workers */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	size_t reached; /* reads the decisions have needed so far */
-	size_t window; /* reads that may run past reached */
-	bool abort; /* the decisions stopped: workers start nothing more */
-	bool pool_done;
-	bool threaded;
-	pthread_t thread;
-	struct ccai_map failed; /* a failed read's message -> read index + 1 */
-	int64_t start; /* of the plan, for opts->waiting */
-	int64_t next_tick; /* when opts->waiting is due */
-};
-
 static struct ccai_resource *add_resource(struct planner *pl)
 {
 	struct ccai_plan *p = pl->plan;
@@ -204,247 +150,12 @@ static const cJSON *schema_list(const struct ccai_kind *k, const char *which)
 	return cJSON_GetObjectItemCaseSensitive(x, which);
 }
 
-static struct ccai_kres *fill_kres(struct planner *pl, size_t i)
+struct ccai_kres *ccai_planner_kres(struct planner *pl, size_t i)
 {
 	ccai_resolve_kres(&pl->plan->res[i], pl->g,
 			  pl->opts ? pl->opts->stop : NULL, &pl->k);
 	pl->k.files = &pl->set->files;
 	return &pl->k;
-}
-
-static const struct ccai_stop *stop_of(const struct planner *pl)
-{
-	return pl->opts ? pl->opts->stop : NULL;
-}
-
-/*
- * A worker's read.  It sees the first resource that needs it as that
- * resource was before any decision (the decisions touch a resource only
- * once its read is done): its place, and for kinds that read past it,
- * the desired object and state entry as the plan first built them.
- */
-static int do_read(void *ctx, size_t i)
-{
-	struct planner *pl = ctx;
-	struct read *rd = &pl->reads[i];
-	const struct ccai_resource *r = &pl->plan->res[rd->first];
-	struct ccai_kres k;
-	struct ccai_error err;
-	cJSON *desired = NULL, *entry = NULL, *result = NULL;
-	struct ccai_error *e = NULL;
-	bool stopped;
-	int rc;
-
-	pthread_mutex_lock(&pl->mu);
-	while (!pl->abort && i >= pl->reached + pl->window)
-		pthread_cond_wait(&pl->cv, &pl->mu);
-	stopped = pl->abort;
-	pthread_mutex_unlock(&pl->mu);
-	if (stopped) {
-		rc = ccai_error_set(&err, CCAI_ECANCELLED, "interrupted");
-		goto out;
-	}
-	ccai_resolve_kres(r, pl->g, stop_of(pl), &k);
-	k.files = &pl->set->files;
-	if (rd->full) {
-		if (rd->desired &&
-		    ccai_json_parse(&desired, rd->desired, strlen(rd->desired),
-				    NULL) < 0)
-			abort(); /* printed by this plan: it parses */
-		k.desired = desired;
-		if (r->m) {
-			entry = ccai_state_get(pl->state, r->qaddress);
-			k.attrs = cJSON_GetObjectItemCaseSensitive(
-				entry, "attributes");
-			k.last = cJSON_GetObjectItemCaseSensitive(
-				entry, "lastApplied");
-		}
-	}
-	rc = r->kind->ops->read(&k, &result, &err);
-	cJSON_Delete(desired);
-	cJSON_Delete(entry);
-out:
-	if (rc < 0) { /* most reads succeed: an error costs 2 kB */
-		e = ccai_xmalloc(sizeof(*e));
-		*e = err;
-	}
-	pthread_mutex_lock(&pl->mu);
-	rd->rc = rc;
-	rd->result = result;
-	rd->err = e;
-	rd->done = true;
-	pthread_cond_broadcast(&pl->cv);
-	pthread_mutex_unlock(&pl->mu);
-	return rc;
-}
-
-/* The collection and the kinds' index of it (once no one needs them). */
-static void free_result(struct read *rd)
-{
-	if (rd->memo.free)
-		rd->memo.free(rd->memo.data);
-	memset(&rd->memo, 0, sizeof(rd->memo));
-	cJSON_Delete(rd->result);
-	rd->result = NULL;
-}
-
-static void *run_reads(void *arg)
-{
-	struct planner *pl = arg;
-	enum ccai_pool_status *st = ccai_xcalloc(pl->nreads + 1, sizeof(*st));
-
-	ccai_pool_dag(pl->nreads, NULL, NULL, do_read, pl,
-		      pl->opts && pl->opts->parallelism ? pl->opts->parallelism
-							: 8,
-		      stop_of(pl), st);
-	free(st);
-	pthread_mutex_lock(&pl->mu);
-	pl->pool_done = true;
-	pthread_cond_broadcast(&pl->cv);
-	pthread_mutex_unlock(&pl->mu);
-	return NULL;
-}
-
-/*
- * The reads the resources need, each once, numbered in decision order
- * (plan->order).  A kind that reads by place needs nothing but the
- * resource's place for its key; the others get the desired object and
- * state entry as they are before any decision, which the read's first
- * resource keeps as text until its read runs.
- */
-static void plan_reads(struct planner *pl)
-{
-	struct ccai_plan *p = pl->plan;
-	struct ccai_map keys = CCAI_MAP_INIT; /* read key -> index + 1 */
-	size_t j;
-
-	pl->read_of = ccai_xcalloc(p->n + 1, sizeof(*pl->read_of));
-	for (j = 0; j < p->n; j++) {
-		size_t i = p->order[j], k;
-		struct ccai_resource *r = &p->res[i];
-		struct ccai_buf key = CCAI_BUF_INIT;
-		bool full = !(r->kind->flags & CCAI_KIND_READ_BY_PLACE);
-
-		if (full) {
-			if (r->m)
-				r->state =
-					ccai_state_get(pl->state, r->qaddress);
-			ccai_resolve_desired(p, i, false, NULL);
-		}
-		r->kind->ops->read_key(fill_kres(pl, i), &key);
-		k = (size_t)(uintptr_t)ccai_map_get(&keys, key.ptr);
-		if (!k) {
-			k = ++pl->nreads;
-			ccai_map_put(&keys, key.ptr, (void *)(uintptr_t)k);
-			CCAI_GROW(pl->reads, pl->areads, pl->nreads);
-			memset(&pl->reads[k - 1], 0, sizeof(pl->reads[k - 1]));
-			pl->reads[k - 1].key = ccai_buf_detach(&key, NULL);
-			pl->reads[k - 1].first = i;
-			pl->reads[k - 1].full = full;
-			if (full && r->desired)
-				pl->reads[k - 1].desired =
-					cJSON_PrintUnformatted(r->desired);
-		}
-		ccai_buf_release(&key);
-		pl->read_of[i] = k - 1;
-		pl->reads[k - 1].users++;
-		pl->reads[k - 1].uses++;
-		if (full) { /* built again when r is decided */
-			cJSON_Delete(r->desired);
-			r->desired = NULL;
-			if (r->m) {
-				cJSON_Delete(r->state);
-				r->state = NULL;
-			}
-		}
-	}
-	ccai_map_release(&keys);
-	p->reads = (long long)pl->nreads;
-}
-
-/* Start the reads; without a thread for the pool, run them all first. */
-static void start_reads(struct planner *pl)
-{
-	int par = pl->opts && pl->opts->parallelism ? pl->opts->parallelism : 8;
-
-	pthread_condattr_t ca;
-
-	pthread_mutex_init(&pl->mu, NULL);
-	/* timed waits (the stop token, opts->waiting) on the monotonic clock */
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&pl->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	pl->window = (size_t)(par < 1 ? 1 : par) * READ_AHEAD;
-	if (pl->opts && pl->opts->waiting && pl->opts->waiting_every_ms > 0)
-		pl->next_tick = pl->start + pl->opts->waiting_every_ms;
-	if (!pl->nreads) {
-		pl->pool_done = true;
-		return;
-	}
-	if (pthread_create(&pl->thread, NULL, run_reads, pl) == 0) {
-		pl->threaded = true;
-		return;
-	}
-	pl->reached = pl->nreads; /* no window: nothing decides meanwhile */
-	run_reads(pl);
-}
-
-/*
- * Wait for the read resource i needs; false when it will not come (the
- * run was interrupted).  Moves the window on first.  While it waits, it
- * calls opts->waiting when due (a slow plan says it is still reading).
- */
-static bool wait_read(struct planner *pl, size_t i)
-{
-	size_t k = pl->read_of[i];
-	bool done;
-
-	pthread_mutex_lock(&pl->mu);
-	if (k + 1 > pl->reached) {
-		pl->reached = k + 1;
-		pthread_cond_broadcast(&pl->cv);
-	}
-	while (!pl->reads[k].done && !pl->pool_done &&
-	       !ccai_stop_requested(stop_of(pl))) {
-		int64_t now = ccai_clock_ms(), until = now + 100;
-		struct timespec ts;
-
-		if (pl->next_tick && now >= pl->next_tick) {
-			pthread_mutex_unlock(&pl->mu);
-			pl->opts->waiting(pl->opts->waiting_ctx,
-					  now - pl->start);
-			pthread_mutex_lock(&pl->mu);
-			pl->next_tick += pl->opts->waiting_every_ms;
-			if (pl->next_tick <= now)
-				pl->next_tick =
-					now + pl->opts->waiting_every_ms;
-			continue;
-		}
-		/* the stop token has no condition variable: look again */
-		if (pl->next_tick && pl->next_tick < until)
-			until = pl->next_tick;
-		ts.tv_sec = (time_t)(until / 1000);
-		ts.tv_nsec = (long)(until % 1000) * 1000000L;
-		pthread_cond_timedwait(&pl->cv, &pl->mu, &ts);
-	}
-	done = pl->reads[k].done;
-	pthread_mutex_unlock(&pl->mu);
-	return done;
-}
-
-/* Stop the workers (once the decisions are over or gave up) and wait. */
-static void end_reads(struct planner *pl)
-{
-	pthread_mutex_lock(&pl->mu);
-	pl->abort = true;
-	pthread_cond_broadcast(&pl->cv);
-	pthread_mutex_unlock(&pl->mu);
-	if (pl->threaded)
-		pthread_join(pl->thread, NULL);
-	pl->threaded = false;
-	pthread_cond_destroy(&pl->cv);
-	pthread_mutex_destroy(&pl->mu);
 }
 
 /*
@@ -540,8 +251,8 @@ static void reason(struct ccai_resource *r, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void problem(struct planner *pl, const struct ccai_resource *r,
-		    const struct ccai_error *e)
+void ccai_planner_problem(struct planner *pl, const struct ccai_resource *r,
+			  const struct ccai_error *e)
 {
 	struct ccai_error x = *e;
 
@@ -581,7 +292,7 @@ static bool owned_elsewhere(struct planner *pl, struct ccai_resource *r)
 			       "renamed, run 'ccaictl state rm %s' first)",
 			       r->qaddress, r->server_name, other, other,
 			       other);
-	problem(pl, r, &e);
+	ccai_planner_problem(pl, r, &e);
 	free(other);
 	r->action = CCAI_ACT_NOOP;
 	return true;
@@ -597,8 +308,8 @@ static void preflight(struct planner *pl, size_t i)
 	    (r->action != CCAI_ACT_CREATE && r->action != CCAI_ACT_UPDATE &&
 	     r->action != CCAI_ACT_REPLACE))
 		return;
-	if (r->kind->ops->preflight(fill_kres(pl, i), &e) < 0)
-		problem(pl, r, &e);
+	if (r->kind->ops->preflight(ccai_planner_kres(pl, i), &e) < 0)
+		ccai_planner_problem(pl, r, &e);
 }
 
 /* A dependency of r that this plan replaces, or NULL (decided already:
@@ -653,7 +364,7 @@ static int confirm_vanished(struct planner *pl, size_t i,
 			    struct ccai_error *err)
 {
 	struct ccai_resource *r = &pl->plan->res[i];
-	struct ccai_kres *k = fill_kres(pl, i);
+	struct ccai_kres *k = ccai_planner_kres(pl, i);
 	cJSON *one = NULL, *live = NULL;
 	char *name = NULL;
 	int rc;
@@ -673,50 +384,6 @@ static int confirm_vanished(struct planner *pl, size_t i,
 			      r->qaddress);
 	}
 	return 0;
-}
-
-/*
- * Has another read failed with rd's message already?  Counts it there
- * (its read's same count), said once by note_same_failures().
- */
-static bool same_failure(struct planner *pl, struct read *rd)
-{
-	size_t j =
-		(size_t)(uintptr_t)ccai_map_get(&pl->failed, rd->err->message);
-
-	if (j) {
-		pl->reads[j - 1].same++;
-		return true;
-	}
-	ccai_map_put(&pl->failed, rd->err->message,
-		     (void *)(uintptr_t)(rd - pl->reads + 1));
-	rd->reported = true;
-	return false;
-}
-
-/* "... (and 3 more reads failed the same way)" on each such problem. */
-static void note_same_failures(struct planner *pl)
-{
-	struct ccai_diag *d = &pl->plan->problems;
-	size_t j, k;
-
-	for (j = 0; j < pl->nreads; j++) {
-		const struct read *o = &pl->reads[j];
-
-		if (!o->same)
-			continue;
-		for (k = 0; k < d->n; k++) {
-			size_t n = strlen(d->items[k].message);
-
-			if (strcmp(d->items[k].message, o->err->message))
-				continue;
-			snprintf(d->items[k].message + n,
-				 sizeof(d->items[k].message) - n,
-				 " (and %zu more read%s failed the same way)",
-				 o->same, o->same == 1 ? "" : "s");
-			break;
-		}
-	}
 }
 
 /*
@@ -770,18 +437,18 @@ static bool find_live(struct planner *pl, size_t i)
 		/* one failed read is one problem, not one per resource, and
 		 * reads that fail the same way (an endpoint that does not
 		 * answer) are one problem too */
-		if (rd->first == i && !same_failure(pl, rd))
-			problem(pl, r, rd->err);
+		if (rd->first == i && !ccai_planner_same_failure(pl, rd))
+			ccai_planner_problem(pl, r, rd->err);
 		r->action = CCAI_ACT_NOOP;
 		return false;
 	}
 	r->api_off = cJSON_IsTrue(
 		cJSON_GetObjectItemCaseSensitive(coll, "serviceDisabled"));
-	fill_kres(pl, i);
+	ccai_planner_kres(pl, i);
 	/* a collection of many resources: the kind indexes it once */
 	k->memo = rd->uses > 1 ? &rd->memo : NULL;
 	if (r->kind->ops->match(k, coll, &live, &name, &err) < 0) {
-		problem(pl, r, &err);
+		ccai_planner_problem(pl, r, &err);
 		r->action = CCAI_ACT_NOOP;
 		return false;
 	}
@@ -798,7 +465,7 @@ static bool find_live(struct planner *pl, size_t i)
 		r->vanished = true;
 	if (r->vanished && r->kind->ops->get &&
 	    confirm_vanished(pl, i, &err) < 0) {
-		problem(pl, r, &err);
+		ccai_planner_problem(pl, r, &err);
 		r->action = CCAI_ACT_NOOP;
 		return false;
 	}
@@ -833,7 +500,7 @@ static void decide_delete(struct planner *pl, struct ccai_resource *r)
 			       "remove the annotation (and apply) before "
 			       "deleting it",
 			       r->address);
-		problem(pl, r, &e);
+		ccai_planner_problem(pl, r, &e);
 		r->action = CCAI_ACT_NOOP;
 		return;
 	}
@@ -969,7 +636,7 @@ static void decide(struct planner *pl, size_t i)
 		       "manifest set '%s' declares it too; recorded as this "
 		       "set's as well",
 		       join);
-	fill_kres(pl, i);
+	ccai_planner_kres(pl, i);
 	if (r->kind->ops->notes && !deleting)
 		r->kind->ops->notes(&pl->k, &r->reasons);
 	if (deleting)
@@ -1145,7 +812,7 @@ static void check_replaced_dependents(struct planner *pl)
 				       "target it too (--target %s), or it "
 				       "would point at the deleted one",
 				       r->address, d->address, d->address);
-			problem(pl, r, &e);
+			ccai_planner_problem(pl, r, &e);
 		}
 	}
 }
@@ -1351,15 +1018,15 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 
 	/* observe and decide: every read once, a window ahead of the
 	 * decisions that need it */
-	plan_reads(&pl);
-	start_reads(&pl);
+	ccai_planner_plan_reads(&pl);
+	ccai_planner_start_reads(&pl);
 	reading = true;
 	for (i = 0; i < plan->n; i++) {
 		size_t j = plan->order[i];
 		struct ccai_resource *r = &plan->res[j];
 		struct read *rd;
 
-		if (!wait_read(&pl, j) ||
+		if (!ccai_planner_wait_read(&pl, j) ||
 		    (opts && ccai_stop_requested(opts->stop))) {
 			rc = ccai_error_set(err, CCAI_ECANCELLED,
 					    "interrupted");
@@ -1370,19 +1037,20 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 			r->state = state_entry(&pl, r->qaddress);
 		ccai_resolve_desired(plan, j, false, NULL);
 		if (r->desired && r->kind->ops->shape)
-			r->kind->ops->shape(fill_kres(&pl, j), r->desired);
+			r->kind->ops->shape(ccai_planner_kres(&pl, j),
+					    r->desired);
 		decide(&pl, j);
 		/* a collection no resource still needs is freed at once:
 		 * the live objects a plan keeps are the matched ones */
 		if (!--rd->users)
-			free_result(rd);
+			ccai_planner_free_result(rd);
 		preflight(&pl, j);
 		plan->counts[r->action]++;
 		settle(&pl, r);
 	}
-	end_reads(&pl);
+	ccai_planner_end_reads(&pl);
 	reading = false;
-	note_same_failures(&pl);
+	ccai_planner_note_same_failures(&pl);
 	check_replaced_dependents(&pl);
 	fingerprint(&pl);
 	plan->elapsed_ms = ccai_clock_ms() - start;
@@ -1395,11 +1063,11 @@ int ccai_plan_make(struct ccai_plan *plan, struct ccai_manifest_set *set,
 	}
 out:
 	if (reading)
-		end_reads(&pl);
+		ccai_planner_end_reads(&pl);
 	for (i = 0; i < pl.nreads; i++) {
 		free(pl.reads[i].key);
 		free(pl.reads[i].desired);
-		free_result(&pl.reads[i]);
+		ccai_planner_free_result(&pl.reads[i]);
 		free(pl.reads[i].err);
 	}
 	free(pl.reads);
