@@ -10,7 +10,7 @@
  * file:line:column and field path.
  */
 #include "util/common.h"
-#include "manifest/model.h"
+#include "manifest/model_internal.h"
 #include "manifest/schema.h"
 #include "manifest/vars.h"
 #include "util/alloc.h"
@@ -222,17 +222,7 @@ const struct ccai_schema *ccai_manifest_schema(struct ccai_manifest_set *set,
 
 /* ---- diagnostics with positions ---------------------------------- */
 
-struct ctx {
-	struct ccai_manifest_set *set;
-	struct ccai_diag *diag;
-	const struct ccai_doc *doc;
-	const struct ccai_manifest_opts *opts;
-	struct ccai_strlist suppressed; /* field paths already reported */
-	size_t errors;
-	struct ccai_map projects; /* set->projects, for lookups */
-};
-
-static void position(const struct ctx *c, const cJSON *node, const char *key,
+static void position(const struct mctx *c, const cJSON *node, const char *key,
 		     const char **file, int *line, int *col)
 {
 	struct ccai_srcpos pos;
@@ -259,11 +249,8 @@ static void position(const struct ctx *c, const cJSON *node, const char *key,
 	}
 }
 
-static void report(struct ctx *c, const cJSON *node, const char *key,
-		   const char *path, const char *fmt, ...) CCAI_PRINTF(5, 6);
-
-static void report(struct ctx *c, const cJSON *node, const char *key,
-		   const char *path, const char *fmt, ...)
+void ccai_manifest_report(struct mctx *c, const cJSON *node, const char *key,
+			  const char *path, const char *fmt, ...)
 {
 	struct ccai_error e;
 	const char *file;
@@ -283,10 +270,10 @@ static void report(struct ctx *c, const cJSON *node, const char *key,
 }
 
 /* A warning: said, but the set stays sound. */
-static void warn(struct ctx *c, const cJSON *node, const char *path,
+static void warn(struct mctx *c, const cJSON *node, const char *path,
 		 const char *fmt, ...) CCAI_PRINTF(4, 5);
 
-static void warn(struct ctx *c, const cJSON *node, const char *path,
+static void warn(struct mctx *c, const cJSON *node, const char *path,
 		 const char *fmt, ...)
 {
 	struct ccai_error e;
@@ -305,13 +292,8 @@ static void warn(struct ctx *c, const cJSON *node, const char *path,
 	ccai_diag_add(&c->set->warnings, &e);
 }
 
-/* Report at a manifest's metadata.name (or the document start). */
-static void report_manifest(struct ctx *c, const struct ccai_manifest *m,
-			    const char *path, const char *fmt, ...)
-	CCAI_PRINTF(4, 5);
-
-static void report_manifest(struct ctx *c, const struct ccai_manifest *m,
-			    const char *path, const char *fmt, ...)
+void ccai_manifest_report_at(struct mctx *c, const struct ccai_manifest *m,
+			     const char *path, const char *fmt, ...)
 {
 	struct ccai_error e;
 	struct ccai_srcpos pos;
@@ -353,7 +335,7 @@ static const char *json_type_name(const cJSON *n)
 
 static void on_schema_issue(void *ud, const struct ccai_schema_issue *is)
 {
-	struct ctx *c = ud;
+	struct mctx *c = ud;
 	char full[600];
 
 	if (is->key) {
@@ -364,15 +346,15 @@ static void on_schema_issue(void *ud, const struct ccai_schema_issue *is)
 	}
 	if (ccai_strlist_has(&c->suppressed, is->path))
 		return;
-	report(c, is->node, is->key,
-	       is->key	     ? full
-	       : is->path[0] ? is->path
-			     : NULL,
-	       "%s", is->message);
+	ccai_manifest_report(c, is->node, is->key,
+			     is->key	   ? full
+			     : is->path[0] ? is->path
+					   : NULL,
+			     "%s", is->message);
 }
 
 /* Read the kind's x-ccaictl.outputOnly list and refuse those fields. */
-static void check_output_only(struct ctx *c, const struct ccai_kind *kind,
+static void check_output_only(struct mctx *c, const struct ccai_kind *kind,
 			      const cJSON *spec)
 {
 	const cJSON *list, *item;
@@ -394,10 +376,11 @@ static void check_output_only(struct ctx *c, const struct ccai_kind *kind,
 		parent = ppath ? ccai_json_path(spec, ppath) : spec;
 		free(ppath);
 		snprintf(path, sizeof(path), "spec.%s", p);
-		report(c, parent, dot ? dot + 1 : p, path,
-		       "field '%s' is output-only: the server sets it; remove "
-		       "it",
-		       dot ? dot + 1 : p);
+		ccai_manifest_report(
+			c, parent, dot ? dot + 1 : p, path,
+			"field '%s' is output-only: the server sets it; remove "
+			"it",
+			dot ? dot + 1 : p);
 		ccai_strlist_add(&c->suppressed, path);
 	}
 }
@@ -420,7 +403,7 @@ static bool known_annotation(const char *key)
  * Before the schema runs: an unknown ccaictl/ annotation gets one clear
  * message (the schema's propertyNames would say it less plainly).
  */
-static void precheck_annotations(struct ctx *c, const cJSON *annotations)
+static void precheck_annotations(struct mctx *c, const cJSON *annotations)
 {
 	const cJSON *a;
 
@@ -438,14 +421,16 @@ static void precheck_annotations(struct ctx *c, const cJSON *annotations)
 		s = ccai_str_suggest(a->string, known_annotations,
 				     CCAI_ARRAY_SIZE(known_annotations));
 		if (s)
-			report(c, annotations, a->string, path,
-			       "unknown annotation '%s' (did you mean '%s'?)",
-			       a->string, s);
+			ccai_manifest_report(
+				c, annotations, a->string, path,
+				"unknown annotation '%s' (did you mean '%s'?)",
+				a->string, s);
 		else
-			report(c, annotations, a->string, path,
-			       "unknown annotation '%s' (known: %s, %s, %s)",
-			       a->string, known_annotations[0],
-			       known_annotations[1], known_annotations[2]);
+			ccai_manifest_report(
+				c, annotations, a->string, path,
+				"unknown annotation '%s' (known: %s, %s, %s)",
+				a->string, known_annotations[0],
+				known_annotations[1], known_annotations[2]);
 		ccai_strlist_add(&c->suppressed, path);
 	}
 }
@@ -480,120 +465,103 @@ static char *index_key(const char *project, const char *kind, const char *name)
 	return ccai_xasprintf("%s\x1f%s\x1f%s", project, kind, name);
 }
 
-static void add_document(struct ctx *c, const struct ccai_vars *vars)
+/* Reports kind kn (a node) as unknown, with the nearest known kind. */
+static void report_unknown_kind(struct mctx *c, const cJSON *kn)
 {
-	cJSON *root = c->doc->root, *meta, *spec;
-	const cJSON *av, *kn, *name, *project, *location;
+	const char *names[16];
+	const char *s;
+	size_t i;
+
+	for (i = 0; ccai_kinds[i] && i < CCAI_ARRAY_SIZE(names); i++)
+		names[i] = ccai_kinds[i]->name;
+	s = cJSON_IsString(kn) ? ccai_str_suggest(kn->valuestring, names, i)
+			       : NULL;
+	if (s)
+		ccai_manifest_report(c, kn, NULL, "kind",
+				     "unknown kind '%s' (did you mean '%s'?)",
+				     kn->valuestring, s);
+	else
+		ccai_manifest_report(
+			c, kn, NULL, "kind",
+			"unknown kind '%s' (known kinds: ApiService, "
+			"ServiceAccount, ServiceAccountKey, "
+			"RoleBinding, "
+			"SecuritySettings, Agent, LoggingSettings, "
+			"ConversationProfile, InsightsSettings)",
+			cJSON_IsString(kn) ? kn->valuestring : "?");
+}
+
+/*
+ * The envelope of document root: apiVersion checked (reported, not
+ * fatal) and the kind it names, or NULL when it names none (reported).
+ */
+static const struct ccai_kind *envelope_kind(struct mctx *c, cJSON *root)
+{
+	const cJSON *av = cJSON_GetObjectItemCaseSensitive(root, "apiVersion");
+	const cJSON *kn = cJSON_GetObjectItemCaseSensitive(root, "kind");
 	const struct ccai_kind *kind = NULL;
-	const struct ccai_schema *schema;
-	struct ccai_manifest *m, *dup;
-	struct ccai_error err;
-	size_t before = c->diag->n;
-	const char *pname;
-	bool var_errors;
 
-	if (!cJSON_IsObject(root)) {
-		report(c, root, NULL, NULL,
-		       "a manifest document must be a mapping, not %s",
-		       json_type_name(root));
-		return;
-	}
-	/* an undefined variable is reported at its first use only, so the
-	 * failure, not the count of diagnostics, says whether this one has
-	 * variable errors */
-	var_errors = ccai_vars_expand_tree(vars, &c->set->src, root, "",
-					   c->diag) < 0;
-	if (var_errors)
-		c->errors += CCAI_MAX(c->diag->n - before, 1);
-
-	av = cJSON_GetObjectItemCaseSensitive(root, "apiVersion");
-	kn = cJSON_GetObjectItemCaseSensitive(root, "kind");
 	if (!av)
-		report(c, root, NULL, "apiVersion",
-		       "missing required field 'apiVersion' (use '%s')",
-		       CCAI_API_VERSION);
+		ccai_manifest_report(
+			c, root, NULL, "apiVersion",
+			"missing required field 'apiVersion' (use '%s')",
+			CCAI_API_VERSION);
 	else if (!cJSON_IsString(av) ||
 		 strcmp(av->valuestring, CCAI_API_VERSION))
-		report(c, root, "apiVersion", "apiVersion",
-		       "unknown apiVersion '%s' (this ccaictl reads '%s')",
-		       cJSON_IsString(av) ? av->valuestring : "?",
-		       CCAI_API_VERSION);
+		ccai_manifest_report(
+			c, root, "apiVersion", "apiVersion",
+			"unknown apiVersion '%s' (this ccaictl reads '%s')",
+			cJSON_IsString(av) ? av->valuestring : "?",
+			CCAI_API_VERSION);
 	if (!kn) {
-		report(c, root, NULL, "kind", "missing required field 'kind'");
-		return;
+		ccai_manifest_report(c, root, NULL, "kind",
+				     "missing required field 'kind'");
+		return NULL;
 	}
 	if (cJSON_IsString(kn))
 		kind = ccai_kind_find(kn->valuestring);
-	if (!kind) {
-		const char *names[16];
-		const char *s;
-		size_t i;
+	if (!kind)
+		report_unknown_kind(c, kn);
+	return kind;
+}
 
-		for (i = 0; ccai_kinds[i] && i < CCAI_ARRAY_SIZE(names); i++)
-			names[i] = ccai_kinds[i]->name;
-		s = cJSON_IsString(kn)
-			    ? ccai_str_suggest(kn->valuestring, names, i)
-			    : NULL;
-		if (s)
-			report(c, kn, NULL, "kind",
-			       "unknown kind '%s' (did you mean '%s'?)",
-			       kn->valuestring, s);
-		else
-			report(c, kn, NULL, "kind",
-			       "unknown kind '%s' (known kinds: ApiService, "
-			       "ServiceAccount, ServiceAccountKey, "
-			       "RoleBinding, "
-			       "SecuritySettings, Agent, LoggingSettings, "
-			       "ConversationProfile, InsightsSettings)",
-			       cJSON_IsString(kn) ? kn->valuestring : "?");
-		return;
-	}
+/* Checks root against what kind allows: annotations, output-only fields,
+ * the kind's JSON Schema. */
+static void validate_document(struct mctx *c, const struct ccai_kind *kind,
+			      cJSON *root)
+{
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+	const struct ccai_schema *schema;
+	struct ccai_error err;
 
-	spec = cJSON_GetObjectItemCaseSensitive(root, "spec");
-	meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
-	/* variable errors would only cascade into pattern mismatches */
-	if (c->diag->n == before && !var_errors) {
-		precheck_annotations(c, ccai_json_path(meta, "annotations"));
-		check_output_only(c, kind, spec);
-		schema = ccai_manifest_schema(c->set, kind, &err);
-		if (!schema)
-			report(c, root, NULL, NULL, "%s", err.message);
-		else
-			ccai_schema_validate(schema, root, on_schema_issue, c,
-					     MAX_ISSUES_PER_DOC);
-	}
+	precheck_annotations(c, ccai_json_path(meta, "annotations"));
+	check_output_only(c, kind,
+			  cJSON_GetObjectItemCaseSensitive(root, "spec"));
+	schema = ccai_manifest_schema(c->set, kind, &err);
+	if (!schema)
+		ccai_manifest_report(c, root, NULL, NULL, "%s", err.message);
+	else
+		ccai_schema_validate(schema, root, on_schema_issue, c,
+				     MAX_ISSUES_PER_DOC);
+}
 
-	name = ccai_json_path(meta, "name");
-	if (!cJSON_IsString(name) || !name->valuestring[0])
-		return; /* reported by the schema */
-	project = ccai_json_path(meta, "project");
-	location = ccai_json_path(meta, "location");
-	pname = cJSON_IsString(project) ? project->valuestring
-					: c->opts->default_project;
-	if (!pname || !*pname) {
-		report(c, meta, NULL, "metadata.project",
-		       "no project for %s/%s: set metadata.project or give "
-		       "--project",
-		       kind->name, name->valuestring);
-		pname = "";
-	}
-
-	dup = ccai_manifest_set_find(c->set, pname, kind->name,
-				     name->valuestring);
-	if (dup) {
-		report(c, name, NULL, "metadata.name",
-		       "duplicate '%s/%s' in project '%s' (first defined at "
-		       "%s:%d:%d)",
-		       kind->name, name->valuestring, pname, dup->file,
-		       dup->line, dup->col);
-		return;
-	}
+/*
+ * Adds the manifest of document root (kind, its metadata meta, name, in
+ * project pname) to the set and its index.
+ */
+static void add_manifest(struct mctx *c, const struct ccai_kind *kind,
+			 cJSON *root, const cJSON *meta, const char *name,
+			 const char *pname)
+{
+	const cJSON *location = ccai_json_path(meta, "location");
+	struct ccai_manifest *m;
+	char *key;
 
 	CCAI_GROW(c->set->items, c->set->alloc, c->set->n + 1);
 	m = &c->set->items[c->set->n++];
 	memset(m, 0, sizeof(*m));
 	m->kind = kind;
-	m->name = ccai_xstrdup(name->valuestring);
+	m->name = ccai_xstrdup(name);
 	m->project = ccai_xstrdup(pname);
 	if (kind->located)
 		m->location = ccai_xstrdup(
@@ -605,22 +573,78 @@ static void add_document(struct ctx *c, const struct ccai_vars *vars)
 	m->qaddress =
 		ccai_xasprintf("%s/%s/%s", m->project, kind->name, m->name);
 	m->doc = root;
-	m->spec = spec;
+	m->spec = cJSON_GetObjectItemCaseSensitive(root, "spec");
 	m->annotations = ccai_json_path(meta, "annotations");
 	m->file = c->doc->file;
 	m->line = c->doc->line;
 	m->col = c->doc->col;
 	check_annotations(m);
-	{
-		char *key = index_key(m->project, kind->name, m->name);
-
-		ccai_map_put(&c->set->index, key, (void *)(uintptr_t)c->set->n);
-		free(key);
-	}
+	key = index_key(m->project, kind->name, m->name);
+	ccai_map_put(&c->set->index, key, (void *)(uintptr_t)c->set->n);
+	free(key);
 	if (pname[0] && !ccai_map_get(&c->projects, pname)) {
 		ccai_strlist_add(&c->set->projects, pname);
 		ccai_map_put(&c->projects, pname, c->set);
 	}
+}
+
+static void add_document(struct mctx *c, const struct ccai_vars *vars)
+{
+	cJSON *root = c->doc->root;
+	const cJSON *meta, *name, *project;
+	const struct ccai_kind *kind;
+	struct ccai_manifest *dup;
+	size_t before = c->diag->n;
+	const char *pname;
+	bool var_errors;
+
+	if (!cJSON_IsObject(root)) {
+		ccai_manifest_report(
+			c, root, NULL, NULL,
+			"a manifest document must be a mapping, not %s",
+			json_type_name(root));
+		return;
+	}
+	/* an undefined variable is reported at its first use only, so the
+	 * failure, not the count of diagnostics, says whether this one has
+	 * variable errors */
+	var_errors = ccai_vars_expand_tree(vars, &c->set->src, root, "",
+					   c->diag) < 0;
+	if (var_errors)
+		c->errors += CCAI_MAX(c->diag->n - before, 1);
+	if (!(kind = envelope_kind(c, root)))
+		return;
+	/* variable errors would only cascade into pattern mismatches */
+	if (c->diag->n == before && !var_errors)
+		validate_document(c, kind, root);
+
+	meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+	name = ccai_json_path(meta, "name");
+	if (!cJSON_IsString(name) || !name->valuestring[0])
+		return; /* reported by the schema */
+	project = ccai_json_path(meta, "project");
+	pname = cJSON_IsString(project) ? project->valuestring
+					: c->opts->default_project;
+	if (!pname || !*pname) {
+		ccai_manifest_report(
+			c, meta, NULL, "metadata.project",
+			"no project for %s/%s: set metadata.project or give "
+			"--project",
+			kind->name, name->valuestring);
+		pname = "";
+	}
+	dup = ccai_manifest_set_find(c->set, pname, kind->name,
+				     name->valuestring);
+	if (dup) {
+		ccai_manifest_report(
+			c, name, NULL, "metadata.name",
+			"duplicate '%s/%s' in project '%s' (first defined at "
+			"%s:%d:%d)",
+			kind->name, name->valuestring, pname, dup->file,
+			dup->line, dup->col);
+		return;
+	}
+	add_manifest(c, kind, root, meta, name->valuestring, pname);
 }
 
 struct ccai_manifest *ccai_manifest_set_find(
@@ -636,9 +660,9 @@ struct ccai_manifest *ccai_manifest_set_find(
 
 /* ---- references ---------------------------------------------------- */
 
-static void suggest_name(const struct ccai_manifest_set *set,
-			 const char *project, const char *kind,
-			 const char *name, char *out, size_t size)
+void ccai_manifest_suggest_name(const struct ccai_manifest_set *set,
+				const char *project, const char *kind,
+				const char *name, char *out, size_t size)
 {
 	const char **names = ccai_xcalloc(set->n + 1, sizeof(*names));
 	const char *s;
@@ -656,7 +680,7 @@ static void suggest_name(const struct ccai_manifest_set *set,
 	free(names);
 }
 
-static void resolve_one(struct ctx *c, struct ccai_manifest *m,
+static void resolve_one(struct mctx *c, struct ccai_manifest *m,
 			const struct ccai_kind_ref *def, const cJSON *node,
 			const char *path)
 {
@@ -671,22 +695,25 @@ static void resolve_one(struct ctx *c, struct ccai_manifest *m,
 	if (!cJSON_IsObject(node))
 		return; /* the schema reports it */
 	if (name && ext) {
-		report(c, node, "external", path,
-		       "a reference takes 'name' or 'external', not both");
+		ccai_manifest_report(
+			c, node, "external", path,
+			"a reference takes 'name' or 'external', not both");
 		return;
 	}
 	if (!cJSON_IsString(name) && !cJSON_IsString(ext)) {
 		if (!name && !ext)
-			report(c, node, NULL, path,
-			       "a reference needs 'name' (a %s in these "
-			       "manifests) or 'external' (a server name)",
-			       def->kind);
+			ccai_manifest_report(
+				c, node, NULL, path,
+				"a reference needs 'name' (a %s in these "
+				"manifests) or 'external' (a server name)",
+				def->kind);
 		return;
 	}
 	if (ext && proj) {
-		report(c, node, "project", path,
-		       "'project' goes with 'name'; an 'external' name already "
-		       "says its project");
+		ccai_manifest_report(c, node, "project", path,
+				     "'project' goes with 'name'; an "
+				     "'external' name already "
+				     "says its project");
 		return;
 	}
 	m->refs = ccai_xrealloc(m->refs, (m->nrefs + 1) * sizeof(*m->refs));
@@ -705,11 +732,13 @@ static void resolve_one(struct ctx *c, struct ccai_manifest *m,
 	t = ccai_manifest_set_find(c->set, project, def->kind,
 				   name->valuestring);
 	if (!t) {
-		suggest_name(c->set, project, def->kind, name->valuestring,
-			     hint, sizeof(hint));
-		report(c, name, NULL, path,
-		       "no %s named '%s' in project '%s'%s", def->kind,
-		       name->valuestring, project, hint);
+		ccai_manifest_suggest_name(c->set, project, def->kind,
+					   name->valuestring, hint,
+					   sizeof(hint));
+		ccai_manifest_report(c, name, NULL, path,
+				     "no %s named '%s' in project '%s'%s",
+				     def->kind, name->valuestring, project,
+				     hint);
 		return;
 	}
 	r->target = t - c->set->items;
@@ -717,7 +746,7 @@ static void resolve_one(struct ctx *c, struct ccai_manifest *m,
 	m->nrefs++;
 }
 
-static void resolve_refs(struct ctx *c, struct ccai_manifest *m)
+static void resolve_refs(struct mctx *c, struct ccai_manifest *m)
 {
 	const struct ccai_kind_ref *def;
 
@@ -759,7 +788,7 @@ static const struct ccai_manifest *ref_target(
 	return NULL;
 }
 
-static void check_same_location(struct ctx *c, const struct ccai_manifest *m,
+static void check_same_location(struct mctx *c, const struct ccai_manifest *m,
 				const char *field)
 {
 	const struct ccai_manifest *t = ref_target(c->set, m, field);
@@ -769,10 +798,11 @@ static void check_same_location(struct ctx *c, const struct ccai_manifest *m,
 	    !strcmp(t->location, m->location))
 		return;
 	snprintf(path, sizeof(path), "spec.%s", field);
-	report(c, ccai_json_path(m->spec, field), NULL, path,
-	       "%s '%s' is in location '%s', but %s must be in the same "
-	       "location ('%s')",
-	       t->address, t->name, t->location, m->address, m->location);
+	ccai_manifest_report(
+		c, ccai_json_path(m->spec, field), NULL, path,
+		"%s '%s' is in location '%s', but %s must be in the same "
+		"location ('%s')",
+		t->address, t->name, t->location, m->address, m->location);
 }
 
 /*
@@ -781,7 +811,7 @@ static void check_same_location(struct ctx *c, const struct ccai_manifest *m,
  * manage the same server object (Google does not even keep conversation
  * profile names unique, so ccaictl does).
  */
-static void check_unique_identity(struct ctx *c, size_t i,
+static void check_unique_identity(struct mctx *c, size_t i,
 				  struct ccai_map *seen)
 {
 	const struct ccai_manifest *m = &c->set->items[i], *o;
@@ -802,20 +832,21 @@ static void check_unique_identity(struct ctx *c, size_t i,
 	}
 	free(key);
 	o = &c->set->items[first - 1];
-	report(c, ccai_json_path(m->spec, "displayName"), NULL,
-	       "spec.displayName",
-	       "%s has the displayName '%s' of %s (%s:%d:%d); each %s "
-	       "needs its own, it is how ccaictl finds it on the "
-	       "server",
-	       m->address, mine, o->address, o->file, o->line, o->col,
-	       m->kind->name);
+	ccai_manifest_report(
+		c, ccai_json_path(m->spec, "displayName"), NULL,
+		"spec.displayName",
+		"%s has the displayName '%s' of %s (%s:%d:%d); each %s "
+		"needs its own, it is how ccaictl finds it on the "
+		"server",
+		m->address, mine, o->address, o->file, o->line, o->col,
+		m->kind->name);
 }
 
 /*
  * The trust model of manifests from a repository: the files they name
  * are relative paths without '..' (struct ccai_files, kinds/kind.h).
  */
-static void check_file_fields(struct ctx *c, const struct ccai_manifest *m)
+static void check_file_fields(struct mctx *c, const struct ccai_manifest *m)
 {
 	const char *const *f;
 
@@ -829,14 +860,15 @@ static void check_file_fields(struct ctx *c, const struct ccai_manifest *m)
 		    ccai_files_confined_ok(v->valuestring))
 			continue;
 		snprintf(path, sizeof(path), "spec.%s", *f);
-		report(c, v, NULL, path,
-		       "'%s': a manifest from a repository names files by "
-		       "relative paths without '..' (%s)",
-		       v->valuestring,
-		       m->kind == &ccai_kind_service_account_key
-			       ? "under the key directory, --key-dir"
-			       : "inside the repository, from the manifest's "
-				 "folder");
+		ccai_manifest_report(
+			c, v, NULL, path,
+			"'%s': a manifest from a repository names files by "
+			"relative paths without '..' (%s)",
+			v->valuestring,
+			m->kind == &ccai_kind_service_account_key
+				? "under the key directory, --key-dir"
+				: "inside the repository, from the manifest's "
+				  "folder");
 	}
 }
 
@@ -845,7 +877,7 @@ static void check_file_fields(struct ctx *c, const struct ccai_manifest *m)
  * has no "global" (its global host serves us-central1), and Dialogflow's
  * "us" multi-region is retired (docs/fidelity.md has the sources).
  */
-static void check_location(struct ctx *c, struct ccai_manifest *m)
+static void check_location(struct mctx *c, struct ccai_manifest *m)
 {
 	const cJSON *node = ccai_json_path(m->doc, "metadata.location");
 
@@ -853,11 +885,12 @@ static void check_location(struct ctx *c, struct ccai_manifest *m)
 		return;
 	if (m->kind == &ccai_kind_insights_settings &&
 	    !strcmp(m->location, "global"))
-		report(c, node ? node : ccai_json_path(m->doc, "metadata"),
-		       NULL, "metadata.location",
-		       "Insights has no 'global' location (its global "
-		       "endpoint serves us-central1): use 'us-central1' or "
-		       "another region, or leave metadata.location out");
+		ccai_manifest_report(
+			c, node ? node : ccai_json_path(m->doc, "metadata"),
+			NULL, "metadata.location",
+			"Insights has no 'global' location (its global "
+			"endpoint serves us-central1): use 'us-central1' or "
+			"another region, or leave metadata.location out");
 	else if (m->kind->service &&
 		 !strcmp(m->kind->service, "dialogflow.googleapis.com") &&
 		 !strcmp(m->location, "us"))
@@ -868,7 +901,7 @@ static void check_location(struct ctx *c, struct ccai_manifest *m)
 		     m->address);
 }
 
-static void check_kind_rules(struct ctx *c, struct ccai_manifest *m)
+static void check_kind_rules(struct mctx *c, struct ccai_manifest *m)
 {
 	const char *kn = m->kind->name;
 
@@ -882,9 +915,10 @@ static void check_kind_rules(struct ctx *c, struct ccai_manifest *m)
 			ccai_json_path(m->spec, "serviceAccountRefs"));
 
 		if (members + refs == 0 && cJSON_IsObject(m->spec))
-			report(c, m->spec, NULL, "spec",
-			       "a RoleBinding needs at least one member "
-			       "('members' or 'serviceAccountRefs')");
+			ccai_manifest_report(
+				c, m->spec, NULL, "spec",
+				"a RoleBinding needs at least one member "
+				"('members' or 'serviceAccountRefs')");
 	} else if (!strcmp(kn, "Agent")) {
 		const cJSON *file = ccai_json_path(m->spec, "restoreFrom.file");
 		const cJSON *on =
@@ -901,10 +935,11 @@ static void check_kind_rules(struct ctx *c, struct ccai_manifest *m)
 							   file->valuestring);
 
 			if (access(p, R_OK) != 0)
-				report(c, file, NULL, "spec.restoreFrom.file",
-				       "cannot read '%s' (a relative path is "
-				       "relative to the manifest's folder)",
-				       file->valuestring);
+				ccai_manifest_report(
+					c, file, NULL, "spec.restoreFrom.file",
+					"cannot read '%s' (a relative path is "
+					"relative to the manifest's folder)",
+					file->valuestring);
 			free(p);
 			free(dir);
 		}
@@ -915,260 +950,18 @@ static void check_kind_rules(struct ctx *c, struct ccai_manifest *m)
 		check_same_location(c, m, "agentRef");
 		if (agent && ccai_json_path(agent->spec,
 					    "advancedSettings.loggingSettings"))
-			report(c,
-			       ccai_json_path(agent->spec, "advancedSettings"),
-			       "loggingSettings",
-			       "spec.advancedSettings.loggingSettings",
-			       "%s owns this agent's "
-			       "advancedSettings.loggingSettings; remove it "
-			       "from %s",
-			       m->address, agent->address);
+			ccai_manifest_report(
+				c,
+				ccai_json_path(agent->spec, "advancedSettings"),
+				"loggingSettings",
+				"spec.advancedSettings.loggingSettings",
+				"%s owns this agent's "
+				"advancedSettings.loggingSettings; remove it "
+				"from %s",
+				m->address, agent->address);
 	} else if (!strcmp(kn, "ConversationProfile")) {
 		check_same_location(c, m, "securitySettingsRef");
 	}
-}
-
-/* ---- the dependency graph ------------------------------------------ */
-
-/* "Kind/name" or "project/Kind/name" from a depends-on list. */
-static void add_depends_on(struct ctx *c, size_t idx)
-{
-	struct ccai_manifest *m = &c->set->items[idx];
-	const cJSON *ann = cJSON_GetObjectItemCaseSensitive(
-		m->annotations, CCAI_ANN_DEPENDS_ON);
-	char *list, *tok, *save = NULL;
-	char path[300];
-
-	if (!cJSON_IsString(ann))
-		return;
-	snprintf(path, sizeof(path), "metadata.annotations.%s",
-		 CCAI_ANN_DEPENDS_ON);
-	list = ccai_xstrdup(ann->valuestring);
-	for (tok = strtok_r(list, ", ", &save); tok;
-	     tok = strtok_r(NULL, ", ", &save)) {
-		char *parts[3] = { NULL, NULL, NULL }, *p = tok, *slash;
-		char *whole = ccai_xstrdup(tok), hint[300];
-		const struct ccai_manifest *t;
-		int np = 0;
-
-		while (np < 3 && (slash = strchr(p, '/')) != NULL) {
-			*slash = '\0';
-			parts[np++] = p;
-			p = slash + 1;
-		}
-		if (np < 3)
-			parts[np++] = p;
-		if (np == 2)
-			t = ccai_manifest_set_find(c->set, m->project, parts[0],
-						   parts[1]);
-		else if (np == 3 && !strchr(p, '/'))
-			t = ccai_manifest_set_find(c->set, parts[0], parts[1],
-						   parts[2]);
-		else {
-			report(c, ann, NULL, path,
-			       "'%s' is not 'Kind/name' or 'project/Kind/name'",
-			       ann->valuestring);
-			free(whole);
-			break;
-		}
-		if (!t) {
-			/* the name as written; a near one of that kind */
-			suggest_name(c->set, np == 3 ? parts[0] : m->project,
-				     parts[np - 2], parts[np - 1], hint,
-				     sizeof(hint));
-			report(c, ann, NULL, path,
-			       "'%s' names no manifest in this set%s", whole,
-			       hint);
-			free(whole);
-			continue;
-		}
-		free(whole);
-		ccai_graph_add_edge(&c->set->graph, (size_t)(t - c->set->items),
-				    idx);
-	}
-	free(list);
-}
-
-/*
- * Implicit needs: an API is enabled before the resources that live in
- * it; a service account named literally in a binding's members exists
- * before the binding.  Both are found through indexes built once:
- * "project, service" -> the ApiService manifests, and a member string
- * ("serviceAccount:ID@PROJECT.iam.gserviceaccount.com") -> the service
- * accounts it names.
- */
-struct implicit {
-	struct ccai_map apis; /* project \x1f service -> struct idxlist */
-	struct ccai_map accounts; /* member string -> struct idxlist */
-};
-
-struct idxlist {
-	size_t *v;
-	size_t n, alloc;
-};
-
-static void idx_add(struct ccai_map *m, const char *key, size_t i)
-{
-	struct idxlist *l = ccai_map_get(m, key);
-
-	if (!l) {
-		l = ccai_xcalloc(1, sizeof(*l));
-		ccai_map_put(m, key, l);
-	}
-	CCAI_GROW(l->v, l->alloc, l->n + 1);
-	l->v[l->n++] = i;
-}
-
-static void idx_release(struct ccai_map *m)
-{
-	size_t iter = 0;
-	void *v;
-
-	while (ccai_map_next(m, &iter, NULL, &v)) {
-		struct idxlist *l = v;
-
-		free(l->v);
-		free(l);
-	}
-	ccai_map_release(m);
-}
-
-static void implicit_init(struct implicit *im,
-			  const struct ccai_manifest_set *set)
-{
-	size_t j;
-
-	memset(im, 0, sizeof(*im));
-	for (j = 0; j < set->n; j++) {
-		const struct ccai_manifest *a = &set->items[j];
-		const char *v;
-		char *key;
-
-		if (a->kind == &ccai_kind_api_service &&
-		    (v = ccai_json_str(a->spec, "service")) != NULL) {
-			key = ccai_xasprintf("%s\x1f%s", a->project, v);
-			idx_add(&im->apis, key, j);
-			free(key);
-		} else if (a->kind == &ccai_kind_service_account &&
-			   (v = ccai_json_str(a->spec, "accountId")) != NULL) {
-			key = ccai_xasprintf(
-				"serviceAccount:%s@%s.iam.gserviceaccount.com",
-				v, a->project);
-			idx_add(&im->accounts, key, j);
-			free(key);
-		}
-	}
-}
-
-static void implicit_release(struct implicit *im)
-{
-	idx_release(&im->apis);
-	idx_release(&im->accounts);
-}
-
-static int cmp_size(const void *a, const void *b)
-{
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static void add_implicit_edges(struct ctx *c, const struct implicit *im,
-			       size_t idx)
-{
-	struct ccai_manifest_set *set = c->set;
-	struct ccai_manifest *m = &set->items[idx];
-	const struct idxlist *l;
-	const cJSON *mem;
-	struct idxlist from = { NULL, 0, 0 };
-	size_t k;
-
-	if (m->kind->service) {
-		char *key = ccai_xasprintf("%s\x1f%s", m->project,
-					   m->kind->service);
-
-		if ((l = ccai_map_get(&im->apis, key)) != NULL)
-			for (k = 0; k < l->n; k++)
-				if (l->v[k] != idx) {
-					CCAI_GROW(from.v, from.alloc,
-						  from.n + 1);
-					from.v[from.n++] = l->v[k];
-				}
-		free(key);
-	}
-	if (m->kind == &ccai_kind_role_binding) {
-		cJSON_ArrayForEach(mem, ccai_json_path(m->spec, "members"))
-		{
-			if (!cJSON_IsString(mem) ||
-			    !(l = ccai_map_get(&im->accounts,
-					       mem->valuestring)))
-				continue;
-			for (k = 0; k < l->n; k++) {
-				const struct ccai_manifest *a =
-					&set->items[l->v[k]];
-
-				if (l->v[k] == idx ||
-				    strcmp(a->project, m->project))
-					continue;
-				CCAI_GROW(from.v, from.alloc, from.n + 1);
-				from.v[from.n++] = l->v[k];
-			}
-		}
-	}
-	/* in manifest order, as a walk over all manifests would add them */
-	if (from.n > 1)
-		qsort(from.v, from.n, sizeof(*from.v), cmp_size);
-	for (k = 0; k < from.n; k++) {
-		const struct ccai_manifest *a = &set->items[from.v[k]];
-
-		if (a->kind == &ccai_kind_service_account &&
-		    ccai_graph_has_edge(&set->graph, from.v[k], idx))
-			continue;
-		ccai_graph_add_edge(&set->graph, from.v[k], idx);
-	}
-	free(from.v);
-}
-
-static void build_graph(struct ctx *c)
-{
-	struct ccai_manifest_set *set = c->set;
-	size_t i, k, *cycle, len;
-	struct implicit im;
-
-	ccai_graph_init(&set->graph, set->n);
-	implicit_init(&im, set);
-	for (i = 0; i < set->n; i++) {
-		struct ccai_manifest *m = &set->items[i];
-
-		for (k = 0; k < m->nrefs; k++)
-			if (m->refs[k].target >= 0 &&
-			    !ccai_graph_has_edge(&set->graph,
-						 (size_t)m->refs[k].target, i))
-				ccai_graph_add_edge(&set->graph,
-						    (size_t)m->refs[k].target,
-						    i);
-		add_implicit_edges(c, &im, i);
-		add_depends_on(c, i);
-	}
-	implicit_release(&im);
-	set->order = ccai_xmalloc((set->n + 1) * sizeof(*set->order));
-	if (ccai_graph_order(&set->graph, set->order) == 0)
-		return;
-	/* name every cycle's members; remove one edge of each and go on */
-	while (ccai_graph_cycle(&set->graph, &cycle, &len)) {
-		struct ccai_buf b = CCAI_BUF_INIT;
-
-		for (k = 0; k < len; k++)
-			ccai_buf_printf(&b, "%s -> ",
-					set->items[cycle[k]].address);
-		ccai_buf_puts(&b, set->items[cycle[0]].address);
-		report_manifest(c, &set->items[cycle[0]], NULL,
-				"dependency cycle: %s", b.ptr);
-		ccai_buf_release(&b);
-		ccai_graph_remove_edge(&set->graph, cycle[len - 1], cycle[0]);
-		free(cycle);
-	}
-	ccai_graph_order(&set->graph, set->order);
 }
 
 int ccai_manifest_set_resolve(struct ccai_manifest_set *set,
@@ -1178,7 +971,7 @@ int ccai_manifest_set_resolve(struct ccai_manifest_set *set,
 {
 	static const struct ccai_manifest_opts defaults = { NULL, NULL };
 	struct ccai_map seen = CCAI_MAP_INIT; /* displayNames */
-	struct ctx c;
+	struct mctx c;
 	size_t i;
 
 	memset(&c, 0, sizeof(c));
@@ -1199,7 +992,7 @@ int ccai_manifest_set_resolve(struct ccai_manifest_set *set,
 		check_unique_identity(&c, i, &seen);
 	ccai_map_release(&seen);
 	ccai_map_release(&c.projects);
-	build_graph(&c);
+	ccai_manifest_build_graph(&c);
 	ccai_strlist_sort(&set->projects);
 	/* every diagnostic that needs a node's position is made */
 	ccai_source_forget_positions(&set->src);
