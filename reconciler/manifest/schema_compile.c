@@ -415,10 +415,116 @@ static int compile_type(struct cctx *cc, struct snode *n, const cJSON *j)
 	return 0;
 }
 
+/* "properties" (j, an object expected): a subschema per name. */
+static int compile_properties(struct cctx *cc, struct snode *n, const cJSON *j,
+			      int depth)
+{
+	const cJSON *e;
+	char *kwloc;
+	size_t i = 0;
+	int r = 0;
+
+	if (!cJSON_IsObject(j))
+		return bad(cc, n->loc, "'properties' must be an object");
+	n->n_props = (size_t)cJSON_GetArraySize(j);
+	n->props = ccai_xcalloc(n->n_props + 1, sizeof(*n->props));
+	n->prop_names = ccai_xcalloc(n->n_props + 1, sizeof(*n->prop_names));
+	kwloc = loc_join(n->loc, "properties");
+	cJSON_ArrayForEach(e, j)
+	{
+		n->props[i].name = e->string;
+		n->prop_names[i] = e->string;
+		r = compile_node(cc, e, loc_join(kwloc, e->string), n->base,
+				 depth + 1, &n->props[i].schema);
+		if (r < 0)
+			break;
+		i++;
+	}
+	free(kwloc);
+	return r;
+}
+
+/* "patternProperties" (j, an object expected): a regex and a subschema
+ * per pattern. */
+static int compile_pattern_properties(struct cctx *cc, struct snode *n,
+				      const cJSON *j, int depth)
+{
+	const cJSON *e;
+	char *kwloc;
+	size_t i = 0;
+	int r = 0;
+
+	if (!cJSON_IsObject(j))
+		return bad(cc, n->loc, "'patternProperties' must be an object");
+	/* sized once: a compiled regex_t is never moved */
+	n->n_pprops = (size_t)cJSON_GetArraySize(j);
+	n->pprops = ccai_xcalloc(n->n_pprops + 1, sizeof(*n->pprops));
+	kwloc = loc_join(n->loc, "patternProperties");
+	cJSON_ArrayForEach(e, j)
+	{
+		char *ploc = loc_join(kwloc, e->string);
+
+		r = compile_regex(cc, ploc, e->string, &n->pprops[i].re);
+		if (r < 0) {
+			free(ploc);
+			break;
+		}
+		r = compile_node(cc, e, ploc, n->base, depth + 1,
+				 &n->pprops[i].schema);
+		if (r < 0)
+			break;
+		i++;
+	}
+	free(kwloc);
+	return r;
+}
+
+/* "dependencies" (j, an object expected): per name, an array of the
+ * names it requires or a subschema. */
+static int compile_dependencies(struct cctx *cc, struct snode *n,
+				const cJSON *j, int depth)
+{
+	const cJSON *e, *f;
+	char *kwloc;
+	size_t i = 0;
+	int r = 0;
+
+	if (!cJSON_IsObject(j))
+		return bad(cc, n->loc, "'dependencies' must be an object");
+	n->n_deps = (size_t)cJSON_GetArraySize(j);
+	n->deps = ccai_xcalloc(n->n_deps + 1, sizeof(*n->deps));
+	kwloc = loc_join(n->loc, "dependencies");
+	cJSON_ArrayForEach(e, j)
+	{
+		n->deps[i].name = e->string;
+		if (cJSON_IsArray(e)) {
+			cJSON_ArrayForEach(f, e)
+			{
+				if (!cJSON_IsString(f)) {
+					r = bad(cc, kwloc,
+						"'%s' must be an array of "
+						"strings or a schema",
+						e->string);
+					break;
+				}
+			}
+			n->deps[i].names = e;
+		} else {
+			r = compile_node(cc, e, loc_join(kwloc, e->string),
+					 n->base, depth + 1,
+					 &n->deps[i].schema);
+		}
+		if (r < 0)
+			break;
+		i++;
+	}
+	free(kwloc);
+	return r;
+}
+
 static int compile_object_kw(struct cctx *cc, struct snode *n, int depth)
 {
 	const cJSON *j, *e;
-	size_t i;
 	int r;
 
 	if ((j = cJSON_GetObjectItemCaseSensitive(n->json, "required"))) {
@@ -437,113 +543,20 @@ static int compile_object_kw(struct cctx *cc, struct snode *n, int depth)
 	if ((r = get_count(cc, n, "maxProperties", &n->max_props)) < 0 ||
 	    (r = get_count(cc, n, "minProperties", &n->min_props)) < 0)
 		return r;
-
-	if ((j = cJSON_GetObjectItemCaseSensitive(n->json, "properties"))) {
-		char *kwloc;
-
-		if (!cJSON_IsObject(j))
-			return bad(cc, n->loc,
-				   "'properties' must be an object");
-		n->n_props = (size_t)cJSON_GetArraySize(j);
-		n->props = ccai_xcalloc(n->n_props + 1, sizeof(*n->props));
-		n->prop_names =
-			ccai_xcalloc(n->n_props + 1, sizeof(*n->prop_names));
-		kwloc = loc_join(n->loc, "properties");
-		i = 0;
-		cJSON_ArrayForEach(e, j)
-		{
-			n->props[i].name = e->string;
-			n->prop_names[i] = e->string;
-			r = compile_node(cc, e, loc_join(kwloc, e->string),
-					 n->base, depth + 1,
-					 &n->props[i].schema);
-			if (r < 0)
-				break;
-			i++;
-		}
-		free(kwloc);
-		if (r < 0)
-			return r;
-	}
-
+	if ((j = cJSON_GetObjectItemCaseSensitive(n->json, "properties")) &&
+	    (r = compile_properties(cc, n, j, depth)) < 0)
+		return r;
 	if ((j = cJSON_GetObjectItemCaseSensitive(n->json,
-						  "patternProperties"))) {
-		char *kwloc;
-
-		if (!cJSON_IsObject(j))
-			return bad(cc, n->loc,
-				   "'patternProperties' must be an object");
-		/* sized once: a compiled regex_t is never moved */
-		n->n_pprops = (size_t)cJSON_GetArraySize(j);
-		n->pprops = ccai_xcalloc(n->n_pprops + 1, sizeof(*n->pprops));
-		kwloc = loc_join(n->loc, "patternProperties");
-		i = 0;
-		cJSON_ArrayForEach(e, j)
-		{
-			char *ploc = loc_join(kwloc, e->string);
-
-			r = compile_regex(cc, ploc, e->string,
-					  &n->pprops[i].re);
-			if (r < 0) {
-				free(ploc);
-				break;
-			}
-			r = compile_node(cc, e, ploc, n->base, depth + 1,
-					 &n->pprops[i].schema);
-			if (r < 0)
-				break;
-			i++;
-		}
-		free(kwloc);
-		if (r < 0)
-			return r;
-	}
+						  "patternProperties")) &&
+	    (r = compile_pattern_properties(cc, n, j, depth)) < 0)
+		return r;
 	if ((r = sub(cc, n, "additionalProperties", depth,
 		     &n->additional_props)) < 0 ||
 	    (r = sub(cc, n, "propertyNames", depth, &n->property_names)) < 0)
 		return r;
-
-	if ((j = cJSON_GetObjectItemCaseSensitive(n->json, "dependencies"))) {
-		char *kwloc;
-
-		if (!cJSON_IsObject(j))
-			return bad(cc, n->loc,
-				   "'dependencies' must be an object");
-		n->n_deps = (size_t)cJSON_GetArraySize(j);
-		n->deps = ccai_xcalloc(n->n_deps + 1, sizeof(*n->deps));
-		kwloc = loc_join(n->loc, "dependencies");
-		i = 0;
-		cJSON_ArrayForEach(e, j)
-		{
-			n->deps[i].name = e->string;
-			if (cJSON_IsArray(e)) {
-				const cJSON *f;
-
-				cJSON_ArrayForEach(f, e)
-				{
-					if (!cJSON_IsString(f)) {
-						r = bad(cc, kwloc,
-							"'%s' must be an array "
-							"of strings or a "
-							"schema",
-							e->string);
-						break;
-					}
-				}
-				n->deps[i].names = e;
-			} else {
-				r = compile_node(
-					cc, e, loc_join(kwloc, e->string),
-					n->base, depth + 1, &n->deps[i].schema);
-			}
-			if (r < 0)
-				break;
-			i++;
-		}
-		free(kwloc);
-		if (r < 0)
-			return r;
-	}
+	if ((j = cJSON_GetObjectItemCaseSensitive(n->json, "dependencies")) &&
+	    (r = compile_dependencies(cc, n, j, depth)) < 0)
+		return r;
 	return 0;
 }
 

@@ -714,20 +714,24 @@ static bool eval_array(struct vctx *v, const struct snode *n, const cJSON *inst,
 	return ok;
 }
 
-static bool eval_object(struct vctx *v, const struct snode *n,
-			const cJSON *inst, struct ilist *out)
-{
-	long long count = cJSON_GetArraySize(inst);
-	const cJSON *m, *e;
-	size_t i;
-	bool ok = true;
-
+/*
+ * In the eval_object_* helpers: a check failed; without an issue list
+ * the first failure is the answer, with one every issue is collected.
+ */
 #define FAILED()                      \
 	do {                          \
 		ok = false;           \
 		if (!out)             \
 			return false; \
 	} while (0)
+
+/* required, minProperties and maxProperties of object inst. */
+static bool eval_object_fields(struct vctx *v, const struct snode *n,
+			       const cJSON *inst, struct ilist *out)
+{
+	long long count = cJSON_GetArraySize(inst);
+	const cJSON *e;
+	bool ok = true;
 
 	cJSON_ArrayForEach(e, n->required)
 	{
@@ -750,47 +754,65 @@ static bool eval_object(struct vctx *v, const struct snode *n,
 			  n->max_props == 1 ? "" : "s");
 		FAILED();
 	}
-	cJSON_ArrayForEach(m, inst)
-	{
-		const char *key = m->string ? m->string : "";
-		bool matched = false;
+	return ok;
+}
 
-		for (i = 0; i < n->n_props; i++) {
-			if (strcmp(n->props[i].name, key))
-				continue;
-			matched = true;
-			if (!eval_child(v, n->props[i].schema, m, key, 0, out))
-				FAILED();
-			break;
-		}
-		for (i = 0; i < n->n_pprops; i++) {
-			if (!regex_match(v->s, &n->pprops[i].re, key))
-				continue;
-			matched = true;
-			if (!eval_child(v, n->pprops[i].schema, m, key, 0, out))
-				FAILED();
-		}
-		if (matched || !n->additional_props)
+/*
+ * Member m of object inst against properties, patternProperties and
+ * additionalProperties (an unknown field named with the nearest known).
+ */
+static bool eval_object_member(struct vctx *v, const struct snode *n,
+			       const cJSON *inst, const cJSON *m,
+			       struct ilist *out)
+{
+	const char *key = m->string ? m->string : "";
+	bool matched = false, ok = true;
+	size_t i;
+
+	for (i = 0; i < n->n_props; i++) {
+		if (strcmp(n->props[i].name, key))
 			continue;
-		if (deref(n->additional_props)->is_bool &&
-		    !deref(n->additional_props)->bool_val) {
-			const char *hint = ccai_str_suggest(key, n->prop_names,
-							    n->n_props);
-
-			if (hint)
-				add_issue(v, out, inst, key, 0,
-					  "unknown field '%s' (did you mean "
-					  "'%s'?)",
-					  key, hint);
-			else
-				add_issue(v, out, inst, key, 0,
-					  "unknown field '%s'", key);
+		matched = true;
+		if (!eval_child(v, n->props[i].schema, m, key, 0, out))
 			FAILED();
-		} else if (!eval_child(v, n->additional_props, m, key, 0,
-				       out)) {
-			FAILED();
-		}
+		break;
 	}
+	for (i = 0; i < n->n_pprops; i++) {
+		if (!regex_match(v->s, &n->pprops[i].re, key))
+			continue;
+		matched = true;
+		if (!eval_child(v, n->pprops[i].schema, m, key, 0, out))
+			FAILED();
+	}
+	if (matched || !n->additional_props)
+		return ok;
+	if (deref(n->additional_props)->is_bool &&
+	    !deref(n->additional_props)->bool_val) {
+		const char *hint =
+			ccai_str_suggest(key, n->prop_names, n->n_props);
+
+		if (hint)
+			add_issue(v, out, inst, key, 0,
+				  "unknown field '%s' (did you mean '%s'?)",
+				  key, hint);
+		else
+			add_issue(v, out, inst, key, 0, "unknown field '%s'",
+				  key);
+		FAILED();
+	} else if (!eval_child(v, n->additional_props, m, key, 0, out)) {
+		FAILED();
+	}
+	return ok;
+}
+
+/* dependencies of object inst: required names or a schema per field. */
+static bool eval_object_deps(struct vctx *v, const struct snode *n,
+			     const cJSON *inst, struct ilist *out)
+{
+	const cJSON *e;
+	bool ok = true;
+	size_t i;
+
 	for (i = 0; i < n->n_deps; i++) {
 		const struct sdep *d = &n->deps[i];
 
@@ -813,29 +835,57 @@ static bool eval_object(struct vctx *v, const struct snode *n,
 			FAILED();
 		}
 	}
-	if (n->property_names) {
-		cJSON_ArrayForEach(m, inst)
-		{
-			const char *key = m->string ? m->string : "";
-			cJSON *name = cJSON_CreateStringReference(key);
-			struct ilist sub = { NULL, 0, 0 };
-			bool good = name && eval(v, n->property_names, name,
-						 out ? &sub : NULL);
-
-			if (!good)
-				add_issue(v, out, inst, key, 0,
-					  "invalid field name '%s'%s%s", key,
-					  sub.n ? ": " : "",
-					  sub.n ? sub.v[0].message : "");
-			ilist_release(&sub);
-			cJSON_Delete(name);
-			if (!good)
-				FAILED();
-		}
-	}
-#undef FAILED
 	return ok;
 }
+
+/* propertyNames: every field name of object inst as a string instance. */
+static bool eval_property_names(struct vctx *v, const struct snode *n,
+				const cJSON *inst, struct ilist *out)
+{
+	const cJSON *m;
+	bool ok = true;
+
+	cJSON_ArrayForEach(m, inst)
+	{
+		const char *key = m->string ? m->string : "";
+		cJSON *name = cJSON_CreateStringReference(key);
+		struct ilist sub = { NULL, 0, 0 };
+		bool good = name &&
+			    eval(v, n->property_names, name, out ? &sub : NULL);
+
+		if (!good)
+			add_issue(v, out, inst, key, 0,
+				  "invalid field name '%s'%s%s", key,
+				  sub.n ? ": " : "",
+				  sub.n ? sub.v[0].message : "");
+		ilist_release(&sub);
+		cJSON_Delete(name);
+		if (!good)
+			FAILED();
+	}
+	return ok;
+}
+
+static bool eval_object(struct vctx *v, const struct snode *n,
+			const cJSON *inst, struct ilist *out)
+{
+	const cJSON *m;
+	bool ok = true;
+
+	if (!eval_object_fields(v, n, inst, out))
+		FAILED();
+	cJSON_ArrayForEach(m, inst)
+	{
+		if (!eval_object_member(v, n, inst, m, out))
+			FAILED();
+	}
+	if (!eval_object_deps(v, n, inst, out))
+		FAILED();
+	if (n->property_names && !eval_property_names(v, n, inst, out))
+		FAILED();
+	return ok;
+}
+#undef FAILED
 
 /* Deepest issue, fewest issues: how far a failed branch got. */
 static bool branch_better(const struct ilist *a, const struct ilist *b)

@@ -405,20 +405,78 @@ static bool read_hex(const char *s, int n, uint32_t *out)
 enum { ESC_CHAR, ESC_CLASS, ESC_NCLASS, ESC_ASSERT };
 
 /*
+ * The code point of "\xHH" or "\uHHHH" (c: 'x' or 'u'; x->i just past
+ * it); a surrogate pair of two "\u" escapes is one code point.
+ */
+static int rx_hex_escape(struct rx *x, char c, uint32_t *cp)
+{
+	const char *p = x->p;
+	uint32_t lo;
+
+	if (c == 'x') {
+		if (!read_hex(p + x->i, 2, cp))
+			return rx_fail(x, "'\\x' needs two hex digits");
+		x->i += 2;
+		return 0;
+	}
+	if (p[x->i] == '{')
+		return rx_fail(x, "'\\u{...}' needs the unicode flag");
+	if (!read_hex(p + x->i, 4, cp))
+		return rx_fail(x, "'\\u' needs four hex digits");
+	x->i += 4;
+	if (*cp >= 0xd800 && *cp <= 0xdbff && p[x->i] == '\\' &&
+	    p[x->i + 1] == 'u' && read_hex(p + x->i + 2, 4, &lo) &&
+	    lo >= 0xdc00 && lo <= 0xdfff) {
+		*cp = 0x10000 + ((*cp - 0xd800) << 10) + (lo - 0xdc00);
+		x->i += 6;
+	}
+	if (*cp >= 0xd800 && *cp <= 0xdfff)
+		return rx_fail(x, "lone surrogate '\\u%04X'", (unsigned)*cp);
+	return 0;
+}
+
+/*
+ * An escape of a character with no meaning of its own (c, x->i just past
+ * it): punctuation or any non-ASCII character stands for itself; a
+ * digit is a back-reference and a letter an unknown escape, refused.
+ */
+static int rx_identity_escape(struct rx *x, char c, uint32_t *cp)
+{
+	size_t n;
+
+	if (c >= '1' && c <= '9')
+		return rx_fail(x, "back-references are not supported");
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return rx_fail(x, "unknown escape '\\%c'", c);
+	x->i--;
+	n = utf8_decode(x->p + x->i, cp);
+	if (!n)
+		return rx_fail(x, "it is not valid UTF-8");
+	x->i += n;
+	return 0;
+}
+
+/*
  * One escape; x->i is just past the backslash.  Sets *kind and either *cp
  * (ESC_CHAR, ESC_ASSERT: the letter) or *cl.
  */
 static int rx_escape(struct rx *x, bool in_class, int *kind, uint32_t *cp,
 		     int *cl)
 {
-	const char *p = x->p;
+	static const char letters[] = "nrtfv", chars[] = "\n\r\t\f\v";
+	const char *p = x->p, *l;
 	char c = p[x->i];
-	uint32_t lo;
+	int r;
 
 	if (!c)
 		return rx_fail(x, "it ends with a lone backslash");
 	x->i++;
 	*kind = ESC_CHAR;
+	if ((l = strchr(letters, c)) != NULL) {
+		*cp = (uint32_t)chars[l - letters];
+		return 0;
+	}
 	switch (c) {
 	case 'd':
 	case 'D':
@@ -442,21 +500,6 @@ static int rx_escape(struct rx *x, bool in_class, int *kind, uint32_t *cp,
 		*kind = ESC_ASSERT;
 		*cp = (uint32_t)c;
 		return 0;
-	case 'n':
-		*cp = '\n';
-		return 0;
-	case 'r':
-		*cp = '\r';
-		return 0;
-	case 't':
-		*cp = '\t';
-		return 0;
-	case 'f':
-		*cp = '\f';
-		return 0;
-	case 'v':
-		*cp = '\v';
-		return 0;
 	case '0':
 		if (!in_class || (p[x->i] >= '0' && p[x->i] <= '9'))
 			return rx_fail(x, "'\\0' (NUL or octal) is not "
@@ -472,25 +515,9 @@ static int rx_escape(struct rx *x, bool in_class, int *kind, uint32_t *cp,
 			       "supported",
 			       c);
 	case 'x':
-		if (!read_hex(p + x->i, 2, cp))
-			return rx_fail(x, "'\\x' needs two hex digits");
-		x->i += 2;
-		break;
 	case 'u':
-		if (p[x->i] == '{')
-			return rx_fail(x, "'\\u{...}' needs the unicode flag");
-		if (!read_hex(p + x->i, 4, cp))
-			return rx_fail(x, "'\\u' needs four hex digits");
-		x->i += 4;
-		if (*cp >= 0xd800 && *cp <= 0xdbff && p[x->i] == '\\' &&
-		    p[x->i + 1] == 'u' && read_hex(p + x->i + 2, 4, &lo) &&
-		    lo >= 0xdc00 && lo <= 0xdfff) {
-			*cp = 0x10000 + ((*cp - 0xd800) << 10) + (lo - 0xdc00);
-			x->i += 6;
-		}
-		if (*cp >= 0xd800 && *cp <= 0xdfff)
-			return rx_fail(x, "lone surrogate '\\u%04X'",
-				       (unsigned)*cp);
+		if ((r = rx_hex_escape(x, c, cp)) < 0)
+			return r;
 		break;
 	case 'c':
 		c = p[x->i];
@@ -500,21 +527,7 @@ static int rx_escape(struct rx *x, bool in_class, int *kind, uint32_t *cp,
 		*cp = (uint32_t)c % 32;
 		return 0;
 	default:
-		if (c >= '1' && c <= '9')
-			return rx_fail(x, "back-references are not supported");
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9'))
-			return rx_fail(x, "unknown escape '\\%c'", c);
-		/* identity escape of punctuation or of any non-ASCII char */
-		x->i--;
-		{
-			size_t n = utf8_decode(p + x->i, cp);
-
-			if (!n)
-				return rx_fail(x, "it is not valid UTF-8");
-			x->i += n;
-		}
-		return 0;
+		return rx_identity_escape(x, c, cp);
 	}
 	if (*cp == 0 && !in_class)
 		return rx_fail(x, "NUL characters are not supported outside "
@@ -547,11 +560,123 @@ static int rx_class_atom(struct rx *x, bool *is_class, uint32_t *cp, int *cl,
 	return 0;
 }
 
+/*
+ * The items of a class up to its ']' (x->i at the first): characters
+ * and ranges, and shorthand classes, into pos; a negated shorthand
+ * (\D, \W, \S) sets its flag in ncl instead.
+ */
+static int rx_class_items(struct rx *x, struct cset *pos, bool *ncl)
+{
+	for (;;) {
+		bool a_cls, a_neg = false, b_cls, b_neg = false;
+		uint32_t a, b;
+		int a_cl = 0, b_cl = 0;
+
+		if (!x->p[x->i])
+			return rx_fail(x, "a class '[' is not closed");
+		if (x->p[x->i] == ']') {
+			x->i++;
+			return 0;
+		}
+		if (rx_class_atom(x, &a_cls, &a, &a_cl, &a_neg) < 0)
+			return -1;
+		if (a_cls) {
+			if (a_neg)
+				ncl[a_cl] = true;
+			else
+				cset_add_class(pos, a_cl, x->utf8);
+			continue;
+		}
+		if (x->p[x->i] != '-' || !x->p[x->i + 1] ||
+		    x->p[x->i + 1] == ']') {
+			cset_add(pos, a, a);
+			continue;
+		}
+		x->i++;
+		if (rx_class_atom(x, &b_cls, &b, &b_cl, &b_neg) < 0)
+			return -1;
+		if (b_cls) {
+			/* Annex B: "[a-\d]" is 'a', '-' and the class */
+			cset_add(pos, a, a);
+			cset_add(pos, '-', '-');
+			if (b_neg)
+				ncl[b_cl] = true;
+			else
+				cset_add_class(pos, b_cl, x->utf8);
+			continue;
+		}
+		if (a > b)
+			return rx_fail(x, "a class range is out of order");
+		cset_add(pos, a, b);
+	}
+}
+
+/* [a\D]: 'a' or a non-digit, as an alternation. */
+static int rx_emit_union(struct rx *x, const struct cset *pos, const bool *ncl)
+{
+	bool first = true;
+	int k;
+
+	ccai_buf_putc(x->out, '(');
+	if (pos->n) {
+		if (rx_emit_set(x, pos, false) < 0)
+			return -1;
+		first = false;
+	}
+	for (k = 0; k < CL_COUNT; k++) {
+		if (!ncl[k])
+			continue;
+		if (!first)
+			ccai_buf_putc(x->out, '|');
+		first = false;
+		if (rx_emit_class(x, k, true) < 0)
+			return -1;
+	}
+	ccai_buf_putc(x->out, ')');
+	return 0;
+}
+
+/* [^a\S] = whitespace but not 'a': intersect, then subtract. */
+static int rx_emit_difference(struct rx *x, const struct cset *pos,
+			      const bool *ncl)
+{
+	struct cset acc = { NULL, 0, 0 }, tmp = { NULL, 0, 0 };
+	struct cset cls = { NULL, 0, 0 };
+	bool have = false;
+	int k, r;
+
+	for (k = 0; k < CL_COUNT; k++) {
+		if (!ncl[k])
+			continue;
+		cset_release(&cls);
+		cset_add_class(&cls, k, x->utf8);
+		if (!have) {
+			acc = cls;
+			cls.r = NULL;
+			cls.n = cls.alloc = 0;
+			have = true;
+			continue;
+		}
+		cset_release(&tmp);
+		cset_intersect(&tmp, &acc, &cls);
+		cset_release(&acc);
+		acc = tmp;
+		tmp.r = NULL;
+		tmp.n = tmp.alloc = 0;
+	}
+	cset_subtract(&tmp, &acc, pos);
+	cset_normalize(&tmp);
+	r = rx_emit_set(x, &tmp, false);
+	cset_release(&acc);
+	cset_release(&tmp);
+	cset_release(&cls);
+	return r;
+}
+
 /* A class "[...]"; x->i is at the '['. */
 static int rx_class(struct rx *x)
 {
-	struct cset pos = { NULL, 0, 0 }, acc = { NULL, 0, 0 };
-	struct cset tmp = { NULL, 0, 0 }, cls = { NULL, 0, 0 };
+	struct cset pos = { NULL, 0, 0 };
 	bool negate = false, ncl[CL_COUNT] = { false };
 	size_t nneg = 0;
 	int r = -1, k;
@@ -561,114 +686,19 @@ static int rx_class(struct rx *x)
 		negate = true;
 		x->i++;
 	}
-	for (;;) {
-		bool a_cls, a_neg = false, b_cls, b_neg = false;
-		uint32_t a, b;
-		int a_cl = 0, b_cl = 0;
-
-		if (!x->p[x->i]) {
-			r = rx_fail(x, "a class '[' is not closed");
-			goto out;
-		}
-		if (x->p[x->i] == ']') {
-			x->i++;
-			break;
-		}
-		if (rx_class_atom(x, &a_cls, &a, &a_cl, &a_neg) < 0)
-			goto out;
-		if (a_cls) {
-			if (a_neg)
-				ncl[a_cl] = true;
-			else
-				cset_add_class(&pos, a_cl, x->utf8);
-			continue;
-		}
-		if (x->p[x->i] != '-' || !x->p[x->i + 1] ||
-		    x->p[x->i + 1] == ']') {
-			cset_add(&pos, a, a);
-			continue;
-		}
-		x->i++;
-		if (rx_class_atom(x, &b_cls, &b, &b_cl, &b_neg) < 0)
-			goto out;
-		if (b_cls) {
-			/* Annex B: "[a-\d]" is 'a', '-' and the class */
-			cset_add(&pos, a, a);
-			cset_add(&pos, '-', '-');
-			if (b_neg)
-				ncl[b_cl] = true;
-			else
-				cset_add_class(&pos, b_cl, x->utf8);
-			continue;
-		}
-		if (a > b) {
-			r = rx_fail(x, "a class range is out of order");
-			goto out;
-		}
-		cset_add(&pos, a, b);
-	}
+	if ((r = rx_class_items(x, &pos, ncl)) < 0)
+		goto out;
 	cset_normalize(&pos);
 	for (k = 0; k < CL_COUNT; k++)
 		nneg += ncl[k];
-	if (!nneg) {
+	if (!nneg)
 		r = rx_emit_set(x, &pos, negate);
-		goto out;
-	}
-	if (!negate) {
-		/* [a\D]: 'a' or a non-digit, as an alternation */
-		bool first = true;
-
-		ccai_buf_putc(x->out, '(');
-		if (pos.n) {
-			if (rx_emit_set(x, &pos, false) < 0)
-				goto out;
-			first = false;
-		}
-		for (k = 0; k < CL_COUNT; k++) {
-			if (!ncl[k])
-				continue;
-			if (!first)
-				ccai_buf_putc(x->out, '|');
-			first = false;
-			if (rx_emit_class(x, k, true) < 0)
-				goto out;
-		}
-		ccai_buf_putc(x->out, ')');
-		r = 0;
-		goto out;
-	}
-	/* [^a\S] = whitespace but not 'a': intersect, then subtract */
-	{
-		bool have = false;
-
-		for (k = 0; k < CL_COUNT; k++) {
-			if (!ncl[k])
-				continue;
-			cset_release(&cls);
-			cset_add_class(&cls, k, x->utf8);
-			if (!have) {
-				acc = cls;
-				cls.r = NULL;
-				cls.n = cls.alloc = 0;
-				have = true;
-				continue;
-			}
-			cset_release(&tmp);
-			cset_intersect(&tmp, &acc, &cls);
-			cset_release(&acc);
-			acc = tmp;
-			tmp.r = NULL;
-			tmp.n = tmp.alloc = 0;
-		}
-	}
-	cset_subtract(&tmp, &acc, &pos);
-	cset_normalize(&tmp);
-	r = rx_emit_set(x, &tmp, false);
+	else if (!negate)
+		r = rx_emit_union(x, &pos, ncl);
+	else
+		r = rx_emit_difference(x, &pos, ncl);
 out:
 	cset_release(&pos);
-	cset_release(&acc);
-	cset_release(&tmp);
-	cset_release(&cls);
 	return r;
 }
 
@@ -704,17 +734,174 @@ static int rx_dot(struct rx *x)
 	return r;
 }
 
+/*
+ * An escape outside a class; x->i is at the backslash.  *assertion: it
+ * was \b or \B, no atom (nothing may repeat it).
+ */
+static int rx_atom_escape(struct rx *x, bool *assertion)
+{
+	int kind, cl, r;
+	uint32_t cp;
+
+	x->i++;
+	*assertion = false;
+	if ((r = rx_escape(x, false, &kind, &cp, &cl)) < 0)
+		return r;
+	if (kind == ESC_CLASS || kind == ESC_NCLASS)
+		return rx_emit_class(x, cl, kind == ESC_NCLASS);
+	if (kind == ESC_ASSERT) {
+		/* GNU regex knows \b and \B */
+		ccai_buf_putc(x->out, '\\');
+		ccai_buf_putc(x->out, (char)cp);
+		*assertion = true;
+		return 0;
+	}
+	rx_lit(x, cp);
+	return 0;
+}
+
+/*
+ * A group's opener "(", "(?:" or "(?<name>" read (x->i at the '(', then
+ * past the opener); lookarounds and other "(?" groups are refused.
+ */
+static int rx_group(struct rx *x)
+{
+	const char *pattern = x->p, *g;
+
+	x->i++;
+	if (pattern[x->i] != '?')
+		return 0;
+	g = pattern + x->i + 1;
+	if (g[0] == ':') {
+		x->i += 2;
+		return 0;
+	}
+	if (g[0] == '=' || g[0] == '!')
+		return rx_fail(x, "lookahead '(?%c' is not supported", g[0]);
+	if (g[0] == '<' && (g[1] == '=' || g[1] == '!'))
+		return rx_fail(x, "lookbehind '(?<%c' is not supported", g[1]);
+	if (g[0] == '<' && g[1] != '>' && strchr(g, '>')) {
+		/* a named group is a plain group */
+		x->i = (size_t)(strchr(g, '>') - pattern) + 1;
+		return 0;
+	}
+	return rx_fail(x, "unknown group '(?%.1s'", g);
+}
+
+/*
+ * A '{' (x->i at it): 0 for a literal (Annex B), 1 for a quantifier
+ * "{n}", "{n,}" or "{n,m}" after an atom (was_atom), checked as ECMA
+ * and regcomp would, with *times the copies it makes of what it repeats.
+ */
+static int rx_brace(struct rx *x, bool was_atom, unsigned long *times)
+{
+	const char *q = x->p + x->i;
+	size_t n = quantifier_len(q);
+	unsigned long lo, hi;
+	char *end;
+
+	if (!n) {
+		ccai_buf_puts(x->out, "\\{"); /* Annex B literal */
+		x->i++;
+		return 0;
+	}
+	if (!was_atom)
+		return rx_fail(x, "it has nothing to repeat before '%.*s'",
+			       (int)n, q);
+	/* what ECMA and regcomp refuse, with why */
+	lo = strtoul(q + 1, &end, 10);
+	hi = *end == ',' && end[1] != '}' ? strtoul(end + 1, NULL, 10) : lo;
+	if (hi < lo)
+		return rx_fail(x,
+			       "its quantifier '%.*s' has its numbers out of "
+			       "order",
+			       (int)n, q);
+	if (lo > RE_DUP_MAX || hi > RE_DUP_MAX)
+		return rx_fail(x,
+			       "its quantifier '%.*s' repeats more than %d "
+			       "times",
+			       (int)n, q, RE_DUP_MAX);
+	/* "{n,}" is n copies and a star */
+	*times = *end == ',' && end[1] == '}' ? lo + 1 : hi;
+	ccai_buf_add(x->out, q, n);
+	x->i += n;
+	if (x->p[x->i] == '?')
+		x->i++; /* lazy: same matches */
+	return 1;
+}
+
+/*
+ * The copies regcomp will make, counted as the translation goes:
+ * copies[d] of the atoms read in open group d (0: outside any), last
+ * those of what came last (an atom or a closed group).
+ */
+struct rx_copies {
+	size_t copies[RX_MAX_DEPTH + 1];
+	size_t last;
+	int depth;
+};
+
+/*
+ * Counts what was just read: one atom (one), or times copies of what
+ * came last (a quantifier); fails when the whole comes to more than
+ * RX_MAX_COPIES.
+ */
+static int rx_count(struct rx *x, struct rx_copies *k, bool one,
+		    unsigned long times)
+{
+	size_t total = 0;
+	int d;
+
+	if (one) {
+		k->last = 1;
+		k->copies[k->depth]++;
+	} else if (times > 1) {
+		if (times > RX_MAX_COPIES || k->last > RX_MAX_COPIES / times)
+			goto too_many;
+		k->copies[k->depth] += k->last * (times - 1);
+		k->last *= times;
+	}
+	for (d = 0; d <= k->depth; d++)
+		total += k->copies[d];
+	if (total <= RX_MAX_COPIES)
+		return 0;
+too_many:
+	return rx_fail(x,
+		       "its repetitions come to more than %d copies of its "
+		       "parts, more than a POSIX regex compiles in reasonable "
+		       "memory",
+		       RX_MAX_COPIES);
+}
+
+/*
+ * A '*', '+' or '?' (x->i at it) after an atom (was_atom); *times: the
+ * copies it makes of what it repeats (x+ is x x*).
+ */
+static int rx_star(struct rx *x, bool was_atom, unsigned long *times)
+{
+	char c = x->p[x->i];
+
+	if (!was_atom)
+		return rx_fail(x, "it has nothing to repeat before '%c'", c);
+	*times = c == '+' ? 2 : 1;
+	ccai_buf_putc(x->out, c);
+	x->i++;
+	if (x->p[x->i] == '?')
+		x->i++; /* lazy: whether it matches is the same */
+	return 0;
+}
+
 int ccai_schema_regex_translate(struct ccai_buf *out, const char *pattern,
 				bool utf8, struct ccai_error *err)
 {
 	struct rx x = { pattern, 0, utf8, out, err };
-	int depth = 0, kind, cl, d;
+	struct rx_copies k = { { 0 }, 0, 0 };
 	bool atom = false; /* what came last may take a quantifier */
-	/* copies of atoms so far, per open group, and in what came last */
-	size_t copies[RX_MAX_DEPTH + 1] = { 0 }, last = 0, total;
+	bool assertion;
 	unsigned long times;
 	uint32_t cp;
 	size_t n;
+	int r;
 
 	while (pattern[x.i]) {
 		char c = pattern[x.i];
@@ -724,118 +911,40 @@ int ccai_schema_regex_translate(struct ccai_buf *out, const char *pattern,
 		times = 1; /* copies a quantifier makes of what came last */
 		switch (c) {
 		case '\\':
-			x.i++;
-			if (rx_escape(&x, false, &kind, &cp, &cl) < 0)
+			if (rx_atom_escape(&x, &assertion) < 0)
 				return CCAI_EINVALID;
-			if (kind == ESC_CLASS || kind == ESC_NCLASS) {
-				if (rx_emit_class(&x, cl, kind == ESC_NCLASS) <
-				    0)
-					return CCAI_EINVALID;
-			} else if (kind == ESC_ASSERT) {
-				/* GNU regex knows \b and \B */
-				ccai_buf_putc(out, '\\');
-				ccai_buf_putc(out, (char)cp);
-				atom = false;
-				one = false;
-			} else {
-				rx_lit(&x, cp);
-			}
+			atom = one = !assertion; /* \b and \B are no atoms */
 			break;
 		case '[':
 			if (rx_class(&x) < 0)
 				return CCAI_EINVALID;
 			break;
 		case '(':
-			x.i++;
-			if (pattern[x.i] == '?') {
-				const char *g = pattern + x.i + 1;
-
-				if (g[0] == ':') {
-					x.i += 2;
-				} else if (g[0] == '=' || g[0] == '!') {
-					return rx_fail(&x,
-						       "lookahead '(?%c' is "
-						       "not supported",
-						       g[0]);
-				} else if (g[0] == '<' &&
-					   (g[1] == '=' || g[1] == '!')) {
-					return rx_fail(&x,
-						       "lookbehind '(?<%c' is "
-						       "not supported",
-						       g[1]);
-				} else if (g[0] == '<' && g[1] != '>' &&
-					   strchr(g, '>')) {
-					/* a named group is a plain group */
-					x.i = (size_t)(strchr(g, '>') -
-						       pattern) +
-					      1;
-				} else {
-					return rx_fail(&x,
-						       "unknown group '(?%.1s'",
-						       g);
-				}
-			}
-			if (depth >= RX_MAX_DEPTH)
+			if (rx_group(&x) < 0)
+				return CCAI_EINVALID;
+			if (k.depth >= RX_MAX_DEPTH)
 				return rx_fail(&x,
 					       "its groups are nested deeper "
 					       "than %d",
 					       RX_MAX_DEPTH);
 			ccai_buf_putc(out, '(');
-			copies[++depth] = 0;
-			atom = false;
-			one = false;
+			k.copies[++k.depth] = 0;
+			atom = one = false;
 			break;
 		case ')':
-			if (!depth)
+			if (!k.depth)
 				return rx_fail(&x, "it has an unmatched ')'");
-			last = copies[depth--];
-			copies[depth] += last;
+			k.last = k.copies[k.depth--];
+			k.copies[k.depth] += k.last;
 			one = false;
 			ccai_buf_putc(out, ')');
 			x.i++;
 			break;
 		case '{':
-			n = quantifier_len(pattern + x.i);
-			if (n) {
-				char *end;
-				unsigned long lo, hi;
-
-				if (!was_atom)
-					return rx_fail(&x,
-						       "it has nothing to "
-						       "repeat before '%.*s'",
-						       (int)n, pattern + x.i);
-				atom = false;
-				one = false;
-				/* what ECMA and regcomp refuse, with why */
-				lo = strtoul(pattern + x.i + 1, &end, 10);
-				hi = *end == ',' && end[1] != '}'
-					     ? strtoul(end + 1, NULL, 10)
-					     : lo;
-				if (hi < lo)
-					return rx_fail(&x,
-						       "its quantifier '%.*s' "
-						       "has its numbers out of "
-						       "order",
-						       (int)n, pattern + x.i);
-				if (lo > RE_DUP_MAX || hi > RE_DUP_MAX)
-					return rx_fail(&x,
-						       "its quantifier '%.*s' "
-						       "repeats more than %d "
-						       "times",
-						       (int)n, pattern + x.i,
-						       RE_DUP_MAX);
-				/* "{n,}" is n copies and a star */
-				times = *end == ',' && end[1] == '}' ? lo + 1
-								     : hi;
-				ccai_buf_add(out, pattern + x.i, n);
-				x.i += n;
-				if (pattern[x.i] == '?')
-					x.i++; /* lazy: same matches */
-			} else {
-				ccai_buf_puts(out, "\\{"); /* Annex B literal */
-				x.i++;
-			}
+			if ((r = rx_brace(&x, was_atom, &times)) < 0)
+				return CCAI_EINVALID;
+			if (r)
+				atom = one = false;
 			break;
 		case '}':
 			ccai_buf_puts(out, "\\}");
@@ -844,19 +953,9 @@ int ccai_schema_regex_translate(struct ccai_buf *out, const char *pattern,
 		case '*':
 		case '+':
 		case '?':
-			if (!was_atom)
-				return rx_fail(
-					&x,
-					"it has nothing to repeat before "
-					"'%c'",
-					c);
-			atom = false;
-			one = false;
-			times = c == '+' ? 2 : 1; /* x+ is x x* */
-			ccai_buf_putc(out, c);
-			x.i++;
-			if (pattern[x.i] == '?')
-				x.i++; /* lazy: whether it matches is the same */
+			if (rx_star(&x, was_atom, &times) < 0)
+				return CCAI_EINVALID;
+			atom = one = false;
 			break;
 		case '.':
 			if (rx_dot(&x) < 0)
@@ -866,8 +965,8 @@ int ccai_schema_regex_translate(struct ccai_buf *out, const char *pattern,
 		case '^':
 		case '$':
 		case '|':
-			atom = false; /* an assertion or a new alternative */
-			one = false;
+			/* an assertion or a new alternative */
+			atom = one = false;
 			ccai_buf_putc(out, c);
 			x.i++;
 			break;
@@ -883,28 +982,10 @@ int ccai_schema_regex_translate(struct ccai_buf *out, const char *pattern,
 			rx_lit(&x, cp);
 			break;
 		}
-		if (one) {
-			last = 1;
-			copies[depth]++;
-		} else if (times > 1) {
-			if (times > RX_MAX_COPIES ||
-			    last > RX_MAX_COPIES / times)
-				goto too_many;
-			copies[depth] += last * (times - 1);
-			last *= times;
-		}
-		for (total = 0, d = 0; d <= depth; d++)
-			total += copies[d];
-		if (total > RX_MAX_COPIES)
-			goto too_many;
+		if (rx_count(&x, &k, one, times) < 0)
+			return CCAI_EINVALID;
 	}
-	if (depth)
+	if (k.depth)
 		return rx_fail(&x, "it has an unmatched '('");
 	return 0;
-too_many:
-	return rx_fail(&x,
-		       "its repetitions come to more than %d copies of its "
-		       "parts, more than a POSIX regex compiles in reasonable "
-		       "memory",
-		       RX_MAX_COPIES);
 }
