@@ -545,6 +545,63 @@ static cJSON *new_message(struct ccai_emu_req *rq, const char *conv,
 	return m;
 }
 
+/*
+ * The automated agent's canned reply to an end user's text, into an
+ * analyzeContent answer out; the reply is message seq + 1 of conv.
+ */
+static void add_automated_reply(struct ccai_emu_req *rq, cJSON *out,
+				const char *conv, const char *text,
+				const char *lang, size_t seq)
+{
+	char *reply = ccai_xasprintf("You said: %s (a canned reply from the "
+				     "emulator's automated agent)",
+				     text);
+	cJSON *aar = cJSON_AddObjectToObject(out, "automatedAgentReply");
+	cJSON *dir = cJSON_AddObjectToObject(aar, "detectIntentResponse");
+	cJSON *qr = cJSON_AddObjectToObject(dir, "queryResult");
+	char rid[37];
+
+	ccai_emu_rand_uuid(rid);
+	cJSON_AddStringToObject(dir, "responseId", rid);
+	cJSON_AddStringToObject(qr, "queryText", text);
+	cJSON_AddStringToObject(qr, "fulfillmentText", reply);
+	cJSON_AddStringToObject(qr, "languageCode", lang);
+	cJSON_AddStringToObject(aar, "automatedAgentReplyType", "FINAL");
+	cJSON_AddStringToObject(out, "replyText", reply);
+	cJSON_Delete(new_message(rq, conv, NULL, "AUTOMATED_AGENT", reply, lang,
+				 seq + 1));
+	free(reply);
+}
+
+/* Canned smart replies for the human agent, into an analyzeContent
+ * answer out whose message is the seq-th of its conversation. */
+static void add_smart_replies(cJSON *out, size_t seq)
+{
+	static const char *const canned[] = {
+		"Thanks for reaching out!", "Let me check that for you.",
+		"Is there anything else I can help with?"
+	};
+	cJSON *res = cJSON_AddArrayToObject(out, "humanAgentSuggestionResults");
+	cJSON *one = cJSON_CreateObject();
+	cJSON *ssr =
+		cJSON_AddObjectToObject(one, "suggestSmartRepliesResponse");
+	cJSON *ans = cJSON_AddArrayToObject(ssr, "smartReplyAnswers");
+	size_t i;
+
+	for (i = 0; i < CCAI_ARRAY_SIZE(canned); i++) {
+		cJSON *a = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(a, "reply", canned[i]);
+		cJSON_AddNumberToObject(a, "confidence", 0.9 - 0.2 * (double)i);
+		cJSON_AddItemToArray(ans, a);
+	}
+	cJSON_AddStringToObject(
+		ssr, "latestMessage",
+		ccai_json_str(ccai_json_path(out, "message"), "name"));
+	cJSON_AddNumberToObject(ssr, "contextSize", (double)seq + 1);
+	cJSON_AddItemToArray(res, one);
+}
+
 void ccai_emu_h_analyze_content(struct ccai_emu_req *rq,
 				struct ccai_emu_resp *rs)
 {
@@ -608,58 +665,11 @@ void ccai_emu_h_analyze_content(struct ccai_emu_req *rq,
 					  text ? text : "", lang, seq));
 	if (!strcmp(role, "END_USER") &&
 	    ccai_json_path(ccai_json_path(prec, "r"),
-			   "automatedAgentConfig.agent")) {
-		char *reply = ccai_xasprintf("You said: %s (a canned reply "
-					     "from the emulator's automated "
-					     "agent)",
-					     text ? text : "");
-		cJSON *aar =
-			cJSON_AddObjectToObject(out, "automatedAgentReply");
-		cJSON *dir =
-			cJSON_AddObjectToObject(aar, "detectIntentResponse");
-		cJSON *qr = cJSON_AddObjectToObject(dir, "queryResult");
-		char rid[37];
-
-		ccai_emu_rand_uuid(rid);
-		cJSON_AddStringToObject(dir, "responseId", rid);
-		cJSON_AddStringToObject(qr, "queryText", text ? text : "");
-		cJSON_AddStringToObject(qr, "fulfillmentText", reply);
-		cJSON_AddStringToObject(qr, "languageCode", lang);
-		cJSON_AddStringToObject(aar, "automatedAgentReplyType",
-					"FINAL");
-		cJSON_AddStringToObject(out, "replyText", reply);
-		cJSON_Delete(new_message(rq, conv, NULL, "AUTOMATED_AGENT",
-					 reply, lang, seq + 1));
-		free(reply);
-	} else if (!strcmp(role, "END_USER") &&
-		   has_smart_reply(ccai_json_path(prec, "r"))) {
-		cJSON *res = cJSON_AddArrayToObject(
-			out, "humanAgentSuggestionResults");
-		cJSON *one = cJSON_CreateObject();
-		cJSON *ssr = cJSON_AddObjectToObject(
-			one, "suggestSmartRepliesResponse");
-		cJSON *ans = cJSON_AddArrayToObject(ssr, "smartReplyAnswers");
-		static const char *const canned[] = {
-			"Thanks for reaching out!",
-			"Let me check that for you.",
-			"Is there anything else I can help with?"
-		};
-		size_t i;
-
-		for (i = 0; i < CCAI_ARRAY_SIZE(canned); i++) {
-			cJSON *a = cJSON_CreateObject();
-
-			cJSON_AddStringToObject(a, "reply", canned[i]);
-			cJSON_AddNumberToObject(a, "confidence",
-						0.9 - 0.2 * (double)i);
-			cJSON_AddItemToArray(ans, a);
-		}
-		cJSON_AddStringToObject(
-			ssr, "latestMessage",
-			ccai_json_str(ccai_json_path(out, "message"), "name"));
-		cJSON_AddNumberToObject(ssr, "contextSize", (double)seq + 1);
-		cJSON_AddItemToArray(res, one);
-	}
+			   "automatedAgentConfig.agent"))
+		add_automated_reply(rq, out, conv, text ? text : "", lang, seq);
+	else if (!strcmp(role, "END_USER") &&
+		 has_smart_reply(ccai_json_path(prec, "r")))
+		add_smart_replies(out, seq);
 	if (req_id) {
 		cJSON *reqs =
 			cJSON_GetObjectItemCaseSensitive(meta, "requests");

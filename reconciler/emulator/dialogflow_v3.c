@@ -560,6 +560,41 @@ static long long session_ttl(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 	return (long long)(secs * 1000.0 + 0.5);
 }
 
+/*
+ * A DetectIntentResponse: the agent's canned reply to text (may be "")
+ * on page, matched by no intent.
+ */
+static cJSON *detect_intent_response(const char *text, const char *lang,
+				     const char *reply, const char *page)
+{
+	cJSON *out, *qr, *msgs, *m, *cp;
+	char id[37];
+
+	ccai_emu_rand_uuid(id);
+	out = cJSON_CreateObject();
+	cJSON_AddStringToObject(out, "responseId", id);
+	qr = cJSON_AddObjectToObject(out, "queryResult");
+	if (*text)
+		cJSON_AddStringToObject(qr, "text", text);
+	cJSON_AddStringToObject(qr, "languageCode", lang);
+	msgs = cJSON_AddArrayToObject(qr, "responseMessages");
+	m = cJSON_CreateObject();
+	cJSON_AddItemToArray(
+		cJSON_AddArrayToObject(cJSON_AddObjectToObject(m, "text"),
+				       "text"),
+		cJSON_CreateString(reply));
+	cJSON_AddItemToArray(msgs, m);
+	cp = cJSON_AddObjectToObject(qr, "currentPage");
+	cJSON_AddStringToObject(cp, "name", page);
+	cJSON_AddStringToObject(cp, "displayName", "Start Page");
+	cJSON_AddNumberToObject(qr, "intentDetectionConfidence", 0.3);
+	m = cJSON_AddObjectToObject(qr, "match");
+	cJSON_AddStringToObject(m, "matchType", "NO_MATCH");
+	cJSON_AddNumberToObject(m, "confidence", 0.3);
+	cJSON_AddStringToObject(out, "responseType", "FINAL");
+	return out;
+}
+
 void ccai_emu_h_cx_detect_intent(struct ccai_emu_req *rq,
 				 struct ccai_emu_resp *rs)
 {
@@ -572,8 +607,8 @@ void ccai_emu_h_cx_detect_intent(struct ccai_emu_req *rq,
 	char *agent = ccai_xasprintf("projects/%s/locations/%s/agents/%s",
 				     rq->project, rq->caps[1], rq->caps[2]);
 	char *session = ccai_xasprintf("%s/sessions/%s", agent, sid);
-	char *reply, id[37], *page;
-	cJSON *arec, *turns, *out, *qr, *msgs, *m, *cp;
+	char *reply, *page;
+	cJSON *arec, *turns;
 	const cJSON *a;
 	bool logging, exports;
 	long long ttl_ms;
@@ -636,29 +671,8 @@ void ccai_emu_h_cx_detect_intent(struct ccai_emu_req *rq,
 			      ccai_json_str(a, "startFlow"));
 	ccai_emu_store_unlock(st);
 
-	ccai_emu_rand_uuid(id);
-	out = cJSON_CreateObject();
-	cJSON_AddStringToObject(out, "responseId", id);
-	qr = cJSON_AddObjectToObject(out, "queryResult");
-	if (*text)
-		cJSON_AddStringToObject(qr, "text", text);
-	cJSON_AddStringToObject(qr, "languageCode", lang);
-	msgs = cJSON_AddArrayToObject(qr, "responseMessages");
-	m = cJSON_CreateObject();
-	cJSON_AddItemToArray(
-		cJSON_AddArrayToObject(cJSON_AddObjectToObject(m, "text"),
-				       "text"),
-		cJSON_CreateString(reply));
-	cJSON_AddItemToArray(msgs, m);
-	cp = cJSON_AddObjectToObject(qr, "currentPage");
-	cJSON_AddStringToObject(cp, "name", page);
-	cJSON_AddStringToObject(cp, "displayName", "Start Page");
-	cJSON_AddNumberToObject(qr, "intentDetectionConfidence", 0.3);
-	m = cJSON_AddObjectToObject(qr, "match");
-	cJSON_AddStringToObject(m, "matchType", "NO_MATCH");
-	cJSON_AddNumberToObject(m, "confidence", 0.3);
-	cJSON_AddStringToObject(out, "responseType", "FINAL");
-	ccai_emu_reply_json(rs, 200, out);
+	ccai_emu_reply_json(rs, 200,
+			    detect_intent_response(text, lang, reply, page));
 	free(page);
 	free(reply);
 out:

@@ -114,8 +114,8 @@ static void faults_init(struct ccai_emu_faults *f)
 	f->retry_after_s = -1;
 }
 
-int ccai_emu_faults_parse(struct ccai_emu_faults *f, const char *spec,
-			  struct ccai_error *err)
+/* An unknown fault key k: the error, with the nearest known key. */
+static int unknown_fault(const char *k, struct ccai_error *err)
 {
 	static const char *const keys[] = {
 		"error-rate",
@@ -136,6 +136,94 @@ int ccai_emu_faults_parse(struct ccai_emu_faults *f, const char *spec,
 		"service-error-160009",
 		"seed",
 	};
+	const char *s = ccai_str_suggest(k, keys, CCAI_ARRAY_SIZE(keys));
+
+	if (s)
+		return ccai_error_set(err, CCAI_EINVALID,
+				      "unknown fault '%s' (did "
+				      "you mean '%s'?)",
+				      k, s);
+	return ccai_error_set(err, CCAI_EINVALID,
+			      "unknown fault '%s' (known: "
+			      "error-rate, error-codes, "
+			      "lost-response-rate, latency, jitter, "
+			      "operation-polls, iam-conflict-rate, "
+			      "consistency-delay, retry-after, "
+			      "list-staleness, operation-time, "
+			      "omit-logging-settings, "
+			      "insights-own-ids, "
+			      "service-in-progress, "
+			      "service-precondition, "
+			      "service-error-160009, seed)",
+			      k);
+}
+
+/* Sets the fault named k in n from its value text v. */
+static int parse_fault(struct ccai_emu_faults *n, const char *k, const char *v,
+		       struct ccai_error *err)
+{
+	long long ll;
+	int r = 0;
+
+	if (!strcmp(k, "error-rate"))
+		r = parse_rate(k, v, &n->error_rate, err);
+	else if (!strcmp(k, "lost-response-rate"))
+		r = parse_rate(k, v, &n->lost_rate, err);
+	else if (!strcmp(k, "iam-conflict-rate"))
+		r = parse_rate(k, v, &n->iam_conflict_rate, err);
+	else if (!strcmp(k, "error-codes"))
+		r = parse_codes(n, v, err);
+	else if (!strcmp(k, "latency"))
+		r = parse_ms(k, v, &n->latency_ms, err);
+	else if (!strcmp(k, "jitter"))
+		r = parse_ms(k, v, &n->jitter_ms, err);
+	else if (!strcmp(k, "consistency-delay"))
+		r = parse_ms(k, v, &n->consistency_ms, err);
+	else if (!strcmp(k, "list-staleness"))
+		r = parse_ms(k, v, &n->list_staleness_ms, err);
+	else if (!strcmp(k, "operation-time"))
+		r = parse_ms(k, v, &n->op_time_ms, err);
+	else if (!strcmp(k, "omit-logging-settings"))
+		r = parse_bool(k, v, &n->omit_logging_settings, err);
+	else if (!strcmp(k, "insights-own-ids"))
+		r = parse_bool(k, v, &n->insights_own_ids, err);
+	else if (!strcmp(k, "service-in-progress"))
+		r = parse_count(k, v, &n->su_in_progress, err);
+	else if (!strcmp(k, "service-precondition"))
+		r = parse_count(k, v, &n->su_precondition, err);
+	else if (!strcmp(k, "service-error-160009"))
+		r = parse_count(k, v, &n->su_160009, err);
+	else if (!strcmp(k, "retry-after")) {
+		r = parse_ms(k, v, &ll, err);
+		n->retry_after_s = (ll + 999) / 1000;
+	} else if (!strcmp(k, "operation-polls")) {
+		if (ccai_parse_int(v, &n->op_polls) < 0 || n->op_polls < 0 ||
+		    n->op_polls > 1000)
+			r = ccai_error_set(err, CCAI_EINVALID,
+					   "fault 'operation-polls' "
+					   "needs a count (0 to "
+					   "1000), not '%s'",
+					   v);
+	} else if (!strcmp(k, "seed")) {
+		char *end;
+
+		errno = 0;
+		n->seed = strtoull(v, &end, 10);
+		if (errno || end == v || *end || *v == '-')
+			r = ccai_error_set(err, CCAI_EINVALID,
+					   "fault 'seed' needs a "
+					   "number, not '%s'",
+					   v);
+		n->has_seed = true;
+	} else {
+		r = unknown_fault(k, err);
+	}
+	return r;
+}
+
+int ccai_emu_faults_parse(struct ccai_emu_faults *f, const char *spec,
+			  struct ccai_error *err)
+{
 	struct ccai_emu_faults n;
 	char *copy, *save = NULL, *item;
 	int r = 0;
@@ -145,8 +233,6 @@ int ccai_emu_faults_parse(struct ccai_emu_faults *f, const char *spec,
 	for (item = strtok_r(copy, ", \t\r\n", &save); item && r == 0;
 	     item = strtok_r(NULL, ", \t\r\n", &save)) {
 		char *eq = strchr(item, '=');
-		const char *k = item, *v;
-		long long ll;
 
 		if (!eq) {
 			r = ccai_error_set(err, CCAI_EINVALID,
@@ -156,82 +242,7 @@ int ccai_emu_faults_parse(struct ccai_emu_faults *f, const char *spec,
 			break;
 		}
 		*eq = '\0';
-		v = eq + 1;
-		if (!strcmp(k, "error-rate"))
-			r = parse_rate(k, v, &n.error_rate, err);
-		else if (!strcmp(k, "lost-response-rate"))
-			r = parse_rate(k, v, &n.lost_rate, err);
-		else if (!strcmp(k, "iam-conflict-rate"))
-			r = parse_rate(k, v, &n.iam_conflict_rate, err);
-		else if (!strcmp(k, "error-codes"))
-			r = parse_codes(&n, v, err);
-		else if (!strcmp(k, "latency"))
-			r = parse_ms(k, v, &n.latency_ms, err);
-		else if (!strcmp(k, "jitter"))
-			r = parse_ms(k, v, &n.jitter_ms, err);
-		else if (!strcmp(k, "consistency-delay"))
-			r = parse_ms(k, v, &n.consistency_ms, err);
-		else if (!strcmp(k, "list-staleness"))
-			r = parse_ms(k, v, &n.list_staleness_ms, err);
-		else if (!strcmp(k, "operation-time"))
-			r = parse_ms(k, v, &n.op_time_ms, err);
-		else if (!strcmp(k, "omit-logging-settings"))
-			r = parse_bool(k, v, &n.omit_logging_settings, err);
-		else if (!strcmp(k, "insights-own-ids"))
-			r = parse_bool(k, v, &n.insights_own_ids, err);
-		else if (!strcmp(k, "service-in-progress"))
-			r = parse_count(k, v, &n.su_in_progress, err);
-		else if (!strcmp(k, "service-precondition"))
-			r = parse_count(k, v, &n.su_precondition, err);
-		else if (!strcmp(k, "service-error-160009"))
-			r = parse_count(k, v, &n.su_160009, err);
-		else if (!strcmp(k, "retry-after")) {
-			r = parse_ms(k, v, &ll, err);
-			n.retry_after_s = (ll + 999) / 1000;
-		} else if (!strcmp(k, "operation-polls")) {
-			if (ccai_parse_int(v, &n.op_polls) < 0 ||
-			    n.op_polls < 0 || n.op_polls > 1000)
-				r = ccai_error_set(err, CCAI_EINVALID,
-						   "fault 'operation-polls' "
-						   "needs a count (0 to "
-						   "1000), not '%s'",
-						   v);
-		} else if (!strcmp(k, "seed")) {
-			char *end;
-
-			errno = 0;
-			n.seed = strtoull(v, &end, 10);
-			if (errno || end == v || *end || *v == '-')
-				r = ccai_error_set(err, CCAI_EINVALID,
-						   "fault 'seed' needs a "
-						   "number, not '%s'",
-						   v);
-			n.has_seed = true;
-		} else {
-			const char *s = ccai_str_suggest(k, keys,
-							 CCAI_ARRAY_SIZE(keys));
-
-			if (s)
-				r = ccai_error_set(err, CCAI_EINVALID,
-						   "unknown fault '%s' (did "
-						   "you mean '%s'?)",
-						   k, s);
-			else
-				r = ccai_error_set(
-					err, CCAI_EINVALID,
-					"unknown fault '%s' (known: "
-					"error-rate, error-codes, "
-					"lost-response-rate, latency, jitter, "
-					"operation-polls, iam-conflict-rate, "
-					"consistency-delay, retry-after, "
-					"list-staleness, operation-time, "
-					"omit-logging-settings, "
-					"insights-own-ids, "
-					"service-in-progress, "
-					"service-precondition, "
-					"service-error-160009, seed)",
-					k);
-		}
+		r = parse_fault(&n, item, eq + 1, err);
 	}
 	free(copy);
 	if (r == 0)

@@ -507,20 +507,88 @@ static int pkcs12_of(const char *priv_pem, const char *cert_pem,
 	return n > 0 ? 0 : -1;
 }
 
+/* The user-managed keys of service account sa_name (caller holds the
+ * lock). */
+static size_t count_user_keys(struct ccai_emu_store *st, const char *sa_name)
+{
+	cJSON **keys;
+	size_t n = ccai_emu_res_list(st, sa_name, "keys", &keys), i, user = 0;
+
+	for (i = 0; i < n; i++) {
+		const char *type =
+			ccai_json_str(ccai_json_path(keys[i], "r"), "keyType");
+
+		if (!strcmp(type ? type : "", "USER_MANAGED"))
+			user++;
+	}
+	free(keys);
+	return user;
+}
+
+/* A new key resource named name (without its privateKeyData). */
+static cJSON *key_resource(struct ccai_emu_req *rq, const char *name, bool p12,
+			   int bits)
+{
+	cJSON *key = cJSON_CreateObject();
+	char *t = ccai_emu_time_str(rq->now_ms);
+
+	cJSON_AddStringToObject(key, "name", name);
+	cJSON_AddStringToObject(key, "privateKeyType",
+				p12 ? "TYPE_PKCS12_FILE"
+				    : "TYPE_GOOGLE_CREDENTIALS_FILE");
+	cJSON_AddStringToObject(key, "keyAlgorithm",
+				bits == 1024 ? "KEY_ALG_RSA_1024"
+					     : "KEY_ALG_RSA_2048");
+	cJSON_AddStringToObject(key, "validAfterTime", t);
+	free(t);
+	cJSON_AddStringToObject(key, "validBeforeTime", "9999-12-31T23:59:59Z");
+	cJSON_AddStringToObject(key, "keyOrigin", "GOOGLE_PROVIDED");
+	cJSON_AddStringToObject(key, "keyType", "USER_MANAGED");
+	return key;
+}
+
+/*
+ * A new key's privateKeyData into b64: a PKCS#12 file of priv and cert,
+ * or a service account key file (JSON).  -1 when the PKCS#12 file
+ * cannot be made.  Every copy of the key is wiped.
+ */
+static int key_data(struct ccai_emu_req *rq, bool p12, const char *priv,
+		    const char *cert, const char *email, const char *uid,
+		    const char *kid, struct ccai_buf *b64)
+{
+	struct ccai_buf der = CCAI_BUF_INIT;
+	char *file;
+
+	if (!p12) {
+		file = ccai_emu_key_file(rq->emu, rq->project, email, uid, kid,
+					 priv);
+		ccai_b64_encode(b64, file, strlen(file));
+		ccai_secret_free_str(file);
+		return 0;
+	}
+	if (pkcs12_of(priv, cert, &der) < 0) {
+		ccai_buf_release(&der);
+		return -1;
+	}
+	ccai_b64_encode(b64, der.ptr, der.len);
+	OPENSSL_cleanse(der.ptr, der.len);
+	ccai_buf_release(&der);
+	return 0;
+}
+
 void ccai_emu_h_key_create(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 {
 	struct ccai_emu_store *st = rq->emu->store;
 	const char *type = ccai_json_str(rq->json, "privateKeyType");
 	const char *alg = ccai_json_str(rq->json, "keyAlgorithm");
-	char *priv = NULL, *pub = NULL, *cert = NULL, *file = NULL;
+	char *priv = NULL, *pub = NULL, *cert = NULL;
 	char kid[41], *name = NULL, *sa_name = NULL, *email = NULL;
 	char *uid = NULL;
 	struct ccai_buf b64 = CCAI_BUF_INIT;
 	struct ccai_error err;
-	cJSON *rec, *key, **keys;
-	size_t n, i, user = 0;
+	cJSON *rec, *key;
+	size_t user = 0;
 	int bits = 2048;
-
 	bool p12 = type && !strcmp(type, "TYPE_PKCS12_FILE");
 
 	if (type && !p12 && strcmp(type, "TYPE_GOOGLE_CREDENTIALS_FILE")) {
@@ -538,18 +606,7 @@ void ccai_emu_h_key_create(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 			ccai_json_str(ccai_json_path(rec, "r"), "email"));
 		uid = ccai_xstrdup(
 			ccai_json_str(ccai_json_path(rec, "r"), "uniqueId"));
-		n = ccai_emu_res_list(st, sa_name, "keys", &keys);
-		for (i = 0; i < n; i++)
-			if (!strcmp(ccai_json_str(ccai_json_path(keys[i], "r"),
-						  "keyType")
-					    ? ccai_json_str(
-						      ccai_json_path(keys[i],
-								     "r"),
-						      "keyType")
-					    : "",
-				    "USER_MANAGED"))
-				user++;
-		free(keys);
+		user = count_user_keys(st, sa_name);
 	}
 	ccai_emu_store_unlock(st);
 	if (!rec)
@@ -569,23 +626,7 @@ void ccai_emu_h_key_create(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 	cert = self_signed_cert(priv, uid, rq->now_ms);
 	ccai_emu_rand_chars(kid, 40, "0123456789abcdef");
 	name = ccai_xasprintf("%s/keys/%s", sa_name, kid);
-	key = cJSON_CreateObject();
-	cJSON_AddStringToObject(key, "name", name);
-	cJSON_AddStringToObject(key, "privateKeyType",
-				p12 ? "TYPE_PKCS12_FILE"
-				    : "TYPE_GOOGLE_CREDENTIALS_FILE");
-	cJSON_AddStringToObject(key, "keyAlgorithm",
-				bits == 1024 ? "KEY_ALG_RSA_1024"
-					     : "KEY_ALG_RSA_2048");
-	{
-		char *t = ccai_emu_time_str(rq->now_ms);
-
-		cJSON_AddStringToObject(key, "validAfterTime", t);
-		free(t);
-	}
-	cJSON_AddStringToObject(key, "validBeforeTime", "9999-12-31T23:59:59Z");
-	cJSON_AddStringToObject(key, "keyOrigin", "GOOGLE_PROVIDED");
-	cJSON_AddStringToObject(key, "keyType", "USER_MANAGED");
+	key = key_resource(rq, name, p12, bits);
 	ccai_emu_store_lock(st);
 	if (!ccai_emu_sa_find(st, email, rq->now_ms)) {
 		/* deleted while the key was being made */
@@ -604,23 +645,11 @@ void ccai_emu_h_key_create(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 		      cJSON_CreateString(name));
 	ccai_emu_store_touch(st, "kidx", kid);
 	ccai_emu_store_unlock(st);
-	if (p12) {
-		struct ccai_buf der = CCAI_BUF_INIT;
-
-		if (pkcs12_of(priv, cert, &der) < 0) {
-			ccai_buf_release(&der);
-			cJSON_Delete(key);
-			ccai_emu_reply_error(rs, 500, "INTERNAL",
-					     "cannot make a PKCS#12 file");
-			goto out;
-		}
-		ccai_b64_encode(&b64, der.ptr, der.len);
-		OPENSSL_cleanse(der.ptr, der.len);
-		ccai_buf_release(&der);
-	} else {
-		file = ccai_emu_key_file(rq->emu, rq->project, email, uid, kid,
-					 priv);
-		ccai_b64_encode(&b64, file, strlen(file));
+	if (key_data(rq, p12, priv, cert, email, uid, kid, &b64) < 0) {
+		cJSON_Delete(key);
+		ccai_emu_reply_error(rs, 500, "INTERNAL",
+				     "cannot make a PKCS#12 file");
+		goto out;
 	}
 	cJSON_AddStringToObject(key, "privateKeyData", b64.ptr);
 	ccai_emu_reply_json(rs, 200, key);
@@ -628,7 +657,6 @@ out:
 	if (b64.alloc)
 		OPENSSL_cleanse(b64.ptr, b64.len);
 	ccai_buf_release(&b64);
-	ccai_secret_free_str(file);
 	ccai_secret_free_str(priv);
 	free(pub);
 	free(cert);
