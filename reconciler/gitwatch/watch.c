@@ -613,100 +613,112 @@ static const char *trigger_label(const struct outcome *oc)
 	return oc->rev[0] ? ccai_watch_trigger_name(oc->trigger) : "fetch";
 }
 
-static void report(struct watch *w, struct outcome *oc)
+/* The "error" object of a pass's JSON log line: kind, message, the
+ * problems one by one. */
+static void report_json_error(cJSON *j, const struct outcome *oc)
+{
+	cJSON *e = cJSON_AddObjectToObject(j, "error");
+	cJSON *probs;
+	char line[2048];
+	size_t i;
+
+	if (oc->errkind >= 0)
+		cJSON_AddStringToObject(
+			e, "kind",
+			ccai_watch_errkind_name(
+				(enum ccai_watch_errkind)oc->errkind));
+	ccai_error_format(&oc->err, line, sizeof(line));
+	cJSON_AddStringToObject(e, "message", line);
+	if (!oc->problems.n)
+		return;
+	probs = cJSON_AddArrayToObject(e, "problems");
+	for (i = 0; i < oc->problems.n; i++) {
+		ccai_error_format(&oc->problems.items[i], line, sizeof(line));
+		cJSON_AddItemToArray(probs, cJSON_CreateString(line));
+	}
+}
+
+/* A pass as one JSON log line (takes oc->changes). */
+static void report_json(struct watch *w, struct outcome *oc)
 {
 	static const char *const keys[] = { "create", "update", "replace",
 					    "delete" };
 	bool failed = oc->result == CCAI_WATCH_FAILED;
-	char line[2048];
+	cJSON *j = json_head(failed ? "error" : "info", "pass");
 	size_t i;
 
+	cJSON_AddStringToObject(j, "repo", ccai_git_display_url(w->git));
+	cJSON_AddStringToObject(j, "ref", w->o->ref);
+	cJSON_AddStringToObject(j, "path", *w->path ? w->path : ".");
+	cJSON_AddStringToObject(j, "revision", oc->rev);
+	if (oc->subject[0])
+		cJSON_AddStringToObject(j, "subject", oc->subject);
+	if (oc->signer[0])
+		cJSON_AddStringToObject(j, "signer", oc->signer);
+	cJSON_AddStringToObject(j, "trigger", trigger_label(oc));
+	cJSON_AddStringToObject(j, "result",
+				ccai_watch_result_name(oc->result));
+	cJSON_AddBoolToObject(j, "planOnly", w->o->plan_only);
+	for (i = 0; i < CCAI_WATCH_CH__COUNT; i++)
+		cJSON_AddNumberToObject(j, keys[i], (double)oc->counts[i]);
+	cJSON_AddNumberToObject(j, "drift", (double)oc->drift);
+	cJSON_AddNumberToObject(j, "failed", (double)oc->failed);
+	cJSON_AddNumberToObject(j, "durationMs", (double)oc->duration_ms);
+	if (oc->changes && cJSON_GetArraySize(oc->changes)) {
+		cJSON_AddItemToObject(j, "changes", oc->changes);
+		oc->changes = NULL; /* owned by j now */
+	}
+	if (oc->errkind >= 0 || oc->result == CCAI_WATCH_INTERRUPTED)
+		report_json_error(j, oc);
+	if (oc->retry_in_ms && !w->o->once)
+		cJSON_AddNumberToObject(j, "retryInMs",
+					(double)oc->retry_in_ms);
+	log_json(w, j);
+}
+
+/* A failed or interrupted pass as text: a line, then its problems. */
+static void report_failure_text(struct watch *w, const struct outcome *oc)
+{
+	char line[2048], msg[1400], retry[48] = "";
+	size_t n, i;
+
+	ccai_error_format(&oc->err, msg, sizeof(msg));
+	/* --once: there is no next time */
+	if (oc->retry_in_ms && !w->o->once)
+		snprintf(retry, sizeof(retry), "; retry in %.1fs",
+			 (double)oc->retry_in_ms / 1000.0);
+	n = (size_t)snprintf(line, sizeof(line),
+			     "ccaictl watch: %s %s (%s): ", short_rev(oc->rev),
+			     ccai_watch_result_name(oc->result),
+			     trigger_label(oc));
+	if (oc->errkind >= 0 && n < sizeof(line))
+		n += (size_t)snprintf(
+			line + n, sizeof(line) - n, "%s: ",
+			ccai_watch_errkind_name(
+				(enum ccai_watch_errkind)oc->errkind));
+	if (n < sizeof(line))
+		snprintf(line + n, sizeof(line) - n, "%s%s", msg, retry);
+	print_line(w->o->log, line);
+	for (i = 0; i < oc->problems.n; i++) {
+		char p[1400];
+
+		ccai_error_format(&oc->problems.items[i], p, sizeof(p));
+		snprintf(line, sizeof(line), "  %s", p);
+		print_line(w->o->log, line);
+	}
+}
+
+static void report(struct watch *w, struct outcome *oc)
+{
+	char line[2048];
+
 	if (w->o->log_format == CCAI_WATCH_LOG_JSON) {
-		cJSON *j = json_head(failed ? "error" : "info", "pass");
-
-		cJSON_AddStringToObject(j, "repo",
-					ccai_git_display_url(w->git));
-		cJSON_AddStringToObject(j, "ref", w->o->ref);
-		cJSON_AddStringToObject(j, "path", *w->path ? w->path : ".");
-		cJSON_AddStringToObject(j, "revision", oc->rev);
-		if (oc->subject[0])
-			cJSON_AddStringToObject(j, "subject", oc->subject);
-		if (oc->signer[0])
-			cJSON_AddStringToObject(j, "signer", oc->signer);
-		cJSON_AddStringToObject(j, "trigger", trigger_label(oc));
-		cJSON_AddStringToObject(j, "result",
-					ccai_watch_result_name(oc->result));
-		cJSON_AddBoolToObject(j, "planOnly", w->o->plan_only);
-		for (i = 0; i < CCAI_WATCH_CH__COUNT; i++)
-			cJSON_AddNumberToObject(j, keys[i],
-						(double)oc->counts[i]);
-		cJSON_AddNumberToObject(j, "drift", (double)oc->drift);
-		cJSON_AddNumberToObject(j, "failed", (double)oc->failed);
-		cJSON_AddNumberToObject(j, "durationMs",
-					(double)oc->duration_ms);
-		if (oc->changes && cJSON_GetArraySize(oc->changes)) {
-			cJSON_AddItemToObject(j, "changes", oc->changes);
-			oc->changes = NULL; /* owned by j now */
-		}
-		if (oc->errkind >= 0 || oc->result == CCAI_WATCH_INTERRUPTED) {
-			cJSON *e = cJSON_AddObjectToObject(j, "error");
-			cJSON *probs;
-
-			if (oc->errkind >= 0)
-				cJSON_AddStringToObject(
-					e, "kind",
-					ccai_watch_errkind_name(
-						(enum ccai_watch_errkind)
-							oc->errkind));
-			ccai_error_format(&oc->err, line, sizeof(line));
-			cJSON_AddStringToObject(e, "message", line);
-			if (oc->problems.n) {
-				probs = cJSON_AddArrayToObject(e, "problems");
-				for (i = 0; i < oc->problems.n; i++) {
-					ccai_error_format(
-						&oc->problems.items[i], line,
-						sizeof(line));
-					cJSON_AddItemToArray(
-						probs,
-						cJSON_CreateString(line));
-				}
-			}
-		}
-		if (oc->retry_in_ms && !w->o->once)
-			cJSON_AddNumberToObject(j, "retryInMs",
-						(double)oc->retry_in_ms);
-		log_json(w, j);
+		report_json(w, oc);
 		return;
 	}
-	if (failed || oc->result == CCAI_WATCH_INTERRUPTED) {
-		char msg[1400], retry[48] = "";
-		size_t n;
-
-		ccai_error_format(&oc->err, msg, sizeof(msg));
-		/* --once: there is no next time */
-		if (oc->retry_in_ms && !w->o->once)
-			snprintf(retry, sizeof(retry), "; retry in %.1fs",
-				 (double)oc->retry_in_ms / 1000.0);
-		n = (size_t)snprintf(
-			line, sizeof(line),
-			"ccaictl watch: %s %s (%s): ", short_rev(oc->rev),
-			ccai_watch_result_name(oc->result), trigger_label(oc));
-		if (oc->errkind >= 0 && n < sizeof(line))
-			n += (size_t)snprintf(
-				line + n, sizeof(line) - n, "%s: ",
-				ccai_watch_errkind_name(
-					(enum ccai_watch_errkind)oc->errkind));
-		if (n < sizeof(line))
-			snprintf(line + n, sizeof(line) - n, "%s%s", msg,
-				 retry);
-		print_line(w->o->log, line);
-		for (i = 0; i < oc->problems.n; i++) {
-			char p[1400];
-
-			ccai_error_format(&oc->problems.items[i], p, sizeof(p));
-			snprintf(line, sizeof(line), "  %s", p);
-			print_line(w->o->log, line);
-		}
+	if (oc->result == CCAI_WATCH_FAILED ||
+	    oc->result == CCAI_WATCH_INTERRUPTED) {
+		report_failure_text(w, oc);
 		return;
 	}
 	snprintf(line, sizeof(line),
