@@ -9,6 +9,7 @@
 #include "util/common.h"
 #include "engine/state.h"
 #include "engine/state_backend.h"
+#include "engine/state_internal.h"
 #include "manifest/model.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -22,53 +23,7 @@
 #include <openssl/rand.h>
 #include <pthread.h>
 
-#define STATE_FORMAT 1
-#define STATE_MAX ((size_t)64 << 20)
 #define JOURNAL_MIN ((size_t)1 << 20) /* below this, never compact early */
-
-/*
- * In memory the state is its top-level values (meta) and, per resource,
- * the entry as compact JSON text with the few fields the indexes need.
- * Text, not a cJSON tree: 10,000 entries take their size in bytes, not
- * ten times that, a snapshot is their concatenation, and a journal record
- * is one of them.  ccai_state_get() parses a copy.  An entry read from
- * the snapshot points into the snapshot's bytes, which the state keeps
- * (s->snapshot) rather than copy them; a newer one holds its own text.
- */
-struct entry {
-	char *address;
-	char *kind; /* NULL when absent */
-	char *server_name; /* NULL when none */
-	const char *text; /* the whole entry, compact JSON (not terminated) */
-	size_t len;
-	/* another entry that names the same server object (by_server) */
-	struct entry *next_owner;
-};
-
-struct ccai_state {
-	pthread_mutex_t mu;
-	pthread_cond_t saved; /* a write finished */
-	unsigned long long gen; /* saves asked for so far */
-	unsigned long long saved_gen; /* saves the last write covers */
-	bool saving; /* a write is under way */
-	char *where;
-	cJSON *meta; /* {"format","serial","lineage","watch",...} */
-	struct ccai_state_backend *backend;
-	/* both borrow their keys from the entries */
-	struct ccai_map by_address; /* address -> struct entry */
-	/* serverName -> an entry naming it, the others on its next_owner:
-	 * one, unless a state written before one owner per object was
-	 * enforced has two addresses for it */
-	struct ccai_map by_server;
-	struct ccai_buf snapshot; /* the bytes read: entries point into it */
-	/* the journal (a backend that keeps one: the local file) */
-	bool journaled;
-	struct ccai_journal journal;
-	struct ccai_buf pending; /* records not in a save yet */
-	bool compact; /* the journal holds groups the snapshot lacks */
-	size_t snapshot_len; /* bytes of the snapshot last read or written */
-	bool locked;
-};
 
 static char *new_lineage(void)
 {
@@ -96,128 +51,6 @@ static cJSON *empty_meta(void)
 	return meta;
 }
 
-/* A JSON number that is a whole number from lo to hi. */
-static bool whole_number(const cJSON *v, double lo, double hi)
-{
-	return cJSON_IsNumber(v) && v->valuedouble >= lo &&
-	       v->valuedouble <= hi &&
-	       v->valuedouble == (double)(long long)v->valuedouble;
-}
-
-/*
- * An entry as the engine reads it: an object with a string address and,
- * when present, members of the types below.  A wrongly typed member must
- * not read as "absent": a serverName of 42 would plan a new object, a
- * preventDestroy of "true" would let destroy through.
- */
-static int check_entry(const cJSON *e, const char *what, const char *where,
-		       struct ccai_error *err)
-{
-	static const struct {
-		const char *name;
-		int type; /* cJSON_String, _Object, _Array, _Number, _True */
-	} members[] = {
-		{ "address", cJSON_String },
-		{ "kind", cJSON_String },
-		{ "name", cJSON_String },
-		{ "project", cJSON_String },
-		{ "location", cJSON_String },
-		{ "serverName", cJSON_String },
-		{ "spec", cJSON_Object },
-		{ "lastApplied", cJSON_Object },
-		{ "attributes", cJSON_Object },
-		{ "dependsOn", cJSON_Array },
-		{ "deletionPolicy", cJSON_String },
-		{ "preventDestroy", cJSON_True },
-		{ "updated", cJSON_Number },
-	};
-	static const char *const type_names[] = { "a string", "an object",
-						  "an array", "a number",
-						  "true or false" };
-	const cJSON *v, *d;
-	size_t k;
-	bool ok;
-	int t;
-
-	if (!cJSON_IsObject(e))
-		return ccai_error_set(err, CCAI_EINVALID,
-				      "state '%s': %s is not an object", where,
-				      what);
-	if (!ccai_json_str(e, "address"))
-		return ccai_error_set(err, CCAI_EINVALID,
-				      "state '%s': %s has no address", where,
-				      what);
-	for (k = 0; k < CCAI_ARRAY_SIZE(members); k++) {
-		v = cJSON_GetObjectItemCaseSensitive(e, members[k].name);
-		if (!v)
-			continue;
-		switch ((t = members[k].type)) {
-		case cJSON_String:
-			ok = cJSON_IsString(v);
-			break;
-		case cJSON_Object:
-			ok = cJSON_IsObject(v);
-			break;
-		case cJSON_Array:
-			ok = cJSON_IsArray(v);
-			cJSON_ArrayForEach(d, v) ok = ok && cJSON_IsString(d);
-			break;
-		case cJSON_Number:
-			ok = cJSON_IsNumber(v);
-			break;
-		default:
-			ok = cJSON_IsBool(v);
-		}
-		if (!ok)
-			return ccai_error_set(
-				err, CCAI_EINVALID,
-				"state '%s': %s.%s must be %s%s", where, what,
-				members[k].name,
-				type_names[t == cJSON_String   ? 0
-					   : t == cJSON_Object ? 1
-					   : t == cJSON_Array  ? 2
-					   : t == cJSON_Number ? 3
-							       : 4],
-				t == cJSON_Array ? " of strings" : "");
-	}
-	return 0;
-}
-
-/* The checks of the top-level values that the engine reads. */
-static int check_meta(const cJSON *meta, const char *where,
-		      struct ccai_error *err)
-{
-	const cJSON *f = cJSON_GetObjectItemCaseSensitive(meta, "format"), *v;
-
-	if (!whole_number(f, 1, INT_MAX))
-		return ccai_error_set(err, CCAI_EINVALID,
-				      "state '%s': 'format' must be a whole "
-				      "number from 1",
-				      where);
-	if (f->valuedouble > STATE_FORMAT)
-		return ccai_error_set(
-			err, CCAI_EINVALID,
-			"state '%s' has format %d; this ccaictl reads up to %d",
-			where, f->valueint, STATE_FORMAT);
-	v = cJSON_GetObjectItemCaseSensitive(meta, "serial");
-	if (v && !whole_number(v, 0, 9007199254740992.0))
-		return ccai_error_set(err, CCAI_EINVALID,
-				      "state '%s': 'serial' must be a whole "
-				      "number from 0",
-				      where);
-	v = cJSON_GetObjectItemCaseSensitive(meta, "lineage");
-	if (v && !cJSON_IsString(v))
-		return ccai_error_set(err, CCAI_EINVALID,
-				      "state '%s': 'lineage' must be a string",
-				      where);
-	v = cJSON_GetObjectItemCaseSensitive(meta, "watch");
-	if (v && !cJSON_IsObject(v))
-		return ccai_error_set(err, CCAI_EINVALID,
-				      "state '%s': 'watch' must be an object",
-				      where);
-	return 0;
-}
-
 /* ---- entries and their indexes ------------------------------------ */
 
 static void entry_free(struct entry *e)
@@ -232,8 +65,8 @@ static void entry_free(struct entry *e)
  * One allocation holds the struct, its own text and the names the
  * indexes use.
  */
-static struct entry *entry_of_text(const cJSON *tree, const char *raw,
-				   size_t rawlen)
+struct entry *ccai_state_entry_of_text(const cJSON *tree, const char *raw,
+				       size_t rawlen)
 {
 	const char *a = ccai_json_str(tree, "address");
 	const char *k = ccai_json_str(tree, "kind");
@@ -272,9 +105,9 @@ static struct entry *entry_of_text(const cJSON *tree, const char *raw,
 	return e;
 }
 
-static struct entry *entry_of(const cJSON *tree)
+struct entry *ccai_state_entry_of(const cJSON *tree)
 {
-	return entry_of_text(tree, NULL, 0);
+	return ccai_state_entry_of_text(tree, NULL, 0);
 }
 
 static void owners_add(struct ccai_state *s, struct entry *e)
@@ -310,7 +143,7 @@ static void owners_del(struct ccai_state *s, struct entry *e)
 }
 
 /* Insert or replace e (taken) in the indexes. */
-static void store_locked(struct ccai_state *s, struct entry *e)
+void ccai_state_store_locked(struct ccai_state *s, struct entry *e)
 {
 	struct entry *old = ccai_map_put(&s->by_address, e->address, e);
 
@@ -321,7 +154,7 @@ static void store_locked(struct ccai_state *s, struct entry *e)
 	owners_add(s, e);
 }
 
-static bool drop_locked(struct ccai_state *s, const char *address)
+bool ccai_state_drop_locked(struct ccai_state *s, const char *address)
 {
 	struct entry *e = ccai_map_remove(&s->by_address, address);
 
@@ -375,317 +208,6 @@ static struct entry **sorted_locked(const struct ccai_state *s, size_t *n)
 	return v;
 }
 
-/* ---- reading: the snapshot, then the journal ----------------------- */
-
-static const char *skip_ws(const char *p, const char *end)
-{
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	return p;
-}
-
-/* One JSON value at p (cJSON parses it); *next is where it ends. */
-static int value_at(cJSON **out, const char *data, const char *p,
-		    const char *end, const char **next, const char *where,
-		    struct ccai_error *err)
-{
-	const char *stop = NULL;
-
-	p = skip_ws(p, end);
-	*out = cJSON_ParseWithLengthOpts(p, (size_t)(end - p), &stop, 0);
-	if (!*out) {
-		size_t off = stop && stop >= data ? (size_t)(stop - data)
-						  : (size_t)(p - data);
-
-		return ccai_error_set(err, CCAI_EINVALID,
-				      "state '%s' is not valid JSON: invalid "
-				      "JSON at byte %zu",
-				      where, off);
-	}
-	*next = skip_ws(stop, end);
-	return 0;
-}
-
-/* The text of the value value_at() just parsed from p: p to its end. */
-static size_t value_len(const char *p, const char *next)
-{
-	while (next > p && (next[-1] == ' ' || next[-1] == '\t' ||
-			    next[-1] == '\n' || next[-1] == '\r'))
-		next--;
-	return (size_t)(next - p);
-}
-
-static int not_json(const char *data, const char *p, const char *where,
-		    struct ccai_error *err)
-{
-	return ccai_error_set(err, CCAI_EINVALID,
-			      "state '%s' is not valid JSON: invalid JSON at "
-			      "byte %zu",
-			      where, (size_t)(p - data));
-}
-
-/*
- * The snapshot, read one top-level member and one resource at a time:
- * cJSON parses every value; this walks only the braces and commas
- * between them, so the whole document is never one tree in memory.
- * Errors come in the order a whole parse would give them: JSON first,
- * then the file's shape, the top-level values, the entries.
- */
-static int read_snapshot(struct ccai_state *s, const struct ccai_buf *data,
-			 struct ccai_error *err)
-{
-	const char *p = data->ptr, *end = data->ptr + data->len;
-	struct ccai_error eerr; /* the first bad entry, reported last */
-	bool bad_entry = false, have_resources = false;
-	cJSON *key = NULL, *v = NULL;
-	int r, i = 0;
-
-	s->meta = cJSON_CreateObject();
-	p = skip_ws(p, end);
-	if (p == end || *p != '{') {
-		if (p < end && (*p == '[' || *p == '"' || *p == '-' ||
-				(*p >= '0' && *p <= '9') || *p == 't' ||
-				*p == 'f' || *p == 'n')) {
-			/* a JSON value, but not an object */
-			if ((r = value_at(&v, data->ptr, p, end, &p, s->where,
-					  err)) < 0)
-				return r;
-			cJSON_Delete(v);
-			if (p != end)
-				return not_json(data->ptr, p, s->where, err);
-			goto not_state;
-		}
-		return not_json(data->ptr, p, s->where, err);
-	}
-	p = skip_ws(p + 1, end);
-	if (p < end && *p == '}') {
-		p = skip_ws(p + 1, end);
-		goto done;
-	}
-	for (;;) {
-		if ((r = value_at(&key, data->ptr, p, end, &p, s->where, err)) <
-		    0)
-			goto fail;
-		if (!cJSON_IsString(key) || p == end || *p != ':') {
-			r = not_json(data->ptr, p, s->where, err);
-			goto fail;
-		}
-		p = skip_ws(p + 1, end);
-		if (!strcmp(key->valuestring, "resources") && p < end &&
-		    *p == '[') {
-			have_resources = true;
-			p = skip_ws(p + 1, end);
-			if (p < end && *p == ']')
-				p = skip_ws(p + 1, end);
-			else
-				for (;;) {
-					const char *start = p;
-					char what[32];
-
-					if ((r = value_at(&v, data->ptr, p, end,
-							  &p, s->where, err)) <
-					    0)
-						goto fail;
-					snprintf(what, sizeof(what),
-						 "resources[%d]", i++);
-					if (!bad_entry &&
-					    check_entry(v, what, s->where,
-							&eerr) < 0)
-						bad_entry = true;
-					/* kept as written: no need to print
-					 * what was just read */
-					if (!bad_entry)
-						store_locked(
-							s,
-							entry_of_text(
-								v, start,
-								value_len(start,
-									  p)));
-					cJSON_Delete(v);
-					v = NULL;
-					if (p < end && *p == ',') {
-						p = skip_ws(p + 1, end);
-						continue;
-					}
-					if (p < end && *p == ']') {
-						p = skip_ws(p + 1, end);
-						break;
-					}
-					r = not_json(data->ptr, p, s->where,
-						     err);
-					goto fail;
-				}
-		} else {
-			if ((r = value_at(&v, data->ptr, p, end, &p, s->where,
-					  err)) < 0)
-				goto fail;
-			if (!strcmp(key->valuestring, "resources"))
-				have_resources = false; /* not an array */
-			ccai_json_set(s->meta, key->valuestring, v);
-			v = NULL;
-		}
-		cJSON_Delete(key);
-		key = NULL;
-		if (p < end && *p == ',') {
-			p = skip_ws(p + 1, end);
-			continue;
-		}
-		if (p < end && *p == '}') {
-			p = skip_ws(p + 1, end);
-			break;
-		}
-		r = not_json(data->ptr, p, s->where, err);
-		goto fail;
-	}
-done:
-	if (p != end)
-		return not_json(data->ptr, p, s->where, err);
-	if (!cJSON_GetObjectItemCaseSensitive(s->meta, "format") ||
-	    !have_resources ||
-	    cJSON_GetObjectItemCaseSensitive(s->meta, "resources"))
-		goto not_state;
-	if ((r = check_meta(s->meta, s->where, err)) < 0)
-		return r;
-	if (bad_entry) {
-		if (err)
-			*err = eerr;
-		return CCAI_EINVALID;
-	}
-	s->snapshot_len = data->len;
-	return 0;
-not_state:
-	return ccai_error_set(err, CCAI_EINVALID,
-			      "'%s' is not a ccaictl state file", s->where);
-fail:
-	cJSON_Delete(key);
-	cJSON_Delete(v);
-	return r;
-}
-
-struct replay {
-	struct ccai_state *s;
-	const char *path;
-	size_t line;
-};
-
-static int journal_bad(const struct replay *rp, struct ccai_error *err,
-		       const char *what)
-{
-	return ccai_error_set(err, CCAI_EINVALID,
-			      "state journal '%s': %s (line %zu); it was not "
-			      "written by ccaictl",
-			      rp->path, what, rp->line);
-}
-
-/* One committed group of the journal: newer than the snapshot, of the
- * same lineage, its records applied in order. */
-static int replay_group(void *ctx, const char *records, size_t len,
-			const cJSON *commit, struct ccai_error *err)
-{
-	struct replay *rp = ctx;
-	struct ccai_state *s = rp->s;
-	const cJSON *serial =
-		cJSON_GetObjectItemCaseSensitive(commit, "serial");
-	const char *lineage = ccai_json_str(commit, "lineage");
-	const char *mine = ccai_json_str(s->meta, "lineage");
-	const char *line;
-	size_t pos = 0, n, base = rp->line, nrec = 0;
-	int r = 0;
-
-	while (ccai_journal_next_line(records, len, &pos, &line, &n))
-		nrec++;
-	rp->line = base + nrec + 1; /* where the commit is */
-	if (!whole_number(serial, 1, 9007199254740992.0) || !lineage)
-		return journal_bad(rp, err,
-				   "a commit without serial or "
-				   "lineage");
-	if (mine && strcmp(mine, lineage))
-		return ccai_error_set(
-			err, CCAI_EINVALID,
-			"state journal '%s' belongs to another state (lineage "
-			"%s; '%s' has %s): move one of them away",
-			rp->path, lineage, s->where, mine);
-	if (serial->valuedouble <= ccai_json_num(s->meta, "serial", 0))
-		return 0; /* already in the snapshot */
-	rp->line = base;
-	pos = 0;
-	while (r == 0 &&
-	       ccai_journal_next_line(records, len, &pos, &line, &n)) {
-		cJSON *rec = NULL, *v;
-
-		rp->line++;
-		if (ccai_json_parse(&rec, line, n, NULL) < 0) {
-			r = journal_bad(rp, err, "a record that is not JSON");
-			break;
-		}
-		if ((v = cJSON_GetObjectItemCaseSensitive(rec, "put"))) {
-			char what[48];
-
-			snprintf(what, sizeof(what), "journal line %zu",
-				 rp->line);
-			if ((r = check_entry(v, what, s->where, err)) == 0)
-				store_locked(s, entry_of(v));
-		} else if ((v = cJSON_GetObjectItemCaseSensitive(rec,
-								 "remove")) &&
-			   cJSON_IsString(v)) {
-			drop_locked(s, v->valuestring);
-		} else if ((v = cJSON_GetObjectItemCaseSensitive(rec,
-								 "meta")) &&
-			   cJSON_IsString(v) &&
-			   cJSON_GetObjectItemCaseSensitive(rec, "value")) {
-			ccai_json_set(s->meta, v->valuestring,
-				      cJSON_DetachItemFromObjectCaseSensitive(
-					      rec, "value"));
-		} else {
-			r = journal_bad(rp, err, "an unknown record");
-		}
-		cJSON_Delete(rec);
-	}
-	if (r < 0)
-		return r;
-	rp->line = base + nrec + 1;
-	if (!mine)
-		ccai_json_set(s->meta, "lineage", cJSON_CreateString(lineage));
-	ccai_json_set(s->meta, "serial",
-		      cJSON_CreateNumber(serial->valuedouble));
-	s->compact = true;
-	return 0;
-}
-
-static int read_journal(struct ccai_state *s, struct ccai_error *err)
-{
-	struct ccai_buf data = CCAI_BUF_INIT;
-	struct replay rp = { s, s->journal.path, 0 };
-	size_t valid = 0;
-	int r;
-
-	ccai_buf_init(&data, STATE_MAX);
-	r = ccai_file_read(&data, s->journal.path, STATE_MAX, err);
-	if (r == CCAI_ENOTFOUND) {
-		r = 0;
-		goto out;
-	}
-	if (r < 0)
-		goto out;
-	r = ccai_journal_replay(data.ptr, data.len, replay_group, &rp, &valid,
-				err);
-	if (r < 0) {
-		if (err && !ccai_str_starts_with(err->message, "state journal"))
-			ccai_error_set(err, CCAI_EINVALID,
-				       "state journal '%s' is %s; move it "
-				       "away to read '%s' as it was last "
-				       "compacted",
-				       s->journal.path, err->message, s->where);
-		goto out;
-	}
-	s->journal.size = valid;
-	if (data.len)
-		s->compact = true;
-out:
-	ccai_buf_release(&data);
-	return r;
-}
-
 int ccai_state_open(struct ccai_state **out, const struct ccai_state_opts *o,
 		    struct ccai_error *err)
 {
@@ -724,16 +246,16 @@ int ccai_state_open(struct ccai_state **out, const struct ccai_state_opts *o,
 		/* the entries point into data from now on */
 		s->snapshot = data;
 		data = (struct ccai_buf)CCAI_BUF_INIT;
-		if ((r = read_snapshot(s, &s->snapshot, err)) < 0)
+		if ((r = ccai_state_read_snapshot(s, &s->snapshot, err)) < 0)
 			goto fail;
 	} else {
 		cJSON_Delete(s->meta);
 		s->meta = empty_meta();
 	}
 	ccai_buf_release(&data);
-	if (s->journaled && (r = read_journal(s, err)) < 0)
+	if (s->journaled && (r = ccai_state_read_journal(s, err)) < 0)
 		goto fail;
-	if ((r = check_meta(s->meta, where, err)) < 0)
+	if ((r = ccai_state_check_meta(s->meta, where, err)) < 0)
 		goto fail;
 	*out = s;
 	return 0;
@@ -1006,11 +528,11 @@ void ccai_state_put(struct ccai_state *s, cJSON *entry)
 		cJSON_Delete(entry);
 		return;
 	}
-	e = entry_of(entry);
+	e = ccai_state_entry_of(entry);
 	cJSON_Delete(entry);
 	pthread_mutex_lock(&s->mu);
 	record(s, "put", e->text, e->len);
-	store_locked(s, e);
+	ccai_state_store_locked(s, e);
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -1019,7 +541,7 @@ bool ccai_state_remove(struct ccai_state *s, const char *address)
 	bool found;
 
 	pthread_mutex_lock(&s->mu);
-	found = drop_locked(s, address);
+	found = ccai_state_drop_locked(s, address);
 	if (found) {
 		cJSON *a = cJSON_CreateString(address);
 		char *text = cJSON_PrintUnformatted(a);
