@@ -605,14 +605,108 @@ static void still_running(void *ctx)
 	pthread_mutex_unlock(&x->mu);
 }
 
+/*
+ * The units that have something to do, numbered 0..n-1 into *run with
+ * their dependencies among themselves (*rdeps, *rndeps); map[u] is u's
+ * number, or -1 for a unit with nothing to do, whose resources count as
+ * done for their dependents.  Returns n.
+ */
+static size_t units_to_run(struct exec *x, size_t *const *deps,
+			   const size_t *ndeps, size_t *map, struct unit **run,
+			   size_t ***rdeps, size_t **rndeps)
+{
+	const struct ccai_plan *plan = x->plan;
+	size_t u, j, n = 0;
+
+	for (u = 0; u < x->nunits; u++) {
+		bool any = false;
+
+		for (j = 0; j < x->units[u].nres; j++)
+			any |= needs_step(&plan->res[x->units[u].res[j]]);
+		map[u] = any ? n++ : (size_t)-1;
+		if (!any)
+			for (j = 0; j < x->units[u].nres; j++)
+				x->res->status[x->units[u].res[j]] =
+					CCAI_STEP_DONE;
+	}
+	*run = ccai_xcalloc(n + 1, sizeof(**run));
+	*rdeps = ccai_xcalloc(n + 1, sizeof(**rdeps));
+	*rndeps = ccai_xcalloc(n + 1, sizeof(**rndeps));
+	for (u = 0; u < x->nunits; u++) {
+		size_t m = map[u];
+
+		if (m == (size_t)-1)
+			continue;
+		(*run)[m] = x->units[u];
+		for (j = 0; j < ndeps[u]; j++) {
+			size_t d = map[deps[u][j]];
+
+			if (d == (size_t)-1)
+				continue;
+			(*rdeps)[m] = ccai_xrealloc((*rdeps)[m],
+						    ((*rndeps)[m] + 1) *
+							    sizeof(size_t));
+			(*rdeps)[m][(*rndeps)[m]++] = d;
+		}
+	}
+	return n;
+}
+
+/*
+ * Runs the n units of run on the pool (x->units is run meanwhile), then
+ * marks the resources of the units it did not run: skipped (a
+ * dependency failed) or not run (stopped first).
+ */
+static void run_units(struct exec *x, struct unit *run, size_t n,
+		      size_t **rdeps, size_t *rndeps)
+{
+	const struct ccai_apply_opts *o = x->opts;
+	struct ccai_apply_result *res = x->res;
+	struct ccai_pool_tick tick = { 0, still_running, x };
+	enum ccai_pool_status *st = ccai_xcalloc(n + 1, sizeof(*st));
+	struct unit *all = x->units;
+	size_t all_n = x->nunits, u, j;
+
+	x->units = run;
+	x->nunits = n;
+	x->started_at = ccai_xcalloc(n + 1, sizeof(*x->started_at));
+	x->next_report = ccai_xcalloc(n + 1, sizeof(*x->next_report));
+	if (o && o->progress && o->progress_every_ms > 0)
+		/* a step is told about within a quarter interval */
+		tick.every_ms =
+			CCAI_MAX(CCAI_MIN(o->progress_every_ms / 4, 1000), 10);
+	ccai_pool_dag_tick(n, rdeps, rndeps, run_unit, x,
+			   o && o->parallelism ? o->parallelism : 8,
+			   o ? o->stop : NULL, st, &tick);
+	free(x->started_at);
+	free(x->next_report);
+	x->started_at = x->next_report = NULL;
+	for (u = 0; u < n; u++) {
+		for (j = 0; j < run[u].nres; j++) {
+			size_t i = run[u].res[j];
+
+			if (st[u] == CCAI_POOL_SKIPPED) {
+				res->status[i] = CCAI_STEP_SKIPPED;
+				res->skipped++;
+			} else if (st[u] == CCAI_POOL_NOT_RUN) {
+				res->status[i] = CCAI_STEP_NOT_RUN;
+				res->not_run++;
+			}
+		}
+	}
+	free(st);
+	x->units = all;
+	x->nunits = all_n;
+}
+
 int ccai_apply_run(struct ccai_plan *plan, struct ccai_google *g,
 		   struct ccai_state *state, const struct ccai_apply_opts *o,
 		   struct ccai_apply_result *res)
 {
 	struct exec x;
-	enum ccai_pool_status *st;
-	size_t **deps = NULL, *ndeps = NULL, u, j, n_run = 0, total;
-	size_t *map;
+	size_t **deps = NULL, *ndeps = NULL, **rdeps, *rndeps, *map, u, n_run,
+	       total;
+	struct unit *run;
 	int64_t start = ccai_clock_ms();
 
 	memset(res, 0, sizeof(*res));
@@ -629,76 +723,14 @@ int ccai_apply_run(struct ccai_plan *plan, struct ccai_google *g,
 	build_deps(&x, &deps, &ndeps);
 	total = x.nunits;
 
-	/* units with nothing to do count as done for their dependents */
 	map = ccai_xmalloc((x.nunits + 1) * sizeof(*map));
-	for (u = 0; u < x.nunits; u++) {
-		bool any = false;
-
-		for (j = 0; j < x.units[u].nres; j++)
-			any |= needs_step(&plan->res[x.units[u].res[j]]);
-		map[u] = any ? n_run++ : (size_t)-1;
-		if (!any)
-			for (j = 0; j < x.units[u].nres; j++)
-				res->status[x.units[u].res[j]] = CCAI_STEP_DONE;
-	}
-	{
-		struct unit *run = ccai_xcalloc(n_run + 1, sizeof(*run));
-		size_t **rdeps = ccai_xcalloc(n_run + 1, sizeof(*rdeps));
-		size_t *rndeps = ccai_xcalloc(n_run + 1, sizeof(*rndeps));
-		struct unit *all = x.units;
-		struct ccai_pool_tick tick = { 0, still_running, NULL };
-
-		for (u = 0; u < x.nunits; u++) {
-			if (map[u] == (size_t)-1)
-				continue;
-			run[map[u]] = all[u];
-			for (j = 0; j < ndeps[u]; j++) {
-				size_t d = map[deps[u][j]];
-
-				if (d == (size_t)-1)
-					continue;
-				rdeps[map[u]] = ccai_xrealloc(
-					rdeps[map[u]],
-					(rndeps[map[u]] + 1) * sizeof(size_t));
-				rdeps[map[u]][rndeps[map[u]]++] = d;
-			}
-		}
-		x.units = run;
-		x.nunits = n_run;
-		st = ccai_xcalloc(n_run + 1, sizeof(*st));
-		x.started_at = ccai_xcalloc(n_run + 1, sizeof(*x.started_at));
-		x.next_report = ccai_xcalloc(n_run + 1, sizeof(*x.next_report));
-		tick.ctx = &x;
-		if (o && o->progress && o->progress_every_ms > 0)
-			/* a step is told about within a quarter interval */
-			tick.every_ms = CCAI_MAX(
-				CCAI_MIN(o->progress_every_ms / 4, 1000), 10);
-		ccai_pool_dag_tick(n_run, rdeps, rndeps, run_unit, &x,
-				   o && o->parallelism ? o->parallelism : 8,
-				   o ? o->stop : NULL, st, &tick);
-		free(x.started_at);
-		free(x.next_report);
-		x.started_at = x.next_report = NULL;
-		for (u = 0; u < n_run; u++) {
-			for (j = 0; j < run[u].nres; j++) {
-				size_t i = run[u].res[j];
-
-				if (st[u] == CCAI_POOL_SKIPPED) {
-					res->status[i] = CCAI_STEP_SKIPPED;
-					res->skipped++;
-				} else if (st[u] == CCAI_POOL_NOT_RUN) {
-					res->status[i] = CCAI_STEP_NOT_RUN;
-					res->not_run++;
-				}
-			}
-			free(rdeps[u]);
-		}
-		free(rdeps);
-		free(rndeps);
-		free(st);
-		free(run);
-		x.units = all;
-	}
+	n_run = units_to_run(&x, deps, ndeps, map, &run, &rdeps, &rndeps);
+	run_units(&x, run, n_run, rdeps, rndeps);
+	for (u = 0; u < n_run; u++)
+		free(rdeps[u]);
+	free(rdeps);
+	free(rndeps);
+	free(run);
 	for (u = 0; u < total; u++) {
 		free(deps[u]);
 		free(x.units[u].res);
