@@ -40,8 +40,10 @@
 
 /*
  * A static function worth testing directly is marked CCAI_TESTABLE: static
- * in the real build, visible when the unit-test build defines
- * CCAI_UNIT_TESTING (curl's UNITTEST trick).
+ * in the libraries and the shipped binary, visible in test targets, the
+ * only ones that define CCAI_UNIT_TESTING (curl's UNITTEST trick; the
+ * files that have one are built again for the tests: CCAI_TESTABLE_SRC
+ * in tests/CMakeLists.txt).
  */
 #ifdef CCAI_UNIT_TESTING
 #define CCAI_TESTABLE
