@@ -340,6 +340,80 @@ static int saved_plan_arg(const struct ccai_strlist *pos,
 	return 0;
 }
 
+/*
+ * `apply PLANFILE`: loads the saved plan into rn->set (resolved, with no
+ * variables: it carries them) and its options into *po; -1 with the
+ * problem printed when it cannot be read, is about another target or
+ * another --project.
+ */
+static int load_saved_plan(struct ccai_run *rn, const char *plan_file,
+			   struct ccai_planfile *pf, struct ccai_plan_opts *po)
+{
+	struct ccai_vars none;
+	struct ccai_manifest_opts mo = { NULL, NULL };
+	struct ccai_planfile_target t = { rn->o.emulator, rn->o.endpoint,
+					  rn->o.state };
+	struct ccai_error err;
+	int r;
+
+	ccai_manifest_set_init(&rn->set);
+	rn->have_set = true;
+	if (ccai_planfile_load(pf, plan_file, &rn->set, &rn->diag, &err) < 0) {
+		ccai_cli_print_diag(&rn->diag);
+		ccai_run_error(&err);
+		return -1;
+	}
+	if (ccai_planfile_check_target(pf, plan_file, &t, &err) < 0) {
+		ccai_run_error(&err);
+		return -1;
+	}
+	ccai_vars_init(&none);
+	r = ccai_manifest_set_resolve(&rn->set, &none, &mo, &rn->diag);
+	ccai_vars_release(&none);
+	if (r < 0) {
+		ccai_cli_print_diag(&rn->diag);
+		return -1;
+	}
+	if (rn->o.project &&
+	    !ccai_strlist_has(&rn->set.projects, rn->o.project)) {
+		ccai_cli_errorf(
+			"plan '%s' is about %s, not about --project %s; "
+			"nothing was changed",
+			plan_file,
+			rn->set.projects.n ? rn->set.projects.items[0]
+					   : "no project",
+			rn->o.project);
+		return -1;
+	}
+	*po = pf->opts;
+	return 0;
+}
+
+/* The reconcile's hooks: the plan shown, the confirmation, progress. */
+static void set_hooks(struct ccai_run *rn, struct ccai_reconcile_opts *ro,
+		      struct hooks *h, bool json, bool saved)
+{
+	memset(h, 0, sizeof(*h));
+	h->json = json;
+	h->saved = saved;
+	ccai_run_render_opts(rn, &h->ro, stdout);
+	ro->hooks.ctx = h;
+	ro->hooks.planned = on_planned;
+	ro->hooks.confirm = on_confirm;
+	ro->hooks.progress = json ? NULL : on_progress;
+	ro->hooks.progress_every_ms = ccai_run_progress_interval();
+}
+
+/* The plan's options from the command line (a saved plan's replace them). */
+static void cli_plan_opts(struct ccai_plan_opts *po, bool destroy)
+{
+	po->prune = prune;
+	po->destroy = destroy;
+	po->allow_replace = allow_replace;
+	po->targets = &targets;
+	po->replace = &replace;
+}
+
 static int run(int argc, char **argv, bool destroy)
 {
 	struct ccai_strlist pos = CCAI_STRLIST_INIT;
@@ -351,7 +425,6 @@ static int run(int argc, char **argv, bool destroy)
 	struct ccai_reconcile_opts ro;
 	struct ccai_plan_opts *po = &ro.plan;
 	struct hooks h;
-	struct ccai_error err;
 	int r, code = CCAI_EXIT_ERROR;
 	size_t i;
 
@@ -373,53 +446,15 @@ static int run(int argc, char **argv, bool destroy)
 	ccai_run_set_waiting("the steps in flight to finish; no new step "
 			     "starts, and each is saved as it ends");
 	ccai_run_signals();
-	po->prune = prune;
-	po->destroy = destroy;
-	po->allow_replace = allow_replace;
-	po->targets = &targets;
-	po->replace = &replace;
+	cli_plan_opts(po, destroy);
 
 	/* `apply PLANFILE`: a saved plan, known by its content */
 	if (saved_plan_arg(&pos, &rn.o, destroy, &plan_file) < 0)
 		goto out;
 	if (plan_file) {
-		struct ccai_vars none;
-		struct ccai_manifest_opts mo = { NULL, NULL };
-		struct ccai_planfile_target t = { rn.o.emulator, rn.o.endpoint,
-						  rn.o.state };
-
 		saved = true;
-		ccai_manifest_set_init(&rn.set);
-		rn.have_set = true;
-		if (ccai_planfile_load(&pf, plan_file, &rn.set, &rn.diag,
-				       &err) < 0) {
-			ccai_cli_print_diag(&rn.diag);
-			ccai_run_error(&err);
+		if (load_saved_plan(&rn, plan_file, &pf, po) < 0)
 			goto out;
-		}
-		if (ccai_planfile_check_target(&pf, plan_file, &t, &err) < 0) {
-			ccai_run_error(&err);
-			goto out;
-		}
-		ccai_vars_init(&none);
-		r = ccai_manifest_set_resolve(&rn.set, &none, &mo, &rn.diag);
-		ccai_vars_release(&none);
-		if (r < 0) {
-			ccai_cli_print_diag(&rn.diag);
-			goto out;
-		}
-		if (rn.o.project &&
-		    !ccai_strlist_has(&rn.set.projects, rn.o.project)) {
-			ccai_cli_errorf("plan '%s' is about %s, not about "
-					"--project %s; nothing was changed",
-					plan_file,
-					rn.set.projects.n
-						? rn.set.projects.items[0]
-						: "no project",
-					rn.o.project);
-			goto out;
-		}
-		*po = pf.opts;
 		ro.fingerprint = pf.fingerprint ? pf.fingerprint : "";
 	} else {
 		for (i = 0; i < pos.n; i++)
@@ -432,15 +467,7 @@ static int run(int argc, char **argv, bool destroy)
 	if (ccai_run_client(&rn) < 0)
 		goto out;
 	ccai_run_state_opts(&rn, &ro.state);
-	memset(&h, 0, sizeof(h));
-	h.json = json;
-	h.saved = saved;
-	ccai_run_render_opts(&rn, &h.ro, stdout);
-	ro.hooks.ctx = &h;
-	ro.hooks.planned = on_planned;
-	ro.hooks.confirm = on_confirm;
-	ro.hooks.progress = json ? NULL : on_progress;
-	ro.hooks.progress_every_ms = ccai_run_progress_interval();
+	set_hooks(&rn, &ro, &h, json, saved);
 	ccai_run_plan_progress(&rn, po);
 
 	r = ccai_reconcile_run(&rc, &rn.set, rn.g, &ro);

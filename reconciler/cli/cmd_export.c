@@ -126,6 +126,40 @@ static void print_json(const struct ccai_export *ex, const char *dir,
 	cJSON_Delete(j);
 }
 
+/* No manifests, text or json, an explicit project; -1 with it printed. */
+static int check_args(const struct ccai_strlist *pos,
+		      const struct ccai_common_opts *o)
+{
+	if (pos->n) {
+		ccai_cli_errorf("export reads the project, not manifests: "
+				"drop '%s'",
+				pos->items[0]);
+		return -1;
+	}
+	if (!strcmp(o->output, "markdown")) {
+		ccai_cli_errorf("export prints text or json, not markdown");
+		return -1;
+	}
+	/* explicit: the credentials' own project is rarely the one meant */
+	if (!o->project) {
+		ccai_cli_errorf("which project? pass --project ID");
+		return -1;
+	}
+	return 0;
+}
+
+/* --out-dir, or export-PROJECT: a new string. */
+static char *export_dir(const char *project)
+{
+	char *dir = out_dir ? ccai_xstrdup(out_dir)
+			    : ccai_xasprintf("export-%s", project);
+
+	/* "imported/" is the folder "imported" (and not "imported//x") */
+	while (strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
+		dir[strlen(dir) - 1] = '\0';
+	return dir;
+}
+
 int ccai_cmd_export(int argc, char **argv)
 {
 	struct ccai_strlist pos = CCAI_STRLIST_INIT, files = CCAI_STRLIST_INIT;
@@ -155,32 +189,15 @@ int ccai_cmd_export(int argc, char **argv)
 		return CCAI_PARSE_EXIT(r);
 	}
 	json = !strcmp(run.o.output, "json");
-	if (pos.n) {
-		ccai_cli_errorf("export reads the project, not manifests: "
-				"drop '%s'",
-				pos.items[0]);
+	if (check_args(&pos, &run.o) < 0)
 		goto out;
-	}
-	if (!strcmp(run.o.output, "markdown")) {
-		ccai_cli_errorf("export prints text or json, not markdown");
-		goto out;
-	}
-	/* explicit: the credentials' own project is rarely the one meant */
 	project = run.o.project;
-	if (!project) {
-		ccai_cli_errorf("which project? pass --project ID");
-		goto out;
-	}
 	ccai_run_set_waiting("the reads in flight");
 	ccai_run_signals();
 	/* read-only: the adoption below opens and locks the state itself */
 	if (ccai_run_connect(&run, false) < 0)
 		goto out;
-	dir = out_dir ? ccai_xstrdup(out_dir)
-		      : ccai_xasprintf("export-%s", project);
-	/* "imported/" is the folder "imported" (and not "imported//x") */
-	while (strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
-		dir[strlen(dir) - 1] = '\0';
+	dir = export_dir(project);
 	memset(&eo, 0, sizeof(eo));
 	eo.project = project;
 	eo.locations = &locations;

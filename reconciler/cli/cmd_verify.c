@@ -77,6 +77,68 @@ static void on_waiting(void *ctx, const char *what)
 	fflush(stdout);
 }
 
+/* The options that go together; -1 with the problem printed. */
+static int check_options(const struct ccai_common_opts *o)
+{
+	if (!strcmp(o->output, "markdown")) {
+		ccai_cli_errorf("verify prints text or json, not markdown");
+		return -1;
+	}
+	if (!profile == !agent) {
+		ccai_cli_errorf("say what to verify: --profile NAME (use cases "
+				"1 and 2) or --agent NAME (use case 3)");
+		return -1;
+	}
+	if (session_ttl_ms &&
+	    (session_ttl_ms < 1000 || session_ttl_ms > 24LL * 3600 * 1000)) {
+		ccai_cli_errorf("--session-ttl must be between 1s and 24h "
+				"(Dialogflow keeps a session at most a day)");
+		return -1;
+	}
+	if (session_ttl_ms && !agent) {
+		ccai_cli_errorf("--session-ttl is for --agent (use case 3): "
+				"a profile's conversations end when verify "
+				"completes them");
+		return -1;
+	}
+	return 0;
+}
+
+/* What verify found, on stdout: JSON, or the verdict in words. */
+static void print_result(const struct ccai_verify_result *res, int r,
+			 const struct ccai_error *err, bool json)
+{
+	if (json) {
+		cJSON *j = ccai_verify_result_json(res, err);
+		char *s = ccai_json_print(j);
+
+		printf("%s\n", s);
+		free(s);
+		cJSON_Delete(j);
+		return;
+	}
+	if (r < 0) {
+		if (res->failed_step)
+			printf("\nVerification failed at '%s'.\n",
+			       res->failed_step);
+		return;
+	}
+	printf("\nVerified (use case %d, %s): %s is in Insights as "
+	       "%s (found by %s, %.1fs).\n",
+	       res->use_case, use_case_title(res->use_case), res->conversation,
+	       res->insights_conversation, res->found_by,
+	       (double)res->elapsed_ms / 1000.0);
+	if (res->kept)
+		printf("Kept: the Insights conversation stays (--keep).\n");
+	else if (res->use_case == 3)
+		printf("Cleaned up: the Insights conversation was "
+		       "deleted; the session expires on its own.\n");
+	else
+		printf("Cleaned up: the Insights conversation was "
+		       "deleted; Dialogflow purges the completed "
+		       "conversation on its own.\n");
+}
+
 int ccai_cmd_verify(int argc, char **argv)
 {
 	struct ccai_strlist pos = CCAI_STRLIST_INIT;
@@ -105,27 +167,8 @@ int ccai_cmd_verify(int argc, char **argv)
 	for (i = 0; i < pos.n; i++)
 		ccai_strlist_add(&run.o.files, pos.items[i]);
 	json = !strcmp(run.o.output, "json");
-	if (!strcmp(run.o.output, "markdown")) {
-		ccai_cli_errorf("verify prints text or json, not markdown");
+	if (check_options(&run.o) < 0)
 		goto out;
-	}
-	if (!profile == !agent) {
-		ccai_cli_errorf("say what to verify: --profile NAME (use cases "
-				"1 and 2) or --agent NAME (use case 3)");
-		goto out;
-	}
-	if (session_ttl_ms &&
-	    (session_ttl_ms < 1000 || session_ttl_ms > 24LL * 3600 * 1000)) {
-		ccai_cli_errorf("--session-ttl must be between 1s and 24h "
-				"(Dialogflow keeps a session at most a day)");
-		goto out;
-	}
-	if (session_ttl_ms && !agent) {
-		ccai_cli_errorf("--session-ttl is for --agent (use case 3): "
-				"a profile's conversations end when verify "
-				"completes them");
-		goto out;
-	}
 	run.o.timeout_ms = timeout_ms >= 0
 				   ? timeout_ms
 				   : ccai_verify_default_wait_ms(
@@ -161,34 +204,8 @@ int ccai_cmd_verify(int argc, char **argv)
 		fflush(stdout);
 	}
 	r = ccai_verify_run(&res, &run.set, run.g, run.state, &vo, &err);
-	if (json) {
-		cJSON *j = ccai_verify_result_json(&res, &err);
-		char *s = ccai_json_print(j);
-
-		printf("%s\n", s);
-		free(s);
-		cJSON_Delete(j);
-	} else if (r == 0) {
-		printf("\nVerified (use case %d, %s): %s is in Insights as "
-		       "%s (found by %s, %.1fs).\n",
-		       res.use_case, use_case_title(res.use_case),
-		       res.conversation, res.insights_conversation,
-		       res.found_by, (double)res.elapsed_ms / 1000.0);
-		if (res.kept)
-			printf("Kept: the Insights conversation stays (--keep)."
-			       "\n");
-		else if (res.use_case == 3)
-			printf("Cleaned up: the Insights conversation was "
-			       "deleted; the session expires on its own.\n");
-		else
-			printf("Cleaned up: the Insights conversation was "
-			       "deleted; Dialogflow purges the completed "
-			       "conversation on its own.\n");
-	}
+	print_result(&res, r, &err, json);
 	if (r < 0) {
-		if (!json && res.failed_step)
-			printf("\nVerification failed at '%s'.\n",
-			       res.failed_step);
 		ccai_run_error(&err);
 		goto out;
 	}
