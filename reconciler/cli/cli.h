@@ -4,8 +4,9 @@
  * main() parses the command name, then hands argc/argv to the command's
  * function, which parses its own options (its table plus the common
  * ones) and returns the process exit code: 0 success, 1 error, 2 (plan
- * with --detailed-exitcode) changes present.  Only cli/ prints errors
- * and calls exit.
+ * with --detailed-exitcode) changes present.  main() then checks, once for
+ * every command, that standard output was written in full
+ * (ccai_cli_finish).  Only cli/ prints errors and calls exit.
  */
 #ifndef CCAI_CLI_CLI_H
 #define CCAI_CLI_CLI_H
@@ -83,7 +84,8 @@ int ccai_cli_parse(int argc, char **argv, const char *usage,
 /* Print an error as "ccaictl: error: FILE:L:C: path: message". */
 void ccai_cli_error(const struct ccai_error *err);
 void ccai_cli_errorf(const char *fmt, ...) CCAI_PRINTF(1, 2);
-/* fflush + ferror on stdout: a truncated output must not exit 0. */
+/* fflush + ferror on stdout: a truncated output must not exit 0 (main()
+ * calls it once, after the command). */
 int ccai_cli_finish(int code);
 
 int ccai_cmd_validate(int argc, char **argv);

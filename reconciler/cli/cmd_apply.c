@@ -490,7 +490,7 @@ out:
 	ccai_strlist_release(&pos);
 	ccai_strlist_release(&targets);
 	ccai_strlist_release(&replace);
-	return ccai_cli_finish(code);
+	return code;
 }
 
 int ccai_cmd_apply(int argc, char **argv)

@@ -139,5 +139,5 @@ out:
 	ccai_cli_google_free(g);
 	ccai_common_release(&o);
 	ccai_strlist_release(&pos);
-	return ccai_cli_finish(r);
+	return r;
 }

@@ -108,5 +108,5 @@ int ccai_cmd_emulator(int argc, char **argv)
 out:
 	ccai_common_release(&o);
 	ccai_strlist_release(&pos);
-	return ccai_cli_finish(r);
+	return r;
 }

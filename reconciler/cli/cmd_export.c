@@ -247,5 +247,5 @@ out:
 	ccai_strlist_release(&pos);
 	ccai_strlist_release(&locations);
 	ccai_strlist_release(&insights_locations);
-	return ccai_cli_finish(code);
+	return code;
 }

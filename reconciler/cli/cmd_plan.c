@@ -114,5 +114,5 @@ out:
 	ccai_strlist_release(&pos);
 	ccai_strlist_release(&targets);
 	ccai_strlist_release(&replace);
-	return ccai_cli_finish(code);
+	return code;
 }

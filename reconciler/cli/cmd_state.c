@@ -270,7 +270,7 @@ int ccai_cmd_state(int argc, char **argv)
 out:
 	ccai_run_release(&run);
 	ccai_strlist_release(&pos);
-	return ccai_cli_finish(code);
+	return code;
 }
 
 /*
@@ -374,5 +374,5 @@ out:
 	free(name);
 	ccai_run_release(&run);
 	ccai_strlist_release(&pos);
-	return ccai_cli_finish(code);
+	return code;
 }

@@ -119,5 +119,5 @@ int ccai_cmd_validate(int argc, char **argv)
 	ccai_manifest_set_release(&set);
 	ccai_common_release(&o);
 	ccai_strlist_release(&pos);
-	return ccai_cli_finish(r == 0 ? CCAI_EXIT_OK : CCAI_EXIT_ERROR);
+	return r == 0 ? CCAI_EXIT_OK : CCAI_EXIT_ERROR;
 }

@@ -216,5 +216,5 @@ out:
 	ccai_strlist_release(&pos);
 	ccai_strlist_release(&insights_locations);
 	session_ttl_ms = 0;
-	return ccai_cli_finish(code);
+	return code;
 }

@@ -185,5 +185,5 @@ out:
 	ccai_strlist_release(&pos);
 	ccai_strlist_release(&targets);
 	ccai_strlist_release(&verify_files);
-	return ccai_cli_finish(code);
+	return code;
 }

@@ -119,7 +119,7 @@ int ccai_cmd_version(int argc, char **argv)
 		return CCAI_EXIT_ERROR;
 	}
 	printf("ccaictl %s\n", CCAI_VERSION);
-	return ccai_cli_finish(0);
+	return CCAI_EXIT_OK;
 }
 
 static const struct ccai_cli_command *find_command(const char *name)
@@ -162,7 +162,7 @@ int main(int argc, char **argv)
 		return argc < 2 ? CCAI_EXIT_ERROR : ccai_cli_finish(0);
 	}
 	if (!strcmp(argv[1], "--version"))
-		return ccai_cmd_version(0, NULL);
+		return ccai_cli_finish(ccai_cmd_version(0, NULL));
 	/* `ccaictl help plan` is `ccaictl plan --help` */
 	if (!strcmp(argv[1], "help")) {
 		if (argc > 3) {
@@ -172,7 +172,7 @@ int main(int argc, char **argv)
 		if (!(c = find_command(argv[2])))
 			return CCAI_EXIT_ERROR;
 		ccai_cli_command = c;
-		return c->fn(1, help_argv);
+		return ccai_cli_finish(c->fn(1, help_argv));
 	}
 	if (!(c = find_command(argv[1])))
 		return CCAI_EXIT_ERROR;
@@ -180,5 +180,6 @@ int main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	r = c->fn(argc - 2, argv + 2);
 	curl_global_cleanup();
-	return r;
+	/* once for every command, --help included: a cut output fails */
+	return ccai_cli_finish(r);
 }
