@@ -72,13 +72,15 @@ extern const struct ccai_option ccai_common_options[];
 void ccai_common_init(struct ccai_common_opts *o);
 void ccai_common_release(struct ccai_common_opts *o);
 /*
- * Parse with the command's table plus the common one. Returns 0 to go
- * on, or an exit code + 1 (1 = exit 0 after --help, 2 = exit 1 on error)
- * — use CCAI_PARSE_EXIT() to turn it into the exit code.
+ * Parse with the command's table plus the common one; the positional
+ * arguments go where the command's table says (CCAI_OPT_ARGS), and are
+ * refused when it has no such entry.  Returns 0 to go on, or an exit
+ * code + 1 (1 = exit 0 after --help, 2 = exit 1 on error) — use
+ * CCAI_PARSE_EXIT() to turn it into the exit code.
  */
 int ccai_cli_parse(int argc, char **argv, const char *usage,
 		   const struct ccai_option *cmd_opts,
-		   struct ccai_common_opts *common, struct ccai_strlist *pos);
+		   struct ccai_common_opts *common);
 #define CCAI_PARSE_EXIT(r) ((r)-1)
 
 /* Print an error as "ccaictl: error: FILE:L:C: path: message". */

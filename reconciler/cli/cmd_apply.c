@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 static bool auto_approve, prune, allow_replace;
-static struct ccai_strlist targets, replace;
+static struct ccai_strlist targets, replace, pos;
 
 static const struct ccai_option options[] = {
 	{ CCAI_OPT_FLAG, "auto-approve", 0, &auto_approve, NULL,
@@ -28,6 +28,9 @@ static const struct ccai_option options[] = {
 	  "only this resource and what it needs (repeatable)" },
 	{ CCAI_OPT_LIST, "replace", 0, &replace, "KIND/NAME",
 	  "replace this resource even if nothing changed (repeatable)" },
+	{ CCAI_OPT_ARGS, NULL, 0, &pos, "PATH... | PLANFILE",
+	  "manifest files or directories (as -f PATH), or a plan saved by "
+	  "'ccaictl plan --out PLANFILE'" },
 	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
 };
 
@@ -36,6 +39,8 @@ static const struct ccai_option destroy_options[] = {
 	  "do not ask for confirmation" },
 	{ CCAI_OPT_LIST, "target", 0, &targets, "KIND/NAME",
 	  "only this resource (and what depends on it) (repeatable)" },
+	{ CCAI_OPT_ARGS, NULL, 0, &pos, "PATH...",
+	  "manifest files or directories (as -f PATH)" },
 	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
 };
 
@@ -280,7 +285,7 @@ static void print_refusal(const struct ccai_reconcile *rc,
  * variables and options, so it comes alone: anything that would change
  * them is refused (an error printed, -1) rather than silently ignored.
  */
-static int saved_plan_arg(const struct ccai_strlist *pos,
+static int saved_plan_arg(const struct ccai_strlist *args,
 			  const struct ccai_common_opts *o, bool destroy,
 			  const char **plan)
 {
@@ -290,9 +295,9 @@ static int saved_plan_arg(const struct ccai_strlist *pos,
 	int r = 0;
 
 	*plan = NULL;
-	for (i = 0; i < pos->n + o->files.n && !*plan; i++) {
-		const char *p =
-			i < pos->n ? pos->items[i] : o->files.items[i - pos->n];
+	for (i = 0; i < args->n + o->files.n && !*plan; i++) {
+		const char *p = i < args->n ? args->items[i]
+					    : o->files.items[i - args->n];
 
 		if ((r = ccai_planfile_detect(p, &err)) < 0) {
 			ccai_cli_error(&err);
@@ -310,7 +315,7 @@ static int saved_plan_arg(const struct ccai_strlist *pos,
 				*plan, *plan);
 		return -1;
 	}
-	if (pos->n + o->files.n > 1 || o->files.n) {
+	if (args->n + o->files.n > 1 || o->files.n) {
 		ccai_cli_errorf("'%s' is a saved plan, not a manifest: it "
 				"carries its own manifests; apply it alone, as "
 				"'ccaictl apply %s'",
@@ -416,7 +421,6 @@ static void cli_plan_opts(struct ccai_plan_opts *po, bool destroy)
 
 static int run(int argc, char **argv, bool destroy)
 {
-	struct ccai_strlist pos = CCAI_STRLIST_INIT;
 	struct ccai_planfile pf;
 	const char *plan_file;
 	bool saved = false, json;
@@ -437,7 +441,7 @@ static int run(int argc, char **argv, bool destroy)
 		destroy ? "ccaictl destroy -f PATH... [--auto-approve]"
 			: "ccaictl apply -f PATH... [--auto-approve] | ccaictl "
 			  "apply PLANFILE",
-		destroy ? destroy_options : options, &rn.o, &pos);
+		destroy ? destroy_options : options, &rn.o);
 	if (r) {
 		ccai_strlist_release(&pos);
 		return CCAI_PARSE_EXIT(r);

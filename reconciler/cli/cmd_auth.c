@@ -105,16 +105,23 @@ static int whoami(struct ccai_google *g, const struct ccai_common_opts *o)
 	return CCAI_EXIT_OK;
 }
 
+static struct ccai_strlist pos;
+
+static const struct ccai_option options[] = {
+	{ CCAI_OPT_ARGS, NULL, 0, &pos, "COMMAND",
+	  "print-access-token or whoami" },
+	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
+};
+
 int ccai_cmd_auth(int argc, char **argv)
 {
 	struct ccai_common_opts o;
-	struct ccai_strlist pos = CCAI_STRLIST_INIT;
 	struct ccai_google *g = NULL;
 	struct ccai_error err;
 	const char *sub;
 	int r;
 
-	r = ccai_cli_parse(argc, argv, usage, NULL, &o, &pos);
+	r = ccai_cli_parse(argc, argv, usage, options, &o);
 	if (r)
 		return CCAI_PARSE_EXIT(r);
 	sub = pos.n ? pos.items[0] : NULL;

@@ -35,7 +35,6 @@ int ccai_cmd_emulator(int argc, char **argv)
 	};
 	struct ccai_emu_config cfg;
 	struct ccai_common_opts o;
-	struct ccai_strlist pos = CCAI_STRLIST_INIT;
 	struct ccai_emu *emu = NULL;
 	struct ccai_error err;
 	sigset_t set;
@@ -44,14 +43,10 @@ int ccai_cmd_emulator(int argc, char **argv)
 	r = ccai_cli_parse(argc, argv,
 			   "ccaictl emulator --data DIR [--listen HOST:PORT] "
 			   "[--faults SPEC] [--seed N]",
-			   opts, &o, &pos);
+			   opts, &o);
 	if (r)
 		return CCAI_PARSE_EXIT(r);
 	r = CCAI_EXIT_ERROR;
-	if (pos.n) {
-		ccai_cli_errorf("unexpected argument '%s'", pos.items[0]);
-		goto out;
-	}
 	if (!data) {
 		ccai_cli_errorf("emulator needs --data DIR");
 		goto out;
@@ -107,6 +102,5 @@ int ccai_cmd_emulator(int argc, char **argv)
 	r = CCAI_EXIT_OK;
 out:
 	ccai_common_release(&o);
-	ccai_strlist_release(&pos);
 	return r;
 }

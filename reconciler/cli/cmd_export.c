@@ -33,6 +33,9 @@ static const struct ccai_option options[] = {
 	  ".ccaictl/keys)" },
 	{ CCAI_OPT_REFUSED, "file", 'f', NULL, NULL,
 	  "does not apply: export reads the project, not manifests" },
+	/* no positional argument: the project is read, not manifests */
+	{ CCAI_OPT_REFUSED, NULL, 0, NULL, NULL,
+	  "export reads the project, not manifests" },
 	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
 };
 
@@ -126,16 +129,9 @@ static void print_json(const struct ccai_export *ex, const char *dir,
 	cJSON_Delete(j);
 }
 
-/* No manifests, text or json, an explicit project; -1 with it printed. */
-static int check_args(const struct ccai_strlist *pos,
-		      const struct ccai_common_opts *o)
+/* Text or json, an explicit project; -1 with the problem printed. */
+static int check_args(const struct ccai_common_opts *o)
 {
-	if (pos->n) {
-		ccai_cli_errorf("export reads the project, not manifests: "
-				"drop '%s'",
-				pos->items[0]);
-		return -1;
-	}
 	if (!strcmp(o->output, "markdown")) {
 		ccai_cli_errorf("export prints text or json, not markdown");
 		return -1;
@@ -162,7 +158,7 @@ static char *export_dir(const char *project)
 
 int ccai_cmd_export(int argc, char **argv)
 {
-	struct ccai_strlist pos = CCAI_STRLIST_INIT, files = CCAI_STRLIST_INIT;
+	struct ccai_strlist files = CCAI_STRLIST_INIT;
 	struct ccai_export ex;
 	struct ccai_export_opts eo;
 	struct ccai_export_adopt_result ar;
@@ -181,15 +177,14 @@ int ccai_cmd_export(int argc, char **argv)
 	r = ccai_cli_parse(argc, argv,
 			   "ccaictl export --project P [--location L...] "
 			   "[--out-dir DIR] [--adopt]",
-			   options, &run.o, &pos);
+			   options, &run.o);
 	if (r) {
-		ccai_strlist_release(&pos);
 		ccai_strlist_release(&locations);
 		ccai_strlist_release(&insights_locations);
 		return CCAI_PARSE_EXIT(r);
 	}
 	json = !strcmp(run.o.output, "json");
-	if (check_args(&pos, &run.o) < 0)
+	if (check_args(&run.o) < 0)
 		goto out;
 	project = run.o.project;
 	ccai_run_set_waiting("the reads in flight");
@@ -244,7 +239,6 @@ out:
 	ccai_strlist_release(&files);
 	free(dir);
 	ccai_run_release(&run);
-	ccai_strlist_release(&pos);
 	ccai_strlist_release(&locations);
 	ccai_strlist_release(&insights_locations);
 	return code;

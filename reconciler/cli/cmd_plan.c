@@ -10,7 +10,7 @@
 
 static bool detailed, prune, allow_replace, destroy;
 static const char *out_file;
-static struct ccai_strlist targets, replace;
+static struct ccai_strlist targets, replace, pos;
 
 static const struct ccai_option options[] = {
 	{ CCAI_OPT_FLAG, "detailed-exitcode", 0, &detailed, NULL,
@@ -28,12 +28,13 @@ static const struct ccai_option options[] = {
 	  "only this resource and what it needs (repeatable)" },
 	{ CCAI_OPT_LIST, "replace", 0, &replace, "KIND/NAME",
 	  "replace this resource even if nothing changed (repeatable)" },
+	{ CCAI_OPT_ARGS, NULL, 0, &pos, "PATH...",
+	  "manifest files or directories (as -f PATH)" },
 	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
 };
 
 int ccai_cmd_plan(int argc, char **argv)
 {
-	struct ccai_strlist pos = CCAI_STRLIST_INIT;
 	struct ccai_run run;
 	struct ccai_plan_opts po;
 	struct ccai_render_opts ro;
@@ -46,7 +47,7 @@ int ccai_cmd_plan(int argc, char **argv)
 		argc, argv,
 		"ccaictl plan -f PATH... [--out FILE] [--detailed-exitcode] "
 		"[--destroy]",
-		options, &run.o, &pos);
+		options, &run.o);
 	if (r) {
 		ccai_strlist_release(&pos);
 		return CCAI_PARSE_EXIT(r);

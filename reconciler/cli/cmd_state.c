@@ -9,7 +9,11 @@
 #include "util/alloc.h"
 #include "util/json.h"
 
-static const struct ccai_option no_options[] = {
+static struct ccai_strlist pos;
+
+static const struct ccai_option import_options[] = {
+	{ CCAI_OPT_ARGS, NULL, 0, &pos, "KIND/NAME SERVER_NAME",
+	  "the manifest's resource, and the server object it is" },
 	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
 };
 
@@ -18,6 +22,8 @@ static const char *only_project;
 static const struct ccai_option state_options[] = {
 	{ CCAI_OPT_STRING, "project", 0, &only_project, "ID",
 	  "only this project's entries; Kind/name means ID/Kind/name" },
+	{ CCAI_OPT_ARGS, NULL, 0, &pos, "COMMAND [ARG...]",
+	  "list | show ADDRESS | rm ADDRESS... | unlock ID" },
 	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
 };
 
@@ -222,7 +228,6 @@ static int state_rm(struct ccai_run *run, const struct ccai_strlist *addrs)
 
 int ccai_cmd_state(int argc, char **argv)
 {
-	struct ccai_strlist pos = CCAI_STRLIST_INIT;
 	struct ccai_run run;
 	struct ccai_state_opts so;
 	struct ccai_error err;
@@ -233,7 +238,7 @@ int ccai_cmd_state(int argc, char **argv)
 	r = ccai_cli_parse(
 		argc, argv,
 		"ccaictl state list | show ADDRESS | rm ADDRESS... | unlock ID",
-		state_options, &run.o, &pos);
+		state_options, &run.o);
 	if (r) {
 		ccai_strlist_release(&pos);
 		return CCAI_PARSE_EXIT(r);
@@ -280,7 +285,6 @@ out:
  */
 int ccai_cmd_import(int argc, char **argv)
 {
-	struct ccai_strlist pos = CCAI_STRLIST_INIT;
 	struct ccai_run run;
 	struct ccai_manifest *m = NULL;
 	struct ccai_kres k;
@@ -294,7 +298,7 @@ int ccai_cmd_import(int argc, char **argv)
 	memset(&run, 0, sizeof(run));
 	r = ccai_cli_parse(argc, argv,
 			   "ccaictl import KIND/NAME SERVER_NAME -f PATH...",
-			   no_options, &run.o, &pos);
+			   import_options, &run.o);
 	if (r) {
 		ccai_strlist_release(&pos);
 		return CCAI_PARSE_EXIT(r);

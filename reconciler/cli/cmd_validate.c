@@ -13,7 +13,11 @@
 /* Project names the text summary lists before "and N more". */
 #define MAX_PROJECTS_SHOWN 10
 
+static struct ccai_strlist pos;
+
 static const struct ccai_option options[] = {
+	{ CCAI_OPT_ARGS, NULL, 0, &pos, "PATH...",
+	  "manifest files or directories (as -f PATH)" },
 	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
 };
 
@@ -75,7 +79,6 @@ static void print_json(const struct ccai_manifest_set *set,
 int ccai_cmd_validate(int argc, char **argv)
 {
 	struct ccai_common_opts o;
-	struct ccai_strlist pos = CCAI_STRLIST_INIT;
 	struct ccai_manifest_set set;
 	struct ccai_diag diag = CCAI_DIAG_INIT;
 	size_t nkinds, i;
@@ -84,7 +87,7 @@ int ccai_cmd_validate(int argc, char **argv)
 	r = ccai_cli_parse(
 		argc, argv,
 		"ccaictl validate -f PATH... [--var K=V] [--var-file FILE]",
-		options, &o, &pos);
+		options, &o);
 	if (r)
 		return CCAI_PARSE_EXIT(r);
 	for (i = 0; i < pos.n; i++)

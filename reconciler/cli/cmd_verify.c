@@ -15,7 +15,7 @@
 static const char *profile, *agent;
 static bool keep;
 static long long timeout_ms = -1; /* -1: not given, verify's default */
-static struct ccai_strlist insights_locations;
+static struct ccai_strlist insights_locations, pos;
 static long long session_ttl_ms;
 
 static const struct ccai_option options[] = {
@@ -35,6 +35,8 @@ static const struct ccai_option options[] = {
 	{ CCAI_OPT_DURATION, "timeout", 0, &timeout_ms, "DURATION",
 	  "how long to wait until Insights has the conversation (default "
 	  "10m; with --agent 10m after the session ends)" },
+	{ CCAI_OPT_ARGS, NULL, 0, &pos, "PATH...",
+	  "manifest files or directories (as -f PATH)" },
 	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
 };
 
@@ -141,7 +143,6 @@ static void print_result(const struct ccai_verify_result *res, int r,
 
 int ccai_cmd_verify(int argc, char **argv)
 {
-	struct ccai_strlist pos = CCAI_STRLIST_INIT;
 	struct ccai_verify_result res;
 	struct ccai_verify_opts vo;
 	struct ccai_error err;
@@ -158,7 +159,7 @@ int ccai_cmd_verify(int argc, char **argv)
 			   "ccaictl verify -f PATH... (--profile NAME | "
 			   "--agent NAME) [--timeout DURATION] "
 			   "[--session-ttl DURATION] [--keep]",
-			   options, &run.o, &pos);
+			   options, &run.o);
 	if (r) {
 		ccai_strlist_release(&pos);
 		ccai_strlist_release(&insights_locations);

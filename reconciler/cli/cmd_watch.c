@@ -90,7 +90,6 @@ static void client_close(void *ctx, struct ccai_google *g)
 
 int ccai_cmd_watch(int argc, char **argv)
 {
-	struct ccai_strlist pos = CCAI_STRLIST_INIT;
 	struct ccai_common_opts o;
 	struct ccai_watch_opts wo;
 	struct ccai_error err;
@@ -102,15 +101,9 @@ int ccai_cmd_watch(int argc, char **argv)
 		"ccaictl watch --repo URL|PATH --ref REF [--path DIR] "
 		"[--interval 60s] [--once] [--plan-only] [--prune] "
 		"[--listen ADDR]",
-		options, &o, &pos);
-	if (r) {
-		ccai_strlist_release(&pos);
+		options, &o);
+	if (r)
 		return CCAI_PARSE_EXIT(r);
-	}
-	if (pos.n) {
-		ccai_cli_errorf("unexpected argument '%s'", pos.items[0]);
-		goto out;
-	}
 	if (!repo || !*repo) {
 		ccai_cli_errorf("watch needs --repo URL|PATH");
 		goto out;
@@ -182,7 +175,6 @@ int ccai_cmd_watch(int argc, char **argv)
 	client = NULL;
 out:
 	ccai_common_release(&o);
-	ccai_strlist_release(&pos);
 	ccai_strlist_release(&targets);
 	ccai_strlist_release(&verify_files);
 	return code;

@@ -145,12 +145,13 @@ static void common_for(struct ccai_option *out, size_t max,
 	for (o = out + 1; o->type != CCAI_OPT_END; o++)
 		if (o->type != CCAI_OPT_REFUSED)
 			return;
-	out[0].type = CCAI_OPT_REFUSED;
+	/* none: no heading (a nameless REFUSED would refuse arguments) */
+	memmove(out, out + 1, n * sizeof(*out));
 }
 
 int ccai_cli_parse(int argc, char **argv, const char *usage,
 		   const struct ccai_option *cmd_opts,
-		   struct ccai_common_opts *common, struct ccai_strlist *pos)
+		   struct ccai_common_opts *common)
 {
 	static const struct ccai_option none[] = { { CCAI_OPT_END, NULL, 0,
 						     NULL, NULL, NULL } };
@@ -163,7 +164,7 @@ int ccai_cli_parse(int argc, char **argv, const char *usage,
 
 	ccai_common_init(&g);
 	common_for(common_here, CCAI_ARRAY_SIZE(common_here), cmd_opts);
-	if (ccai_opts_parse(argc, argv, tables, pos, &help, &err) < 0) {
+	if (ccai_opts_parse(argc, argv, tables, &help, &err) < 0) {
 		ccai_cli_error(&err);
 		ccai_common_release(&g);
 		return 2;

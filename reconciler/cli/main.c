@@ -102,22 +102,14 @@ int ccai_cmd_version(int argc, char **argv)
 {
 	static const struct ccai_option none[] = { { CCAI_OPT_END, NULL, 0,
 						     NULL, NULL, NULL } };
-	struct ccai_strlist pos = CCAI_STRLIST_INIT;
 	struct ccai_common_opts o;
 	int r;
 
-	if (argc && (r = ccai_cli_parse(argc, argv, "ccaictl version", none, &o,
-					&pos)) != 0) {
-		ccai_strlist_release(&pos);
+	if (argc &&
+	    (r = ccai_cli_parse(argc, argv, "ccaictl version", none, &o)) != 0)
 		return CCAI_PARSE_EXIT(r);
-	}
 	if (argc)
 		ccai_common_release(&o);
-	if (pos.n) {
-		ccai_cli_errorf("unexpected argument '%s'", pos.items[0]);
-		ccai_strlist_release(&pos);
-		return CCAI_EXIT_ERROR;
-	}
 	printf("ccaictl %s\n", CCAI_VERSION);
 	return CCAI_EXIT_OK;
 }

@@ -73,6 +73,37 @@ static int refused(const struct ccai_option *o, const char *arg,
 			      o->help);
 }
 
+/* The tables' positional-argument entry (ARGS, or a nameless REFUSED). */
+static const struct ccai_option *find_args(
+	const struct ccai_option *const *tables)
+{
+	const struct ccai_option *const *t;
+	const struct ccai_option *o;
+
+	for (t = tables; *t; t++)
+		for (o = *t; o->type != CCAI_OPT_END; o++)
+			if (o->type == CCAI_OPT_ARGS ||
+			    (o->type == CCAI_OPT_REFUSED && !o->name))
+				return o;
+	return NULL;
+}
+
+/* A positional argument: to the table's list, or refused. */
+static int positional(const struct ccai_option *const *tables, const char *arg,
+		      struct ccai_error *err)
+{
+	const struct ccai_option *o = find_args(tables);
+
+	if (!o)
+		return ccai_error_set(err, CCAI_EINVALID,
+				      "unexpected argument '%s'", arg);
+	if (o->type == CCAI_OPT_REFUSED)
+		return ccai_error_set(err, CCAI_EINVALID, "%s: drop '%s'",
+				      o->help, arg);
+	ccai_strlist_add((struct ccai_strlist *)o->dest, arg);
+	return 0;
+}
+
 static int store(const struct ccai_option *o, const char *value,
 		 struct ccai_error *err)
 {
@@ -123,8 +154,7 @@ static void set_flag(const struct ccai_option *o)
 }
 
 int ccai_opts_parse(int argc, char **argv,
-		    const struct ccai_option *const *tables,
-		    struct ccai_strlist *pos, bool *help,
+		    const struct ccai_option *const *tables, bool *help,
 		    struct ccai_error *err)
 {
 	bool only_pos = false;
@@ -136,7 +166,8 @@ int ccai_opts_parse(int argc, char **argv,
 		const struct ccai_option *o;
 
 		if (only_pos || a[0] != '-' || !a[1]) {
-			ccai_strlist_add(pos, a);
+			if (positional(tables, a, err) < 0)
+				return CCAI_EINVALID;
 			continue;
 		}
 		if (!strcmp(a, "--")) {
@@ -202,37 +233,53 @@ int ccai_opts_parse(int argc, char **argv,
 	return 0;
 }
 
+/* One line of --help: "  -f, --file PATH   help". */
+static void usage_line(FILE *f, const struct ccai_option *o)
+{
+	char left[64];
+
+	if (o->type == CCAI_OPT_ARGS)
+		snprintf(left, sizeof(left), "%s", o->argname);
+	else if (o->short_name)
+		snprintf(left, sizeof(left), "-%c, --%s%s%s", o->short_name,
+			 o->name, o->argname ? " " : "",
+			 o->argname ? o->argname : "");
+	else
+		snprintf(left, sizeof(left), "    --%s%s%s", o->name,
+			 o->argname ? " " : "", o->argname ? o->argname : "");
+	fprintf(f, "  %-28s %s\n", left, o->help);
+}
+
 void ccai_opts_usage(FILE *f, const char *usage, const char *description,
 		     const struct ccai_option *const *tables)
 {
 	const struct ccai_option *const *t;
-	const struct ccai_option *o;
+	const struct ccai_option *o, *args = find_args(tables);
+	bool heading = false;
 
 	fprintf(f, "usage: %s\n", usage);
 	if (description)
 		fprintf(f, "\n%s\n", description);
+	if (args && args->type == CCAI_OPT_ARGS) {
+		fprintf(f, "\narguments:\n");
+		usage_line(f, args);
+	}
 	for (t = tables; *t; t++) {
 		for (o = *t; o->type != CCAI_OPT_END; o++) {
-			char left[64];
-
-			if (o->type == CCAI_OPT_REFUSED)
+			if (o->type == CCAI_OPT_REFUSED ||
+			    o->type == CCAI_OPT_ARGS)
 				continue;
-			if (t == tables && o == *t && o->type != CCAI_OPT_GROUP)
-				fprintf(f, "\noptions:\n");
 			if (o->type == CCAI_OPT_GROUP) {
 				fprintf(f, "\n%s\n", o->help);
+				heading = true;
 				continue;
 			}
-			if (o->short_name)
-				snprintf(left, sizeof(left), "-%c, --%s%s%s",
-					 o->short_name, o->name,
-					 o->argname ? " " : "",
-					 o->argname ? o->argname : "");
-			else
-				snprintf(left, sizeof(left), "    --%s%s%s",
-					 o->name, o->argname ? " " : "",
-					 o->argname ? o->argname : "");
-			fprintf(f, "  %-28s %s\n", left, o->help);
+			/* the command's own options, before any group */
+			if (!heading) {
+				fprintf(f, "\noptions:\n");
+				heading = true;
+			}
+			usage_line(f, o);
 		}
 	}
 }
