@@ -141,13 +141,15 @@ static struct ccai_resource *add_resource(struct planner *pl)
 	return r;
 }
 
-/* x-ccaictl list of a kind's schema ("immutable", "outputOnly"). */
-static const cJSON *schema_list(const struct ccai_kind *k, const char *which)
+/* The API field a *Ref field of k stands for, or NULL. */
+static const char *ref_api_field(const struct ccai_kind *k, const char *field)
 {
-	const cJSON *x = cJSON_GetObjectItemCaseSensitive(
-		ccai_manifest_schema_doc(k), "x-ccaictl");
+	const struct ccai_kind_ref *def;
 
-	return cJSON_GetObjectItemCaseSensitive(x, which);
+	for (def = k->refs; def->field; def++)
+		if (!strcmp(def->field, field))
+			return def->api_field;
+	return NULL;
 }
 
 struct ccai_kres *ccai_planner_kres(struct planner *pl, size_t i)
@@ -546,27 +548,20 @@ static void decide_create(const struct planner *pl, struct ccai_resource *r)
  */
 static void decide_immutable(struct ccai_resource *r)
 {
-	const cJSON *c, *imm;
+	const cJSON *c;
 
 	cJSON_ArrayForEach(c, r->changes)
 	{
+		const char *const *imm;
 		const char *path = ccai_json_str(c, "path");
 
-		cJSON_ArrayForEach(imm, schema_list(r->kind, "immutable"))
-		{
-			const char *api =
-				cJSON_IsString(imm)
-					? ccai_json_str(
-						  schema_list(r->kind, "refs"),
-						  imm->valuestring)
-					: NULL;
+		for (imm = r->kind->immutable; *imm; imm++) {
+			const char *api = ref_api_field(r->kind, *imm);
 
-			if (cJSON_IsString(imm) &&
-			    (under(path, imm->valuestring) ||
-			     (api && under(path, api)))) {
+			if (under(path, *imm) || (api && under(path, api))) {
 				r->action = CCAI_ACT_REPLACE;
 				reason(r, "'%s' cannot change once created",
-				       imm->valuestring);
+				       *imm);
 			}
 		}
 	}

@@ -16,16 +16,6 @@
 
 #include <openssl/evp.h>
 
-static const struct ccai_kind_ref refs[] = {
-	{ .field = "securitySettingsRef",
-	  .kind = "SecuritySettings",
-	  .api_field = "securitySettings" },
-	{ 0 },
-};
-
-static const char *const local_fields[] = { "restoreFrom", NULL };
-static const char *const file_fields[] = { "restoreFrom.file", NULL };
-
 #define RESTORE_MAX ((size_t)64 << 20)
 
 static const struct ccai_collection collection = {
@@ -34,7 +24,6 @@ static const struct ccai_collection collection = {
 	.collection = "agents",
 	.list_field = "agents",
 	.method_id = "dialogflow.projects.locations.agents",
-	.identity = "displayName",
 };
 
 const struct ccai_collection *const ccai_agents_collection = &collection;
@@ -212,14 +201,7 @@ static const struct ccai_kind_ops ops = {
 };
 
 const struct ccai_kind ccai_kind_agent = {
-	.name = "Agent",
-	.schema = "Agent.schema.json",
-	.service = "dialogflow.googleapis.com",
-	.located = true,
-	.refs = refs,
-	.local_fields = local_fields,
-	.file_fields = file_fields,
-	.identity = "displayName",
+	CCAI_KIND_FACTS(Agent),
 	.flags = CCAI_KIND_READ_BY_PLACE,
 	.ops = &ops,
 	.collection = &collection,

@@ -19,10 +19,6 @@
 #include "util/log.h"
 #include "google/errors.h"
 
-static const struct ccai_kind_ref refs[] = { { 0 } };
-static const char *const local_fields[] = { "disableOnDestroy",
-					    "disableDependentServices", NULL };
-
 /* Dependents may see SERVICE_DISABLED for a while after enabling. */
 static const char *const settle_statuses[] = { "SERVICE_DISABLED", NULL };
 static const struct ccai_settle settle = { 600000, settle_statuses };
@@ -248,13 +244,7 @@ static const struct ccai_kind_ops ops = {
 };
 
 const struct ccai_kind ccai_kind_api_service = {
-	.name = "ApiService",
-	.schema = "ApiService.schema.json",
-	.service = NULL,
-	.located = false,
-	.refs = refs,
-	.local_fields = local_fields,
-	.identity = "service",
+	CCAI_KIND_FACTS(ApiService),
 	.flags = CCAI_KIND_GROUPED | CCAI_KIND_READ_BY_PLACE,
 	.settle = &settle,
 	.ops = &ops,

@@ -8,32 +8,16 @@
 #include "kinds/kind.h"
 #include "kinds/ops.h"
 
-static const struct ccai_kind_ref refs[] = {
-	{ .field = "securitySettingsRef",
-	  .kind = "SecuritySettings",
-	  .api_field = "securitySettings" },
-	{ .field = "automatedAgentConfig.agentRef",
-	  .kind = "Agent",
-	  .api_field = "automatedAgentConfig.agent" },
-	{ 0 },
-};
-
 static const struct ccai_collection collection = {
 	.api = CCAI_API_DIALOGFLOW,
 	.version = "v2",
 	.collection = "conversationProfiles",
 	.list_field = "conversationProfiles",
 	.method_id = "dialogflow.projects.locations.conversationProfiles",
-	.identity = "displayName",
 };
 
 const struct ccai_kind ccai_kind_conversation_profile = {
-	.name = "ConversationProfile",
-	.schema = "ConversationProfile.schema.json",
-	.service = "dialogflow.googleapis.com",
-	.located = true,
-	.refs = refs,
-	.identity = "displayName",
+	CCAI_KIND_FACTS(ConversationProfile),
 	.flags = CCAI_KIND_READ_BY_PLACE,
 	.ops = &ccai_coll_ops,
 	.collection = &collection,

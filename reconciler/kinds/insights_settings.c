@@ -13,15 +13,6 @@
 #include "util/buf.h"
 #include "util/json.h"
 
-static const struct ccai_kind_ref refs[] = {
-	{ .field = "analysisConfig.annotatorSelector.summarizationConfig."
-		   "conversationProfileRef",
-	  .kind = "ConversationProfile",
-	  .api_field = "analysisConfig.annotatorSelector.summarizationConfig."
-		       "conversationProfile" },
-	{ 0 },
-};
-
 static char *settings_name(const struct ccai_kres *r)
 {
 	return ccai_xasprintf("projects/%s/locations/%s/settings", r->project,
@@ -171,12 +162,7 @@ static const struct ccai_kind_ops ops = {
 };
 
 const struct ccai_kind ccai_kind_insights_settings = {
-	.name = "InsightsSettings",
-	.schema = "InsightsSettings.schema.json",
-	.service = "contactcenterinsights.googleapis.com",
-	.located = true,
-	.default_location = "us-central1",
-	.refs = refs,
+	CCAI_KIND_FACTS(InsightsSettings),
 	.flags = CCAI_KIND_SINGLETON | CCAI_KIND_READ_BY_PLACE,
 	.ops = &ops,
 };

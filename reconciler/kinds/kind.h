@@ -1,10 +1,16 @@
 /*
- * kind.h - a kind is a table plus a few hooks.
+ * kind.h - a kind is a schema plus a few hooks.
  *
- * Each kind is one const struct ccai_kind with designated initialisers,
- * in its own file (kinds/<kind>.c), listed once in kinds/registry.c.  The
- * validation stage uses the fields below; later stages add how the kind
- * maps spec <-> API body, its identity rule and its quirks.
+ * Each kind is one const struct ccai_kind in its own file
+ * (kinds/<kind>.c), listed once in kinds/registry.c.  Its facts (name,
+ * service, location rule, identity, refs, immutable, output-only, local
+ * and file fields) are stated once, in schemas/<Kind>.schema.json
+ * (x-ccaictl), and reach C through CCAI_KIND_FACTS(<Kind>), which the
+ * build generates from the schema (cmake/kinds.cmake); the kind's file
+ * adds only behaviour: flags, settle rules and hooks.  Stating a fact
+ * there as well is a compile warning (an initialiser overridden; an
+ * error with -Werror), and tests/unit/test_kinds.c checks every kind's
+ * facts against its schema.  docs/kinds.md says how to add a kind.
  */
 #ifndef CCAI_KINDS_KIND_H
 #define CCAI_KINDS_KIND_H
@@ -185,20 +191,31 @@ enum {
 };
 
 struct ccai_kind {
-	const char *name; /* "Agent" */
+	/* ---- facts: CCAI_KIND_FACTS(<Kind>), from the schema's x-ccaictl */
+	const char *name; /* "Agent" (the schema's kind const) */
 	const char *schema; /* file in schemas/, e.g. "Agent.schema.json" */
-	/* API it lives in: an ApiService of it in the set comes first */
+	/* API it lives in: an ApiService of it in the set comes first
+	 * (x-ccaictl.service; NULL for ApiService itself) */
 	const char *service;
-	bool located; /* lives in a location (metadata.location applies) */
-	/* the location when a manifest names none; NULL: "global" */
+	/* lives in a location: the schema's metadata has a location */
+	bool located;
+	/* the location when a manifest names none (metadata.location's
+	 * default); NULL when not located */
 	const char *default_location;
-	const struct ccai_kind_ref *refs; /* ended by a NULL field */
-	/* spec fields that are ccaictl's own, not the API's (NULL-ended) */
-	const char *const *local_fields;
-	/* spec fields that name a file (struct ccai_files; NULL-ended) */
-	const char *const *file_fields;
-	/* field that identifies an existing server object on first sight */
+	/* field that identifies an existing server object on first sight
+	 * (x-ccaictl.identity), or NULL */
 	const char *identity;
+	const struct ccai_kind_ref *refs; /* x-ccaictl.refs; NULL field ends */
+	/* spec paths that cannot change after create (x-ccaictl.immutable);
+	 * NULL-ended like the lists below */
+	const char *const *immutable;
+	/* API fields the server owns, refused in a spec (outputOnly) */
+	const char *const *output_only;
+	/* spec fields that are ccaictl's own, not the API's (local) */
+	const char *const *local_fields;
+	/* spec fields that name a file (struct ccai_files; files) */
+	const char *const *file_fields;
+	/* ---- behaviour: the kind's own file */
 	unsigned flags;
 	const struct ccai_settle *settle;
 	const struct ccai_kind_ops *ops;
@@ -215,22 +232,26 @@ char *ccai_files_output(const struct ccai_kres *r, const char *file,
 /* May a manifest from a repository name this path: relative, no '..'? */
 bool ccai_files_confined_ok(const char *path);
 
-/* The registry: every kind, in a stable order; ended by NULL. */
+/*
+ * Generated from schemas/ (cmake/kinds.cmake): CCAI_KIND_FACTS_<Kind>,
+ * `extern const struct ccai_kind ccai_kind_<snake_case>;` for each kind,
+ * and CCAI_KIND_COUNT, the number of kinds.
+ */
+#include "kinds/schema_facts.h"
+
+/* A kind's facts as designated initialisers of struct ccai_kind. */
+#define CCAI_KIND_FACTS(kind) CCAI_KIND_FACTS_##kind
+
+/* The registry: every kind, in a stable order; ended by NULL.  It holds
+ * CCAI_KIND_COUNT kinds (registry.c checks), so per-kind tables may be
+ * sized by that. */
 extern const struct ccai_kind *const ccai_kinds[];
 
 const struct ccai_kind *ccai_kind_find(const char *name);
 size_t ccai_kind_count(void);
-/* Its position in ccai_kinds (for per-kind tables). */
+/* Its position in ccai_kinds (for per-kind tables), below
+ * CCAI_KIND_COUNT.  A kind not in the registry is a programming error:
+ * it aborts. */
 size_t ccai_kind_index(const struct ccai_kind *kind);
-
-extern const struct ccai_kind ccai_kind_api_service;
-extern const struct ccai_kind ccai_kind_service_account;
-extern const struct ccai_kind ccai_kind_service_account_key;
-extern const struct ccai_kind ccai_kind_role_binding;
-extern const struct ccai_kind ccai_kind_security_settings;
-extern const struct ccai_kind ccai_kind_agent;
-extern const struct ccai_kind ccai_kind_logging_settings;
-extern const struct ccai_kind ccai_kind_conversation_profile;
-extern const struct ccai_kind ccai_kind_insights_settings;
 
 #endif

@@ -11,11 +11,6 @@
 #include "util/buf.h"
 #include "util/json.h"
 
-static const struct ccai_kind_ref refs[] = {
-	{ .field = "agentRef", .kind = "Agent", .api_field = "name" },
-	{ 0 },
-};
-
 extern const struct ccai_collection *const ccai_agents_collection;
 
 #define PREFIX "advancedSettings.loggingSettings"
@@ -194,11 +189,7 @@ static const struct ccai_kind_ops ops = {
 };
 
 const struct ccai_kind ccai_kind_logging_settings = {
-	.name = "LoggingSettings",
-	.schema = "LoggingSettings.schema.json",
-	.service = "dialogflow.googleapis.com",
-	.located = true,
-	.refs = refs,
+	CCAI_KIND_FACTS(LoggingSettings),
 	.flags = CCAI_KIND_READ_BY_PLACE,
 	.ops = &ops,
 };

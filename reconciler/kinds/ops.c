@@ -272,12 +272,12 @@ int ccai_coll_read(const struct ccai_kres *r, cJSON **out,
 int ccai_coll_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,
 		    char **server_name, struct ccai_error *err)
 {
-	const struct ccai_collection *c = r->kind->collection;
+	const char *id = r->kind->identity; /* the schema's */
 
 	return ccai_ops_match_items(
-		r, cJSON_GetObjectItemCaseSensitive(coll, "items"), "name",
-		c->identity, ccai_json_str(r->desired, c->identity), live,
-		server_name, err);
+		r, cJSON_GetObjectItemCaseSensitive(coll, "items"), "name", id,
+		id ? ccai_json_str(r->desired, id) : NULL, live, server_name,
+		err);
 }
 
 int ccai_ops_get_one(const struct ccai_kres *r, enum ccai_api api,

@@ -25,7 +25,6 @@ struct ccai_collection {
 	const char *list_field; /* field of the list answer, e.g. "agents" */
 	const char *
 		method_id; /* discovery prefix, "dialogflow.projects.locations.agents" */
-	const char *identity; /* "displayName" */
 };
 
 /* {"items": items} (takes items). */

@@ -1,6 +1,7 @@
 /*
  * registry.c - the list of kinds, in the dependency order of the product
- * notes (also the order of `plan` output), and lookups in it (kind.h).
+ * notes (also the order of `plan` output and of export's files), and
+ * lookups in it (kind.h).
  */
 #include "util/common.h"
 #include "kinds/kind.h"
@@ -14,6 +15,11 @@ const struct ccai_kind *const ccai_kinds[] = {
 	&ccai_kind_insights_settings,	NULL,
 };
 
+/* Every schema with an x-ccaictl block is a kind listed above, once
+ * (test_kinds checks that no kind is listed twice). */
+_Static_assert(CCAI_ARRAY_SIZE(ccai_kinds) - 1 == CCAI_KIND_COUNT,
+	       "ccai_kinds[] must list each kind of schemas/ once");
+
 const struct ccai_kind *ccai_kind_find(const char *name)
 {
 	const struct ccai_kind *const *k;
@@ -26,7 +32,7 @@ const struct ccai_kind *ccai_kind_find(const char *name)
 
 size_t ccai_kind_count(void)
 {
-	return CCAI_ARRAY_SIZE(ccai_kinds) - 1;
+	return CCAI_KIND_COUNT;
 }
 
 size_t ccai_kind_index(const struct ccai_kind *kind)
@@ -36,5 +42,8 @@ size_t ccai_kind_index(const struct ccai_kind *kind)
 	for (i = 0; ccai_kinds[i]; i++)
 		if (ccai_kinds[i] == kind)
 			return i;
-	return 0;
+	/* a programming error: no index would be right */
+	fprintf(stderr, "ccaictl: bug: kind '%s' is not in the registry\n",
+		kind && kind->name ? kind->name : "(null)");
+	abort();
 }

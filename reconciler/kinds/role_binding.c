@@ -15,14 +15,6 @@
 #include "util/clock.h"
 #include "util/json.h"
 
-static const struct ccai_kind_ref refs[] = {
-	{ .field = "serviceAccountRefs",
-	  .kind = "ServiceAccount",
-	  .api_field = "members",
-	  .list = true },
-	{ 0 },
-};
-
 #define RMW_ATTEMPTS 10
 
 static void rb_read_key(const struct ccai_kres *r, struct ccai_buf *key)
@@ -336,12 +328,7 @@ static const struct ccai_kind_ops ops = {
 };
 
 const struct ccai_kind ccai_kind_role_binding = {
-	.name = "RoleBinding",
-	.schema = "RoleBinding.schema.json",
-	.service = "cloudresourcemanager.googleapis.com",
-	.located = false,
-	.refs = refs,
-	.identity = "role",
+	CCAI_KIND_FACTS(RoleBinding),
 	.flags = CCAI_KIND_GROUPED | CCAI_KIND_SHARED | CCAI_KIND_READ_BY_PLACE,
 	.ops = &ops,
 };

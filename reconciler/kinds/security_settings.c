@@ -6,24 +6,16 @@
 #include "kinds/kind.h"
 #include "kinds/ops.h"
 
-static const struct ccai_kind_ref refs[] = { { 0 } };
-
 static const struct ccai_collection collection = {
 	.api = CCAI_API_DIALOGFLOW,
 	.version = "v3",
 	.collection = "securitySettings",
 	.list_field = "securitySettings",
 	.method_id = "dialogflow.projects.locations.securitySettings",
-	.identity = "displayName",
 };
 
 const struct ccai_kind ccai_kind_security_settings = {
-	.name = "SecuritySettings",
-	.schema = "SecuritySettings.schema.json",
-	.service = "dialogflow.googleapis.com",
-	.located = true,
-	.refs = refs,
-	.identity = "displayName",
+	CCAI_KIND_FACTS(SecuritySettings),
 	.flags = CCAI_KIND_READ_BY_PLACE,
 	.ops = &ccai_coll_ops,
 	.collection = &collection,

@@ -13,8 +13,6 @@
 #include "util/json.h"
 #include "util/str.h"
 
-static const struct ccai_kind_ref refs[] = { { 0 } };
-
 static const char *const settle_statuses[] = { "NOT_FOUND", "PERMISSION_DENIED",
 					       "INVALID_ARGUMENT", NULL };
 static const struct ccai_settle settle = { 120000, settle_statuses };
@@ -254,12 +252,7 @@ static const struct ccai_kind_ops ops = {
 };
 
 const struct ccai_kind ccai_kind_service_account = {
-	.name = "ServiceAccount",
-	.schema = "ServiceAccount.schema.json",
-	.service = "iam.googleapis.com",
-	.located = false,
-	.refs = refs,
-	.identity = "accountId",
+	CCAI_KIND_FACTS(ServiceAccount),
 	.flags = CCAI_KIND_READ_BY_PLACE,
 	.settle = &settle,
 	.ops = &ops,

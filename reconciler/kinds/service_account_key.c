@@ -26,18 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static const struct ccai_kind_ref refs[] = {
-	{ .field = "serviceAccountRef",
-	  .kind = "ServiceAccount",
-	  .api_field = "serviceAccount" },
-	{ 0 },
-};
-
-static const char *const local_fields[] = { "keyFile", "keyId",
-					    "rotateAfterDays", "orphanKeys",
-					    NULL };
-static const char *const file_fields[] = { "keyFile", NULL };
-
 /*
  * How long after an intent a key it made may take to appear: a request's
  * longest attempt (120 s) and a margin.  A key someone else adds to a
@@ -689,12 +677,6 @@ static const struct ccai_kind_ops ops = {
 };
 
 const struct ccai_kind ccai_kind_service_account_key = {
-	.name = "ServiceAccountKey",
-	.schema = "ServiceAccountKey.schema.json",
-	.service = "iam.googleapis.com",
-	.located = false,
-	.refs = refs,
-	.local_fields = local_fields,
-	.file_fields = file_fields,
+	CCAI_KIND_FACTS(ServiceAccountKey),
 	.ops = &ops,
 };

@@ -116,7 +116,7 @@ void ccai_manifest_set_init(struct ccai_manifest_set *set)
 {
 	memset(set, 0, sizeof(*set));
 	ccai_source_init(&set->src, NULL);
-	set->schemas = ccai_xcalloc(ccai_kind_count(), sizeof(*set->schemas));
+	set->schemas = ccai_xcalloc(CCAI_KIND_COUNT, sizeof(*set->schemas));
 }
 
 static void manifest_release(struct ccai_manifest *m)
@@ -142,7 +142,7 @@ void ccai_manifest_set_release(struct ccai_manifest_set *set)
 	for (i = 0; i < set->n; i++)
 		manifest_release(&set->items[i]);
 	free(set->items);
-	for (i = 0; set->schemas && i < ccai_kind_count(); i++)
+	for (i = 0; set->schemas && i < CCAI_KIND_COUNT; i++)
 		ccai_schema_free(set->schemas[i]);
 	free(set->schemas);
 	free(set->order);
@@ -176,14 +176,14 @@ const char *ccai_manifest_schema_text(const struct ccai_kind *kind)
 	return e ? e->data : NULL;
 }
 
-static cJSON *schema_docs[16];
+static cJSON *schema_docs[CCAI_KIND_COUNT];
 static pthread_once_t schema_docs_once = PTHREAD_ONCE_INIT;
 
 static void parse_schema_docs(void)
 {
 	size_t i;
 
-	for (i = 0; ccai_kinds[i] && i < CCAI_ARRAY_SIZE(schema_docs); i++) {
+	for (i = 0; i < CCAI_KIND_COUNT; i++) {
 		const char *text = ccai_manifest_schema_text(ccai_kinds[i]);
 
 		if (text)
@@ -197,7 +197,7 @@ const cJSON *ccai_manifest_schema_doc(const struct ccai_kind *kind)
 	size_t i = ccai_kind_index(kind);
 
 	pthread_once(&schema_docs_once, parse_schema_docs);
-	return i < CCAI_ARRAY_SIZE(schema_docs) ? schema_docs[i] : NULL;
+	return schema_docs[i];
 }
 
 const struct ccai_schema *ccai_manifest_schema(struct ccai_manifest_set *set,
@@ -353,23 +353,20 @@ static void on_schema_issue(void *ud, const struct ccai_schema_issue *is)
 			     "%s", is->message);
 }
 
-/* Read the kind's x-ccaictl.outputOnly list and refuse those fields. */
+/* Refuse the kind's output-only fields (its schema's x-ccaictl.outputOnly). */
 static void check_output_only(struct mctx *c, const struct ccai_kind *kind,
 			      const cJSON *spec)
 {
-	const cJSON *list, *item;
+	const char *const *item;
 
 	if (!cJSON_IsObject(spec))
 		return;
-	list = ccai_json_path(ccai_manifest_schema_doc(kind),
-			      "x-ccaictl.outputOnly");
-	cJSON_ArrayForEach(item, list)
-	{
-		const char *p = cJSON_GetStringValue(item), *dot;
-		const cJSON *node, *parent;
+	for (item = kind->output_only; *item; item++) {
+		const char *p = *item, *dot;
+		const cJSON *parent;
 		char path[600], *ppath;
 
-		if (!p || !(node = ccai_json_path(spec, p)))
+		if (!ccai_json_path(spec, p))
 			continue;
 		dot = strrchr(p, '.');
 		ppath = dot ? ccai_xstrndup(p, (size_t)(dot - p)) : NULL;

@@ -150,7 +150,8 @@ def check_schema(path):
                 problem("%s %s/%s: no description" % (name, where, prop))
     meta = schema.get("x-ccaictl")
     if not isinstance(meta, dict) or set(meta) != {
-            "service", "discovery", "outputOnly", "immutable", "refs"}:
+            "service", "discovery", "identity", "outputOnly", "immutable",
+            "refs", "local", "files"}:
         problem("%s: x-ccaictl keys" % name)
         return schema
     paths = spec_paths(schema)
@@ -160,9 +161,14 @@ def check_schema(path):
     for p in meta["immutable"]:
         if p not in paths:
             problem("%s: immutable %s is not a spec field" % (name, p))
-    for p in meta["refs"]:
+    for p, r in meta["refs"].items():
         if p not in paths:
             problem("%s: ref %s is not a spec field" % (name, p))
+        if not isinstance(r, dict) or not {"kind", "apiField"} <= set(r):
+            problem("%s: ref %s: {kind, apiField[, list]}" % (name, p))
+    for p in meta["files"]:
+        if p not in paths:
+            problem("%s: file field %s is not a spec field" % (name, p))
     for p in paths:
         if p.split(".")[-1].endswith(("Ref", "Refs")) and p not in meta["refs"]:
             problem("%s: ref field %s missing from x-ccaictl.refs" % (name, p))

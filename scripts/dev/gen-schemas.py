@@ -346,7 +346,7 @@ def ref_prop(defname, desc):
     return {"description": desc, "$ref": "#/definitions/" + defname}
 
 
-def metadata_def(located):
+def metadata_def(located, default_location="global"):
     props = {
         "name": {
             "description": "The address of this document: Kind/name is "
@@ -368,7 +368,7 @@ def metadata_def(located):
                            "us-central1, europe-west1.",
             "type": "string",
             "pattern": LOCATION_RE,
-            "default": "global",
+            "default": default_location,
         }
     props["annotations"] = {
         "description": "Behaviour switches; keys under ccaictl/ are "
@@ -411,8 +411,11 @@ def metadata_def(located):
     }
 
 
-def envelope(kind, located, spec, definitions, meta, description):
-    defs = {"metadata": metadata_def(located)}
+def envelope(kind, located, spec, definitions, meta, description,
+             default_location="global"):
+    # located and the default location are kind facts too: the build reads
+    # them from metadata.location (cmake/kinds.cmake)
+    defs = {"metadata": metadata_def(located, default_location)}
     defs.update(definitions)
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",
@@ -436,13 +439,26 @@ def envelope(kind, located, spec, definitions, meta, description):
     }
 
 
-def meta(service, discovery, output_only, immutable, refs):
+def ref(kind, api_field, is_list=False):
+    r = {"kind": kind, "apiField": api_field}
+    if is_list:
+        r["list"] = True
+    return r
+
+
+def meta(service, discovery, identity, output_only, immutable, refs,
+         local=(), files=()):
+    """The kind's facts, the only place they are stated: the build makes C
+    of them (cmake/kinds.cmake); docs/kinds.md says what each means."""
     return {
         "service": service,
         "discovery": discovery,
+        "identity": identity,
         "outputOnly": output_only,
         "immutable": immutable,
         "refs": refs,
+        "local": list(local),
+        "files": list(files),
     }
 
 
@@ -474,9 +490,10 @@ def api_service():
     }
     return envelope(
         "ApiService", False, spec, {},
-        meta("serviceusage.googleapis.com",
-             "serviceusage.v1#GoogleApiServiceusageV1Service",
-             ["name", "parent", "state", "config"], ["service"], {}),
+        meta(None,  # serviceusage calls count against the caller's project
+             "serviceusage.v1#GoogleApiServiceusageV1Service", "service",
+             ["name", "parent", "state", "config"], ["service"], {},
+             local=["disableOnDestroy", "disableDependentServices"]),
         "An enabled Google API (serviceusage v1 service state).")
 
 
@@ -518,8 +535,8 @@ def service_account(disc):
            "uniqueId"]
     return envelope(
         "ServiceAccount", False, spec, {},
-        meta("iam.googleapis.com", "iam.v1#ServiceAccount", sorted(out),
-             ["accountId"], {}),
+        meta("iam.googleapis.com", "iam.v1#ServiceAccount", "accountId",
+             sorted(out), ["accountId"], {}),
         "An IAM service account (iam v1).")
 
 
@@ -565,9 +582,11 @@ def service_account_key(disc):
     return envelope(
         "ServiceAccountKey", False, spec,
         {"serviceAccountRef": REFS["serviceAccountRef"]},
-        meta("iam.googleapis.com", "iam.v1#ServiceAccountKey", sorted(out),
-             ["serviceAccountRef", "keyAlgorithm", "keyFile"],
-             {"serviceAccountRef": "serviceAccount"}),
+        meta("iam.googleapis.com", "iam.v1#ServiceAccountKey", None,
+             sorted(out), ["serviceAccountRef", "keyAlgorithm", "keyFile"],
+             {"serviceAccountRef": ref("ServiceAccount", "serviceAccount")},
+             local=["keyFile", "keyId", "rotateAfterDays", "orphanKeys"],
+             files=["keyFile"]),
         "A service account key (iam v1) whose private key goes to a local "
         "file.")
 
@@ -626,8 +645,9 @@ def role_binding(disc):
         "RoleBinding", False, spec,
         {"serviceAccountRef": REFS["serviceAccountRef"]},
         meta("cloudresourcemanager.googleapis.com",
-             "cloudresourcemanager.v1#Binding", [], ["role", "condition"],
-             {"serviceAccountRefs": "members"}),
+             "cloudresourcemanager.v1#Binding", "role", [],
+             ["role", "condition"],
+             {"serviceAccountRefs": ref("ServiceAccount", "members", True)}),
         "A project IAM policy binding: role + members (cloudresourcemanager "
         "v1).")
 
@@ -661,8 +681,8 @@ def security_settings(disc):
                      "redaction, retention and the Insights export.")
     return envelope(
         "SecuritySettings", True, spec, k.definitions,
-        meta("dialogflow.googleapis.com",
-             "dialogflow.v3#" + T, sorted(k.output_only), [], {}),
+        meta("dialogflow.googleapis.com", "dialogflow.v3#" + T,
+             "displayName", sorted(k.output_only), [], {}),
         "Dialogflow CX security settings (dialogflow v3), matched by "
         "displayName.")
 
@@ -735,8 +755,10 @@ def agent(disc):
     return envelope(
         "Agent", True, spec, defs,
         meta("dialogflow.googleapis.com", "dialogflow.v3#" + T,
-             sorted(k.output_only), ["defaultLanguageCode"],
-             {"securitySettingsRef": "securitySettings"}),
+             "displayName", sorted(k.output_only), ["defaultLanguageCode"],
+             {"securitySettingsRef":
+              ref("SecuritySettings", "securitySettings")},
+             local=["restoreFrom"], files=["restoreFrom.file"]),
         "A Dialogflow CX agent (dialogflow v3), matched by displayName.")
 
 
@@ -802,8 +824,8 @@ def logging_settings(disc):
     return envelope(
         "LoggingSettings", True, spec, {"agentRef": REFS["agentRef"]},
         meta("dialogflow.googleapis.com",
-             "dialogflow.v3#" + CX + "AdvancedSettingsLoggingSettings", [],
-             ["agentRef"], {"agentRef": "name"}),
+             "dialogflow.v3#" + CX + "AdvancedSettingsLoggingSettings", None,
+             [], ["agentRef"], {"agentRef": ref("Agent", "name")}),
         "The logging settings of a Dialogflow CX agent (interaction and "
         "Cloud Logging).")
 
@@ -878,9 +900,11 @@ def conversation_profile(disc):
     return envelope(
         "ConversationProfile", True, spec, defs,
         meta("dialogflow.googleapis.com", "dialogflow.v2#" + T,
-             sorted(k.output_only), [],
-             {"securitySettingsRef": "securitySettings",
-              "automatedAgentConfig.agentRef": "automatedAgentConfig.agent"}),
+             "displayName", sorted(k.output_only), [],
+             {"securitySettingsRef":
+              ref("SecuritySettings", "securitySettings"),
+              "automatedAgentConfig.agentRef":
+              ref("Agent", "automatedAgentConfig.agent")}),
         "A Dialogflow v2 conversation profile, matched by displayName.")
 
 
@@ -943,11 +967,12 @@ def insights_settings(disc):
     return envelope(
         "InsightsSettings", True, spec, defs,
         meta("contactcenterinsights.googleapis.com",
-             "contactcenterinsights.v1#" + T, sorted(k.output_only), [],
+             "contactcenterinsights.v1#" + T, None, sorted(k.output_only), [],
              {ref_path + "conversationProfileRef":
-              ref_path + "conversationProfile"}),
+              ref("ConversationProfile", ref_path + "conversationProfile")}),
         "Contact Center AI Insights settings (contactcenterinsights v1), "
-        "a singleton per project and location.")
+        "a singleton per project and location.",
+        default_location="us-central1")  # Insights has no "global"
 
 
 # -------------------------------------------------------------------- main
