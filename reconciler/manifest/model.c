@@ -465,27 +465,28 @@ static char *index_key(const char *project, const char *kind, const char *name)
 /* Reports kind kn (a node) as unknown, with the nearest known kind. */
 static void report_unknown_kind(struct mctx *c, const cJSON *kn)
 {
-	const char *names[16];
+	const char *names[CCAI_KIND_COUNT];
+	struct ccai_buf known = CCAI_BUF_INIT;
 	const char *s;
 	size_t i;
 
-	for (i = 0; ccai_kinds[i] && i < CCAI_ARRAY_SIZE(names); i++)
+	for (i = 0; i < CCAI_KIND_COUNT; i++) {
 		names[i] = ccai_kinds[i]->name;
-	s = cJSON_IsString(kn) ? ccai_str_suggest(kn->valuestring, names, i)
-			       : NULL;
+		ccai_buf_printf(&known, "%s%s", i ? ", " : "", names[i]);
+	}
+	s = cJSON_IsString(kn)
+		    ? ccai_str_suggest(kn->valuestring, names, CCAI_KIND_COUNT)
+		    : NULL;
 	if (s)
 		ccai_manifest_report(c, kn, NULL, "kind",
 				     "unknown kind '%s' (did you mean '%s'?)",
 				     kn->valuestring, s);
 	else
-		ccai_manifest_report(
-			c, kn, NULL, "kind",
-			"unknown kind '%s' (known kinds: ApiService, "
-			"ServiceAccount, ServiceAccountKey, "
-			"RoleBinding, "
-			"SecuritySettings, Agent, LoggingSettings, "
-			"ConversationProfile, InsightsSettings)",
-			cJSON_IsString(kn) ? kn->valuestring : "?");
+		ccai_manifest_report(c, kn, NULL, "kind",
+				     "unknown kind '%s' (known kinds: %s)",
+				     cJSON_IsString(kn) ? kn->valuestring : "?",
+				     known.ptr);
+	ccai_buf_release(&known);
 }
 
 /*
