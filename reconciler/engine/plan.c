@@ -766,7 +766,7 @@ static bool in_scope(const struct ccai_manifest_set *set, const cJSON *e,
 	const char *project = ccai_json_str(e, "project");
 
 	if (o->destroy || !o->prune || !project || !set->id ||
-	    !ccai_strlist_has(&set->projects, project))
+	    !ccai_strlist_has_sorted(&set->projects, project))
 		return false;
 	return ccai_state_entry_claimed_by(e, set->id);
 }

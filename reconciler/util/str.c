@@ -216,6 +216,12 @@ void ccai_strlist_sort(struct ccai_strlist *l)
 		qsort(l->items, l->n, sizeof(*l->items), cmp_str);
 }
 
+bool ccai_strlist_has_sorted(const struct ccai_strlist *l, const char *s)
+{
+	return l->n &&
+	       bsearch(&s, l->items, l->n, sizeof(*l->items), cmp_str) != NULL;
+}
+
 void ccai_strlist_release(struct ccai_strlist *l)
 {
 	size_t i;

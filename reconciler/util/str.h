@@ -54,6 +54,8 @@ void ccai_strlist_add(struct ccai_strlist *l, const char *s);
 void ccai_strlist_add_owned(struct ccai_strlist *l, char *s);
 bool ccai_strlist_has(const struct ccai_strlist *l, const char *s);
 void ccai_strlist_sort(struct ccai_strlist *l);
+/* ccai_strlist_has for a list ccai_strlist_sort sorted: O(log n). */
+bool ccai_strlist_has_sorted(const struct ccai_strlist *l, const char *s);
 void ccai_strlist_release(struct ccai_strlist *l);
 
 /* Parse a decimal integer with strtoll, whole string; -1 on error. */

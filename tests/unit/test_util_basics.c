@@ -74,6 +74,32 @@ static void test_util__buf_reserve_makes_room_once(void **state)
 	ccai_buf_release(&b);
 }
 
+/* A sorted list is searched by halves: it finds every member, and no
+ * string that falls between, before or after them. */
+static void test_util__strlist_has_sorted(void **state)
+{
+	struct ccai_strlist l = CCAI_STRLIST_INIT;
+	char name[32];
+	int i;
+
+	(void)state;
+	assert_false(ccai_strlist_has_sorted(&l, "a"));
+	for (i = 999; i >= 0; i -= 2) {
+		snprintf(name, sizeof(name), "proj-%04d", i);
+		ccai_strlist_add(&l, name);
+	}
+	ccai_strlist_sort(&l);
+	for (i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "proj-%04d", i);
+		assert_int_equal(ccai_strlist_has_sorted(&l, name), i % 2 == 1);
+		assert_int_equal(ccai_strlist_has(&l, name), i % 2 == 1);
+	}
+	assert_false(ccai_strlist_has_sorted(&l, ""));
+	assert_false(ccai_strlist_has_sorted(&l, "proj-9999"));
+	assert_false(ccai_strlist_has_sorted(&l, "proj-0001x"));
+	ccai_strlist_release(&l);
+}
+
 static void test_util__json_escape(void **state)
 {
 	struct ccai_buf b = CCAI_BUF_INIT;
@@ -512,6 +538,7 @@ int main(void)
 		cmocka_unit_test(test_util__buf_grows_and_stays_terminated),
 		cmocka_unit_test(test_util__buf_cap_refuses_and_keeps_content),
 		cmocka_unit_test(test_util__buf_reserve_makes_room_once),
+		cmocka_unit_test(test_util__strlist_has_sorted),
 		cmocka_unit_test(test_util__json_escape),
 		cmocka_unit_test(test_util__error_format_has_position_and_path),
 		cmocka_unit_test(test_util__diag_sort_is_stable_by_position),
