@@ -159,20 +159,18 @@ out:
 		ccai_emu_reply_json(rs, 200, v);
 }
 
-/* Who still uses the security settings ss (a name, new string), or NULL. */
+/* Who still uses the security settings ss (a name, new string: the
+ * first by name when several do), or NULL. */
 static char *ss_user(struct ccai_emu_store *st, const char *ss)
 {
-	cJSON *it;
+	cJSON *const *v;
+	size_t n = ccai_emu_res_with(st, "securitySettings", ss, &v), i;
+	const char *first = NULL;
 
-	cJSON_ArrayForEach(it, ccai_emu_store_obj(st, "res"))
-	{
-		const char *v = ccai_json_str(ccai_json_path(it, "r"),
-					      "securitySettings");
-
-		if (v && !strcmp(v, ss))
-			return ccai_xstrdup(it->string);
-	}
-	return NULL;
+	for (i = 0; i < n; i++)
+		if (!first || strcmp(v[i]->string, first) < 0)
+			first = v[i]->string;
+	return first ? ccai_xstrdup(first) : NULL;
 }
 
 void ccai_emu_h_cx_ss_delete(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)

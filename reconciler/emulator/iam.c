@@ -59,19 +59,17 @@ cJSON *ccai_emu_sa_find(struct ccai_emu_store *st, const char *email,
 static cJSON *find_by_unique_id(struct ccai_emu_store *st, const char *id,
 				int64_t now_ms)
 {
-	cJSON *it;
+	cJSON *const *v, *found = NULL;
+	size_t n = ccai_emu_res_with(st, "uniqueId", id, &v), i;
 
-	cJSON_ArrayForEach(it, ccai_emu_store_obj(st, "res"))
-	{
-		const char *u =
-			ccai_json_str(ccai_json_path(it, "r"), "uniqueId");
-
-		if (u && !strcmp(u, id) &&
-		    strstr(it->string, "/serviceAccounts/") &&
-		    !strstr(it->string, "/keys/") && visible(it, now_ms))
-			return it;
-	}
-	return NULL;
+	/* the first by name of the visible accounts with it (one, but for
+	 * a state edited by hand) */
+	for (i = 0; i < n; i++)
+		if (strstr(v[i]->string, "/serviceAccounts/") &&
+		    !strstr(v[i]->string, "/keys/") && visible(v[i], now_ms) &&
+		    (!found || strcmp(v[i]->string, found->string) < 0))
+			found = v[i];
+	return found;
 }
 
 /* The account of the request path (caps[1]); answers 404/403 itself. */

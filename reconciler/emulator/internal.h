@@ -332,6 +332,14 @@ void ccai_emu_res_del_prefix(struct ccai_emu_store *st, const char *prefix);
 size_t ccai_emu_res_list(struct ccai_emu_store *st, const char *parent,
 			 const char *coll, cJSON ***out);
 cJSON *ccai_emu_rec_meta(cJSON *rec); /* rec["m"], created when missing */
+/*
+ * The records whose resource's field (one of those store.c indexes:
+ * "securitySettings", "uniqueId") is value: their count, and *out their
+ * borrowed pointers, in no order, valid until the next change.  Such a
+ * field changes only through res_put or with a touch of its record.
+ */
+size_t ccai_emu_res_with(struct ccai_emu_store *st, const char *field,
+			 const char *value, cJSON *const **out);
 
 /*
  * The project called id (an id or a number).  With create, an id that

@@ -24,7 +24,10 @@
  *
  * Lookups: resources are indexed by name and by collection (the name
  * without its last segment), so a get is a hash lookup and a list costs
- * the size of the collection, not of the whole store.
+ * the size of the collection, not of the whole store; and by the value of
+ * a few fields others look them up by (ccai_emu_res_with: who uses these
+ * security settings, which account has this uniqueId).  Projects are
+ * indexed by id and by number.
  */
 #include "util/common.h"
 #include "emulator/internal.h"
@@ -68,6 +71,12 @@ struct ccai_emu_store {
 	struct ccai_map touched; /* "TOP\x1fKEY" -> st */
 	struct ccai_map by_name; /* resource name -> record */
 	struct ccai_map by_coll; /* collection -> struct reclist */
+	/* "FIELD\x1fVALUE" -> struct reclist: the records whose resource
+	 * has that value in one of with_fields; and "FIELD\x1fNAME" -> the
+	 * value a record is listed under (a string), to find it again */
+	struct ccai_map by_field, field_of;
+	/* root["projects"] by id and by number -> the project object */
+	struct ccai_map proj_by_id, proj_by_number;
 	struct ccai_error werr; /* last write error */
 	bool failed;
 };
@@ -76,6 +85,99 @@ static const char *const top_objects[] = { "admin", "projects", "res",
 					   "kidx",  "ops",	"tokens" };
 
 /* ---- indexes ------------------------------------------------------ */
+
+/* The fields of a resource that others look it up by.  Such a field
+ * changes only through ccai_emu_res_put or with a touch of its record. */
+static const char *const with_fields[] = { "securitySettings", "uniqueId" };
+
+static void reclist_add(struct ccai_map *m, const char *key, cJSON *rec)
+{
+	struct reclist *l = ccai_map_get(m, key);
+
+	if (!l) {
+		l = ccai_xcalloc(1, sizeof(*l));
+		ccai_map_put(m, key, l);
+	}
+	CCAI_GROW(l->v, l->alloc, l->n + 1);
+	l->v[l->n++] = rec;
+}
+
+static void reclist_del(struct ccai_map *m, const char *key, cJSON *rec)
+{
+	struct reclist *l = ccai_map_get(m, key);
+	size_t i;
+
+	for (i = 0; l && i < l->n; i++)
+		if (l->v[i] == rec) {
+			l->v[i] = l->v[--l->n];
+			break;
+		}
+	if (l && !l->n) {
+		ccai_map_remove(m, key);
+		free(l->v);
+		free(l);
+	}
+}
+
+/* rec out of the field indexes, under the values it was listed with. */
+static void fields_del(struct ccai_emu_store *st, cJSON *rec)
+{
+	size_t i;
+
+	for (i = 0; i < CCAI_ARRAY_SIZE(with_fields); i++) {
+		char *k =
+			ccai_xasprintf("%s\x1f%s", with_fields[i], rec->string);
+		char *v = ccai_map_remove(&st->field_of, k), *fk;
+
+		free(k);
+		if (!v)
+			continue;
+		fk = ccai_xasprintf("%s\x1f%s", with_fields[i], v);
+		reclist_del(&st->by_field, fk, rec);
+		free(fk);
+		free(v);
+	}
+}
+
+/* rec into the field indexes, under its resource's values now. */
+static void fields_add(struct ccai_emu_store *st, cJSON *rec)
+{
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(rec, "r");
+	size_t i;
+
+	for (i = 0; i < CCAI_ARRAY_SIZE(with_fields); i++) {
+		const char *v = ccai_json_str(r, with_fields[i]);
+		char *k, *fk;
+
+		if (!v)
+			continue;
+		k = ccai_xasprintf("%s\x1f%s", with_fields[i], rec->string);
+		fk = ccai_xasprintf("%s\x1f%s", with_fields[i], v);
+		ccai_map_put(&st->field_of, k, ccai_xstrdup(v));
+		reclist_add(&st->by_field, fk, rec);
+		free(k);
+		free(fk);
+	}
+}
+
+/* A project object into, or out of, the project indexes. */
+static void project_index(struct ccai_emu_store *st, cJSON *p, bool add)
+{
+	const char *n = ccai_json_str(p, "number");
+
+	if (!p->string)
+		return;
+	if (add) {
+		ccai_map_put(&st->proj_by_id, p->string, p);
+		if (n)
+			ccai_map_put(&st->proj_by_number, n, p);
+		return;
+	}
+	if (ccai_map_get(&st->proj_by_id, p->string) == p)
+		ccai_map_remove(&st->proj_by_id, p->string);
+	if (n && ccai_map_get(&st->proj_by_number, n) == p)
+		ccai_map_remove(&st->proj_by_number, n);
+}
 
 /* The collection of a record name: the name without its last segment. */
 static char *coll_of(const char *name)
@@ -88,35 +190,20 @@ static char *coll_of(const char *name)
 static void index_add(struct ccai_emu_store *st, cJSON *rec)
 {
 	char *coll = coll_of(rec->string);
-	struct reclist *l = ccai_map_get(&st->by_coll, coll);
 
 	ccai_map_put(&st->by_name, rec->string, rec);
-	if (!l) {
-		l = ccai_xcalloc(1, sizeof(*l));
-		ccai_map_put(&st->by_coll, coll, l);
-	}
-	CCAI_GROW(l->v, l->alloc, l->n + 1);
-	l->v[l->n++] = rec;
+	reclist_add(&st->by_coll, coll, rec);
+	fields_add(st, rec);
 	free(coll);
 }
 
 static void index_del(struct ccai_emu_store *st, cJSON *rec)
 {
 	char *coll = coll_of(rec->string);
-	struct reclist *l = ccai_map_get(&st->by_coll, coll);
-	size_t i;
 
+	fields_del(st, rec);
 	ccai_map_remove(&st->by_name, rec->string);
-	for (i = 0; l && i < l->n; i++)
-		if (l->v[i] == rec) {
-			l->v[i] = l->v[--l->n];
-			break;
-		}
-	if (l && !l->n) {
-		ccai_map_remove(&st->by_coll, coll);
-		free(l->v);
-		free(l);
-	}
+	reclist_del(&st->by_coll, coll, rec);
 	free(coll);
 }
 
@@ -130,6 +217,26 @@ static void index_build(struct ccai_emu_store *st)
 		if (it->string && !ccai_map_get(&st->by_name, it->string))
 			index_add(st, it);
 	}
+	cJSON_ArrayForEach(it, ccai_emu_store_obj(st, "projects"))
+	{
+		/* the first of an id, as a lookup in the object finds it */
+		if (it->string && !ccai_map_get(&st->proj_by_id, it->string))
+			project_index(st, it, true);
+	}
+}
+
+static void lists_release(struct ccai_map *m)
+{
+	size_t iter = 0;
+	void *v;
+
+	while (ccai_map_next(m, &iter, NULL, &v)) {
+		struct reclist *l = v;
+
+		free(l->v);
+		free(l);
+	}
+	ccai_map_release(m);
 }
 
 static void index_release(struct ccai_emu_store *st)
@@ -137,14 +244,14 @@ static void index_release(struct ccai_emu_store *st)
 	size_t iter = 0;
 	void *v;
 
-	while (ccai_map_next(&st->by_coll, &iter, NULL, &v)) {
-		struct reclist *l = v;
-
-		free(l->v);
-		free(l);
-	}
-	ccai_map_release(&st->by_coll);
+	lists_release(&st->by_coll);
+	lists_release(&st->by_field);
+	while (ccai_map_next(&st->field_of, &iter, NULL, &v))
+		free(v);
+	ccai_map_release(&st->field_of);
 	ccai_map_release(&st->by_name);
+	ccai_map_release(&st->proj_by_id);
+	ccai_map_release(&st->proj_by_number);
 }
 
 /* Set or (value NULL) delete top[key], keeping the indexes. */
@@ -165,10 +272,15 @@ static void set_child(struct ccai_emu_store *st, const char *top,
 		return;
 	}
 	obj = ccai_emu_store_obj(st, top);
+	if (!strcmp(top, "projects") &&
+	    (old = cJSON_GetObjectItemCaseSensitive(obj, key)) != NULL)
+		project_index(st, old, false);
 	if (value)
 		ccai_json_set(obj, key, value);
 	else
 		cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
+	if (!strcmp(top, "projects") && value)
+		project_index(st, value, true);
 }
 
 static cJSON *get_child(struct ccai_emu_store *st, const char *top,
@@ -178,6 +290,17 @@ static cJSON *get_child(struct ccai_emu_store *st, const char *top,
 		return ccai_map_get(&st->by_name, key);
 	return cJSON_GetObjectItemCaseSensitive(
 		cJSON_GetObjectItemCaseSensitive(st->root, top), key);
+}
+
+size_t ccai_emu_res_with(struct ccai_emu_store *st, const char *field,
+			 const char *value, cJSON *const **out)
+{
+	char *k = ccai_xasprintf("%s\x1f%s", field, value);
+	const struct reclist *l = ccai_map_get(&st->by_field, k);
+
+	free(k);
+	*out = l ? l->v : NULL;
+	return l ? l->n : 0;
 }
 
 /* ---- writing ------------------------------------------------------ */
@@ -497,6 +620,15 @@ void ccai_emu_store_touch(struct ccai_emu_store *st, const char *top,
 {
 	char *k;
 
+	if (!strcmp(top, "res")) {
+		cJSON *rec = ccai_map_get(&st->by_name, key);
+
+		/* its fields may have changed in place */
+		if (rec) {
+			fields_del(st, rec);
+			fields_add(st, rec);
+		}
+	}
 	if (!st->all) {
 		k = ccai_xasprintf("%s\x1f%s", top, key);
 		ccai_map_put(&st->touched, k, st);
@@ -541,6 +673,7 @@ cJSON *ccai_emu_res_put(struct ccai_emu_store *st, const char *name,
 	cJSON *rec = ccai_map_get(&st->by_name, name);
 
 	if (rec) {
+		/* the touch below indexes its fields again */
 		ccai_json_set(rec, "r", resource);
 	} else {
 		rec = cJSON_CreateObject();
@@ -624,29 +757,18 @@ static bool all_digits(const char *s)
 }
 
 /* A stable 12-digit number for an id, so tests can predict it. */
-static void project_number(cJSON *projects, const char *id, char out[16])
+static void project_number(struct ccai_emu_store *st, const char *id,
+			   char out[16])
 {
 	uint64_t h = 1469598103934665603ULL;
 	const char *p;
-	bool taken;
 
 	for (p = id; *p; p++)
 		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
 	h = h % 900000000000ULL + 100000000000ULL;
-	do {
-		cJSON *it;
-
-		snprintf(out, 16, "%llu", (unsigned long long)h);
-		taken = false;
-		cJSON_ArrayForEach(
-			it,
-			projects) if (!strcmp(ccai_json_str(it, "number")
-						      ? ccai_json_str(it,
-								      "number")
-						      : "",
-					      out)) taken = true;
-		h++;
-	} while (taken);
+	do
+		snprintf(out, 16, "%llu", (unsigned long long)h++);
+	while (ccai_map_get(&st->proj_by_number, out));
 }
 
 cJSON *ccai_emu_project(struct ccai_emu_store *st, const char *id, bool create,
@@ -656,23 +778,16 @@ cJSON *ccai_emu_project(struct ccai_emu_store *st, const char *id, bool create,
 	char number[16];
 	char *t;
 
-	if (all_digits(id)) {
-		cJSON_ArrayForEach(p, projects)
-		{
-			const char *n = ccai_json_str(p, "number");
-
-			if (n && !strcmp(n, id))
-				return p;
-		}
-		return NULL;
-	}
-	p = cJSON_GetObjectItemCaseSensitive(projects, id);
+	if (all_digits(id))
+		return ccai_map_get(&st->proj_by_number, id);
+	p = ccai_map_get(&st->proj_by_id, id);
 	if (p || !create || !ccai_emu_project_id_valid(id))
 		return p;
-	project_number(projects, id, number);
+	project_number(st, id, number);
 	p = cJSON_AddObjectToObject(projects, id);
 	cJSON_AddStringToObject(p, "id", id);
 	cJSON_AddStringToObject(p, "number", number);
+	project_index(st, p, true);
 	t = ccai_emu_time_str(now_ms);
 	cJSON_AddStringToObject(p, "createTime", t);
 	free(t);

@@ -377,13 +377,39 @@ static void test_emu_df__security_settings_in_use(void **state)
 	cJSON *a = create(fx, "agents", body), *out = NULL;
 	char *sp = path_of(ss, NULL), *ap = path_of(a, NULL);
 
+	char *body2 = ccai_xasprintf(
+		"{\"displayName\":\"User 2\",\"defaultLanguageCode\":\"en\","
+		"\"timeZone\":\"Europe/Madrid\",\"securitySettings\":\"%s\"}",
+		ccai_json_str(ss, "name"));
+	cJSON *b = create(fx, "agents", body2);
+	char *bp = path_of(b, NULL);
+
 	assert_int_equal(emu_call(fx, "DELETE", sp, NULL, &out), 400);
 	assert_string_equal(emu_err_status(out), "FAILED_PRECONDITION");
+	/* the first user by name is named */
+	assert_non_null(strstr(
+		emu_err_message(out),
+		strcmp(ccai_json_str(a, "name"), ccai_json_str(b, "name")) < 0
+			? ccai_json_str(a, "name")
+			: ccai_json_str(b, "name")));
 	cJSON_Delete(out);
 	assert_int_equal(emu_call(fx, "DELETE", ap, NULL, NULL), 200);
+	/* the other no longer uses them once its patch drops them */
+	assert_int_equal(emu_call(fx, "DELETE", sp, NULL, &out), 400);
+	assert_non_null(strstr(emu_err_message(out), ccai_json_str(b, "name")));
+	cJSON_Delete(out);
+	assert_int_equal(emu_call(fx, "PATCH", bp,
+				  "{\"displayName\":\"User 2\","
+				  "\"defaultLanguageCode\":\"en\","
+				  "\"timeZone\":\"Europe/Madrid\"}",
+				  NULL),
+			 200);
 	assert_int_equal(emu_call(fx, "DELETE", sp, NULL, NULL), 200);
 	free(sp);
 	free(ap);
+	free(bp);
+	free(body2);
+	cJSON_Delete(b);
 	free(body);
 	cJSON_Delete(a);
 	cJSON_Delete(ss);

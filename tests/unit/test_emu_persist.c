@@ -34,7 +34,8 @@ static void test_emu_persist__everything_survives_a_restart(void **state)
 	struct emu_fx fx;
 	char *dir = ccai_test_tmpdir(), *ss, *agent, *profile, *conv, *body;
 	char *old_token, *old_kid, *old_key, *op, *path, *state_path;
-	cJSON *key = NULL, *file, *out = NULL, *pol = NULL;
+	cJSON *key = NULL, *file, *out = NULL, *pol = NULL, *acct = NULL;
+	cJSON *proj = NULL;
 	struct ccai_buf kf = CCAI_BUF_INIT;
 	struct stat sb;
 
@@ -48,7 +49,9 @@ static void test_emu_persist__everything_survives_a_restart(void **state)
 	emu_enable(&fx, P, "contactcenterinsights.googleapis.com");
 	assert_int_equal(emu_call(&fx, "POST",
 				  "/v1/projects/" P "/serviceAccounts",
-				  "{\"accountId\":\"keeper\"}", NULL),
+				  "{\"accountId\":\"keeper\"}", &acct),
+			 200);
+	assert_int_equal(emu_call(&fx, "GET", "/v1/projects/" P, NULL, &proj),
 			 200);
 	assert_int_equal(emu_call(&fx, "POST",
 				  "/v1/projects/" P "/serviceAccounts/keeper@" P
@@ -169,6 +172,28 @@ static void test_emu_persist__everything_survives_a_restart(void **state)
 	path = ccai_xasprintf("/v2/%s", profile);
 	assert_int_equal(emu_call(&fx, "GET", path, NULL, NULL), 200);
 	free(path);
+	/* the lookups by value find what was there: the settings' users
+	 * (the first by name named), the account by its unique id, the
+	 * project by its number */
+	path = ccai_xasprintf("/v3/%s", ss);
+	assert_int_equal(emu_call(&fx, "DELETE", path, NULL, &out), 400);
+	assert_non_null(strstr(emu_err_message(out), agent));
+	cJSON_Delete(out);
+	free(path);
+	path = ccai_xasprintf("/v1/projects/-/serviceAccounts/%s",
+			      ccai_json_str(acct, "uniqueId"));
+	assert_int_equal(emu_call(&fx, "GET", path, NULL, &out), 200);
+	assert_string_equal(ccai_json_str(out, "email"),
+			    "keeper@" P ".iam.gserviceaccount.com");
+	cJSON_Delete(out);
+	free(path);
+	path = ccai_xasprintf("/v1/projects/%s/services/"
+			      "dialogflow.googleapis.com",
+			      ccai_json_str(proj, "projectNumber"));
+	assert_int_equal(emu_call(&fx, "GET", path, NULL, &out), 200);
+	assert_string_equal(ccai_json_str(out, "state"), "ENABLED");
+	cJSON_Delete(out);
+	free(path);
 	path = ccai_xasprintf("/v2/%s", conv);
 	assert_int_equal(emu_call(&fx, "GET", path, NULL, &out), 200);
 	assert_string_equal(ccai_json_str(out, "lifecycleState"), "COMPLETED");
@@ -194,6 +219,8 @@ static void test_emu_persist__everything_survives_a_restart(void **state)
 	cJSON_Delete(file);
 	cJSON_Delete(key);
 	cJSON_Delete(pol);
+	cJSON_Delete(acct);
+	cJSON_Delete(proj);
 	ccai_buf_release(&kf);
 	free(dir);
 }
