@@ -188,6 +188,22 @@ static int agent_match(const struct ccai_kres *r, const cJSON *coll,
 	return rc;
 }
 
+/* The generic export; an agent's logging settings are LoggingSettings'. */
+static int agent_export(struct ccai_kexport *x, struct ccai_error *err)
+{
+	static const struct ccai_kexport_part logging = {
+		.path = CCAI_OPS_LOGGING_SETTINGS,
+		.add = ccai_logging_settings_export,
+	};
+	cJSON *coll = NULL;
+	int rc = ccai_kexport_read(x, NULL, &coll, err);
+
+	if (rc == 0)
+		rc = ccai_kexport_items_of(x, coll, &logging);
+	cJSON_Delete(coll);
+	return rc;
+}
+
 static const struct ccai_kind_ops ops = {
 	.read_key = ccai_coll_read_key,
 	.read = ccai_coll_read,
@@ -198,6 +214,7 @@ static const struct ccai_kind_ops ops = {
 	.create = agent_create,
 	.update = agent_update,
 	.remove = ccai_coll_remove,
+	.export = agent_export,
 };
 
 const struct ccai_kind ccai_kind_agent = {

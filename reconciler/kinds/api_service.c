@@ -232,6 +232,59 @@ static int as_remove(struct ccai_kres *r, struct ccai_error *err)
 	return rc;
 }
 
+/* APIs the set-up needs besides those the kinds live in (product notes). */
+static const char *const product_services[] = {
+	"storage.googleapis.com",
+	"speech.googleapis.com",
+};
+
+static bool wanted_service(const char *svc)
+{
+	size_t i;
+
+	for (i = 0; i < CCAI_ARRAY_SIZE(product_services); i++)
+		if (!strcmp(product_services[i], svc))
+			return true;
+	for (i = 0; ccai_kinds[i]; i++)
+		if (ccai_kinds[i]->service &&
+		    !strcmp(ccai_kinds[i]->service, svc))
+			return true;
+	return false;
+}
+
+/* The enabled APIs the kinds live in or the set-up needs. */
+static int as_export(struct ccai_kexport *x, struct ccai_error *err)
+{
+	cJSON *coll = NULL;
+	const cJSON *it;
+	int rc = ccai_kexport_read(x, NULL, &coll, err);
+
+	if (rc < 0)
+		return rc;
+	cJSON_ArrayForEach(it, ccai_kexport_items(coll))
+	{
+		const char *svc = service_of(it);
+		const char *st = ccai_json_str(it, "state");
+		char *base, *sn;
+		cJSON *spec;
+
+		if (!svc || (st && strcmp(st, "ENABLED")) ||
+		    !wanted_service(svc))
+			continue;
+		/* "dialogflow" for dialogflow.googleapis.com */
+		base = ccai_xstrndup(svc, strcspn(svc, "."));
+		spec = cJSON_CreateObject();
+		cJSON_AddStringToObject(spec, "service", svc);
+		sn = ccai_xasprintf("projects/%s/services/%s", x->project, svc);
+		x->add(x, x->kind, x->name(x, x->kind, base, "api"), sn, spec,
+		       NULL);
+		free(sn);
+		free(base);
+	}
+	cJSON_Delete(coll);
+	return 0;
+}
+
 static const struct ccai_kind_ops ops = {
 	.read_key = as_read_key,
 	.read = as_read,
@@ -241,6 +294,7 @@ static const struct ccai_kind_ops ops = {
 	.remove = as_remove,
 	.forgets = as_forgets,
 	.apply_group = as_apply_group,
+	.export = as_export,
 };
 
 const struct ccai_kind ccai_kind_api_service = {

@@ -151,6 +151,48 @@ static int is_remove(struct ccai_kres *r, struct ccai_error *err)
 	return 0;
 }
 
+/* The settings of x->location, unless all are server defaults. */
+static int is_export(struct ccai_kexport *x, struct ccai_error *err)
+{
+	cJSON *coll = NULL, *spec;
+	const cJSON *s;
+	char *sn, *base;
+	int rc = ccai_kexport_read(x, NULL, &coll, err);
+
+	if (rc < 0)
+		return rc;
+	s = cJSON_GetArrayItem(ccai_kexport_items(coll), 0);
+	if (!s) {
+		if (ccai_kexport_api_off(coll))
+			x->note(x, ccai_xasprintf(
+					   "contactcenterinsights.googleapis."
+					   "com is not enabled: no Insights "
+					   "settings exported for '%s'",
+					   x->location));
+		cJSON_Delete(coll);
+		return 0;
+	}
+	spec = cJSON_Duplicate(s, 1);
+	cJSON_Delete(coll);
+	x->to_spec(x, x->kind, spec);
+	if (!spec->child) {
+		x->note(x, ccai_xasprintf("Insights settings of '%s' left out: "
+					  "all server defaults",
+					  x->location));
+		cJSON_Delete(spec);
+		return 0;
+	}
+	sn = ccai_xasprintf("projects/%s/locations/%s/settings", x->project,
+			    x->location);
+	base = x->nlocations > 1 ? ccai_xasprintf("insights-%s", x->location)
+				 : ccai_xstrdup("insights");
+	x->add(x, x->kind, x->name(x, x->kind, base, "insights"), sn, spec,
+	       NULL);
+	free(base);
+	free(sn);
+	return 0;
+}
+
 static const struct ccai_kind_ops ops = {
 	.read_key = is_read_key,
 	.read = is_read,
@@ -159,6 +201,7 @@ static const struct ccai_kind_ops ops = {
 	.update = is_update,
 	.remove = is_remove,
 	.forgets = is_forgets,
+	.export = is_export,
 };
 
 const struct ccai_kind ccai_kind_insights_settings = {

@@ -109,6 +109,56 @@ struct ccai_kres {
 	char *done_note;
 };
 
+/*
+ * What a kind's export hook (ccai_kind_ops.export) works with: it reads
+ * the kind's live objects in one project (and location) and hands each
+ * back as a document through these callbacks, which workflow/export.c
+ * implements.  The generic part of `ccaictl export` stays there (names
+ * unique per kind, `*Ref` fields, stripping by the schema, the order and
+ * the files), so a new kind changes nothing there.  Strings and objects
+ * given to a callback are borrowed unless it says it takes them.
+ */
+struct ccai_kexport {
+	const struct ccai_kind *kind; /* the kind whose hook is called */
+	struct ccai_google *g;
+	const char *project;
+	/* a located kind's hook is called once per location; else NULL */
+	const char *location;
+	size_t nlocations; /* how many locations the kind is read in */
+	const char *key_dir; /* folder of key files export points at */
+	const struct ccai_stop *stop;
+	/*
+	 * An API object of kind k into a spec, in place: API fields that
+	 * name an exported document become `*Ref` fields ({name} or
+	 * {external}), then fields k's schema does not have and server
+	 * defaults go, the rest in the schema's order.
+	 */
+	void (*to_spec)(struct ccai_kexport *x, const struct ccai_kind *k,
+			cJSON *spec);
+	/* A metadata.name for a new document of k: text as a slug (fallback
+	 * when nothing is left of it), unique among k's.  Caller frees. */
+	char *(*name)(struct ccai_kexport *x, const struct ccai_kind *k,
+		      const char *text, const char *fallback);
+	/*
+	 * Adds a document of k (at x->location) standing for server_name;
+	 * takes name, spec and comment (lines written above it, or NULL).
+	 * Returns the name (valid while the export lives).
+	 */
+	const char *(*add)(struct ccai_kexport *x, const struct ccai_kind *k,
+			   char *name, const char *server_name, cJSON *spec,
+			   char *comment);
+	/* The i-th document of k added so far: its name and server name
+	 * (valid while the export lives); false past the last. */
+	bool (*doc)(struct ccai_kexport *x, const struct ccai_kind *k, size_t i,
+		    const char **name, const char **server_name);
+	/* The name of the document of k standing for server_name, or NULL. */
+	const char *(*find)(struct ccai_kexport *x, const struct ccai_kind *k,
+			    const char *server_name);
+	/* Tells the user what was left out, and why (takes text). */
+	void (*note)(struct ccai_kexport *x, char *text);
+	void *ctx; /* export's */
+};
+
 /* Kind hooks: how the engine reads and writes this kind's resources. */
 struct ccai_kind_ops {
 	/*
@@ -166,6 +216,16 @@ struct ccai_kind_ops {
 	 */
 	int (*apply_group)(struct ccai_kres *const *rs, size_t n,
 			   struct ccai_error *err);
+	/*
+	 * Optional: `ccaictl export` of the kind: reads what exists in
+	 * x->project (at x->location) and adds a document for each object
+	 * a manifest could manage, through x; notes what it leaves out.
+	 * Called in registry order (the kinds a document refers to are
+	 * exported first).  A kind without it is not exported (or, like
+	 * LoggingSettings, is exported by the hook of the kind it is part
+	 * of).
+	 */
+	int (*export)(struct ccai_kexport *x, struct ccai_error *err);
 };
 
 /*

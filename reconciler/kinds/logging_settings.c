@@ -176,6 +176,24 @@ static int ls_remove(struct ccai_kres *r, struct ccai_error *err)
 	return rc == CCAI_ENOTFOUND ? 0 : rc;
 }
 
+void ccai_logging_settings_export(struct ccai_kexport *x, const char *agent,
+				  const char *server_name, cJSON *obj)
+{
+	char *base;
+
+	cJSON_AddStringToObject(obj, "name", server_name); /* -> agentRef */
+	x->to_spec(x, &ccai_kind_logging_settings, obj);
+	if (cJSON_GetArraySize(obj) < 2) { /* all defaults: nothing to own */
+		cJSON_Delete(obj);
+		return;
+	}
+	base = ccai_xasprintf("%s-logging", agent);
+	x->add(x, &ccai_kind_logging_settings,
+	       x->name(x, &ccai_kind_logging_settings, base, "logging"),
+	       server_name, obj, NULL);
+	free(base);
+}
+
 static const struct ccai_kind_ops ops = {
 	.read_key = ls_read_key,
 	.read = ls_read,

@@ -432,4 +432,5 @@ const struct ccai_kind_ops ccai_coll_ops = {
 	.create = ccai_coll_create,
 	.update = ccai_coll_update,
 	.remove = ccai_coll_remove,
+	.export = ccai_coll_export, /* kinds/export.c */
 };

@@ -106,4 +106,40 @@ void ccai_ops_note_assumed(const struct ccai_kres *r,
 /* "updateMask=a,b" escaped for a query string (caller frees). */
 char *ccai_ops_mask_query(const char *mask);
 
+/* ---- export hooks (kinds/export.c) --------------------------------- */
+
+/* What follows the first marker in s, or NULL (none, or s NULL). */
+const char *ccai_ops_after(const char *s, const char *marker);
+
+/* Reads x->kind's collection in x->project and x->location through its
+ * read hook (desired: what the read needs, e.g. the key's account). */
+int ccai_kexport_read(struct ccai_kexport *x, const cJSON *desired,
+		      cJSON **coll, struct ccai_error *err);
+/* A collection's items; whether its API is not enabled in the project. */
+const cJSON *ccai_kexport_items(const cJSON *coll);
+bool ccai_kexport_api_off(const cJSON *coll);
+
+/*
+ * The export of a collection kind read into coll: a document for each
+ * object, named after its identity (displayName), leaving out (with a
+ * note) an object whose identity an earlier one has.  With part set,
+ * part->path of each object is another kind's (an agent's logging
+ * settings): it is taken out of the spec first, and handed to part->add
+ * once the owner's document is added.
+ */
+struct ccai_kexport_part {
+	const char *path;
+	/* takes obj; owner is the owner document's name */
+	void (*add)(struct ccai_kexport *x, const char *owner,
+		    const char *server_name, cJSON *obj);
+};
+int ccai_kexport_items_of(struct ccai_kexport *x, const cJSON *coll,
+			  const struct ccai_kexport_part *part);
+/* The export hook of a collection kind: read, then the above. */
+int ccai_coll_export(struct ccai_kexport *x, struct ccai_error *err);
+/* An agent's logging settings (obj, taken) as a LoggingSettings
+ * document: the part hook of Agent's export (logging_settings.c). */
+void ccai_logging_settings_export(struct ccai_kexport *x, const char *agent,
+				  const char *server_name, cJSON *obj);
+
 #endif

@@ -14,6 +14,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/json.h"
+#include "util/str.h"
 
 #define RMW_ATTEMPTS 10
 
@@ -317,6 +318,152 @@ static int rb_remove(struct ccai_kres *r, struct ccai_error *err)
 	return rmw(one, 1, true, err);
 }
 
+/* ---- export ------------------------------------------------------- */
+
+static bool role_of_ours(const char *role)
+{
+	return ccai_str_starts_with(role, "roles/dialogflow.") ||
+	       ccai_str_starts_with(role, "roles/contactcenterinsights.");
+}
+
+/* The member forms RoleBinding's schema accepts (its pattern, by hand). */
+static bool member_ok(const char *m)
+{
+	const char *rest, *at;
+
+	if (strchr(m, ' '))
+		return false;
+	if ((rest = ccai_ops_after(m, "user:")) == m + 5 ||
+	    (rest = ccai_ops_after(m, "group:")) == m + 6) {
+		at = strchr(rest, '@');
+		return at && at > rest && at[1] && !strchr(at + 1, '@');
+	}
+	if (ccai_str_starts_with(m, "serviceAccount:"))
+		return m[15] != '\0';
+	if (ccai_str_starts_with(m, "domain:"))
+		return m[7] && strspn(m + 7, "-abcdefghijklmnopqrstuvwxyz"
+					     "0123456789.") == strlen(m + 7);
+	if (ccai_str_starts_with(m, "principal://"))
+		return m[12] != '\0';
+	if (ccai_str_starts_with(m, "principalSet://"))
+		return m[15] != '\0';
+	return false;
+}
+
+/* The exported ServiceAccount a member names, or NULL. */
+static const char *account_of_member(struct ccai_kexport *x, const char *m)
+{
+	const char *email = ccai_ops_after(m, "serviceAccount:");
+	const char *name;
+	char *sn;
+
+	if (!email || !ccai_str_starts_with(m, "serviceAccount:"))
+		return NULL;
+	sn = ccai_xasprintf("projects/%s/serviceAccounts/%s", x->project,
+			    email);
+	name = x->find(x, &ccai_kind_service_account, sn);
+	free(sn);
+	return name;
+}
+
+/*
+ * A binding's members as a spec's members (ours: the Dialogflow and
+ * Insights roles) and serviceAccountRefs (exported accounts, any role).
+ */
+static void rb_export_members(struct ccai_kexport *x, const cJSON *b,
+			      const char *role, cJSON *members, cJSON *refs)
+{
+	bool ours = role_of_ours(role);
+	const cJSON *m;
+
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(b, "members"))
+	{
+		const char *sa;
+
+		if (!cJSON_IsString(m))
+			continue;
+		sa = account_of_member(x, m->valuestring);
+		if (sa) {
+			cJSON *r = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(r, "name", sa);
+			cJSON_AddItemToArray(refs, r);
+		} else if (ours && member_ok(m->valuestring)) {
+			cJSON_AddItemToArray(
+				members, cJSON_CreateString(m->valuestring));
+		} else if (ours) {
+			x->note(x, ccai_xasprintf("member '%s' of '%s' left "
+						  "out: not a form a "
+						  "RoleBinding can name",
+						  m->valuestring, role));
+		}
+	}
+}
+
+/* One binding of the policy as a document, when it has members of ours. */
+static void rb_export_one(struct ccai_kexport *x, const cJSON *b)
+{
+	const char *role = ccai_json_str(b, "role"), *last;
+	const cJSON *cond = cJSON_GetObjectItemCaseSensitive(b, "condition");
+	cJSON *spec, *members = cJSON_CreateArray(),
+		     *refs = cJSON_CreateArray();
+	char *base, *sn;
+
+	rb_export_members(x, b, role, members, refs);
+	if (!refs->child && !members->child) {
+		cJSON_Delete(members);
+		cJSON_Delete(refs);
+		return;
+	}
+	spec = cJSON_CreateObject();
+	cJSON_AddStringToObject(spec, "role", role);
+	cJSON_AddItemToObject(spec, "members", members);
+	cJSON_AddItemToObject(spec, "serviceAccountRefs", refs);
+	if (cond)
+		cJSON_AddItemToObject(spec, "condition",
+				      cJSON_Duplicate(cond, 1));
+	x->to_spec(x, x->kind, spec);
+	last = strrchr(role, '/');
+	last = last ? last + 1 : role;
+	if (cond && ccai_json_str(cond, "title"))
+		base = ccai_xasprintf("%s-%s", last,
+				      ccai_json_str(cond, "title"));
+	else
+		base = ccai_xstrdup(last);
+	sn = ccai_xasprintf("projects/%s#%s", x->project, role);
+	x->add(x, x->kind, x->name(x, x->kind, base, "binding"), sn, spec,
+	       role_of_ours(role)
+		       ? NULL
+		       : ccai_xasprintf("only the exported service accounts "
+					"of '%s' (bindings are additive: the "
+					"role's other members are left alone)",
+					role));
+	free(sn);
+	free(base);
+}
+
+/* The bindings of the Dialogflow and Insights roles, and those naming an
+ * exported account. */
+static int rb_export(struct ccai_kexport *x, struct ccai_error *err)
+{
+	cJSON *coll = NULL;
+	const cJSON *b;
+	int rc = ccai_kexport_read(x, NULL, &coll, err);
+
+	if (rc < 0)
+		return rc;
+	cJSON_ArrayForEach(
+		b, cJSON_GetObjectItemCaseSensitive(
+			   cJSON_GetArrayItem(ccai_kexport_items(coll), 0),
+			   "bindings"))
+	{
+		if (ccai_json_str(b, "role"))
+			rb_export_one(x, b);
+	}
+	cJSON_Delete(coll);
+	return 0;
+}
+
 static const struct ccai_kind_ops ops = {
 	.read_key = rb_read_key,
 	.read = rb_read,
@@ -325,6 +472,7 @@ static const struct ccai_kind_ops ops = {
 	.update = rb_create,
 	.remove = rb_remove,
 	.apply_group = rb_apply_group,
+	.export = rb_export,
 };
 
 const struct ccai_kind ccai_kind_role_binding = {

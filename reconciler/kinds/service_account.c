@@ -241,6 +241,61 @@ static int sa_remove(struct ccai_kres *r, struct ccai_error *err)
 			       "iam.projects.serviceAccounts.delete", err);
 }
 
+/* The accounts made in the project (not default or Google-managed ones). */
+static int sa_export(struct ccai_kexport *x, struct ccai_error *err)
+{
+	char *suffix =
+		ccai_xasprintf("@%s.iam.gserviceaccount.com", x->project);
+	cJSON *coll = NULL;
+	const cJSON *it;
+	int rc = ccai_kexport_read(x, NULL, &coll, err);
+
+	if (rc < 0)
+		goto out;
+	if (ccai_kexport_api_off(coll))
+		x->note(x, ccai_xstrdup("iam.googleapis.com is not enabled: no "
+					"service accounts exported"));
+	cJSON_ArrayForEach(it, ccai_kexport_items(coll))
+	{
+		const char *email = ccai_json_str(it, "email");
+		char *acct, *sn;
+		cJSON *spec;
+
+		if (!email || !ccai_str_ends_with(email, suffix)) {
+			x->note(x, ccai_xasprintf(
+					   "service account '%s' left out: not "
+					   "one made in project '%s' (a "
+					   "default or Google-managed account)",
+					   email ? email : "?", x->project));
+			continue;
+		}
+		acct = ccai_xstrndup(email, strlen(email) - strlen(suffix));
+		spec = cJSON_CreateObject();
+		cJSON_AddStringToObject(spec, "accountId", acct);
+		if (ccai_json_str(it, "displayName"))
+			cJSON_AddStringToObject(
+				spec, "displayName",
+				ccai_json_str(it, "displayName"));
+		if (ccai_json_str(it, "description"))
+			cJSON_AddStringToObject(
+				spec, "description",
+				ccai_json_str(it, "description"));
+		cJSON_AddBoolToObject(spec, "disabled",
+				      ccai_json_bool(it, "disabled", false));
+		x->to_spec(x, x->kind, spec);
+		sn = ccai_xasprintf("projects/%s/serviceAccounts/%s",
+				    x->project, email);
+		x->add(x, x->kind, x->name(x, x->kind, acct, "service-account"),
+		       sn, spec, NULL);
+		free(sn);
+		free(acct);
+	}
+out:
+	cJSON_Delete(coll);
+	free(suffix);
+	return rc;
+}
+
 static const struct ccai_kind_ops ops = {
 	.read_key = sa_read_key,
 	.read = sa_read,
@@ -249,6 +304,7 @@ static const struct ccai_kind_ops ops = {
 	.create = sa_create,
 	.update = sa_update,
 	.remove = sa_remove,
+	.export = sa_export,
 };
 
 const struct ccai_kind ccai_kind_service_account = {

@@ -662,6 +662,77 @@ static int key_remove(struct ccai_kres *r, struct ccai_error *err)
 	return rc;
 }
 
+/* One key of account `sa` as a stub: adopting it never makes a new key. */
+static void key_export_one(struct ccai_kexport *x, const char *sa,
+			   const cJSON *it)
+{
+	const char *kn = ccai_json_str(it, "name");
+	const char *alg = ccai_json_str(it, "keyAlgorithm");
+	const char *since = ccai_json_str(it, "validAfterTime");
+	const char *id = ccai_ops_after(kn, "/keys/");
+	char *base = ccai_xasprintf("%s-key", sa);
+	char *name = x->name(x, x->kind, base, "key"), *file, *comment;
+	cJSON *spec = cJSON_CreateObject(), *ref;
+
+	ref = cJSON_AddObjectToObject(spec, "serviceAccountRef");
+	cJSON_AddStringToObject(ref, "name", sa);
+	if (alg)
+		cJSON_AddStringToObject(spec, "keyAlgorithm", alg);
+	/* the stub's file: where a new key would go */
+	file = ccai_xasprintf("%s/%s/%s.json", x->key_dir, x->project, name);
+	cJSON_AddStringToObject(spec, "keyFile", file);
+	/* the key itself: applying adopts it, never a new one */
+	if (id)
+		cJSON_AddStringToObject(spec, "keyId", id);
+	x->to_spec(x, x->kind, spec);
+	comment = ccai_xasprintf(
+		"user-managed key %s\n"
+		"of %s%s%s%s\n"
+		"keyId adopts this key: apply makes no new one.  Google never "
+		"gives a private key\n"
+		"twice, so ccaictl has none: put the key's JSON file at "
+		"keyFile yourself, or\n"
+		"replace the key with 'ccaictl apply --replace "
+		"ServiceAccountKey/%s'.",
+		id ? id : kn, sa, since ? ", valid since " : "",
+		since ? since : "",
+		ccai_json_bool(it, "disabled", false) ? " (disabled)" : "",
+		name);
+	x->add(x, x->kind, name, kn, spec, comment);
+	free(file);
+	free(base);
+}
+
+/* The user-managed keys of the exported accounts, as stubs (the private
+ * key is never available: a stub records that the key exists). */
+static int key_export(struct ccai_kexport *x, struct ccai_error *err)
+{
+	const char *sa, *sa_sn;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0;
+	     rc == 0 && x->doc(x, &ccai_kind_service_account, i, &sa, &sa_sn);
+	     i++) {
+		cJSON *desired = cJSON_CreateObject(), *coll = NULL;
+		const cJSON *it;
+
+		cJSON_AddStringToObject(desired, "serviceAccount", sa_sn);
+		rc = ccai_kexport_read(x, desired, &coll, err);
+		cJSON_Delete(desired);
+		cJSON_ArrayForEach(it, ccai_kexport_items(coll))
+		{
+			const char *type = ccai_json_str(it, "keyType");
+
+			if (ccai_json_str(it, "name") &&
+			    (!type || !strcmp(type, "USER_MANAGED")))
+				key_export_one(x, sa, it);
+		}
+		cJSON_Delete(coll);
+	}
+	return rc;
+}
+
 static const struct ccai_kind_ops ops = {
 	.read_key = key_read_key,
 	.read = key_read,
@@ -674,6 +745,7 @@ static const struct ccai_kind_ops ops = {
 	.create = key_create,
 	.update = key_update,
 	.remove = key_remove,
+	.export = key_export,
 };
 
 const struct ccai_kind ccai_kind_service_account_key = {

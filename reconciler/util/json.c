@@ -125,6 +125,24 @@ void ccai_json_set(cJSON *obj, const char *key, cJSON *item)
 		cJSON_AddItemToObject(obj, key, item);
 }
 
+cJSON *ccai_json_detach_path(cJSON *obj, const char *dotted)
+{
+	const char *dot = strchr(dotted, '.');
+	char *key;
+	cJSON *child, *v;
+
+	if (!dot)
+		return cJSON_DetachItemFromObjectCaseSensitive(obj, dotted);
+	key = ccai_xstrndup(dotted, (size_t)(dot - dotted));
+	child = cJSON_GetObjectItemCaseSensitive(obj, key);
+	v = cJSON_IsObject(child) ? ccai_json_detach_path(child, dot + 1)
+				  : NULL;
+	if (v && !child->child)
+		cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
+	free(key);
+	return v;
+}
+
 void ccai_json_wipe(cJSON *node)
 {
 	cJSON *c;

@@ -42,5 +42,8 @@ void ccai_json_delete_wiped(cJSON *node);
 
 /* Set obj[key] = item, replacing any existing value; takes item. */
 void ccai_json_set(cJSON *obj, const char *key, cJSON *item);
+/* Detach the item at a dotted path (the caller owns it; NULL when
+ * absent), and delete the objects on the way that it leaves empty. */
+cJSON *ccai_json_detach_path(cJSON *obj, const char *dotted);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * export.c - an existing set-up brought under management (contract in
- * export.h): the per-kind reads of a project, live objects turned into
+ * export.h): the kinds' export hooks called in registry order (what each
+ * kind reads and exports is in its own kinds/ file), live objects turned into
  * specs (server defaults, output-only fields and secrets left out,
  * `*Ref` fields put back), YAML written with libyaml's emitter, the check
  * that it reads back as a no-op, and --adopt's seeding of the state.
@@ -16,18 +17,13 @@
 #include "util/alloc.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/map.h"
 
 #include <dirent.h>
 #include <unistd.h>
 #include <yaml.h>
 
 #define NAME_MAX_LEN 63
-
-/* APIs the set-up needs besides those the kinds live in (product notes). */
-static const char *const product_services[] = {
-	"storage.googleapis.com",
-	"speech.googleapis.com",
-};
 
 /* ---- pure parts ---------------------------------------------------- */
 
@@ -222,24 +218,6 @@ void ccai_export_strip(cJSON *obj, const cJSON *root, const cJSON *node)
 	cJSON_Delete(ordered);
 }
 
-/* obj at a dotted path: detach (and drop parents left empty). */
-static cJSON *detach_path(cJSON *obj, const char *dotted)
-{
-	const char *dot = strchr(dotted, '.');
-	char *key;
-	cJSON *child, *v;
-
-	if (!dot)
-		return cJSON_DetachItemFromObjectCaseSensitive(obj, dotted);
-	key = ccai_xstrndup(dotted, (size_t)(dot - dotted));
-	child = cJSON_GetObjectItemCaseSensitive(obj, key);
-	v = cJSON_IsObject(child) ? detach_path(child, dot + 1) : NULL;
-	if (v && !child->child)
-		cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
-	free(key);
-	return v;
-}
-
 static void set_path(cJSON *obj, const char *dotted, cJSON *value)
 {
 	const char *dot = strchr(dotted, '.');
@@ -286,7 +264,7 @@ void ccai_export_refs(cJSON *spec, const struct ccai_kind *kind,
 		if (def->list ||
 		    !cJSON_IsString(ccai_json_path(spec, def->api_field)))
 			continue;
-		v = detach_path(spec, def->api_field);
+		v = ccai_json_detach_path(spec, def->api_field);
 		ref = cJSON_CreateObject();
 		t = doc_by_server(ex, def->kind, v->valuestring);
 		if (t)
@@ -299,554 +277,106 @@ void ccai_export_refs(cJSON *spec, const struct ccai_kind *kind,
 	}
 }
 
-/* ---- reading ------------------------------------------------------- */
+/* ---- reading: the kinds' export hooks, and what they call back ------ */
 
 struct reader {
 	struct ccai_export *ex;
-	struct ccai_google *g;
 	const struct ccai_export_opts *o;
-	struct ccai_strlist taken[32]; /* metadata.names used, per kind */
+	struct ccai_strlist taken[CCAI_KIND_COUNT]; /* metadata.names used */
+	/* per kind, the indexes of its documents in ex->docs, in order */
+	struct {
+		size_t *v, n, alloc;
+	} of_kind[CCAI_KIND_COUNT];
+	struct ccai_map by_server; /* "Kind\x1fserver name" -> index + 1 */
 };
 
-/* Strip spec by kind's schema (root.properties.spec). */
-static void strip_for(const struct ccai_kind *k, cJSON *spec)
+static struct reader *reader_of(struct ccai_kexport *x)
+{
+	return x->ctx;
+}
+
+static void x_to_spec(struct ccai_kexport *x, const struct ccai_kind *k,
+		      cJSON *spec)
 {
 	const cJSON *root = ccai_manifest_schema_doc(k);
 
+	ccai_export_refs(spec, k, reader_of(x)->ex);
 	ccai_export_strip(spec, root, ccai_json_path(root, "properties.spec"));
 }
 
-static struct ccai_export_doc *add_doc(struct reader *rd,
-				       const struct ccai_kind *k,
-				       const char *base, const char *location,
-				       const char *server_name, cJSON *spec)
+static char *x_name(struct ccai_kexport *x, const struct ccai_kind *k,
+		    const char *text, const char *fallback)
 {
+	char *slug = ccai_export_slug(text, fallback);
+	char *name = ccai_export_unique_name(
+		&reader_of(x)->taken[ccai_kind_index(k)], slug);
+
+	free(slug);
+	return name;
+}
+
+static const char *x_add(struct ccai_kexport *x, const struct ccai_kind *k,
+			 char *name, const char *server_name, cJSON *spec,
+			 char *comment)
+{
+	struct reader *rd = reader_of(x);
 	struct ccai_export *ex = rd->ex;
 	struct ccai_export_doc *d;
+	size_t ki = ccai_kind_index(k);
 
 	ex->docs = ccai_xrealloc(ex->docs, (ex->n + 1) * sizeof(*ex->docs));
-	d = &ex->docs[ex->n++];
+	d = &ex->docs[ex->n];
 	memset(d, 0, sizeof(*d));
 	d->kind = k;
-	d->name = ccai_export_unique_name(&rd->taken[ccai_kind_index(k)], base);
-	d->location = location ? ccai_xstrdup(location) : NULL;
+	d->name = name;
+	d->location = x->location ? ccai_xstrdup(x->location) : NULL;
 	d->server_name = server_name ? ccai_xstrdup(server_name) : NULL;
 	d->spec = spec;
-	return d;
-}
+	d->comment = comment;
+	CCAI_GROW(rd->of_kind[ki].v, rd->of_kind[ki].alloc,
+		  rd->of_kind[ki].n + 1);
+	rd->of_kind[ki].v[rd->of_kind[ki].n++] = ex->n;
+	if (server_name) {
+		char *key = ccai_xasprintf("%s\x1f%s", k->name, server_name);
 
-static void note(struct reader *rd, const char *fmt, ...) CCAI_PRINTF(2, 3);
-
-static void note(struct reader *rd, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	ccai_strlist_add_owned(&rd->ex->notes, ccai_xvasprintf(fmt, ap));
-	va_end(ap);
-}
-
-static int read_kind(struct reader *rd, const struct ccai_kind *k,
-		     const char *location, const cJSON *desired, cJSON **coll,
-		     struct ccai_error *err)
-{
-	struct ccai_kres r;
-
-	memset(&r, 0, sizeof(r));
-	r.kind = k;
-	r.g = rd->g;
-	r.project = rd->ex->project;
-	r.location = location;
-	r.desired = desired;
-	r.stop = rd->o->stop;
-	*coll = NULL;
-	return k->ops->read(&r, coll, err);
-}
-
-static const cJSON *items_of(const cJSON *coll)
-{
-	return cJSON_GetObjectItemCaseSensitive(coll, "items");
-}
-
-static bool api_off(const cJSON *coll)
-{
-	return cJSON_IsTrue(
-		cJSON_GetObjectItemCaseSensitive(coll, "serviceDisabled"));
-}
-
-static const char *after(const char *s, const char *marker)
-{
-	const char *p = s ? strstr(s, marker) : NULL;
-
-	return p ? p + strlen(marker) : NULL;
-}
-
-static bool wanted_service(const char *svc)
-{
-	size_t i;
-
-	for (i = 0; i < CCAI_ARRAY_SIZE(product_services); i++)
-		if (!strcmp(product_services[i], svc))
-			return true;
-	for (i = 0; ccai_kinds[i]; i++)
-		if (ccai_kinds[i]->service &&
-		    !strcmp(ccai_kinds[i]->service, svc))
-			return true;
-	return false;
-}
-
-static int read_services(struct reader *rd, struct ccai_error *err)
-{
-	cJSON *coll = NULL;
-	const cJSON *it;
-	int rc = read_kind(rd, &ccai_kind_api_service, NULL, NULL, &coll, err);
-
-	if (rc < 0)
-		return rc;
-	cJSON_ArrayForEach(it, items_of(coll))
-	{
-		const char *svc =
-			after(ccai_json_str(it, "name"), "/services/");
-		const char *st = ccai_json_str(it, "state");
-		const char *dot;
-		char *base, *slug, *sn;
-		cJSON *spec;
-
-		if (!svc || (st && strcmp(st, "ENABLED")) ||
-		    !wanted_service(svc))
-			continue;
-		/* "dialogflow" for dialogflow.googleapis.com */
-		dot = strchr(svc, '.');
-		base = ccai_xstrndup(svc,
-				     dot ? (size_t)(dot - svc) : strlen(svc));
-		slug = ccai_export_slug(base, "api");
-		spec = cJSON_CreateObject();
-		cJSON_AddStringToObject(spec, "service", svc);
-		sn = ccai_xasprintf("projects/%s/services/%s", rd->ex->project,
-				    svc);
-		add_doc(rd, &ccai_kind_api_service, slug, NULL, sn, spec);
-		free(slug);
-		free(base);
-		free(sn);
+		if (!ccai_map_get(&rd->by_server, key)) /* the first stands */
+			ccai_map_put(&rd->by_server, key,
+				     (void *)(uintptr_t)(ex->n + 1));
+		free(key);
 	}
-	cJSON_Delete(coll);
-	return 0;
+	ex->n++;
+	return name;
 }
 
-static int read_accounts(struct reader *rd, struct ccai_error *err)
+static bool x_doc(struct ccai_kexport *x, const struct ccai_kind *k, size_t i,
+		  const char **name, const char **server_name)
 {
-	char *suffix =
-		ccai_xasprintf("@%s.iam.gserviceaccount.com", rd->ex->project);
-	cJSON *coll = NULL;
-	const cJSON *it;
-	int rc = read_kind(rd, &ccai_kind_service_account, NULL, NULL, &coll,
-			   err);
-
-	if (rc < 0)
-		goto out;
-	if (api_off(coll))
-		note(rd, "iam.googleapis.com is not enabled: no service "
-			 "accounts exported");
-	cJSON_ArrayForEach(it, items_of(coll))
-	{
-		const char *email = ccai_json_str(it, "email");
-		char *acct, *slug, *sn;
-		cJSON *spec;
-
-		if (!email || !ccai_str_ends_with(email, suffix)) {
-			note(rd,
-			     "service account '%s' left out: not one made in "
-			     "project '%s' (a default or Google-managed "
-			     "account)",
-			     email ? email : "?", rd->ex->project);
-			continue;
-		}
-		acct = ccai_xstrndup(email, strlen(email) - strlen(suffix));
-		spec = cJSON_CreateObject();
-		cJSON_AddStringToObject(spec, "accountId", acct);
-		if (ccai_json_str(it, "displayName"))
-			cJSON_AddStringToObject(
-				spec, "displayName",
-				ccai_json_str(it, "displayName"));
-		if (ccai_json_str(it, "description"))
-			cJSON_AddStringToObject(
-				spec, "description",
-				ccai_json_str(it, "description"));
-		cJSON_AddBoolToObject(spec, "disabled",
-				      ccai_json_bool(it, "disabled", false));
-		strip_for(&ccai_kind_service_account, spec);
-		slug = ccai_export_slug(acct, "service-account");
-		sn = ccai_xasprintf("projects/%s/serviceAccounts/%s",
-				    rd->ex->project, email);
-		add_doc(rd, &ccai_kind_service_account, slug, NULL, sn, spec);
-		free(sn);
-		free(slug);
-		free(acct);
-	}
-out:
-	cJSON_Delete(coll);
-	free(suffix);
-	return rc;
-}
-
-static int read_keys(struct reader *rd, struct ccai_error *err)
-{
-	const char *dir = rd->o->key_dir ? rd->o->key_dir : CCAI_EXPORT_KEY_DIR;
-	size_t i, n = rd->ex->n;
-	int rc = 0;
-
-	for (i = 0; i < n && rc == 0; i++) {
-		cJSON *desired, *coll = NULL;
-		const cJSON *it;
-		char *sa_name;
-
-		if (rd->ex->docs[i].kind != &ccai_kind_service_account)
-			continue;
-		/* a copy: adding documents moves them */
-		sa_name = ccai_xstrdup(rd->ex->docs[i].name);
-		desired = cJSON_CreateObject();
-		cJSON_AddStringToObject(desired, "serviceAccount",
-					rd->ex->docs[i].server_name);
-		rc = read_kind(rd, &ccai_kind_service_account_key, NULL,
-			       desired, &coll, err);
-		cJSON_Delete(desired);
-		cJSON_ArrayForEach(it, items_of(coll))
-		{
-			const char *kn = ccai_json_str(it, "name");
-			const char *type = ccai_json_str(it, "keyType");
-			const char *alg = ccai_json_str(it, "keyAlgorithm");
-			const char *since = ccai_json_str(it, "validAfterTime");
-			struct ccai_export_doc *d;
-			char *base;
-			cJSON *spec, *ref;
-
-			if (!kn || (type && strcmp(type, "USER_MANAGED")))
-				continue;
-			spec = cJSON_CreateObject();
-			ref = cJSON_AddObjectToObject(spec,
-						      "serviceAccountRef");
-			cJSON_AddStringToObject(ref, "name", sa_name);
-			if (alg)
-				cJSON_AddStringToObject(spec, "keyAlgorithm",
-							alg);
-			base = ccai_xasprintf("%s-key", sa_name);
-			d = add_doc(rd, &ccai_kind_service_account_key, base,
-				    NULL, kn, spec);
-			free(base);
-			/* the stub's file: where a new key would go */
-			{
-				char *f = ccai_xasprintf("%s/%s/%s.json", dir,
-							 rd->ex->project,
-							 d->name);
-
-				cJSON_AddStringToObject(spec, "keyFile", f);
-				free(f);
-			}
-			/* the key itself: applying adopts it, never a new one */
-			if (after(kn, "/keys/"))
-				cJSON_AddStringToObject(spec, "keyId",
-							after(kn, "/keys/"));
-			strip_for(&ccai_kind_service_account_key, spec);
-			d->comment = ccai_xasprintf(
-				"user-managed key %s\n"
-				"of %s%s%s%s\n"
-				"keyId adopts this key: apply makes no new "
-				"one.  Google never gives a private key\n"
-				"twice, so ccaictl has none: put the key's "
-				"JSON file at keyFile yourself, or\n"
-				"replace the key with 'ccaictl apply "
-				"--replace ServiceAccountKey/%s'.",
-				after(kn, "/keys/") ? after(kn, "/keys/") : kn,
-				sa_name, since ? ", valid since " : "",
-				since ? since : "",
-				ccai_json_bool(it, "disabled", false)
-					? " (disabled)"
-					: "",
-				d->name);
-		}
-		cJSON_Delete(coll);
-		free(sa_name);
-	}
-	return rc;
-}
-
-static bool role_of_ours(const char *role)
-{
-	return ccai_str_starts_with(role, "roles/dialogflow.") ||
-	       ccai_str_starts_with(role, "roles/contactcenterinsights.");
-}
-
-/* The member forms RoleBinding's schema accepts (its pattern, by hand). */
-static bool member_ok(const char *m)
-{
-	const char *rest, *at;
-
-	if (strchr(m, ' '))
-		return false;
-	if ((rest = after(m, "user:")) == m + 5 ||
-	    (rest = after(m, "group:")) == m + 6) {
-		at = strchr(rest, '@');
-		return at && at > rest && at[1] && !strchr(at + 1, '@');
-	}
-	if (ccai_str_starts_with(m, "serviceAccount:"))
-		return m[15] != '\0';
-	if (ccai_str_starts_with(m, "domain:"))
-		return m[7] && strspn(m + 7, "-abcdefghijklmnopqrstuvwxyz"
-					     "0123456789.") == strlen(m + 7);
-	if (ccai_str_starts_with(m, "principal://"))
-		return m[12] != '\0';
-	if (ccai_str_starts_with(m, "principalSet://"))
-		return m[15] != '\0';
-	return false;
-}
-
-static const struct ccai_export_doc *account_of_member(struct reader *rd,
-						       const char *m)
-{
-	const char *email = after(m, "serviceAccount:");
-	char *sn;
+	struct reader *rd = reader_of(x);
+	size_t ki = ccai_kind_index(k);
 	const struct ccai_export_doc *d;
 
-	if (!email || !ccai_str_starts_with(m, "serviceAccount:"))
-		return NULL;
-	sn = ccai_xasprintf("projects/%s/serviceAccounts/%s", rd->ex->project,
-			    email);
-	d = doc_by_server(rd->ex, "ServiceAccount", sn);
-	free(sn);
-	return d;
-}
-
-static int read_bindings(struct reader *rd, struct ccai_error *err)
-{
-	cJSON *coll = NULL;
-	const cJSON *policy, *b;
-	int rc = read_kind(rd, &ccai_kind_role_binding, NULL, NULL, &coll, err);
-
-	if (rc < 0)
-		return rc;
-	policy = cJSON_GetArrayItem(items_of(coll), 0);
-	cJSON_ArrayForEach(b,
-			   cJSON_GetObjectItemCaseSensitive(policy, "bindings"))
-	{
-		const char *role = ccai_json_str(b, "role");
-		const cJSON *cond =
-			cJSON_GetObjectItemCaseSensitive(b, "condition");
-		cJSON *spec, *members, *refs;
-		const cJSON *m;
-		const char *last;
-		char *base, *slug;
-		bool ours;
-
-		if (!role)
-			continue;
-		ours = role_of_ours(role);
-		members = cJSON_CreateArray();
-		refs = cJSON_CreateArray();
-		cJSON_ArrayForEach(
-			m, cJSON_GetObjectItemCaseSensitive(b, "members"))
-		{
-			const struct ccai_export_doc *sa;
-
-			if (!cJSON_IsString(m))
-				continue;
-			sa = account_of_member(rd, m->valuestring);
-			if (sa) {
-				cJSON *r = cJSON_CreateObject();
-
-				cJSON_AddStringToObject(r, "name", sa->name);
-				cJSON_AddItemToArray(refs, r);
-			} else if (ours && member_ok(m->valuestring)) {
-				cJSON_AddItemToArray(
-					members,
-					cJSON_CreateString(m->valuestring));
-			} else if (ours) {
-				note(rd,
-				     "member '%s' of '%s' left out: not a "
-				     "form a RoleBinding can name",
-				     m->valuestring, role);
-			}
-		}
-		if (!refs->child && !members->child) {
-			cJSON_Delete(members);
-			cJSON_Delete(refs);
-			continue;
-		}
-		spec = cJSON_CreateObject();
-		cJSON_AddStringToObject(spec, "role", role);
-		cJSON_AddItemToObject(spec, "members", members);
-		cJSON_AddItemToObject(spec, "serviceAccountRefs", refs);
-		if (cond)
-			cJSON_AddItemToObject(spec, "condition",
-					      cJSON_Duplicate(cond, 1));
-		strip_for(&ccai_kind_role_binding, spec);
-		last = strrchr(role, '/');
-		last = last ? last + 1 : role;
-		if (cond && ccai_json_str(cond, "title"))
-			base = ccai_xasprintf("%s-%s", last,
-					      ccai_json_str(cond, "title"));
-		else
-			base = ccai_xstrdup(last);
-		slug = ccai_export_slug(base, "binding");
-		{
-			char *sn = ccai_xasprintf("projects/%s#%s",
-						  rd->ex->project, role);
-			struct ccai_export_doc *d =
-				add_doc(rd, &ccai_kind_role_binding, slug, NULL,
-					sn, spec);
-
-			if (!ours)
-				d->comment = ccai_xasprintf(
-					"only the exported service accounts "
-					"of '%s' (bindings are additive: the "
-					"role's other members are left "
-					"alone)",
-					role);
-			free(sn);
-		}
-		free(slug);
-		free(base);
-	}
-	cJSON_Delete(coll);
-	return 0;
-}
-
-/* The items of coll whose displayName no earlier item has; notes the
- * others (a manifest matched by displayName could not tell them apart). */
-static bool first_of_its_name(struct reader *rd, const struct ccai_kind *k,
-			      const cJSON *items, const cJSON *it)
-{
-	const char *dn = ccai_json_str(it, "displayName");
-	const cJSON *o;
-
-	if (!dn)
-		return true;
-	cJSON_ArrayForEach(o, items)
-	{
-		if (o == it)
-			return true;
-		if (ccai_json_str(o, "displayName") &&
-		    !strcmp(ccai_json_str(o, "displayName"), dn)) {
-			note(rd,
-			     "%s '%s' left out: '%s' has the same displayName "
-			     "'%s', and manifests match by displayName",
-			     k->name, ccai_json_str(it, "name"),
-			     ccai_json_str(o, "name"), dn);
-			return false;
-		}
-	}
+	if (i >= rd->of_kind[ki].n)
+		return false;
+	d = &rd->ex->docs[rd->of_kind[ki].v[i]];
+	*name = d->name;
+	*server_name = d->server_name;
 	return true;
 }
 
-/* A located collection kind (security settings, agents, profiles). */
-static int read_located(struct reader *rd, const struct ccai_kind *k,
-			const char *location, struct ccai_error *err)
+static const char *x_find(struct ccai_kexport *x, const struct ccai_kind *k,
+			  const char *server_name)
 {
-	cJSON *coll = NULL;
-	const cJSON *it;
-	int rc = read_kind(rd, k, location, NULL, &coll, err);
+	struct reader *rd = reader_of(x);
+	char *key = ccai_xasprintf("%s\x1f%s", k->name, server_name);
+	uintptr_t i = (uintptr_t)ccai_map_get(&rd->by_server, key);
 
-	if (rc < 0)
-		return rc;
-	if (api_off(coll) && k == &ccai_kind_security_settings)
-		note(rd,
-		     "dialogflow.googleapis.com is not enabled in project "
-		     "'%s': no Dialogflow resources exported",
-		     rd->ex->project);
-	cJSON_ArrayForEach(it, items_of(coll))
-	{
-		const char *sn = ccai_json_str(it, "name");
-		cJSON *spec, *ls = NULL;
-		struct ccai_export_doc *d;
-		char *slug;
-
-		if (!sn || !first_of_its_name(rd, k, items_of(coll), it))
-			continue;
-		spec = cJSON_Duplicate(it, 1);
-		if (k == &ccai_kind_agent) /* owned by LoggingSettings */
-			ls = detach_path(spec,
-					 "advancedSettings.loggingSettings");
-		ccai_export_refs(spec, k, rd->ex);
-		strip_for(k, spec);
-		slug = ccai_export_slug(ccai_json_str(it, "displayName"),
-					k == &ccai_kind_agent ? "agent"
-					: k == &ccai_kind_security_settings
-						? "security-settings"
-						: "profile");
-		d = add_doc(rd, k, slug, location, sn, spec);
-		free(slug);
-		if (ls) {
-			cJSON *lspec = ls;
-			char *base;
-
-			ls = NULL; /* lspec owns it */
-			cJSON_AddStringToObject(lspec, "name", sn);
-			ccai_export_refs(lspec, &ccai_kind_logging_settings,
-					 rd->ex);
-			strip_for(&ccai_kind_logging_settings, lspec);
-			if (cJSON_GetArraySize(lspec) < 2) {
-				/* all defaults: nothing to own */
-				cJSON_Delete(lspec);
-				continue;
-			}
-			base = ccai_xasprintf("%s-logging", d->name);
-			add_doc(rd, &ccai_kind_logging_settings, base, location,
-				sn, lspec);
-			free(base);
-		}
-	}
-	cJSON_Delete(coll);
-	return 0;
+	free(key);
+	return i ? rd->ex->docs[i - 1].name : NULL;
 }
 
-static int read_insights(struct reader *rd, const char *location, bool several,
-			 struct ccai_error *err)
+static void x_note(struct ccai_kexport *x, char *text)
 {
-	cJSON *coll = NULL, *spec;
-	const cJSON *s;
-	char *sn, *base;
-	int rc = read_kind(rd, &ccai_kind_insights_settings, location, NULL,
-			   &coll, err);
-
-	if (rc < 0)
-		return rc;
-	s = cJSON_GetArrayItem(items_of(coll), 0);
-	if (!s) {
-		if (api_off(coll))
-			note(rd,
-			     "contactcenterinsights.googleapis.com is not "
-			     "enabled: no Insights settings exported for "
-			     "'%s'",
-			     location);
-		cJSON_Delete(coll);
-		return 0;
-	}
-	spec = cJSON_Duplicate(s, 1);
-	ccai_export_refs(spec, &ccai_kind_insights_settings, rd->ex);
-	strip_for(&ccai_kind_insights_settings, spec);
-	if (!spec->child) {
-		note(rd,
-		     "Insights settings of '%s' left out: all server "
-		     "defaults",
-		     location);
-		cJSON_Delete(spec);
-		cJSON_Delete(coll);
-		return 0;
-	}
-	sn = ccai_xasprintf("projects/%s/locations/%s/settings",
-			    rd->ex->project, location);
-	base = several ? ccai_xasprintf("insights-%s", location)
-		       : ccai_xstrdup("insights");
-	{
-		char *slug = ccai_export_slug(base, "insights");
-
-		add_doc(rd, &ccai_kind_insights_settings, slug, location, sn,
-			spec);
-		free(slug);
-	}
-	free(base);
-	free(sn);
-	cJSON_Delete(coll);
-	return 0;
+	ccai_strlist_add_owned(&reader_of(x)->ex->notes, text);
 }
 
 static bool stop_now(const struct ccai_export_opts *o, struct ccai_error *err)
@@ -858,11 +388,81 @@ static bool stop_now(const struct ccai_export_opts *o, struct ccai_error *err)
 	return false;
 }
 
+/*
+ * Where a located kind is read: the Dialogflow locations (--location,
+ * "global" when none).  A kind whose default location is a region
+ * (InsightsSettings has no "global") reads --insights-location's, or else
+ * the same ones with "global" replaced by its default.
+ */
+static void locations_of(const struct ccai_kind *k,
+			 const struct ccai_export_opts *o,
+			 struct ccai_strlist *out)
+{
+	bool regional = strcmp(k->default_location, "global") != 0;
+	const struct ccai_strlist *given =
+		regional && o->insights_locations && o->insights_locations->n
+			? o->insights_locations
+			: o->locations;
+	size_t i;
+
+	for (i = 0; given && i < given->n; i++) {
+		const char *l = given->items[i];
+
+		if (regional && given == o->locations && !strcmp(l, "global"))
+			l = k->default_location;
+		if (!ccai_strlist_has(out, l))
+			ccai_strlist_add(out, l);
+	}
+	if (!out->n)
+		ccai_strlist_add(out,
+				 regional ? k->default_location : "global");
+}
+
+/* A kind's hook, once, or once per location. */
+static int export_kind(struct reader *rd, struct ccai_kexport *x,
+		       const struct ccai_kind *k, struct ccai_error *err)
+{
+	struct ccai_strlist locs = CCAI_STRLIST_INIT;
+	size_t i;
+	int rc = 0;
+
+	x->kind = k;
+	x->location = NULL;
+	x->nlocations = 0;
+	if (!k->located) {
+		if ((rc = k->ops->export(x, err)) == 0 && stop_now(rd->o, err))
+			rc = CCAI_ECANCELLED;
+		return rc;
+	}
+	locations_of(k, rd->o, &locs);
+	x->nlocations = locs.n;
+	for (i = 0; i < locs.n && rc == 0; i++) {
+		x->location = locs.items[i];
+		if ((rc = k->ops->export(x, err)) == 0 && stop_now(rd->o, err))
+			rc = CCAI_ECANCELLED;
+	}
+	x->location = NULL;
+	ccai_strlist_release(&locs);
+	return rc;
+}
+
 int ccai_export_read(struct ccai_export *ex, struct ccai_google *g,
 		     const struct ccai_export_opts *o, struct ccai_error *err)
 {
 	struct reader rd;
-	struct ccai_strlist locs = CCAI_STRLIST_INIT, ilocs = CCAI_STRLIST_INIT;
+	struct ccai_kexport x = {
+		.g = g,
+		.project = o->project,
+		.key_dir = o->key_dir ? o->key_dir : CCAI_EXPORT_KEY_DIR,
+		.stop = o->stop,
+		.to_spec = x_to_spec,
+		.name = x_name,
+		.add = x_add,
+		.doc = x_doc,
+		.find = x_find,
+		.note = x_note,
+		.ctx = &rd,
+	};
 	size_t i;
 	int rc = 0;
 
@@ -870,57 +470,18 @@ int ccai_export_read(struct ccai_export *ex, struct ccai_google *g,
 	memset(&rd, 0, sizeof(rd));
 	ex->project = ccai_xstrdup(o->project);
 	rd.ex = ex;
-	rd.g = g;
 	rd.o = o;
-	for (i = 0; o->locations && i < o->locations->n; i++)
-		if (!ccai_strlist_has(&locs, o->locations->items[i]))
-			ccai_strlist_add(&locs, o->locations->items[i]);
-	if (!locs.n)
-		ccai_strlist_add(&locs, "global");
-	for (i = 0; o->insights_locations && i < o->insights_locations->n; i++)
-		if (!ccai_strlist_has(&ilocs, o->insights_locations->items[i]))
-			ccai_strlist_add(&ilocs,
-					 o->insights_locations->items[i]);
-	for (i = 0;
-	     !(o->insights_locations && o->insights_locations->n) && i < locs.n;
-	     i++) {
-		const char *il = !strcmp(locs.items[i], "global")
-					 ? "us-central1"
-					 : locs.items[i];
-
-		if (!ccai_strlist_has(&ilocs, il))
-			ccai_strlist_add(&ilocs, il);
-	}
-
-	if ((rc = read_services(&rd, err)) < 0 || stop_now(o, err) ||
-	    (rc = read_accounts(&rd, err)) < 0 || stop_now(o, err) ||
-	    (rc = read_keys(&rd, err)) < 0 || stop_now(o, err) ||
-	    (rc = read_bindings(&rd, err)) < 0 || stop_now(o, err))
-		goto out;
-	for (i = 0; i < locs.n; i++) {
-		if ((rc = read_located(&rd, &ccai_kind_security_settings,
-				       locs.items[i], err)) < 0 ||
-		    stop_now(o, err) ||
-		    (rc = read_located(&rd, &ccai_kind_agent, locs.items[i],
-				       err)) < 0 ||
-		    stop_now(o, err) ||
-		    (rc = read_located(&rd, &ccai_kind_conversation_profile,
-				       locs.items[i], err)) < 0 ||
-		    stop_now(o, err))
-			goto out;
-	}
-	for (i = 0; i < ilocs.n; i++)
-		if ((rc = read_insights(&rd, ilocs.items[i], ilocs.n > 1,
-					err)) < 0 ||
-		    stop_now(o, err))
-			goto out;
-out:
+	/* registry order: what a document refers to is exported first */
+	for (i = 0; ccai_kinds[i] && rc == 0; i++)
+		if (ccai_kinds[i]->ops->export)
+			rc = export_kind(&rd, &x, ccai_kinds[i], err);
 	if (rc == 0 && ccai_stop_requested(o->stop))
 		rc = CCAI_ECANCELLED;
-	for (i = 0; i < CCAI_ARRAY_SIZE(rd.taken); i++)
+	for (i = 0; i < CCAI_KIND_COUNT; i++) {
 		ccai_strlist_release(&rd.taken[i]);
-	ccai_strlist_release(&locs);
-	ccai_strlist_release(&ilocs);
+		free(rd.of_kind[i].v);
+	}
+	ccai_map_release(&rd.by_server);
 	return rc;
 }
 
