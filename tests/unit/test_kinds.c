@@ -1,11 +1,11 @@
 /*
  * test_kinds.c - the kinds registry: each kind of schemas/ listed once and
- * found by name, its required hooks there, and its facts (name, service,
- * location rule, identity, refs, immutable, output-only, local and file
- * fields) exactly what its schema's x-ccaictl block says, read here with
- * cJSON beside the C that cmake/kinds.cmake generated from it: a fact
- * stated again in a kind's file, or a generator that misreads a schema,
- * fails here.
+ * found by name (and a kind outside it given no index), its required
+ * hooks there, and its facts (name, service, location rule, identity,
+ * refs, immutable, output-only, local and file fields) exactly what its
+ * schema's x-ccaictl block says, read here with cJSON beside the C that
+ * cmake/kinds.cmake generated from it: a fact stated again in a kind's
+ * file, or a generator that misreads a schema, fails here.
  */
 #include "util/common.h"
 #include "testutil.h"
@@ -16,6 +16,11 @@
 #include "util/embed.h"
 #include "util/json.h"
 #include "util/str.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 extern const struct ccai_embedded ccai_schemas[];
 
@@ -247,12 +252,40 @@ static void test_kinds__facts_are_the_schemas(void **state)
 	}
 }
 
+/*
+ * A kind not in the registry has no index: ccai_kind_index stops the
+ * program (in a child here) rather than answer 0, which would have read
+ * and written ApiService's slot of every per-kind table.
+ */
+static void test_kinds__index_of_a_stray_kind_aborts(void **state)
+{
+	static const struct ccai_kind stray = { .name = "Bucket" };
+	int status = 0;
+	pid_t pid;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (null >= 0)
+			dup2(null, STDERR_FILENO); /* the "bug:" line */
+		(void)ccai_kind_index(&stray);
+		_exit(0); /* answered: the test fails below */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGABRT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kinds__names_are_unique_and_found),
 		cmocka_unit_test(test_kinds__every_schema_is_a_kind),
 		cmocka_unit_test(test_kinds__facts_are_the_schemas),
+		cmocka_unit_test(test_kinds__index_of_a_stray_kind_aborts),
 	};
 
 	ccai_alloc_init();
