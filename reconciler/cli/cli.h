@@ -1,12 +1,15 @@
 /*
  * cli.h - the command table and the options every command shares.
  *
- * main() parses the command name, then hands argc/argv to the command's
- * function, which parses its own options (its table plus the common
- * ones) and returns the process exit code: 0 success, 1 error, 2 (plan
- * with --detailed-exitcode) changes present.  main() then checks, once for
- * every command, that standard output was written in full
- * (ccai_cli_finish).  Only cli/ prints errors and calls exit.
+ * main() finds the command in its table (git's commands[]), parses its
+ * options (its table plus the common ones), runs its check, installs the
+ * signal handlers, loads the manifests and connects as the table's
+ * CCAI_SETUP_* flags say (git's RUN_SETUP), then calls the command's
+ * function with the struct ccai_run so built; the function returns the
+ * process exit code: 0 success, 1 error, 2 (plan with
+ * --detailed-exitcode) changes present.  main() then releases the run
+ * and checks, once for every command, that standard output was written
+ * in full (ccai_cli_finish).  Only cli/ prints errors and calls exit.
  */
 #ifndef CCAI_CLI_CLI_H
 #define CCAI_CLI_CLI_H
@@ -34,7 +37,15 @@ struct ccai_common_opts {
 	long long timeout_ms;
 	int verbose;
 	bool no_color;
+	struct ccai_strlist args; /* the positional arguments, in order */
 };
+
+/*
+ * Where every command table's CCAI_OPT_ARGS entry points (the tables
+ * need fixed addresses, and a process runs one command);
+ * ccai_cli_parse() moves them into ccai_common_opts.args.
+ */
+extern struct ccai_strlist ccai_cli_args;
 
 /*
  * Which common options a command takes (the rest are refused, and left
@@ -55,13 +66,40 @@ enum {
 	CCAI_CO_ALL = 0x1ffu,
 };
 
+/*
+ * What main() sets up before it calls a command (git's RUN_SETUP), in
+ * this order, each failure printed and the command not called.
+ */
+enum {
+	/* the positional arguments are manifest paths, as -f PATH */
+	CCAI_SETUP_PATHS = 1u << 0,
+	/* the manifests (-f) loaded into run->set (ccai_run_load) */
+	CCAI_SETUP_LOAD = 1u << 1,
+	/* the client and the state, read-only (ccai_run_connect) */
+	CCAI_SETUP_CONNECT = 1u << 2,
+	/* ... the state locked */
+	CCAI_SETUP_LOCK = 1u << 3 | CCAI_SETUP_CONNECT,
+};
+
+struct ccai_run;
+
 /* One entry of main.c's command table (git's commands[]). */
 struct ccai_cli_command {
 	const char *name;
-	int (*fn)(int argc, char **argv);
+	/* the work, once set up; run is released by main() afterwards */
+	int (*fn)(struct ccai_run *run);
+	const char *usage; /* after "usage: " in 'ccaictl CMD --help' */
+	const struct ccai_option *options; /* its own; NULL: none */
 	const char *summary; /* one line for 'ccaictl --help' */
 	const char *description; /* a few lines for 'ccaictl CMD --help' */
 	unsigned common; /* CCAI_CO_*: the common options it takes */
+	unsigned setup; /* CCAI_SETUP_*: what main() does first */
+	/* the options that go together, checked before any set-up: -1
+	 * refuses the run (the reason printed); NULL: nothing to check */
+	int (*check)(struct ccai_run *run);
+	/* what a first SIGINT/SIGTERM waits for (ccai_run_set_waiting),
+	 * main() installing the handlers; NULL: the command's own affair */
+	const char *waiting;
 };
 
 /* The command running (set by main() before it calls the command). */
@@ -90,17 +128,26 @@ void ccai_cli_errorf(const char *fmt, ...) CCAI_PRINTF(1, 2);
  * calls it once, after the command). */
 int ccai_cli_finish(int code);
 
-int ccai_cmd_validate(int argc, char **argv);
-int ccai_cmd_version(int argc, char **argv);
-int ccai_cmd_plan(int argc, char **argv);
-int ccai_cmd_apply(int argc, char **argv);
-int ccai_cmd_destroy(int argc, char **argv);
-int ccai_cmd_import(int argc, char **argv);
-int ccai_cmd_state(int argc, char **argv);
-int ccai_cmd_auth(int argc, char **argv);
-int ccai_cmd_emulator(int argc, char **argv);
-int ccai_cmd_watch(int argc, char **argv);
-int ccai_cmd_verify(int argc, char **argv);
-int ccai_cmd_export(int argc, char **argv);
+/* The commands (cmd_*.c): their options, checks and work. */
+extern const struct ccai_option ccai_validate_options[], ccai_plan_options[],
+	ccai_apply_options[], ccai_destroy_options[], ccai_import_options[],
+	ccai_state_options[], ccai_watch_options[], ccai_verify_options[],
+	ccai_export_options[], ccai_auth_options[], ccai_emulator_options[];
+int ccai_cmd_validate(struct ccai_run *run);
+int ccai_cmd_version(struct ccai_run *run);
+int ccai_cmd_plan(struct ccai_run *run);
+int ccai_cmd_apply(struct ccai_run *run);
+int ccai_cmd_destroy(struct ccai_run *run);
+int ccai_check_import(struct ccai_run *run);
+int ccai_cmd_import(struct ccai_run *run);
+int ccai_cmd_state(struct ccai_run *run);
+int ccai_cmd_auth(struct ccai_run *run);
+int ccai_cmd_emulator(struct ccai_run *run);
+int ccai_check_watch(struct ccai_run *run);
+int ccai_cmd_watch(struct ccai_run *run);
+int ccai_check_verify(struct ccai_run *run);
+int ccai_cmd_verify(struct ccai_run *run);
+int ccai_check_export(struct ccai_run *run);
+int ccai_cmd_export(struct ccai_run *run);
 
 #endif

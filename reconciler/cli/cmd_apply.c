@@ -15,9 +15,9 @@
 #include <unistd.h>
 
 static bool auto_approve, prune, allow_replace;
-static struct ccai_strlist targets, replace, pos;
+static struct ccai_strlist targets, replace;
 
-static const struct ccai_option options[] = {
+const struct ccai_option ccai_apply_options[] = {
 	{ CCAI_OPT_FLAG, "auto-approve", 0, &auto_approve, NULL,
 	  "do not ask for confirmation" },
 	{ CCAI_OPT_FLAG, "prune", 0, &prune, NULL,
@@ -28,18 +28,18 @@ static const struct ccai_option options[] = {
 	  "only this resource and what it needs (repeatable)" },
 	{ CCAI_OPT_LIST, "replace", 0, &replace, "KIND/NAME",
 	  "replace this resource even if nothing changed (repeatable)" },
-	{ CCAI_OPT_ARGS, NULL, 0, &pos, "PATH... | PLANFILE",
+	{ CCAI_OPT_ARGS, NULL, 0, &ccai_cli_args, "PATH... | PLANFILE",
 	  "manifest files or directories (as -f PATH), or a plan saved by "
 	  "'ccaictl plan --out PLANFILE'" },
 	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
 };
 
-static const struct ccai_option destroy_options[] = {
+const struct ccai_option ccai_destroy_options[] = {
 	{ CCAI_OPT_FLAG, "auto-approve", 0, &auto_approve, NULL,
 	  "do not ask for confirmation" },
 	{ CCAI_OPT_LIST, "target", 0, &targets, "KIND/NAME",
 	  "only this resource (and what depends on it) (repeatable)" },
-	{ CCAI_OPT_ARGS, NULL, 0, &pos, "PATH...",
+	{ CCAI_OPT_ARGS, NULL, 0, &ccai_cli_args, "PATH...",
 	  "manifest files or directories (as -f PATH)" },
 	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
 };
@@ -419,12 +419,11 @@ static void cli_plan_opts(struct ccai_plan_opts *po, bool destroy)
 	po->replace = &replace;
 }
 
-static int run(int argc, char **argv, bool destroy)
+static int apply_or_destroy(struct ccai_run *rn, bool destroy)
 {
 	struct ccai_planfile pf;
 	const char *plan_file;
-	bool saved = false, json;
-	struct ccai_run rn;
+	bool saved = false, json = !strcmp(rn->o.output, "json");
 	struct ccai_reconcile rc;
 	struct ccai_reconcile_opts ro;
 	struct ccai_plan_opts *po = &ro.plan;
@@ -432,49 +431,34 @@ static int run(int argc, char **argv, bool destroy)
 	int r, code = CCAI_EXIT_ERROR;
 	size_t i;
 
-	memset(&rn, 0, sizeof(rn));
 	memset(&pf, 0, sizeof(pf));
 	memset(&rc, 0, sizeof(rc));
 	memset(&ro, 0, sizeof(ro));
-	r = ccai_cli_parse(
-		argc, argv,
-		destroy ? "ccaictl destroy -f PATH... [--auto-approve]"
-			: "ccaictl apply -f PATH... [--auto-approve] | ccaictl "
-			  "apply PLANFILE",
-		destroy ? destroy_options : options, &rn.o);
-	if (r) {
-		ccai_strlist_release(&pos);
-		return CCAI_PARSE_EXIT(r);
-	}
-	json = !strcmp(rn.o.output, "json");
-	ccai_run_set_waiting("the steps in flight to finish; no new step "
-			     "starts, and each is saved as it ends");
-	ccai_run_signals();
 	cli_plan_opts(po, destroy);
 
 	/* `apply PLANFILE`: a saved plan, known by its content */
-	if (saved_plan_arg(&pos, &rn.o, destroy, &plan_file) < 0)
+	if (saved_plan_arg(&rn->o.args, &rn->o, destroy, &plan_file) < 0)
 		goto out;
 	if (plan_file) {
 		saved = true;
-		if (load_saved_plan(&rn, plan_file, &pf, po) < 0)
+		if (load_saved_plan(rn, plan_file, &pf, po) < 0)
 			goto out;
 		ro.fingerprint = pf.fingerprint ? pf.fingerprint : "";
 	} else {
-		for (i = 0; i < pos.n; i++)
-			ccai_strlist_add(&rn.o.files, pos.items[i]);
-		if (ccai_run_load(&rn) < 0)
+		for (i = 0; i < rn->o.args.n; i++)
+			ccai_strlist_add(&rn->o.files, rn->o.args.items[i]);
+		if (ccai_run_load(rn) < 0)
 			goto out;
 	}
-	po->parallelism = (int)rn.o.parallelism;
+	po->parallelism = (int)rn->o.parallelism;
 	po->stop = &ccai_run_stop;
-	if (ccai_run_client(&rn) < 0)
+	if (ccai_run_client(rn) < 0)
 		goto out;
-	ccai_run_state_opts(&rn, &ro.state);
-	set_hooks(&rn, &ro, &h, json, saved);
-	ccai_run_plan_progress(&rn, po);
+	ccai_run_state_opts(rn, &ro.state);
+	set_hooks(rn, &ro, &h, json, saved);
+	ccai_run_plan_progress(rn, po);
 
-	r = ccai_reconcile_run(&rc, &rn.set, rn.g, &ro);
+	r = ccai_reconcile_run(&rc, &rn->set, rn->g, &ro);
 	if (rc.failed != CCAI_RECONCILE_OK &&
 	    rc.failed != CCAI_RECONCILE_APPLY) {
 		print_refusal(&rc, saved ? &pf : NULL);
@@ -490,19 +474,18 @@ out:
 	ccai_reconcile_release(&rc);
 	if (saved)
 		ccai_planfile_release(&pf);
-	ccai_run_release(&rn);
-	ccai_strlist_release(&pos);
 	ccai_strlist_release(&targets);
 	ccai_strlist_release(&replace);
 	return code;
 }
 
-int ccai_cmd_apply(int argc, char **argv)
+/* The command loads and connects: a saved plan or manifests. */
+int ccai_cmd_apply(struct ccai_run *run)
 {
-	return run(argc, argv, false);
+	return apply_or_destroy(run, false);
 }
 
-int ccai_cmd_destroy(int argc, char **argv)
+int ccai_cmd_destroy(struct ccai_run *run)
 {
-	return run(argc, argv, true);
+	return apply_or_destroy(run, true);
 }

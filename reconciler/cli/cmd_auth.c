@@ -6,16 +6,11 @@
 #include "util/common.h"
 #include "cli/cli.h"
 #include "cli/client_setup.h"
+#include "cli/run.h"
 #include "util/json.h"
 #include "util/secret.h"
 
 #include <cJSON.h>
-
-static const char usage[] =
-	"ccaictl auth print-access-token [--credentials FILE] [--endpoint "
-	"URL]\n"
-	"   or: ccaictl auth whoami [--credentials FILE] [--endpoint URL] "
-	"[-o json]";
 
 static int print_token(struct ccai_google *g)
 {
@@ -105,46 +100,40 @@ static int whoami(struct ccai_google *g, const struct ccai_common_opts *o)
 	return CCAI_EXIT_OK;
 }
 
-static struct ccai_strlist pos;
-
-static const struct ccai_option options[] = {
-	{ CCAI_OPT_ARGS, NULL, 0, &pos, "COMMAND",
+const struct ccai_option ccai_auth_options[] = {
+	{ CCAI_OPT_ARGS, NULL, 0, &ccai_cli_args, "COMMAND",
 	  "print-access-token or whoami" },
 	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
 };
 
-int ccai_cmd_auth(int argc, char **argv)
+/* The client only, built here once the subcommand is known. */
+int ccai_cmd_auth(struct ccai_run *run)
 {
-	struct ccai_common_opts o;
+	const struct ccai_strlist *pos = &run->o.args;
 	struct ccai_google *g = NULL;
 	struct ccai_error err;
 	const char *sub;
 	int r;
 
-	r = ccai_cli_parse(argc, argv, usage, options, &o);
-	if (r)
-		return CCAI_PARSE_EXIT(r);
-	sub = pos.n ? pos.items[0] : NULL;
-	if (!sub || pos.n > 1 ||
+	sub = pos->n ? pos->items[0] : NULL;
+	if (!sub || pos->n > 1 ||
 	    (strcmp(sub, "print-access-token") && strcmp(sub, "whoami"))) {
-		if (sub && pos.n == 1)
+		if (sub && pos->n == 1)
 			ccai_cli_errorf("unknown auth command '%s' (use "
 					"print-access-token or whoami)",
 					sub);
 		else
-			ccai_cli_errorf("usage: %s", usage);
+			ccai_cli_errorf("usage: %s", ccai_cli_command->usage);
 		r = CCAI_EXIT_ERROR;
 		goto out;
 	}
-	if (ccai_cli_google(&g, &o, &err) < 0) {
+	if (ccai_cli_google(&g, &run->o, &err) < 0) {
 		ccai_cli_error(&err);
 		r = CCAI_EXIT_ERROR;
 		goto out;
 	}
-	r = !strcmp(sub, "whoami") ? whoami(g, &o) : print_token(g);
+	r = !strcmp(sub, "whoami") ? whoami(g, &run->o) : print_token(g);
 out:
 	ccai_cli_google_free(g);
-	ccai_common_release(&o);
-	ccai_strlist_release(&pos);
 	return r;
 }

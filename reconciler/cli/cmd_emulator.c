@@ -7,46 +7,42 @@
  */
 #include "util/common.h"
 #include "cli/cli.h"
+#include "cli/run.h"
 #include "emulator/emulator.h"
 
 #include <pthread.h>
 #include <signal.h>
 
-int ccai_cmd_emulator(int argc, char **argv)
+static const char *listen = "127.0.0.1:0", *data, *faults;
+static long long seed;
+static bool quiet;
+
+const struct ccai_option ccai_emulator_options[] = {
+	{ CCAI_OPT_GROUP, NULL, 0, NULL, NULL, "emulator options:" },
+	{ CCAI_OPT_STRING, "listen", 0, &listen, "HOST:PORT",
+	  "address to serve on (default 127.0.0.1:0, a free port)" },
+	{ CCAI_OPT_STRING, "data", 0, &data, "DIR",
+	  "state directory (required; credentials.json is written there)" },
+	{ CCAI_OPT_STRING, "faults", 0, &faults, "SPEC",
+	  "inject faults, e.g. error-rate=0.1,latency=20ms (see "
+	  "docs/emulator.md)" },
+	{ CCAI_OPT_INT, "seed", 0, &seed, "N",
+	  "seed for the faults (default 1)" },
+	{ CCAI_OPT_FLAG, "quiet", 'q', &quiet, NULL,
+	  "no request log, even with -v" },
+	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
+};
+
+/* No set-up: it serves until a signal, which it waits for itself. */
+int ccai_cmd_emulator(struct ccai_run *run)
 {
-	const char *listen = "127.0.0.1:0", *data = NULL, *faults = NULL;
-	long long seed = 0;
-	bool quiet = false;
-	const struct ccai_option opts[] = {
-		{ CCAI_OPT_GROUP, NULL, 0, NULL, NULL, "emulator options:" },
-		{ CCAI_OPT_STRING, "listen", 0, &listen, "HOST:PORT",
-		  "address to serve on (default 127.0.0.1:0, a free port)" },
-		{ CCAI_OPT_STRING, "data", 0, &data, "DIR",
-		  "state directory (required; credentials.json is written "
-		  "there)" },
-		{ CCAI_OPT_STRING, "faults", 0, &faults, "SPEC",
-		  "inject faults, e.g. error-rate=0.1,latency=20ms (see "
-		  "docs/emulator.md)" },
-		{ CCAI_OPT_INT, "seed", 0, &seed, "N",
-		  "seed for the faults (default 1)" },
-		{ CCAI_OPT_FLAG, "quiet", 'q', &quiet, NULL,
-		  "no request log, even with -v" },
-		{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
-	};
 	struct ccai_emu_config cfg;
-	struct ccai_common_opts o;
 	struct ccai_emu *emu = NULL;
 	struct ccai_error err;
 	sigset_t set;
-	int r, sig = 0;
+	int r = CCAI_EXIT_ERROR, sig = 0;
 
-	r = ccai_cli_parse(argc, argv,
-			   "ccaictl emulator --data DIR [--listen HOST:PORT] "
-			   "[--faults SPEC] [--seed N]",
-			   opts, &o);
-	if (r)
-		return CCAI_PARSE_EXIT(r);
-	r = CCAI_EXIT_ERROR;
+	(void)run;
 	if (!data) {
 		ccai_cli_errorf("emulator needs --data DIR");
 		goto out;
@@ -101,6 +97,5 @@ int ccai_cmd_emulator(int argc, char **argv)
 	}
 	r = CCAI_EXIT_OK;
 out:
-	ccai_common_release(&o);
 	return r;
 }

@@ -16,7 +16,7 @@ static const char *out_dir, *key_dir;
 static bool adopt, force;
 static struct ccai_strlist locations, insights_locations;
 
-static const struct ccai_option options[] = {
+const struct ccai_option ccai_export_options[] = {
 	{ CCAI_OPT_STRING, "out-dir", 0, &out_dir, "DIR",
 	  "write the manifests here (default: export-PROJECT)" },
 	{ CCAI_OPT_LIST, "location", 0, &locations, "LOC",
@@ -130,8 +130,10 @@ static void print_json(const struct ccai_export *ex, const char *dir,
 }
 
 /* Text or json, an explicit project; -1 with the problem printed. */
-static int check_args(const struct ccai_common_opts *o)
+int ccai_check_export(struct ccai_run *run)
 {
+	const struct ccai_common_opts *o = &run->o;
+
 	if (!strcmp(o->output, "markdown")) {
 		ccai_cli_errorf("export prints text or json, not markdown");
 		return -1;
@@ -156,7 +158,8 @@ static char *export_dir(const char *project)
 	return dir;
 }
 
-int ccai_cmd_export(int argc, char **argv)
+/* Client and state open, read-only (main.c's table). */
+int ccai_cmd_export(struct ccai_run *run)
 {
 	struct ccai_strlist files = CCAI_STRLIST_INIT;
 	struct ccai_export ex;
@@ -164,48 +167,27 @@ int ccai_cmd_export(int argc, char **argv)
 	struct ccai_export_adopt_result ar;
 	struct ccai_diag diag = CCAI_DIAG_INIT;
 	struct ccai_error err;
-	struct ccai_run run;
 	struct ccai_state_opts so;
-	const char *project;
-	char *dir = NULL;
-	bool json;
-	int r, code = CCAI_EXIT_ERROR;
+	const char *project = run->o.project;
+	char *dir = export_dir(project);
+	bool json = !strcmp(run->o.output, "json");
+	int code = CCAI_EXIT_ERROR;
 
-	memset(&run, 0, sizeof(run));
 	memset(&ex, 0, sizeof(ex));
 	memset(&ar, 0, sizeof(ar));
-	r = ccai_cli_parse(argc, argv,
-			   "ccaictl export --project P [--location L...] "
-			   "[--out-dir DIR] [--adopt]",
-			   options, &run.o);
-	if (r) {
-		ccai_strlist_release(&locations);
-		ccai_strlist_release(&insights_locations);
-		return CCAI_PARSE_EXIT(r);
-	}
-	json = !strcmp(run.o.output, "json");
-	if (check_args(&run.o) < 0)
-		goto out;
-	project = run.o.project;
-	ccai_run_set_waiting("the reads in flight");
-	ccai_run_signals();
-	/* read-only: the adoption below opens and locks the state itself */
-	if (ccai_run_connect(&run, false) < 0)
-		goto out;
-	dir = export_dir(project);
 	memset(&eo, 0, sizeof(eo));
 	eo.project = project;
 	eo.locations = &locations;
 	eo.insights_locations = &insights_locations;
 	eo.key_dir = key_dir;
 	eo.stop = &ccai_run_stop;
-	if (ccai_export_read(&ex, run.g, &eo, &err) < 0) {
+	if (ccai_export_read(&ex, run->g, &eo, &err) < 0) {
 		ccai_run_error(&err);
 		goto out;
 	}
 	/* one owner per server object: what is managed stays with its owner */
 	if (adopt)
-		ccai_export_leave_out_managed(&ex, run.state);
+		ccai_export_leave_out_managed(&ex, run->state);
 	if (ccai_export_write(&ex, dir, force, &files, &err) < 0) {
 		ccai_run_error(&err);
 		goto out;
@@ -218,9 +200,9 @@ int ccai_cmd_export(int argc, char **argv)
 				dir);
 		goto out;
 	}
-	ccai_run_state_opts(&run, &so);
+	ccai_run_state_opts(run, &so);
 	if (adopt && files.n &&
-	    ccai_export_adopt(&ex, dir, run.g, &so, (int)run.o.parallelism,
+	    ccai_export_adopt(&ex, dir, run->g, &so, (int)run->o.parallelism,
 			      &ccai_run_stop, &ar, &err) < 0) {
 		ccai_cli_print_diag(&ar.problems);
 		ccai_run_error(&err);
@@ -230,7 +212,7 @@ int ccai_cmd_export(int argc, char **argv)
 		print_json(&ex, dir, &files, adopt, &ar);
 	else
 		print_text(&ex, dir, &files, adopt, &ar,
-			   ccai_state_where(run.state));
+			   ccai_state_where(run->state));
 	code = CCAI_EXIT_OK;
 out:
 	ccai_export_adopt_result_release(&ar);
@@ -238,7 +220,6 @@ out:
 	ccai_diag_release(&diag);
 	ccai_strlist_release(&files);
 	free(dir);
-	ccai_run_release(&run);
 	ccai_strlist_release(&locations);
 	ccai_strlist_release(&insights_locations);
 	return code;

@@ -10,9 +10,9 @@
 
 static bool detailed, prune, allow_replace, destroy;
 static const char *out_file;
-static struct ccai_strlist targets, replace, pos;
+static struct ccai_strlist targets, replace;
 
-static const struct ccai_option options[] = {
+const struct ccai_option ccai_plan_options[] = {
 	{ CCAI_OPT_FLAG, "detailed-exitcode", 0, &detailed, NULL,
 	  "exit 2 when there are changes (0: none, 1: error)" },
 	{ CCAI_OPT_STRING, "out", 0, &out_file, "FILE",
@@ -28,91 +28,73 @@ static const struct ccai_option options[] = {
 	  "only this resource and what it needs (repeatable)" },
 	{ CCAI_OPT_LIST, "replace", 0, &replace, "KIND/NAME",
 	  "replace this resource even if nothing changed (repeatable)" },
-	{ CCAI_OPT_ARGS, NULL, 0, &pos, "PATH...",
+	{ CCAI_OPT_ARGS, NULL, 0, &ccai_cli_args, "PATH...",
 	  "manifest files or directories (as -f PATH)" },
 	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
 };
 
-int ccai_cmd_plan(int argc, char **argv)
+/* Manifests loaded, state locked (main.c's table). */
+int ccai_cmd_plan(struct ccai_run *run)
 {
-	struct ccai_run run;
 	struct ccai_plan_opts po;
 	struct ccai_render_opts ro;
 	struct ccai_error err;
-	int r, code = CCAI_EXIT_ERROR;
-	size_t i;
+	int code = CCAI_EXIT_ERROR;
 
-	memset(&run, 0, sizeof(run));
-	r = ccai_cli_parse(
-		argc, argv,
-		"ccaictl plan -f PATH... [--out FILE] [--detailed-exitcode] "
-		"[--destroy]",
-		options, &run.o);
-	if (r) {
-		ccai_strlist_release(&pos);
-		return CCAI_PARSE_EXIT(r);
-	}
-	for (i = 0; i < pos.n; i++)
-		ccai_strlist_add(&run.o.files, pos.items[i]);
-	ccai_run_set_waiting("the reads in flight");
-	ccai_run_signals();
-	if (ccai_run_load(&run) < 0 || ccai_run_connect(&run, true) < 0)
-		goto out;
 	memset(&po, 0, sizeof(po));
 	po.prune = prune;
 	po.destroy = destroy;
 	po.allow_replace = allow_replace;
 	po.targets = &targets;
 	po.replace = &replace;
-	po.parallelism = (int)run.o.parallelism;
+	po.parallelism = (int)run->o.parallelism;
 	po.stop = &ccai_run_stop;
-	ccai_run_plan_progress(&run, &po);
-	if (ccai_run_plan(&run, &po) < 0)
+	ccai_run_plan_progress(run, &po);
+	if (ccai_run_plan(run, &po) < 0)
 		goto out;
-	if (!strcmp(run.o.output, "json")) {
-		cJSON *j = ccai_render_json(&run.plan);
+	if (!strcmp(run->o.output, "json")) {
+		cJSON *j = ccai_render_json(&run->plan);
 		char *s = ccai_json_print(j);
 
 		printf("%s\n", s);
 		free(s);
 		cJSON_Delete(j);
 	} else {
-		ccai_run_render_opts(&run, &ro, stdout);
-		if (!strcmp(run.o.output, "markdown"))
-			ccai_render_markdown(stdout, &run.plan, &ro);
+		ccai_run_render_opts(run, &ro, stdout);
+		if (!strcmp(run->o.output, "markdown"))
+			ccai_render_markdown(stdout, &run->plan, &ro);
 		else
-			ccai_render_text(stdout, &run.plan, &ro);
+			ccai_render_text(stdout, &run->plan, &ro);
 	}
 	if (out_file) {
-		struct ccai_planfile_target t = { run.o.emulator,
-						  run.o.endpoint, run.o.state };
+		struct ccai_planfile_target t = { run->o.emulator,
+						  run->o.endpoint,
+						  run->o.state };
 		char *cmd;
 
-		if (ccai_planfile_save(&run.plan, &po, &t, out_file, &err) <
+		if (ccai_planfile_save(&run->plan, &po, &t, out_file, &err) <
 		    0) {
 			ccai_run_error(&err);
 			goto out;
 		}
 		cmd = ccai_planfile_apply_command(out_file, &t,
-						  run.o.credentials);
+						  run->o.credentials);
 		/* the text plan says it where the reader is; JSON and
 		 * markdown keep stdout to the document (a pull-request
 		 * comment must not end with a shell command), so the
 		 * markdown reader hears it on stderr */
-		if (!strcmp(run.o.output, "text"))
+		if (!strcmp(run->o.output, "text"))
 			printf("Saved the plan to %s; '%s' carries it out.\n",
 			       out_file, cmd);
-		else if (!strcmp(run.o.output, "markdown"))
+		else if (!strcmp(run->o.output, "markdown"))
 			fprintf(stderr,
 				"Saved the plan to %s; '%s' carries it out.\n",
 				out_file, cmd);
 		free(cmd);
 	}
-	code = detailed && ccai_plan_has_changes(&run.plan) ? CCAI_EXIT_CHANGES
-							    : CCAI_EXIT_OK;
+	code = detailed && ccai_plan_has_changes(&run->plan) ? CCAI_EXIT_CHANGES
+							     : CCAI_EXIT_OK;
 out:
-	ccai_run_release(&run);
-	ccai_strlist_release(&pos);
 	ccai_strlist_release(&targets);
 	ccai_strlist_release(&replace);
 	return code;

@@ -9,20 +9,18 @@
 #include "util/alloc.h"
 #include "util/json.h"
 
-static struct ccai_strlist pos;
-
-static const struct ccai_option import_options[] = {
-	{ CCAI_OPT_ARGS, NULL, 0, &pos, "KIND/NAME SERVER_NAME",
+const struct ccai_option ccai_import_options[] = {
+	{ CCAI_OPT_ARGS, NULL, 0, &ccai_cli_args, "KIND/NAME SERVER_NAME",
 	  "the manifest's resource, and the server object it is" },
 	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
 };
 
 static const char *only_project;
 
-static const struct ccai_option state_options[] = {
+const struct ccai_option ccai_state_options[] = {
 	{ CCAI_OPT_STRING, "project", 0, &only_project, "ID",
 	  "only this project's entries; Kind/name means ID/Kind/name" },
-	{ CCAI_OPT_ARGS, NULL, 0, &pos, "COMMAND [ARG...]",
+	{ CCAI_OPT_ARGS, NULL, 0, &ccai_cli_args, "COMMAND [ARG...]",
 	  "list | show ADDRESS | rm ADDRESS... | unlock ID" },
 	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
 };
@@ -226,46 +224,39 @@ static int state_rm(struct ccai_run *run, const struct ccai_strlist *addrs)
 	return 0;
 }
 
-int ccai_cmd_state(int argc, char **argv)
+/* Each subcommand opens the state as it needs. */
+int ccai_cmd_state(struct ccai_run *run)
 {
-	struct ccai_run run;
+	const struct ccai_strlist *pos = &run->o.args;
 	struct ccai_state_opts so;
 	struct ccai_error err;
 	const char *sub;
-	int r, code = CCAI_EXIT_ERROR;
+	int code = CCAI_EXIT_ERROR;
 
-	memset(&run, 0, sizeof(run));
-	r = ccai_cli_parse(
-		argc, argv,
-		"ccaictl state list | show ADDRESS | rm ADDRESS... | unlock ID",
-		state_options, &run.o);
-	if (r) {
-		ccai_strlist_release(&pos);
-		return CCAI_PARSE_EXIT(r);
-	}
-	sub = pos.n ? pos.items[0] : "";
-	if (!strcmp(sub, "list") && pos.n == 1) {
-		if (open_state(&run, false) == 0 && state_list(&run) == 0)
+	sub = pos->n ? pos->items[0] : "";
+	if (!strcmp(sub, "list") && pos->n == 1) {
+		if (open_state(run, false) == 0 && state_list(run) == 0)
 			code = CCAI_EXIT_OK;
-	} else if (!strcmp(sub, "show") && pos.n == 2) {
-		if (open_state(&run, false) == 0 &&
-		    state_show(&run, pos.items[1]) == 0)
+	} else if (!strcmp(sub, "show") && pos->n == 2) {
+		if (open_state(run, false) == 0 &&
+		    state_show(run, pos->items[1]) == 0)
 			code = CCAI_EXIT_OK;
-	} else if (!strcmp(sub, "rm") && pos.n >= 2) {
-		if (open_state(&run, true) == 0 && state_rm(&run, &pos) == 0)
+	} else if (!strcmp(sub, "rm") && pos->n >= 2) {
+		if (open_state(run, true) == 0 && state_rm(run, pos) == 0)
 			code = CCAI_EXIT_OK;
-	} else if (!strcmp(sub, "unlock") && pos.n == 2) {
+	} else if (!strcmp(sub, "unlock") && pos->n == 2) {
 		memset(&so, 0, sizeof(so));
-		so.location = run.o.state;
-		if (run.o.state && !strncmp(run.o.state, "gs://", 5) &&
-		    ccai_run_connect(&run, false) < 0)
+		so.location = run->o.state;
+		if (run->o.state && !strncmp(run->o.state, "gs://", 5) &&
+		    ccai_run_connect(run, false) < 0)
 			goto out;
-		so.google = run.g;
-		if (ccai_state_force_unlock(&so, pos.items[1], &err) < 0)
+		so.google = run->g;
+		if (ccai_state_force_unlock(&so, pos->items[1], &err) < 0)
 			ccai_run_error(&err);
 		else {
-			printf("Unlocked %s.\n",
-			       run.o.state ? run.o.state : CCAI_STATE_DEFAULT);
+			printf("Unlocked %s.\n", run->o.state
+							 ? run->o.state
+							 : CCAI_STATE_DEFAULT);
 			code = CCAI_EXIT_OK;
 		}
 	} else {
@@ -273,8 +264,6 @@ int ccai_cmd_state(int argc, char **argv)
 				"ADDRESS... | unlock ID");
 	}
 out:
-	ccai_run_release(&run);
-	ccai_strlist_release(&pos);
 	return code;
 }
 
@@ -283,9 +272,19 @@ out:
  * object must exist; the state then records it, and the next plan shows
  * what differs.
  */
-int ccai_cmd_import(int argc, char **argv)
+int ccai_check_import(struct ccai_run *run)
 {
-	struct ccai_run run;
+	if (run->o.args.n != 2) {
+		ccai_cli_errorf("usage: ccaictl import KIND/NAME SERVER_NAME "
+				"-f PATH...");
+		return -1;
+	}
+	return 0;
+}
+
+/* Manifests loaded (main.c's table); the state is locked here. */
+int ccai_cmd_import(struct ccai_run *run)
+{
 	struct ccai_manifest *m = NULL;
 	struct ccai_kres k;
 	struct ccai_error err;
@@ -295,33 +294,18 @@ int ccai_cmd_import(int argc, char **argv)
 	int r, code = CCAI_EXIT_ERROR;
 	size_t i;
 
-	memset(&run, 0, sizeof(run));
-	r = ccai_cli_parse(argc, argv,
-			   "ccaictl import KIND/NAME SERVER_NAME -f PATH...",
-			   import_options, &run.o);
-	if (r) {
-		ccai_strlist_release(&pos);
-		return CCAI_PARSE_EXIT(r);
-	}
-	if (pos.n != 2) {
-		ccai_cli_errorf("usage: ccaictl import KIND/NAME SERVER_NAME "
-				"-f PATH...");
-		goto out;
-	}
-	addr = pos.items[0];
-	server = pos.items[1];
-	if (ccai_run_load(&run) < 0)
-		goto out;
-	for (i = 0; i < run.set.n; i++)
-		if (!strcmp(run.set.items[i].address, addr) ||
-		    !strcmp(run.set.items[i].qaddress, addr)) {
+	addr = run->o.args.items[0];
+	server = run->o.args.items[1];
+	for (i = 0; i < run->set.n; i++)
+		if (!strcmp(run->set.items[i].address, addr) ||
+		    !strcmp(run->set.items[i].qaddress, addr)) {
 			if (m) {
 				ccai_cli_errorf("'%s' is in several projects: "
 						"say which, as project/%s",
 						addr, addr);
 				goto out;
 			}
-			m = &run.set.items[i];
+			m = &run->set.items[i];
 		}
 	if (!m) {
 		ccai_cli_errorf("no manifest '%s' in the files given: write "
@@ -329,12 +313,12 @@ int ccai_cmd_import(int argc, char **argv)
 				addr);
 		goto out;
 	}
-	if (ccai_run_connect(&run, true) < 0)
+	if (ccai_run_connect(run, true) < 0)
 		goto out;
 	/* look for it where a plan would */
 	memset(&k, 0, sizeof(k));
 	k.kind = m->kind;
-	k.g = run.g;
+	k.g = run->g;
 	k.project = m->project;
 	k.location = m->location;
 	k.name = m->name;
@@ -352,7 +336,7 @@ int ccai_cmd_import(int argc, char **argv)
 		goto out;
 	}
 	/* one owner per server object */
-	if ((owner = ccai_state_owner(run.state, m->kind->name, name,
+	if ((owner = ccai_state_owner(run->state, m->kind->name, name,
 				      m->qaddress)) != NULL) {
 		ccai_cli_errorf("%s is already managed as %s; nothing was "
 				"imported (one server object has one owner: "
@@ -363,8 +347,8 @@ int ccai_cmd_import(int argc, char **argv)
 		goto out;
 	}
 	e = ccai_state_entry_new(m, name);
-	ccai_state_put(run.state, e);
-	if (ccai_state_save(run.state, &err) < 0) {
+	ccai_state_put(run->state, e);
+	if (ccai_state_save(run->state, &err) < 0) {
 		ccai_run_error(&err);
 		goto out;
 	}
@@ -376,7 +360,5 @@ out:
 	cJSON_Delete(coll);
 	cJSON_Delete(live);
 	free(name);
-	ccai_run_release(&run);
-	ccai_strlist_release(&pos);
 	return code;
 }

@@ -5,6 +5,7 @@
 #include "util/common.h"
 #include "cli/cli.h"
 #include "cli/load.h"
+#include "cli/run.h"
 #include "util/buf.h"
 #include "util/json.h"
 
@@ -13,10 +14,8 @@
 /* Project names the text summary lists before "and N more". */
 #define MAX_PROJECTS_SHOWN 10
 
-static struct ccai_strlist pos;
-
-static const struct ccai_option options[] = {
-	{ CCAI_OPT_ARGS, NULL, 0, &pos, "PATH...",
+const struct ccai_option ccai_validate_options[] = {
+	{ CCAI_OPT_ARGS, NULL, 0, &ccai_cli_args, "PATH...",
 	  "manifest files or directories (as -f PATH)" },
 	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
 };
@@ -76,24 +75,16 @@ static void print_json(const struct ccai_manifest_set *set,
 	cJSON_Delete(root);
 }
 
-int ccai_cmd_validate(int argc, char **argv)
+int ccai_cmd_validate(struct ccai_run *run)
 {
-	struct ccai_common_opts o;
 	struct ccai_manifest_set set;
 	struct ccai_diag diag = CCAI_DIAG_INIT;
 	size_t nkinds, i;
 	int r;
 
-	r = ccai_cli_parse(
-		argc, argv,
-		"ccaictl validate -f PATH... [--var K=V] [--var-file FILE]",
-		options, &o);
-	if (r)
-		return CCAI_PARSE_EXIT(r);
-	for (i = 0; i < pos.n; i++)
-		ccai_strlist_add(&o.files, pos.items[i]);
-	r = ccai_cli_load(&set, &o, &diag);
-	if (!strcmp(o.output, "json")) {
+	/* its own load: the problems go to -o json too */
+	r = ccai_cli_load(&set, &run->o, &diag);
+	if (!strcmp(run->o.output, "json")) {
 		print_json(&set, &diag, r == 0);
 	} else if (r == 0) {
 		count_kinds(&set, &nkinds, NULL);
@@ -120,7 +111,5 @@ int ccai_cmd_validate(int argc, char **argv)
 	}
 	ccai_diag_release(&diag);
 	ccai_manifest_set_release(&set);
-	ccai_common_release(&o);
-	ccai_strlist_release(&pos);
 	return r == 0 ? CCAI_EXIT_OK : CCAI_EXIT_ERROR;
 }

@@ -15,10 +15,11 @@
 static const char *profile, *agent;
 static bool keep;
 static long long timeout_ms = -1; /* -1: not given, verify's default */
-static struct ccai_strlist insights_locations, pos;
+static struct ccai_strlist insights_locations;
+static long long wait_ms; /* --timeout, or the default wait */
 static long long session_ttl_ms;
 
-static const struct ccai_option options[] = {
+const struct ccai_option ccai_verify_options[] = {
 	{ CCAI_OPT_STRING, "profile", 0, &profile, "NAME",
 	  "the ConversationProfile manifest to drive (use cases 1 and 2)" },
 	{ CCAI_OPT_STRING, "agent", 0, &agent, "NAME",
@@ -35,7 +36,7 @@ static const struct ccai_option options[] = {
 	{ CCAI_OPT_DURATION, "timeout", 0, &timeout_ms, "DURATION",
 	  "how long to wait until Insights has the conversation (default "
 	  "10m; with --agent 10m after the session ends)" },
-	{ CCAI_OPT_ARGS, NULL, 0, &pos, "PATH...",
+	{ CCAI_OPT_ARGS, NULL, 0, &ccai_cli_args, "PATH...",
 	  "manifest files or directories (as -f PATH)" },
 	{ CCAI_OPT_END, NULL, 0, NULL, NULL, NULL },
 };
@@ -141,51 +142,37 @@ static void print_result(const struct ccai_verify_result *res, int r,
 		       "conversation on its own.\n");
 }
 
-int ccai_cmd_verify(int argc, char **argv)
+/*
+ * Before set-up: the options that go together, and the client's
+ * deadline: the wait, plus room to clean up after it.
+ */
+int ccai_check_verify(struct ccai_run *run)
+{
+	if (check_options(&run->o) < 0)
+		return -1;
+	run->o.timeout_ms = timeout_ms >= 0
+				    ? timeout_ms
+				    : ccai_verify_default_wait_ms(
+					      agent ? CCAI_VERIFY_AGENT
+						    : CCAI_VERIFY_PROFILE,
+					      session_ttl_ms);
+	wait_ms = run->o.timeout_ms;
+	if (run->o.timeout_ms > 0)
+		run->o.timeout_ms += CLEANUP_GRACE_MS;
+	return 0;
+}
+
+/* Manifests loaded, client and state open (main.c's table). */
+int ccai_cmd_verify(struct ccai_run *run)
 {
 	struct ccai_verify_result res;
 	struct ccai_verify_opts vo;
 	struct ccai_error err;
-	struct ccai_run run;
-	long long wait_ms;
-	bool json;
+	bool json = !strcmp(run->o.output, "json");
 	int r, code = CCAI_EXIT_ERROR;
-	size_t i;
 
-	memset(&run, 0, sizeof(run));
 	memset(&res, 0, sizeof(res));
 	ccai_error_clear(&err);
-	r = ccai_cli_parse(argc, argv,
-			   "ccaictl verify -f PATH... (--profile NAME | "
-			   "--agent NAME) [--timeout DURATION] "
-			   "[--session-ttl DURATION] [--keep]",
-			   options, &run.o);
-	if (r) {
-		ccai_strlist_release(&pos);
-		ccai_strlist_release(&insights_locations);
-		return CCAI_PARSE_EXIT(r);
-	}
-	for (i = 0; i < pos.n; i++)
-		ccai_strlist_add(&run.o.files, pos.items[i]);
-	json = !strcmp(run.o.output, "json");
-	if (check_options(&run.o) < 0)
-		goto out;
-	run.o.timeout_ms = timeout_ms >= 0
-				   ? timeout_ms
-				   : ccai_verify_default_wait_ms(
-					     agent ? CCAI_VERIFY_AGENT
-						   : CCAI_VERIFY_PROFILE,
-					     session_ttl_ms);
-	wait_ms = run.o.timeout_ms;
-	/* the client's own deadline leaves room to clean up after the wait */
-	if (run.o.timeout_ms > 0)
-		run.o.timeout_ms += CLEANUP_GRACE_MS;
-	ccai_run_set_waiting(
-		"the step in progress, then the clean-up of what verify made");
-	ccai_run_signals();
-	if (ccai_run_load(&run) < 0 || ccai_run_connect(&run, false) < 0)
-		goto out;
-
 	memset(&vo, 0, sizeof(vo));
 	vo.mode = profile ? CCAI_VERIFY_PROFILE : CCAI_VERIFY_AGENT;
 	vo.name = profile ? profile : agent;
@@ -193,7 +180,7 @@ int ccai_cmd_verify(int argc, char **argv)
 	vo.timeout_ms = wait_ms;
 	vo.session_ttl_ms = session_ttl_ms;
 	vo.keep = keep;
-	vo.parallelism = (int)run.o.parallelism;
+	vo.parallelism = (int)run->o.parallelism;
 	vo.stop = &ccai_run_stop;
 	if (!json) {
 		vo.progress = on_step;
@@ -204,7 +191,7 @@ int ccai_cmd_verify(int argc, char **argv)
 		       profile ? "(use case 1 or 2)" : "(use case 3)");
 		fflush(stdout);
 	}
-	r = ccai_verify_run(&res, &run.set, run.g, run.state, &vo, &err);
+	r = ccai_verify_run(&res, &run->set, run->g, run->state, &vo, &err);
 	print_result(&res, r, &err, json);
 	if (r < 0) {
 		ccai_run_error(&err);
@@ -213,8 +200,6 @@ int ccai_cmd_verify(int argc, char **argv)
 	code = CCAI_EXIT_OK;
 out:
 	ccai_verify_result_release(&res);
-	ccai_run_release(&run);
-	ccai_strlist_release(&pos);
 	ccai_strlist_release(&insights_locations);
 	session_ttl_ms = 0;
 	return code;

@@ -19,7 +19,7 @@ static long long interval_ms = 60000;
 static bool once, plan_only, prune, allow_replace, detailed;
 static struct ccai_strlist targets, verify_files;
 
-static const struct ccai_option options[] = {
+const struct ccai_option ccai_watch_options[] = {
 	{ CCAI_OPT_GROUP, NULL, 0, NULL, NULL, "watch options:" },
 	{ CCAI_OPT_STRING, "repo", 0, &repo, "URL|PATH",
 	  "the git repository: https://, ssh://, user@host:path, file:// or a "
@@ -88,80 +88,76 @@ static void client_close(void *ctx, struct ccai_google *g)
 	(void)g; /* kept for the next pass; freed when the watch ends */
 }
 
-int ccai_cmd_watch(int argc, char **argv)
+/* The options that go together; -1 with the problem printed. */
+int ccai_check_watch(struct ccai_run *run)
 {
-	struct ccai_common_opts o;
-	struct ccai_watch_opts wo;
-	struct ccai_error err;
-	enum ccai_watch_result last;
-	int r, code = CCAI_EXIT_ERROR;
-
-	r = ccai_cli_parse(
-		argc, argv,
-		"ccaictl watch --repo URL|PATH --ref REF [--path DIR] "
-		"[--interval 60s] [--once] [--plan-only] [--prune] "
-		"[--listen ADDR]",
-		options, &o);
-	if (r)
-		return CCAI_PARSE_EXIT(r);
 	if (!repo || !*repo) {
 		ccai_cli_errorf("watch needs --repo URL|PATH");
-		goto out;
+		return -1;
 	}
 	if (!ref || !*ref) {
 		ccai_cli_errorf("watch needs --ref BRANCH|TAG|COMMIT");
-		goto out;
+		return -1;
 	}
 	if (detailed && !(once && plan_only)) {
 		ccai_cli_errorf(
 			"--detailed-exitcode goes with --once "
 			"--plan-only (a watch that keeps running has no "
 			"exit code to detail)");
-		goto out;
+		return -1;
 	}
 	if (interval_ms <= 0) {
 		ccai_cli_errorf("--interval must be more than 0");
-		goto out;
+		return -1;
 	}
 	if (!log_format)
-		log_format = !strcmp(o.output, "json") ? "json" : "text";
+		log_format = !strcmp(run->o.output, "json") ? "json" : "text";
 	if (strcmp(log_format, "json") && strcmp(log_format, "text")) {
 		ccai_cli_errorf("unknown log format '%s' (use text or json)",
 				log_format);
-		goto out;
+		return -1;
 	}
+	return 0;
+}
+
+/* No set-up by main(): each pass loads its commit and builds a client. */
+int ccai_cmd_watch(struct ccai_run *run)
+{
+	struct ccai_common_opts *o = &run->o;
+	struct ccai_watch_opts wo;
+	struct ccai_error err;
+	enum ccai_watch_result last;
+	int r, code = CCAI_EXIT_ERROR;
+
 	memset(&wo, 0, sizeof(wo));
 	wo.repo = repo;
 	wo.ref = ref;
 	wo.path = path;
 	wo.cache_dir = cache;
 	wo.interval_ms = interval_ms;
-	wo.timeout_ms = o.timeout_ms;
+	wo.timeout_ms = o->timeout_ms;
 	wo.once = once;
 	wo.plan_only = plan_only;
 	wo.prune = prune;
 	wo.allow_replace = allow_replace;
 	wo.targets = &targets;
-	wo.project = o.project;
-	wo.vars = &o.vars;
-	wo.var_files = &o.var_files;
+	wo.project = o->project;
+	wo.vars = &o->vars;
+	wo.var_files = &o->var_files;
 	wo.verify_files = &verify_files;
-	wo.state = o.state;
+	wo.state = o->state;
 	wo.key_dir = key_dir;
-	wo.parallelism = (int)o.parallelism;
+	wo.parallelism = (int)o->parallelism;
 	wo.listen = listen_addr;
 	wo.log_format = !strcmp(log_format, "json") ? CCAI_WATCH_LOG_JSON
 						    : CCAI_WATCH_LOG_TEXT;
 	wo.log = stderr;
 	wo.out = stdout;
-	wo.color = !o.no_color && isatty(STDOUT_FILENO);
+	wo.color = !o->no_color && isatty(STDOUT_FILENO);
 	wo.stop = &ccai_run_stop;
 	wo.client.open = client_open;
 	wo.client.close = client_close;
-	wo.client.ctx = &o;
-	ccai_run_set_waiting(
-		"the pass in progress, if any, to finish its steps in flight");
-	ccai_run_signals();
+	wo.client.ctx = o;
 	ccai_git_global_init();
 	r = ccai_watch_run(&wo, &last, &err);
 	ccai_git_global_shutdown();
@@ -173,8 +169,6 @@ int ccai_cmd_watch(int argc, char **argv)
 		code = CCAI_EXIT_CHANGES;
 	ccai_cli_google_free(client); /* and stops an --emulator */
 	client = NULL;
-out:
-	ccai_common_release(&o);
 	ccai_strlist_release(&targets);
 	ccai_strlist_release(&verify_files);
 	return code;

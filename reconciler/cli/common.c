@@ -62,8 +62,11 @@ void ccai_common_init(struct ccai_common_opts *o)
 	o->output = "text";
 }
 
+struct ccai_strlist ccai_cli_args;
+
 void ccai_common_release(struct ccai_common_opts *o)
 {
+	ccai_strlist_release(&o->args);
 	ccai_strlist_release(&o->files);
 	ccai_strlist_release(&o->vars);
 	ccai_strlist_release(&o->var_files);
@@ -164,11 +167,15 @@ int ccai_cli_parse(int argc, char **argv, const char *usage,
 
 	ccai_common_init(&g);
 	common_for(common_here, CCAI_ARRAY_SIZE(common_here), cmd_opts);
+	ccai_strlist_release(&ccai_cli_args);
 	if (ccai_opts_parse(argc, argv, tables, &help, &err) < 0) {
 		ccai_cli_error(&err);
 		ccai_common_release(&g);
+		ccai_strlist_release(&ccai_cli_args);
 		return 2;
 	}
+	g.args = ccai_cli_args; /* moved */
+	memset(&ccai_cli_args, 0, sizeof(ccai_cli_args));
 	if (help) {
 		ccai_opts_usage(stdout, usage,
 				ccai_cli_command ? ccai_cli_command->description
