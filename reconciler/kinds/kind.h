@@ -2,9 +2,9 @@
  * kind.h - a kind is a schema plus a few hooks.
  *
  * Each kind is one const struct ccai_kind in its own file
- * (kinds/<kind>.c), listed once in kinds/registry.c.  Its facts (name,
- * service, location rule, identity, refs, immutable, output-only, local
- * and file fields) are stated once, in schemas/<Kind>.schema.json
+ * (kinds/<kind>.c).  Its facts (name, service, location rule, identity,
+ * refs, immutable, output-only, local and file fields, and its place in
+ * the registry's order) are stated once, in schemas/<Kind>.schema.json
  * (x-ccaictl), and reach C through CCAI_KIND_FACTS(<Kind>), which the
  * build generates from the schema (cmake/kinds.cmake); the kind's file
  * adds only behaviour: flags, settle rules and hooks.  Stating a fact

@@ -1,22 +1,21 @@
 /*
  * registry.c - the list of kinds, in the dependency order of the product
- * notes (also the order of `plan` output and of export's files), and
- * lookups in it (kind.h).
+ * notes (also the order of `plan` output and of export's files), made by
+ * the build from the schemas, and lookups in it (kind.h).
  */
 #include "util/common.h"
 #include "kinds/kind.h"
 
-/* Dependency order of the product notes; also the order of `plan` output. */
+/*
+ * Every kind with a schema, in the dependency order of the product notes
+ * (also the order of `plan` output and of export's files): generated
+ * from each schema's x-ccaictl.order, which the build checks puts a kind
+ * after the kinds its refs name (cmake/kinds.cmake).
+ */
 const struct ccai_kind *const ccai_kinds[] = {
-	&ccai_kind_api_service,		&ccai_kind_service_account,
-	&ccai_kind_service_account_key, &ccai_kind_role_binding,
-	&ccai_kind_security_settings,	&ccai_kind_agent,
-	&ccai_kind_logging_settings,	&ccai_kind_conversation_profile,
-	&ccai_kind_insights_settings,	NULL,
+	CCAI_KIND_LIST NULL,
 };
 
-/* Every schema with an x-ccaictl block is a kind listed above, once
- * (test_kinds checks that no kind is listed twice). */
 _Static_assert(CCAI_ARRAY_SIZE(ccai_kinds) - 1 == CCAI_KIND_COUNT,
 	       "ccai_kinds[] must list each kind of schemas/ once");
 

@@ -151,9 +151,11 @@ def check_schema(path):
     meta = schema.get("x-ccaictl")
     if not isinstance(meta, dict) or set(meta) != {
             "service", "discovery", "identity", "outputOnly", "immutable",
-            "refs", "local", "files"}:
+            "refs", "local", "files", "order"}:
         problem("%s: x-ccaictl keys" % name)
         return schema
+    if not isinstance(meta["order"], int) or isinstance(meta["order"], bool):
+        problem("%s: x-ccaictl.order is not an integer" % name)
     paths = spec_paths(schema)
     for p in meta["outputOnly"]:
         if p in paths:

@@ -983,7 +983,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "schemas"))
     args = ap.parse_args()
     disc = Discovery(args.discovery)
-    schemas = {
+    schemas = {  # in dependency order: what a kind refers to comes first
         "ApiService": api_service(),
         "ServiceAccount": service_account(disc),
         "ServiceAccountKey": service_account_key(disc),
@@ -994,6 +994,9 @@ def main():
         "ConversationProfile": conversation_profile(disc),
         "InsightsSettings": insights_settings(disc),
     }
+    # the registry's (dependency) order, with room to put a kind between
+    for i, sch in enumerate(schemas.values()):
+        sch["x-ccaictl"]["order"] = (i + 1) * 10
     os.makedirs(args.out, exist_ok=True)
     for kind, sch in schemas.items():
         path = os.path.join(args.out, kind + ".schema.json")

@@ -206,12 +206,13 @@ static void same_refs(const cJSON *doc, const struct ccai_kind *k)
 static void test_kinds__facts_are_the_schemas(void **state)
 {
 	size_t i;
+	double last_order = -1;
 
 	(void)state;
 	for (i = 0; ccai_kinds[i]; i++) {
 		const struct ccai_kind *k = ccai_kinds[i];
 		const char *text = ccai_manifest_schema_text(k);
-		const cJSON *x, *loc;
+		const cJSON *x, *loc, *order;
 		struct ccai_schema *s = NULL;
 		struct ccai_error err;
 		char *file;
@@ -223,6 +224,14 @@ static void test_kinds__facts_are_the_schemas(void **state)
 		assert_int_equal(ccai_schema_compile(&s, doc, &err), 0);
 		x = ccai_json_path(doc, "x-ccaictl");
 		assert_non_null(x);
+		/* the registry is in the order of x-ccaictl.order */
+		order = cJSON_GetObjectItemCaseSensitive(x, "order");
+		assert_true(cJSON_IsNumber(order));
+		if (order->valuedouble <= last_order)
+			fail_msg("%s: x-ccaictl.order %g is not above the "
+				 "previous kind's %g",
+				 k->name, order->valuedouble, last_order);
+		last_order = order->valuedouble;
 		assert_string_equal(
 			ccai_json_str(ccai_json_path(doc, "properties.kind"),
 				      "const"),
@@ -249,6 +258,28 @@ static void test_kinds__facts_are_the_schemas(void **state)
 		same_list(doc, k, "files", k->file_fields, SPEC_FIELD);
 		ccai_schema_free(s);
 		cJSON_Delete(doc);
+	}
+}
+
+/* The registry is a dependency order: a kind after those it refers to. */
+static void test_kinds__refs_point_to_earlier_kinds(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; ccai_kinds[i]; i++) {
+		const struct ccai_kind_ref *ref;
+
+		for (ref = ccai_kinds[i]->refs; ref->field; ref++) {
+			const struct ccai_kind *t = ccai_kind_find(ref->kind);
+
+			assert_non_null(t);
+			if (ccai_kind_index(t) >= i)
+				fail_msg("%s.%s points at %s, which is not "
+					 "before it in the registry",
+					 ccai_kinds[i]->name, ref->field,
+					 ref->kind);
+		}
 	}
 }
 
@@ -285,6 +316,7 @@ int main(void)
 		cmocka_unit_test(test_kinds__names_are_unique_and_found),
 		cmocka_unit_test(test_kinds__every_schema_is_a_kind),
 		cmocka_unit_test(test_kinds__facts_are_the_schemas),
+		cmocka_unit_test(test_kinds__refs_point_to_earlier_kinds),
 		cmocka_unit_test(test_kinds__index_of_a_stray_kind_aborts),
 	};
 
