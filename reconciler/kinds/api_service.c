@@ -14,6 +14,7 @@
 #include "kinds/kind.h"
 #include "kinds/ops.h"
 #include "util/alloc.h"
+#include "util/backoff.h"
 #include "util/buf.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -26,6 +27,9 @@ static const struct ccai_settle settle = { 600000, settle_statuses };
 #define BATCH_MAX 20
 /* tries of an enable whose operation failed with error 160009 */
 #define ENABLE_TRIES 5
+/* 1 s, 2 s, 4 s, ... between the tries of an enable (util/backoff.h) */
+static const struct ccai_backoff enable_again = { 1000, 0, 0, 0,
+						  CCAI_JITTER_NONE };
 
 static void as_read_key(const struct ccai_kres *r, struct ccai_buf *key)
 {
@@ -142,7 +146,8 @@ static int enable_batch(struct ccai_kres *const *rs, size_t n,
 		ccai_log_info("%s: enabling again after Service Usage's "
 			      "internal error 160009 (try %d of %d)",
 			      rs[0]->project, tries + 1, ENABLE_TRIES);
-		if (ccai_stop_sleep_ms(rs[0]->stop, 1000LL << (tries - 1)))
+		if (ccai_backoff_sleep(&enable_again, (unsigned)tries,
+				       rs[0]->stop))
 			break;
 	}
 	for (i = 0; rc == 0 && i < n; i++)

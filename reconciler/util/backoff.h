@@ -2,8 +2,8 @@
  * backoff.h - how long to wait before trying again: the one formula behind
  * every retry and poll of ccaictl (the Google client's retries and
  * operation polls, apply's waits for Google to settle, the IAM policy's
- * read-modify-write, verify's wait for Insights, watch's retry of a
- * commit that failed).
+ * read-modify-write, Service Usage's enable tried again, verify's wait
+ * for Insights, watch's retry of a commit that failed).
  *
  * The ceiling of attempt n (1, 2, ...; 0 counts as 1) is base_ms grown
  * n-1 times by the factor grow_num/grow_den (2/1 when unset), and never

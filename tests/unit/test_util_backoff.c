@@ -109,6 +109,8 @@ static void test_util_backoff__old_formulas(void **state)
 					    CCAI_JITTER_EQUAL };
 	/* the IAM policy: 100 << min(attempt, 6) */
 	const struct ccai_backoff iam = { 100, 6400, 0, 0, CCAI_JITTER_FULL };
+	/* Service Usage's 160009: 1000 << (try - 1), no cap */
+	const struct ccai_backoff enable = { 1000, 0, 0, 0, CCAI_JITTER_NONE };
 	unsigned a;
 
 	(void)state;
@@ -119,6 +121,7 @@ static void test_util_backoff__old_formulas(void **state)
 				 200LL << (a < 5 ? a : 5));
 		assert_int_equal(ccai_backoff_ceiling(&iam, a + 1),
 				 100LL << (a < 6 ? a : 6));
+		assert_int_equal(ccai_backoff_ms(&enable, a + 1), 1000LL << a);
 	}
 }
 
