@@ -490,63 +490,48 @@ static cJSON *key_names(const cJSON *items)
  * Make a key and write its file.  `keep` is a key that is ours and must
  * survive orphan clean-up (the old key during a rotation).
  */
-static int make_key(struct ccai_kres *r, const char *keep,
-		    struct ccai_error *err)
+/*
+ * Records the intent before the key exists: attrs (a copy of r's, made
+ * here) with a pendingKey of now and the keys known so far, saved.
+ * After an interrupted run its "known" list is carried over rather than
+ * taken afresh: a create that run sent may land between the clean-up
+ * and the listing, and must not become "known".
+ */
+static int record_intent(struct ccai_kres *r, const cJSON *items, cJSON **attrs,
+			 struct ccai_error *err)
 {
-	const char *sa = sa_of(r);
-	cJSON *items = NULL, *attrs = NULL, *pending, *body = NULL, *out = NULL;
-	cJSON *pk = NULL; /* privateKeyData, once detached */
-	const cJSON *carried;
-	char *path = NULL, *file = NULL, stamp[32];
-	int rc, attempt;
+	const cJSON *carried = ccai_json_path(r->attrs, "pendingKey.known");
+	cJSON *pending = cJSON_CreateObject();
+	char stamp[32];
 
-	if (!sa)
-		return ccai_error_set(err, CCAI_EINVALID,
-				      "a key needs its service account");
-	/* checked again at the last moment: the plan's look may be old */
-	if (!(file = key_path(r, err)))
-		return CCAI_EINVALID;
-	if ((rc = key_file_writable(r, file, err)) < 0) {
-		free(file);
-		return rc;
-	}
-	/* a run that died mid-create may have left a key behind */
-	pending = cJSON_GetObjectItemCaseSensitive(r->attrs, "pendingKey");
-	if (pending &&
-	    (rc = delete_orphans(
-		     r, sa, cJSON_GetObjectItemCaseSensitive(pending, "known"),
-		     keep ? keep : r->server_name, err)) < 0)
-		return rc;
-	if ((rc = list_keys(r, sa, &items, err)) < 0)
-		return rc;
-	/*
-	 * Record the intent before the key exists.  After an interrupted
-	 * run its "known" list is carried over rather than taken afresh: a
-	 * create that run sent may land between the clean-up above and the
-	 * listing, and must not become "known".
-	 */
-	carried = ccai_json_path(r->attrs, "pendingKey.known");
-	attrs = r->attrs ? cJSON_Duplicate(r->attrs, 1) : cJSON_CreateObject();
-	pending = cJSON_CreateObject();
+	*attrs = r->attrs ? cJSON_Duplicate(r->attrs, 1) : cJSON_CreateObject();
 	ccai_clock_rfc3339(ccai_clock_unix_ms(), stamp);
 	cJSON_AddStringToObject(pending, "at", stamp);
 	cJSON_AddItemToObject(pending, "known",
 			      cJSON_IsArray(carried)
 				      ? cJSON_Duplicate(carried, 1)
 				      : key_names(items));
-	ccai_json_set(attrs, "pendingKey", pending);
-	if (r->save_attrs && (rc = r->save_attrs(r, attrs, err)) < 0)
-		goto out;
+	ccai_json_set(*attrs, "pendingKey", pending);
+	return r->save_attrs ? r->save_attrs(r, *attrs, err) : 0;
+}
 
-	path = ccai_xasprintf("v1/%s/keys", sa);
-	body = cJSON_CreateObject();
+/*
+ * keys.create for sa, up to three times: an answer lost on the way had
+ * the private key in it, so that key is useless to us; it is deleted
+ * (with every key not in known and not keep) before the next try.
+ */
+static int create_key(struct ccai_kres *r, const char *sa, const char *keep,
+		      const cJSON *known, cJSON **out, struct ccai_error *err)
+{
+	char *path = ccai_xasprintf("v1/%s/keys", sa);
+	cJSON *body = cJSON_CreateObject();
+	const char *alg = ccai_json_str(r->desired, "keyAlgorithm");
+	int rc = 0, attempt;
+
 	cJSON_AddStringToObject(body, "privateKeyType",
 				"TYPE_GOOGLE_CREDENTIALS_FILE");
-	cJSON_AddStringToObject(
-		body, "keyAlgorithm",
-		ccai_json_str(r->desired, "keyAlgorithm")
-			? ccai_json_str(r->desired, "keyAlgorithm")
-			: "KEY_ALG_RSA_2048");
+	cJSON_AddStringToObject(body, "keyAlgorithm",
+				alg ? alg : "KEY_ALG_RSA_2048");
 	for (attempt = 0; attempt < 3; attempt++) {
 		struct ccai_request req = {
 			.api = CCAI_API_IAM,
@@ -557,19 +542,48 @@ static int make_key(struct ccai_kres *r, const char *keep,
 			.method_id = "iam.projects.serviceAccounts.keys.create",
 		};
 
-		cJSON_Delete(out);
-		out = NULL;
-		rc = ccai_google_call(r->g, &req, &out, err);
+		cJSON_Delete(*out);
+		*out = NULL;
+		rc = ccai_google_call(r->g, &req, out, err);
 		if (rc == 0 || !(err->flags & CCAI_ERRF_MAYBE_APPLIED))
 			break;
-		/* the answer was lost with the private key in it: that key
-		 * is useless to us, so delete it and make another */
-		if ((rc = delete_orphans(
-			     r, sa,
-			     cJSON_GetObjectItemCaseSensitive(pending, "known"),
-			     keep, err)) < 0)
+		if ((rc = delete_orphans(r, sa, known, keep, err)) < 0)
 			break;
 	}
+	cJSON_Delete(body);
+	free(path);
+	return rc;
+}
+
+static int make_key(struct ccai_kres *r, const char *keep,
+		    struct ccai_error *err)
+{
+	const char *sa = sa_of(r);
+	cJSON *items = NULL, *attrs = NULL, *pending, *out = NULL;
+	cJSON *pk = NULL; /* privateKeyData, once detached */
+	char *file = NULL;
+	int rc;
+
+	if (!sa)
+		return ccai_error_set(err, CCAI_EINVALID,
+				      "a key needs its service account");
+	/* checked again at the last moment: the plan's look may be old */
+	if (!(file = key_path(r, err)))
+		return CCAI_EINVALID;
+	if ((rc = key_file_writable(r, file, err)) < 0)
+		goto out;
+	/* a run that died mid-create may have left a key behind */
+	pending = cJSON_GetObjectItemCaseSensitive(r->attrs, "pendingKey");
+	if (pending &&
+	    (rc = delete_orphans(
+		     r, sa, cJSON_GetObjectItemCaseSensitive(pending, "known"),
+		     keep ? keep : r->server_name, err)) < 0)
+		goto out;
+	if ((rc = list_keys(r, sa, &items, err)) < 0 ||
+	    (rc = record_intent(r, items, &attrs, err)) < 0)
+		goto out;
+	rc = create_key(r, sa, keep, ccai_json_path(attrs, "pendingKey.known"),
+			&out, err);
 	if (rc < 0)
 		goto out;
 	/* the private key never travels further than the file, and its
@@ -599,9 +613,7 @@ out:
 	ccai_json_delete_wiped(pk);
 	cJSON_Delete(items);
 	cJSON_Delete(attrs);
-	cJSON_Delete(body);
 	cJSON_Delete(out);
-	free(path);
 	free(file);
 	return rc;
 }
