@@ -15,6 +15,7 @@
 #include "util/json.h"
 
 #include <openssl/evp.h>
+#include <unistd.h>
 
 #define RESTORE_MAX ((size_t)64 << 20)
 
@@ -204,6 +205,32 @@ static int agent_export(struct ccai_kexport *x, struct ccai_error *err)
 	return rc;
 }
 
+/*
+ * restoreFrom.file must be readable when the set is read from this
+ * machine (a repository's manifest is read from its tree instead, at
+ * apply time).
+ */
+static void agent_rules(const struct ccai_krules *k)
+{
+	const cJSON *file = ccai_json_path(k->spec, "restoreFrom.file");
+	const cJSON *on = ccai_json_path(k->spec, "restoreFrom.enabled");
+	char *dir, *p;
+
+	if (!cJSON_IsString(file) || cJSON_IsFalse(on) || k->confined)
+		return;
+	dir = ccai_path_dirname(k->file);
+	p = file->valuestring[0] == '/'
+		    ? ccai_xstrdup(file->valuestring)
+		    : ccai_xasprintf("%s/%s", dir, file->valuestring);
+	if (access(p, R_OK) != 0)
+		k->report(k, file, NULL, "spec.restoreFrom.file",
+			  "cannot read '%s' (a relative path is relative to "
+			  "the manifest's folder)",
+			  file->valuestring);
+	free(p);
+	free(dir);
+}
+
 static const struct ccai_kind_ops ops = {
 	.read_key = ccai_coll_read_key,
 	.read = ccai_coll_read,
@@ -215,6 +242,7 @@ static const struct ccai_kind_ops ops = {
 	.update = agent_update,
 	.remove = ccai_coll_remove,
 	.export = agent_export,
+	.rules = agent_rules,
 };
 
 const struct ccai_kind ccai_kind_agent = {

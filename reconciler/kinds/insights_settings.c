@@ -193,6 +193,20 @@ static int is_export(struct ccai_kexport *x, struct ccai_error *err)
 	return 0;
 }
 
+/* Insights has no "global" location: its global host serves
+ * us-central1 (docs/fidelity.md). */
+static void is_rules(const struct ccai_krules *k)
+{
+	const cJSON *node = ccai_json_path(k->doc, "metadata.location");
+
+	if (k->location && !strcmp(k->location, "global"))
+		k->report(k, node ? node : ccai_json_path(k->doc, "metadata"),
+			  NULL, "metadata.location",
+			  "Insights has no 'global' location (its global "
+			  "endpoint serves us-central1): use 'us-central1' or "
+			  "another region, or leave metadata.location out");
+}
+
 static const struct ccai_kind_ops ops = {
 	.read_key = is_read_key,
 	.read = is_read,
@@ -202,6 +216,7 @@ static const struct ccai_kind_ops ops = {
 	.remove = is_remove,
 	.forgets = is_forgets,
 	.export = is_export,
+	.rules = is_rules,
 };
 
 const struct ccai_kind ccai_kind_insights_settings = {

@@ -29,6 +29,9 @@ struct ccai_kind_ref {
 	const char *
 		api_field; /* the API field it stands for, e.g. "automatedAgentConfig.agent" */
 	bool list; /* a list of refs (RoleBinding.serviceAccountRefs) */
+	/* what it points at must be in the referrer's location (validate
+	 * says so: Google refuses it at create) */
+	bool same_location;
 };
 
 struct ccai_google;
@@ -107,6 +110,34 @@ struct ccai_kres {
 	/* what the user should hear the step did beside the API call
 	 * ("key written to PATH"); no secrets */
 	char *done_note;
+};
+
+/*
+ * What a kind's rules hook (ccai_kind_ops.rules) sees of one manifest:
+ * the checks its schema cannot state (a member of either of two lists,
+ * a file that must be readable, a part of another manifest it owns).
+ * manifest/model.c fills it and reports through it, with file:line:col;
+ * kinds/ cannot call manifest/.  Everything here is borrowed.
+ */
+struct ccai_krules {
+	const char *address; /* "Agent/bot" */
+	const char *file; /* the manifest's file */
+	const char *location; /* metadata.location, or NULL */
+	const cJSON *doc; /* the whole document */
+	const cJSON *spec;
+	/* the set is read from a repository's tree: its files are not
+	 * on this machine */
+	bool confined;
+	void *ctx; /* the loader's */
+	/* what spec.<field> refers to in the set: its spec (and address),
+	 * or NULL when it is external or missing */
+	const cJSON *(*ref_spec)(const struct ccai_krules *k, const char *field,
+				 const char **address);
+	/* a problem at node (at its member key when key is not NULL), any
+	 * manifest's node, with the field path path */
+	void (*report)(const struct ccai_krules *k, const cJSON *node,
+		       const char *key, const char *path, const char *fmt, ...)
+		CCAI_PRINTF(5, 6);
 };
 
 /*
@@ -226,6 +257,11 @@ struct ccai_kind_ops {
 	 * of).
 	 */
 	int (*export)(struct ccai_kexport *x, struct ccai_error *err);
+	/*
+	 * Optional: validate's checks of one manifest that the schema (and
+	 * its x-ccaictl facts) cannot state; problems go to k->report.
+	 */
+	void (*rules)(const struct ccai_krules *k);
 };
 
 /*

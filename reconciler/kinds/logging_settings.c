@@ -194,6 +194,22 @@ void ccai_logging_settings_export(struct ccai_kexport *x, const char *agent,
 	free(base);
 }
 
+/* The agent's loggingSettings are this kind's: the Agent must not set
+ * them too (two owners of one field would fight at every apply). */
+static void logging_rules(const struct ccai_krules *k)
+{
+	const char *agent_address = NULL;
+	const cJSON *agent = k->ref_spec(k, "agentRef", &agent_address);
+
+	if (agent && ccai_json_path(agent, "advancedSettings.loggingSettings"))
+		k->report(k, ccai_json_path(agent, "advancedSettings"),
+			  "loggingSettings",
+			  "spec.advancedSettings.loggingSettings",
+			  "%s owns this agent's "
+			  "advancedSettings.loggingSettings; remove it from %s",
+			  k->address, agent_address);
+}
+
 static const struct ccai_kind_ops ops = {
 	.read_key = ls_read_key,
 	.read = ls_read,
@@ -204,6 +220,7 @@ static const struct ccai_kind_ops ops = {
 	.create = ls_create,
 	.update = ls_update,
 	.remove = ls_remove,
+	.rules = logging_rules,
 };
 
 const struct ccai_kind ccai_kind_logging_settings = {

@@ -464,6 +464,19 @@ static int rb_export(struct ccai_kexport *x, struct ccai_error *err)
 	return 0;
 }
 
+/* A binding without a member would grant nothing (Google refuses it). */
+static void rb_rules(const struct ccai_krules *k)
+{
+	int members = cJSON_GetArraySize(ccai_json_path(k->spec, "members"));
+	int refs = cJSON_GetArraySize(
+		ccai_json_path(k->spec, "serviceAccountRefs"));
+
+	if (members + refs == 0 && cJSON_IsObject(k->spec))
+		k->report(k, k->spec, NULL, "spec",
+			  "a RoleBinding needs at least one member "
+			  "('members' or 'serviceAccountRefs')");
+}
+
 static const struct ccai_kind_ops ops = {
 	.read_key = rb_read_key,
 	.read = rb_read,
@@ -473,6 +486,7 @@ static const struct ccai_kind_ops ops = {
 	.remove = rb_remove,
 	.apply_group = rb_apply_group,
 	.export = rb_export,
+	.rules = rb_rules,
 };
 
 const struct ccai_kind ccai_kind_role_binding = {

@@ -871,9 +871,9 @@ static void check_file_fields(struct mctx *c, const struct ccai_manifest *m)
 }
 
 /*
- * Locations Google does not (or no longer) serves for a kind: Insights
- * has no "global" (its global host serves us-central1), and Dialogflow's
- * "us" multi-region is retired (docs/fidelity.md has the sources).
+ * Locations Google no longer serves: Dialogflow's "us" multi-region is
+ * retired (docs/fidelity.md has the sources).  A kind's own refusals
+ * (Insights has no "global") are its rules hook's.
  */
 static void check_location(struct mctx *c, struct ccai_manifest *m)
 {
@@ -881,17 +881,9 @@ static void check_location(struct mctx *c, struct ccai_manifest *m)
 
 	if (!m->location)
 		return;
-	if (m->kind == &ccai_kind_insights_settings &&
-	    !strcmp(m->location, "global"))
-		ccai_manifest_report(
-			c, node ? node : ccai_json_path(m->doc, "metadata"),
-			NULL, "metadata.location",
-			"Insights has no 'global' location (its global "
-			"endpoint serves us-central1): use 'us-central1' or "
-			"another region, or leave metadata.location out");
-	else if (m->kind->service &&
-		 !strcmp(m->kind->service, "dialogflow.googleapis.com") &&
-		 !strcmp(m->location, "us"))
+	if (m->kind->service &&
+	    !strcmp(m->kind->service, "dialogflow.googleapis.com") &&
+	    !strcmp(m->location, "us"))
 		warn(c, node, "metadata.location",
 		     "warning: %s is in Dialogflow's 'us' multi-region "
 		     "location, which Google has retired; use 'global' or a "
@@ -899,67 +891,69 @@ static void check_location(struct mctx *c, struct ccai_manifest *m)
 		     m->address);
 }
 
+struct krules_ctx {
+	struct mctx *c;
+	const struct ccai_manifest *m;
+};
+
+static const cJSON *krules_ref_spec(const struct ccai_krules *k,
+				    const char *field, const char **address)
+{
+	const struct krules_ctx *x = k->ctx;
+	const struct ccai_manifest *t = ref_target(x->c->set, x->m, field);
+
+	if (address)
+		*address = t ? t->address : NULL;
+	return t ? t->spec : NULL;
+}
+
+static void krules_report(const struct ccai_krules *k, const cJSON *node,
+			  const char *key, const char *path, const char *fmt,
+			  ...) CCAI_PRINTF(5, 6);
+
+static void krules_report(const struct ccai_krules *k, const cJSON *node,
+			  const char *key, const char *path, const char *fmt,
+			  ...)
+{
+	const struct krules_ctx *x = k->ctx;
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = ccai_xvasprintf(fmt, ap);
+	va_end(ap);
+	ccai_manifest_report(x->c, node, key, path, "%s", msg);
+	free(msg);
+}
+
+/*
+ * The checks beyond the schema: file fields of a repository's manifest,
+ * the kind's locations, references that must stay in one location (the
+ * refs' sameLocation fact), then the kind's own rules hook.
+ */
 static void check_kind_rules(struct mctx *c, struct ccai_manifest *m)
 {
-	const char *kn = m->kind->name;
+	struct krules_ctx x = { c, m };
+	struct ccai_krules k = {
+		.address = m->address,
+		.file = m->file,
+		.location = m->location,
+		.doc = m->doc,
+		.spec = m->spec,
+		.confined = c->set->files.confined,
+		.ctx = &x,
+		.ref_spec = krules_ref_spec,
+		.report = krules_report,
+	};
+	const struct ccai_kind_ref *ref;
 
 	check_file_fields(c, m);
 	check_location(c, m);
-
-	if (!strcmp(kn, "RoleBinding")) {
-		int members =
-			cJSON_GetArraySize(ccai_json_path(m->spec, "members"));
-		int refs = cJSON_GetArraySize(
-			ccai_json_path(m->spec, "serviceAccountRefs"));
-
-		if (members + refs == 0 && cJSON_IsObject(m->spec))
-			ccai_manifest_report(
-				c, m->spec, NULL, "spec",
-				"a RoleBinding needs at least one member "
-				"('members' or 'serviceAccountRefs')");
-	} else if (!strcmp(kn, "Agent")) {
-		const cJSON *file = ccai_json_path(m->spec, "restoreFrom.file");
-		const cJSON *on =
-			ccai_json_path(m->spec, "restoreFrom.enabled");
-
-		check_same_location(c, m, "securitySettingsRef");
-		/* a repository's manifest is read from its tree: not here */
-		if (cJSON_IsString(file) && !cJSON_IsFalse(on) &&
-		    !c->set->files.confined) {
-			char *dir = ccai_path_dirname(m->file);
-			char *p = file->valuestring[0] == '/'
-					  ? ccai_xstrdup(file->valuestring)
-					  : ccai_xasprintf("%s/%s", dir,
-							   file->valuestring);
-
-			if (access(p, R_OK) != 0)
-				ccai_manifest_report(
-					c, file, NULL, "spec.restoreFrom.file",
-					"cannot read '%s' (a relative path is "
-					"relative to the manifest's folder)",
-					file->valuestring);
-			free(p);
-			free(dir);
-		}
-	} else if (!strcmp(kn, "LoggingSettings")) {
-		const struct ccai_manifest *agent =
-			ref_target(c->set, m, "agentRef");
-
-		check_same_location(c, m, "agentRef");
-		if (agent && ccai_json_path(agent->spec,
-					    "advancedSettings.loggingSettings"))
-			ccai_manifest_report(
-				c,
-				ccai_json_path(agent->spec, "advancedSettings"),
-				"loggingSettings",
-				"spec.advancedSettings.loggingSettings",
-				"%s owns this agent's "
-				"advancedSettings.loggingSettings; remove it "
-				"from %s",
-				m->address, agent->address);
-	} else if (!strcmp(kn, "ConversationProfile")) {
-		check_same_location(c, m, "securitySettingsRef");
-	}
+	for (ref = m->kind->refs; ref && ref->field; ref++)
+		if (ref->same_location)
+			check_same_location(c, m, ref->field);
+	if (m->kind->ops && m->kind->ops->rules)
+		m->kind->ops->rules(&k);
 }
 
 int ccai_manifest_set_resolve(struct ccai_manifest_set *set,
