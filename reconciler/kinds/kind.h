@@ -313,6 +313,10 @@ struct ccai_kind {
 	const char *const *file_fields;
 	/* ---- behaviour: the kind's own file */
 	unsigned flags;
+	/* where a repository's manifest may point its file fields, as
+	 * validate says it; NULL: "inside the repository, from the
+	 * manifest's folder" */
+	const char *files_confined_to;
 	const struct ccai_settle *settle;
 	const struct ccai_kind_ops *ops;
 	const struct ccai_collection *collection; /* generic REST collections */

@@ -762,5 +762,6 @@ static const struct ccai_kind_ops ops = {
 
 const struct ccai_kind ccai_kind_service_account_key = {
 	CCAI_KIND_FACTS(ServiceAccountKey),
+	.files_confined_to = "under the key directory, --key-dir",
 	.ops = &ops,
 };

@@ -863,8 +863,8 @@ static void check_file_fields(struct mctx *c, const struct ccai_manifest *m)
 			"'%s': a manifest from a repository names files by "
 			"relative paths without '..' (%s)",
 			v->valuestring,
-			m->kind == &ccai_kind_service_account_key
-				? "under the key directory, --key-dir"
+			m->kind->files_confined_to
+				? m->kind->files_confined_to
 				: "inside the repository, from the manifest's "
 				  "folder");
 	}
