@@ -51,8 +51,7 @@ static char *full_address(struct ccai_state *s, const char *addr,
 		return NULL;
 	}
 	entries = ccai_state_entries(s);
-	cJSON_ArrayForEach(e, entries)
-	{
+	cJSON_ArrayForEach(e, entries) {
 		const char *a = ccai_json_str(e, "address");
 		const char *tail = a ? strchr(a, '/') : NULL;
 
@@ -100,11 +99,9 @@ static const cJSON *co_owners(const cJSON *conflicts, const cJSON *e)
 	const char *a = ccai_json_str(e, "address");
 	const cJSON *c, *x;
 
-	cJSON_ArrayForEach(c, conflicts)
-	{
+	cJSON_ArrayForEach(c, conflicts) {
 		cJSON_ArrayForEach(
-			x, cJSON_GetObjectItemCaseSensitive(c, "addresses"))
-		{
+			x, cJSON_GetObjectItemCaseSensitive(c, "addresses")) {
 			if (a && cJSON_IsString(x) &&
 			    !strcmp(x->valuestring, a))
 				return cJSON_GetObjectItemCaseSensitive(
@@ -133,8 +130,7 @@ static int state_list(struct ccai_run *run)
 		char *s;
 
 		/* an entry that shares its server object says with whom */
-		cJSON_ArrayForEach(e, entries)
-		{
+		cJSON_ArrayForEach(e, entries) {
 			if ((dup = co_owners(conflicts, e)) != NULL)
 				cJSON_AddItemToObject(e, "sharedWith",
 						      cJSON_Duplicate(dup, 1));
@@ -147,15 +143,13 @@ static int state_list(struct ccai_run *run)
 		char a[512], s[1024];
 
 		/* one column for the addresses, as wide as the widest */
-		cJSON_ArrayForEach(e, entries)
-		{
+		cJSON_ArrayForEach(e, entries) {
 			int w = (int)strlen(ccai_str_printable(
 				a, sizeof(a), ccai_json_str(e, "address")));
 
 			width = CCAI_MAX(width, w);
 		}
-		cJSON_ArrayForEach(e, entries)
-		{
+		cJSON_ArrayForEach(e, entries) {
 			const char *sn = ccai_json_str(e, "serverName");
 
 			printf("%-*s  %s%s\n", width,

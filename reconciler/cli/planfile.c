@@ -39,7 +39,8 @@ static void escape_vars(cJSON *n)
 		ccai_buf_release(&b);
 		return;
 	}
-	cJSON_ArrayForEach(c, n) escape_vars(c);
+	cJSON_ArrayForEach(c, n)
+		escape_vars(c);
 }
 
 static cJSON *strlist_json(const struct ccai_strlist *l)
@@ -136,8 +137,9 @@ static void strlist_from(struct ccai_strlist *l, const cJSON *a)
 {
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, a) if (cJSON_IsString(it))
-		ccai_strlist_add(l, it->valuestring);
+	cJSON_ArrayForEach(it, a)
+		if (cJSON_IsString(it))
+			ccai_strlist_add(l, it->valuestring);
 }
 
 int ccai_planfile_load(struct ccai_planfile *pf, const char *path,
@@ -187,8 +189,7 @@ int ccai_planfile_load(struct ccai_planfile *pf, const char *path,
 	if (ccai_json_str(pf->root, "set"))
 		set->id = ccai_xstrdup(ccai_json_str(pf->root, "set"));
 	cJSON_ArrayForEach(
-		doc, cJSON_GetObjectItemCaseSensitive(pf->root, "documents"))
-	{
+		doc, cJSON_GetObjectItemCaseSensitive(pf->root, "documents")) {
 		const char *file = ccai_json_str(doc, "file");
 		char *text = ccai_json_print(
 			cJSON_GetObjectItemCaseSensitive(doc, "doc"));
@@ -222,8 +223,7 @@ int ccai_planfile_moved(const struct ccai_planfile *pf,
 		if (!was || strcmp(was, d))
 			ccai_strlist_add(moved, plan->res[i].qaddress);
 	}
-	cJSON_ArrayForEach(it, seen)
-	{
+	cJSON_ArrayForEach(it, seen) {
 		for (i = 0; i < plan->n; i++)
 			if (!strcmp(plan->res[i].qaddress, it->string))
 				break;

@@ -296,8 +296,7 @@ static cJSON *parse_form(struct ccai_emu_req *rq)
 			cJSON_Delete(o);
 			return NULL;
 		}
-		cJSON_ArrayForEach(it, o)
-		{
+		cJSON_ArrayForEach(it, o) {
 			/* grantType -> grant_type */
 			struct ccai_buf k = CCAI_BUF_INIT;
 			const char *p;
@@ -418,8 +417,7 @@ static size_t find_signers(struct ccai_emu *e, const struct jwt *j,
 		out[n].admin = true;
 		n++;
 	}
-	cJSON_ArrayForEach(it, kidx)
-	{
+	cJSON_ArrayForEach(it, kidx) {
 		const cJSON *key, *sa;
 		char *sa_name, *email;
 

@@ -135,14 +135,11 @@ static bool has_conditions(const cJSON *pol)
 {
 	const cJSON *b;
 
-	cJSON_ArrayForEach(
-		b,
-		cJSON_GetObjectItemCaseSensitive(
-			pol,
-			"binding"
-			"s")) if (cJSON_GetObjectItemCaseSensitive(b,
-								   "conditio"
-								   "n")) return true;
+	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(pol, "binding"
+								    "s"))
+		if (cJSON_GetObjectItemCaseSensitive(b, "conditio"
+							"n"))
+			return true;
 	return false;
 }
 
@@ -161,8 +158,7 @@ static cJSON *policy_view(const cJSON *pol, int requested)
 	}
 	/* version 1 readers see conditional roles renamed, as Google does */
 	ccai_json_set(v, "version", cJSON_CreateNumber(1));
-	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(v, "bindings"))
-	{
+	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(v, "bindings")) {
 		cJSON *c = cJSON_GetObjectItemCaseSensitive(b, "condition");
 		char *text, *role;
 		uint32_t h = 2166136261u;
@@ -290,8 +286,7 @@ static int normalise_bindings(struct ccai_emu_req *rq, cJSON *bindings,
 	size_t n = 0, alloc = 0, i, j;
 	int r = 0;
 
-	cJSON_ArrayForEach(b, bindings)
-	{
+	cJSON_ArrayForEach(b, bindings) {
 		const char *role = ccai_json_str(b, "role");
 		const cJSON *m;
 
@@ -306,16 +301,12 @@ static int normalise_bindings(struct ccai_emu_req *rq, cJSON *bindings,
 			goto out;
 		}
 		cJSON_ArrayForEach(
-			m,
-			cJSON_GetObjectItemCaseSensitive(
-				b, "members")) if (!cJSON_IsString(m) ||
-						   check_member(rq,
-								m->valuestring,
-								msg, msz) < 0)
-		{
-			r = -1;
-			goto out;
-		}
+			m, cJSON_GetObjectItemCaseSensitive(b, "members"))
+			if (!cJSON_IsString(m) ||
+			    check_member(rq, m->valuestring, msg, msz) < 0) {
+				r = -1;
+				goto out;
+			}
 		CCAI_GROW(v, alloc, n + 1);
 		v[n++] = b;
 	}
@@ -329,13 +320,11 @@ static int normalise_bindings(struct ccai_emu_req *rq, cJSON *bindings,
 		size_t k;
 
 		for (j = i; j < n && cmp_binding(&v[i], &v[j]) == 0; j++)
-			cJSON_ArrayForEach(
-				m,
-				cJSON_GetObjectItemCaseSensitive(
-					v[j],
-					"members")) if (!ccai_strlist_has(&members,
-									  m->valuestring))
-				ccai_strlist_add(&members, m->valuestring);
+			cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(
+						      v[j], "members"))
+				if (!ccai_strlist_has(&members, m->valuestring))
+					ccai_strlist_add(&members,
+							 m->valuestring);
 		if (members.n == 0)
 			continue;
 		qsort(members.items, members.n, sizeof(char *), cmp_str);
@@ -490,24 +479,19 @@ void ccai_emu_policy_forget_sa(struct ccai_emu_store *st, const char *project,
 				    unique_id);
 
 	(void)project; /* an account may be bound in any project */
-	cJSON_ArrayForEach(p, projects)
-	{
+	cJSON_ArrayForEach(p, projects) {
 		cJSON *pol = cJSON_GetObjectItemCaseSensitive(p, "policy");
 		bool changed = false;
 
 		cJSON_ArrayForEach(
 			b, cJSON_GetObjectItemCaseSensitive(pol, "bindings"))
-			cJSON_ArrayForEach(
-				m,
-				cJSON_GetObjectItemCaseSensitive(
-					b,
-					"members")) if (cJSON_IsString(m) &&
-							!strcmp(m->valuestring,
-								member))
-		{
-			cJSON_SetValuestring(m, gone);
-			changed = true;
-		}
+			cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(
+						      b, "members"))
+				if (cJSON_IsString(m) &&
+				    !strcmp(m->valuestring, member)) {
+					cJSON_SetValuestring(m, gone);
+					changed = true;
+				}
 		if (changed) {
 			set_etag(pol);
 			ccai_emu_store_dirty(st);

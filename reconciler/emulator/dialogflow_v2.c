@@ -508,8 +508,7 @@ static bool has_smart_reply(const cJSON *profile)
 	cJSON_ArrayForEach(f,
 			   ccai_json_path(profile, "humanAgentAssistantConfig."
 						   "humanAgentSuggestionConfig."
-						   "featureConfigs"))
-	{
+						   "featureConfigs")) {
 		const char *t = ccai_json_str(
 			ccai_json_path(f, "suggestionFeature"), "type");
 

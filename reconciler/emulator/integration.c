@@ -126,8 +126,7 @@ void ccai_emu_insights_export(struct ccai_emu_store *st, const char *project,
 	cJSON_AddStringToObject(c, "duration", dur);
 	ts = cJSON_AddObjectToObject(c, "transcript");
 	arr = cJSON_AddArrayToObject(ts, "transcriptSegments");
-	cJSON_ArrayForEach(s, segments)
-	{
+	cJSON_ArrayForEach(s, segments) {
 		const char *role = ccai_json_str(s, "role");
 		cJSON *seg = cJSON_CreateObject(), *sp;
 
@@ -183,8 +182,7 @@ static void session_end(struct ccai_emu_store *st, const char *session,
 		return;
 	ccai_json_set(meta, "ended", cJSON_CreateTrue());
 	segs = cJSON_CreateArray();
-	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(meta, "turns"))
-	{
+	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(meta, "turns")) {
 		if (ccai_json_bool(t, "logged", false))
 			cJSON_AddItemToArray(segs, cJSON_Duplicate(t, 1));
 	}

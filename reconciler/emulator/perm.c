@@ -123,19 +123,17 @@ static void roles_of(struct ccai_emu_store *st, const char *project,
 	if (!p)
 		return;
 	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(
-				      ccai_emu_policy(st, p), "bindings"))
-	{
+				      ccai_emu_policy(st, p), "bindings")) {
 		const cJSON *m;
 
 		if (cJSON_GetObjectItemCaseSensitive(b, "condition"))
 			continue;
 		cJSON_ArrayForEach(
-			m, cJSON_GetObjectItemCaseSensitive(
-				   b, "members")) if (cJSON_IsString(m) &&
-						      !strcmp(m->valuestring,
-							      principal) &&
-						      ccai_json_str(b, "role"))
-			ccai_strlist_add(out, ccai_json_str(b, "role"));
+			m, cJSON_GetObjectItemCaseSensitive(b, "members"))
+			if (cJSON_IsString(m) &&
+			    !strcmp(m->valuestring, principal) &&
+			    ccai_json_str(b, "role"))
+				ccai_strlist_add(out, ccai_json_str(b, "role"));
 	}
 }
 
@@ -178,8 +176,7 @@ cJSON *ccai_emu_perm_test(struct ccai_emu_store *st, const char *project,
 		roles_of(st, project, principal, &have);
 		ccai_emu_store_unlock(st);
 	}
-	cJSON_ArrayForEach(p, asked)
-	{
+	cJSON_ArrayForEach(p, asked) {
 		const char *perm = cJSON_IsString(p) ? p->valuestring : NULL;
 		const char *dot, *verb;
 		char *svc, *id;

@@ -597,8 +597,7 @@ void ccai_emu_h_services_batch_enable(struct ccai_emu_req *rq,
 				     "services/{service}:enable.");
 		return;
 	}
-	cJSON_ArrayForEach(it, ids)
-	{
+	cJSON_ArrayForEach(it, ids) {
 		if (!title_of(it->valuestring)) {
 			reply_unknown(rs, it->valuestring);
 			return;

@@ -212,13 +212,11 @@ static void index_build(struct ccai_emu_store *st)
 	cJSON *it;
 
 	st->res = ccai_emu_store_obj(st, "res");
-	cJSON_ArrayForEach(it, st->res)
-	{
+	cJSON_ArrayForEach(it, st->res) {
 		if (it->string && !ccai_map_get(&st->by_name, it->string))
 			index_add(st, it);
 	}
-	cJSON_ArrayForEach(it, ccai_emu_store_obj(st, "projects"))
-	{
+	cJSON_ArrayForEach(it, ccai_emu_store_obj(st, "projects")) {
 		/* the first of an id, as a lookup in the object finds it */
 		if (it->string && !ccai_map_get(&st->proj_by_id, it->string))
 			project_index(st, it, true);

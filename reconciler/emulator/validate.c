@@ -338,8 +338,7 @@ const char *ccai_emu_enum_value(const cJSON *t, const char *text)
 	const cJSON *it;
 	long long n;
 
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(t, "enum"))
-	{
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(t, "enum")) {
 		if (cJSON_IsString(it) && !strcmp(it->valuestring, text))
 			return it->valuestring;
 	}
@@ -403,10 +402,10 @@ static int check_string(struct vctx *c, const cJSON *t, cJSON *parent,
 		const cJSON *it;
 		bool found = false;
 
-		cJSON_ArrayForEach(
-			it, en) if (cJSON_IsString(it) &&
-				    !strcmp(it->valuestring, v->valuestring))
-			found = true;
+		cJSON_ArrayForEach(it, en)
+			if (cJSON_IsString(it) &&
+			    !strcmp(it->valuestring, v->valuestring))
+				found = true;
 		if (!found)
 			return fail_value(c, "TYPE_ENUM", v);
 		return en->child &&
@@ -656,8 +655,8 @@ int ccai_emu_validate_required(const struct ccai_emu_disc *d, const char *doc,
 {
 	const cJSON *s = ccai_emu_disc_schema(d, doc, schema), *p;
 
-	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(s, "properties"))
-	{
+	cJSON_ArrayForEach(p,
+			   cJSON_GetObjectItemCaseSensitive(s, "properties")) {
 		if (!ccai_json_bool(p, "required", false))
 			continue;
 		if (empty_value(cJSON_GetObjectItemCaseSensitive(body,
@@ -826,8 +825,8 @@ void ccai_emu_update_all(const struct ccai_emu_disc *d, const char *doc,
 {
 	const cJSON *s = ccai_emu_disc_schema(d, doc, schema), *p;
 
-	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(s, "properties"))
-	{
+	cJSON_ArrayForEach(p,
+			   cJSON_GetObjectItemCaseSensitive(s, "properties")) {
 		const cJSON *v;
 
 		if (ccai_json_bool(p, "readOnly", false) ||
@@ -908,7 +907,8 @@ static void to_numbers(const struct disc_doc *doc, const cJSON *t, cJSON *v,
 		const cJSON *items =
 			cJSON_GetObjectItemCaseSensitive(t, "items");
 
-		cJSON_ArrayForEach(it, v) to_numbers(doc, items, it, depth + 1);
+		cJSON_ArrayForEach(it, v)
+			to_numbers(doc, items, it, depth + 1);
 	} else if (!strcmp(type, "object") && cJSON_IsObject(v)) {
 		const cJSON *props =
 			cJSON_GetObjectItemCaseSensitive(t, "properties");
@@ -925,8 +925,7 @@ static void to_numbers(const struct disc_doc *doc, const cJSON *t, cJSON *v,
 			any_to_numbers(doc, v, depth);
 			return;
 		}
-		cJSON_ArrayForEach(it, v)
-		{
+		cJSON_ArrayForEach(it, v) {
 			const cJSON *pt =
 				props ? cJSON_GetObjectItemCaseSensitive(
 						props, it->string)
@@ -1065,7 +1064,8 @@ static void fsel_apply(cJSON *v, const cJSON *tree)
 	cJSON *it, *next;
 
 	if (cJSON_IsArray(v)) {
-		cJSON_ArrayForEach(it, v) fsel_apply(it, tree);
+		cJSON_ArrayForEach(it, v)
+			fsel_apply(it, tree);
 		return;
 	}
 	if (!cJSON_IsObject(v))

@@ -102,7 +102,9 @@ static bool is_default(const cJSON *v)
 
 		if (cJSON_IsArray(v))
 			return cJSON_GetArraySize(v) == 0;
-		cJSON_ArrayForEach(c, v) if (!is_default(c)) return false;
+		cJSON_ArrayForEach(c, v)
+			if (!is_default(c))
+				return false;
 		return true;
 	}
 	return false;
@@ -169,12 +171,10 @@ static bool list_equal(const struct ccai_diff_schema *s, const cJSON *sch,
 		return true;
 	}
 	used = ccai_xcalloc((size_t)n + 1, sizeof(*used));
-	cJSON_ArrayForEach(a, d)
-	{
+	cJSON_ArrayForEach(a, d) {
 		int j = 0;
 
-		cJSON_ArrayForEach(b, l)
-		{
+		cJSON_ArrayForEach(b, l) {
 			if (!used[j] && equal(s, isch, a, b)) {
 				used[j] = true;
 				break;
@@ -217,8 +217,7 @@ static bool equal(const struct ccai_diff_schema *s, const cJSON *sch,
 
 		if (!cJSON_IsObject(l))
 			return false;
-		cJSON_ArrayForEach(c, d)
-		{
+		cJSON_ArrayForEach(c, d) {
 			const cJSON *lc =
 				cJSON_GetObjectItemCaseSensitive(l, c->string);
 
@@ -229,10 +228,11 @@ static bool equal(const struct ccai_diff_schema *s, const cJSON *sch,
 		}
 		/* a map is all of its keys; a message only what we set */
 		if (map)
-			cJSON_ArrayForEach(c, l) if (
-				!cJSON_GetObjectItemCaseSensitive(d,
-								  c->string) &&
-				!is_default(c)) return false;
+			cJSON_ArrayForEach(c, l)
+				if (!cJSON_GetObjectItemCaseSensitive(
+					    d, c->string) &&
+				    !is_default(c))
+					return false;
 		return true;
 	}
 	return ccai_json_equal(d, l);
@@ -272,8 +272,7 @@ static void walk(const struct ccai_diff_schema *s, const cJSON *sch,
 {
 	const cJSON *c;
 
-	cJSON_ArrayForEach(c, d)
-	{
+	cJSON_ArrayForEach(c, d) {
 		const cJSON *csch = child_schema(s, sch, c->string);
 		const cJSON *lc =
 			cJSON_IsObject(l)
@@ -293,8 +292,7 @@ static void walk(const struct ccai_diff_schema *s, const cJSON *sch,
 		free(path);
 	}
 	/* three-way: what we set last time and no longer want is reset */
-	cJSON_ArrayForEach(c, last)
-	{
+	cJSON_ArrayForEach(c, last) {
 		const cJSON *lc;
 		char *path;
 
@@ -343,8 +341,7 @@ char *ccai_diff_mask(const cJSON *changes)
 	struct ccai_buf b = CCAI_BUF_INIT;
 	const cJSON *c;
 
-	cJSON_ArrayForEach(c, changes)
-	{
+	cJSON_ArrayForEach(c, changes) {
 		const char *p = ccai_json_str(c, "path");
 
 		if (p)

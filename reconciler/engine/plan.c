@@ -231,8 +231,7 @@ static char *api_mask(const struct ccai_kind *k, const cJSON *changes)
 	struct ccai_buf b = CCAI_BUF_INIT;
 	const cJSON *c;
 
-	cJSON_ArrayForEach(c, changes)
-	{
+	cJSON_ArrayForEach(c, changes) {
 		const char *p = ccai_json_str(c, "path");
 
 		if (p && !is_local_path(k, p))
@@ -402,8 +401,7 @@ static void label_drift(struct ccai_resource *r)
 
 	if (!cJSON_IsObject(last))
 		return;
-	cJSON_ArrayForEach(c, r->changes)
-	{
+	cJSON_ArrayForEach(c, r->changes) {
 		const char *path = ccai_json_str(c, "path");
 		const cJSON *after =
 			cJSON_GetObjectItemCaseSensitive(c, "after");
@@ -550,8 +548,7 @@ static void decide_immutable(struct ccai_resource *r)
 {
 	const cJSON *c;
 
-	cJSON_ArrayForEach(c, r->changes)
-	{
+	cJSON_ArrayForEach(c, r->changes) {
 		const char *const *imm;
 		const char *path = ccai_json_str(c, "path");
 

@@ -125,8 +125,7 @@ static void print_leaves(FILE *f, const cJSON *obj, const char *prefix,
 {
 	const cJSON *c;
 
-	cJSON_ArrayForEach(c, obj)
-	{
+	cJSON_ArrayForEach(c, obj) {
 		char *path =
 			prefix[0] ? ccai_xasprintf("%s.%s", prefix, c->string)
 				  : ccai_xstrdup(c->string);

@@ -82,8 +82,7 @@ void ccai_resolve_deps(struct ccai_plan *plan,
 			const cJSON *a;
 
 			cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(
-						      r->state, "dependsOn"))
-			{
+						      r->state, "dependsOn")) {
 				long d = cJSON_IsString(a)
 						 ? ccai_resolve_find(
 							   plan, a->valuestring)

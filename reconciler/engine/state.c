@@ -420,8 +420,7 @@ bool ccai_state_entry_claimed_by(const cJSON *e, const char *set_id)
 {
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(e, "sets"))
-	{
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(e, "sets")) {
 		if (set_id && cJSON_IsString(it) &&
 		    !strcmp(it->valuestring, set_id))
 			return true;
@@ -433,8 +432,7 @@ const char *ccai_state_entry_other_claim(const cJSON *e, const char *set_id)
 {
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(e, "sets"))
-	{
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(e, "sets")) {
 		if (cJSON_IsString(it) &&
 		    (!set_id || strcmp(it->valuestring, set_id)))
 			return it->valuestring;
@@ -449,8 +447,7 @@ cJSON *ccai_state_entry_claims(const cJSON *e, const char *set_id, bool add)
 	cJSON *out = cJSON_CreateArray();
 	size_t i;
 
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(e, "sets"))
-	{
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(e, "sets")) {
 		if (cJSON_IsString(it) &&
 		    (!set_id || strcmp(it->valuestring, set_id)) &&
 		    !ccai_strlist_has(&ids, it->valuestring))

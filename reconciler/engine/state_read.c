@@ -79,7 +79,8 @@ static int check_entry(const cJSON *e, const char *what, const char *where,
 			break;
 		case cJSON_Array:
 			ok = cJSON_IsArray(v);
-			cJSON_ArrayForEach(d, v) ok = ok && cJSON_IsString(d);
+			cJSON_ArrayForEach(d, v)
+				ok = ok && cJSON_IsString(d);
 			break;
 		case cJSON_Number:
 			ok = cJSON_IsNumber(v);

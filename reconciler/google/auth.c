@@ -205,8 +205,7 @@ static int load_external(struct ccai_google_auth *a, const cJSON *root,
 	hdrs = cJSON_GetObjectItemCaseSensitive(src, "headers");
 	a->src_headers = ccai_xcalloc((size_t)cJSON_GetArraySize(hdrs) + 1,
 				      sizeof(char *));
-	cJSON_ArrayForEach(h, hdrs)
-	{
+	cJSON_ArrayForEach(h, hdrs) {
 		if (cJSON_IsString(h) && h->string)
 			a->src_headers[n++] = ccai_xasprintf(
 				"%s: %s", h->string, h->valuestring);
@@ -331,8 +330,7 @@ static int load_impersonated(struct ccai_google_auth *a, const cJSON *root,
 	a->lifetime_s = 3600;
 	a->delegates = ccai_xcalloc((size_t)cJSON_GetArraySize(dl) + 1,
 				    sizeof(char *));
-	cJSON_ArrayForEach(d, dl)
-	{
+	cJSON_ArrayForEach(d, dl) {
 		if (cJSON_IsString(d))
 			a->delegates[n++] = ccai_xstrdup(d->valuestring);
 	}

@@ -90,8 +90,7 @@ static const cJSON *error_info(const cJSON *details)
 {
 	const cJSON *d;
 
-	cJSON_ArrayForEach(d, details)
-	{
+	cJSON_ArrayForEach(d, details) {
 		const char *type = ccai_json_str(d, "@type");
 
 		if (type && strstr(type, "google.rpc.ErrorInfo") &&

@@ -266,8 +266,7 @@ static int as_export(struct ccai_kexport *x, struct ccai_error *err)
 
 	if (rc < 0)
 		return rc;
-	cJSON_ArrayForEach(it, ccai_kexport_items(coll))
-	{
+	cJSON_ArrayForEach(it, ccai_kexport_items(coll)) {
 		const char *svc = service_of(it);
 		const char *st = ccai_json_str(it, "state");
 		char *base, *sn;

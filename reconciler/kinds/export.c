@@ -59,8 +59,7 @@ static bool first_of_its_name(struct ccai_kexport *x, const cJSON *items,
 
 	if (!dn)
 		return true;
-	cJSON_ArrayForEach(o, items)
-	{
+	cJSON_ArrayForEach(o, items) {
 		if (o == it)
 			return true;
 		if (ccai_json_str(o, id) && !strcmp(ccai_json_str(o, id), dn)) {
@@ -103,8 +102,7 @@ int ccai_kexport_items_of(struct ccai_kexport *x, const cJSON *coll,
 	const char *id = x->kind->identity;
 	char *fallback = kind_slug(x->kind);
 
-	cJSON_ArrayForEach(it, items)
-	{
+	cJSON_ArrayForEach(it, items) {
 		const char *sn = ccai_json_str(it, "name");
 		cJSON *spec, *obj = NULL;
 		const char *owner;

@@ -105,8 +105,7 @@ static void leaves(const cJSON *o, const char *prefix, struct ccai_buf *b)
 {
 	const cJSON *c;
 
-	cJSON_ArrayForEach(c, o)
-	{
+	cJSON_ArrayForEach(c, o) {
 		char *p = prefix[0] ? ccai_xasprintf("%s.%s", prefix, c->string)
 				    : ccai_xstrdup(c->string);
 

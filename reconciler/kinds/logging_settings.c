@@ -70,8 +70,8 @@ static int ls_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,
 	*server_name = NULL;
 	if (!agent)
 		return 0;
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(coll, "items"))
-	{
+	cJSON_ArrayForEach(it,
+			   cJSON_GetObjectItemCaseSensitive(coll, "items")) {
 		const char *n = ccai_json_str(it, "name");
 		const cJSON *ls;
 		cJSON *adv;
@@ -132,8 +132,9 @@ static char *all_fields_mask(const cJSON *desired)
 	const cJSON *ls = ccai_json_path(desired, PREFIX), *c;
 	struct ccai_buf b = CCAI_BUF_INIT;
 
-	cJSON_ArrayForEach(c, ls) ccai_buf_printf(
-		&b, "%s%s.%s", b.len ? "," : "", PREFIX, c->string);
+	cJSON_ArrayForEach(c, ls)
+		ccai_buf_printf(&b, "%s%s.%s", b.len ? "," : "", PREFIX,
+				c->string);
 	return ccai_buf_detach(&b, NULL);
 }
 

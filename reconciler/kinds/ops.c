@@ -95,8 +95,7 @@ static struct items_index *items_index(const struct ccai_kres *r,
 	x->by_name = (struct ccai_map)CCAI_MAP_INIT_BORROWED;
 	x->by_identity = (struct ccai_map)CCAI_MAP_INIT_BORROWED;
 	x->dups = (struct ccai_map)CCAI_MAP_INIT_BORROWED;
-	cJSON_ArrayForEach(it, items)
-	{
+	cJSON_ArrayForEach(it, items) {
 		const char *n = ccai_json_str(it, name_field);
 		const char *v = identity ? ccai_json_str(it, identity) : NULL;
 
@@ -132,8 +131,7 @@ const cJSON *ccai_ops_find_item(const struct ccai_kres *r, const cJSON *items,
 	if (!want)
 		return NULL;
 	if (!m || (m->tag && m->tag != tag)) {
-		cJSON_ArrayForEach(it, items)
-		{
+		cJSON_ArrayForEach(it, items) {
 			const char *k = key_of(it);
 
 			if (k && !strcmp(k, want))
@@ -144,8 +142,7 @@ const cJSON *ccai_ops_find_item(const struct ccai_kres *r, const cJSON *items,
 	if (!(x = m->data)) {
 		x = ccai_xmalloc(sizeof(*x));
 		*x = (struct ccai_map)CCAI_MAP_INIT_BORROWED;
-		cJSON_ArrayForEach(it, items)
-		{
+		cJSON_ArrayForEach(it, items) {
 			const char *k = key_of(it);
 
 			if (k && !ccai_map_get(x, k)) /* the first, as above */
@@ -179,8 +176,7 @@ int ccai_ops_match_items(const struct ccai_kres *r, const cJSON *items,
 		   !ccai_map_get(&x->dups, identity_value)) {
 		found = ccai_map_get(&x->by_identity, identity_value);
 	} else if (r->server_name) {
-		cJSON_ArrayForEach(it, items)
-		{
+		cJSON_ArrayForEach(it, items) {
 			const char *n = ccai_json_str(it, name_field);
 
 			if (n && !strcmp(n, r->server_name)) {
@@ -192,8 +188,7 @@ int ccai_ops_match_items(const struct ccai_kres *r, const cJSON *items,
 		if (!found)
 			return 0;
 	} else if (identity && identity_value) {
-		cJSON_ArrayForEach(it, items)
-		{
+		cJSON_ArrayForEach(it, items) {
 			const char *v = ccai_json_str(it, identity);
 
 			if (v && !strcmp(v, identity_value)) {

@@ -78,9 +78,8 @@ static cJSON *find_binding(const cJSON *policy, const char *role,
 {
 	cJSON *b;
 
-	cJSON_ArrayForEach(b,
-			   cJSON_GetObjectItemCaseSensitive(policy, "bindings"))
-	{
+	cJSON_ArrayForEach(
+		b, cJSON_GetObjectItemCaseSensitive(policy, "bindings")) {
 		const char *br = ccai_json_str(b, "role");
 
 		if (br && !strcmp(br, role) &&
@@ -96,8 +95,7 @@ static bool has_string(const cJSON *arr, const char *s)
 {
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, arr)
-	{
+	cJSON_ArrayForEach(it, arr) {
 		if (cJSON_IsString(it) && !strcmp(it->valuestring, s))
 			return true;
 	}
@@ -129,8 +127,7 @@ static int rb_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,
 		return 0;
 	/* the view: the members this binding cares about, as they are live */
 	members = cJSON_CreateArray();
-	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(b, "members"))
-	{
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(b, "members")) {
 		if (cJSON_IsString(m) &&
 		    (has_string(ccai_json_path(r->desired, "members"),
 				m->valuestring) ||
@@ -202,8 +199,7 @@ static void edit(cJSON *policy, const struct ccai_kres *r, bool removing)
 			cJSON_DeleteItemFromArray(members, i);
 	}
 	if (!removing) {
-		cJSON_ArrayForEach(m, ccai_json_path(r->desired, "members"))
-		{
+		cJSON_ArrayForEach(m, ccai_json_path(r->desired, "members")) {
 			if (cJSON_IsString(m) &&
 			    !has_string(members, m->valuestring))
 				cJSON_AddItemToArray(
@@ -213,8 +209,7 @@ static void edit(cJSON *policy, const struct ccai_kres *r, bool removing)
 	}
 	if (!cJSON_GetArraySize(members)) { /* a binding needs a member */
 		i = 0;
-		cJSON_ArrayForEach(m, bindings)
-		{
+		cJSON_ArrayForEach(m, bindings) {
 			if (m == b)
 				break;
 			i++;
@@ -227,9 +222,8 @@ static bool any_condition(const cJSON *policy)
 {
 	const cJSON *b;
 
-	cJSON_ArrayForEach(b,
-			   cJSON_GetObjectItemCaseSensitive(policy, "bindings"))
-	{
+	cJSON_ArrayForEach(
+		b, cJSON_GetObjectItemCaseSensitive(policy, "bindings")) {
 		if (cJSON_GetObjectItemCaseSensitive(b, "condition"))
 			return true;
 	}
@@ -376,8 +370,7 @@ static void rb_export_members(struct ccai_kexport *x, const cJSON *b,
 	bool ours = role_of_ours(role);
 	const cJSON *m;
 
-	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(b, "members"))
-	{
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(b, "members")) {
 		const char *sa;
 
 		if (!cJSON_IsString(m))
@@ -455,8 +448,7 @@ static int rb_export(struct ccai_kexport *x, struct ccai_error *err)
 	cJSON_ArrayForEach(
 		b, cJSON_GetObjectItemCaseSensitive(
 			   cJSON_GetArrayItem(ccai_kexport_items(coll), 0),
-			   "bindings"))
-	{
+			   "bindings")) {
 		if (ccai_json_str(b, "role"))
 			rb_export_one(x, b);
 	}

@@ -255,8 +255,7 @@ static int sa_export(struct ccai_kexport *x, struct ccai_error *err)
 	if (ccai_kexport_api_off(coll))
 		x->note(x, ccai_xstrdup("iam.googleapis.com is not enabled: no "
 					"service accounts exported"));
-	cJSON_ArrayForEach(it, ccai_kexport_items(coll))
-	{
+	cJSON_ArrayForEach(it, ccai_kexport_items(coll)) {
 		const char *email = ccai_json_str(it, "email");
 		char *acct, *sn;
 		cJSON *spec;

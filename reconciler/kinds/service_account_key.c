@@ -182,8 +182,8 @@ static int key_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,
 	 * manifest's keyId (an existing key adopted, e.g. by export) */
 	if (!r->server_name && !ccai_json_str(r->spec, "keyId"))
 		return 0;
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(coll, "items"))
-	{
+	cJSON_ArrayForEach(it,
+			   cJSON_GetObjectItemCaseSensitive(coll, "items")) {
 		const char *n = ccai_json_str(it, "name");
 		const char *v = ccai_json_str(it, "validAfterTime");
 		const char *alg = ccai_json_str(it, "keyAlgorithm");
@@ -214,8 +214,7 @@ static int key_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,
 		cJSON *orphans = cJSON_CreateArray();
 
 		cJSON_ArrayForEach(
-			it, cJSON_GetObjectItemCaseSensitive(coll, "items"))
-		{
+			it, cJSON_GetObjectItemCaseSensitive(coll, "items")) {
 			if (is_orphan(r, it))
 				cJSON_AddItemToArray(
 					orphans,
@@ -423,9 +422,9 @@ static bool in_list(const cJSON *list, const char *s)
 {
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it,
-			   list) if (cJSON_IsString(it) &&
-				     !strcmp(it->valuestring, s)) return true;
+	cJSON_ArrayForEach(it, list)
+		if (cJSON_IsString(it) && !strcmp(it->valuestring, s))
+			return true;
 	return false;
 }
 
@@ -437,8 +436,7 @@ static int delete_orphans(const struct ccai_kres *r, const char *sa,
 	cJSON *items = NULL, *it;
 	int rc = list_keys(r, sa, &items, err);
 
-	cJSON_ArrayForEach(it, items)
-	{
+	cJSON_ArrayForEach(it, items) {
 		const char *n = ccai_json_str(it, "name");
 
 		if (rc < 0 || !n || in_list(known, n) ||
@@ -480,9 +478,11 @@ static cJSON *key_names(const cJSON *items)
 	cJSON *names = cJSON_CreateArray();
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, items) if (ccai_json_str(it, "name"))
-		cJSON_AddItemToArray(
-			names, cJSON_CreateString(ccai_json_str(it, "name")));
+	cJSON_ArrayForEach(it, items)
+		if (ccai_json_str(it, "name"))
+			cJSON_AddItemToArray(
+				names,
+				cJSON_CreateString(ccai_json_str(it, "name")));
 	return names;
 }
 
@@ -634,8 +634,7 @@ static int key_update(struct ccai_kres *r, struct ccai_error *err)
 	int rc = 0;
 
 	cJSON_ArrayForEach(
-		o, cJSON_GetObjectItemCaseSensitive(r->live, "orphanKeys"))
-	{
+		o, cJSON_GetObjectItemCaseSensitive(r->live, "orphanKeys")) {
 		if (rc == 0 && cJSON_IsString(o))
 			rc = delete_key(r, o->valuestring, err);
 	}
@@ -732,8 +731,7 @@ static int key_export(struct ccai_kexport *x, struct ccai_error *err)
 		cJSON_AddStringToObject(desired, "serviceAccount", sa_sn);
 		rc = ccai_kexport_read(x, desired, &coll, err);
 		cJSON_Delete(desired);
-		cJSON_ArrayForEach(it, ccai_kexport_items(coll))
-		{
+		cJSON_ArrayForEach(it, ccai_kexport_items(coll)) {
 			const char *type = ccai_json_str(it, "keyType");
 
 			if (ccai_json_str(it, "name") &&

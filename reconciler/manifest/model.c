@@ -404,8 +404,7 @@ static void precheck_annotations(struct mctx *c, const cJSON *annotations)
 {
 	const cJSON *a;
 
-	cJSON_ArrayForEach(a, annotations)
-	{
+	cJSON_ArrayForEach(a, annotations) {
 		const char *s;
 		char path[300];
 
@@ -436,8 +435,7 @@ static void check_annotations(struct ccai_manifest *m)
 {
 	const cJSON *a;
 
-	cJSON_ArrayForEach(a, m->annotations)
-	{
+	cJSON_ArrayForEach(a, m->annotations) {
 		const char *s;
 
 		if (!a->string || !known_annotation(a->string))
@@ -758,8 +756,7 @@ static void resolve_refs(struct mctx *c, struct ccai_manifest *m)
 			const cJSON *item;
 			int i = 0;
 
-			cJSON_ArrayForEach(item, node)
-			{
+			cJSON_ArrayForEach(item, node) {
 				snprintf(path, sizeof(path), "spec.%s[%d]",
 					 def->field, i++);
 				resolve_one(c, m, def, item, path);

@@ -181,8 +181,7 @@ static void add_implicit_edges(struct mctx *c, const struct implicit *im,
 		free(key);
 	}
 	if (m->kind == &ccai_kind_role_binding) {
-		cJSON_ArrayForEach(mem, ccai_json_path(m->spec, "members"))
-		{
+		cJSON_ArrayForEach(mem, ccai_json_path(m->spec, "members")) {
 			if (!cJSON_IsString(mem) ||
 			    !(l = ccai_map_get(&im->accounts,
 					       mem->valuestring)))

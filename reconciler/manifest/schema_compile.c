@@ -295,8 +295,7 @@ static int sub_array(struct cctx *cc, struct snode *n, const char *kw,
 	kwloc = loc_join(n->loc, kw);
 	*count = (size_t)cJSON_GetArraySize(j);
 	*out = ccai_xcalloc(*count ? *count : 1, sizeof(**out));
-	cJSON_ArrayForEach(e, j)
-	{
+	cJSON_ArrayForEach(e, j) {
 		r = compile_node(cc, e, ccai_xasprintf("%s/%zu", kwloc, i),
 				 n->base, depth + 1, &(*out)[i]);
 		if (r < 0)
@@ -430,8 +429,7 @@ static int compile_properties(struct cctx *cc, struct snode *n, const cJSON *j,
 	n->props = ccai_xcalloc(n->n_props + 1, sizeof(*n->props));
 	n->prop_names = ccai_xcalloc(n->n_props + 1, sizeof(*n->prop_names));
 	kwloc = loc_join(n->loc, "properties");
-	cJSON_ArrayForEach(e, j)
-	{
+	cJSON_ArrayForEach(e, j) {
 		n->props[i].name = e->string;
 		n->prop_names[i] = e->string;
 		r = compile_node(cc, e, loc_join(kwloc, e->string), n->base,
@@ -460,8 +458,7 @@ static int compile_pattern_properties(struct cctx *cc, struct snode *n,
 	n->n_pprops = (size_t)cJSON_GetArraySize(j);
 	n->pprops = ccai_xcalloc(n->n_pprops + 1, sizeof(*n->pprops));
 	kwloc = loc_join(n->loc, "patternProperties");
-	cJSON_ArrayForEach(e, j)
-	{
+	cJSON_ArrayForEach(e, j) {
 		char *ploc = loc_join(kwloc, e->string);
 
 		r = compile_regex(cc, ploc, e->string, &n->pprops[i].re);
@@ -494,12 +491,10 @@ static int compile_dependencies(struct cctx *cc, struct snode *n,
 	n->n_deps = (size_t)cJSON_GetArraySize(j);
 	n->deps = ccai_xcalloc(n->n_deps + 1, sizeof(*n->deps));
 	kwloc = loc_join(n->loc, "dependencies");
-	cJSON_ArrayForEach(e, j)
-	{
+	cJSON_ArrayForEach(e, j) {
 		n->deps[i].name = e->string;
 		if (cJSON_IsArray(e)) {
-			cJSON_ArrayForEach(f, e)
-			{
+			cJSON_ArrayForEach(f, e) {
 				if (!cJSON_IsString(f)) {
 					r = bad(cc, kwloc,
 						"'%s' must be an array of "
@@ -531,8 +526,7 @@ static int compile_object_kw(struct cctx *cc, struct snode *n, int depth)
 		if (!cJSON_IsArray(j))
 			return bad(cc, n->loc,
 				   "'required' must be an array of strings");
-		cJSON_ArrayForEach(e, j)
-		{
+		cJSON_ArrayForEach(e, j) {
 			if (!cJSON_IsString(e))
 				return bad(cc, n->loc,
 					   "'required' must be an array of "
@@ -722,8 +716,7 @@ static int compile_node(struct cctx *cc, const cJSON *j, char *loc,
 			return bad(cc, loc, "'definitions' must be an object");
 		kwloc = loc_join(loc, "definitions");
 		r = 0;
-		cJSON_ArrayForEach(e, id)
-		{
+		cJSON_ArrayForEach(e, id) {
 			r = compile_node(cc, e, loc_join(kwloc, e->string),
 					 n->base, depth + 1, &unused);
 			if (r < 0)

@@ -157,8 +157,7 @@ static bool json_eq(const cJSON *a, const cJSON *b, int depth)
 	case cJSON_Object:
 		if (cJSON_GetArraySize(a) != cJSON_GetArraySize(b))
 			return false;
-		cJSON_ArrayForEach(x, a)
-		{
+		cJSON_ArrayForEach(x, a) {
 			y = cJSON_GetObjectItemCaseSensitive(b, x->string);
 			if (!y || !json_eq(x, y, depth + 1))
 				return false;
@@ -506,8 +505,7 @@ static bool check_enum(struct vctx *v, const struct snode *n, const cJSON *inst,
 	const cJSON *e;
 	size_t i = 0, count = (size_t)cJSON_GetArraySize(n->enum_vals), nn = 0;
 
-	cJSON_ArrayForEach(e, n->enum_vals)
-	{
+	cJSON_ArrayForEach(e, n->enum_vals) {
 		if (json_eq(e, inst, 0))
 			return true;
 	}
@@ -516,8 +514,7 @@ static bool check_enum(struct vctx *v, const struct snode *n, const cJSON *inst,
 	names = ccai_xcalloc(count + 1, sizeof(*names));
 	put_value(&b, inst, true);
 	ccai_buf_puts(&b, count ? " is not one of " : " is not allowed");
-	cJSON_ArrayForEach(e, n->enum_vals)
-	{
+	cJSON_ArrayForEach(e, n->enum_vals) {
 		if (cJSON_IsString(e))
 			names[nn++] = e->valuestring;
 		if (i == ENUM_LIST_MAX) {
@@ -637,8 +634,7 @@ static bool eval_array(struct vctx *v, const struct snode *n, const cJSON *inst,
 	}
 	if (!ok && !out)
 		return false;
-	cJSON_ArrayForEach(item, inst)
-	{
+	cJSON_ArrayForEach(item, inst) {
 		const struct snode *is = NULL;
 
 		if (n->items_is_arr) {
@@ -672,8 +668,7 @@ static bool eval_array(struct vctx *v, const struct snode *n, const cJSON *inst,
 		bool found = false;
 
 		i = 0;
-		cJSON_ArrayForEach(item, inst)
-		{
+		cJSON_ArrayForEach(item, inst) {
 			if (eval_child(v, n->contains, item, NULL, i++, NULL)) {
 				found = true;
 				break;
@@ -690,8 +685,7 @@ static bool eval_array(struct vctx *v, const struct snode *n, const cJSON *inst,
 	}
 	if (n->unique_items) {
 		i = 0;
-		cJSON_ArrayForEach(item, inst)
-		{
+		cJSON_ArrayForEach(item, inst) {
 			j = 0;
 			for (prev = inst->child; prev != item;
 			     prev = prev->next, j++) {
@@ -733,8 +727,7 @@ static bool eval_object_fields(struct vctx *v, const struct snode *n,
 	const cJSON *e;
 	bool ok = true;
 
-	cJSON_ArrayForEach(e, n->required)
-	{
+	cJSON_ArrayForEach(e, n->required) {
 		if (!cJSON_GetObjectItemCaseSensitive(inst, e->valuestring)) {
 			add_issue(v, out, inst, e->valuestring, 0,
 				  "missing required field '%s'",
@@ -823,8 +816,7 @@ static bool eval_object_deps(struct vctx *v, const struct snode *n,
 				FAILED();
 			continue;
 		}
-		cJSON_ArrayForEach(e, d->names)
-		{
+		cJSON_ArrayForEach(e, d->names) {
 			if (cJSON_GetObjectItemCaseSensitive(inst,
 							     e->valuestring))
 				continue;
@@ -845,8 +837,7 @@ static bool eval_property_names(struct vctx *v, const struct snode *n,
 	const cJSON *m;
 	bool ok = true;
 
-	cJSON_ArrayForEach(m, inst)
-	{
+	cJSON_ArrayForEach(m, inst) {
 		const char *key = m->string ? m->string : "";
 		cJSON *name = cJSON_CreateStringReference(key);
 		struct ilist sub = { NULL, 0, 0 };
@@ -874,8 +865,7 @@ static bool eval_object(struct vctx *v, const struct snode *n,
 
 	if (!eval_object_fields(v, n, inst, out))
 		FAILED();
-	cJSON_ArrayForEach(m, inst)
-	{
+	cJSON_ArrayForEach(m, inst) {
 		if (!eval_object_member(v, n, inst, m, out))
 			FAILED();
 	}

@@ -165,8 +165,7 @@ int ccai_vars_load_file(struct ccai_vars *vars, const char *path,
 					     "mapping of names to values");
 			continue;
 		}
-		cJSON_ArrayForEach(item, src.docs[i].root)
-		{
+		cJSON_ArrayForEach(item, src.docs[i].root) {
 			memset(&pos, 0, sizeof(pos));
 			ccai_source_pos(&src, item, &pos);
 			line = pos.key_line ? pos.key_line : pos.line;

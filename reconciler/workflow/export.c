@@ -111,8 +111,7 @@ static bool is_required(const cJSON *node, const char *key)
 	const cJSON *r;
 
 	cJSON_ArrayForEach(r,
-			   cJSON_GetObjectItemCaseSensitive(node, "required"))
-	{
+			   cJSON_GetObjectItemCaseSensitive(node, "required")) {
 		if (cJSON_IsString(r) && !strcmp(r->valuestring, key))
 			return true;
 	}
@@ -196,16 +195,16 @@ void ccai_export_strip(cJSON *obj, const cJSON *root, const cJSON *node)
 						    prop, "items"));
 			cJSON *it;
 
-			cJSON_ArrayForEach(it, c) if (cJSON_IsObject(it))
-				ccai_export_strip(it, root, items);
+			cJSON_ArrayForEach(it, c)
+				if (cJSON_IsObject(it))
+					ccai_export_strip(it, root, items);
 		}
 		if (!is_required(node, c->string) && is_default(c, prop))
 			cJSON_DeleteItemFromObjectCaseSensitive(obj, c->string);
 	}
 	/* the schema's order */
 	ordered = cJSON_CreateObject();
-	cJSON_ArrayForEach(p, props)
-	{
+	cJSON_ArrayForEach(p, props) {
 		c = cJSON_DetachItemFromObjectCaseSensitive(obj, p->string);
 		if (c)
 			cJSON_AddItemToObject(ordered, p->string, c);
@@ -644,7 +643,8 @@ static void unref_all(struct ccai_export *ex, const struct ccai_export_doc *d)
 				unref(node, d);
 				continue;
 			}
-			cJSON_ArrayForEach(it, node) unref(it, d);
+			cJSON_ArrayForEach(it, node)
+				unref(it, d);
 		}
 	}
 }

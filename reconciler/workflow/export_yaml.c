@@ -78,8 +78,7 @@ static int value(yaml_emitter_t *e, const cJSON *v)
 				     : YAML_FLOW_MAPPING_STYLE) ||
 		    emit(e, &ev) < 0)
 			return -1;
-		cJSON_ArrayForEach(c, v)
-		{
+		cJSON_ArrayForEach(c, v) {
 			if (string_scalar(e, c->string) < 0 || value(e, c) < 0)
 				return -1;
 		}
@@ -94,8 +93,7 @@ static int value(yaml_emitter_t *e, const cJSON *v)
 				     : YAML_FLOW_SEQUENCE_STYLE) ||
 		    emit(e, &ev) < 0)
 			return -1;
-		cJSON_ArrayForEach(c, v)
-		{
+		cJSON_ArrayForEach(c, v) {
 			if (value(e, c) < 0)
 				return -1;
 		}

@@ -372,8 +372,7 @@ static int check_apis(struct vctx *v)
 		bool on = false;
 
 		cJSON_ArrayForEach(
-			s, cJSON_GetObjectItemCaseSensitive(out, "services"))
-		{
+			s, cJSON_GetObjectItemCaseSensitive(out, "services")) {
 			const char *n = ccai_json_str(s, "name");
 			const char *st = ccai_json_str(s, "state");
 

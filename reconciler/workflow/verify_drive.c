@@ -93,8 +93,7 @@ static int analyze(struct vctx *v, const char *participant, const char *role,
 	reply = ccai_json_str(out, "replyText");
 	/* what Agent Assist suggested to the human agent, if anything */
 	cJSON_ArrayForEach(res,
-			   ccai_json_path(out, "humanAgentSuggestionResults"))
-	{
+			   ccai_json_path(out, "humanAgentSuggestionResults")) {
 		const cJSON *a = cJSON_GetArrayItem(
 			ccai_json_path(res, "suggestSmartRepliesResponse."
 					    "smartReplyAnswers"),
@@ -447,8 +446,7 @@ static int find_by_link(struct vctx *v, const char *loc, const char *source,
 	req.path = path;
 	req.query = query;
 	rc = ccai_google_list(v->g, &req, "conversations", &items, e);
-	cJSON_ArrayForEach(it, items)
-	{
+	cJSON_ArrayForEach(it, items) {
 		if (ccai_verify_is_match(it, source)) {
 			*found = cJSON_Duplicate(it, 1);
 			break;

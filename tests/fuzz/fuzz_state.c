@@ -31,8 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)ccai_state_serial(s);
 	(void)ccai_state_lineage(s);
 	entries = ccai_state_entries(s);
-	cJSON_ArrayForEach(e, entries)
-	{
+	cJSON_ArrayForEach(e, entries) {
 		const char *a = ccai_json_str(e, "address");
 
 		fuzz_check(a != NULL, "an entry without a string address");

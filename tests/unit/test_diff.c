@@ -25,8 +25,7 @@ static char *flat(const cJSON *changes)
 	struct ccai_buf b = CCAI_BUF_INIT;
 	const cJSON *c;
 
-	cJSON_ArrayForEach(c, changes)
-	{
+	cJSON_ArrayForEach(c, changes) {
 		const cJSON *be = cJSON_GetObjectItemCaseSensitive(c, "before");
 		const cJSON *af = cJSON_GetObjectItemCaseSensitive(c, "after");
 		char *bs = be ? ccai_json_print(be) : ccai_xstrdup("-");

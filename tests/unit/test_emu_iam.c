@@ -252,8 +252,7 @@ static void test_emu_iam__keys_sign_in_and_die(void **state)
 	assert_non_null(tok);
 	/* list: the user key and the system-managed one */
 	assert_int_equal(emu_call(fx, "GET", kpath, NULL, &out), 200);
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(out, "keys"))
-	{
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(out, "keys")) {
 		assert_null(
 			cJSON_GetObjectItemCaseSensitive(it, "privateKeyData"));
 		if (!strcmp(ccai_json_str(it, "keyType"), "USER_MANAGED"))

@@ -188,8 +188,7 @@ static void test_emu_su__list_pages(void **state)
 		assert_int_equal(emu_call(fx, "GET", path, NULL, &out), 200);
 		pages++;
 		cJSON_ArrayForEach(
-			it, cJSON_GetObjectItemCaseSensitive(out, "services"))
-		{
+			it, cJSON_GetObjectItemCaseSensitive(out, "services")) {
 			assert_false(ccai_strlist_has(
 				&seen, ccai_json_str(it, "name")));
 			ccai_strlist_add(&seen, ccai_json_str(it, "name"));

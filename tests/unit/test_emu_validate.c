@@ -112,12 +112,10 @@ static void test_emu_validate__every_served_method_has_a_route(void **state)
 		assert_int_equal(ccai_json_parse(&root, e->data, e->len, NULL),
 				 0);
 		cJSON_ArrayForEach(
-			it,
-			cJSON_GetObjectItemCaseSensitive(
-				root,
-				"methods")) if (!ccai_strlist_has(&ids,
-								  it->string))
-			fail_msg("%s: %s has no route", docs[i], it->string);
+			it, cJSON_GetObjectItemCaseSensitive(root, "methods"))
+			if (!ccai_strlist_has(&ids, it->string))
+				fail_msg("%s: %s has no route", docs[i],
+					 it->string);
 		cJSON_Delete(root);
 		free(name);
 		ccai_strlist_release(&ids);

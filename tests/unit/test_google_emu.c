@@ -389,8 +389,7 @@ static void test_google_emu__pagination(void **state)
 	snprintf(path, sizeof(path), "v1/projects/%s/services", PROJECT);
 	assert_int_equal(ccai_google_list(g, &req, "services", &items, &err),
 			 0);
-	cJSON_ArrayForEach(it, items)
-	{
+	cJSON_ArrayForEach(it, items) {
 		for (i = 0; i < CCAI_ARRAY_SIZE(svcs); i++)
 			if (ccai_str_ends_with(ccai_json_str(it, "name"),
 					       svcs[i]))

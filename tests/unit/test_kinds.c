@@ -141,8 +141,7 @@ static void same_list(const cJSON *doc, const struct ccai_kind *k,
 	if (!cJSON_IsArray(arr))
 		fail_msg("%s: x-ccaictl.%s is not a list", k->name, key);
 	assert_non_null(c);
-	cJSON_ArrayForEach(it, arr)
-	{
+	cJSON_ArrayForEach(it, arr) {
 		if (!cJSON_IsString(it) || !c[n] ||
 		    strcmp(it->valuestring, c[n]))
 			fail_msg("%s: x-ccaictl.%s[%zu] is not '%s' in C",

@@ -103,8 +103,8 @@ static const cJSON *action_of(const cJSON *plan, const char *address)
 {
 	const cJSON *a;
 
-	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(plan, "actions"))
-	{
+	cJSON_ArrayForEach(a,
+			   cJSON_GetObjectItemCaseSensitive(plan, "actions")) {
 		if (!strcmp(ccai_json_str(a, "address"), address))
 			return a;
 	}

@@ -124,8 +124,7 @@ static void run_group(struct run *run, const char *file, const cJSON *group)
 	struct ccai_error err;
 	bool compiled = false, any_ran = false;
 
-	cJSON_ArrayForEach(t, tests)
-	{
+	cJSON_ArrayForEach(t, tests) {
 		const char *tdesc = ccai_json_str(t, "description");
 		const cJSON *data = cJSON_GetObjectItemCaseSensitive(t, "data");
 		bool valid = ccai_json_bool(t, "valid", false);
@@ -189,8 +188,7 @@ static void run_file(struct run *run, const char *dir, const char *rel)
 				err.message);
 		goto out;
 	}
-	cJSON_ArrayForEach(group, doc)
-	{
+	cJSON_ArrayForEach(group, doc) {
 		run_group(run, rel, group);
 	}
 out:

@@ -303,8 +303,7 @@ static void test_source__many_positions_survive_growth_and_deletes(void **state)
 	assert_int_equal(load(&src, &diag, text.ptr), CCAI_EINVALID);
 	assert_int_equal(src.ndocs, 1);
 	i = 0;
-	cJSON_ArrayForEach(item, src.docs[0].root)
-	{
+	cJSON_ArrayForEach(item, src.docs[0].root) {
 		assert_true(ccai_source_pos(&src, item, &pos));
 		assert_int_equal(pos.line, i + 1);
 		assert_int_equal(pos.key_line, i + 1);

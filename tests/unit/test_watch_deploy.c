@@ -66,8 +66,7 @@ static const char *arg(const cJSON *args, const char *name)
 	const cJSON *a;
 	size_t n = strlen(name);
 
-	cJSON_ArrayForEach(a, args)
-	{
+	cJSON_ArrayForEach(a, args) {
 		if (cJSON_IsString(a) && !strncmp(a->valuestring, name, n) &&
 		    a->valuestring[n] == '=')
 			return a->valuestring + n + 1;
@@ -184,8 +183,8 @@ static void test_watch_deploy__kubernetes_files_hang_together(void **state)
 		ccai_json_str(ccai_json_path(vars, "data"), "vars.yaml"));
 	assert_non_null(ccai_json_str(ccai_json_path(signers, "data"),
 				      "allowed_signers"));
-	cJSON_ArrayForEach(v, ccai_json_path(dep, "spec.template.spec.volumes"))
-	{
+	cJSON_ArrayForEach(v,
+			   ccai_json_path(dep, "spec.template.spec.volumes")) {
 		const char *claim = ccai_json_str(
 			ccai_json_path(v, "persistentVolumeClaim"),
 			"claimName");
