@@ -40,7 +40,8 @@ KEYWORDS = set("""$schema $id $ref definitions type enum const pattern
 minLength maxLength minimum maximum exclusiveMinimum exclusiveMaximum
 minItems maxItems uniqueItems items required properties additionalProperties
 propertyNames patternProperties allOf anyOf oneOf not if then else
-dependencies minProperties maxProperties description default""".split())
+dependencies minProperties maxProperties description default
+x-ccaictl-pattern""".split())
 SCHEMA_MAPS = ("properties", "patternProperties", "definitions")
 SCHEMA_ONE = ("additionalProperties", "items", "not", "if", "then", "else",
               "propertyNames")
@@ -166,8 +167,10 @@ def check_schema(path):
     for p, r in meta["refs"].items():
         if p not in paths:
             problem("%s: ref %s is not a spec field" % (name, p))
-        if not isinstance(r, dict) or not {"kind", "apiField"} <= set(r):
-            problem("%s: ref %s: {kind, apiField[, list]}" % (name, p))
+        if not isinstance(r, dict) or not {"kind", "apiField"} <= set(r) \
+                or not set(r) <= {"kind", "apiField", "list", "sameLocation"}:
+            problem("%s: ref %s: {kind, apiField[, list, sameLocation]}"
+                    % (name, p))
     for p in meta["files"]:
         if p not in paths:
             problem("%s: file field %s is not a spec field" % (name, p))
@@ -320,6 +323,9 @@ def main():
     args = ap.parse_args()
     schemas = {}
     for p in sorted(glob.glob(os.path.join(args.schemas, "*.schema.json"))):
+        with open(p) as f:
+            if "x-ccaictl" not in json.load(f):
+                continue  # not a kind's schema (plan.schema.json)
         schemas[os.path.basename(p).split(".")[0]] = check_schema(p)
     print("ok: %d schemas checked" % len(schemas))
     variables = {}
