@@ -56,12 +56,12 @@ char *ccai_export_slug(const char *text, const char *fallback)
 	return ccai_buf_detach(&b, NULL);
 }
 
-char *ccai_export_unique_name(struct ccai_strlist *taken, const char *base)
+char *ccai_export_unique_name(struct ccai_map *taken, const char *base)
 {
 	char *name = ccai_xstrdup(base);
 	int i;
 
-	for (i = 2; ccai_strlist_has(taken, name); i++) {
+	for (i = 2; ccai_map_get(taken, name); i++) {
 		char suffix[16];
 		size_t keep;
 
@@ -72,7 +72,7 @@ char *ccai_export_unique_name(struct ccai_strlist *taken, const char *base)
 		free(name);
 		name = ccai_xasprintf("%.*s%s", (int)keep, base, suffix);
 	}
-	ccai_strlist_add(taken, name);
+	ccai_map_put(taken, name, taken);
 	return name;
 }
 
@@ -280,7 +280,7 @@ void ccai_export_refs(cJSON *spec, const struct ccai_kind *kind,
 struct reader {
 	struct ccai_export *ex;
 	const struct ccai_export_opts *o;
-	struct ccai_strlist taken[CCAI_KIND_COUNT]; /* metadata.names used */
+	struct ccai_map taken[CCAI_KIND_COUNT]; /* metadata.names used */
 	/* per kind, the indexes of its documents in ex->docs, in order */
 	struct {
 		size_t *v, n, alloc;
@@ -476,7 +476,7 @@ int ccai_export_read(struct ccai_export *ex, struct ccai_google *g,
 	if (rc == 0 && ccai_stop_requested(o->stop))
 		rc = CCAI_ECANCELLED;
 	for (i = 0; i < CCAI_KIND_COUNT; i++) {
-		ccai_strlist_release(&rd.taken[i]);
+		ccai_map_release(&rd.taken[i]);
 		free(rd.of_kind[i].v);
 	}
 	ccai_map_release(&rd.by_server);

@@ -39,6 +39,7 @@
 #include "util/stop.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/map.h"
 #include "util/str.h"
 #include "kinds/kind.h"
 
@@ -151,8 +152,9 @@ void ccai_export_adopt_result_release(struct ccai_export_adopt_result *res);
  */
 char *ccai_export_slug(const char *text, const char *fallback);
 
-/* base, or base-2, base-3, ... whichever is not in taken (then added). */
-char *ccai_export_unique_name(struct ccai_strlist *taken, const char *base);
+/* base, or base-2, base-3, ... whichever is not in taken (then added;
+ * values are not used: the map is a set).  O(1) a name on average. */
+char *ccai_export_unique_name(struct ccai_map *taken, const char *base);
 
 /*
  * Keep only what a manifest should say: fields the schema node (a JSON

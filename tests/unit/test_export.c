@@ -67,7 +67,7 @@ static void test_export__slug(void **state)
 
 static void test_export__unique_names(void **state)
 {
-	struct ccai_strlist taken = CCAI_STRLIST_INIT;
+	struct ccai_map taken = CCAI_MAP_INIT;
 	char base[64], *a, *b, *c, *d;
 
 	(void)state;
@@ -88,7 +88,8 @@ static void test_export__unique_names(void **state)
 	free(b);
 	free(c);
 	free(d);
-	ccai_strlist_release(&taken);
+	assert_int_equal(ccai_map_count(&taken), 5);
+	ccai_map_release(&taken);
 }
 
 static const char *schema_text =
