@@ -58,25 +58,12 @@ static int group_teardown(void **state)
 	return 0;
 }
 
-static void emu_post(const char *path, const char *body)
-{
-	struct ccai_test_http res;
-	char *url = ccai_xasprintf("%s%s", emu.base, path);
-
-	assert_int_equal(ccai_test_http_do(&res, body ? "POST" : "DELETE", url,
-					   NULL, body, "text/plain"),
-			 0);
-	assert_int_equal(res.status / 100, 2);
-	ccai_test_http_release(&res);
-	free(url);
-}
-
 /* Faults off and counters at zero before each test. */
 static int setup(void **state)
 {
 	(void)state;
-	emu_post("/__emulator/faults", "");
-	emu_post("/__emulator/stats", NULL);
+	ccai_test_emu_control(emu.base, "/__emulator/faults", "");
+	ccai_test_emu_control(emu.base, "/__emulator/stats", NULL);
 	return 0;
 }
 
@@ -479,9 +466,9 @@ static void bound(const char *project, int parallelism)
 	memset(&s, 0, sizeof(s));
 	fx_plan(&f, project, yaml);
 	/* every request takes 40 ms: steps in flight together overlap */
-	emu_post("/__emulator/faults", "latency=40ms");
+	ccai_test_emu_control(emu.base, "/__emulator/faults", "latency=40ms");
 	assert_int_equal(fx_apply(&f, parallelism, record_span, &s), 0);
-	emu_post("/__emulator/faults", "");
+	ccai_test_emu_control(emu.base, "/__emulator/faults", "");
 	assert_int_equal(s.n, 6);
 	assert_true(most_at_once(&s) <= (size_t)parallelism);
 	fx_release(&f);

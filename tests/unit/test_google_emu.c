@@ -79,26 +79,13 @@ static int group_teardown(void **state)
 	return 0;
 }
 
-static void emu_post(const char *path, const char *body)
-{
-	struct ccai_test_http res;
-	char *url = ccai_xasprintf("%s%s", emu.base, path);
-
-	assert_int_equal(ccai_test_http_do(&res, body ? "POST" : "DELETE", url,
-					   NULL, body, "text/plain"),
-			 0);
-	assert_int_equal(res.status / 100, 2);
-	ccai_test_http_release(&res);
-	free(url);
-}
-
 /* Resets faults and counters before each test. */
 static int setup(void **state)
 {
 	(void)state;
 	fake_google_clean_env(getenv("HOME"));
-	emu_post("/__emulator/faults", "");
-	emu_post("/__emulator/stats", NULL);
+	ccai_test_emu_control(emu.base, "/__emulator/faults", "");
+	ccai_test_emu_control(emu.base, "/__emulator/stats", NULL);
 	return 0;
 }
 
@@ -312,8 +299,8 @@ static void test_google_emu__error_rate_is_retried(void **state)
 	struct ccai_google *g = client_with(creds, 8);
 
 	(void)state;
-	emu_post("/__emulator/faults",
-		 "error-rate=0.3,error-codes=429+500+503,seed=7");
+	ccai_test_emu_control(emu.base, "/__emulator/faults",
+			      "error-rate=0.3,error-codes=429+500+503,seed=7");
 	hammer16(g);
 	/* every call succeeded, and faults made some of them retry */
 	assert_true(stat_count("serviceusage.services.get") > 160);
@@ -327,7 +314,8 @@ static void test_google_emu__operation_polls(void **state)
 	cJSON *op = NULL, *res = NULL;
 
 	(void)state;
-	emu_post("/__emulator/faults", "operation-polls=3");
+	ccai_test_emu_control(emu.base, "/__emulator/faults",
+			      "operation-polls=3");
 	assert_int_equal(
 		enable(g, "contactcenterinsights.googleapis.com", &op, &err),
 		0);
@@ -458,12 +446,13 @@ static void test_google_emu__lost_response_is_not_repeated(void **state)
 	struct ccai_error err;
 
 	(void)state;
-	emu_post("/__emulator/faults", "lost-response-rate=1");
+	ccai_test_emu_control(emu.base, "/__emulator/faults",
+			      "lost-response-rate=1");
 	assert_int_equal(create_account(g, "lost-robot", &err),
 			 CCAI_ETRANSIENT);
 	assert_true(err.flags & CCAI_ERRF_MAYBE_APPLIED);
 	assert_int_equal(stat_count("iam.projects.serviceAccounts.create"), 1);
-	emu_post("/__emulator/faults", "");
+	ccai_test_emu_control(emu.base, "/__emulator/faults", "");
 	/* it was carried out: the caller looks it up instead of repeating */
 	assert_int_equal(get_account(g, "lost-robot", &err), 0);
 	ccai_google_free(g);
@@ -476,7 +465,8 @@ static void test_google_emu__429_on_create_is_retried(void **state)
 	int i;
 
 	(void)state;
-	emu_post("/__emulator/faults", "error-rate=0.5,error-codes=429,seed=3");
+	ccai_test_emu_control(emu.base, "/__emulator/faults",
+			      "error-rate=0.5,error-codes=429,seed=3");
 	for (i = 0; i < 4; i++) {
 		char id[32];
 
@@ -493,7 +483,8 @@ static void test_google_emu__500_on_create_is_maybe_applied(void **state)
 	struct ccai_error err;
 
 	(void)state;
-	emu_post("/__emulator/faults", "error-rate=1,error-codes=500");
+	ccai_test_emu_control(emu.base, "/__emulator/faults",
+			      "error-rate=1,error-codes=500");
 	assert_int_equal(create_account(g, "unlucky-robot", &err),
 			 CCAI_ETRANSIENT);
 	assert_true(err.flags & CCAI_ERRF_MAYBE_APPLIED);
@@ -509,8 +500,9 @@ static void test_google_emu__retry_after_is_honoured(void **state)
 	int i, before, retried = 0;
 
 	(void)state;
-	emu_post("/__emulator/faults",
-		 "error-rate=0.5,error-codes=429,retry-after=1s,seed=11");
+	ccai_test_emu_control(
+		emu.base, "/__emulator/faults",
+		"error-rate=0.5,error-codes=429,retry-after=1s,seed=11");
 	for (i = 0; i < 10 && !retried; i++) {
 		int64_t t0 = ccai_clock_ms(), dt;
 		int n;
@@ -591,7 +583,8 @@ static void test_google_emu__408_is_retried_for_storage(void **state)
 	assert_int_equal(storage_call(g, "POST", "storage/v1/b",
 				      "project=" PROJECT, body, &err),
 			 0);
-	emu_post("/__emulator/faults", "error-rate=0.5,error-codes=408,seed=5");
+	ccai_test_emu_control(emu.base, "/__emulator/faults",
+			      "error-rate=0.5,error-codes=408,seed=5");
 	for (i = 0; i < 10; i++)
 		assert_int_equal(storage_call(g, "GET",
 					      "storage/v1/b/retry-408-bucket",
@@ -599,7 +592,8 @@ static void test_google_emu__408_is_retried_for_storage(void **state)
 				 0);
 	assert_true(stat_count("storage.buckets.get") > 10);
 	/* Service Usage's 408 is not retried */
-	emu_post("/__emulator/faults", "error-rate=1,error-codes=408");
+	ccai_test_emu_control(emu.base, "/__emulator/faults",
+			      "error-rate=1,error-codes=408");
 	assert_true(services_get(g, "dialogflow.googleapis.com", &err) < 0);
 	assert_int_equal(err.http_status, 408);
 	assert_int_equal(stat_count("serviceusage.services.get"), 1);
@@ -615,8 +609,8 @@ static void test_google_emu__serviceusage_refusals_are_retried(void **state)
 	cJSON *op = NULL;
 
 	(void)state;
-	emu_post("/__emulator/faults",
-		 "service-in-progress=1,service-precondition=2");
+	ccai_test_emu_control(emu.base, "/__emulator/faults",
+			      "service-in-progress=1,service-precondition=2");
 	assert_int_equal(enable(g, "speech.googleapis.com", &op, &err), 0);
 	cJSON_Delete(op);
 	assert_int_equal(stat_count("serviceusage.services.enable"), 4);
@@ -860,7 +854,7 @@ static void test_google_emu__consumer_number_without_crm(void **state)
 		"[\"serviceAccount:narrow-robot@" PROJECT
 		".iam.gserviceaccount.com\"]}]}}");
 	cJSON_Delete(pol);
-	emu_post("/__emulator/stats", NULL);
+	ccai_test_emu_control(emu.base, "/__emulator/stats", NULL);
 	g = client_with(path, 0);
 	/* Dialogflow is off in narrow-proj-1: the consumer is that project,
 	 * by number */

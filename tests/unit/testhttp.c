@@ -4,6 +4,8 @@
  */
 #include "util/common.h"
 #include "testhttp.h"
+#include "testutil.h"
+#include "util/alloc.h"
 
 #include <curl/curl.h>
 
@@ -69,4 +71,17 @@ int ccai_test_http_do_headers(struct ccai_test_http *res, const char *method,
 void ccai_test_http_release(struct ccai_test_http *res)
 {
 	ccai_buf_release(&res->body);
+}
+
+void ccai_test_emu_control(const char *base, const char *path, const char *body)
+{
+	struct ccai_test_http res;
+	char *url = ccai_xasprintf("%s%s", base, path);
+
+	assert_int_equal(ccai_test_http_do(&res, body ? "POST" : "DELETE", url,
+					   NULL, body, "text/plain"),
+			 0);
+	assert_int_equal(res.status / 100, 2);
+	ccai_test_http_release(&res);
+	free(url);
 }

@@ -28,4 +28,12 @@ int ccai_test_http_do_headers(struct ccai_test_http *res, const char *method,
 			      const char *const *headers);
 void ccai_test_http_release(struct ccai_test_http *res);
 
+/*
+ * One of the emulator's controls at base + path ("/__emulator/faults",
+ * "/__emulator/stats"): POST body as text/plain, or DELETE when body is
+ * NULL.  The test fails unless the answer is 2xx.
+ */
+void ccai_test_emu_control(const char *base, const char *path,
+			   const char *body);
+
 #endif
