@@ -35,6 +35,20 @@ static void print_issue(void *ctx, const struct ccai_schema_issue *is)
 	fprintf(stderr, "schema: %s: %s\n", is->path, is->message);
 }
 
+/* Runs cmd with /bin/sh into *p; its output is shown unless it exits
+ * with want, and the test fails then. */
+static void sh(struct ccai_test_proc *p, const char *cmd, int want)
+{
+	char *const argv[] = { (char *)(uintptr_t) "/bin/sh",
+			       (char *)(uintptr_t) "-c", (char *)(uintptr_t)cmd,
+			       NULL };
+
+	assert_int_equal(ccai_test_run(p, argv, NULL), 0);
+	if (p->status != want)
+		fprintf(stderr, "%s\n%s\n", p->out.ptr, p->err.ptr);
+	assert_int_equal(p->status, want);
+}
+
 static cJSON *run_json(const char *dir, const char *base, const char *creds,
 		       const char *extra, int want)
 {
@@ -43,14 +57,9 @@ static cJSON *run_json(const char *dir, const char *base, const char *creds,
 		"cd '%s' && exec '%s' plan -f m --project demo-proj-1 "
 		"--endpoint '%s' --credentials '%s' -o json %s",
 		dir, ccai_test_ccaictl(), base, creds, extra ? extra : "");
-	char *const argv[] = { (char *)(uintptr_t) "/bin/sh",
-			       (char *)(uintptr_t) "-c", cmd, NULL };
 	cJSON *out = NULL;
 
-	assert_int_equal(ccai_test_run(&p, argv, NULL), 0);
-	if (p.status != want)
-		fprintf(stderr, "%s\n%s\n", p.out.ptr, p.err.ptr);
-	assert_int_equal(p.status, want);
+	sh(&p, cmd, want);
 	assert_int_equal(ccai_json_parse(&out, p.out.ptr, p.out.len, NULL), 0);
 	ccai_test_proc_release(&p);
 	free(cmd);
@@ -65,13 +74,8 @@ static void apply(const char *dir, const char *base, const char *creds,
 		"cd '%s' && exec '%s' apply -f m --project demo-proj-1 "
 		"--endpoint '%s' --credentials '%s' --auto-approve %s",
 		dir, ccai_test_ccaictl(), base, creds, extra ? extra : "");
-	char *const argv[] = { (char *)(uintptr_t) "/bin/sh",
-			       (char *)(uintptr_t) "-c", cmd, NULL };
 
-	assert_int_equal(ccai_test_run(&p, argv, NULL), 0);
-	if (p.status)
-		fprintf(stderr, "%s\n%s\n", p.out.ptr, p.err.ptr);
-	assert_int_equal(p.status, 0);
+	sh(&p, cmd, 0);
 	ccai_test_proc_release(&p);
 	free(cmd);
 }
@@ -88,13 +92,8 @@ static void change_behind_our_back(const char *base, const char *creds)
 		"\"updateMask\":\"displayName\"}' '%s/v1/projects/demo-proj-1/"
 		"serviceAccounts/ccai-one@demo-proj-1.iam.gserviceaccount.com'",
 		ccai_test_ccaictl(), base, creds, base);
-	char *const argv[] = { (char *)(uintptr_t) "/bin/sh",
-			       (char *)(uintptr_t) "-c", cmd, NULL };
 
-	assert_int_equal(ccai_test_run(&p, argv, NULL), 0);
-	if (p.status)
-		fprintf(stderr, "%s\n%s\n", p.out.ptr, p.err.ptr);
-	assert_int_equal(p.status, 0);
+	sh(&p, cmd, 0);
 	ccai_test_proc_release(&p);
 	free(cmd);
 }
