@@ -252,8 +252,8 @@ static void reason(struct ccai_resource *r, const char *fmt, ...)
 	va_end(ap);
 }
 
-void ccai_planner_problem(struct planner *pl, const struct ccai_resource *r,
-			  const struct ccai_error *e)
+static void problem(struct planner *pl, const struct ccai_resource *r,
+		    const struct ccai_error *e)
 {
 	struct ccai_error x = *e;
 
@@ -293,7 +293,7 @@ static bool owned_elsewhere(struct planner *pl, struct ccai_resource *r)
 			       "renamed, run 'ccaictl state rm %s' first)",
 			       r->qaddress, r->server_name, other, other,
 			       other);
-	ccai_planner_problem(pl, r, &e);
+	problem(pl, r, &e);
 	free(other);
 	r->action = CCAI_ACT_NOOP;
 	return true;
@@ -310,7 +310,7 @@ static void preflight(struct planner *pl, size_t i)
 	     r->action != CCAI_ACT_REPLACE))
 		return;
 	if (r->kind->ops->preflight(ccai_planner_kres(pl, i), &e) < 0)
-		ccai_planner_problem(pl, r, &e);
+		problem(pl, r, &e);
 }
 
 /* A dependency of r that this plan replaces, or NULL (decided already:
@@ -438,7 +438,7 @@ static bool find_live(struct planner *pl, size_t i)
 		 * reads that fail the same way (an endpoint that does not
 		 * answer) are one problem too */
 		if (rd->first == i && !ccai_planner_same_failure(pl, rd))
-			ccai_planner_problem(pl, r, rd->err);
+			problem(pl, r, rd->err);
 		r->action = CCAI_ACT_NOOP;
 		return false;
 	}
@@ -448,7 +448,7 @@ static bool find_live(struct planner *pl, size_t i)
 	/* a collection of many resources: the kind indexes it once */
 	k->memo = rd->uses > 1 ? &rd->memo : NULL;
 	if (r->kind->ops->match(k, coll, &live, &name, &err) < 0) {
-		ccai_planner_problem(pl, r, &err);
+		problem(pl, r, &err);
 		r->action = CCAI_ACT_NOOP;
 		return false;
 	}
@@ -465,7 +465,7 @@ static bool find_live(struct planner *pl, size_t i)
 		r->vanished = true;
 	if (r->vanished && r->kind->ops->get &&
 	    confirm_vanished(pl, i, &err) < 0) {
-		ccai_planner_problem(pl, r, &err);
+		problem(pl, r, &err);
 		r->action = CCAI_ACT_NOOP;
 		return false;
 	}
@@ -500,7 +500,7 @@ static void decide_delete(struct planner *pl, struct ccai_resource *r)
 			       "remove the annotation (and apply) before "
 			       "deleting it",
 			       r->address);
-		ccai_planner_problem(pl, r, &e);
+		problem(pl, r, &e);
 		r->action = CCAI_ACT_NOOP;
 		return;
 	}
@@ -804,7 +804,7 @@ static void check_replaced_dependents(struct planner *pl)
 				       "target it too (--target %s), or it "
 				       "would point at the deleted one",
 				       r->address, d->address, d->address);
-			ccai_planner_problem(pl, r, &e);
+			problem(pl, r, &e);
 		}
 	}
 }

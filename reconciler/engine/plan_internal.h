@@ -77,9 +77,6 @@ struct planner {
 
 /* pl->k filled for resource i (this thread's). */
 struct ccai_kres *ccai_planner_kres(struct planner *pl, size_t i);
-/* A problem of the plan, about r. */
-void ccai_planner_problem(struct planner *pl, const struct ccai_resource *r,
-			  const struct ccai_error *e);
 
 /* ---- plan_read.c */
 

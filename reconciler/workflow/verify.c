@@ -166,10 +166,12 @@ void ccai_vx_begin(struct vctx *v)
 	v->t0 = ccai_clock_ms();
 }
 
-struct ccai_verify_step *ccai_vx_add_step(struct vctx *v, unsigned flags,
-					  const char *id,
-					  enum ccai_verify_status st,
-					  const char *title, const char *detail)
+/* Appends a step; the first failed one that is not a clean-up is the
+ * result's failed_step. */
+static struct ccai_verify_step *add_step(struct vctx *v, unsigned flags,
+					 const char *id,
+					 enum ccai_verify_status st,
+					 const char *title, const char *detail)
 {
 	struct ccai_verify_result *r = v->res;
 	struct ccai_verify_step *s;
@@ -194,7 +196,7 @@ struct ccai_verify_step *ccai_vx_add_step(struct vctx *v, unsigned flags,
 void ccai_vx_ok(struct vctx *v, unsigned flags, const char *id,
 		const char *title, const char *detail)
 {
-	ccai_vx_add_step(v, flags, id, CCAI_VSTEP_OK, title, detail);
+	add_step(v, flags, id, CCAI_VSTEP_OK, title, detail);
 }
 
 /* A failed step; err gets the step's detail as its message. */
@@ -207,7 +209,7 @@ int ccai_vx_fail(struct vctx *v, unsigned flags, const char *id,
 	va_start(ap, fmt);
 	detail = ccai_xvasprintf(fmt, ap);
 	va_end(ap);
-	ccai_vx_add_step(v, flags, id, CCAI_VSTEP_FAILED, title, detail);
+	add_step(v, flags, id, CCAI_VSTEP_FAILED, title, detail);
 	ccai_error_set(v->err, code, "%s", detail);
 	free(detail);
 	return code;
@@ -219,7 +221,7 @@ int ccai_vx_fail_call(struct vctx *v, unsigned flags, const char *id,
 {
 	struct ccai_error keep = *e;
 
-	ccai_vx_add_step(v, flags, id, CCAI_VSTEP_FAILED, title, e->message);
+	add_step(v, flags, id, CCAI_VSTEP_FAILED, title, e->message);
 	if (v->err)
 		*v->err = keep;
 	return keep.code ? keep.code : CCAI_ERROR;
@@ -544,10 +546,10 @@ static int check_profile_agent(struct vctx *v)
 	ccai_vx_begin(v);
 	if (!aac) {
 		v->res->use_case = 1;
-		ccai_vx_add_step(
-			v, STEP_PRE, "profile-agent", CCAI_VSTEP_SKIPPED, title,
-			"the manifest gives the profile no agent (use case "
-			"1)");
+		add_step(v, STEP_PRE, "profile-agent", CCAI_VSTEP_SKIPPED,
+			 title,
+			 "the manifest gives the profile no agent (use case "
+			 "1)");
 		goto out;
 	}
 	v->res->use_case = 2;
@@ -702,10 +704,9 @@ static void cleanup(struct vctx *v, struct v2conv *c)
 		"delete",
 		&out, &e);
 	if (rc < 0 && rc != CCAI_ENOTFOUND)
-		ccai_vx_add_step(v, STEP_CLEANUP,
-				 "delete-insights-conversation",
-				 CCAI_VSTEP_FAILED,
-				 "delete the Insights conversation", e.message);
+		add_step(v, STEP_CLEANUP, "delete-insights-conversation",
+			 CCAI_VSTEP_FAILED, "delete the Insights conversation",
+			 e.message);
 	else
 		ccai_vx_ok(v, STEP_CLEANUP, "delete-insights-conversation",
 			   "delete the Insights conversation",

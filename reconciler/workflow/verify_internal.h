@@ -59,13 +59,7 @@ struct v2conv {
 
 /* A step begins now (its duration is measured from here). */
 void ccai_vx_begin(struct vctx *v);
-/* Appends a step (flags: STEP_PRE, STEP_CLEANUP); the first failed one
- * that is not a clean-up is the result's failed_step. */
-struct ccai_verify_step *ccai_vx_add_step(struct vctx *v, unsigned flags,
-					  const char *id,
-					  enum ccai_verify_status st,
-					  const char *title,
-					  const char *detail);
+/* Appends an OK step (flags: STEP_PRE, STEP_CLEANUP). */
 void ccai_vx_ok(struct vctx *v, unsigned flags, const char *id,
 		const char *title, const char *detail);
 /* A failed step; v->err gets the step's detail as its message. */
