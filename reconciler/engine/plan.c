@@ -11,7 +11,6 @@
 #include "engine/plan.h"
 #include "engine/plan_internal.h"
 #include "engine/diff.h"
-#include "engine/pool.h"
 #include "engine/resolve.h"
 #include "engine/state.h"
 #include "util/alloc.h"
@@ -22,7 +21,6 @@
 #include "util/log.h"
 
 #include <openssl/evp.h>
-#include <pthread.h>
 
 const char *ccai_action_name(enum ccai_action a)
 {

@@ -13,7 +13,6 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/json.h"
-#include "util/log.h"
 
 static const struct ccai_stop *stop_of(const struct planner *pl)
 {

@@ -7,10 +7,8 @@
  */
 #include "util/common.h"
 #include "engine/state_internal.h"
-#include "util/alloc.h"
 #include "util/fs.h"
 #include "util/json.h"
-#include "util/log.h"
 #include "util/str.h"
 
 #include <limits.h>

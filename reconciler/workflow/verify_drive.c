@@ -8,7 +8,6 @@
  */
 #include "util/common.h"
 #include "workflow/verify_internal.h"
-#include "engine/state.h"
 #include "google/client.h"
 #include "util/alloc.h"
 #include "util/buf.h"
