@@ -71,9 +71,9 @@ int ccai_b64url_decode(struct ccai_buf *out, const char *s, size_t len)
 {
 	struct ccai_buf tmp = CCAI_BUF_INIT;
 	size_t i;
-	int r;
+	int r = ccai_buf_reserve(&tmp, len + 3);
 
-	for (i = 0; i < len; i++) {
+	for (i = 0; i < len && r == 0; i++) {
 		char c = s[i];
 
 		if (c == '-')
@@ -82,11 +82,12 @@ int ccai_b64url_decode(struct ccai_buf *out, const char *s, size_t len)
 			c = '/';
 		else if (c == '+' || c == '/')
 			c = '!'; /* not base64url: make the decoder refuse */
-		ccai_buf_putc(&tmp, c);
+		r = ccai_buf_putc(&tmp, c);
 	}
-	while (tmp.len % 4)
-		ccai_buf_putc(&tmp, '=');
-	r = ccai_b64_decode(out, tmp.ptr, tmp.len);
+	while (r == 0 && tmp.len % 4)
+		r = ccai_buf_putc(&tmp, '=');
+	if (r == 0)
+		r = ccai_b64_decode(out, tmp.ptr, tmp.len);
 	ccai_buf_release(&tmp);
 	return r;
 }

@@ -20,6 +20,7 @@ void ccai_buf_init(struct ccai_buf *buf, size_t cap)
 	buf->alloc = 0;
 	buf->cap = cap;
 	buf->wipe = false;
+	buf->err = 0;
 }
 
 void ccai_buf_init_secret(struct ccai_buf *buf, size_t cap)
@@ -34,6 +35,7 @@ static void reset(struct ccai_buf *buf)
 	buf->ptr = ccai_buf_empty;
 	buf->len = 0;
 	buf->alloc = 0;
+	buf->err = 0;
 }
 
 void ccai_buf_release(struct ccai_buf *buf)
@@ -59,6 +61,20 @@ char *ccai_buf_detach(struct ccai_buf *buf, size_t *len)
 void ccai_buf_clear(struct ccai_buf *buf)
 {
 	ccai_buf_truncate(buf, 0);
+	buf->err = 0;
+}
+
+int ccai_buf_error(const struct ccai_buf *buf)
+{
+	return buf->err;
+}
+
+/* Remember the first failure; return the one remembered. */
+static int fail(struct ccai_buf *buf, int err)
+{
+	if (!buf->err)
+		buf->err = err;
+	return buf->err;
 }
 
 void ccai_buf_truncate(struct ccai_buf *buf, size_t len)
@@ -80,8 +96,10 @@ static int ensure(struct ccai_buf *buf, size_t extra)
 {
 	size_t want;
 
+	if (buf->err)
+		return buf->err;
 	if (extra > cap_of(buf) || buf->len > cap_of(buf) - extra)
-		return CCAI_ETOOBIG;
+		return fail(buf, CCAI_ETOOBIG);
 	want = buf->len + extra + 1;
 	if (!buf->alloc) {
 		size_t n = want < 64 ? 64 : want;
@@ -116,8 +134,10 @@ int ccai_buf_reserve(struct ccai_buf *buf, size_t extra)
 
 int ccai_buf_add(struct ccai_buf *buf, const void *data, size_t len)
 {
-	if (ensure(buf, len) < 0)
-		return CCAI_ETOOBIG;
+	int r = ensure(buf, len);
+
+	if (r < 0)
+		return r;
 	if (len)
 		memcpy(buf->ptr + buf->len, data, len);
 	buf->len += len;
@@ -138,15 +158,18 @@ int ccai_buf_putc(struct ccai_buf *buf, char c)
 int ccai_buf_vprintf(struct ccai_buf *buf, const char *fmt, va_list ap)
 {
 	va_list cp;
-	int n;
+	int n, r;
 
+	if (buf->err)
+		return buf->err;
 	va_copy(cp, ap);
 	n = vsnprintf(NULL, 0, fmt, cp);
 	va_end(cp);
 	if (n < 0)
-		return CCAI_ERROR;
-	if (ensure(buf, (size_t)n) < 0)
-		return CCAI_ETOOBIG;
+		return fail(buf, CCAI_ERROR);
+	r = ensure(buf, (size_t)n);
+	if (r < 0)
+		return r;
 	vsnprintf(buf->ptr + buf->len, (size_t)n + 1, fmt, ap);
 	buf->len += (size_t)n;
 	return 0;

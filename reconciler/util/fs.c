@@ -49,7 +49,11 @@ int ccai_file_read(struct ccai_buf *buf, const char *path, size_t max,
 	}
 	/* the whole file in one block, not doublings of it (a file that
 	 * grows meanwhile still reads, a little dearer) */
-	(void)ccai_buf_reserve(buf, (size_t)st.st_size);
+	if (ccai_buf_reserve(buf, (size_t)st.st_size) < 0) {
+		r = ccai_error_set(err, CCAI_ETOOBIG, "'%s' is too large",
+				   path);
+		goto out;
+	}
 	for (;;) {
 		n = read(fd, chunk, sizeof(chunk));
 		if (n < 0) {

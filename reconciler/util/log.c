@@ -120,6 +120,7 @@ void ccai_log(int l, const char *fmt, ...)
 	struct ccai_buf line = CCAI_BUF_INIT;
 	va_list ap;
 	char *msg;
+	bool cut;
 
 	if (l > level)
 		return;
@@ -128,8 +129,10 @@ void ccai_log(int l, const char *fmt, ...)
 	va_end(ap);
 	pthread_mutex_lock(&lock);
 	scrub_locked(msg);
-	ccai_buf_put_printable(&line, msg);
-	fprintf(stream ? stream : stderr, "%s\n", line.ptr);
+	/* past the buffer's cap the line is cut, and says so */
+	cut = ccai_buf_put_printable(&line, msg) < 0;
+	fprintf(stream ? stream : stderr, "%s%s\n", line.ptr,
+		cut ? " [cut]" : "");
 	pthread_mutex_unlock(&lock);
 	ccai_buf_release(&line);
 	free(msg);

@@ -37,15 +37,38 @@ static void test_util__buf_grows_and_stays_terminated(void **state)
 	assert_int_equal(b.len, 0);
 }
 
+/* Past the cap an append fails and the failure sticks: later appends,
+ * even ones that would fit, return it and add nothing, so the contents
+ * never have a hole; clear and release start afresh, truncate does not. */
 static void test_util__buf_cap_refuses_and_keeps_content(void **state)
 {
 	struct ccai_buf b;
 
 	(void)state;
 	ccai_buf_init(&b, 8);
+	assert_int_equal(ccai_buf_puts(&b, "1234567"), 0);
+	assert_int_equal(ccai_buf_error(&b), 0);
+	assert_int_equal(ccai_buf_puts(&b, "89"), CCAI_ETOOBIG);
+	assert_string_equal(b.ptr, "1234567");
+	assert_int_equal(ccai_buf_error(&b), CCAI_ETOOBIG);
+	assert_int_equal(ccai_buf_putc(&b, '8'), CCAI_ETOOBIG);
+	assert_int_equal(ccai_buf_printf(&b, "%d", 8), CCAI_ETOOBIG);
+	assert_int_equal(ccai_buf_add(&b, "", 0), CCAI_ETOOBIG);
+	assert_int_equal(ccai_buf_json_escape(&b, "8"), CCAI_ETOOBIG);
+	assert_int_equal(ccai_buf_put_printable(&b, "8"), CCAI_ETOOBIG);
+	assert_string_equal(b.ptr, "1234567");
+	ccai_buf_truncate(&b, 2);
+	assert_int_equal(ccai_buf_putc(&b, '3'), CCAI_ETOOBIG);
+	assert_string_equal(b.ptr, "12");
+	ccai_buf_clear(&b);
+	assert_int_equal(ccai_buf_error(&b), 0);
+	assert_int_equal(ccai_buf_puts(&b, "abc"), 0);
+	assert_string_equal(b.ptr, "abc");
+	assert_int_equal(ccai_buf_puts(&b, "defghij"), CCAI_ETOOBIG);
+	ccai_buf_release(&b);
+	assert_int_equal(ccai_buf_error(&b), 0);
+	assert_int_equal(b.cap, 8);
 	assert_int_equal(ccai_buf_puts(&b, "12345678"), 0);
-	assert_int_equal(ccai_buf_puts(&b, "9"), CCAI_ETOOBIG);
-	assert_string_equal(b.ptr, "12345678");
 	ccai_buf_release(&b);
 }
 
@@ -71,6 +94,10 @@ static void test_util__buf_reserve_makes_room_once(void **state)
 	assert_ptr_equal(b.ptr, at);
 	assert_int_equal(b.len, 3002);
 	assert_true(ccai_str_starts_with(b.ptr, "ab0123"));
+	/* a refused reserve is a failure like any other: it sticks */
+	assert_int_equal(ccai_buf_error(&b), CCAI_ETOOBIG);
+	assert_int_equal(ccai_buf_putc(&b, 'x'), CCAI_ETOOBIG);
+	assert_int_equal(b.len, 3002);
 	ccai_buf_release(&b);
 }
 
