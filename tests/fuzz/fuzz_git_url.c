@@ -26,23 +26,50 @@ static const char *part(const uint8_t **p, const uint8_t *end, size_t *n)
 	return (const char *)s;
 }
 
-static void add_authority_part(struct ccai_buf *b, const char *s, size_t n)
+static int add_authority_part(struct ccai_buf *b, const char *s, size_t n)
 {
 	size_t i;
+	int r = 0;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n && r == 0; i++)
 		if (s[i] != '/' && s[i] != '?' && s[i] != '#')
-			ccai_buf_putc(b, s[i]);
+			r = ccai_buf_putc(b, s[i]);
+	return r;
+}
+
+/* scheme NUL user NUL host NUL rest, with the secret as the password */
+static int build_url(struct ccai_buf *url, const uint8_t *p, const uint8_t *end,
+		     const char *secret)
+{
+	const char *s;
+	size_t n;
+
+	s = part(&p, end, &n);
+	if ((!n || memchr(s, ':', n) || memchr(s, '/', n)
+		     ? ccai_buf_puts(url, "https")
+		     : ccai_buf_add(url, s, n)) < 0 ||
+	    ccai_buf_puts(url, "://") < 0)
+		return -1;
+	s = part(&p, end, &n);
+	if (add_authority_part(url, s, n) < 0 ||
+	    ccai_buf_printf(url, ":%s@", secret) < 0)
+		return -1;
+	s = part(&p, end, &n);
+	if (add_authority_part(url, s, n) < 0)
+		return -1;
+	s = part(&p, end, &n);
+	if (n && s[0] != '/' && s[0] != '?' && s[0] != '#' &&
+	    ccai_buf_putc(url, '/') < 0)
+		return -1;
+	return ccai_buf_add(url, s, n);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const uint8_t *p = data, *end = data + size;
 	static const char secret[] = "url-only-pass-Qz8mK2vN";
 	const char *s;
 	struct ccai_buf url = CCAI_BUF_INIT;
 	char *raw, *shown, *name, *line;
-	size_t n;
 
 	fuzz_init();
 	if (size > 4096)
@@ -51,21 +78,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(ccai_git_redact_url(raw));
 	free(raw);
 
-	s = part(&p, end, &n);
-	if (!n || memchr(s, ':', n) || memchr(s, '/', n))
-		ccai_buf_puts(&url, "https");
-	else
-		ccai_buf_add(&url, s, n);
-	ccai_buf_puts(&url, "://");
-	s = part(&p, end, &n);
-	add_authority_part(&url, s, n);
-	ccai_buf_printf(&url, ":%s@", secret);
-	s = part(&p, end, &n);
-	add_authority_part(&url, s, n);
-	s = part(&p, end, &n);
-	if (n && s[0] != '/' && s[0] != '?' && s[0] != '#')
-		ccai_buf_putc(&url, '/');
-	ccai_buf_add(&url, s, n);
+	/* 4 KiB of input cannot fill a buffer: a failure is a bug */
+	fuzz_check(build_url(&url, data, data + size, secret) == 0,
+		   "the URL could not be built");
 
 	/* the password must be in the URL once, as the password only */
 	s = strstr(url.ptr, secret);

@@ -534,7 +534,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		ccai_buf_add(&cn->body, upload, *upload_size);
+		/* a body past the buffer's cap drops the connection */
+		if (ccai_buf_add(&cn->body, upload, *upload_size) < 0)
+			return MHD_NO;
 		*upload_size = 0;
 		return MHD_YES;
 	}
@@ -863,7 +865,8 @@ char *fake_google_sa_file(struct fake_google *f, const char *dir,
 	{
 		char *tmp = ccai_xstrndup(pem, (size_t)n);
 
-		ccai_buf_json_escape(&esc, tmp);
+		if (ccai_buf_json_escape(&esc, tmp) < 0)
+			abort();
 		free(tmp);
 	}
 	json = ccai_xasprintf(

@@ -491,22 +491,27 @@ static char *many_projects(const char *prefix, int n)
 	int p;
 
 	for (p = 1; p <= n; p++)
-		ccai_buf_printf(
-			&b,
-			"%sapiVersion: ccaictl/v1\nkind: ApiService\n"
-			"metadata: {name: dialogflow, project: %s-%d}\n"
-			"spec: {service: dialogflow.googleapis.com}\n---\n"
-			"apiVersion: ccaictl/v1\nkind: SecuritySettings\n"
-			"metadata: {name: s1, project: %s-%d}\n"
-			"spec: {displayName: one}\n---\n"
-			"apiVersion: ccaictl/v1\nkind: SecuritySettings\n"
-			"metadata: {name: s2, project: %s-%d}\n"
-			"spec: {displayName: two}\n---\n"
-			"apiVersion: ccaictl/v1\nkind: ServiceAccount\n"
-			"metadata: {name: sa, project: %s-%d}\n"
-			"spec: {accountId: ccai-many}\n",
-			p > 1 ? "---\n" : "", prefix, p, prefix, p, prefix, p,
-			prefix, p);
+		assert_int_equal(
+			ccai_buf_printf(
+				&b,
+				"%sapiVersion: ccaictl/v1\nkind: ApiService\n"
+				"metadata: {name: dialogflow, project: %s-%d}\n"
+				"spec: {service: "
+				"dialogflow.googleapis.com}\n---\n"
+				"apiVersion: ccaictl/v1\nkind: "
+				"SecuritySettings\n"
+				"metadata: {name: s1, project: %s-%d}\n"
+				"spec: {displayName: one}\n---\n"
+				"apiVersion: ccaictl/v1\nkind: "
+				"SecuritySettings\n"
+				"metadata: {name: s2, project: %s-%d}\n"
+				"spec: {displayName: two}\n---\n"
+				"apiVersion: ccaictl/v1\nkind: ServiceAccount\n"
+				"metadata: {name: sa, project: %s-%d}\n"
+				"spec: {accountId: ccai-many}\n",
+				p > 1 ? "---\n" : "", prefix, p, prefix, p,
+				prefix, p, prefix, p),
+			0);
 	return ccai_buf_detach(&b, NULL);
 }
 

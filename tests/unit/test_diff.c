@@ -31,8 +31,10 @@ static char *flat(const cJSON *changes)
 		char *bs = be ? ccai_json_print(be) : ccai_xstrdup("-");
 		char *as = af ? ccai_json_print(af) : ccai_xstrdup("-");
 
-		ccai_buf_printf(&b, "%s:%s>%s;", ccai_json_str(c, "path"), bs,
-				as);
+		assert_int_equal(ccai_buf_printf(&b, "%s:%s>%s;",
+						 ccai_json_str(c, "path"), bs,
+						 as),
+				 0);
 		free(bs);
 		free(as);
 	}

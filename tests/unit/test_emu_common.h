@@ -56,22 +56,23 @@ static CCAI_UNUSED char *emu_jwt(const char *pem, const char *kid,
 	unsigned char sig[1024];
 	size_t siglen = sizeof(sig);
 
-	if (kid)
-		ccai_buf_printf(&hdr,
-				"{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":"
-				"\"%s\"}",
-				kid);
-	else
-		ccai_buf_puts(&hdr, "{\"alg\":\"RS256\",\"typ\":\"JWT\"}");
-	ccai_b64url_encode(&out, hdr.ptr, hdr.len);
-	ccai_buf_putc(&out, '.');
-	ccai_b64url_encode(&out, claims, strlen(claims));
+	if ((kid ? ccai_buf_printf(&hdr,
+				   "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":"
+				   "\"%s\"}",
+				   kid)
+		 : ccai_buf_puts(&hdr, "{\"alg\":\"RS256\",\"typ\":\"JWT\"}")) <
+		    0 ||
+	    ccai_b64url_encode(&out, hdr.ptr, hdr.len) < 0 ||
+	    ccai_buf_putc(&out, '.') < 0 ||
+	    ccai_b64url_encode(&out, claims, strlen(claims)) < 0)
+		abort();
 	if (!k || EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, k) != 1 ||
 	    EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)out.ptr,
 			   out.len) != 1)
 		abort();
-	ccai_buf_putc(&out, '.');
-	ccai_b64url_encode(&out, sig, siglen);
+	if (ccai_buf_putc(&out, '.') < 0 ||
+	    ccai_b64url_encode(&out, sig, siglen) < 0)
+		abort();
 	EVP_MD_CTX_free(ctx);
 	EVP_PKEY_free(k);
 	BIO_free(b);
@@ -306,8 +307,8 @@ struct emu_meta_res {
 static CCAI_UNUSED size_t emu_meta_body(char *p, size_t size, size_t n,
 					void *ud)
 {
-	ccai_buf_add(ud, p, size * n);
-	return size * n;
+	/* a short count makes curl fail the transfer */
+	return ccai_buf_add(ud, p, size * n) < 0 ? 0 : size * n;
 }
 
 static CCAI_UNUSED size_t emu_meta_header(char *p, size_t size, size_t n,

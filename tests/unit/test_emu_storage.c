@@ -27,7 +27,8 @@ static long raw(struct emu_fx *fx, const char *method, const char *path,
 		ccai_test_http_do(&res, method, url, token, body, ctype), 0);
 	if (out) {
 		ccai_buf_clear(out);
-		ccai_buf_add(out, res.body.ptr, res.body.len);
+		assert_int_equal(ccai_buf_add(out, res.body.ptr, res.body.len),
+				 0);
 	}
 	st = res.status;
 	ccai_test_http_release(&res);
@@ -500,12 +501,15 @@ static long multipart(struct emu_fx *fx, const char *bucket,
 				     ctype_boundary);
 	long st;
 
-	ccai_buf_printf(&body,
+	assert_int_equal(
+		ccai_buf_printf(
+			&body,
 			"--%s%sContent-Type: application/json%s%s%s%s"
 			"--%s%sContent-Type: text/plain%sMIME-Version: 1.0%s%s"
 			"%s%s--%s--%s",
 			boundary, eol, eol, eol, meta, eol, boundary, eol, eol,
-			eol, eol, data, eol, boundary, eol);
+			eol, eol, data, eol, boundary, eol),
+		0);
 	st = raw(fx, "POST", path, fx->token, body.ptr, ctype, &res);
 	*out = NULL;
 	ccai_json_parse(out, res.ptr, res.len, NULL);

@@ -144,26 +144,35 @@ static void run_group(struct run *run, const char *file, const cJSON *group)
 				s = NULL;
 		}
 		if (!s) {
-			ccai_buf_printf(&run->failures,
+			assert_int_equal(
+				ccai_buf_printf(
+					&run->failures,
 					"  %s: %s / %s: schema refused: %s\n",
-					file, gdesc, tdesc, err.message);
+					file, gdesc, tdesc, err.message),
+				0);
 			continue;
 		}
 		any_ran = true;
 		n = ccai_schema_validate(s, data, on_issue, &rep, 0);
 		if ((n == 0) != valid) {
-			ccai_buf_printf(&run->failures,
+			assert_int_equal(
+				ccai_buf_printf(
+					&run->failures,
 					"  %s: %s / %s: expected %s, got %s\n",
 					file, gdesc, tdesc,
 					valid ? "valid" : "invalid",
-					valid ? "invalid" : "valid");
+					valid ? "invalid" : "valid"),
+				0);
 		} else if (rep.calls != n || rep.bad) {
-			ccai_buf_printf(&run->failures,
+			assert_int_equal(
+				ccai_buf_printf(
+					&run->failures,
 					"  %s: %s / %s: %zu failures but %zu "
 					"reports%s\n",
 					file, gdesc, tdesc, n, rep.calls,
 					rep.bad ? " (one without message)"
-						: "");
+						: ""),
+				0);
 		} else {
 			run->passed++;
 		}
@@ -184,8 +193,10 @@ static void run_file(struct run *run, const char *dir, const char *rel)
 	run->files++;
 	if (ccai_file_read(&text, path, CCAI_FILE_MAX, &err) < 0 ||
 	    ccai_json_parse(&doc, text.ptr, text.len, &err) < 0) {
-		ccai_buf_printf(&run->failures, "  %s: cannot load: %s\n", rel,
-				err.message);
+		assert_int_equal(ccai_buf_printf(&run->failures,
+						 "  %s: cannot load: %s\n", rel,
+						 err.message),
+				 0);
 		goto out;
 	}
 	cJSON_ArrayForEach(group, doc) {

@@ -297,9 +297,9 @@ static void test_source__many_positions_survive_growth_and_deletes(void **state)
 
 	(void)state;
 	for (i = 0; i < 5000; i++)
-		ccai_buf_printf(&text, "k%d: %d\n", i, i);
+		assert_int_equal(ccai_buf_printf(&text, "k%d: %d\n", i, i), 0);
 	/* a failing document whose positions must be dropped again */
-	ccai_buf_printf(&text, "---\nx: 1\nx: 2\n");
+	assert_int_equal(ccai_buf_printf(&text, "---\nx: 1\nx: 2\n"), 0);
 	assert_int_equal(load(&src, &diag, text.ptr), CCAI_EINVALID);
 	assert_int_equal(src.ndocs, 1);
 	i = 0;
@@ -900,8 +900,10 @@ static void test_source__wide_mappings_load_in_linear_time(void **state)
 
 	(void)state;
 	for (i = 0; i < 100000; i++)
-		ccai_buf_printf(&text, "key%d: &a%d %d\n", i, i, i);
-	ccai_buf_printf(&text, "last: *a99999\nkey5: again\n");
+		assert_int_equal(
+			ccai_buf_printf(&text, "key%d: &a%d %d\n", i, i, i), 0);
+	assert_int_equal(ccai_buf_printf(&text, "last: *a99999\nkey5: again\n"),
+			 0);
 	t0 = now();
 	assert_int_equal(load(&src, &diag, text.ptr), CCAI_EINVALID);
 	assert_true(now() - t0 < 5.0 * ccai_test_time_factor());
@@ -924,9 +926,10 @@ static void test_source__many_small_documents_after_a_large_one(void **state)
 
 	(void)state;
 	for (i = 0; i < 100000; i++)
-		ccai_buf_printf(&text, "k%d: 1\n", i);
+		assert_int_equal(ccai_buf_printf(&text, "k%d: 1\n", i), 0);
 	for (i = 0; i < 20000; i++)
-		ccai_buf_printf(&text, "---\na: &x 1\nb: *x\n");
+		assert_int_equal(
+			ccai_buf_printf(&text, "---\na: &x 1\nb: *x\n"), 0);
 	t0 = now();
 	assert_int_equal(load(&src, &diag, text.ptr), 0);
 	assert_true(now() - t0 < 5.0 * ccai_test_time_factor());

@@ -552,7 +552,7 @@ static void test_state_gcs__client_media_calls(void **state)
 	assert_memory_equal(out.ptr, bytes, out.len);
 	/* the caller's cap bounds the answer, and out is left as it was */
 	ccai_buf_init(&small, 8);
-	ccai_buf_puts(&small, "keep");
+	assert_int_equal(ccai_buf_puts(&small, "keep"), 0);
 	assert_int_equal(
 		ccai_google_call_media(g, &down, NULL, NULL, 0, &small, &err),
 		CCAI_ETOOBIG);

@@ -25,10 +25,12 @@ static int on_group(void *ctx, const char *records, size_t len,
 	size_t pos = 0, ln;
 
 	(void)err;
-	ccai_buf_printf(&s->log, "%d:", n ? n->valueint : -1);
+	assert_int_equal(ccai_buf_printf(&s->log, "%d:", n ? n->valueint : -1),
+			 0);
 	while (ccai_journal_next_line(records, len, &pos, &line, &ln))
-		ccai_buf_printf(&s->log, "[%.*s]", (int)ln, line);
-	ccai_buf_putc(&s->log, '|');
+		assert_int_equal(
+			ccai_buf_printf(&s->log, "[%.*s]", (int)ln, line), 0);
+	assert_int_equal(ccai_buf_putc(&s->log, '|'), 0);
 	s->groups++;
 	return 0;
 }

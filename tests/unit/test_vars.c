@@ -447,7 +447,8 @@ static void test_vars__problems_per_string_are_capped(void **state)
 	(void)state;
 	vars_with(&v, NULL);
 	for (i = 0; i < 100000; i++)
-		ccai_buf_printf(&text, "${undefined%d}", i);
+		assert_int_equal(ccai_buf_printf(&text, "${undefined%d}", i),
+				 0);
 	cJSON_AddStringToObject(root, "s", text.ptr);
 	assert_int_equal(ccai_vars_expand_tree(&v, NULL, root, NULL, &diag),
 			 CCAI_EINVALID);

@@ -24,7 +24,9 @@ static char *joined(const struct ccai_strlist *l)
 	size_t i;
 
 	for (i = 0; i < l->n; i++)
-		ccai_buf_printf(&b, "%s%s", i ? "," : "", l->items[i]);
+		assert_int_equal(
+			ccai_buf_printf(&b, "%s%s", i ? "," : "", l->items[i]),
+			0);
 	return ccai_buf_detach(&b, NULL);
 }
 

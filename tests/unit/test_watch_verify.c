@@ -171,7 +171,7 @@ static void test_watch_verify__ssh_signatures(void **state)
 		fail_msg("verify: %s", err.message);
 	assert_string_equal(signer, "ssh:alice@example.com");
 	/* the same signature over other bytes: refused */
-	ccai_buf_putc(&data, 'x');
+	assert_int_equal(ccai_buf_putc(&data, 'x'), 0);
 	assert_int_equal(ccai_sigverify_check(v, "c0ffee", &sig, &data, signer,
 					      sizeof(signer), &err),
 			 CCAI_EINVALID);
@@ -198,15 +198,18 @@ static void test_watch_verify__ssh_signatures(void **state)
 			 CCAI_EINVALID);
 	/* a PGP signature, and no keyring given */
 	ccai_buf_clear(&sig);
-	ccai_buf_puts(&sig, "-----BEGIN PGP SIGNATURE-----\n\nxx\n"
-			    "-----END PGP SIGNATURE-----\n");
+	assert_int_equal(ccai_buf_puts(&sig,
+				       "-----BEGIN PGP SIGNATURE-----\n\nxx\n"
+				       "-----END PGP SIGNATURE-----\n"),
+			 0);
 	assert_int_equal(ccai_sigverify_check(v, "c0ffee", &sig, &data, signer,
 					      sizeof(signer), &err),
 			 CCAI_EINVALID);
 	assert_non_null(strstr(err.message, "names no OpenPGP keyring"));
 	/* something else entirely */
 	ccai_buf_clear(&sig);
-	ccai_buf_puts(&sig, "-----BEGIN SIGNED MESSAGE-----\n");
+	assert_int_equal(
+		ccai_buf_puts(&sig, "-----BEGIN SIGNED MESSAGE-----\n"), 0);
 	assert_int_equal(ccai_sigverify_check(v, "c0ffee", &sig, &data, signer,
 					      sizeof(signer), &err),
 			 CCAI_EINVALID);
@@ -264,7 +267,7 @@ static void test_watch_verify__gpg_signatures(void **state)
 		fail_msg("verify: %s", err.message);
 	assert_true(ccai_str_starts_with(signer, "gpg:"));
 	assert_int_equal(strlen(signer), 4 + 40); /* the fingerprint */
-	ccai_buf_putc(&data, '!');
+	assert_int_equal(ccai_buf_putc(&data, '!'), 0);
 	assert_int_equal(ccai_sigverify_check(v, "c0ffee", &sig, &data, signer,
 					      sizeof(signer), &err),
 			 CCAI_EINVALID);
@@ -279,8 +282,10 @@ static void test_watch_verify__gpg_signatures(void **state)
 			 0);
 	/* an SSH signature, and only a keyring given */
 	ccai_buf_clear(&sig);
-	ccai_buf_puts(&sig, "-----BEGIN SSH SIGNATURE-----\nxx\n"
-			    "-----END SSH SIGNATURE-----\n");
+	assert_int_equal(ccai_buf_puts(&sig,
+				       "-----BEGIN SSH SIGNATURE-----\nxx\n"
+				       "-----END SSH SIGNATURE-----\n"),
+			 0);
 	assert_int_equal(ccai_sigverify_check(v, "c0ffee", &sig, &data, signer,
 					      sizeof(signer), &err),
 			 CCAI_EINVALID);

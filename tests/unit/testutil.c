@@ -82,9 +82,10 @@ static void drain(int fd, struct ccai_buf *b, bool *open_)
 	char chunk[8192];
 	ssize_t n = read(fd, chunk, sizeof(chunk));
 
-	if (n > 0)
-		ccai_buf_add(b, chunk, (size_t)n);
-	else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+	if (n > 0) {
+		if (ccai_buf_add(b, chunk, (size_t)n) < 0)
+			fail_msg("a child wrote more than its buffer holds");
+	} else if (n == 0 || (errno != EINTR && errno != EAGAIN))
 		*open_ = false;
 }
 
