@@ -490,17 +490,27 @@ void ccai_emu_h_cx_agent_export(struct ccai_emu_req *rq,
 			char *text = ccai_json_print(
 				cJSON_GetObjectItemCaseSensitive(rec, "r"));
 
-			ccai_b64_encode(&b, text, strlen(text));
-			cJSON_AddStringToObject(resp, "agentContent", b.ptr);
+			if (ccai_b64_encode(&b, text, strlen(text)) == 0) {
+				cJSON_AddStringToObject(resp, "agentContent",
+							b.ptr);
+			} else {
+				cJSON_Delete(resp);
+				resp = NULL;
+			}
 			ccai_buf_release(&b);
 			free(text);
 		}
-		op = ccai_emu_op_new(rq->emu, name, any_struct(), resp, NULL);
+		if (resp)
+			op = ccai_emu_op_new(rq->emu, name, any_struct(), resp,
+					     NULL);
 	}
 	ccai_emu_store_unlock(rq->emu->store);
 	free(name);
 	if (op)
 		ccai_emu_reply_json(rs, 200, op);
+	else if (rec)
+		ccai_emu_reply_error(rs, 500, "INTERNAL",
+				     "The agent is too large to export.");
 }
 
 /* ---- sessions ----------------------------------------------------------- */

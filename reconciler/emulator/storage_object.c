@@ -209,6 +209,11 @@ void ccai_emu_h_gcs_object_insert(struct ccai_emu_req *rq,
 	if (checksums_match(rs, u.meta, md5, crc) < 0 ||
 	    !(project = ccai_emu_gcs_bucket_access(rq, rs, bucket)))
 		goto out;
+	if (ccai_b64_encode(&data, u.bytes, u.nbytes) < 0) {
+		ccai_emu_reply_error(rs, 500, "INTERNAL",
+				     "The object is too large to store.");
+		goto out;
+	}
 	key = ccai_emu_gcs_object_key(bucket, u.name);
 	ccai_emu_store_lock(st);
 	objects = ccai_emu_gcs_tree(st, "objects");
@@ -220,7 +225,6 @@ void ccai_emu_h_gcs_object_insert(struct ccai_emu_req *rq,
 	}
 	gen = ccai_emu_gcs_next_generation(st, rq->now_ms);
 	obj = object_new(rq, &u, bucket, gen, md5, crc);
-	ccai_b64_encode(&data, u.bytes, u.nbytes);
 	rec = cJSON_CreateObject();
 	cJSON_AddItemToObject(rec, "r", obj);
 	cJSON_AddStringToObject(rec, "d", data.ptr);

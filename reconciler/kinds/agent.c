@@ -107,8 +107,13 @@ static int restore(struct ccai_kres *r, const char *agent, const char *id,
 
 	if (!strncmp(id, "uri:", 4)) {
 		cJSON_AddStringToObject(body, "agentUri", id + 4);
+	} else if (ccai_b64_encode(&b64, content->ptr, content->len) < 0) {
+		rc = ccai_error_set(err, CCAI_ETOOBIG,
+				    "restoreFrom: the agent's content (%zu "
+				    "bytes) is too large to send",
+				    content->len);
+		goto out;
 	} else {
-		ccai_b64_encode(&b64, content->ptr, content->len);
 		cJSON_AddStringToObject(body, "agentContent", b64.ptr);
 	}
 	if (opt)
@@ -117,6 +122,7 @@ static int restore(struct ccai_kres *r, const char *agent, const char *id,
 	if (rc == 0)
 		rc = ccai_google_wait(r->g, CCAI_API_DIALOGFLOW, r->location,
 				      "v3", op, NULL, err);
+out:
 	cJSON_Delete(op);
 	cJSON_Delete(body);
 	ccai_buf_release(&b64);
