@@ -153,20 +153,33 @@ static int bad(struct cctx *cc, const char *loc, const char *fmt, ...)
 	return CCAI_EINVALID;
 }
 
-/* loc + "/" + key with JSON pointer escaping (a new string). */
-static char *loc_join(const char *loc, const char *key)
+/*
+ * loc + "/" + key with JSON pointer escaping (a new string); NULL, with
+ * cc->err set (CCAI_ETOOBIG), when that is longer than a buffer may grow.
+ */
+static char *loc_join(struct cctx *cc, const char *loc, const char *key)
 {
 	struct ccai_buf b = CCAI_BUF_INIT;
+	int r;
 
-	ccai_buf_puts(&b, loc);
-	ccai_buf_putc(&b, '/');
-	for (; *key; key++) {
+	r = ccai_buf_puts(&b, loc);
+	if (!r)
+		r = ccai_buf_putc(&b, '/');
+	for (; *key && !r; key++) {
 		if (*key == '~')
-			ccai_buf_puts(&b, "~0");
+			r = ccai_buf_puts(&b, "~0");
 		else if (*key == '/')
-			ccai_buf_puts(&b, "~1");
+			r = ccai_buf_puts(&b, "~1");
 		else
-			ccai_buf_putc(&b, *key);
+			r = ccai_buf_putc(&b, *key);
+	}
+	if (r < 0) {
+		ccai_buf_release(&b);
+		ccai_error_set(cc->err, r,
+			       "invalid schema under '%.200s': the location "
+			       "of a subschema is longer than %zu bytes",
+			       loc, (size_t)CCAI_BUF_DEFAULT_CAP);
+		return NULL;
 	}
 	return ccai_buf_detach(&b, NULL);
 }
@@ -271,7 +284,7 @@ static int sub(struct cctx *cc, struct snode *n, const char *kw, int depth,
 	*out = NULL;
 	if (!j)
 		return 0;
-	return compile_node(cc, j, loc_join(n->loc, kw), n->base, depth + 1,
+	return compile_node(cc, j, loc_join(cc, n->loc, kw), n->base, depth + 1,
 			    out);
 }
 
@@ -292,7 +305,8 @@ static int sub_array(struct cctx *cc, struct snode *n, const char *kw,
 	if (!cJSON_IsArray(j) || (!allow_empty && !cJSON_GetArraySize(j)))
 		return bad(cc, n->loc, "'%s' must be %sarray of schemas", kw,
 			   allow_empty ? "an " : "a non-empty ");
-	kwloc = loc_join(n->loc, kw);
+	if (!(kwloc = loc_join(cc, n->loc, kw)))
+		return CCAI_ETOOBIG;
 	*count = (size_t)cJSON_GetArraySize(j);
 	*out = ccai_xcalloc(*count ? *count : 1, sizeof(**out));
 	cJSON_ArrayForEach(e, j) {
@@ -428,11 +442,12 @@ static int compile_properties(struct cctx *cc, struct snode *n, const cJSON *j,
 	n->n_props = (size_t)cJSON_GetArraySize(j);
 	n->props = ccai_xcalloc(n->n_props + 1, sizeof(*n->props));
 	n->prop_names = ccai_xcalloc(n->n_props + 1, sizeof(*n->prop_names));
-	kwloc = loc_join(n->loc, "properties");
+	if (!(kwloc = loc_join(cc, n->loc, "properties")))
+		return CCAI_ETOOBIG;
 	cJSON_ArrayForEach(e, j) {
 		n->props[i].name = e->string;
 		n->prop_names[i] = e->string;
-		r = compile_node(cc, e, loc_join(kwloc, e->string), n->base,
+		r = compile_node(cc, e, loc_join(cc, kwloc, e->string), n->base,
 				 depth + 1, &n->props[i].schema);
 		if (r < 0)
 			break;
@@ -457,10 +472,15 @@ static int compile_pattern_properties(struct cctx *cc, struct snode *n,
 	/* sized once: a compiled regex_t is never moved */
 	n->n_pprops = (size_t)cJSON_GetArraySize(j);
 	n->pprops = ccai_xcalloc(n->n_pprops + 1, sizeof(*n->pprops));
-	kwloc = loc_join(n->loc, "patternProperties");
+	if (!(kwloc = loc_join(cc, n->loc, "patternProperties")))
+		return CCAI_ETOOBIG;
 	cJSON_ArrayForEach(e, j) {
-		char *ploc = loc_join(kwloc, e->string);
+		char *ploc = loc_join(cc, kwloc, e->string);
 
+		if (!ploc) {
+			r = CCAI_ETOOBIG;
+			break;
+		}
 		r = compile_regex(cc, ploc, e->string, &n->pprops[i].re);
 		if (r < 0) {
 			free(ploc);
@@ -490,7 +510,8 @@ static int compile_dependencies(struct cctx *cc, struct snode *n,
 		return bad(cc, n->loc, "'dependencies' must be an object");
 	n->n_deps = (size_t)cJSON_GetArraySize(j);
 	n->deps = ccai_xcalloc(n->n_deps + 1, sizeof(*n->deps));
-	kwloc = loc_join(n->loc, "dependencies");
+	if (!(kwloc = loc_join(cc, n->loc, "dependencies")))
+		return CCAI_ETOOBIG;
 	cJSON_ArrayForEach(e, j) {
 		n->deps[i].name = e->string;
 		if (cJSON_IsArray(e)) {
@@ -505,7 +526,7 @@ static int compile_dependencies(struct cctx *cc, struct snode *n,
 			}
 			n->deps[i].names = e;
 		} else {
-			r = compile_node(cc, e, loc_join(kwloc, e->string),
+			r = compile_node(cc, e, loc_join(cc, kwloc, e->string),
 					 n->base, depth + 1,
 					 &n->deps[i].schema);
 		}
@@ -618,7 +639,8 @@ static int compile_value_kw(struct cctx *cc, struct snode *n)
 		if (!cJSON_IsString(j))
 			return bad(cc, n->loc, "'pattern' must be a string");
 		n->pattern = ccai_xcalloc(1, sizeof(*n->pattern));
-		ploc = loc_join(n->loc, "pattern");
+		if (!(ploc = loc_join(cc, n->loc, "pattern")))
+			return CCAI_ETOOBIG;
 		r = compile_regex(cc, ploc, j->valuestring, n->pattern);
 		free(ploc);
 		if (r < 0)
@@ -665,6 +687,8 @@ static int compile_node(struct cctx *cc, const cJSON *j, char *loc,
 	const cJSON *ref, *id;
 	int r;
 
+	if (!loc) /* loc_join failed and said why */
+		return CCAI_ETOOBIG;
 	if (n) {
 		free(loc);
 		*out = n;
@@ -714,10 +738,11 @@ static int compile_node(struct cctx *cc, const cJSON *j, char *loc,
 
 		if (!cJSON_IsObject(id))
 			return bad(cc, loc, "'definitions' must be an object");
-		kwloc = loc_join(loc, "definitions");
+		if (!(kwloc = loc_join(cc, loc, "definitions")))
+			return CCAI_ETOOBIG;
 		r = 0;
 		cJSON_ArrayForEach(e, id) {
-			r = compile_node(cc, e, loc_join(kwloc, e->string),
+			r = compile_node(cc, e, loc_join(cc, kwloc, e->string),
 					 n->base, depth + 1, &unused);
 			if (r < 0)
 				break;
@@ -743,27 +768,37 @@ static int compile_node(struct cctx *cc, const cJSON *j, char *loc,
 	return 0;
 }
 
-/* %XX-decodes a URI fragment; NULL when an escape is malformed. */
-static char *pct_decode(const char *s)
+/*
+ * %XX-decodes a URI fragment into *out (a new string): CCAI_EINVALID when
+ * an escape is malformed, CCAI_ETOOBIG past a buffer's cap.
+ */
+static int pct_decode(const char *s, char **out)
 {
 	struct ccai_buf b = CCAI_BUF_INIT;
+	int r = 0;
 
-	for (; *s; s++) {
+	*out = NULL;
+	for (; *s && !r; s++) {
 		if (*s == '%') {
 			int hi = ccai_schema_hexval(s[1]),
 			    lo = hi < 0 ? -1 : ccai_schema_hexval(s[2]);
 
 			if (hi < 0 || lo < 0 || (!hi && !lo)) {
-				ccai_buf_release(&b);
-				return NULL;
+				r = CCAI_EINVALID;
+				break;
 			}
-			ccai_buf_putc(&b, (char)(hi * 16 + lo));
+			r = ccai_buf_putc(&b, (char)(hi * 16 + lo));
 			s += 2;
 		} else {
-			ccai_buf_putc(&b, *s);
+			r = ccai_buf_putc(&b, *s);
 		}
 	}
-	return ccai_buf_detach(&b, NULL);
+	if (r < 0) {
+		ccai_buf_release(&b);
+		return r;
+	}
+	*out = ccai_buf_detach(&b, NULL);
+	return 0;
 }
 
 /*
@@ -775,14 +810,19 @@ static int walk_pointer(struct cctx *cc, const struct snode *from,
 			const cJSON *start, const char *frag, const cJSON **out,
 			const char **base)
 {
-	char *dec = pct_decode(frag), *tok = NULL, *p;
+	char *dec, *tok = NULL, *p;
 	const cJSON *cur = start;
 	struct snode *known;
-	int r = 0;
+	int r = pct_decode(frag, &dec);
 
-	if (!dec)
+	if (r == CCAI_EINVALID)
 		return bad(cc, from->loc, "'$ref' '%s' has a bad %%-escape",
 			   from->ref);
+	if (r < 0)
+		return ccai_error_set(cc->err, r,
+				      "invalid schema at '%s': '$ref' is "
+				      "longer than %zu bytes",
+				      from->loc, (size_t)CCAI_BUF_DEFAULT_CAP);
 	if (*dec && *dec != '/') {
 		r = bad(cc, from->loc, "'$ref' '%s' is not a JSON pointer",
 			from->ref);
