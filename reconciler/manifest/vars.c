@@ -350,25 +350,29 @@ bool ccai_vars_next_unused(const struct ccai_vars *vars, size_t *iter,
 }
 
 /*
- * Appends the expansion of in to out and a message per problem to probs.
- * Returns the number of references replaced.
+ * Appends the expansion of in to out and a message per problem to probs;
+ * *subs is the number of references replaced.  Returns 0, or out's
+ * failure (CCAI_ETOOBIG: the expansion outgrew the buffer's cap), where
+ * it stops.
  */
-static size_t expand(const struct ccai_vars *vars, const char *in,
-		     struct ccai_buf *out, struct ccai_strlist *probs,
-		     size_t *said_before)
+static int expand(const struct ccai_vars *vars, const char *in,
+		  struct ccai_buf *out, struct ccai_strlist *probs,
+		  size_t *said_before, size_t *subs)
 {
 	const char *p = in, *name, *end, *close, *dflt, *value;
 	char s[256], *ref;
-	size_t subs = 0, nlen;
+	size_t nlen;
+	int r = 0;
 
-	while (*p) {
+	*subs = 0;
+	while (*p && r == 0) {
 		if (p[0] == '$' && p[1] == '$' && p[2] == '{') {
-			ccai_buf_add(out, "${", 2);
+			r = ccai_buf_add(out, "${", 2);
 			p += 3;
 			continue;
 		}
 		if (p[0] != '$' || p[1] != '{') {
-			ccai_buf_putc(out, *p++);
+			r = ccai_buf_putc(out, *p++);
 			continue;
 		}
 		name = p + 2;
@@ -405,11 +409,11 @@ static size_t expand(const struct ccai_vars *vars, const char *in,
 				s);
 		} else if ((value = (note_use(vars, name, nlen),
 				     lookup(vars, name, nlen)))) {
-			ccai_buf_puts(out, value);
-			subs++;
+			r = ccai_buf_puts(out, value);
+			(*subs)++;
 		} else if (dflt) {
-			ccai_buf_add(out, dflt, (size_t)(close - dflt));
-			subs++;
+			r = ccai_buf_add(out, dflt, (size_t)(close - dflt));
+			(*subs)++;
 		} else if (!first_undefined_use(vars, name, nlen)) {
 			(*said_before)++; /* a problem, said once already */
 		} else {
@@ -422,7 +426,7 @@ static size_t expand(const struct ccai_vars *vars, const char *in,
 		}
 		p = close + 1;
 	}
-	return subs;
+	return r;
 }
 
 int ccai_vars_expand_string(const struct ccai_vars *vars, const char *in,
@@ -430,12 +434,18 @@ int ccai_vars_expand_string(const struct ccai_vars *vars, const char *in,
 {
 	struct ccai_strlist probs = CCAI_STRLIST_INIT;
 	struct ccai_buf buf = CCAI_BUF_INIT;
-	size_t again = 0;
-	int r = 0;
+	size_t again = 0, subs;
+	int r;
 
 	*out = NULL;
-	expand(vars, in, &buf, &probs, &again);
-	if (probs.n || again)
+	r = expand(vars, in, &buf, &probs, &again, &subs);
+	if (r < 0)
+		r = ccai_error_set(
+			err, r,
+			"the value is longer than %zu bytes once its "
+			"variables are expanded",
+			(size_t)CCAI_BUF_DEFAULT_CAP);
+	else if (probs.n || again)
 		r = ccai_error_set(err, CCAI_EINVALID, "%s",
 				   probs.n ? probs.items[0]
 					   : "undefined variable (reported at "
@@ -474,20 +484,25 @@ static int expand_node(const struct ccai_vars *vars, struct ccai_source *src,
 	struct ccai_srcpos pos = { 0 };
 	size_t subs, i, again = 0;
 	char *text, epath[512];
-	int nprobs;
+	int nprobs, r;
 
 	if (!strstr(node->valuestring, "${") ||
 	    (node->type & cJSON_IsReference))
 		return 0;
-	subs = expand(vars, node->valuestring, &buf, &probs, &again);
+	r = expand(vars, node->valuestring, &buf, &probs, &again, &subs);
 	if (src)
 		ccai_source_pos(src, node, &pos);
-	if (probs.n)
+	if (probs.n || r < 0)
 		ccai_source_escape(epath, sizeof(epath), path);
 	for (i = 0; i < probs.n; i++)
 		ccai_diag_addpos(diag, CCAI_EINVALID, pos.file, pos.line,
 				 pos.col, epath, "%s", probs.items[i]);
-	if (!probs.n && !again) {
+	if (r < 0) /* the node keeps its text: nothing half-expanded */
+		ccai_diag_addpos(diag, r, pos.file, pos.line, pos.col, epath,
+				 "the value is longer than %zu bytes once its "
+				 "variables are expanded",
+				 (size_t)CCAI_BUF_DEFAULT_CAP);
+	if (!probs.n && !again && r == 0) {
 		/* cJSON frees valuestring with its own hooks */
 		text = cJSON_malloc(buf.len + 1);
 		memcpy(text, buf.ptr, buf.len + 1);
@@ -496,10 +511,26 @@ static int expand_node(const struct ccai_vars *vars, struct ccai_source *src,
 		if (pos.plain && subs)
 			retype(node);
 	}
-	nprobs = (int)(probs.n + again);
+	nprobs = (int)(probs.n + again) + (r < 0);
 	ccai_buf_release(&buf);
 	ccai_strlist_release(&probs);
 	return nprobs;
+}
+
+/* Reports that the field path of node, under parent, is too long: 1. */
+static int path_too_long(struct ccai_source *src, const cJSON *node,
+			 const char *parent, int code, struct ccai_diag *diag)
+{
+	struct ccai_srcpos pos = { 0 };
+	char epath[512];
+
+	if (src)
+		ccai_source_pos(src, node, &pos);
+	ccai_source_escape(epath, sizeof(epath), parent);
+	ccai_diag_addpos(diag, code, pos.file, pos.line, pos.col, epath,
+			 "a field path here is longer than %zu bytes",
+			 (size_t)CCAI_BUF_DEFAULT_CAP);
+	return 1;
 }
 
 struct walk_frame {
@@ -517,13 +548,13 @@ int ccai_vars_expand_tree(const struct ccai_vars *vars, struct ccai_source *src,
 	struct ccai_buf path = CCAI_BUF_INIT;
 	size_t n = 0, alloc = 0;
 	cJSON *c;
-	int problems = 0;
+	int problems = 0, r;
 
 	if (!root)
 		return 0;
-	ccai_buf_puts(&path, path_prefix ? path_prefix : "");
+	r = ccai_buf_puts(&path, path_prefix ? path_prefix : "");
 	c = root;
-	for (;;) {
+	while (r == 0) {
 		if (cJSON_IsString(c) && c->valuestring)
 			problems += expand_node(vars, src, c, path.ptr, diag);
 		if (c->child) {
@@ -545,16 +576,18 @@ int ccai_vars_expand_tree(const struct ccai_vars *vars, struct ccai_source *src,
 			f->next = c->next;
 			ccai_buf_truncate(&path, f->pathlen);
 			if (f->array)
-				ccai_buf_printf(&path, "[%zu]", f->index);
+				r = ccai_buf_printf(&path, "[%zu]", f->index);
 			else
-				ccai_buf_printf(&path, "%s%s",
-						path.len ? "." : "",
-						c->string ? c->string : "");
+				r = ccai_buf_printf(&path, "%s%s",
+						    path.len ? "." : "",
+						    c->string ? c->string : "");
 			f->index++;
 		}
 		if (!c)
 			break;
 	}
+	if (r < 0) /* c's path cannot be built: the walk stops there */
+		problems += path_too_long(src, c, path.ptr, r, diag);
 	free(stack);
 	ccai_buf_release(&path);
 	return problems ? CCAI_EINVALID : 0;

@@ -1,8 +1,8 @@
 /*
  * test_vars.c - manifest/vars.c: references, defaults and literals,
  * malformed references, precedence of --var, --var-file and environment,
- * positions of problems, re-typed plain scalars, keys never expanded, and
- * the cap on problems per string.
+ * positions of problems, re-typed plain scalars, keys never expanded, the
+ * cap on problems per string, and an expansion past a buffer's cap.
  */
 #include "util/common.h"
 #include "testutil.h"
@@ -460,6 +460,56 @@ static void test_vars__problems_per_string_are_capped(void **state)
 	cJSON_Delete(root);
 }
 
+/*
+ * A value that outgrows a buffer's cap once expanded (257 references to a
+ * 1 MiB variable: 257 MiB) is an error, and nothing half-expanded is kept.
+ */
+static void test_vars__expansion_past_the_cap_is_refused(void **state)
+{
+	const size_t mib = (size_t)1 << 20, refs = 257;
+	char *arg = ccai_xmalloc(mib + 5), *in,
+	     *out = arg; /* must become NULL */
+	struct ccai_diag diag = CCAI_DIAG_INIT;
+	struct ccai_error err;
+	cJSON *root = cJSON_CreateObject();
+	struct ccai_vars v;
+	size_t i;
+
+	(void)state;
+	assert_true(refs * mib > CCAI_BUF_DEFAULT_CAP);
+	memcpy(arg, "big=", 4);
+	memset(arg + 4, 'x', mib);
+	arg[mib + 4] = '\0';
+	vars_with(&v, (const char *const[]){ arg, NULL });
+	in = ccai_xmalloc(refs * 6 + 1);
+	for (i = 0; i < refs; i++)
+		memcpy(in + i * 6, "${big}", 6);
+	in[refs * 6] = '\0';
+
+	assert_int_equal(ccai_vars_expand_string(&v, in, &out, &err),
+			 CCAI_ETOOBIG);
+	assert_null(out);
+	assert_non_null(strstr(err.message, "longer than"));
+
+	cJSON_AddStringToObject(root, "s", in);
+	cJSON_AddStringToObject(root, "t", "${big:-}");
+	assert_int_equal(ccai_vars_expand_tree(&v, NULL, root, NULL, &diag),
+			 CCAI_EINVALID);
+	assert_int_equal(diag.n, 1);
+	assert_int_equal(diag.items[0].code, CCAI_ETOOBIG);
+	assert_string_equal(diag.items[0].path, "s");
+	assert_non_null(strstr(diag.items[0].message, "longer than"));
+	/* the string keeps its text; the other one was still expanded */
+	assert_string_equal(cJSON_GetObjectItem(root, "s")->valuestring, in);
+	assert_int_equal(strlen(cJSON_GetObjectItem(root, "t")->valuestring),
+			 mib);
+	ccai_diag_release(&diag);
+	ccai_vars_release(&v);
+	cJSON_Delete(root);
+	free(in);
+	free(arg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -477,6 +527,7 @@ int main(void)
 		cmocka_unit_test(test_vars__keys_are_not_expanded),
 		cmocka_unit_test(test_vars__without_source_or_vars),
 		cmocka_unit_test(test_vars__problems_per_string_are_capped),
+		cmocka_unit_test(test_vars__expansion_past_the_cap_is_refused),
 	};
 
 	ccai_alloc_init();
