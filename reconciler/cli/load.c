@@ -86,8 +86,12 @@ int ccai_cli_load(struct ccai_manifest_set *set,
 	ccai_vars_note_repeats(&vars, diag);
 	warn_unused(&vars);
 	anchor = ccai_cli_state_anchor(o->state);
-	set->id = ccai_manifest_set_id_of(&o->files, anchor);
+	set->id = ccai_manifest_set_id_of(&o->files, anchor, &err);
 	free(anchor);
+	if (!set->id) {
+		ccai_diag_add(diag, &err);
+		r = CCAI_EINVALID;
+	}
 	/* warnings go to stderr at once, whatever the output format */
 	ccai_diag_sort(&set->warnings);
 	ccai_cli_print_diag(&set->warnings);

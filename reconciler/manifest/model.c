@@ -89,12 +89,13 @@ static char *root_name(const char *path, const char *cwd)
 }
 
 char *ccai_manifest_set_id_of(const struct ccai_strlist *roots,
-			      const char *anchor)
+			      const char *anchor, struct ccai_error *err)
 {
 	struct ccai_strlist names = CCAI_STRLIST_INIT;
 	struct ccai_buf id = CCAI_BUF_INIT;
 	char *cwd = anchor ? absolute_dir(anchor) : getcwd(NULL, 0);
 	size_t i;
+	int r = 0;
 
 	for (i = 0; i < roots->n; i++) {
 		char *nm = root_name(roots->items[i], cwd);
@@ -105,10 +106,18 @@ char *ccai_manifest_set_id_of(const struct ccai_strlist *roots,
 			ccai_strlist_add_owned(&names, nm);
 	}
 	ccai_strlist_sort(&names);
-	for (i = 0; i < names.n; i++)
-		ccai_buf_printf(&id, "%s%s", i ? "," : "", names.items[i]);
+	for (i = 0; i < names.n && r == 0; i++)
+		r = ccai_buf_printf(&id, "%s%s", i ? "," : "", names.items[i]);
 	ccai_strlist_release(&names);
 	free(cwd); /* realpath's, getcwd's or ccai_xstrdup's: all malloc */
+	if (r < 0) {
+		ccai_buf_release(&id);
+		ccai_error_set(err, r,
+			       "the manifest set's id (its %zu roots' names "
+			       "joined) is longer than %zu bytes",
+			       roots->n, (size_t)CCAI_BUF_DEFAULT_CAP);
+		return NULL;
+	}
 	return ccai_buf_detach(&id, NULL);
 }
 
@@ -467,10 +476,13 @@ static void report_unknown_kind(struct mctx *c, const cJSON *kn)
 	struct ccai_buf known = CCAI_BUF_INIT;
 	const char *s;
 	size_t i;
+	int r = 0;
 
 	for (i = 0; i < CCAI_KIND_COUNT; i++) {
 		names[i] = ccai_kinds[i]->name;
-		ccai_buf_printf(&known, "%s%s", i ? ", " : "", names[i]);
+		if (r == 0)
+			r = ccai_buf_printf(&known, "%s%s", i ? ", " : "",
+					    names[i]);
 	}
 	s = cJSON_IsString(kn)
 		    ? ccai_str_suggest(kn->valuestring, names, CCAI_KIND_COUNT)
@@ -481,9 +493,9 @@ static void report_unknown_kind(struct mctx *c, const cJSON *kn)
 				     kn->valuestring, s);
 	else
 		ccai_manifest_report(c, kn, NULL, "kind",
-				     "unknown kind '%s' (known kinds: %s)",
+				     "unknown kind '%s' (known kinds: %s%s)",
 				     cJSON_IsString(kn) ? kn->valuestring : "?",
-				     known.ptr);
+				     known.ptr, r < 0 ? ", ..." : "");
 	ccai_buf_release(&known);
 }
 

@@ -107,10 +107,11 @@ void ccai_manifest_set_init(struct ccai_manifest_set *set);
  * it, else absolute; sorted, joined with ','.  Callers anchor at the
  * folder their state belongs to, so that runs from anywhere, and every
  * clone of a repository whose state sits at its root, name a set alike.
- * Caller frees.
+ * Caller frees.  NULL, with err set (CCAI_ETOOBIG), when the id would be
+ * longer than a buffer may grow.
  */
 char *ccai_manifest_set_id_of(const struct ccai_strlist *roots,
-			      const char *anchor);
+			      const char *anchor, struct ccai_error *err);
 void ccai_manifest_set_release(struct ccai_manifest_set *set);
 
 /* Load files/directories or in-memory YAML into the set's source. */

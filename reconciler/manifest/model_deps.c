@@ -240,13 +240,18 @@ void ccai_manifest_build_graph(struct mctx *c)
 	/* name every cycle's members; remove one edge of each and go on */
 	while (ccai_graph_cycle(&set->graph, &cycle, &len)) {
 		struct ccai_buf b = CCAI_BUF_INIT;
+		int r = 0;
 
-		for (k = 0; k < len; k++)
-			ccai_buf_printf(&b, "%s -> ",
-					set->items[cycle[k]].address);
-		ccai_buf_puts(&b, set->items[cycle[0]].address);
+		for (k = 0; k < len && r == 0; k++)
+			r = ccai_buf_printf(&b, "%s -> ",
+					    set->items[cycle[k]].address);
+		if (r == 0)
+			r = ccai_buf_puts(&b, set->items[cycle[0]].address);
+		/* a cycle too long to name in full is named as far as it
+		 * fits, and said to be cut */
 		ccai_manifest_report_at(c, &set->items[cycle[0]], NULL,
-					"dependency cycle: %s", b.ptr);
+					"dependency cycle: %s%s", b.ptr,
+					r < 0 ? "... (cut)" : "");
 		ccai_buf_release(&b);
 		ccai_graph_remove_edge(&set->graph, cycle[len - 1], cycle[0]);
 		free(cycle);

@@ -29,21 +29,24 @@ enum role {
 
 /*
  * The field path of the node being read ("spec.members[2]"); leaf_key is
- * the key just read in the innermost mapping, or NULL.
+ * the key just read in the innermost mapping, or NULL.  A path longer
+ * than the buffer's cap is not shown cut: it is said to be too long (the
+ * report's line and column still place it).
  */
 static const char *current_path(struct loader *ld, const char *leaf_key)
 {
 	const struct frame *f;
 	const char *name;
 	size_t i;
+	int r = 0;
 
 	ccai_buf_clear(&ld->path);
-	for (i = 0; i < ld->depth; i++) {
+	for (i = 0; i < ld->depth && r == 0; i++) {
 		f = &ld->stack[i];
 		if (f->is_key)
 			break;
 		if (!f->map) {
-			ccai_buf_printf(&ld->path, "[%zu]", f->count);
+			r = ccai_buf_printf(&ld->path, "[%zu]", f->count);
 			continue;
 		}
 		if (i + 1 == ld->depth && leaf_key)
@@ -52,10 +55,10 @@ static const char *current_path(struct loader *ld, const char *leaf_key)
 			name = f->key ? f->key : "?";
 		else
 			break; /* at a key: the path is the mapping's */
-		ccai_buf_printf(&ld->path, "%s%s", ld->path.len ? "." : "",
-				name);
+		r = ccai_buf_printf(&ld->path, "%s%s", ld->path.len ? "." : "",
+				    name);
 	}
-	return ld->path.ptr;
+	return r < 0 ? "(a field path too long to show)" : ld->path.ptr;
 }
 
 void ccai_source_report(struct loader *ld, int line, int col, const char *path,

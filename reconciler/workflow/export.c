@@ -731,10 +731,15 @@ static int load_dir(struct ccai_manifest_set *set, const char *dir,
 	ccai_vars_release(&vars);
 	if (rc == 0) {
 		struct ccai_strlist roots = CCAI_STRLIST_INIT;
+		struct ccai_error err;
 
 		ccai_strlist_add(&roots, dir);
-		set->id = ccai_manifest_set_id_of(&roots, NULL);
+		set->id = ccai_manifest_set_id_of(&roots, NULL, &err);
 		ccai_strlist_release(&roots);
+		if (!set->id) {
+			ccai_diag_add(diag, &err);
+			rc = CCAI_EINVALID;
+		}
 	}
 	return rc;
 }
