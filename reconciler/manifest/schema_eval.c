@@ -190,6 +190,9 @@ struct ilist {
 struct vctx {
 	const struct ccai_schema *s;
 	struct ccai_buf path;
+	/* the first node whose path outgrew path's cap (path then failed
+	 * for good: ccai_schema_validate reports that alone), or NULL */
+	const cJSON *path_fail;
 	size_t depth; /* of the instance node being validated */
 	size_t frames;
 };
@@ -242,114 +245,141 @@ static bool plain_key(const char *k)
 	return true;
 }
 
-static size_t path_push_key(struct vctx *v, const char *key)
+/* Appends key to the path: 0, or the path's failure (it sticks). */
+static int path_push_key(struct vctx *v, const char *key)
 {
-	size_t old = v->path.len;
+	int r;
 
 	if (plain_key(key)) {
-		if (old)
-			ccai_buf_putc(&v->path, '.');
-		ccai_buf_puts(&v->path, key);
+		r = v->path.len ? ccai_buf_putc(&v->path, '.') : 0;
+		if (r == 0)
+			r = ccai_buf_puts(&v->path, key);
 	} else {
-		ccai_buf_puts(&v->path, "[\"");
-		ccai_buf_json_escape(&v->path, key);
-		ccai_buf_puts(&v->path, "\"]");
+		r = ccai_buf_puts(&v->path, "[\"");
+		if (r == 0)
+			r = ccai_buf_json_escape(&v->path, key);
+		if (r == 0)
+			r = ccai_buf_puts(&v->path, "\"]");
 	}
-	return old;
+	return r;
 }
 
-static size_t path_push_index(struct vctx *v, size_t i)
+static int path_push_index(struct vctx *v, size_t i)
 {
-	size_t old = v->path.len;
+	return ccai_buf_printf(&v->path, "[%zu]", i);
+}
 
-	ccai_buf_printf(&v->path, "[%zu]", i);
-	return old;
+/*
+ * The path of node (key, else item index) appended: 0, or -1 with
+ * v->path_fail set when it outgrew the cap.
+ */
+static int path_push(struct vctx *v, const cJSON *node, const char *key,
+		     size_t index)
+{
+	if ((key ? path_push_key(v, key) : path_push_index(v, index)) == 0)
+		return 0;
+	if (!v->path_fail)
+		v->path_fail = node;
+	return -1;
 }
 
 /* A string for a message: control characters escaped, long ones cut. */
-static void put_preview(struct ccai_buf *b, const char *s)
+static int put_preview(struct ccai_buf *b, const char *s)
 {
 	size_t n = 0;
+	int r = 0;
 
-	for (; *s; s++, n++) {
+	for (; *s && r == 0; s++, n++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (n >= PREVIEW_MAX && (c & 0xc0) != 0x80) {
-			ccai_buf_puts(b, "...");
-			return;
-		}
+		if (n >= PREVIEW_MAX && (c & 0xc0) != 0x80)
+			return ccai_buf_puts(b, "...");
 		if (c == '\n')
-			ccai_buf_puts(b, "\\n");
+			r = ccai_buf_puts(b, "\\n");
 		else if (c == '\t')
-			ccai_buf_puts(b, "\\t");
+			r = ccai_buf_puts(b, "\\t");
 		else if (c < 0x20 || c == 0x7f)
-			ccai_buf_printf(b, "\\x%02x", c);
+			r = ccai_buf_printf(b, "\\x%02x", c);
 		else
-			ccai_buf_putc(b, (char)c);
+			r = ccai_buf_putc(b, (char)c);
 	}
+	return r;
 }
 
 /* A value in a message: strings quoted when quote is set. */
-static void put_value(struct ccai_buf *b, const cJSON *j, bool quote)
+static int put_value(struct ccai_buf *b, const cJSON *j, bool quote)
 {
 	char num[40], *text;
+	int r = 0;
 
 	switch (json_kind(j)) {
 	case cJSON_String:
 		if (quote)
-			ccai_buf_putc(b, '\'');
-		put_preview(b, j->valuestring);
-		if (quote)
-			ccai_buf_putc(b, '\'');
-		break;
+			r = ccai_buf_putc(b, '\'');
+		if (r == 0)
+			r = put_preview(b, j->valuestring);
+		if (quote && r == 0)
+			r = ccai_buf_putc(b, '\'');
+		return r;
 	case cJSON_Number:
 		fmt_num(num, sizeof(num), j->valuedouble);
-		ccai_buf_puts(b, num);
-		break;
+		return ccai_buf_puts(b, num);
 	case cJSON_True:
-		ccai_buf_puts(b, "true");
-		break;
+		return ccai_buf_puts(b, "true");
 	case cJSON_False:
-		ccai_buf_puts(b, "false");
-		break;
+		return ccai_buf_puts(b, "false");
 	case cJSON_NULL:
-		ccai_buf_puts(b, "null");
-		break;
+		return ccai_buf_puts(b, "null");
 	default:
 		text = cJSON_PrintUnformatted(j);
-		put_preview(b, text ? text : "?");
+		r = put_preview(b, text ? text : "?");
 		cJSON_free(text);
-		break;
+		return r;
 	}
 }
 
 /* "string 'x'", "number 5", "object"... for "expected A, got B". */
-static void put_got(struct ccai_buf *b, const cJSON *j)
+static int put_got(struct ccai_buf *b, const cJSON *j)
 {
+	const char *what;
+	int r;
+
 	switch (json_kind(j)) {
 	case cJSON_String:
-		ccai_buf_puts(b, "string ");
+		what = "string ";
 		break;
 	case cJSON_Number:
-		ccai_buf_puts(b, "number ");
+		what = "number ";
 		break;
 	case cJSON_True:
 	case cJSON_False:
-		ccai_buf_puts(b, "boolean ");
+		what = "boolean ";
 		break;
 	case cJSON_NULL:
-		break;
+		return put_value(b, j, true);
 	case cJSON_Array:
-		ccai_buf_puts(b, "array");
-		return;
+		return ccai_buf_puts(b, "array");
 	case cJSON_Object:
-		ccai_buf_puts(b, "object");
-		return;
+		return ccai_buf_puts(b, "object");
 	default:
-		ccai_buf_puts(b, "a value of unknown type");
-		return;
+		return ccai_buf_puts(b, "a value of unknown type");
 	}
-	put_value(b, j, true);
+	r = ccai_buf_puts(b, what);
+	return r < 0 ? r : put_value(b, j, true);
+}
+
+/*
+ * Adds the issue whose message b holds (after prefix) and releases b.
+ * r < 0: building it failed (past b's cap) where it stopped; the message
+ * is given as far as it got, and said to be cut.
+ */
+static void add_built_issue(struct vctx *v, struct ilist *out,
+			    const cJSON *inst, unsigned want,
+			    const char *prefix, struct ccai_buf *b, int r)
+{
+	add_issue(v, out, inst, NULL, want, "%s%s%s", prefix, b->ptr,
+		  r < 0 ? "... (message cut)" : "");
+	ccai_buf_release(b);
 }
 
 static unsigned type_of(const cJSON *j)
@@ -382,6 +412,7 @@ static void type_issue(struct vctx *v, struct ilist *out, const cJSON *inst,
 					  T_NULL };
 	struct ccai_buf b = CCAI_BUF_INIT;
 	size_t i, j, total = 0, done = 0;
+	int r = 0;
 
 	if (!out)
 		return;
@@ -389,23 +420,26 @@ static void type_issue(struct vctx *v, struct ilist *out, const cJSON *inst,
 		want &= ~(unsigned)T_INTEGER;
 	for (i = 0; i < CCAI_ARRAY_SIZE(order); i++)
 		total += !!(want & order[i]);
-	for (i = 0; i < CCAI_ARRAY_SIZE(order); i++) {
+	for (i = 0; i < CCAI_ARRAY_SIZE(order) && r == 0; i++) {
 		if (!(want & order[i]))
 			continue;
 		if (done)
-			ccai_buf_puts(&b, done + 1 == total ? " or " : ", ");
+			r = ccai_buf_puts(&b,
+					  done + 1 == total ? " or " : ", ");
 		for (j = 0; ccai_schema_types[j].bit != order[i]; j++)
 			;
-		ccai_buf_puts(&b, ccai_schema_types[j].name);
+		if (r == 0)
+			r = ccai_buf_puts(&b, ccai_schema_types[j].name);
 		done++;
 	}
-	if (!total)
-		ccai_buf_puts(&b, "nothing");
-	ccai_buf_puts(&b, ", got ");
-	put_got(&b, inst);
-	add_issue(v, out, inst, NULL, want ? want : T_INTEGER << 1,
-		  "expected %s", b.ptr);
-	ccai_buf_release(&b);
+	if (!total && r == 0)
+		r = ccai_buf_puts(&b, "nothing");
+	if (r == 0)
+		r = ccai_buf_puts(&b, ", got ");
+	if (r == 0)
+		r = put_got(&b, inst);
+	add_built_issue(v, out, inst, want ? want : T_INTEGER << 1, "expected ",
+			&b, r);
 }
 
 static bool regex_match(const struct ccai_schema *s, const struct sregex *re,
@@ -441,15 +475,21 @@ static const struct snode *deref(const struct snode *n)
 static bool eval(struct vctx *v, const struct snode *n, const cJSON *inst,
 		 struct ilist *out);
 
-/* Evaluates a child of inst (member key, or item index) at its path. */
+/*
+ * Evaluates a child of inst (member key, or item index) at its path.  A
+ * child whose path cannot be built is not evaluated: the instance is
+ * then refused for that alone (ccai_schema_validate).
+ */
 static bool eval_child(struct vctx *v, const struct snode *n,
 		       const cJSON *child, const char *key, size_t index,
 		       struct ilist *out)
 {
-	size_t old = key ? path_push_key(v, key) : path_push_index(v, index);
+	size_t old = v->path.len;
 	bool ok;
 
-	if (v->depth >= CCAI_SCHEMA_MAX_DEPTH) {
+	if (path_push(v, child, key, index) < 0) {
+		ok = false;
+	} else if (v->depth >= CCAI_SCHEMA_MAX_DEPTH) {
 		add_issue(v, out, child, NULL, 0,
 			  "nested deeper than %d levels",
 			  CCAI_SCHEMA_MAX_DEPTH);
@@ -504,6 +544,7 @@ static bool check_enum(struct vctx *v, const struct snode *n, const cJSON *inst,
 	const char *hint = NULL;
 	const cJSON *e;
 	size_t i = 0, count = (size_t)cJSON_GetArraySize(n->enum_vals), nn = 0;
+	int r;
 
 	cJSON_ArrayForEach(e, n->enum_vals) {
 		if (json_eq(e, inst, 0))
@@ -512,26 +553,30 @@ static bool check_enum(struct vctx *v, const struct snode *n, const cJSON *inst,
 	if (!out)
 		return false;
 	names = ccai_xcalloc(count + 1, sizeof(*names));
-	put_value(&b, inst, true);
-	ccai_buf_puts(&b, count ? " is not one of " : " is not allowed");
+	r = put_value(&b, inst, true);
+	if (r == 0)
+		r = ccai_buf_puts(&b, count ? " is not one of "
+					    : " is not allowed");
 	cJSON_ArrayForEach(e, n->enum_vals) {
 		if (cJSON_IsString(e))
 			names[nn++] = e->valuestring;
-		if (i == ENUM_LIST_MAX) {
-			ccai_buf_printf(&b, " and %zu more", count - i);
+		if (r < 0) {
+			continue; /* the names are still wanted for a hint */
+		} else if (i == ENUM_LIST_MAX) {
+			r = ccai_buf_printf(&b, " and %zu more", count - i);
 		} else if (i < ENUM_LIST_MAX) {
 			if (i)
-				ccai_buf_puts(&b, ", ");
-			put_value(&b, e, false);
+				r = ccai_buf_puts(&b, ", ");
+			if (r == 0)
+				r = put_value(&b, e, false);
 		}
 		i++;
 	}
-	if (cJSON_IsString(inst) &&
+	if (cJSON_IsString(inst) && r == 0 &&
 	    (hint = suggest_value(inst->valuestring, names, nn)))
-		ccai_buf_printf(&b, " (did you mean '%s'?)", hint);
-	add_issue(v, out, inst, NULL, 0, "%s", b.ptr);
+		r = ccai_buf_printf(&b, " (did you mean '%s'?)", hint);
+	add_built_issue(v, out, inst, 0, "", &b, r);
 	free(names);
-	ccai_buf_release(&b);
 	return false;
 }
 
@@ -693,9 +738,12 @@ static bool eval_array(struct vctx *v, const struct snode *n, const cJSON *inst,
 
 				if (!json_eq(prev, item, 0))
 					continue;
-				old = path_push_index(v, i);
-				add_issue(v, out, item, NULL, 0,
-					  "duplicate item (same as [%zu])", j);
+				old = v->path.len;
+				if (path_push(v, item, NULL, i) == 0)
+					add_issue(v, out, item, NULL, 0,
+						  "duplicate item (same as "
+						  "[%zu])",
+						  j);
 				ccai_buf_truncate(&v->path, old);
 				ok = false;
 				if (!out)
@@ -909,6 +957,7 @@ static void report_branches(struct vctx *v, const cJSON *inst,
 	size_t i, fit = 0, best = SIZE_MAX, plen = v->path.len;
 	unsigned want = 0;
 	bool tie = false;
+	int r = 0;
 
 	for (i = 0; i < nb; i++) {
 		if (type_failed(&lists[i], inst)) {
@@ -941,10 +990,9 @@ static void report_branches(struct vctx *v, const cJSON *inst,
 		lists[best].n = 0; /* moved to out */
 		return;
 	}
-	ccai_buf_puts(&b, "does not match any of the allowed forms");
 	if (nb <= 4) {
-		ccai_buf_puts(&b, " (");
-		for (i = 0; i < nb; i++) {
+		r = ccai_buf_puts(&b, " (");
+		for (i = 0; i < nb && r == 0; i++) {
 			const struct issue *f;
 			const char *rel;
 
@@ -954,14 +1002,15 @@ static void report_branches(struct vctx *v, const cJSON *inst,
 			rel = f->path + CCAI_MIN(plen, strlen(f->path));
 			if (*rel == '.')
 				rel++;
-			ccai_buf_printf(&b, "%s%zu: %s%s%s", i ? "; " : "",
-					i + 1, rel, *rel ? ": " : "",
-					f->message);
+			r = ccai_buf_printf(&b, "%s%zu: %s%s%s", i ? "; " : "",
+					    i + 1, rel, *rel ? ": " : "",
+					    f->message);
 		}
-		ccai_buf_putc(&b, ')');
+		if (r == 0)
+			r = ccai_buf_putc(&b, ')');
 	}
-	add_issue(v, out, inst, NULL, 0, "%s", b.ptr);
-	ccai_buf_release(&b);
+	add_built_issue(v, out, inst, 0,
+			"does not match any of the allowed forms", &b, r);
 }
 
 static bool eval_alternatives(struct vctx *v, struct snode *const *br,
@@ -1043,10 +1092,9 @@ static bool eval(struct vctx *v, const struct snode *n, const cJSON *inst,
 		FAILED();
 	if (n->const_val && !json_eq(n->const_val, inst, 0)) {
 		struct ccai_buf b = CCAI_BUF_INIT;
+		int r = put_value(&b, n->const_val, true);
 
-		put_value(&b, n->const_val, true);
-		add_issue(v, out, inst, NULL, 0, "must be %s", b.ptr);
-		ccai_buf_release(&b);
+		add_built_issue(v, out, inst, 0, "must be ", &b, r);
 		FAILED();
 	}
 	if ((t & T_NUMBER) && !eval_number(v, n, inst, out))
@@ -1099,6 +1147,15 @@ size_t ccai_schema_validate(const struct ccai_schema *s, const cJSON *instance,
 		add_issue(&v, &out, NULL, NULL, 0, "no value to validate");
 	else
 		eval(&v, s->root, instance, &out);
+	if (v.path_fail) {
+		/* paths after it are wrong (the path buffer failed for good):
+		 * the one issue is that a path could not be named */
+		ilist_release(&out);
+		ccai_buf_clear(&v.path);
+		add_issue(&v, &out, v.path_fail, NULL, 0,
+			  "the field path here is longer than %zu bytes",
+			  (size_t)CCAI_BUF_DEFAULT_CAP);
+	}
 	for (i = 0; report && i < out.n && (!max_issues || i < max_issues);
 	     i++) {
 		struct ccai_schema_issue is;
