@@ -144,7 +144,9 @@ struct ccai_schema {
 /*
  * ECMA-262 pattern -> POSIX extended regex text (appended to out); utf8
  * selects code-point classes (the C.UTF-8 locale) over byte classes.
- * CCAI_EINVALID with the reason when the pattern cannot be translated.
+ * CCAI_EINVALID with the reason when the pattern cannot be translated;
+ * CCAI_ETOOBIG, also with err set, when out outgrows its cap (out then
+ * holds the translation as far as it got: do not compile it).
  */
 int ccai_schema_regex_translate(struct ccai_buf *out, const char *pattern,
 				bool utf8, struct ccai_error *err);

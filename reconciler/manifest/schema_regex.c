@@ -46,6 +46,8 @@ struct rx {
 	bool utf8;
 	struct ccai_buf *out;
 	struct ccai_error *err;
+	int code; /* of the failure err describes (CCAI_EINVALID unless
+		   * out outgrew its cap: CCAI_ETOOBIG) */
 };
 
 static void cset_add(struct cset *s, uint32_t lo, uint32_t hi)
@@ -165,7 +167,10 @@ static void cset_subtract(struct cset *out, const struct cset *a,
 	}
 }
 
-static void put_utf8(struct ccai_buf *b, uint32_t cp)
+static int rx_add(struct rx *x, struct ccai_buf *b, const void *s, size_t n);
+
+/* Appends cp's UTF-8 to b: 0, or the failure (err set). */
+static int put_utf8(struct rx *x, struct ccai_buf *b, uint32_t cp)
 {
 	char s[4];
 	size_t n;
@@ -189,7 +194,7 @@ static void put_utf8(struct ccai_buf *b, uint32_t cp)
 		s[3] = (char)(0x80 | (cp & 0x3f));
 		n = 4;
 	}
-	ccai_buf_add(b, s, n);
+	return rx_add(x, b, s, n);
 }
 
 /* Decodes one UTF-8 sequence; 0 bytes when it is not valid UTF-8. */
@@ -238,24 +243,52 @@ static int rx_fail(struct rx *x, const char *fmt, ...)
 	va_start(ap, fmt);
 	r = ccai_error_vset(x->err, CCAI_EINVALID, fmt, ap);
 	va_end(ap);
+	x->code = r;
 	return r;
 }
 
+/*
+ * Appends s[0..n) to b (x->out, or a class's body on its way there): 0,
+ * or b's failure (past its cap: CCAI_ETOOBIG) with err saying so.
+ */
+static int rx_add(struct rx *x, struct ccai_buf *b, const void *s, size_t n)
+{
+	int r = ccai_buf_add(b, s, n);
+
+	if (r < 0)
+		x->code = ccai_error_set(x->err, r,
+					 "its POSIX translation is longer "
+					 "than %zu bytes",
+					 x->out->cap ? x->out->cap
+						     : CCAI_BUF_DEFAULT_CAP);
+	return r;
+}
+
+static int rx_puts(struct rx *x, struct ccai_buf *b, const char *s)
+{
+	return rx_add(x, b, s, strlen(s));
+}
+
+static int rx_putc(struct rx *x, struct ccai_buf *b, char c)
+{
+	return rx_add(x, b, &c, 1);
+}
+
 /* A literal code point outside brackets. */
-static void rx_lit(struct rx *x, uint32_t cp)
+static int rx_lit(struct rx *x, uint32_t cp)
 {
 	if (cp < 0x80) {
-		if (strchr(".[]()*+?{}|^$\\", (int)cp))
-			ccai_buf_putc(x->out, '\\');
-		ccai_buf_putc(x->out, (char)cp);
-	} else if (x->utf8) {
-		put_utf8(x->out, cp);
-	} else {
-		/* bytes: group them so that a quantifier takes all */
-		ccai_buf_putc(x->out, '(');
-		put_utf8(x->out, cp);
-		ccai_buf_putc(x->out, ')');
+		if (strchr(".[]()*+?{}|^$\\", (int)cp) &&
+		    rx_putc(x, x->out, '\\') < 0)
+			return -1;
+		return rx_putc(x, x->out, (char)cp);
 	}
+	if (x->utf8)
+		return put_utf8(x, x->out, cp);
+	/* bytes: group them so that a quantifier takes all */
+	if (rx_putc(x, x->out, '(') < 0 || put_utf8(x, x->out, cp) < 0)
+		return -1;
+	return rx_putc(x, x->out, ')');
 }
 
 static uint32_t next_bracket_special(uint32_t c)
@@ -279,12 +312,10 @@ static int rx_bracket_range(struct rx *x, struct ccai_buf *body, uint32_t lo,
 	if (lo > hi)
 		return 0;
 	if (hi < 0x80) {
-		ccai_buf_putc(body, (char)lo);
-		if (hi > lo) {
-			if (hi > lo + 1)
-				ccai_buf_putc(body, '-');
-			ccai_buf_putc(body, (char)hi);
-		}
+		if (rx_putc(x, body, (char)lo) < 0 ||
+		    (hi > lo + 1 && rx_putc(x, body, '-') < 0) ||
+		    (hi > lo && rx_putc(x, body, (char)hi) < 0))
+			return -1;
 		return 0;
 	}
 	if (lo < 0x80) {
@@ -302,7 +333,8 @@ static int rx_bracket_range(struct rx *x, struct ccai_buf *body, uint32_t lo,
 			       "non-ASCII characters",
 			       (unsigned)lo, (unsigned)hi, MAX_WIDE_RANGE);
 	for (c = lo; c <= hi; c++)
-		put_utf8(body, c);
+		if (put_utf8(x, body, c) < 0)
+			return -1;
 	return 0;
 }
 
@@ -337,27 +369,22 @@ static int rx_emit_set(struct rx *x, const struct cset *s, bool negate)
 			r = rx_fail(x, "the class matches no character");
 			goto out;
 		}
-		ccai_buf_putc(x->out, '.'); /* [^] is any character */
-		r = 0;
+		r = rx_putc(x, x->out, '.'); /* [^] is any character */
 		goto out;
 	}
 	if (!negate && !body.len && !has[']'] && !has['['] && has['^']) {
 		/* a bracket may not start with '^' unless it negates */
-		ccai_buf_puts(x->out, has['-'] ? "[-^]" : "\\^");
-		r = 0;
+		r = rx_puts(x, x->out, has['-'] ? "[-^]" : "\\^");
 		goto out;
 	}
-	ccai_buf_puts(x->out, negate ? "[^" : "[");
-	if (has[']'])
-		ccai_buf_putc(x->out, ']');
-	ccai_buf_add(x->out, body.ptr, body.len);
-	if (has['['])
-		ccai_buf_putc(x->out, '[');
-	if (has['^'])
-		ccai_buf_putc(x->out, '^');
-	if (has['-'])
-		ccai_buf_putc(x->out, '-');
-	ccai_buf_putc(x->out, ']');
+	if (rx_puts(x, x->out, negate ? "[^" : "[") < 0 ||
+	    (has[']'] && rx_putc(x, x->out, ']') < 0) ||
+	    rx_add(x, x->out, body.ptr, body.len) < 0 ||
+	    (has['['] && rx_putc(x, x->out, '[') < 0) ||
+	    (has['^'] && rx_putc(x, x->out, '^') < 0) ||
+	    (has['-'] && rx_putc(x, x->out, '-') < 0) ||
+	    rx_putc(x, x->out, ']') < 0)
+		goto out;
 	r = 0;
 out:
 	ccai_buf_release(&body);
@@ -617,7 +644,8 @@ static int rx_emit_union(struct rx *x, const struct cset *pos, const bool *ncl)
 	bool first = true;
 	int k;
 
-	ccai_buf_putc(x->out, '(');
+	if (rx_putc(x, x->out, '(') < 0)
+		return -1;
 	if (pos->n) {
 		if (rx_emit_set(x, pos, false) < 0)
 			return -1;
@@ -626,14 +654,13 @@ static int rx_emit_union(struct rx *x, const struct cset *pos, const bool *ncl)
 	for (k = 0; k < CL_COUNT; k++) {
 		if (!ncl[k])
 			continue;
-		if (!first)
-			ccai_buf_putc(x->out, '|');
+		if (!first && rx_putc(x, x->out, '|') < 0)
+			return -1;
 		first = false;
 		if (rx_emit_class(x, k, true) < 0)
 			return -1;
 	}
-	ccai_buf_putc(x->out, ')');
-	return 0;
+	return rx_putc(x, x->out, ')');
 }
 
 /* [^a\S] = whitespace but not 'a': intersect, then subtract. */
@@ -751,13 +778,12 @@ static int rx_atom_escape(struct rx *x, bool *assertion)
 		return rx_emit_class(x, cl, kind == ESC_NCLASS);
 	if (kind == ESC_ASSERT) {
 		/* GNU regex knows \b and \B */
-		ccai_buf_putc(x->out, '\\');
-		ccai_buf_putc(x->out, (char)cp);
 		*assertion = true;
-		return 0;
+		if (rx_putc(x, x->out, '\\') < 0)
+			return -1;
+		return rx_putc(x, x->out, (char)cp);
 	}
-	rx_lit(x, cp);
-	return 0;
+	return rx_lit(x, cp);
 }
 
 /*
@@ -801,9 +827,8 @@ static int rx_brace(struct rx *x, bool was_atom, unsigned long *times)
 	char *end;
 
 	if (!n) {
-		ccai_buf_puts(x->out, "\\{"); /* Annex B literal */
 		x->i++;
-		return 0;
+		return rx_puts(x, x->out, "\\{"); /* Annex B literal */
 	}
 	if (!was_atom)
 		return rx_fail(x, "it has nothing to repeat before '%.*s'",
@@ -823,7 +848,8 @@ static int rx_brace(struct rx *x, bool was_atom, unsigned long *times)
 			       (int)n, q, RE_DUP_MAX);
 	/* "{n,}" is n copies and a star */
 	*times = *end == ',' && end[1] == '}' ? lo + 1 : hi;
-	ccai_buf_add(x->out, q, n);
+	if (rx_add(x, x->out, q, n) < 0)
+		return -1;
 	x->i += n;
 	if (x->p[x->i] == '?')
 		x->i++; /* lazy: same matches */
@@ -884,17 +910,59 @@ static int rx_star(struct rx *x, bool was_atom, unsigned long *times)
 	if (!was_atom)
 		return rx_fail(x, "it has nothing to repeat before '%c'", c);
 	*times = c == '+' ? 2 : 1;
-	ccai_buf_putc(x->out, c);
 	x->i++;
 	if (x->p[x->i] == '?')
 		x->i++; /* lazy: whether it matches is the same */
-	return 0;
+	return rx_putc(x, x->out, c);
+}
+
+/*
+ * A character that stands for itself in both syntaxes, or a group's
+ * parenthesis, at x->i: copied, with the bookkeeping of what came last.
+ */
+static int rx_copy_char(struct rx *x, struct rx_copies *k, bool *atom,
+			bool *one)
+{
+	char c = x->p[x->i];
+
+	switch (c) {
+	case '(':
+		if (rx_group(x) < 0)
+			return -1;
+		if (k->depth >= RX_MAX_DEPTH)
+			return rx_fail(x,
+				       "its groups are nested deeper than %d",
+				       RX_MAX_DEPTH);
+		k->copies[++k->depth] = 0;
+		*atom = *one = false;
+		return rx_putc(x, x->out, '(');
+	case ')':
+		if (!k->depth)
+			return rx_fail(x, "it has an unmatched ')'");
+		k->last = k->copies[k->depth--];
+		k->copies[k->depth] += k->last;
+		*one = false;
+		break;
+	case '}':
+		x->i++;
+		return rx_puts(x, x->out, "\\}");
+	case '^':
+	case '$':
+	case '|':
+		/* an assertion or a new alternative */
+		*atom = *one = false;
+		break;
+	default: /* ']' */
+		break;
+	}
+	x->i++;
+	return rx_putc(x, x->out, c);
 }
 
 int ccai_schema_regex_translate(struct ccai_buf *out, const char *pattern,
 				bool utf8, struct ccai_error *err)
 {
-	struct rx x = { pattern, 0, utf8, out, err };
+	struct rx x = { pattern, 0, utf8, out, err, CCAI_EINVALID };
 	struct rx_copies k = { { 0 }, 0, 0 };
 	bool atom = false; /* what came last may take a quantifier */
 	bool assertion;
@@ -912,66 +980,39 @@ int ccai_schema_regex_translate(struct ccai_buf *out, const char *pattern,
 		switch (c) {
 		case '\\':
 			if (rx_atom_escape(&x, &assertion) < 0)
-				return CCAI_EINVALID;
+				return x.code;
 			atom = one = !assertion; /* \b and \B are no atoms */
 			break;
 		case '[':
 			if (rx_class(&x) < 0)
-				return CCAI_EINVALID;
+				return x.code;
 			break;
 		case '(':
-			if (rx_group(&x) < 0)
-				return CCAI_EINVALID;
-			if (k.depth >= RX_MAX_DEPTH)
-				return rx_fail(&x,
-					       "its groups are nested deeper "
-					       "than %d",
-					       RX_MAX_DEPTH);
-			ccai_buf_putc(out, '(');
-			k.copies[++k.depth] = 0;
-			atom = one = false;
-			break;
 		case ')':
-			if (!k.depth)
-				return rx_fail(&x, "it has an unmatched ')'");
-			k.last = k.copies[k.depth--];
-			k.copies[k.depth] += k.last;
-			one = false;
-			ccai_buf_putc(out, ')');
-			x.i++;
+		case '}':
+		case '^':
+		case '$':
+		case '|':
+		case ']':
+			if (rx_copy_char(&x, &k, &atom, &one) < 0)
+				return x.code;
 			break;
 		case '{':
 			if ((r = rx_brace(&x, was_atom, &times)) < 0)
-				return CCAI_EINVALID;
+				return x.code;
 			if (r)
 				atom = one = false;
-			break;
-		case '}':
-			ccai_buf_puts(out, "\\}");
-			x.i++;
 			break;
 		case '*':
 		case '+':
 		case '?':
 			if (rx_star(&x, was_atom, &times) < 0)
-				return CCAI_EINVALID;
+				return x.code;
 			atom = one = false;
 			break;
 		case '.':
 			if (rx_dot(&x) < 0)
-				return CCAI_EINVALID;
-			x.i++;
-			break;
-		case '^':
-		case '$':
-		case '|':
-			/* an assertion or a new alternative */
-			atom = one = false;
-			ccai_buf_putc(out, c);
-			x.i++;
-			break;
-		case ']':
-			ccai_buf_putc(out, c);
+				return x.code;
 			x.i++;
 			break;
 		default:
@@ -979,11 +1020,12 @@ int ccai_schema_regex_translate(struct ccai_buf *out, const char *pattern,
 			if (!n)
 				return rx_fail(&x, "it is not valid UTF-8");
 			x.i += n;
-			rx_lit(&x, cp);
+			if (rx_lit(&x, cp) < 0)
+				return x.code;
 			break;
 		}
 		if (rx_count(&x, &k, one, times) < 0)
-			return CCAI_EINVALID;
+			return x.code;
 	}
 	if (k.depth)
 		return rx_fail(&x, "it has an unmatched '('");

@@ -736,6 +736,39 @@ static void test_schema__regex_translation(void **state)
 	ccai_buf_release(&b);
 }
 
+/*
+ * A translation that outgrows its buffer's cap is refused with the
+ * reason, whatever part of the translation reaches the cap.
+ */
+static void test_schema__regex_translation_past_the_cap(void **state)
+{
+	static const char *const patterns[] = {
+		"abcdefghijkl", /* literals */
+		"\\w\\w", /* a class's bracket */
+		"[\\u00e0-\\u00ff]", /* a class's body, wide characters */
+		"(a)(b)(c)(d)(e)(f)", /* groups */
+		"a{1,2}b{1,2}c{1,2}", /* quantifiers */
+		"a|b|c|d|e|f|g", /* alternatives */
+	};
+	struct ccai_error err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < CCAI_ARRAY_SIZE(patterns); i++) {
+		struct ccai_buf b;
+
+		ccai_buf_init(&b, 10);
+		ccai_error_clear(&err);
+		if (ccai_schema_regex_translate(&b, patterns[i], true, &err) !=
+		    CCAI_ETOOBIG)
+			fail_msg("'%s': not refused: '%s'", patterns[i], b.ptr);
+		assert_int_equal(err.code, CCAI_ETOOBIG);
+		assert_string_equal(err.message, "its POSIX translation is "
+						 "longer than 10 bytes");
+		ccai_buf_release(&b);
+	}
+}
+
 static void test_schema__patterns_match_like_ecma(void **state)
 {
 	struct ccai_schema *dot = compile("{\"pattern\": \"^.$\"}");
@@ -899,6 +932,7 @@ int main(void)
 		cmocka_unit_test(
 			test_schema__untranslatable_pattern_names_location),
 		cmocka_unit_test(test_schema__regex_translation),
+		cmocka_unit_test(test_schema__regex_translation_past_the_cap),
 		cmocka_unit_test(test_schema__patterns_match_like_ecma),
 		cmocka_unit_test(test_schema__instance_depth_is_bounded),
 		cmocka_unit_test(test_schema__one_schema_many_threads),
