@@ -59,16 +59,19 @@ static int git_fail(const struct ccai_git *g, struct ccai_error *err, int code,
 	struct ccai_buf b = CCAI_BUF_INIT;
 	const char *m = e && e->message ? e->message : "?", *p;
 	size_t n = g && g->url ? strlen(g->url) : 0;
-	int r;
+	int r = 0;
 
-	while (n && (p = strstr(m, g->url)) != NULL) {
-		ccai_buf_add(&b, m, (size_t)(p - m));
-		ccai_buf_puts(&b, g->display);
+	while (r == 0 && n && (p = strstr(m, g->url)) != NULL) {
+		if ((r = ccai_buf_add(&b, m, (size_t)(p - m))) == 0)
+			r = ccai_buf_puts(&b, g->display);
 		m = p + n;
 	}
-	ccai_buf_puts(&b, m);
-	ccai_log_scrub(b.ptr);
-	r = ccai_error_set(err, code, "%s '%s': %s", what, subject, b.ptr);
+	/* a message too large to clean is not shown: it may hold the URL */
+	if (r < 0 || ccai_buf_puts(&b, m) < 0)
+		m = "(libgit2's message is too large to show)";
+	else
+		m = ccai_log_scrub(b.ptr);
+	r = ccai_error_set(err, code, "%s '%s': %s", what, subject, m);
 	ccai_buf_release(&b);
 	return r;
 }
@@ -841,10 +844,14 @@ char *ccai_git_clean_path(const char *path, struct ccai_error *err)
 			ccai_buf_release(&b);
 			return NULL;
 		}
-		if (n && !(n == 1 && *p == '.')) {
-			if (b.len)
-				ccai_buf_putc(&b, '/');
-			ccai_buf_add(&b, p, n);
+		if (n && !(n == 1 && *p == '.') &&
+		    ((b.len && ccai_buf_putc(&b, '/') < 0) ||
+		     ccai_buf_add(&b, p, n) < 0)) {
+			ccai_error_set(err, ccai_buf_error(&b),
+				       "--path is larger than %zu bytes",
+				       (size_t)CCAI_BUF_DEFAULT_CAP);
+			ccai_buf_release(&b);
+			return NULL;
 		}
 		p += n;
 		while (*p == '/')

@@ -156,12 +156,13 @@ CCAI_TESTABLE int ccai_sigverify_dearmor(struct ccai_buf *out, const char *text,
 			} else if (!body) {
 				if (!n || !memchr(p, ':', n))
 					body = true;
-				if (n && !memchr(p, ':', n))
-					ccai_buf_add(&b64, p, n);
+				if (n && !memchr(p, ':', n) &&
+				    (r = ccai_buf_add(&b64, p, n)) < 0)
+					goto done;
 			} else if (n && p[0] == '=') {
 				/* the checksum: gpgv checks the packets */
-			} else {
-				ccai_buf_add(&b64, p, n);
+			} else if ((r = ccai_buf_add(&b64, p, n)) < 0) {
+				goto done;
 			}
 			p = eol ? eol + 1 : end;
 		}
@@ -345,8 +346,11 @@ static int run_tool(char *const argv[], const char *stdin_path,
 			continue;
 		n = read(pfd[0], chunk, sizeof(chunk));
 		if (n > 0) {
-			if (out->len + (size_t)n <= TOOL_OUTPUT_MAX)
-				ccai_buf_add(out, chunk, (size_t)n);
+			if (out->len + (size_t)n <= TOOL_OUTPUT_MAX &&
+			    (r = ccai_buf_add(out, chunk, (size_t)n)) < 0) {
+				kill(pid, SIGKILL);
+				break;
+			}
 		} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
 			open_ = false;
 		}
@@ -354,6 +358,9 @@ static int run_tool(char *const argv[], const char *stdin_path,
 	close(pfd[0]);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
+	if (r < 0)
+		return ccai_error_set(err, r, "the output of '%s' is too large",
+				      argv[0]);
 	if (open_)
 		return ccai_error_set(err, CCAI_ETIMEOUT,
 				      "'%s' did not finish within %d s",

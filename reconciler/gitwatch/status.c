@@ -56,144 +56,195 @@ const char *ccai_watch_result_name(enum ccai_watch_result r)
 
 /* ---- exposition ---------------------------------------------------------- */
 
-static void head(struct ccai_buf *b, const char *name, const char *type,
-		 const char *help)
+/*
+ * The helpers below return the buffer's result: a caller stops at the
+ * first failure (it sticks in the buffer, so nothing more is added).
+ */
+static int head(struct ccai_buf *b, const char *name, const char *type,
+		const char *help)
 {
-	ccai_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
-			type);
+	return ccai_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help,
+			       name, type);
 }
 
 /* A label value: backslash, double quote and newline escaped. */
-static void label_value(struct ccai_buf *b, const char *v)
+static int label_value(struct ccai_buf *b, const char *v)
 {
-	for (; *v; v++) {
+	int r = 0;
+
+	for (; *v && r == 0; v++) {
 		if (*v == '\\' || *v == '"')
-			ccai_buf_printf(b, "\\%c", *v);
+			r = ccai_buf_printf(b, "\\%c", *v);
 		else if (*v == '\n')
-			ccai_buf_puts(b, "\\n");
+			r = ccai_buf_puts(b, "\\n");
 		else
-			ccai_buf_putc(b, *v);
+			r = ccai_buf_putc(b, *v);
 	}
+	return r;
 }
 
-static void sample(struct ccai_buf *b, const char *name, const char *label,
-		   const char *value, const char *fmt, ...) CCAI_PRINTF(5, 6);
+static int sample(struct ccai_buf *b, const char *name, const char *label,
+		  const char *value, const char *fmt, ...) CCAI_PRINTF(5, 6);
 
-static void sample(struct ccai_buf *b, const char *name, const char *label,
-		   const char *value, const char *fmt, ...)
+static int sample(struct ccai_buf *b, const char *name, const char *label,
+		  const char *value, const char *fmt, ...)
 {
 	va_list ap;
+	int r;
 
-	ccai_buf_puts(b, name);
-	if (label) {
-		ccai_buf_printf(b, "{%s=\"", label);
-		label_value(b, value);
-		ccai_buf_puts(b, "\"}");
-	}
-	ccai_buf_putc(b, ' ');
+	if ((r = ccai_buf_puts(b, name)) < 0)
+		return r;
+	if (label && ((r = ccai_buf_printf(b, "{%s=\"", label)) < 0 ||
+		      (r = label_value(b, value)) < 0 ||
+		      (r = ccai_buf_puts(b, "\"}")) < 0))
+		return r;
+	if ((r = ccai_buf_putc(b, ' ')) < 0)
+		return r;
 	va_start(ap, fmt);
-	ccai_buf_vprintf(b, fmt, ap);
+	r = ccai_buf_vprintf(b, fmt, ap);
 	va_end(ap);
-	ccai_buf_putc(b, '\n');
+	if (r < 0)
+		return r;
+	return ccai_buf_putc(b, '\n');
 }
 
-void ccai_watch_metrics_render(struct ccai_buf *b,
-			       const struct ccai_watch_metrics *m)
+int ccai_watch_metrics_render(struct ccai_buf *b,
+			      const struct ccai_watch_metrics *m)
 {
 	static const char *const actions[] = { "create", "update", "replace",
 					       "delete" };
-	int i;
+	int i, r;
 
-	head(b, "ccaictl_watch_last_reconciled_info", "gauge",
-	     "The last revision (full commit id) that live state was made to "
-	     "match.");
-	if (m->revision[0])
-		sample(b, "ccaictl_watch_last_reconciled_info", "revision",
-		       m->revision, "1");
-	head(b, "ccaictl_watch_last_success_timestamp_seconds", "gauge",
-	     "When a pass last succeeded, in seconds since the epoch (0: "
-	     "never).");
-	sample(b, "ccaictl_watch_last_success_timestamp_seconds", NULL, NULL,
-	       "%.3f", (double)m->last_success_unix_ms / 1000.0);
-	head(b, "ccaictl_watch_pass_duration_seconds", "gauge",
-	     "How long the last pass took.");
-	sample(b, "ccaictl_watch_pass_duration_seconds", NULL, NULL, "%.3f",
-	       m->pass_seconds);
-	head(b, "ccaictl_watch_ready", "gauge",
-	     "1 when the last pass succeeded (what /readyz answers).");
-	sample(b, "ccaictl_watch_ready", NULL, NULL, "%d", m->ready ? 1 : 0);
-	head(b, "ccaictl_watch_passes_total", "counter", "Passes by result.");
-	for (i = 0; i < CCAI_WATCH_RESULT__COUNT; i++)
-		sample(b, "ccaictl_watch_passes_total", "result",
-		       ccai_watch_result_name((enum ccai_watch_result)i),
-		       "%llu", m->passes[i]);
-	head(b, "ccaictl_watch_resources", "gauge",
-	     "Resources of the last pass: managed (declared by its "
-	     "manifests), drifted "
-	     "(live differed from the last good revision), failed (steps "
-	     "that failed).");
-	sample(b, "ccaictl_watch_resources", "state", "managed", "%zu",
-	       m->managed);
-	sample(b, "ccaictl_watch_resources", "state", "drifted", "%zu",
-	       m->drifted);
-	sample(b, "ccaictl_watch_resources", "state", "failed", "%zu",
-	       m->failed);
-	head(b, "ccaictl_watch_drift_total", "counter",
-	     "Drifted resources found by re-planning the last good "
-	     "revision.");
-	sample(b, "ccaictl_watch_drift_total", NULL, NULL, "%llu",
-	       m->drift_total);
-	head(b, "ccaictl_watch_changes_total", "counter",
-	     "Changes applied, by action.");
-	for (i = 0; i < CCAI_WATCH_CH__COUNT; i++)
-		sample(b, "ccaictl_watch_changes_total", "action", actions[i],
-		       "%llu", m->changes[i]);
-	head(b, "ccaictl_watch_errors_total", "counter",
-	     "Failed passes, by the stage that failed.");
-	for (i = 0; i < CCAI_WATCH_ERR__COUNT; i++)
-		sample(b, "ccaictl_watch_errors_total", "kind",
-		       ccai_watch_errkind_name((enum ccai_watch_errkind)i),
-		       "%llu", m->errors[i]);
+	if ((r = head(b, "ccaictl_watch_last_reconciled_info", "gauge",
+		      "The last revision (full commit id) that live state "
+		      "was made to match.")) < 0)
+		return r;
+	if (m->revision[0] &&
+	    (r = sample(b, "ccaictl_watch_last_reconciled_info", "revision",
+			m->revision, "1")) < 0)
+		return r;
+	if ((r = head(b, "ccaictl_watch_last_success_timestamp_seconds",
+		      "gauge",
+		      "When a pass last succeeded, in seconds since the epoch "
+		      "(0: never).")) < 0 ||
+	    (r = sample(b, "ccaictl_watch_last_success_timestamp_seconds", NULL,
+			NULL, "%.3f",
+			(double)m->last_success_unix_ms / 1000.0)) < 0)
+		return r;
+	if ((r = head(b, "ccaictl_watch_pass_duration_seconds", "gauge",
+		      "How long the last pass took.")) < 0 ||
+	    (r = sample(b, "ccaictl_watch_pass_duration_seconds", NULL, NULL,
+			"%.3f", m->pass_seconds)) < 0)
+		return r;
+	if ((r = head(b, "ccaictl_watch_ready", "gauge",
+		      "1 when the last pass succeeded (what /readyz "
+		      "answers).")) < 0 ||
+	    (r = sample(b, "ccaictl_watch_ready", NULL, NULL, "%d",
+			m->ready ? 1 : 0)) < 0)
+		return r;
+	if ((r = head(b, "ccaictl_watch_passes_total", "counter",
+		      "Passes by result.")) < 0)
+		return r;
+	for (i = 0; i < CCAI_WATCH_RESULT__COUNT && r == 0; i++)
+		r = sample(b, "ccaictl_watch_passes_total", "result",
+			   ccai_watch_result_name((enum ccai_watch_result)i),
+			   "%llu", m->passes[i]);
+	if (r < 0 ||
+	    (r = head(b, "ccaictl_watch_resources", "gauge",
+		      "Resources of the last pass: managed (declared by its "
+		      "manifests), drifted "
+		      "(live differed from the last good revision), failed "
+		      "(steps that failed).")) < 0 ||
+	    (r = sample(b, "ccaictl_watch_resources", "state", "managed", "%zu",
+			m->managed)) < 0 ||
+	    (r = sample(b, "ccaictl_watch_resources", "state", "drifted", "%zu",
+			m->drifted)) < 0 ||
+	    (r = sample(b, "ccaictl_watch_resources", "state", "failed", "%zu",
+			m->failed)) < 0)
+		return r;
+	if ((r = head(b, "ccaictl_watch_drift_total", "counter",
+		      "Drifted resources found by re-planning the last good "
+		      "revision.")) < 0 ||
+	    (r = sample(b, "ccaictl_watch_drift_total", NULL, NULL, "%llu",
+			m->drift_total)) < 0 ||
+	    (r = head(b, "ccaictl_watch_changes_total", "counter",
+		      "Changes applied, by action.")) < 0)
+		return r;
+	for (i = 0; i < CCAI_WATCH_CH__COUNT && r == 0; i++)
+		r = sample(b, "ccaictl_watch_changes_total", "action",
+			   actions[i], "%llu", m->changes[i]);
+	if (r < 0 || (r = head(b, "ccaictl_watch_errors_total", "counter",
+			       "Failed passes, by the stage that failed.")) < 0)
+		return r;
+	for (i = 0; i < CCAI_WATCH_ERR__COUNT && r == 0; i++)
+		r = sample(b, "ccaictl_watch_errors_total", "kind",
+			   ccai_watch_errkind_name((enum ccai_watch_errkind)i),
+			   "%llu", m->errors[i]);
+	return r;
 }
 
+/* The answer's body into out and its HTTP status into *code. */
+static int build_answer(const struct ccai_watch_metrics *m, int64_t now_ms,
+			const char *method, const char *path,
+			struct ccai_buf *out, const char **content_type,
+			int *code)
+{
+	*content_type = TEXT_TYPE;
+	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+		*code = 405;
+		return ccai_buf_puts(out, "method not allowed\n");
+	}
+	if (!strcmp(path, "/healthz")) {
+		if (now_ms - m->heartbeat_ms > m->stall_ms) {
+			*code = 503;
+			return ccai_buf_printf(
+				out, "stalled: no progress for %lld ms\n",
+				(long long)(now_ms - m->heartbeat_ms));
+		}
+		*code = 200;
+		return ccai_buf_puts(out, "ok\n");
+	}
+	if (!strcmp(path, "/readyz")) {
+		if (!m->ready) {
+			*code = 503;
+			return ccai_buf_printf(
+				out, "not ready: %s\n",
+				m->not_ready[0] ? m->not_ready
+						: "no pass finished yet");
+		}
+		*code = 200;
+		return ccai_buf_printf(out, "ready: %s\n", m->revision);
+	}
+	if (!strcmp(path, "/metrics")) {
+		*content_type = METRICS_TYPE;
+		*code = 200;
+		return ccai_watch_metrics_render(out, m);
+	}
+	*code = 404;
+	return ccai_buf_puts(out,
+			     "not found: try /healthz, /readyz or /metrics\n");
+}
+
+/*
+ * An answer that cannot be built (out's cap is too small for it) is a
+ * 500 with a short reason, never a cut-off metrics text that a scraper
+ * would take for the whole.
+ */
 CCAI_TESTABLE int ccai_status_answer(const struct ccai_watch_metrics *m,
 				     int64_t now_ms, const char *method,
 				     const char *path, struct ccai_buf *out,
 				     const char **content_type)
 {
+	int code;
+
+	if (build_answer(m, now_ms, method, path, out, content_type, &code) ==
+	    0)
+		return code;
+	ccai_buf_clear(out);
 	*content_type = TEXT_TYPE;
-	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
-		ccai_buf_puts(out, "method not allowed\n");
-		return 405;
-	}
-	if (!strcmp(path, "/healthz")) {
-		if (now_ms - m->heartbeat_ms > m->stall_ms) {
-			ccai_buf_printf(out,
-					"stalled: no progress for %lld ms\n",
-					(long long)(now_ms - m->heartbeat_ms));
-			return 503;
-		}
-		ccai_buf_puts(out, "ok\n");
-		return 200;
-	}
-	if (!strcmp(path, "/readyz")) {
-		if (!m->ready) {
-			ccai_buf_printf(out, "not ready: %s\n",
-					m->not_ready[0]
-						? m->not_ready
-						: "no pass finished yet");
-			return 503;
-		}
-		ccai_buf_printf(out, "ready: %s\n", m->revision);
-		return 200;
-	}
-	if (!strcmp(path, "/metrics")) {
-		*content_type = METRICS_TYPE;
-		ccai_watch_metrics_render(out, m);
-		return 200;
-	}
-	ccai_buf_puts(out, "not found: try /healthz, /readyz or /metrics\n");
-	return 404;
+	if (ccai_buf_puts(out, "internal error: the answer is too large\n") < 0)
+		ccai_buf_clear(out); /* an empty body, then */
+	return 500;
 }
 
 /* ---- the server ------------------------------------------------------------ */

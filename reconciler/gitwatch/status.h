@@ -82,9 +82,14 @@ struct ccai_watch_metrics {
 	int64_t stall_ms; /* /healthz fails after this long without one */
 };
 
-/* Appends the Prometheus text exposition of m to out. */
-void ccai_watch_metrics_render(struct ccai_buf *out,
-			       const struct ccai_watch_metrics *m);
+/*
+ * Appends the Prometheus text exposition of m to out; out's error
+ * (CCAI_ETOOBIG past its cap) if an append fails, and then out holds
+ * only the samples before the failure: do not serve it.
+ */
+int ccai_watch_metrics_render(struct ccai_buf *out,
+			      const struct ccai_watch_metrics *m)
+	CCAI_WARN_UNUSED;
 
 struct ccai_status;
 
@@ -111,7 +116,11 @@ void ccai_status_beat(struct ccai_status *s);
 void ccai_status_stop(struct ccai_status *s);
 
 #ifdef CCAI_UNIT_TESTING
-/* What a request gets: HTTP status, body into out, content type. */
+/*
+ * What a request gets: HTTP status, body into out, content type; 500
+ * with a short reason, never a cut-off body, when the answer does not
+ * fit out's cap.
+ */
 int ccai_status_answer(const struct ccai_watch_metrics *m, int64_t now_ms,
 		       const char *method, const char *path,
 		       struct ccai_buf *out, const char **content_type);

@@ -574,14 +574,17 @@ static const char *short_rev(const char *rev)
 }
 
 /* One line, secrets scrubbed, control characters (a commit subject's
- * ESC, a server message's newline) escaped. */
+ * ESC, a server message's newline) escaped; a line too large to escape
+ * whole is printed up to there and says it was cut. */
 static void print_line(FILE *f, char *line)
 {
 	struct ccai_buf b = CCAI_BUF_INIT;
 
 	ccai_log_scrub(line);
-	ccai_buf_put_printable(&b, line);
-	fprintf(f, "%s\n", b.ptr);
+	if (ccai_buf_put_printable(&b, line) < 0)
+		fprintf(f, "%s [line cut: too large]\n", b.ptr);
+	else
+		fprintf(f, "%s\n", b.ptr);
 	fflush(f);
 	ccai_buf_release(&b);
 }

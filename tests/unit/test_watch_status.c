@@ -60,7 +60,7 @@ static void test_watch_status__metrics_text(void **state)
 
 	(void)state;
 	sample_metrics(&m);
-	ccai_watch_metrics_render(&b, &m);
+	assert_int_equal(ccai_watch_metrics_render(&b, &m), 0);
 	has_line(b.ptr, "ccaictl_watch_last_reconciled_info{revision=\""
 			"0123456789abcdef0123456789abcdef01234567\"} 1");
 	has_line(b.ptr, "ccaictl_watch_last_success_timestamp_seconds "
@@ -95,14 +95,14 @@ static void test_watch_status__metrics_text(void **state)
 
 	/* no revision yet: the info family has no sample */
 	m.revision[0] = '\0';
-	ccai_watch_metrics_render(&b, &m);
+	assert_int_equal(ccai_watch_metrics_render(&b, &m), 0);
 	assert_null(strstr(b.ptr, "ccaictl_watch_last_reconciled_info{"));
 	has_line(b.ptr, "# TYPE ccaictl_watch_last_reconciled_info gauge");
 	ccai_buf_release(&b);
 
 	/* a label value is escaped */
 	snprintf(m.revision, sizeof(m.revision), "a\"b\\c\nd");
-	ccai_watch_metrics_render(&b, &m);
+	assert_int_equal(ccai_watch_metrics_render(&b, &m), 0);
 	has_line(b.ptr, "ccaictl_watch_last_reconciled_info{revision="
 			"\"a\\\"b\\\\c\\nd\"} 1");
 	ccai_buf_release(&b);
@@ -154,6 +154,39 @@ static void test_watch_status__probe_answers(void **state)
 	ccai_buf_clear(&b);
 	assert_int_equal(ccai_status_answer(&m, 3000, "GET", "/", &b, &type),
 			 404);
+	ccai_buf_release(&b);
+}
+
+/* Past the buffer's cap: an error and a 500, never half a metrics text. */
+static void test_watch_status__too_large(void **state)
+{
+	struct ccai_watch_metrics m;
+	struct ccai_buf b;
+	const char *type;
+
+	(void)state;
+	sample_metrics(&m);
+	ccai_buf_init(&b, 600);
+	assert_int_equal(ccai_watch_metrics_render(&b, &m), CCAI_ETOOBIG);
+	assert_int_equal(ccai_buf_error(&b), CCAI_ETOOBIG);
+	assert_null(strstr(b.ptr, "ccaictl_watch_errors_total"));
+	ccai_buf_release(&b);
+
+	ccai_buf_init(&b, 600);
+	assert_int_equal(
+		ccai_status_answer(&m, 3000, "GET", "/metrics", &b, &type),
+		500);
+	assert_string_equal(type, "text/plain; charset=utf-8");
+	assert_string_equal(b.ptr, "internal error: the answer is too large\n");
+	ccai_buf_release(&b);
+
+	/* so small that not even the reason fits: an empty 500 */
+	ccai_buf_init(&b, 8);
+	assert_int_equal(
+		ccai_status_answer(&m, 3000, "GET", "/metrics", &b, &type),
+		500);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(ccai_buf_error(&b), 0);
 	ccai_buf_release(&b);
 }
 
@@ -348,6 +381,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_watch_status__metrics_text),
 		cmocka_unit_test(test_watch_status__probe_answers),
+		cmocka_unit_test(test_watch_status__too_large),
 		cmocka_unit_test(test_watch_status__server),
 		cmocka_unit_test(
 			test_watch_status__slow_clients_do_not_starve_probes),
