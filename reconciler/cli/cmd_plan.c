@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "cli/planfile.h"
 #include "cli/run.h"
+#include "util/alloc.h"
 #include "util/json.h"
 
 static bool detailed, prune, allow_replace, destroy;
@@ -77,8 +78,11 @@ int ccai_cmd_plan(struct ccai_run *run)
 			ccai_run_error(&err);
 			goto out;
 		}
-		cmd = ccai_planfile_apply_command(out_file, &t,
-						  run->o.credentials);
+		/* too long to build: the reader is told it was left out */
+		if (!(cmd = ccai_planfile_apply_command(out_file, &t,
+							run->o.credentials)))
+			cmd = ccai_xstrdup("ccaictl apply ... (too long to "
+					   "show)");
 		/* the text plan says it where the reader is; JSON and
 		 * markdown keep stdout to the document (a pull-request
 		 * comment must not end with a shell command), so the

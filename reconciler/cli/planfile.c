@@ -21,26 +21,36 @@
 #define PLANFILE_KIND "ccaictl-plan"
 #define PLANFILE_MAX ((size_t)64 << 20)
 
-/* Strings in a saved document must not be expanded twice: "${" -> "$${". */
-static void escape_vars(cJSON *n)
+/*
+ * Strings in a saved document must not be expanded twice: "${" -> "$${".
+ * A string whose escaped form is past the buffer's cap fails the whole
+ * (CCAI_ETOOBIG): it is left as it was, never cut.
+ */
+static int escape_vars(cJSON *n)
 {
 	cJSON *c;
+	int r = 0;
 
 	if (cJSON_IsString(n) && strstr(n->valuestring, "${")) {
 		struct ccai_buf b = CCAI_BUF_INIT;
 		const char *p;
 
-		for (p = n->valuestring; *p; p++) {
+		for (p = n->valuestring; *p && r == 0; p++) {
 			if (p[0] == '$' && p[1] == '{')
-				ccai_buf_putc(&b, '$');
-			ccai_buf_putc(&b, *p);
+				r = ccai_buf_putc(&b, '$');
+			if (r == 0)
+				r = ccai_buf_putc(&b, *p);
 		}
-		cJSON_SetValuestring(n, b.ptr);
+		if (r == 0)
+			cJSON_SetValuestring(n, b.ptr);
 		ccai_buf_release(&b);
-		return;
+		return r;
 	}
-	cJSON_ArrayForEach(c, n)
-		escape_vars(c);
+	cJSON_ArrayForEach(c, n) {
+		if ((r = escape_vars(c)) < 0)
+			return r;
+	}
+	return 0;
 }
 
 static cJSON *strlist_json(const struct ccai_strlist *l)
@@ -108,9 +118,15 @@ int ccai_planfile_save(const struct ccai_plan *plan,
 				cJSON_AddStringToObject(meta, "project",
 							m->project);
 		}
-		escape_vars(doc);
 		cJSON_AddItemToObject(e, "doc", doc);
 		cJSON_AddItemToArray(docs, e);
+		if ((r = escape_vars(doc)) < 0) {
+			cJSON_Delete(root);
+			return ccai_error_set(err, r,
+					      "a string in '%s' is too large "
+					      "to save in plan '%s'",
+					      m->file ? m->file : "-", path);
+		}
 	}
 	digests = cJSON_AddObjectToObject(root, "seen");
 	for (i = 0; i < plan->n; i++) {
@@ -270,24 +286,34 @@ static bool same_state(const char *a, const char *b)
 }
 
 /* A word for the shell: quoted unless it is plainly safe. */
-static void shell_word(struct ccai_buf *b, const char *s)
+static int shell_word(struct ccai_buf *b, const char *s)
 {
 	const char *p;
+	int r;
 
 	if (*s &&
 	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		      "0123456789@%+=:,./-_") == strlen(s)) {
-		ccai_buf_puts(b, s);
-		return;
-	}
-	ccai_buf_putc(b, '\'');
-	for (p = s; *p; p++) {
+		      "0123456789@%+=:,./-_") == strlen(s))
+		return ccai_buf_puts(b, s);
+	if ((r = ccai_buf_putc(b, '\'')) < 0)
+		return r;
+	for (p = s; *p && r == 0; p++) {
 		if (*p == '\'')
-			ccai_buf_puts(b, "'\\''");
+			r = ccai_buf_puts(b, "'\\''");
 		else
-			ccai_buf_putc(b, *p);
+			r = ccai_buf_putc(b, *p);
 	}
-	ccai_buf_putc(b, '\'');
+	return r < 0 ? r : ccai_buf_putc(b, '\'');
+}
+
+/* An option and its value, as shell words. */
+static int shell_opt(struct ccai_buf *b, const char *opt, const char *value)
+{
+	int r;
+
+	if ((r = ccai_buf_puts(b, opt)) < 0)
+		return r;
+	return shell_word(b, value);
 }
 
 char *ccai_planfile_apply_command(const char *path,
@@ -296,21 +322,15 @@ char *ccai_planfile_apply_command(const char *path,
 {
 	struct ccai_buf b = CCAI_BUF_INIT;
 
-	ccai_buf_puts(&b, "ccaictl apply ");
-	shell_word(&b, path);
-	if (t->emulator)
-		ccai_buf_puts(&b, " --emulator");
-	if (t->endpoint) {
-		ccai_buf_puts(&b, " --endpoint ");
-		shell_word(&b, t->endpoint);
-	}
-	if (credentials && !t->emulator) {
-		ccai_buf_puts(&b, " --credentials ");
-		shell_word(&b, credentials);
-	}
-	if (t->state) {
-		ccai_buf_puts(&b, " --state ");
-		shell_word(&b, t->state);
+	if (ccai_buf_puts(&b, "ccaictl apply ") < 0 ||
+	    shell_word(&b, path) < 0 ||
+	    (t->emulator && ccai_buf_puts(&b, " --emulator") < 0) ||
+	    (t->endpoint && shell_opt(&b, " --endpoint ", t->endpoint) < 0) ||
+	    (credentials && !t->emulator &&
+	     shell_opt(&b, " --credentials ", credentials) < 0) ||
+	    (t->state && shell_opt(&b, " --state ", t->state) < 0)) {
+		ccai_buf_release(&b);
+		return NULL;
 	}
 	return ccai_buf_detach(&b, NULL);
 }
@@ -338,7 +358,9 @@ int ccai_planfile_check_target(const struct ccai_planfile *pf, const char *path,
 	if (p->emulator == t->emulator && same(p->endpoint, t->endpoint) &&
 	    same_state(p->state, t->state))
 		return 0;
-	cmd = ccai_planfile_apply_command(path, p, NULL);
+	/* a command too long to build: the error says where, not how */
+	if (!(cmd = ccai_planfile_apply_command(path, p, NULL)))
+		cmd = ccai_xstrdup("ccaictl apply ...");
 	if (p->emulator != t->emulator || !same(p->endpoint, t->endpoint))
 		r = ccai_error_set(err, CCAI_EINVALID,
 				   "plan '%s' was made against %s, not %s; "

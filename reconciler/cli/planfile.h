@@ -60,7 +60,10 @@ int ccai_planfile_check_target(const struct ccai_planfile *pf, const char *path,
 			       const struct ccai_planfile_target *t,
 			       struct ccai_error *err);
 
-/* The command that carries out the plan at path where t points. */
+/*
+ * The command that carries out the plan at path where t points (the
+ * caller frees it); NULL when it would be larger than a buffer's cap.
+ */
 char *ccai_planfile_apply_command(const char *path,
 				  const struct ccai_planfile_target *t,
 				  const char *credentials);
