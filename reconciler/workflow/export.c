@@ -28,32 +28,33 @@
 
 char *ccai_export_slug(const char *text, const char *fallback)
 {
-	struct ccai_buf b = CCAI_BUF_INIT;
+	char name[NAME_MAX_LEN + 1];
+	size_t len = 0;
 	bool dash = false;
 	const char *p;
 
-	for (p = text ? text : ""; *p && b.len < NAME_MAX_LEN; p++) {
+	/* bounded by NAME_MAX_LEN: an array, not a buffer that could fail */
+	for (p = text ? text : ""; *p && len < NAME_MAX_LEN; p++) {
 		char c = *p;
 
 		if (c >= 'A' && c <= 'Z')
 			c = (char)(c - 'A' + 'a');
 		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-			if (dash && b.len)
-				ccai_buf_putc(&b, '-');
+			if (dash && len)
+				name[len++] = '-';
 			dash = false;
-			if (b.len < NAME_MAX_LEN)
-				ccai_buf_putc(&b, c);
+			if (len < NAME_MAX_LEN)
+				name[len++] = c;
 		} else {
 			dash = true;
 		}
 	}
-	while (b.len && b.ptr[b.len - 1] == '-')
-		ccai_buf_truncate(&b, b.len - 1);
-	if (!b.len) {
-		ccai_buf_release(&b);
+	while (len && name[len - 1] == '-')
+		len--;
+	if (!len)
 		return ccai_export_slug(fallback ? fallback : "x", "x");
-	}
-	return ccai_buf_detach(&b, NULL);
+	name[len] = '\0';
+	return ccai_xstrdup(name);
 }
 
 char *ccai_export_unique_name(struct ccai_map *taken, const char *base)
@@ -80,11 +81,17 @@ char *ccai_export_escape_vars(const char *s)
 {
 	struct ccai_buf b = CCAI_BUF_INIT;
 	const char *p;
+	int r = 0;
 
-	for (p = s; *p; p++) {
+	for (p = s; *p && r == 0; p++) {
 		if (p[0] == '$' && p[1] == '{')
-			ccai_buf_putc(&b, '$');
-		ccai_buf_putc(&b, *p);
+			r = ccai_buf_putc(&b, '$');
+		if (r == 0)
+			r = ccai_buf_putc(&b, *p);
+	}
+	if (r < 0) {
+		ccai_buf_release(&b);
+		return NULL;
 	}
 	return ccai_buf_detach(&b, NULL);
 }
@@ -827,22 +834,29 @@ static int only_adoptions(void *ctx, const struct ccai_plan *plan,
 		struct ccai_error e;
 		const cJSON *c;
 		size_t k;
+		int w = 0;
 
 		if (r->action == CCAI_ACT_NOOP)
 			continue;
-		for (k = 0; k < r->reasons.n; k++)
-			ccai_buf_printf(&why, "%s%s", why.len ? "; " : "",
-					r->reasons.items[k]);
-		cJSON_ArrayForEach(c, r->changes)
-			ccai_buf_printf(&why, "%s%s", why.len ? ", " : "",
-					ccai_json_str(c, "path"));
+		/* the reasons up to the first that does not fit, and a
+		 * word that the rest was cut */
+		for (k = 0; k < r->reasons.n && w == 0; k++)
+			w = ccai_buf_printf(&why, "%s%s", why.len ? "; " : "",
+					    r->reasons.items[k]);
+		cJSON_ArrayForEach(c, r->changes) {
+			if (w < 0 || (w = ccai_buf_printf(
+					      &why, "%s%s", why.len ? ", " : "",
+					      ccai_json_str(c, "path"))) < 0)
+				break;
+		}
 		ccai_error_set(&e, CCAI_ECONFLICT,
-			       "would be %s, not adopted%s%s",
+			       "would be %s, not adopted%s%s%s",
 			       r->action == CCAI_ACT_CREATE    ? "created"
 			       : r->action == CCAI_ACT_UPDATE  ? "updated"
 			       : r->action == CCAI_ACT_REPLACE ? "replaced"
 							       : "deleted",
-			       why.len ? ": " : "", why.ptr);
+			       why.len ? ": " : "", why.ptr,
+			       w < 0 ? " (the rest cut: too long)" : "");
 		snprintf(e.path, sizeof(e.path), "%s", r->qaddress);
 		ccai_diag_add(diag, &e);
 		ccai_buf_release(&why);

@@ -87,7 +87,10 @@ size_t ccai_export_of_kind(const struct ccai_export *ex,
 			   const struct ccai_kind *kind,
 			   const struct ccai_export_doc ***out);
 
-/* The YAML text of one kind's file (header comment + documents). */
+/*
+ * The YAML text of one kind's file (header comment + documents);
+ * CCAI_ETOOBIG (err says) when it does not fit out's cap.
+ */
 int ccai_export_yaml(struct ccai_buf *out, const struct ccai_export *ex,
 		     const struct ccai_kind *kind, struct ccai_error *err);
 
@@ -174,7 +177,10 @@ void ccai_export_strip(cJSON *obj, const cJSON *root, const cJSON *node);
 void ccai_export_refs(cJSON *spec, const struct ccai_kind *kind,
 		      const struct ccai_export *ex);
 
-/* A string value with every "${" written "$${" (caller frees). */
+/*
+ * A string value with every "${" written "$${" (caller frees); NULL
+ * when that is larger than a buffer's cap.
+ */
 char *ccai_export_escape_vars(const char *s);
 
 #endif

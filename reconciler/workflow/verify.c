@@ -260,7 +260,7 @@ int ccai_vx_call(struct vctx *v, enum ccai_api api, const char *location,
 char *ccai_vx_random_id(const char *prefix, size_t nbytes)
 {
 	unsigned char b[16];
-	struct ccai_buf s = CCAI_BUF_INIT;
+	char hex[2 * sizeof(b) + 1];
 	size_t i;
 
 	if (nbytes > sizeof(b))
@@ -272,10 +272,11 @@ char *ccai_vx_random_id(const char *prefix, size_t nbytes)
 		for (i = 0; i < nbytes; i++)
 			b[i] = (unsigned char)(t >> (8 * (i % 8)));
 	}
-	ccai_buf_puts(&s, prefix);
+	/* bounded: an array, not a buffer that could fail */
 	for (i = 0; i < nbytes; i++)
-		ccai_buf_printf(&s, "%02x", b[i]);
-	return ccai_buf_detach(&s, NULL);
+		snprintf(hex + 2 * i, 3, "%02x", b[i]);
+	hex[2 * nbytes] = '\0';
+	return ccai_xasprintf("%s%s", prefix, hex);
 }
 
 /* ---- preconditions ------------------------------------------------- */
@@ -355,13 +356,23 @@ static int check_apis(struct vctx *v)
 	size_t i;
 	int rc;
 
-	ccai_buf_puts(&title, "APIs enabled:");
-	for (i = 0; i < CCAI_ARRAY_SIZE(needed_apis); i++) {
-		ccai_buf_printf(&q, "%snames=projects/%s/services/%s",
-				i ? "&" : "", project, needed_apis[i]);
-		ccai_buf_printf(&title, "%s %s", i ? "," : "", needed_apis[i]);
+	rc = ccai_buf_puts(&title, "APIs enabled:");
+	for (i = 0; i < CCAI_ARRAY_SIZE(needed_apis) && rc == 0; i++) {
+		if ((rc = ccai_buf_printf(&q, "%snames=projects/%s/services/%s",
+					  i ? "&" : "", project,
+					  needed_apis[i])) == 0)
+			rc = ccai_buf_printf(&title, "%s %s", i ? "," : "",
+					     needed_apis[i]);
 	}
 	ccai_vx_begin(v);
+	if (rc < 0) {
+		rc = ccai_vx_fail(v, STEP_PRE, "apis-enabled", "APIs enabled",
+				  rc,
+				  "the query for the APIs of project '%s' is "
+				  "larger than %zu bytes",
+				  project, (size_t)CCAI_BUF_DEFAULT_CAP);
+		goto out;
+	}
 	rc = ccai_vx_call(v, CCAI_API_SERVICEUSAGE, NULL, "GET", path, q.ptr,
 			  NULL, true, "serviceusage.services.batchGet", &out,
 			  &e);

@@ -462,10 +462,12 @@ static int find_by_link(struct vctx *v, const char *loc, const char *source,
 /*
  * One look in one location: by id (Insights keeps a valid Dialogflow
  * id), then by the dialogflowConversation link.  0 with *found, 0
- * without (not there yet), or the error of a call.
+ * without (not there yet), or the error of a call.  The first thing
+ * seen instead goes to *note (allocated, for the timeout's message: a
+ * string, not a capped buffer, so that a note cannot fail).
  */
-static int look_in(struct vctx *v, const char *loc, cJSON **found,
-		   struct ccai_buf *notes, struct ccai_error *e)
+static int look_in(struct vctx *v, const char *loc, cJSON **found, char **note,
+		   struct ccai_error *e)
 {
 	const char *source = v->res->conversation,
 		   *id = ccai_vx_last_segment(source);
@@ -487,14 +489,14 @@ static int look_in(struct vctx *v, const char *loc, cJSON **found,
 		v->res->found_by = "id";
 		return 0;
 	}
-	if (c == 0 && !notes->len) {
+	if (c == 0 && !*note) {
 		const char *from = ccai_json_str(
 			ccai_json_path(out, "dataSource.dialogflowSource"),
 			"dialogflowConversation");
 
-		ccai_buf_printf(notes, "'%s' exists but comes from '%s'",
-				ccai_json_str(out, "name"),
-				from ? from : "elsewhere");
+		*note = ccai_xasprintf("'%s' exists but comes from '%s'",
+				       ccai_json_str(out, "name"),
+				       from ? from : "elsewhere");
 	}
 	cJSON_Delete(out);
 	if (c < 0 && c != CCAI_ENOTFOUND)
@@ -506,9 +508,9 @@ static int look_in(struct vctx *v, const char *loc, cJSON **found,
 	 * fails (a filter it does not take) leaves the get to find it */
 	if (c < 0 && c != CCAI_ETIMEOUT && c != CCAI_ECANCELLED &&
 	    !ccai_google_api_off_in(v->g, e, v->m->project)) {
-		if (!notes->len)
-			ccai_buf_printf(notes, "looking by the link failed: %s",
-					e->message);
+		if (!*note)
+			*note = ccai_xasprintf("looking by the link failed: %s",
+					       e->message);
 		c = 0;
 	}
 	return c;
@@ -516,45 +518,54 @@ static int look_in(struct vctx *v, const char *loc, cJSON **found,
 
 /*
  * The wait's title ("conversation ID in Insights (LOCATIONS)") into
- * title, and what it waits for, told to o->waiting.
+ * title, and what it waits for, told to o->waiting; the buffers' error
+ * (nothing told) when either is too large.
  */
-static void announce_wait(struct vctx *v, const char *dur,
-			  struct ccai_buf *title)
+static int announce_wait(struct vctx *v, const char *dur,
+			 struct ccai_buf *title)
 {
 	const struct ccai_verify_opts *o = v->o;
 	struct ccai_verify_result *r = v->res;
 	const char *id = ccai_vx_last_segment(r->conversation);
 	struct ccai_buf what = CCAI_BUF_INIT, locs = CCAI_BUF_INIT;
 	size_t i;
+	int rc = 0;
 
-	for (i = 0; i < r->insights_locations.n; i++)
-		ccai_buf_printf(&locs, "%s%s", i ? ", " : "",
-				r->insights_locations.items[i]);
-	ccai_buf_printf(title, "conversation %s in Insights (%s)", id,
-			locs.ptr);
+	for (i = 0; i < r->insights_locations.n && rc == 0; i++)
+		rc = ccai_buf_printf(&locs, "%s%s", i ? ", " : "",
+				     r->insights_locations.items[i]);
+	if (rc < 0 ||
+	    (rc = ccai_buf_printf(title, "conversation %s in Insights (%s)", id,
+				  locs.ptr)) < 0)
+		goto out;
 	if (o->mode == CCAI_VERIFY_AGENT) {
 		char ttl[32];
 
 		fmt_duration(ttl, sizeof(ttl), session_ttl_ms(v));
-		ccai_buf_printf(&what,
-				"the session ends %s after its last request "
-				"(queryParams.sessionTtl); then Insights "
-				"ingests it. Waiting up to %s",
-				ttl, dur);
+		rc = ccai_buf_printf(&what,
+				     "the session ends %s after its last "
+				     "request (queryParams.sessionTtl); then "
+				     "Insights ingests it. Waiting up to %s",
+				     ttl, dur);
 	} else {
-		ccai_buf_printf(&what,
-				"Insights ingests the completed "
-				"conversation. Waiting up to %s",
-				dur);
+		rc = ccai_buf_printf(&what,
+				     "Insights ingests the completed "
+				     "conversation. Waiting up to %s",
+				     dur);
 	}
-	ccai_buf_printf(&what,
-			" for %s in Insights (%s), by id, then by its "
-			"dataSource.dialogflowSource.dialogflowConversation",
-			id, locs.ptr);
+	if (rc < 0 ||
+	    (rc = ccai_buf_printf(&what,
+				  " for %s in Insights (%s), by id, then by "
+				  "its dataSource.dialogflowSource."
+				  "dialogflowConversation",
+				  id, locs.ptr)) < 0)
+		goto out;
 	if (o->waiting)
 		o->waiting(o->progress_ctx, what.ptr);
+out:
 	ccai_buf_release(&what);
 	ccai_buf_release(&locs);
+	return rc;
 }
 
 /*
@@ -564,9 +575,9 @@ static void announce_wait(struct vctx *v, const char *dur,
  * location that does not serve Insights (or refuses us) is dropped and
  * its error kept in *last.
  */
-static int look_everywhere(struct vctx *v, bool *dropped,
-			   struct ccai_buf *notes, size_t *live,
-			   struct ccai_error *last, struct ccai_error *e)
+static int look_everywhere(struct vctx *v, bool *dropped, char **note,
+			   size_t *live, struct ccai_error *last,
+			   struct ccai_error *e)
 {
 	struct ccai_verify_result *r = v->res;
 	size_t i;
@@ -580,7 +591,7 @@ static int look_everywhere(struct vctx *v, bool *dropped,
 
 		if (dropped[i])
 			continue;
-		c = look_in(v, loc, &found, notes, e);
+		c = look_in(v, loc, &found, note, e);
 		if (c == 0 && found) {
 			r->insights_conversation =
 				ccai_xstrdup(ccai_json_str(found, "name"));
@@ -616,7 +627,8 @@ int ccai_vx_wait_for_insights(struct vctx *v)
 		o->poll_max_ms > 0 ? o->poll_max_ms : DEFAULT_POLL_MAX_MS;
 	bool *dropped =
 		ccai_xcalloc(r->insights_locations.n + 1, sizeof(*dropped));
-	struct ccai_buf title = CCAI_BUF_INIT, notes = CCAI_BUF_INIT;
+	struct ccai_buf title = CCAI_BUF_INIT;
+	char *note = NULL;
 	struct ccai_error last, e;
 	size_t live_locs;
 	int64_t deadline;
@@ -625,12 +637,21 @@ int ccai_vx_wait_for_insights(struct vctx *v)
 
 	ccai_error_clear(&last);
 	fmt_duration(dur, sizeof(dur), timeout);
-	announce_wait(v, dur, &title);
+	rc = announce_wait(v, dur, &title);
 	ccai_vx_begin(v);
+	if (rc < 0) {
+		rc = ccai_vx_fail(v, 0, "wait-for-insights",
+				  "conversation in Insights", rc,
+				  "the Insights locations to wait in (%zu) "
+				  "make a message larger than %zu bytes",
+				  r->insights_locations.n,
+				  (size_t)CCAI_BUF_DEFAULT_CAP);
+		goto out;
+	}
 	deadline = v->t0 + timeout;
 	for (;;) {
 		r->polls++;
-		if (look_everywhere(v, dropped, &notes, &live_locs, &last, &e) <
+		if (look_everywhere(v, dropped, &note, &live_locs, &last, &e) <
 		    0) {
 			rc = ccai_vx_fail_call(v, 0, "wait-for-insights",
 					       title.ptr, &e);
@@ -651,8 +672,7 @@ int ccai_vx_wait_for_insights(struct vctx *v)
 					  "or check the Insights location "
 					  "with --insights-location",
 					  source, dur, r->polls,
-					  notes.len ? "; " : "",
-					  notes.len ? notes.ptr : "");
+					  note ? "; " : "", note ? note : "");
 			goto out;
 		}
 		if (ccai_vx_stopped(v)) {
@@ -678,6 +698,6 @@ int ccai_vx_wait_for_insights(struct vctx *v)
 out:
 	free(dropped);
 	ccai_buf_release(&title);
-	ccai_buf_release(&notes);
+	free(note);
 	return rc;
 }

@@ -221,6 +221,7 @@ static void test_export__escape_vars_round_trips(void **state)
 		char *esc = ccai_export_escape_vars(cases[i]), *back = NULL;
 		struct ccai_error err;
 
+		assert_non_null(esc);
 		assert_int_equal(
 			ccai_vars_expand_string(NULL, esc, &back, &err), 0);
 		assert_string_equal(back, cases[i]);
@@ -233,6 +234,49 @@ static void test_export__escape_vars_round_trips(void **state)
  * What export writes reads back as the very same values: strings that
  * look like other YAML types, variables, odd characters, numbers.
  */
+/*
+ * A file that does not fit the buffer's cap is an error that says so,
+ * wherever the cap falls (the header, a comment, inside the emitter):
+ * never a shorter file reported as written.
+ */
+static void test_export__yaml_too_large(void **state)
+{
+	struct ccai_export ex;
+	struct ccai_buf full = CCAI_BUF_INIT, yaml;
+	struct ccai_error err;
+	size_t cap;
+
+	(void)state;
+	memset(&ex, 0, sizeof(ex));
+	ex.project = ccai_xstrdup("p1");
+	add_doc(&ex, &ccai_kind_security_settings, "alpha",
+		"projects/p1/locations/global/securitySettings/1");
+	ex.docs[0].comment = ccai_xstrdup("first line\nsecond line");
+	assert_int_equal(ccai_export_yaml(&full, &ex,
+					  &ccai_kind_security_settings, &err),
+			 0);
+	for (cap = 1; cap < full.len; cap += 5) {
+		ccai_buf_init(&yaml, cap);
+		ccai_error_clear(&err);
+		assert_int_equal(ccai_export_yaml(&yaml, &ex,
+						  &ccai_kind_security_settings,
+						  &err),
+				 CCAI_ETOOBIG);
+		assert_int_equal(err.code, CCAI_ETOOBIG);
+		assert_non_null(strstr(err.message, "the SecuritySettings file "
+						    "would be larger than"));
+		ccai_buf_release(&yaml);
+	}
+	ccai_buf_init(&yaml, full.len);
+	assert_int_equal(ccai_export_yaml(&yaml, &ex,
+					  &ccai_kind_security_settings, &err),
+			 0);
+	assert_string_equal(yaml.ptr, full.ptr);
+	ccai_buf_release(&yaml);
+	ccai_buf_release(&full);
+	ccai_export_release(&ex);
+}
+
 static void test_export__yaml_reads_back_the_same(void **state)
 {
 	struct ccai_export ex;
@@ -353,6 +397,7 @@ int main(void)
 		cmocka_unit_test(test_export__strip_keeps_what_a_manifest_says),
 		cmocka_unit_test(test_export__refs_name_exported_objects),
 		cmocka_unit_test(test_export__escape_vars_round_trips),
+		cmocka_unit_test(test_export__yaml_too_large),
 		cmocka_unit_test(test_export__yaml_reads_back_the_same),
 		cmocka_unit_test(test_export__file_names_follow_the_registry),
 		cmocka_unit_test(test_export__write_refuses_a_folder_with_yaml),
