@@ -14,6 +14,7 @@
 #include "engine/state.h"
 #include "util/alloc.h"
 #include "util/backoff.h"
+#include "util/buf.h"
 #include "util/clock.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -340,6 +341,15 @@ static int adopt_existing(struct exec *x, size_t i, struct ccai_kres *k,
 	return 1;
 }
 
+/* ccai_diff_mask's NULL: the update of an adopted object cannot be named. */
+static int mask_too_big(const struct ccai_kres *k, struct ccai_error *err)
+{
+	return ccai_error_set(
+		err, CCAI_ETOOBIG,
+		"the update mask of '%s' is larger than %zu bytes",
+		k->server_name, (size_t)CCAI_BUF_DEFAULT_CAP);
+}
+
 static int do_create(struct exec *x, size_t i, struct ccai_kres *k,
 		     struct ccai_error *err)
 {
@@ -381,7 +391,11 @@ static int do_create(struct exec *x, size_t i, struct ccai_kres *k,
 
 					k->mask = mask;
 					k->server_name = k->new_server_name;
-					rc = r->kind->ops->update(k, err);
+					if (mask)
+						rc = r->kind->ops->update(k,
+									  err);
+					else
+						rc = mask_too_big(k, err);
 					k->mask = saved_mask;
 					k->server_name = saved_name;
 					free(mask);

@@ -344,8 +344,10 @@ char *ccai_diff_mask(const cJSON *changes)
 	cJSON_ArrayForEach(c, changes) {
 		const char *p = ccai_json_str(c, "path");
 
-		if (p)
-			ccai_buf_printf(&b, "%s%s", b.len ? "," : "", p);
+		if (p && ccai_buf_printf(&b, "%s%s", b.len ? "," : "", p) < 0) {
+			ccai_buf_release(&b);
+			return NULL;
+		}
 	}
 	return ccai_buf_detach(&b, NULL);
 }

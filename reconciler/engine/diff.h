@@ -37,7 +37,8 @@ cJSON *ccai_diff(const cJSON *desired, const cJSON *live, const cJSON *last,
 bool ccai_diff_equal(const cJSON *desired, const cJSON *live,
 		     const struct ccai_diff_schema *schema);
 
-/* The changes' paths joined by commas (an updateMask), sorted; caller frees. */
+/* The changes' paths joined by commas (an updateMask), sorted; caller
+ * frees.  NULL when the mask is larger than CCAI_BUF_DEFAULT_CAP. */
 char *ccai_diff_mask(const cJSON *changes);
 
 #endif

@@ -224,6 +224,7 @@ static bool is_local_path(const struct ccai_kind *k, const char *path)
 	return false;
 }
 
+/* NULL when the mask is larger than CCAI_BUF_DEFAULT_CAP. */
 static char *api_mask(const struct ccai_kind *k, const cJSON *changes)
 {
 	struct ccai_buf b = CCAI_BUF_INIT;
@@ -232,8 +233,11 @@ static char *api_mask(const struct ccai_kind *k, const cJSON *changes)
 	cJSON_ArrayForEach(c, changes) {
 		const char *p = ccai_json_str(c, "path");
 
-		if (p && !is_local_path(k, p))
-			ccai_buf_printf(&b, "%s%s", b.len ? "," : "", p);
+		if (p && !is_local_path(k, p) &&
+		    ccai_buf_printf(&b, "%s%s", b.len ? "," : "", p) < 0) {
+			ccai_buf_release(&b);
+			return NULL;
+		}
 	}
 	return ccai_buf_detach(&b, NULL);
 }
@@ -395,6 +399,7 @@ static void label_drift(struct ccai_resource *r)
 	const cJSON *last =
 		cJSON_GetObjectItemCaseSensitive(r->state, "lastApplied");
 	struct ccai_buf paths = CCAI_BUF_INIT;
+	bool cut = false;
 	cJSON *c;
 
 	if (!cJSON_IsObject(last))
@@ -409,10 +414,14 @@ static void label_drift(struct ccai_resource *r)
 		    !ccai_diff_equal(after, was, NULL))
 			continue;
 		cJSON_AddBoolToObject(c, "drift", true);
-		ccai_buf_printf(&paths, "%s%s", paths.len ? ", " : "", path);
+		/* past the cap the list stops, and says it was cut */
+		if (ccai_buf_printf(&paths, "%s%s", paths.len ? ", " : "",
+				    path) < 0)
+			cut = true;
 	}
 	if (paths.len)
-		reason(r, "changed outside ccaictl (drift): %s", paths.ptr);
+		reason(r, "changed outside ccaictl (drift): %s%s", paths.ptr,
+		       cut ? ", ..." : "");
 	ccai_buf_release(&paths);
 }
 
@@ -599,6 +608,11 @@ static void decide_update(struct planner *pl, struct ccai_resource *r,
 	if (cJSON_GetArraySize(r->changes) > 0) {
 		r->action = CCAI_ACT_UPDATE;
 		r->mask = api_mask(r->kind, r->changes);
+		if (!r->mask) {
+			r->blocked = true;
+			reason(r, "its update mask is larger than %zu bytes",
+			       (size_t)CCAI_BUF_DEFAULT_CAP);
+		}
 	} else {
 		r->action = CCAI_ACT_NOOP;
 	}
@@ -649,15 +663,6 @@ static void hex(const unsigned char *h, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static void sha256_hex(const void *data, size_t len, char out[65])
-{
-	unsigned char h[EVP_MAX_MD_SIZE];
-	unsigned int hl = 0;
-
-	EVP_Digest(data, len, h, &hl, EVP_sha256(), NULL);
-	hex(h, hl < 32 ? hl : 32, out);
-}
-
 /* SHA-256 of "qaddress\nserver name or -\nlive JSON or -". */
 static void seen_digest(const struct ccai_resource *r, unsigned char out[32])
 {
@@ -690,21 +695,33 @@ void ccai_plan_resource_digest(const struct ccai_resource *r, char out[65])
 	hex(h, sizeof(h), out);
 }
 
+/* SHA-256 of "lineage/serial" and "\n" and each resource's digest,
+ * hashed as it goes: no buffer, so no cap, however many resources. */
 static void fingerprint(struct planner *pl)
 {
 	struct ccai_plan *p = pl->plan;
-	struct ccai_buf b = CCAI_BUF_INIT;
-	char d[65];
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	const char *lineage = p->lineage ? p->lineage : "";
+	unsigned char h[EVP_MAX_MD_SIZE];
+	unsigned int hl = 0;
+	char serial[32], d[66];
 	size_t i;
 
-	ccai_buf_printf(&b, "%s/%lld", p->lineage ? p->lineage : "", p->serial);
+	snprintf(serial, sizeof(serial), "/%lld", p->serial);
+	d[0] = '\n';
+	if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL) ||
+	    !EVP_DigestUpdate(c, lineage, strlen(lineage)) ||
+	    !EVP_DigestUpdate(c, serial, strlen(serial)))
+		abort(); /* out of memory inside OpenSSL */
 	for (i = 0; i < p->n; i++) {
-		ccai_plan_resource_digest(&p->res[i], d);
-		if (ccai_buf_putc(&b, '\n') < 0 || ccai_buf_add(&b, d, 64) < 0)
-			abort(); /* past the buffer's 256 MiB cap */
+		ccai_plan_resource_digest(&p->res[i], d + 1);
+		if (!EVP_DigestUpdate(c, d, 65))
+			abort();
 	}
-	sha256_hex(b.ptr, b.len, p->fingerprint);
-	ccai_buf_release(&b);
+	if (!EVP_DigestFinal_ex(c, h, &hl))
+		abort();
+	EVP_MD_CTX_free(c);
+	hex(h, hl < 32 ? hl : 32, p->fingerprint);
 }
 
 /*

@@ -125,6 +125,8 @@ void ccai_planner_plan_reads(struct planner *pl)
 		size_t i = p->order[j], k;
 		struct ccai_resource *r = &p->res[i];
 		struct ccai_buf key = CCAI_BUF_INIT;
+		char alone[24];
+		const char *name;
 		bool full = !(r->kind->flags & CCAI_KIND_READ_BY_PLACE);
 
 		if (full) {
@@ -133,14 +135,22 @@ void ccai_planner_plan_reads(struct planner *pl)
 					ccai_state_get(pl->state, r->qaddress);
 			ccai_resolve_desired(p, i, false, NULL);
 		}
-		r->kind->ops->read_key(ccai_planner_kres(pl, i), &key);
-		k = (size_t)(uintptr_t)ccai_map_get(&keys, key.ptr);
+		/* a key past its cap only costs the batching: r reads alone
+		 * under a key no kind makes (theirs never hold a newline) */
+		if (r->kind->ops->read_key(ccai_planner_kres(pl, i), &key) < 0)
+			snprintf(alone, sizeof(alone), "\n%zu", i);
+		else
+			alone[0] = '\0';
+		name = alone[0] ? alone : key.ptr;
+		k = (size_t)(uintptr_t)ccai_map_get(&keys, name);
 		if (!k) {
 			k = ++pl->nreads;
-			ccai_map_put(&keys, key.ptr, (void *)(uintptr_t)k);
+			ccai_map_put(&keys, name, (void *)(uintptr_t)k);
 			CCAI_GROW(pl->reads, pl->areads, pl->nreads);
 			memset(&pl->reads[k - 1], 0, sizeof(pl->reads[k - 1]));
-			pl->reads[k - 1].key = ccai_buf_detach(&key, NULL);
+			pl->reads[k - 1].key =
+				alone[0] ? ccai_xstrdup(alone)
+					 : ccai_buf_detach(&key, NULL);
 			pl->reads[k - 1].first = i;
 			pl->reads[k - 1].full = full;
 			if (full && r->desired)

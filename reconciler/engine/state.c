@@ -25,19 +25,24 @@
 
 #define JOURNAL_MIN ((size_t)1 << 20) /* below this, never compact early */
 
+/* A UUID's shape: 32 hex digits in groups of 8-4-4-4-12. */
 static char *new_lineage(void)
 {
+	static const char digits[] = "0123456789abcdef";
 	unsigned char b[16];
-	struct ccai_buf s = CCAI_BUF_INIT;
+	char s[37], *o = s;
 	size_t i;
 
 	if (RAND_bytes(b, sizeof(b)) != 1)
 		memset(b, 0x5a, sizeof(b));
-	for (i = 0; i < sizeof(b); i++)
-		ccai_buf_printf(&s, "%02x%s", b[i],
-				i == 3 || i == 5 || i == 7 || i == 9 ? "-"
-								     : "");
-	return ccai_buf_detach(&s, NULL);
+	for (i = 0; i < sizeof(b); i++) {
+		*o++ = digits[b[i] >> 4];
+		*o++ = digits[b[i] & 15];
+		if (i == 3 || i == 5 || i == 7 || i == 9)
+			*o++ = '-';
+	}
+	*o = '\0';
+	return ccai_xstrdup(s);
 }
 
 /* A state that does not exist yet has no lineage: its first save picks

@@ -31,9 +31,9 @@ static const struct ccai_settle settle = { 600000, settle_statuses };
 static const struct ccai_backoff enable_again = { 1000, 0, 0, 0,
 						  CCAI_JITTER_NONE };
 
-static void as_read_key(const struct ccai_kres *r, struct ccai_buf *key)
+static int as_read_key(const struct ccai_kres *r, struct ccai_buf *key)
 {
-	ccai_buf_printf(key, "services %s", r->project);
+	return ccai_buf_printf(key, "services %s", r->project);
 }
 
 static int as_read(const struct ccai_kres *r, cJSON **out,

@@ -80,19 +80,21 @@ static bool first_of_its_name(struct ccai_kexport *x, const cJSON *items,
  * object's identity leaves no slug. */
 static char *kind_slug(const struct ccai_kind *k)
 {
-	struct ccai_buf b = CCAI_BUF_INIT;
+	/* at most a dash before each letter: twice the name, and the NUL */
+	char *slug = ccai_xmalloc(2 * strlen(k->name) + 1), *o = slug;
 	const char *p;
 
 	for (p = k->name; *p; p++) {
 		if (*p >= 'A' && *p <= 'Z') {
 			if (p != k->name)
-				ccai_buf_putc(&b, '-');
-			ccai_buf_putc(&b, (char)(*p - 'A' + 'a'));
+				*o++ = '-';
+			*o++ = (char)(*p - 'A' + 'a');
 		} else {
-			ccai_buf_putc(&b, *p);
+			*o++ = *p;
 		}
 	}
-	return ccai_buf_detach(&b, NULL);
+	*o = '\0';
+	return slug;
 }
 
 int ccai_kexport_items_of(struct ccai_kexport *x, const cJSON *coll,

@@ -19,10 +19,10 @@ static char *settings_name(const struct ccai_kres *r)
 			      r->location ? r->location : "us-central1");
 }
 
-static void is_read_key(const struct ccai_kres *r, struct ccai_buf *key)
+static int is_read_key(const struct ccai_kres *r, struct ccai_buf *key)
 {
-	ccai_buf_printf(key, "insights-settings %s %s", r->project,
-			r->location ? r->location : "-");
+	return ccai_buf_printf(key, "insights-settings %s %s", r->project,
+			       r->location ? r->location : "-");
 }
 
 static int is_read(const struct ccai_kres *r, cJSON **out,
@@ -100,10 +100,12 @@ static int patch(struct ccai_kres *r, const char *mask, struct ccai_error *err)
 	return rc;
 }
 
-/* Every leaf the manifest sets, for the first write. */
-static void leaves(const cJSON *o, const char *prefix, struct ccai_buf *b)
+/* Every leaf the manifest sets, for the first write (CCAI_ETOOBIG past
+ * b's cap). */
+static int leaves(const cJSON *o, const char *prefix, struct ccai_buf *b)
 {
 	const cJSON *c;
+	int rc = 0;
 
 	cJSON_ArrayForEach(c, o) {
 		char *p = prefix[0] ? ccai_xasprintf("%s.%s", prefix, c->string)
@@ -112,11 +114,14 @@ static void leaves(const cJSON *o, const char *prefix, struct ccai_buf *b)
 		/* pubsubNotificationSettings is a map: masked whole */
 		if (cJSON_IsObject(c) &&
 		    strcmp(c->string, "pubsubNotificationSettings"))
-			leaves(c, p, b);
+			rc = leaves(c, p, b);
 		else
-			ccai_buf_printf(b, "%s%s", b->len ? "," : "", p);
+			rc = ccai_buf_printf(b, "%s%s", b->len ? "," : "", p);
 		free(p);
+		if (rc < 0)
+			break;
 	}
+	return rc;
 }
 
 static int is_create(struct ccai_kres *r, struct ccai_error *err)
@@ -124,8 +129,13 @@ static int is_create(struct ccai_kres *r, struct ccai_error *err)
 	struct ccai_buf mask = CCAI_BUF_INIT;
 	int rc;
 
-	leaves(r->desired, "", &mask);
-	rc = patch(r, mask.ptr, err);
+	if (leaves(r->desired, "", &mask) < 0)
+		rc = ccai_error_set(err, CCAI_ETOOBIG,
+				    "the update mask of the settings is larger "
+				    "than %zu bytes",
+				    (size_t)CCAI_BUF_DEFAULT_CAP);
+	else
+		rc = patch(r, mask.ptr, err);
 	ccai_buf_release(&mask);
 	return rc;
 }

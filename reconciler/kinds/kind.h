@@ -196,8 +196,9 @@ struct ccai_kind_ops {
 	 * Live objects are read in batches: read_key names the batch holding
 	 * r's object (e.g. "agents p1 global"); the engine calls read once
 	 * per distinct key and hands every resource the same collection.
+	 * Returns the append's failure (CCAI_ETOOBIG past key's cap), 0.
 	 */
-	void (*read_key)(const struct ccai_kres *r, struct ccai_buf *key);
+	int (*read_key)(const struct ccai_kres *r, struct ccai_buf *key);
 	int (*read)(const struct ccai_kres *r, cJSON **out,
 		    struct ccai_error *err);
 	/*

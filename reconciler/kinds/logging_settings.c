@@ -15,11 +15,12 @@ extern const struct ccai_collection *const ccai_agents_collection;
 
 #define PREFIX "advancedSettings.loggingSettings"
 
-static void ls_read_key(const struct ccai_kres *r, struct ccai_buf *key)
+static int ls_read_key(const struct ccai_kres *r, struct ccai_buf *key)
 {
 	/* the Agent kind's batch: one list serves both */
-	ccai_buf_printf(key, "%s %s %s", ccai_agents_collection->collection,
-			r->project, r->location ? r->location : "-");
+	return ccai_buf_printf(key, "%s %s %s",
+			       ccai_agents_collection->collection, r->project,
+			       r->location ? r->location : "-");
 }
 
 static int ls_read(const struct ccai_kres *r, cJSON **out,
@@ -126,27 +127,41 @@ static int patch_agent(struct ccai_kres *r, const char *agent,
 	return rc;
 }
 
-/* The mask of every field the manifest sets (a first write). */
-static char *all_fields_mask(const cJSON *desired)
+/* The mask of every field the manifest sets (a first write); err says
+ * so when it is larger than a buffer holds. */
+static int all_fields_mask(char **out, const cJSON *desired,
+			   struct ccai_error *err)
 {
 	const cJSON *ls = ccai_json_path(desired, PREFIX), *c;
 	struct ccai_buf b = CCAI_BUF_INIT;
 
-	cJSON_ArrayForEach(c, ls)
-		ccai_buf_printf(&b, "%s%s.%s", b.len ? "," : "", PREFIX,
-				c->string);
-	return ccai_buf_detach(&b, NULL);
+	*out = NULL;
+	cJSON_ArrayForEach(c, ls) {
+		if (ccai_buf_printf(&b, "%s%s.%s", b.len ? "," : "", PREFIX,
+				    c->string) < 0) {
+			ccai_buf_release(&b);
+			return ccai_error_set(err, CCAI_ETOOBIG,
+					      "the update mask of '%s' is "
+					      "larger than %zu bytes",
+					      PREFIX,
+					      (size_t)CCAI_BUF_DEFAULT_CAP);
+		}
+	}
+	*out = ccai_buf_detach(&b, NULL);
+	return 0;
 }
 
 static int ls_create(struct ccai_kres *r, struct ccai_error *err)
 {
 	const char *agent = ccai_json_str(r->desired, "name");
-	char *mask = all_fields_mask(r->desired);
+	char *mask;
 	int rc;
 
 	if (!agent)
 		return ccai_error_set(err, CCAI_EINVALID,
 				      "the agent's server name is not known");
+	if ((rc = all_fields_mask(&mask, r->desired, err)) < 0)
+		return rc;
 	rc = mask[0] ? patch_agent(r, agent, r->desired, mask, err) : 0;
 	if (rc == 0)
 		r->new_server_name = ccai_xstrdup(agent);
@@ -169,9 +184,9 @@ static int ls_remove(struct ccai_kres *r, struct ccai_error *err)
 	char *mask;
 	int rc;
 
-	mask = all_fields_mask(r->last);
-	rc = last && mask[0] ? patch_agent(r, r->server_name, body, mask, err)
-			     : 0;
+	rc = all_fields_mask(&mask, r->last, err);
+	if (rc == 0 && last && mask[0])
+		rc = patch_agent(r, r->server_name, body, mask, err);
 	free(mask);
 	cJSON_Delete(body);
 	return rc == CCAI_ENOTFOUND ? 0 : rc;

@@ -164,6 +164,7 @@ int ccai_ops_match_items(const struct ccai_kres *r, const cJSON *items,
 	struct ccai_buf names = CCAI_BUF_INIT;
 	struct items_index *x = items_index(r, items, name_field, identity);
 	int matches = 0;
+	bool cut = false;
 
 	*live = NULL;
 	*server_name = NULL;
@@ -194,19 +195,22 @@ int ccai_ops_match_items(const struct ccai_kres *r, const cJSON *items,
 			if (v && !strcmp(v, identity_value)) {
 				if (!found)
 					found = it;
-				ccai_buf_printf(&names, "%s'%s'",
-						matches ? ", " : "",
-						ccai_json_str(it, name_field));
+				/* past the cap the list is cut, and says so */
+				if (ccai_buf_printf(
+					    &names, "%s'%s'",
+					    matches ? ", " : "",
+					    ccai_json_str(it, name_field)) < 0)
+					cut = true;
 				matches++;
 			}
 		}
 		if (matches > 1) {
 			ccai_error_set(err, CCAI_ECONFLICT,
-				       "%d server objects have %s '%s': %s; "
+				       "%d server objects have %s '%s': %s%s; "
 				       "keep one, or name the one to manage "
 				       "with 'ccaictl import'",
 				       matches, identity, identity_value,
-				       names.ptr);
+				       names.ptr, cut ? ", ..." : "");
 			ccai_buf_release(&names);
 			return CCAI_ECONFLICT;
 		}
@@ -219,10 +223,10 @@ int ccai_ops_match_items(const struct ccai_kres *r, const cJSON *items,
 	return 0;
 }
 
-void ccai_coll_read_key(const struct ccai_kres *r, struct ccai_buf *key)
+int ccai_coll_read_key(const struct ccai_kres *r, struct ccai_buf *key)
 {
-	ccai_buf_printf(key, "%s %s %s", r->kind->collection->collection,
-			r->project, r->location ? r->location : "-");
+	return ccai_buf_printf(key, "%s %s %s", r->kind->collection->collection,
+			       r->project, r->location ? r->location : "-");
 }
 
 static char *parent_path(const struct ccai_collection *c,

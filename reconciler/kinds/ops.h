@@ -62,7 +62,7 @@ const cJSON *ccai_ops_find_item(const struct ccai_kres *r, const cJSON *items,
 				const char *want);
 
 /* Generic hooks for kinds with a struct ccai_collection (r->kind->collection). */
-void ccai_coll_read_key(const struct ccai_kres *r, struct ccai_buf *key);
+int ccai_coll_read_key(const struct ccai_kres *r, struct ccai_buf *key);
 int ccai_coll_read(const struct ccai_kres *r, cJSON **out,
 		   struct ccai_error *err);
 int ccai_coll_match(const struct ccai_kres *r, const cJSON *coll, cJSON **live,

@@ -18,9 +18,9 @@
 
 #define RMW_ATTEMPTS 10
 
-static void rb_read_key(const struct ccai_kres *r, struct ccai_buf *key)
+static int rb_read_key(const struct ccai_kres *r, struct ccai_buf *key)
 {
-	ccai_buf_printf(key, "iam-policy %s", r->project);
+	return ccai_buf_printf(key, "iam-policy %s", r->project);
 }
 
 static int get_policy(struct ccai_google *g, const char *project,

@@ -24,9 +24,9 @@ static char *sa_name(const char *project, const char *account)
 		project, account, project);
 }
 
-static void sa_read_key(const struct ccai_kres *r, struct ccai_buf *key)
+static int sa_read_key(const struct ccai_kres *r, struct ccai_buf *key)
 {
-	ccai_buf_printf(key, "serviceAccounts %s", r->project);
+	return ccai_buf_printf(key, "serviceAccounts %s", r->project);
 }
 
 static int sa_read(const struct ccai_kres *r, cJSON **out,
@@ -191,14 +191,21 @@ static int sa_update(struct ccai_kres *r, struct ccai_error *err)
 		     tok = strtok_r(NULL, ",", &save)) {
 			if (!strcmp(tok, "disabled"))
 				toggle = true;
-			else if (!strcmp(tok, "displayName") ||
-				 !strcmp(tok, "description"))
-				ccai_buf_printf(&mask, "%s%s",
-						mask.len ? "," : "", tok);
+			else if ((!strcmp(tok, "displayName") ||
+				  !strcmp(tok, "description")) &&
+				 rc == 0)
+				rc = ccai_buf_printf(&mask, "%s%s",
+						     mask.len ? "," : "", tok);
 		}
 		free(m);
 	}
-	if (mask.len) {
+	if (rc < 0) /* a part of r->mask, which fit in such a buffer */
+		rc = ccai_error_set(err, rc,
+				    "the update mask of '%s' is larger than "
+				    "%zu bytes",
+				    r->server_name,
+				    (size_t)CCAI_BUF_DEFAULT_CAP);
+	else if (mask.len) {
 		char *path = ccai_xasprintf("v1/%s", r->server_name);
 		cJSON *body = cJSON_CreateObject(), *sa;
 		struct ccai_request req = {

@@ -68,12 +68,13 @@ static void key_shape(const struct ccai_kres *r, cJSON *desired)
 					"KEY_ALG_RSA_2048");
 }
 
-static void key_read_key(const struct ccai_kres *r, struct ccai_buf *key)
+static int key_read_key(const struct ccai_kres *r, struct ccai_buf *key)
 {
 	char *sa = current_sa(r);
+	int rc = ccai_buf_printf(key, "keys %s", sa ? sa : r->project);
 
-	ccai_buf_printf(key, "keys %s", sa ? sa : r->project);
 	free(sa);
+	return rc;
 }
 
 static int list_keys(const struct ccai_kres *r, const char *sa, cJSON **items,
