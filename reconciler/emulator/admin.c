@@ -30,6 +30,13 @@ static void reply_faults(struct ccai_emu *e, struct ccai_emu_resp *rs)
 
 	ccai_emu_faults_get(e, &f);
 	spec = ccai_emu_faults_format(&f);
+	if (!spec) {
+		cJSON_Delete(o);
+		ccai_emu_reply_error(
+			rs, 500, "INTERNAL",
+			"the faults are larger than a reply holds");
+		return;
+	}
 	cJSON_AddStringToObject(o, "faults", spec);
 	free(spec);
 	ccai_emu_reply_json(rs, 200, o);

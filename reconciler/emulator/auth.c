@@ -217,8 +217,11 @@ char *ccai_emu_token_issue(struct ccai_emu *e, const char *principal,
 
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		abort();
-	ccai_buf_puts(&b, "ya29.emu.");
-	ccai_b64url_encode(&b, raw, sizeof(raw));
+	if (ccai_buf_puts(&b, "ya29.emu.") < 0 ||
+	    ccai_b64url_encode(&b, raw, sizeof(raw)) < 0) {
+		ccai_buf_release(&b);
+		return NULL;
+	}
 	tok = ccai_buf_detach(&b, NULL);
 	t = cJSON_CreateObject();
 	cJSON_AddStringToObject(t, "p", principal);
@@ -258,11 +261,23 @@ bool ccai_emu_token_check(struct ccai_emu *e, const char *token,
 	return ok;
 }
 
+/* A token that could not be made (NULL) is a 500 (Google-shaped). */
+static void token_failed(struct ccai_emu_resp *rs)
+{
+	ccai_emu_reply_error(rs, 500, "INTERNAL",
+			     "the access token could not be made");
+}
+
 static void reply_token(struct ccai_emu_resp *rs, const char *tok,
 			const char *scope, bool sts)
 {
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o;
 
+	if (!tok) {
+		token_failed(rs);
+		return;
+	}
+	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "access_token", tok);
 	if (sts)
 		cJSON_AddStringToObject(o, "issued_token_type",
@@ -276,6 +291,23 @@ static void reply_token(struct ccai_emu_resp *rs, const char *tok,
 }
 
 /* ---- form bodies ----------------------------------------------------- */
+
+/* "grantType" -> "grant_type" (a new string): at most one '_' a letter. */
+static char *snake_case(const char *s)
+{
+	char *out = ccai_xmalloc(2 * strlen(s) + 1), *o = out;
+
+	for (; *s; s++) {
+		if (*s >= 'A' && *s <= 'Z') {
+			*o++ = '_';
+			*o++ = (char)(*s - 'A' + 'a');
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+	return out;
+}
 
 /*
  * The body as an object of strings: form-encoded (the OAuth way) or a
@@ -298,23 +330,14 @@ static cJSON *parse_form(struct ccai_emu_req *rq)
 		}
 		cJSON_ArrayForEach(it, o) {
 			/* grantType -> grant_type */
-			struct ccai_buf k = CCAI_BUF_INIT;
-			const char *p;
+			char *k = snake_case(it->string);
 
-			for (p = it->string; *p; p++) {
-				if (*p >= 'A' && *p <= 'Z') {
-					ccai_buf_putc(&k, '_');
-					ccai_buf_putc(&k,
-						      (char)(*p - 'A' + 'a'));
-				} else {
-					ccai_buf_putc(&k, *p);
-				}
-			}
-			if (strcmp(k.ptr, it->string)) {
+			if (strcmp(k, it->string)) {
 				cJSON_free(it->string);
-				it->string = ccai_buf_detach(&k, NULL);
+				it->string = k;
+			} else {
+				free(k);
 			}
-			ccai_buf_release(&k);
 		}
 		return o;
 	}
@@ -995,13 +1018,17 @@ void ccai_emu_h_generate_access_token(struct ccai_emu_req *rq,
 	}
 	principal = ccai_xasprintf("serviceAccount:%s", email);
 	tok = ccai_emu_token_issue(rq->emu, principal, false, life);
+	free(principal);
+	if (!tok) {
+		token_failed(rs);
+		return;
+	}
 	time_z(rq->wall_ms / 1000 + life, when);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "accessToken", tok);
 	cJSON_AddStringToObject(o, "expireTime", when);
 	ccai_emu_reply_json(rs, 200, o);
 	free(tok);
-	free(principal);
 }
 
 void ccai_emu_h_metadata(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)

@@ -19,17 +19,17 @@
 #include "util/buf.h"
 #include "util/json.h"
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 static char *new_etag(void)
 {
-	unsigned char raw[8];
-	struct ccai_buf b = CCAI_BUF_INIT;
+	unsigned char raw[8], text[13]; /* 8 bytes are 12 in base64 */
 
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		abort();
-	ccai_b64_encode(&b, raw, sizeof(raw));
-	return ccai_buf_detach(&b, NULL);
+	EVP_EncodeBlock(text, raw, (int)sizeof(raw));
+	return ccai_xstrdup((const char *)text);
 }
 
 /*
@@ -42,13 +42,16 @@ static int bytes_decode(const char *text, struct ccai_buf *out)
 {
 	struct ccai_buf norm = CCAI_BUF_INIT;
 	const char *p;
-	int r;
+	int r = 0;
 
-	for (p = text; *p && *p != '='; p++)
-		ccai_buf_putc(&norm, *p == '-' ? '+' : *p == '_' ? '/' : *p);
-	while (norm.len % 4)
-		ccai_buf_putc(&norm, '=');
-	r = ccai_b64_decode(out, norm.ptr ? norm.ptr : "", norm.len);
+	for (p = text; *p && *p != '=' && r == 0; p++)
+		r = ccai_buf_putc(&norm, *p == '-'   ? '+'
+					 : *p == '_' ? '/'
+						     : *p);
+	while (r == 0 && norm.len % 4)
+		r = ccai_buf_putc(&norm, '=');
+	if (r == 0) /* an etag past the cap names no bytes we hold */
+		r = ccai_b64_decode(out, norm.ptr ? norm.ptr : "", norm.len);
 	ccai_buf_release(&norm);
 	return r;
 }

@@ -256,50 +256,58 @@ char *ccai_emu_faults_format(const struct ccai_emu_faults *f)
 	size_t i;
 
 	if (f->error_rate > 0) {
-		ccai_buf_printf(&b,
-				"error-rate=%g,error-codes=", f->error_rate);
+		if (ccai_buf_printf(&b, "error-rate=%g,error-codes=",
+				    f->error_rate) < 0)
+			goto fail;
 		for (i = 0; i < f->ncodes; i++)
-			ccai_buf_printf(&b, "%s%d", i ? "+" : "", f->codes[i]);
-		ccai_buf_putc(&b, ',');
+			if (ccai_buf_printf(&b, "%s%d", i ? "+" : "",
+					    f->codes[i]) < 0)
+				goto fail;
+		if (ccai_buf_putc(&b, ',') < 0)
+			goto fail;
 	}
-	if (f->lost_rate > 0)
-		ccai_buf_printf(&b, "lost-response-rate=%g,", f->lost_rate);
-	if (f->latency_ms > 0)
-		ccai_buf_printf(&b, "latency=%lldms,", f->latency_ms);
-	if (f->jitter_ms > 0)
-		ccai_buf_printf(&b, "jitter=%lldms,", f->jitter_ms);
-	if (f->op_polls > 0)
-		ccai_buf_printf(&b, "operation-polls=%lld,", f->op_polls);
-	if (f->iam_conflict_rate > 0)
-		ccai_buf_printf(&b, "iam-conflict-rate=%g,",
-				f->iam_conflict_rate);
-	if (f->consistency_ms > 0)
-		ccai_buf_printf(&b, "consistency-delay=%lldms,",
-				f->consistency_ms);
-	if (f->retry_after_s >= 0)
-		ccai_buf_printf(&b, "retry-after=%llds,", f->retry_after_s);
-	if (f->list_staleness_ms > 0)
-		ccai_buf_printf(&b, "list-staleness=%lldms,",
-				f->list_staleness_ms);
-	if (f->op_time_ms > 0)
-		ccai_buf_printf(&b, "operation-time=%lldms,", f->op_time_ms);
-	if (f->omit_logging_settings)
-		ccai_buf_puts(&b, "omit-logging-settings=1,");
-	if (f->insights_own_ids)
-		ccai_buf_puts(&b, "insights-own-ids=1,");
-	if (f->su_in_progress > 0)
-		ccai_buf_printf(&b, "service-in-progress=%lld,",
-				f->su_in_progress);
-	if (f->su_precondition > 0)
-		ccai_buf_printf(&b, "service-precondition=%lld,",
-				f->su_precondition);
-	if (f->su_160009 > 0)
-		ccai_buf_printf(&b, "service-error-160009=%lld,", f->su_160009);
-	if (f->has_seed)
-		ccai_buf_printf(&b, "seed=%llu,", f->seed);
+	if ((f->lost_rate > 0 &&
+	     ccai_buf_printf(&b, "lost-response-rate=%g,", f->lost_rate) < 0) ||
+	    (f->latency_ms > 0 &&
+	     ccai_buf_printf(&b, "latency=%lldms,", f->latency_ms) < 0) ||
+	    (f->jitter_ms > 0 &&
+	     ccai_buf_printf(&b, "jitter=%lldms,", f->jitter_ms) < 0) ||
+	    (f->op_polls > 0 &&
+	     ccai_buf_printf(&b, "operation-polls=%lld,", f->op_polls) < 0) ||
+	    (f->iam_conflict_rate > 0 &&
+	     ccai_buf_printf(&b, "iam-conflict-rate=%g,",
+			     f->iam_conflict_rate) < 0) ||
+	    (f->consistency_ms > 0 &&
+	     ccai_buf_printf(&b, "consistency-delay=%lldms,",
+			     f->consistency_ms) < 0) ||
+	    (f->retry_after_s >= 0 &&
+	     ccai_buf_printf(&b, "retry-after=%llds,", f->retry_after_s) < 0) ||
+	    (f->list_staleness_ms > 0 &&
+	     ccai_buf_printf(&b, "list-staleness=%lldms,",
+			     f->list_staleness_ms) < 0) ||
+	    (f->op_time_ms > 0 && ccai_buf_printf(&b, "operation-time=%lldms,",
+						  f->op_time_ms) < 0) ||
+	    (f->omit_logging_settings &&
+	     ccai_buf_puts(&b, "omit-logging-settings=1,") < 0) ||
+	    (f->insights_own_ids &&
+	     ccai_buf_puts(&b, "insights-own-ids=1,") < 0) ||
+	    (f->su_in_progress > 0 &&
+	     ccai_buf_printf(&b, "service-in-progress=%lld,",
+			     f->su_in_progress) < 0) ||
+	    (f->su_precondition > 0 &&
+	     ccai_buf_printf(&b, "service-precondition=%lld,",
+			     f->su_precondition) < 0) ||
+	    (f->su_160009 > 0 &&
+	     ccai_buf_printf(&b, "service-error-160009=%lld,", f->su_160009) <
+		     0) ||
+	    (f->has_seed && ccai_buf_printf(&b, "seed=%llu,", f->seed) < 0))
+		goto fail;
 	if (b.len)
 		ccai_buf_truncate(&b, b.len - 1);
 	return ccai_buf_detach(&b, NULL);
+fail:
+	ccai_buf_release(&b);
+	return NULL;
 }
 
 static uint64_t splitmix64(uint64_t x)

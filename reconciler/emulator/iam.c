@@ -459,10 +459,9 @@ static char *raw_public_key(const char *pub_pem)
 	int n = k ? i2d_PUBKEY(k, &der) : -1;
 	char *r = NULL;
 
-	if (n > 0) {
-		ccai_b64_encode(&b, der, (size_t)n);
+	if (n > 0 && ccai_b64_encode(&b, der, (size_t)n) == 0)
 		r = ccai_buf_detach(&b, NULL);
-	}
+	ccai_buf_release(&b);
 	OPENSSL_free(der);
 	EVP_PKEY_free(k);
 	BIO_free(in);
@@ -484,15 +483,15 @@ static int pkcs12_of(const char *priv_pem, const char *cert_pem,
 	X509 *x = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
 	PKCS12 *p12 = NULL;
 	unsigned char *der = NULL;
-	int n = -1;
+	int n = -1, r = -1;
 
 	if (k && x)
 		p12 = PKCS12_create("notasecret", "privatekey", k, x, NULL, 0,
 				    0, 0, 0, 0);
 	if (p12)
 		n = i2d_PKCS12(p12, &der);
-	if (n > 0)
-		ccai_buf_add(out, der, (size_t)n);
+	if (n > 0 && ccai_buf_add(out, der, (size_t)n) == 0)
+		r = 0;
 	if (der) {
 		OPENSSL_cleanse(der, (size_t)(n > 0 ? n : 0));
 		OPENSSL_free(der);
@@ -502,7 +501,7 @@ static int pkcs12_of(const char *priv_pem, const char *cert_pem,
 	EVP_PKEY_free(k);
 	BIO_free(kb);
 	BIO_free(cb);
-	return n > 0 ? 0 : -1;
+	return r;
 }
 
 /* The user-managed keys of service account sa_name (caller holds the
@@ -556,22 +555,23 @@ static int key_data(struct ccai_emu_req *rq, bool p12, const char *priv,
 {
 	struct ccai_buf der = CCAI_BUF_INIT;
 	char *file;
+	int r;
 
 	if (!p12) {
 		file = ccai_emu_key_file(rq->emu, rq->project, email, uid, kid,
 					 priv);
-		ccai_b64_encode(b64, file, strlen(file));
+		r = ccai_b64_encode(b64, file, strlen(file));
 		ccai_secret_free_str(file);
-		return 0;
+		return r < 0 ? -1 : 0;
 	}
 	if (pkcs12_of(priv, cert, &der) < 0) {
 		ccai_buf_release(&der);
 		return -1;
 	}
-	ccai_b64_encode(b64, der.ptr, der.len);
+	r = ccai_b64_encode(b64, der.ptr, der.len);
 	OPENSSL_cleanse(der.ptr, der.len);
 	ccai_buf_release(&der);
-	return 0;
+	return r < 0 ? -1 : 0;
 }
 
 void ccai_emu_h_key_create(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
@@ -646,7 +646,7 @@ void ccai_emu_h_key_create(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 	if (key_data(rq, p12, priv, cert, email, uid, kid, &b64) < 0) {
 		cJSON_Delete(key);
 		ccai_emu_reply_error(rs, 500, "INTERNAL",
-				     "cannot make a PKCS#12 file");
+				     "cannot make the private key data");
 		goto out;
 	}
 	cJSON_AddStringToObject(key, "privateKeyData", b64.ptr);
@@ -687,6 +687,7 @@ void ccai_emu_h_key_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 	const char *pkt = ccai_emu_query(rq, "publicKeyType");
 	cJSON *rec, *v = NULL;
 	char *data = NULL;
+	bool asked = false; /* for publicKeyData: none made is a 500 */
 
 	ccai_emu_store_lock(rq->emu->store);
 	rec = key_of(rq, rs);
@@ -698,17 +699,27 @@ void ccai_emu_h_key_get(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 		    ccai_json_str(m, "cert")) {
 			struct ccai_buf b = CCAI_BUF_INIT;
 
-			ccai_b64_encode(&b, ccai_json_str(m, "cert"),
-					strlen(ccai_json_str(m, "cert")));
-			data = ccai_buf_detach(&b, NULL);
+			asked = true;
+			if (ccai_b64_encode(&b, ccai_json_str(m, "cert"),
+					    strlen(ccai_json_str(m, "cert"))) ==
+			    0)
+				data = ccai_buf_detach(&b, NULL);
+			ccai_buf_release(&b);
 		} else if (pkt && !strcmp(pkt, "TYPE_RAW_PUBLIC_KEY") &&
 			   ccai_json_str(m, "pub")) {
+			asked = true;
 			data = raw_public_key(ccai_json_str(m, "pub"));
 		}
 	}
 	ccai_emu_store_unlock(rq->emu->store);
 	if (!v)
 		return;
+	if (asked && !data) {
+		cJSON_Delete(v);
+		ccai_emu_reply_error(rs, 500, "INTERNAL",
+				     "cannot make the public key data");
+		return;
+	}
 	if (data)
 		cJSON_AddStringToObject(v, "publicKeyData", data);
 	free(data);

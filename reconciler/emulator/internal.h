@@ -79,7 +79,8 @@ struct ccai_emu_faults {
 
 int ccai_emu_faults_parse(struct ccai_emu_faults *f, const char *spec,
 			  struct ccai_error *err);
-/* The canonical SPEC text of f (a new string). */
+/* The canonical SPEC text of f (a new string), NULL when it is larger
+ * than CCAI_BUF_DEFAULT_CAP (it never is: a dozen fields and codes). */
 char *ccai_emu_faults_format(const struct ccai_emu_faults *f);
 /* A deterministic number in [0, 1) for (seed, stream, n, salt). */
 double ccai_emu_faults_draw(unsigned long long seed, unsigned stream,
@@ -451,7 +452,8 @@ int ccai_emu_key_generate(int bits, char **priv_pem, char **pub_pem,
 			  struct ccai_error *err);
 /* Sets up the admin key (reused across restarts) and credential files. */
 int ccai_emu_auth_init(struct ccai_emu *e, struct ccai_error *err);
-/* Stores a new access token for principal; returns it (new string). */
+/* Stores a new access token for principal; returns it (new string), or
+ * NULL when it could not be made (the caller answers 500). */
 char *ccai_emu_token_issue(struct ccai_emu *e, const char *principal,
 			   bool admin, long long lifetime_s);
 /* Looks up a bearer token; fills principal (new string) and admin. */

@@ -194,14 +194,26 @@ void ccai_emu_reply_oauth_error(struct ccai_emu_resp *rs, unsigned http,
  */
 enum { ASC, DESC, ANY };
 
+/* NULL when the token is larger than CCAI_BUF_DEFAULT_CAP: the caller
+ * answers 500, as a list past what it can page has no next page. */
 static char *page_token(const char *kind, const char *value)
 {
 	struct ccai_buf in = CCAI_BUF_INIT, out = CCAI_BUF_INIT;
+	char *tok = NULL;
 
-	ccai_buf_printf(&in, "%s:%s", kind, value);
-	ccai_b64url_encode(&out, in.ptr, in.len);
+	if (ccai_buf_printf(&in, "%s:%s", kind, value) == 0 &&
+	    ccai_b64url_encode(&out, in.ptr, in.len) == 0)
+		tok = ccai_buf_detach(&out, NULL);
 	ccai_buf_release(&in);
-	return ccai_buf_detach(&out, NULL);
+	ccai_buf_release(&out);
+	return tok;
+}
+
+static void token_too_big(struct ccai_emu_resp *rs)
+{
+	ccai_emu_reply_error(rs, 500, "INTERNAL",
+			     "the next page token is larger than %zu bytes",
+			     (size_t)CCAI_BUF_DEFAULT_CAP);
 }
 
 static char *page_value(const char *token, const char *kind)
@@ -275,6 +287,11 @@ static void page(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
 			tok = mode == ANY
 				      ? page_token("offset", num)
 				      : page_token("after", last ? last : "");
+			if (!tok) {
+				cJSON_Delete(root);
+				token_too_big(rs);
+				goto out;
+			}
 			cJSON_AddStringToObject(root, "nextPageToken", tok);
 			free(tok);
 			break;
@@ -351,9 +368,15 @@ void ccai_emu_reply_page_recs(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
 						 ? ccai_json_str(last, "name")
 						 : "");
 
+			cJSON_Delete(v);
+			if (!tok) {
+				cJSON_Delete(root);
+				free(after);
+				token_too_big(rs);
+				return;
+			}
 			cJSON_AddStringToObject(root, "nextPageToken", tok);
 			free(tok);
-			cJSON_Delete(v);
 			break;
 		}
 		cJSON_AddItemToArray(list, v);

@@ -500,6 +500,13 @@ void ccai_emu_h_services_enable(struct ccai_emu_req *rq,
 	ccai_emu_reply_json(rs, 200, op);
 }
 
+/* A reply that cannot be built: 500, Google-shaped. */
+static void too_big(struct ccai_emu_resp *rs, const char *what)
+{
+	ccai_emu_reply_error(rs, 500, "INTERNAL", "%s is larger than %zu bytes",
+			     what, (size_t)CCAI_BUF_DEFAULT_CAP);
+}
+
 void ccai_emu_h_services_disable(struct ccai_emu_req *rq,
 				 struct ccai_emu_resp *rs)
 {
@@ -511,6 +518,7 @@ void ccai_emu_h_services_disable(struct ccai_emu_req *rq,
 	cJSON *p, *resp, *op;
 	char *name;
 	size_t i;
+	int r = 0;
 
 	if (!title_of(svc)) {
 		reply_unknown(rs, svc);
@@ -528,12 +536,18 @@ void ccai_emu_h_services_disable(struct ccai_emu_req *rq,
 				     svc, rq->project);
 		return;
 	}
-	for (i = 0; i < CCAI_ARRAY_SIZE(catalogue); i++)
+	for (i = 0; i < CCAI_ARRAY_SIZE(catalogue) && r == 0; i++)
 		if (enabled_in(p, catalogue[i].name) &&
 		    depends_on(catalogue[i].name, svc))
-			ccai_buf_printf(&dependents, "%s%s",
-					dependents.len ? "," : "",
-					catalogue[i].name);
+			r = ccai_buf_printf(&dependents, "%s%s",
+					    dependents.len ? "," : "",
+					    catalogue[i].name);
+	if (r < 0) {
+		ccai_emu_store_unlock(rq->emu->store);
+		ccai_buf_release(&dependents);
+		too_big(rs, "the list of dependent services");
+		return;
+	}
 	if (dependents.len && !cascade) {
 		ccai_emu_store_unlock(rq->emu->store);
 		/* the wording Terraform's acceptance test expects */
@@ -603,8 +617,12 @@ void ccai_emu_h_services_batch_enable(struct ccai_emu_req *rq,
 			return;
 		}
 		list[n++] = it->valuestring;
-		ccai_buf_printf(&all, "%s%s", all.len ? "," : "",
-				it->valuestring);
+		if (ccai_buf_printf(&all, "%s%s", all.len ? "," : "",
+				    it->valuestring) < 0) {
+			ccai_buf_release(&all);
+			too_big(rs, "the list of services");
+			return;
+		}
 	}
 	if (refused(rq, rs, all.ptr) < 0) {
 		ccai_buf_release(&all);

@@ -297,18 +297,27 @@ static char *client_base(struct ccai_emu_req *rq)
 	return ccai_xasprintf("http://%s", host);
 }
 
-/* Percent-encodes all but RFC 3986's unreserved characters. */
-static void url_escape(struct ccai_buf *b, const char *s)
+/* Percent-encodes all but RFC 3986's unreserved characters (a new
+ * string: three bytes at most for each, so no cap to hit). */
+static char *url_escape(const char *s)
 {
+	static const char digits[] = "0123456789ABCDEF";
+	char *out = ccai_xmalloc(3 * strlen(s) + 1), *o = out;
+
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || strchr("-._~", c))
-			ccai_buf_putc(b, (char)c);
-		else
-			ccai_buf_printf(b, "%%%02X", c);
+		    (c >= '0' && c <= '9') || strchr("-._~", c)) {
+			*o++ = (char)c;
+		} else {
+			*o++ = '%';
+			*o++ = digits[c >> 4];
+			*o++ = digits[c & 15];
+		}
 	}
+	*o = '\0';
+	return out;
 }
 
 /*
@@ -330,29 +339,37 @@ static uint32_t crc32c(const unsigned char *p, size_t n)
 	return ~c;
 }
 
+/* A digest (at most EVP_MAX_MD_SIZE bytes) in base64: a new string. */
+static char *b64_digest(const unsigned char *d, size_t n)
+{
+	unsigned char text[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
+
+	EVP_EncodeBlock(text, d,
+			(int)(n < EVP_MAX_MD_SIZE ? n : EVP_MAX_MD_SIZE));
+	return ccai_xstrdup((const char *)text);
+}
+
 char *ccai_emu_gcs_crc32c_b64(const char *data, size_t len)
 {
 	uint32_t c = crc32c((const unsigned char *)data, len);
 	unsigned char be[4] = { (unsigned char)(c >> 24),
 				(unsigned char)(c >> 16),
 				(unsigned char)(c >> 8), (unsigned char)c };
-	struct ccai_buf b = CCAI_BUF_INIT;
 
-	ccai_b64_encode(&b, be, sizeof(be));
-	return ccai_buf_detach(&b, NULL);
+	return b64_digest(be, sizeof(be));
 }
 
 /* A bucket as answered: the stored resource and its selfLink. */
 cJSON *ccai_emu_gcs_bucket_view(struct ccai_emu_req *rq, cJSON *b)
 {
-	struct ccai_buf l = CCAI_BUF_INIT;
 	char *base = client_base(rq);
+	char *name = url_escape(
+		ccai_json_str(b, "name") ? ccai_json_str(b, "name") : "");
+	char *link = ccai_xasprintf("%s/storage/v1/b/%s", base, name);
 
-	ccai_buf_printf(&l, "%s/storage/v1/b/", base);
-	url_escape(&l,
-		   ccai_json_str(b, "name") ? ccai_json_str(b, "name") : "");
-	ccai_json_set(b, "selfLink", cJSON_CreateString(l.ptr));
-	ccai_buf_release(&l);
+	ccai_json_set(b, "selfLink", cJSON_CreateString(link));
+	free(link);
+	free(name);
 	free(base);
 	return b;
 }
@@ -368,22 +385,22 @@ cJSON *ccai_emu_gcs_object_view(struct ccai_emu_req *rq, const cJSON *rec)
 				   true);
 	const char *bucket = ccai_json_str(o, "bucket");
 	const char *name = ccai_json_str(o, "name");
-	struct ccai_buf l = CCAI_BUF_INIT, path = CCAI_BUF_INIT;
 	char *base = client_base(rq);
+	char *eb = url_escape(bucket ? bucket : "");
+	char *en = url_escape(name ? name : "");
+	char *l = ccai_xasprintf("%s/storage/v1/b/%s/o/%s", base, eb, en);
 
-	ccai_buf_puts(&path, "b/");
-	url_escape(&path, bucket ? bucket : "");
-	ccai_buf_puts(&path, "/o/");
-	url_escape(&path, name ? name : "");
-	ccai_buf_printf(&l, "%s/storage/v1/%s", base, path.ptr);
-	ccai_json_set(o, "selfLink", cJSON_CreateString(l.ptr));
-	ccai_buf_truncate(&l, 0);
-	ccai_buf_printf(&l, "%s/download/storage/v1/%s?generation=%s&alt=media",
-			base, path.ptr,
-			ccai_json_str(o, "generation")
-				? ccai_json_str(o, "generation")
-				: "0");
-	ccai_json_set(o, "mediaLink", cJSON_CreateString(l.ptr));
+	ccai_json_set(o, "selfLink", cJSON_CreateString(l));
+	free(l);
+	l = ccai_xasprintf(
+		"%s/download/storage/v1/b/%s/o/%s?generation=%s&alt=media",
+		base, eb, en,
+		ccai_json_str(o, "generation") ? ccai_json_str(o, "generation")
+					       : "0");
+	ccai_json_set(o, "mediaLink", cJSON_CreateString(l));
+	free(l);
+	free(eb);
+	free(en);
 	if (!ccai_json_str(o, "crc32c")) {
 		struct ccai_buf d = CCAI_BUF_INIT;
 		const char *b64 = ccai_json_str(rec, "d");
@@ -397,8 +414,6 @@ cJSON *ccai_emu_gcs_object_view(struct ccai_emu_req *rq, const cJSON *rec)
 		}
 		ccai_buf_release(&d);
 	}
-	ccai_buf_release(&l);
-	ccai_buf_release(&path);
 	free(base);
 	return o;
 }
@@ -410,12 +425,16 @@ int ccai_emu_gcs_cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* A list's page token: base64url of the last name answered. */
+/* A list's page token: base64url of the last name answered; NULL past
+ * the buffer's cap (the caller answers 500). */
 char *ccai_emu_gcs_list_token(const char *last)
 {
 	struct ccai_buf b = CCAI_BUF_INIT;
 
-	ccai_b64url_encode(&b, last, strlen(last));
+	if (ccai_b64url_encode(&b, last, strlen(last)) < 0) {
+		ccai_buf_release(&b);
+		return NULL;
+	}
 	return ccai_buf_detach(&b, NULL);
 }
 
@@ -447,10 +466,8 @@ char *ccai_emu_gcs_md5_b64(const char *data, size_t len)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	struct ccai_buf b = CCAI_BUF_INIT;
 
 	if (EVP_Digest(data, len, md, &mdlen, EVP_md5(), NULL) != 1)
 		mdlen = 0;
-	ccai_b64_encode(&b, md, mdlen);
-	return ccai_buf_detach(&b, NULL);
+	return b64_digest(md, mdlen);
 }

@@ -93,7 +93,8 @@ char *ccai_emu_gcs_md5_b64(const char *data, size_t len);
 
 /* qsort comparator of const char * (names in byte order). */
 int ccai_emu_gcs_cmp_str(const void *a, const void *b);
-/* A list's page token: base64url of the last name answered. */
+/* A list's page token: base64url of the last name answered (a new
+ * string), NULL when it is past the buffer's cap: answer 500. */
 char *ccai_emu_gcs_list_token(const char *last);
 /*
  * Reads pageToken into after (the name after which the page starts,

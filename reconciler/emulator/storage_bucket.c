@@ -282,6 +282,11 @@ void ccai_emu_h_gcs_bucket_list(struct ccai_emu_req *rq,
 		if (count == max) {
 			char *tok = ccai_emu_gcs_list_token(names[i - 1]);
 
+			if (!tok) { /* answered 500 below */
+				cJSON_Delete(out);
+				out = NULL;
+				break;
+			}
 			cJSON_AddStringToObject(out, "nextPageToken", tok);
 			free(tok);
 			break;
@@ -298,6 +303,12 @@ void ccai_emu_h_gcs_bucket_list(struct ccai_emu_req *rq,
 		count++;
 	}
 	ccai_emu_store_unlock(st);
+	if (!out) {
+		cJSON_Delete(items);
+		ccai_emu_gcs_error(rs, 500, "backendError",
+				   "The next page token is too large.");
+		goto out;
+	}
 	if (count)
 		cJSON_AddItemToObject(out, "items", items);
 	else

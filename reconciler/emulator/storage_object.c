@@ -502,11 +502,23 @@ void ccai_emu_h_gcs_object_list(struct ccai_emu_req *rq,
 		    strcmp(l.prefixes.items[l.prefixes.n - 1], last) > 0)
 			last = l.prefixes.items[l.prefixes.n - 1];
 		tok = ccai_emu_gcs_list_token(last);
+		if (!tok) { /* answered 500 below */
+			cJSON_Delete(out);
+			out = NULL;
+			break;
+		}
 		cJSON_AddStringToObject(out, "nextPageToken", tok);
 		free(tok);
 		break;
 	}
 	ccai_emu_store_unlock(st);
+	if (!out) {
+		cJSON_Delete(l.items);
+		cJSON_Delete(l.pfx);
+		ccai_emu_gcs_error(rs, 500, "backendError",
+				   "The next page token is too large.");
+		goto out;
+	}
 	if (cJSON_GetArraySize(l.pfx))
 		cJSON_AddItemToObject(out, "prefixes", l.pfx);
 	else

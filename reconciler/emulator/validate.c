@@ -189,6 +189,15 @@ static int fail(struct vctx *c, const char *fmt, ...)
 	return CCAI_EINVALID;
 }
 
+/* A path past c->path's cap (a body nested past reason): a 400 as well. */
+static int path_too_long(struct vctx *c)
+{
+	return fail(c,
+		    "Invalid JSON payload received. A field path is longer "
+		    "than %zu bytes.",
+		    (size_t)CCAI_BUF_DEFAULT_CAP);
+}
+
 static int fail_value(struct vctx *c, const char *tname, const cJSON *v)
 {
 	char *text = ccai_json_print(v);
@@ -495,9 +504,9 @@ static int check_object(struct vctx *c, const cJSON *t, cJSON *v)
 		cJSON *item = it;
 
 		next = it->next;
-		if (c->path.len)
-			ccai_buf_putc(&c->path, '.');
-		ccai_buf_puts(&c->path, it->string);
+		if ((c->path.len && ccai_buf_putc(&c->path, '.') < 0) ||
+		    ccai_buf_puts(&c->path, it->string) < 0)
+			return path_too_long(c);
 		if (props) {
 			pt = cJSON_GetObjectItemCaseSensitive(props,
 							      it->string);
@@ -586,7 +595,8 @@ static int check_value(struct vctx *c, const cJSON *t, cJSON *parent,
 			cJSON *item = it;
 
 			next = it->next;
-			ccai_buf_printf(&c->path, "[%d]", i);
+			if (ccai_buf_printf(&c->path, "[%d]", i) < 0)
+				return path_too_long(c);
 			if (cJSON_IsNull(it))
 				r = fail_value(c, "TYPE_NULL", it);
 			else
@@ -857,18 +867,21 @@ static const cJSON *schema_of_type_url(const struct disc_doc *doc,
 	struct ccai_buf b = CCAI_BUF_INIT;
 	const cJSON *s;
 	bool up = true;
+	int r = 0;
 
 	full = full ? full + 1 : url;
-	for (p = full; *p; p++) {
+	for (p = full; *p && r == 0; p++) {
 		if (*p == '.') {
 			up = true;
 			continue;
 		}
-		ccai_buf_putc(&b, up ? (char)toupper((unsigned char)*p) : *p);
+		r = ccai_buf_putc(&b,
+				  up ? (char)toupper((unsigned char)*p) : *p);
 		up = false;
 	}
-	s = b.ptr ? cJSON_GetObjectItemCaseSensitive(doc->schemas, b.ptr)
-		  : NULL;
+	/* a name past the cap names no schema we hold */
+	s = r == 0 ? cJSON_GetObjectItemCaseSensitive(doc->schemas, b.ptr)
+		   : NULL;
 	ccai_buf_release(&b);
 	last = strrchr(full, '.');
 	if (!s && last)
