@@ -338,13 +338,14 @@ static int build_url(struct ccai_google *g, enum ccai_api api,
 		return r;
 	if (!path || !*path)
 		return ccai_error_set(err, CCAI_EINVALID, "empty request path");
-	if (*path != '/')
-		ccai_buf_putc(url, '/');
-	ccai_buf_puts(url, path);
-	if (query && *query) {
-		ccai_buf_putc(url, '?');
-		ccai_buf_puts(url, query);
-	}
+	if ((*path != '/' && ccai_buf_putc(url, '/') < 0) ||
+	    ccai_buf_puts(url, path) < 0 ||
+	    (query && *query &&
+	     (ccai_buf_putc(url, '?') < 0 || ccai_buf_puts(url, query) < 0)))
+		return ccai_error_set(err, ccai_buf_error(url),
+				      "the URL of request '%s' is larger than "
+				      "%zu bytes",
+				      path, (size_t)CCAI_BUF_DEFAULT_CAP);
 	return 0;
 }
 
@@ -591,15 +592,25 @@ int ccai_google_list(struct ccai_google *g, const struct ccai_request *req,
 
 		ccai_buf_clear(&q);
 		if (req->query && *req->query)
-			ccai_buf_puts(&q, req->query);
-		if (token) {
+			r = ccai_buf_puts(&q, req->query);
+		else
+			r = 0;
+		if (token && r == 0) {
 			char *esc = curl_easy_escape(NULL, token, 0);
 
 			if (!esc)
 				abort();
-			ccai_buf_printf(&q, "%spageToken=%s", q.len ? "&" : "",
-					esc);
+			r = ccai_buf_printf(&q, "%spageToken=%s",
+					    q.len ? "&" : "", esc);
 			curl_free(esc);
+		}
+		if (r < 0) {
+			r = ccai_error_set(err, r,
+					   "%s: the query of page %d is larger "
+					   "than %zu bytes",
+					   req->path, pages + 1,
+					   (size_t)CCAI_BUF_DEFAULT_CAP);
+			goto out;
 		}
 		page.query = q.len ? q.ptr : NULL;
 		if ((r = ccai_google_call(g, &page, &ans, err)) < 0)

@@ -61,12 +61,15 @@ static void scrub_json(cJSON *node)
 	}
 }
 
+/* A body whose scrubbed text is past the buffer's cap is not shown, and
+ * the text says so (no half-scrubbed pair can be left: see buf.h). */
 static char *scrub_form(const char *body, size_t len)
 {
 	struct ccai_buf out = CCAI_BUF_INIT;
 	const char *p = body, *end = body + len;
+	int r = 0;
 
-	while (p < end) {
+	while (p < end && r == 0) {
 		const char *amp = memchr(p, '&', (size_t)(end - p));
 		const char *stop = amp ? amp : end;
 		const char *eq = memchr(p, '=', (size_t)(stop - p));
@@ -80,14 +83,20 @@ static char *scrub_form(const char *body, size_t len)
 			key[0] = '\0';
 		}
 		if (key[0] && is_secret_key(key)) {
-			ccai_buf_add(&out, p, kn + 1);
-			ccai_buf_puts(&out, CCAI_SECRET_REDACTED);
+			if ((r = ccai_buf_add(&out, p, kn + 1)) == 0)
+				r = ccai_buf_puts(&out, CCAI_SECRET_REDACTED);
 		} else {
-			ccai_buf_add(&out, p, (size_t)(stop - p));
+			r = ccai_buf_add(&out, p, (size_t)(stop - p));
 		}
-		if (amp)
-			ccai_buf_putc(&out, '&');
+		if (r == 0 && amp)
+			r = ccai_buf_putc(&out, '&');
 		p = stop + (amp ? 1 : 0);
+	}
+	if (r < 0) {
+		ccai_buf_release(&out);
+		return ccai_xasprintf("(a form body of %zu bytes, too large "
+				      "to scrub)",
+				      len);
 	}
 	return ccai_buf_detach(&out, NULL);
 }
