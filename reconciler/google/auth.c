@@ -10,6 +10,7 @@
  */
 #include "util/common.h"
 #include "google/auth.h"
+#include "google/jwt.h"
 #include "util/alloc.h"
 #include "util/b64.h"
 #include "util/buf.h"
@@ -127,19 +128,29 @@ static int load_authorized_user(struct ccai_google_auth *a, const cJSON *root,
 	return 0;
 }
 
-/* "Authorization: Basic base64(id:secret)" into a secret (RFC 6749 2.3.1). */
-static void set_basic_auth(struct ccai_secret *out, const char *id,
-			   const char *secret)
+/* "Authorization: Basic base64(id:secret)" into a secret (RFC 6749
+ * 2.3.1); CCAI_ETOOBIG, naming path's client, past a buffer's cap. */
+static int set_basic_auth(struct ccai_secret *out, const char *id,
+			  const char *secret, const char *path,
+			  struct ccai_error *err)
 {
 	struct ccai_buf plain = CCAI_BUF_INIT_SECRET,
 			b64 = CCAI_BUF_INIT_SECRET;
+	int r;
 
-	ccai_buf_printf(&plain, "%s:%s", id, secret ? secret : "");
-	ccai_buf_puts(&b64, "Authorization: Basic ");
-	ccai_b64_encode(&b64, plain.ptr, plain.len);
-	ccai_secret_set(out, b64.ptr, b64.len);
+	if ((r = ccai_buf_printf(&plain, "%s:%s", id, secret ? secret : "")) <
+		    0 ||
+	    (r = ccai_buf_puts(&b64, "Authorization: Basic ")) < 0 ||
+	    (r = ccai_b64_encode(&b64, plain.ptr, plain.len)) < 0)
+		r = ccai_error_setpos(err, r, path, 0, 0, "client_secret",
+				      "the client credentials are larger than "
+				      "%zu bytes",
+				      (size_t)CCAI_BUF_DEFAULT_CAP);
+	else
+		ccai_secret_set(out, b64.ptr, b64.len);
 	ccai_buf_release(&plain); /* secret buffers: wiped */
 	ccai_buf_release(&b64);
+	return r;
 }
 
 /* serviceAccounts/EMAIL:generateAccessToken → EMAIL */
@@ -222,8 +233,10 @@ static int load_external(struct ccai_google_auth *a, const cJSON *root,
 	if (ccai_json_str(root, "client_id") &&
 	    *ccai_json_str(root, "client_id")) {
 		a->client_id = ccai_xstrdup(ccai_json_str(root, "client_id"));
-		set_basic_auth(&a->client_auth, a->client_id,
-			       ccai_json_str(root, "client_secret"));
+		if ((r = set_basic_auth(&a->client_auth, a->client_id,
+					ccai_json_str(root, "client_secret"),
+					path, err)) < 0)
+			return r;
 	}
 	url = ccai_json_str(root, "service_account_impersonation_url");
 	a->lifetime_s = 3600;
@@ -262,7 +275,8 @@ static int load_external_user(struct ccai_google_auth *a, const cJSON *root,
 	a->type = CCAI_CRED_EXTERNAL_USER;
 	a->client_id = ccai_xstrdup(id);
 	ccai_secret_set(&a->refresh_token, refresh, strlen(refresh));
-	set_basic_auth(&a->client_auth, id, secret);
+	if ((r = set_basic_auth(&a->client_auth, id, secret, path, err)) < 0)
+		return r;
 	url = ccai_json_str(root, "token_url");
 	a->sts_url = ccai_google_rebase(
 		a->override[CCAI_API_STS],
@@ -619,18 +633,28 @@ void ccai_google_auth_release(struct ccai_google_auth *a)
 
 /* ---- token requests ---- */
 
-/* Appends "&key=value" (value URL-encoded) to a form body. */
-static void form_add(struct ccai_buf *b, const char *key, const char *value)
+/* Appends "&key=value" (value URL-encoded) to a form body: 0, or the
+ * append's failure (CCAI_ETOOBIG past b's cap; see form_too_big). */
+static int form_add(struct ccai_buf *b, const char *key, const char *value)
 {
 	char *esc = curl_easy_escape(NULL, value, 0);
+	int r;
 
 	if (!esc)
 		abort();
-	if (b->len)
-		ccai_buf_putc(b, '&');
-	ccai_buf_printf(b, "%s=%s", key, esc);
+	if ((r = b->len ? ccai_buf_putc(b, '&') : 0) == 0)
+		r = ccai_buf_printf(b, "%s=%s", key, esc);
 	OPENSSL_cleanse(esc, strlen(esc));
 	curl_free(esc);
+	return r;
+}
+
+/* A token request whose form is past its cap: named, its values not. */
+static int form_too_big(const char *label, struct ccai_error *err)
+{
+	return ccai_error_set(err, CCAI_ETOOBIG,
+			      "%s: the request's form is larger than %zu bytes",
+			      label, (size_t)CCAI_BUF_DEFAULT_CAP);
 }
 
 /* access_token and expires_in (number or string) from a token answer. */
@@ -692,77 +716,31 @@ static int post_form(struct ccai_google_auth *a, const char *url,
 	return r;
 }
 
-static int sign_jwt(struct ccai_google_auth *a, struct ccai_buf *jwt,
-		    struct ccai_error *err)
-{
-	struct ccai_buf hdr = CCAI_BUF_INIT, claims = CCAI_BUF_INIT;
-	unsigned char *sig = NULL;
-	size_t siglen = 0;
-	EVP_MD_CTX *md = NULL;
-	int64_t now = ccai_clock_unix();
-	int r = CCAI_ERROR;
-
-	ccai_buf_puts(&hdr, "{\"alg\":\"RS256\",\"typ\":\"JWT\"");
-	if (a->key_id) {
-		ccai_buf_puts(&hdr, ",\"kid\":\"");
-		ccai_buf_json_escape(&hdr, a->key_id);
-		ccai_buf_putc(&hdr, '"');
-	}
-	ccai_buf_putc(&hdr, '}');
-	ccai_buf_puts(&claims, "{\"iss\":\"");
-	ccai_buf_json_escape(&claims, a->client_email);
-	ccai_buf_puts(&claims,
-		      "\",\"scope\":\"" CCAI_SCOPE_CLOUD "\",\"aud\":\"");
-	ccai_buf_json_escape(&claims, a->token_uri);
-	ccai_buf_printf(&claims, "\",\"iat\":%lld,\"exp\":%lld}",
-			(long long)now, (long long)now + 3600);
-
-	ccai_b64url_encode(jwt, hdr.ptr, hdr.len);
-	ccai_buf_putc(jwt, '.');
-	ccai_b64url_encode(jwt, claims.ptr, claims.len);
-
-	md = EVP_MD_CTX_new();
-	if (!md ||
-	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, a->key) != 1 ||
-	    EVP_DigestSign(md, NULL, &siglen, (const unsigned char *)jwt->ptr,
-			   jwt->len) != 1)
-		goto fail;
-	sig = ccai_xmalloc(siglen);
-	if (EVP_DigestSign(md, sig, &siglen, (const unsigned char *)jwt->ptr,
-			   jwt->len) != 1)
-		goto fail;
-	ccai_buf_putc(jwt, '.');
-	ccai_b64url_encode(jwt, sig, siglen);
-	r = 0;
-	goto out;
-fail:
-	r = ccai_error_set(err, CCAI_ERROR,
-			   "cannot sign the token request with the key of "
-			   "'%s'",
-			   a->client_email);
-out:
-	free(sig);
-	EVP_MD_CTX_free(md);
-	ccai_buf_release(&hdr);
-	ccai_buf_release(&claims);
-	return r;
-}
-
 static int fetch_service_account(struct ccai_google_auth *a,
 				 struct ccai_secret *tok, long long *life,
 				 struct ccai_error *err)
 {
 	struct ccai_buf jwt = CCAI_BUF_INIT_SECRET, form = CCAI_BUF_INIT_SECRET;
+	const struct ccai_google_jwt j = {
+		.key = a->key,
+		.key_id = a->key_id,
+		.iss = a->client_email,
+		.scope = CCAI_SCOPE_CLOUD,
+		.aud = a->token_uri,
+		.iat = ccai_clock_unix(),
+	};
 	int r;
 
-	if ((r = sign_jwt(a, &jwt, err)) < 0)
+	if ((r = ccai_google_jwt_sign(&jwt, &j, err)) < 0)
 		goto out;
 	ccai_log_redact(jwt.ptr);
-	form_add(&form, "grant_type",
-		 "urn:ietf:params:oauth:grant-type:jwt-bearer");
-	form_add(&form, "assertion", jwt.ptr);
-	r = post_form(a, a->token_uri, &form, NULL, "oauth2 token (jwt-bearer)",
-		      tok, life, err);
+	if (form_add(&form, "grant_type",
+		     "urn:ietf:params:oauth:grant-type:jwt-bearer") < 0 ||
+	    form_add(&form, "assertion", jwt.ptr) < 0)
+		r = form_too_big("oauth2 token (jwt-bearer)", err);
+	else
+		r = post_form(a, a->token_uri, &form, NULL,
+			      "oauth2 token (jwt-bearer)", tok, life, err);
 out:
 	ccai_buf_release(&jwt);
 	ccai_buf_release(&form);
@@ -776,12 +754,14 @@ static int fetch_authorized_user(struct ccai_google_auth *a,
 	struct ccai_buf form = CCAI_BUF_INIT_SECRET;
 	int r;
 
-	form_add(&form, "grant_type", "refresh_token");
-	form_add(&form, "client_id", a->client_id);
-	form_add(&form, "client_secret", a->client_secret.ptr);
-	form_add(&form, "refresh_token", a->refresh_token.ptr);
-	r = post_form(a, a->token_uri, &form, NULL,
-		      "oauth2 token (refresh_token)", tok, life, err);
+	if (form_add(&form, "grant_type", "refresh_token") < 0 ||
+	    form_add(&form, "client_id", a->client_id) < 0 ||
+	    form_add(&form, "client_secret", a->client_secret.ptr) < 0 ||
+	    form_add(&form, "refresh_token", a->refresh_token.ptr) < 0)
+		r = form_too_big("oauth2 token (refresh_token)", err);
+	else
+		r = post_form(a, a->token_uri, &form, NULL,
+			      "oauth2 token (refresh_token)", tok, life, err);
 	ccai_buf_release(&form);
 	return r;
 }
@@ -822,7 +802,14 @@ static int subject_token(struct ccai_google_auth *a, struct ccai_secret *out,
 
 		if ((r = ccai_retry_exchange(a->rt, &c, NULL, &resp, err)) < 0)
 			goto out;
-		ccai_buf_add(&raw, resp.body.ptr, resp.body.len);
+		if ((r = ccai_buf_add(&raw, resp.body.ptr, resp.body.len)) <
+		    0) {
+			r = ccai_error_set(err, r,
+					   "the subject token from '%s' is "
+					   "larger than %zu bytes",
+					   from, (size_t)CCAI_BUF_DEFAULT_CAP);
+			goto out;
+		}
 	}
 	if (a->src_field) {
 		const char *t;
@@ -893,19 +880,24 @@ static int impersonate(struct ccai_google_auth *a,
 	size_t i;
 	int r;
 
-	ccai_buf_printf(&body,
-			"{\"scope\":[\"" CCAI_SCOPE_CLOUD
-			"\"],\"lifetime\":\"%llds\"",
-			a->lifetime_s);
-	for (i = 0; a->delegates && a->delegates[i]; i++) {
-		ccai_buf_puts(&body, i ? ",\"" : ",\"delegates\":[\"");
-		ccai_buf_json_escape(&body, a->delegates[i]);
-		ccai_buf_putc(&body, '"');
+	ccai_http_resp_init(&resp);
+	r = ccai_buf_printf(&body,
+			    "{\"scope\":[\"" CCAI_SCOPE_CLOUD
+			    "\"],\"lifetime\":\"%llds\"",
+			    a->lifetime_s);
+	for (i = 0; a->delegates && a->delegates[i] && r == 0; i++)
+		if ((r = ccai_buf_puts(&body, i ? ",\""
+						: ",\"delegates\":[\"")) == 0 &&
+		    (r = ccai_buf_json_escape(&body, a->delegates[i])) == 0)
+			r = ccai_buf_putc(&body, '"');
+	if (r < 0 || (r = ccai_buf_puts(&body, i ? "]}" : "}")) < 0) {
+		r = ccai_error_set(
+			err, r, "%s: the request body is larger than %zu bytes",
+			c.label, (size_t)CCAI_BUF_DEFAULT_CAP);
+		goto out;
 	}
-	ccai_buf_puts(&body, i ? "]}" : "}");
 	c.body = body.ptr;
 	c.body_len = body.len;
-	ccai_http_resp_init(&resp);
 	if ((r = ccai_retry_exchange(a->rt, &c, NULL, &resp, err)) < 0)
 		goto out;
 	if ((r = parse_token_answer(&resp, "accessToken", tok, life, c.label,
@@ -926,6 +918,21 @@ out:
 	return r;
 }
 
+/* "Do not pass workforce_pool_user_project when client authentication
+ * is used" (google-auth external_account.py); form_add's result. */
+static int sts_options(const struct ccai_google_auth *a, struct ccai_buf *form)
+{
+	char *opt;
+	int r;
+
+	if (!a->user_project || a->client_id)
+		return 0;
+	opt = ccai_xasprintf("{\"userProject\":\"%s\"}", a->user_project);
+	r = form_add(form, "options", opt);
+	free(opt);
+	return r;
+}
+
 static int fetch_external(struct ccai_google_auth *a, struct ccai_secret *tok,
 			  long long *life, struct ccai_error *err)
 {
@@ -935,22 +942,17 @@ static int fetch_external(struct ccai_google_auth *a, struct ccai_secret *tok,
 
 	if ((r = subject_token(a, &subject, err)) < 0)
 		goto out;
-	form_add(&form, "grant_type",
-		 "urn:ietf:params:oauth:grant-type:token-exchange");
-	form_add(&form, "audience", a->audience);
-	form_add(&form, "scope", CCAI_SCOPE_CLOUD);
-	form_add(&form, "requested_token_type",
-		 "urn:ietf:params:oauth:token-type:access_token");
-	form_add(&form, "subject_token", subject.ptr);
-	form_add(&form, "subject_token_type", a->subject_token_type);
-	/* "Do not pass workforce_pool_user_project when client
-	 * authentication is used" (google-auth external_account.py) */
-	if (a->user_project && !a->client_id) {
-		char *opt = ccai_xasprintf("{\"userProject\":\"%s\"}",
-					   a->user_project);
-
-		form_add(&form, "options", opt);
-		free(opt);
+	if (form_add(&form, "grant_type",
+		     "urn:ietf:params:oauth:grant-type:token-exchange") < 0 ||
+	    form_add(&form, "audience", a->audience) < 0 ||
+	    form_add(&form, "scope", CCAI_SCOPE_CLOUD) < 0 ||
+	    form_add(&form, "requested_token_type",
+		     "urn:ietf:params:oauth:token-type:access_token") < 0 ||
+	    form_add(&form, "subject_token", subject.ptr) < 0 ||
+	    form_add(&form, "subject_token_type", a->subject_token_type) < 0 ||
+	    sts_options(a, &form) < 0) {
+		r = form_too_big("sts.token", err);
+		goto out;
 	}
 	{
 		const char *hdrs[] = { a->client_auth.ptr, NULL };
@@ -981,10 +983,12 @@ static int fetch_external_user(struct ccai_google_auth *a,
 	struct ccai_buf form = CCAI_BUF_INIT_SECRET;
 	int r;
 
-	form_add(&form, "grant_type", "refresh_token");
-	form_add(&form, "refresh_token", a->refresh_token.ptr);
-	r = post_form(a, a->sts_url, &form, hdrs,
-		      "sts oauthtoken (refresh_token)", tok, life, err);
+	if (form_add(&form, "grant_type", "refresh_token") < 0 ||
+	    form_add(&form, "refresh_token", a->refresh_token.ptr) < 0)
+		r = form_too_big("sts oauthtoken (refresh_token)", err);
+	else
+		r = post_form(a, a->sts_url, &form, hdrs,
+			      "sts oauthtoken (refresh_token)", tok, life, err);
 	ccai_buf_release(&form);
 	return r;
 }

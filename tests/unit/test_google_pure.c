@@ -1,18 +1,22 @@
 /*
  * test_google_pure.c - the client's pure pieces: regional endpoint
- * selection, error bodies, Retry-After parsing and log scrubbing.
+ * selection, error bodies, Retry-After parsing, log scrubbing and the
+ * JWT assertion of a service account's token request.
  */
 #include "util/common.h"
 #include "testutil.h"
 #include "google/endpoints.h"
 #include "google/errors.h"
 #include "google/http.h"
+#include "google/jwt.h"
 #include "google/redact.h"
 #include "google/retry.h"
 #include "util/alloc.h"
+#include "util/b64.h"
 #include "util/log.h"
 
 #include <curl/curl.h>
+#include <openssl/rsa.h>
 
 static char *base(enum ccai_api api, const char *loc, const char *ovr)
 {
@@ -345,6 +349,77 @@ static void test_google_pure__rebase(void **state)
 	free(s);
 }
 
+/* base64url part n (0: header, 1: claims) of a JWT, decoded. */
+static char *jwt_part(const char *jwt, int n)
+{
+	struct ccai_buf out = CCAI_BUF_INIT;
+	const char *p = jwt, *dot;
+
+	while (n-- > 0)
+		p = strchr(p, '.') + 1;
+	dot = strchr(p, '.');
+	assert_non_null(dot);
+	assert_int_equal(ccai_b64url_decode(&out, p, (size_t)(dot - p)), 0);
+	return ccai_buf_detach(&out, NULL);
+}
+
+static void test_google_pure__jwt_is_signed_and_bounded(void **state)
+{
+	EVP_PKEY *key = EVP_RSA_gen(2048);
+	const struct ccai_google_jwt j = {
+		.key = key,
+		.key_id = "k\"1",
+		.iss = "sa@p.iam.gserviceaccount.com",
+		.scope = "https://www.googleapis.com/auth/cloud-platform",
+		.aud = "http://127.0.0.1:9/token",
+		.iat = 1700000000,
+	};
+	struct ccai_buf jwt, small;
+	struct ccai_error err;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	struct ccai_buf sig = CCAI_BUF_INIT;
+	const char *last;
+	char *part;
+
+	(void)state;
+	assert_non_null(key);
+	ccai_buf_init_secret(&jwt, 0);
+	assert_int_equal(ccai_google_jwt_sign(&jwt, &j, &err), 0);
+	part = jwt_part(jwt.ptr, 0);
+	assert_string_equal(
+		part, "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"k\\\"1\"}");
+	free(part);
+	part = jwt_part(jwt.ptr, 1);
+	assert_string_equal(
+		part, "{\"iss\":\"sa@p.iam.gserviceaccount.com\",\"scope\":"
+		      "\"https://www.googleapis.com/auth/cloud-platform\","
+		      "\"aud\":\"http://127.0.0.1:9/token\",\"iat\":1700000000,"
+		      "\"exp\":1700003600}");
+	free(part);
+	/* the signature is the key's, over "header.claims" */
+	last = strrchr(jwt.ptr, '.');
+	assert_int_equal(ccai_b64url_decode(&sig, last + 1, strlen(last + 1)),
+			 0);
+	assert_int_equal(
+		EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key), 1);
+	assert_int_equal(EVP_DigestVerify(md, (unsigned char *)sig.ptr, sig.len,
+					  (const unsigned char *)jwt.ptr,
+					  (size_t)(last - jwt.ptr)),
+			 1);
+	/* past the caller's cap: an error naming the account, and no
+	 * half-made assertion left in the buffer */
+	ccai_buf_init_secret(&small, 100);
+	assert_int_equal(ccai_google_jwt_sign(&small, &j, &err), CCAI_ETOOBIG);
+	assert_int_equal(small.len, 0);
+	assert_non_null(strstr(err.message, "sa@p.iam.gserviceaccount.com"));
+	assert_non_null(strstr(err.message, "larger than 100 bytes"));
+	ccai_buf_release(&small);
+	ccai_buf_release(&sig);
+	ccai_buf_release(&jwt);
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(key);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +433,7 @@ int main(void)
 		cmocka_unit_test(test_google_pure__operation_error),
 		cmocka_unit_test(test_google_pure__retry_after),
 		cmocka_unit_test(test_google_pure__scrub_json_and_form),
+		cmocka_unit_test(test_google_pure__jwt_is_signed_and_bounded),
 	};
 
 	ccai_alloc_init();
