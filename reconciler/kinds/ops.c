@@ -193,13 +193,14 @@ int ccai_ops_match_items(const struct ccai_kres *r, const cJSON *items,
 			const char *v = ccai_json_str(it, identity);
 
 			if (v && !strcmp(v, identity_value)) {
+				const char *n = ccai_json_str(it, name_field);
+
 				if (!found)
 					found = it;
 				/* past the cap the list is cut, and says so */
-				if (ccai_buf_printf(
-					    &names, "%s'%s'",
-					    matches ? ", " : "",
-					    ccai_json_str(it, name_field)) < 0)
+				if (ccai_buf_printf(&names, "%s'%s'",
+						    matches ? ", " : "",
+						    n ? n : "(no name)") < 0)
 					cut = true;
 				matches++;
 			}

@@ -27,12 +27,8 @@
 
 #define CCAI_BUF_DEFAULT_CAP ((size_t)256 << 20) /* 256 MiB */
 
-/* TRANSITION: on for every build once each caller checks its appends. */
-#ifdef CCAI_BUF_WUR
+/* What an append returns must be used (see the contract above). */
 #define CCAI_BUF_CHECKED CCAI_WARN_UNUSED
-#else
-#define CCAI_BUF_CHECKED
-#endif
 
 struct ccai_buf {
 	char *ptr;

@@ -159,7 +159,7 @@ static void test_kinds_key__private_key_dies_wiped(void **state)
 	/* the key file is what privateKeyData decoded to */
 	assert_int_equal(ccai_file_read(&file, keyfile, 1 << 20, &err), 0);
 	assert_non_null(strstr(file.ptr, "PRIVATE KEY"));
-	ccai_b64_encode(&b64, file.ptr, file.len);
+	assert_int_equal(ccai_b64_encode(&b64, file.ptr, file.len), 0);
 	assert_true(b64.len > PREFIX);
 	for (i = 0; i < nsuspects; i++)
 		if (!memcmp(suspects[i], b64.ptr, PREFIX))
