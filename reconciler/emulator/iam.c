@@ -547,7 +547,8 @@ static cJSON *key_resource(struct ccai_emu_req *rq, const char *name, bool p12,
 /*
  * A new key's privateKeyData into b64: a PKCS#12 file of priv and cert,
  * or a service account key file (JSON).  -1 when the PKCS#12 file
- * cannot be made.  Every copy of the key is wiped.
+ * cannot be made or the data is past b64's cap.  Every copy of the key
+ * is wiped.
  */
 static int key_data(struct ccai_emu_req *rq, bool p12, const char *priv,
 		    const char *cert, const char *email, const char *uid,
@@ -645,8 +646,10 @@ void ccai_emu_h_key_create(struct ccai_emu_req *rq, struct ccai_emu_resp *rs)
 	ccai_emu_store_unlock(st);
 	if (key_data(rq, p12, priv, cert, email, uid, kid, &b64) < 0) {
 		cJSON_Delete(key);
-		ccai_emu_reply_error(rs, 500, "INTERNAL",
-				     "cannot make the private key data");
+		/* the PKCS#12 failure keeps the words it always had */
+		ccai_emu_reply_error(rs, 500, "INTERNAL", "%s",
+				     p12 ? "cannot make a PKCS#12 file"
+					 : "cannot make the private key data");
 		goto out;
 	}
 	cJSON_AddStringToObject(key, "privateKeyData", b64.ptr);

@@ -613,6 +613,7 @@ void ccai_emu_h_services_batch_enable(struct ccai_emu_req *rq,
 	}
 	cJSON_ArrayForEach(it, ids) {
 		if (!title_of(it->valuestring)) {
+			ccai_buf_release(&all); /* the ids before it */
 			reply_unknown(rs, it->valuestring);
 			return;
 		}
