@@ -68,7 +68,10 @@ static void test_util__buf_cap_refuses_and_keeps_content(void **state)
 	ccai_buf_release(&b);
 	assert_int_equal(ccai_buf_error(&b), 0);
 	assert_int_equal(b.cap, 8);
+	/* exactly full is allowed; one byte more is not, and keeps it */
 	assert_int_equal(ccai_buf_puts(&b, "12345678"), 0);
+	assert_int_equal(ccai_buf_puts(&b, "9"), CCAI_ETOOBIG);
+	assert_string_equal(b.ptr, "12345678");
 	ccai_buf_release(&b);
 }
 
