@@ -14,7 +14,6 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/fs.h"
-#include "util/journal.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/map.h"
@@ -238,13 +237,12 @@ int ccai_state_open(struct ccai_state **out, const struct ccai_state_opts *o,
 		r = ccai_state_backend_file(&s->backend, where, err);
 	if (r < 0)
 		goto fail;
-	if (s->backend->journal_path) {
-		s->journaled = true;
-		ccai_journal_init(&s->journal, s->backend->journal_path);
-	}
+	s->journal = s->backend->journal;
 	if (o && o->lock && (r = s->backend->lock(s->backend, err)) < 0)
 		goto fail;
 	s->locked = o && o->lock;
+	s->journal_appends =
+		s->journal && (!s->journal->needs_lock || s->locked);
 	if ((r = s->backend->read(s->backend, &data, &exists, err)) < 0)
 		goto fail;
 	if (exists) {
@@ -258,7 +256,7 @@ int ccai_state_open(struct ccai_state **out, const struct ccai_state_opts *o,
 		s->meta = empty_meta();
 	}
 	ccai_buf_release(&data);
-	if (s->journaled && (r = ccai_state_read_journal(s, err)) < 0)
+	if (s->journal && (r = ccai_state_read_journal(s, err)) < 0)
 		goto fail;
 	if ((r = ccai_state_check_meta(s->meta, where, err)) < 0)
 		goto fail;
@@ -359,13 +357,16 @@ static int write_snapshot_locked(struct ccai_state *s, struct ccai_error *err)
 	}
 	free(p.v);
 	free(meta);
-	if (r == 0 && s->journaled) {
+	if (r == 0 && s->journal) {
 		struct ccai_error jerr;
 
 		/* the snapshot is durable: a journal left behind holds only
 		 * groups it has, which a read skips */
-		if (ccai_journal_remove(&s->journal, &jerr) < 0)
+		if (s->journal->drop(s->backend,
+				     ccai_json_num(s->meta, "serial", 0),
+				     &jerr) < 0)
 			ccai_log_warn("state '%s': %s", s->where, jerr.message);
+		s->journal_bytes = s->journal_groups = 0;
 	}
 	if (r == 0) {
 		s->snapshot_len = p.len;
@@ -380,7 +381,7 @@ void ccai_state_close(struct ccai_state *s)
 		return;
 	/* fold the journal into the snapshot when everything in memory is
 	 * committed; on failure the journal stays and is read next time */
-	if (s->backend && s->locked && s->journaled && s->compact &&
+	if (s->backend && s->locked && s->journal && s->compact &&
 	    !s->pending.len) {
 		struct ccai_error err;
 
@@ -394,8 +395,6 @@ void ccai_state_close(struct ccai_state *s)
 		s->backend->unlock(s->backend);
 		s->backend->free(s->backend);
 	}
-	if (s->journaled)
-		ccai_journal_release(&s->journal);
 	indexes_release(s);
 	ccai_buf_release(&s->snapshot);
 	ccai_buf_release(&s->pending);
@@ -514,7 +513,7 @@ bool ccai_state_peek(struct ccai_state *s, const char *address,
 static void record(struct ccai_state *s, const char *key, const char *json,
 		   size_t len)
 {
-	if (!s->journaled)
+	if (!s->journal_appends)
 		return;
 	if (ccai_buf_printf(&s->pending, "{\"%s\":", key) < 0 ||
 	    ccai_buf_add(&s->pending, json, len) < 0 ||
@@ -715,7 +714,7 @@ cJSON *ccai_state_get_meta(struct ccai_state *s, const char *key)
 void ccai_state_set_meta(struct ccai_state *s, const char *key, cJSON *value)
 {
 	pthread_mutex_lock(&s->mu);
-	if (s->journaled) {
+	if (s->journal_appends) {
 		cJSON *rec = cJSON_CreateObject();
 		char *text;
 
@@ -734,11 +733,15 @@ void ccai_state_set_meta(struct ccai_state *s, const char *key, cJSON *value)
 
 /* Time to fold the journal into a new snapshot? When it has grown past
  * the snapshot (and 1 MiB), so that reading costs at most twice the
- * state and the disk holds at most three times it. */
+ * state and the disk holds at most three times it; or when it holds as
+ * many groups as its backend reads cheaply (one request each). */
 static bool due_for_snapshot(const struct ccai_state *s)
 {
-	size_t grown = s->journal.size + s->pending.len;
+	size_t grown = s->journal_bytes + s->pending.len;
 
+	if (s->journal->max_groups &&
+	    s->journal_groups >= s->journal->max_groups)
+		return true;
 	return grown >
 	       (s->snapshot_len > JOURNAL_MIN ? s->snapshot_len : JOURNAL_MIN);
 }
@@ -779,7 +782,7 @@ int ccai_state_save(struct ccai_state *s, struct ccai_error *err)
 		/* what this write covers; on failure it goes back */
 		records = s->pending;
 		ccai_buf_init(&s->pending, 0);
-		if (!s->journaled || due_for_snapshot(s)) {
+		if (!s->journal_appends || due_for_snapshot(s)) {
 			r = write_snapshot_locked(s, err);
 		} else {
 			cJSON *commit = cJSON_CreateObject();
@@ -789,12 +792,16 @@ int ccai_state_save(struct ccai_state *s, struct ccai_error *err)
 				commit, "lineage",
 				ccai_json_str(s->meta, "lineage"));
 			pthread_mutex_unlock(&s->mu);
-			r = ccai_journal_append(&s->journal, records.ptr,
-						records.len, commit, err);
+			r = s->journal->append(s->backend, records.ptr,
+					       records.len, commit, err);
 			cJSON_Delete(commit);
 			pthread_mutex_lock(&s->mu);
-			if (r == 0)
+			if (r == 0) {
 				s->compact = true;
+				/* the commit line: about 150 bytes */
+				s->journal_bytes += records.len + 150;
+				s->journal_groups++;
+			}
 		}
 		s->saving = false;
 		if (r < 0) {

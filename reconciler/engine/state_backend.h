@@ -7,9 +7,9 @@
  * or the new ones; a shared backend also refuses a write when someone
  * else wrote since our read (CCAI_ECONFLICT).
  *
- * A backend that names a journal_path lets state.c append each save's
- * changes there (util/journal.h) and write the whole document only now
- * and then; it is read and written only under the backend's lock.
+ * A backend with a journal lets state.c append each save's changes
+ * there (groups of util/journal.h) and write the whole document only now
+ * and then; it is written only under the backend's lock.
  */
 #ifndef CCAI_ENGINE_STATE_BACKEND_H
 #define CCAI_ENGINE_STATE_BACKEND_H
@@ -18,9 +18,40 @@
 #include "util/buf.h"
 #include "util/error.h"
 
+#include <cJSON.h>
+
 #include <sys/uio.h>
 
 struct ccai_google;
+struct ccai_state_backend;
+
+/*
+ * The journal beside a backend's document: the local file's
+ * "<file>.journal", or Cloud Storage's one object per group.
+ */
+struct ccai_state_journal {
+	const char *name; /* for messages: its path or gs:// prefix */
+	/* fold into a snapshot after this many groups (0: by size only) */
+	size_t max_groups;
+	/* append only under the backend's lock: a shared store, where the
+	 * document's own precondition is what keeps two unlocked writers
+	 * from losing each other's changes */
+	bool needs_lock;
+	/* one group (records, len bytes of lines, and its commit),
+	 * durable on return */
+	int (*append)(struct ccai_state_backend *b, const char *records,
+		      size_t len, const cJSON *commit, struct ccai_error *err);
+	/* the groups, in order, as one text (empty: none); a backend may
+	 * leave out those of serial <= after, which the snapshot holds */
+	int (*read)(struct ccai_state_backend *b, double after,
+		    struct ccai_buf *out, struct ccai_error *err);
+	/* the good part of what read gave ends at valid (the rest is a
+	 * torn tail, cut before the next append) */
+	void (*keep)(struct ccai_state_backend *b, size_t valid);
+	/* the snapshot of serial `upto` holds every group: drop them */
+	int (*drop)(struct ccai_state_backend *b, double upto,
+		    struct ccai_error *err);
+};
 
 struct ccai_state_backend {
 	int (*lock)(struct ccai_state_backend *b, struct ccai_error *err);
@@ -38,9 +69,8 @@ struct ccai_state_backend {
 	int (*force_unlock)(struct ccai_state_backend *b, const char *id,
 			    struct ccai_error *err);
 	void (*free)(struct ccai_state_backend *b);
-	/* A backend that can append (the local file) names the journal
-	 * that lies beside its document; NULL: every write is whole. */
-	const char *journal_path;
+	/* the journal beside the document; NULL: every write is whole */
+	struct ccai_state_journal *journal;
 };
 
 int ccai_state_backend_file(struct ccai_state_backend **out, const char *path,

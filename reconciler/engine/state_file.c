@@ -7,6 +7,7 @@
 #include "engine/state_backend.h"
 #include "util/alloc.h"
 #include "util/fs.h"
+#include "util/journal.h"
 
 /* The local file backend: flock on "<path>.lock", atomic rename writes,
  * and the journal "<path>.journal" beside it. */
@@ -14,8 +15,9 @@ struct file_backend {
 	struct ccai_state_backend base;
 	char *path;
 	char *lock_path;
-	char *journal_path;
 	int lock_fd;
+	struct ccai_journal journal; /* "<path>.journal" */
+	struct ccai_state_journal ops;
 };
 
 static int file_lock(struct ccai_state_backend *b, struct ccai_error *err)
@@ -67,6 +69,39 @@ static int file_write(struct ccai_state_backend *b, const struct iovec *iov,
 	return ccai_file_write_atomic_v(f->path, iov, n, 0600, err);
 }
 
+/* ---- the journal: one file, appended with fdatasync ---------------- */
+
+static int file_jappend(struct ccai_state_backend *b, const char *records,
+			size_t len, const cJSON *commit, struct ccai_error *err)
+{
+	struct file_backend *f = (struct file_backend *)b;
+
+	return ccai_journal_append(&f->journal, records, len, commit, err);
+}
+
+static int file_jread(struct ccai_state_backend *b, double after,
+		      struct ccai_buf *out, struct ccai_error *err)
+{
+	struct file_backend *f = (struct file_backend *)b;
+	int r = ccai_file_read(out, f->journal.path,
+			       out->cap ? out->cap : CCAI_FILE_MAX, err);
+
+	(void)after; /* one file: the replay skips what the snapshot has */
+	return r == CCAI_ENOTFOUND ? 0 : r;
+}
+
+static void file_jkeep(struct ccai_state_backend *b, size_t valid)
+{
+	((struct file_backend *)b)->journal.size = valid;
+}
+
+static int file_jdrop(struct ccai_state_backend *b, double upto,
+		      struct ccai_error *err)
+{
+	(void)upto;
+	return ccai_journal_remove(&((struct file_backend *)b)->journal, err);
+}
+
 static void file_free(struct ccai_state_backend *b)
 {
 	struct file_backend *f = (struct file_backend *)b;
@@ -74,7 +109,7 @@ static void file_free(struct ccai_state_backend *b)
 	file_unlock(b);
 	free(f->path);
 	free(f->lock_path);
-	free(f->journal_path);
+	ccai_journal_release(&f->journal);
 	free(f);
 }
 
@@ -92,9 +127,19 @@ int ccai_state_backend_file(struct ccai_state_backend **out, const char *path,
 	f->base.free = file_free;
 	f->path = ccai_xstrdup(path);
 	f->lock_path = ccai_xasprintf("%s.lock", path);
-	f->journal_path = ccai_xasprintf("%s.journal", path);
-	f->base.journal_path = f->journal_path;
 	f->lock_fd = -1;
+	{
+		char *jpath = ccai_xasprintf("%s.journal", path);
+
+		ccai_journal_init(&f->journal, jpath);
+		free(jpath);
+	}
+	f->ops.name = f->journal.path;
+	f->ops.append = file_jappend;
+	f->ops.read = file_jread;
+	f->ops.keep = file_jkeep;
+	f->ops.drop = file_jdrop;
+	f->base.journal = &f->ops;
 	*out = &f->base;
 	return 0;
 }

@@ -34,6 +34,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/clock.h"
+#include "util/journal.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -55,6 +56,10 @@ struct gcs_backend {
 	long long gen; /* the state's generation as last read or written */
 	long long lock_gen; /* our lock object's generation; 0: not held */
 	char lock_id[33];
+	struct ccai_state_journal journal;
+	char *jprefix; /* "<object>.journal/": one object per group */
+	char *jname; /* gs://B/<jprefix>, for messages */
+	double stale; /* groups up to this serial are in a snapshot */
 };
 
 /* ---- names and requests ---------------------------------------------- */
@@ -460,6 +465,8 @@ static int gcs_lock(struct ccai_state_backend *base, struct ccai_error *err)
 	return r;
 }
 
+static void journal_tidy(struct gcs_backend *b);
+
 static void gcs_unlock(struct ccai_state_backend *base)
 {
 	struct gcs_backend *b = (struct gcs_backend *)base;
@@ -468,6 +475,7 @@ static void gcs_unlock(struct ccai_state_backend *base)
 
 	if (!b->lock_gen)
 		return;
+	journal_tidy(b);
 	r = delete_object(b, b->lock_name, b->lock_gen, &err);
 	if (precondition_failed(r, &err))
 		ccai_log_warn("warning: the lock of state '%s' (lock ID %s) "
@@ -627,10 +635,243 @@ static int gcs_write(struct ccai_state_backend *base, const struct iovec *iov,
 	return 0;
 }
 
+/* ---- the journal: one object per group ----------------------------------
+ *
+ * Cloud Storage has no append, so each save's group (util/journal.h) is
+ * an object of its own, "<state object>.journal/<serial, 20 digits>",
+ * created with ifGenerationMatch=0 and never rewritten: a save uploads
+ * its changes, not the document.  A read lists the prefix (object
+ * listing is strongly consistent) and fetches the groups newer than the
+ * snapshot in name order, which is serial order.  Once a snapshot holds
+ * them they are stale: a read skips them by name, and the run deletes
+ * them just before it gives the lock back (gcs_unlock), where no step
+ * waits for the deletes.  A run that dies leaves them to the next one.
+ */
+#define GCS_JOURNAL_MAX_GROUPS 128
+#define GCS_SERIAL_DIGITS 20
+
+static char *group_name(const struct gcs_backend *b, double serial)
+{
+	return ccai_xasprintf("%s%0*.0f", b->jprefix, GCS_SERIAL_DIGITS,
+			      serial);
+}
+
+/* The serial a group object's name holds; false: not a group's name. */
+static bool group_serial(const struct gcs_backend *b, const char *name,
+			 double *serial)
+{
+	size_t pn = strlen(b->jprefix), i;
+
+	if (strncmp(name, b->jprefix, pn) ||
+	    strlen(name + pn) != GCS_SERIAL_DIGITS)
+		return false;
+	for (i = 0; i < GCS_SERIAL_DIGITS; i++)
+		if (name[pn + i] < '0' || name[pn + i] > '9')
+			return false;
+	*serial = strtod(name + pn, NULL);
+	return *serial > 0;
+}
+
+static int by_name(const void *x, const void *y)
+{
+	return strcmp(ccai_json_str(*(cJSON *const *)x, "name"),
+		      ccai_json_str(*(cJSON *const *)y, "name"));
+}
+
+/* The journal's objects, sorted by name (*v: n borrowed from *items). */
+static int list_groups(struct gcs_backend *b, cJSON **items, cJSON ***v,
+		       size_t *n, struct ccai_error *err)
+{
+	char *path = ccai_xasprintf("storage/v1/b/%s/o", b->bucket);
+	char *pe = esc(b->jprefix), *query = ccai_xasprintf("prefix=%s", pe);
+	struct ccai_request req = {
+		.api = CCAI_API_STORAGE,
+		.method = "GET",
+		.path = path,
+		.query = query,
+		.idempotent = true,
+		.method_id = "storage.objects.list",
+	};
+	cJSON *it;
+	int r;
+
+	*v = NULL;
+	*n = 0;
+	r = ccai_google_list(b->g, &req, "items", items, err);
+	free(query);
+	free(pe);
+	free(path);
+	if (r < 0)
+		return r == CCAI_ENOTFOUND ? no_bucket(b, err) : r;
+	*v = ccai_xcalloc((size_t)cJSON_GetArraySize(*items) + 1, sizeof(**v));
+	cJSON_ArrayForEach(it, *items) {
+		double serial;
+
+		if (!ccai_json_str(it, "name") ||
+		    !group_serial(b, ccai_json_str(it, "name"), &serial)) {
+			r = ccai_error_set(
+				err, CCAI_EINVALID,
+				"state journal '%s' holds an object that "
+				"ccaictl did not write ('%s'): move it away",
+				b->jname,
+				ccai_json_str(it, "name")
+					? ccai_json_str(it, "name")
+					: "(no name)");
+			free(*v);
+			*v = NULL;
+			*n = 0;
+			cJSON_Delete(*items);
+			*items = NULL;
+			return r;
+		}
+		(*v)[(*n)++] = it;
+	}
+	qsort(*v, *n, sizeof(**v), by_name);
+	return 0;
+}
+
+static int gcs_jappend(struct ccai_state_backend *base, const char *records,
+		       size_t len, const cJSON *commit, struct ccai_error *err)
+{
+	struct gcs_backend *b = (struct gcs_backend *)base;
+	struct ccai_buf group = CCAI_BUF_INIT, now = CCAI_BUF_INIT;
+	char *name = group_name(b, ccai_json_num(commit, "serial", 0));
+	long long gen = 0;
+	struct ccai_error e2;
+	int r;
+
+	ccai_buf_init(&group, GCS_STATE_MAX);
+	if (ccai_journal_group(&group, records, len, commit) < 0) {
+		r = ccai_error_set(err, CCAI_ETOOBIG,
+				   "a journal group of state '%s' would exceed "
+				   "%zu MiB",
+				   b->url, GCS_STATE_MAX >> 20);
+		goto out;
+	}
+	r = put_object(b, name, group.ptr, group.len, 0, &gen, err);
+	if (precondition_failed(r, err)) {
+		/* a retried upload that had landed holds our bytes */
+		ccai_buf_init(&now, GCS_STATE_MAX);
+		if (read_object(b, name, &now, &gen, &e2) == 0 &&
+		    now.len == group.len &&
+		    !memcmp(now.ptr, group.ptr, group.len)) {
+			ccai_log_info("state: the write of '%s' (journal "
+				      "group %s) had landed; its answer was "
+				      "lost",
+				      b->url, name + strlen(b->jprefix));
+			r = 0;
+		} else {
+			r = ccai_error_set(
+				err, CCAI_ECONFLICT,
+				"state '%s' was changed by someone else since "
+				"it was read (its journal has a group %s this "
+				"run did not write); nothing was overwritten: "
+				"run again to plan against the new state",
+				b->url, name + strlen(b->jprefix));
+		}
+	} else if (r == CCAI_ENOTFOUND) {
+		r = no_bucket(b, err);
+	}
+out:
+	ccai_buf_release(&now);
+	ccai_buf_release(&group);
+	free(name);
+	return r;
+}
+
+static int gcs_jread(struct ccai_state_backend *base, double after,
+		     struct ccai_buf *out, struct ccai_error *err)
+{
+	struct gcs_backend *b = (struct gcs_backend *)base;
+	cJSON *items = NULL, **v;
+	size_t n, i;
+	int r;
+
+	if ((r = list_groups(b, &items, &v, &n, err)) < 0)
+		return r;
+	for (i = 0; i < n && r == 0; i++) {
+		const char *name = ccai_json_str(v[i], "name"), *gs;
+		long long gen;
+		double serial = 0;
+
+		group_serial(b, name, &serial);
+		if (serial <= after) {
+			/* in the snapshot already: tidied at unlock */
+			b->stale = CCAI_MAX(b->stale, serial);
+			continue;
+		}
+		gs = ccai_json_str(v[i], "generation");
+		if (!gs || ccai_parse_int(gs, &gen) < 0 || gen <= 0)
+			r = ccai_error_set(err, CCAI_ERROR,
+					   "object '%s' of '%s' has no valid "
+					   "generation",
+					   name, b->url);
+		else
+			r = get_media(b, name, gen, out, err);
+	}
+	free(v);
+	cJSON_Delete(items);
+	return r;
+}
+
+static void gcs_jkeep(struct ccai_state_backend *base, size_t valid)
+{
+	/* each group is an object, written whole: nothing torn to cut */
+	(void)base;
+	(void)valid;
+}
+
+static int gcs_jdrop(struct ccai_state_backend *base, double upto,
+		     struct ccai_error *err)
+{
+	struct gcs_backend *b = (struct gcs_backend *)base;
+
+	(void)err;
+	b->stale = CCAI_MAX(b->stale, upto);
+	return 0;
+}
+
+/* Delete the groups a snapshot holds (under the lock, before its end). */
+static void journal_tidy(struct gcs_backend *b)
+{
+	cJSON *items = NULL, **v = NULL;
+	struct ccai_error err;
+	size_t n = 0, i, gone = 0;
+	int r;
+
+	if (b->stale <= 0)
+		return;
+	r = list_groups(b, &items, &v, &n, &err);
+	for (i = 0; i < n && r == 0; i++) {
+		const char *name = ccai_json_str(v[i], "name"), *gs;
+		long long gen;
+		double serial = 0;
+
+		group_serial(b, name, &serial);
+		gs = ccai_json_str(v[i], "generation");
+		if (serial > b->stale || !gs || ccai_parse_int(gs, &gen) < 0)
+			continue;
+		r = delete_object(b, name, gen, &err);
+		if (r == CCAI_ENOTFOUND)
+			r = 0;
+		gone += r == 0;
+	}
+	if (r < 0)
+		ccai_log_warn("warning: state journal '%s': %zu groups a "
+			      "snapshot holds were not deleted (%s); the "
+			      "next run deletes them",
+			      b->jname, n - gone, err.message);
+	free(v);
+	cJSON_Delete(items);
+	b->stale = 0;
+}
+
 static void gcs_free(struct ccai_state_backend *base)
 {
 	struct gcs_backend *b = (struct gcs_backend *)base;
 
+	free(b->jprefix);
+	free(b->jname);
 	free(b->url);
 	free(b->bucket);
 	free(b->object);
@@ -671,6 +912,16 @@ int ccai_state_backend_gcs(struct ccai_state_backend **out, const char *url,
 	b->bucket = bucket;
 	b->object = object;
 	b->lock_name = lock;
+	b->jprefix = ccai_xasprintf("%s.journal/", object);
+	b->jname = ccai_xasprintf("gs://%s/%s", bucket, b->jprefix);
+	b->journal.name = b->jname;
+	b->journal.max_groups = GCS_JOURNAL_MAX_GROUPS;
+	b->journal.needs_lock = true;
+	b->journal.append = gcs_jappend;
+	b->journal.read = gcs_jread;
+	b->journal.keep = gcs_jkeep;
+	b->journal.drop = gcs_jdrop;
+	b->base.journal = &b->journal;
 	*out = &b->base;
 	return 0;
 }

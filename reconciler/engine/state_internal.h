@@ -63,9 +63,11 @@ struct ccai_state {
 	 * enforced has two addresses for it */
 	struct ccai_map by_server;
 	struct ccai_buf snapshot; /* the bytes read: entries point into it */
-	/* the journal (a backend that keeps one: the local file) */
-	bool journaled;
-	struct ccai_journal journal;
+	/* the backend's journal (NULL: none): what it holds since the
+	 * last snapshot, in bytes and groups */
+	struct ccai_state_journal *journal;
+	bool journal_appends; /* saves may append to it (see needs_lock) */
+	size_t journal_bytes, journal_groups;
 	struct ccai_buf pending; /* records not in a save yet */
 	bool compact; /* the journal holds groups the snapshot lacks */
 	size_t snapshot_len; /* bytes of the snapshot last read or written */

@@ -335,6 +335,7 @@ struct replay {
 	struct ccai_state *s;
 	const char *path;
 	size_t line;
+	size_t groups; /* groups read */
 };
 
 static int journal_bad(const struct replay *rp, struct ccai_error *err,
@@ -363,6 +364,7 @@ static int replay_group(void *ctx, const char *records, size_t len,
 
 	while (ccai_journal_next_line(records, len, &pos, &line, &n))
 		nrec++;
+	rp->groups++;
 	rp->line = base + nrec + 1; /* where the commit is */
 	if (!whole_number(serial, 1, 9007199254740992.0) || !lineage)
 		return journal_bad(rp, err,
@@ -425,17 +427,14 @@ static int replay_group(void *ctx, const char *records, size_t len,
 int ccai_state_read_journal(struct ccai_state *s, struct ccai_error *err)
 {
 	struct ccai_buf data = CCAI_BUF_INIT;
-	struct replay rp = { s, s->journal.path, 0 };
+	struct replay rp = { s, s->journal->name, 0, 0 };
 	size_t valid = 0;
 	int r;
 
 	ccai_buf_init(&data, STATE_MAX);
-	r = ccai_file_read(&data, s->journal.path, STATE_MAX, err);
-	if (r == CCAI_ENOTFOUND) {
-		r = 0;
-		goto out;
-	}
-	if (r < 0)
+	r = s->journal->read(s->backend, ccai_json_num(s->meta, "serial", 0),
+			     &data, err);
+	if (r < 0 || !data.len)
 		goto out;
 	r = ccai_journal_replay(data.ptr, data.len, replay_group, &rp, &valid,
 				err);
@@ -445,12 +444,14 @@ int ccai_state_read_journal(struct ccai_state *s, struct ccai_error *err)
 				       "state journal '%s' is %s; move it "
 				       "away to read '%s' as it was last "
 				       "compacted",
-				       s->journal.path, err->message, s->where);
+				       s->journal->name, err->message,
+				       s->where);
 		goto out;
 	}
-	s->journal.size = valid;
-	if (data.len)
-		s->compact = true;
+	s->journal->keep(s->backend, valid);
+	s->journal_bytes = valid;
+	s->journal_groups = rp.groups;
+	s->compact = true;
 out:
 	ccai_buf_release(&data);
 	return r;

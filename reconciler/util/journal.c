@@ -76,12 +76,32 @@ static int open_file(struct ccai_journal *j, struct ccai_error *err)
 	return 0;
 }
 
+int ccai_journal_group(struct ccai_buf *out, const char *records, size_t len,
+		       const cJSON *commit)
+{
+	cJSON *line = cJSON_CreateObject();
+	char hex[65], *text;
+	int r;
+
+	sha256_hex(records ? records : "", len, hex);
+	cJSON_AddItemToObject(line, "commit", cJSON_Duplicate(commit, 1));
+	cJSON_AddNumberToObject(line, "bytes", (double)len);
+	cJSON_AddStringToObject(line, "sha256", hex);
+	text = cJSON_PrintUnformatted(line);
+	r = ccai_buf_add(out, records ? records : "", len);
+	if (r == 0)
+		r = ccai_buf_puts(out, text);
+	if (r == 0)
+		r = ccai_buf_putc(out, '\n');
+	free(text);
+	cJSON_Delete(line);
+	return r;
+}
+
 int ccai_journal_append(struct ccai_journal *j, const char *records, size_t len,
 			const cJSON *commit, struct ccai_error *err)
 {
 	struct ccai_buf b = CCAI_BUF_INIT;
-	cJSON *line = cJSON_CreateObject();
-	char hex[65], *text;
 	struct stat st;
 	size_t off = 0;
 	int r = 0;
@@ -96,18 +116,7 @@ int ccai_journal_append(struct ccai_journal *j, const char *records, size_t len,
 			goto out;
 		}
 	}
-	sha256_hex(records ? records : "", len, hex);
-	cJSON_AddItemToObject(line, "commit", cJSON_Duplicate(commit, 1));
-	cJSON_AddNumberToObject(line, "bytes", (double)len);
-	cJSON_AddStringToObject(line, "sha256", hex);
-	text = cJSON_PrintUnformatted(line);
-	r = ccai_buf_add(&b, records ? records : "", len);
-	if (r == 0)
-		r = ccai_buf_puts(&b, text);
-	if (r == 0)
-		r = ccai_buf_putc(&b, '\n');
-	free(text);
-	if (r < 0) {
+	if (ccai_journal_group(&b, records, len, commit) < 0) {
 		r = ccai_error_set(err, CCAI_ETOOBIG,
 				   "a journal group for '%s' is too large",
 				   j->path);
@@ -133,7 +142,6 @@ int ccai_journal_append(struct ccai_journal *j, const char *records, size_t len,
 	}
 	j->size += b.len;
 out:
-	cJSON_Delete(line);
 	ccai_buf_release(&b);
 	return r;
 }

@@ -27,6 +27,7 @@
 #define CCAI_UTIL_JOURNAL_H
 
 #include "util/common.h"
+#include "util/buf.h"
 #include "util/error.h"
 
 #include <cJSON.h>
@@ -49,6 +50,13 @@ void ccai_journal_release(struct ccai_journal *j);
  */
 int ccai_journal_append(struct ccai_journal *j, const char *records, size_t len,
 			const cJSON *commit, struct ccai_error *err);
+
+/*
+ * Append to out the bytes of one group, as ccai_journal_append writes
+ * them (for a journal kept elsewhere than in a file); out's failure.
+ */
+int ccai_journal_group(struct ccai_buf *out, const char *records, size_t len,
+		       const cJSON *commit) CCAI_BUF_CHECKED;
 
 /* Remove the file (after its content went into a snapshot). */
 int ccai_journal_remove(struct ccai_journal *j, struct ccai_error *err);

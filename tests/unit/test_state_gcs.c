@@ -16,6 +16,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/fs.h"
+#include "util/journal.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -575,6 +576,178 @@ static void test_state_gcs__client_media_calls(void **state)
 	ccai_google_free(g);
 }
 
+/* Uploads text as object name (escaped) over nothing. */
+static void put_text(struct ccai_google *g, const char *escaped_name,
+		     const char *text)
+{
+	struct ccai_buf out = CCAI_BUF_INIT;
+	char *query = ccai_xasprintf(
+		"uploadType=media&name=%s&ifGenerationMatch=0", escaped_name);
+	struct ccai_request up = {
+		.api = CCAI_API_STORAGE,
+		.method = "POST",
+		.path = "upload/storage/v1/b/" BUCKET "/o",
+		.query = query,
+		.idempotent = true,
+	};
+	struct ccai_error err;
+
+	if (ccai_google_call_media(g, &up, "application/json", text,
+				   strlen(text), &out, &err) < 0)
+		fail_msg("%s", err.message);
+	ccai_buf_release(&out);
+	free(query);
+}
+
+/* A journal group putting entry `name`, of serial and lineage. */
+static char *group_text(const char *name, double serial, const char *lineage)
+{
+	struct ccai_buf b = CCAI_BUF_INIT;
+	cJSON *e = entry(name, "projects/p/serviceAccounts/g"),
+	      *commit = cJSON_CreateObject();
+	char *text = cJSON_PrintUnformatted(e), *rec;
+
+	rec = ccai_xasprintf("{\"put\":%s}\n", text);
+	cJSON_AddNumberToObject(commit, "serial", serial);
+	cJSON_AddStringToObject(commit, "lineage", lineage);
+	assert_int_equal(ccai_journal_group(&b, rec, strlen(rec), commit), 0);
+	free(rec);
+	free(text);
+	cJSON_Delete(e);
+	cJSON_Delete(commit);
+	return ccai_buf_detach(&b, NULL);
+}
+
+#define JPREFIX "envs%2Fjournal%2Fstate.json.journal%2F"
+
+static bool has(struct ccai_state *s, const char *name)
+{
+	char *addr = ccai_xasprintf(PROJECT "/ServiceAccount/%s", name);
+	cJSON *e = ccai_state_get(s, addr);
+
+	free(addr);
+	cJSON_Delete(e);
+	return e != NULL;
+}
+
+/*
+ * A locked run's saves are journal groups, one small object each, not
+ * uploads of the document: a reader sees them, the run folds them into
+ * state.json when it ends and deletes them.  Groups a crash left are
+ * read when newer than the snapshot, skipped when it holds them, and
+ * deleted by the next locked run; an object ccaictl did not write under
+ * the journal's prefix is refused by name.
+ */
+static void test_state_gcs__saves_are_journal_groups(void **state)
+{
+	struct ccai_google *g = client();
+	struct ccai_state *s = NULL, *r = NULL;
+	struct ccai_error err;
+	const char *url = "gs://" BUCKET "/envs/journal";
+	char *text, *lineage;
+	cJSON *doc = NULL;
+
+	(void)state;
+	assert_int_equal(open_state(&s, g, url, true, &err), 0);
+	ccai_state_put(s, entry("e0", "projects/p/serviceAccounts/0"));
+	assert_int_equal(ccai_state_save(s, &err), 0);
+	ccai_state_put(s, entry("e1", "projects/p/serviceAccounts/1"));
+	assert_int_equal(ccai_state_save(s, &err), 0);
+	/* two groups, no document yet */
+	assert_null(object_text(g, "envs%2Fjournal%2Fstate.json"));
+	text = object_text(g, JPREFIX "00000000000000000002");
+	assert_non_null(text);
+	assert_non_null(strstr(text, "e1"));
+	assert_null(strstr(text, "e0"));
+	free(text);
+	/* a reader without the lock sees both */
+	assert_int_equal(open_state(&r, g, url, false, &err), 0);
+	assert_true(has(r, "e0") && has(r, "e1"));
+	assert_int_equal(ccai_state_serial(r), 2);
+	ccai_state_close(r);
+	/* the end folds them into the document and deletes them */
+	ccai_state_close(s);
+	text = object_text(g, "envs%2Fjournal%2Fstate.json");
+	assert_non_null(text);
+	assert_int_equal(ccai_json_parse(&doc, text, strlen(text), NULL), 0);
+	assert_int_equal(ccai_json_num(doc, "serial", 0), 2);
+	assert_non_null(strstr(text, "e0"));
+	assert_non_null(strstr(text, "e1"));
+	lineage = ccai_xstrdup(ccai_json_str(doc, "lineage"));
+	cJSON_Delete(doc);
+	free(text);
+	assert_null(object_text(g, JPREFIX "00000000000000000001"));
+	assert_null(object_text(g, JPREFIX "00000000000000000002"));
+
+	/* what a crash leaves: a group the snapshot holds (deleted after
+	 * the fold), and one newer than it (before the fold) */
+	text = group_text("ghost", 2, lineage);
+	put_text(g, JPREFIX "00000000000000000002", text);
+	free(text);
+	text = group_text("late", 3, lineage);
+	put_text(g, JPREFIX "00000000000000000003", text);
+	free(text);
+	assert_int_equal(open_state(&s, g, url, true, &err), 0);
+	assert_true(has(s, "late"));
+	assert_false(has(s, "ghost"));
+	assert_int_equal(ccai_state_serial(s), 3);
+	ccai_state_close(s);
+	assert_null(object_text(g, JPREFIX "00000000000000000002"));
+	assert_null(object_text(g, JPREFIX "00000000000000000003"));
+	text = object_text(g, "envs%2Fjournal%2Fstate.json");
+	assert_non_null(strstr(text, "late"));
+	assert_null(strstr(text, "ghost"));
+	free(text);
+
+	/* someone else's object under the prefix */
+	put_text(g, JPREFIX "notes.txt", "hello");
+	assert_int_equal(open_state(&s, g, url, false, &err), CCAI_EINVALID);
+	assert_non_null(strstr(err.message, "did not write ('envs/journal/"
+					    "state.json.journal/notes.txt')"));
+	free(lineage);
+	ccai_google_free(g);
+}
+
+/* A long run folds its journal every 128 groups: a reader after a
+ * crash fetches at most that many objects. */
+static void test_state_gcs__journal_folds_every_128_groups(void **state)
+{
+	struct ccai_google *g = client();
+	struct ccai_state *s = NULL;
+	struct ccai_error err;
+	const char *url = "gs://" BUCKET "/envs/many";
+	char *text;
+	cJSON *doc = NULL;
+	int i;
+
+	(void)state;
+	assert_int_equal(open_state(&s, g, url, true, &err), 0);
+	for (i = 0; i < 130; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "m%d", i);
+		ccai_state_put(s, entry(name, "projects/p/serviceAccounts/m"));
+		assert_int_equal(ccai_state_save(s, &err), 0);
+	}
+	/* saves 1-128 were groups; the 129th wrote the document */
+	text = object_text(g, "envs%2Fmany%2Fstate.json");
+	assert_non_null(text);
+	assert_int_equal(ccai_json_parse(&doc, text, strlen(text), NULL), 0);
+	assert_int_equal(ccai_json_num(doc, "serial", 0), 129);
+	cJSON_Delete(doc);
+	free(text);
+	text = object_text(g, "envs%2Fmany%2Fstate.json.journal%2F"
+			      "00000000000000000130");
+	assert_non_null(text);
+	free(text);
+	ccai_state_close(s);
+	assert_null(object_text(g, "envs%2Fmany%2Fstate.json.journal%2F"
+				   "00000000000000000001"));
+	assert_null(object_text(g, "envs%2Fmany%2Fstate.json.journal%2F"
+				   "00000000000000000130"));
+	ccai_google_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -587,6 +760,8 @@ int main(void)
 		T(test_state_gcs__pieces_are_one_upload),
 		T(test_state_gcs__missing_bucket_is_named),
 		T(test_state_gcs__client_media_calls),
+		T(test_state_gcs__saves_are_journal_groups),
+		T(test_state_gcs__journal_folds_every_128_groups),
 #undef T
 	};
 
