@@ -30,6 +30,7 @@
  */
 #include "util/common.h"
 #include "engine/state_backend.h"
+#include "engine/pool.h"
 #include "google/client.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -644,8 +645,9 @@ static int gcs_write(struct ccai_state_backend *base, const struct iovec *iov,
  * listing is strongly consistent) and fetches the groups newer than the
  * snapshot in name order, which is serial order.  Once a snapshot holds
  * them they are stale: a read skips them by name, and the run deletes
- * them just before it gives the lock back (gcs_unlock), where no step
- * waits for the deletes.  A run that dies leaves them to the next one.
+ * them, eight at a time, just before it gives the lock back
+ * (gcs_unlock), where no step waits for the deletes.  A run that dies
+ * leaves them to the next one.
  */
 #define GCS_JOURNAL_MAX_GROUPS 128
 #define GCS_SERIAL_DIGITS 20
@@ -831,36 +833,70 @@ static int gcs_jdrop(struct ccai_state_backend *base, double upto,
 	return 0;
 }
 
+/* The stale groups' deletes, GCS_TIDY_PARALLELISM at once. */
+#define GCS_TIDY_PARALLELISM 8
+
+struct tidy {
+	struct gcs_backend *b;
+	const char **name;
+	long long *gen;
+	struct ccai_error *err;
+};
+
+static int tidy_one(void *ctx, size_t i)
+{
+	struct tidy *t = ctx;
+	int r = delete_object(t->b, t->name[i], t->gen[i], &t->err[i]);
+
+	return r == CCAI_ENOTFOUND ? 0 : r; /* 404: gone already */
+}
+
 /* Delete the groups a snapshot holds (under the lock, before its end). */
 static void journal_tidy(struct gcs_backend *b)
 {
 	cJSON *items = NULL, **v = NULL;
 	struct ccai_error err;
-	size_t n = 0, i, gone = 0;
-	int r;
+	struct tidy t = { b, NULL, NULL, NULL };
+	enum ccai_pool_status *status;
+	size_t n = 0, i, k = 0, failed = 0, first = 0;
 
 	if (b->stale <= 0)
 		return;
-	r = list_groups(b, &items, &v, &n, &err);
-	for (i = 0; i < n && r == 0; i++) {
-		const char *name = ccai_json_str(v[i], "name"), *gs;
-		long long gen;
+	if (list_groups(b, &items, &v, &n, &err) < 0) {
+		ccai_log_warn("warning: state journal '%s': cannot list the "
+			      "groups a snapshot holds (%s); the next run "
+			      "deletes them",
+			      b->jname, err.message);
+		return;
+	}
+	t.name = ccai_xcalloc(n + 1, sizeof(*t.name));
+	t.gen = ccai_xcalloc(n + 1, sizeof(*t.gen));
+	t.err = ccai_xcalloc(n + 1, sizeof(*t.err));
+	status = ccai_xcalloc(n + 1, sizeof(*status));
+	for (i = 0; i < n; i++) {
+		const char *gs = ccai_json_str(v[i], "generation");
 		double serial = 0;
 
-		group_serial(b, name, &serial);
-		gs = ccai_json_str(v[i], "generation");
-		if (serial > b->stale || !gs || ccai_parse_int(gs, &gen) < 0)
+		group_serial(b, ccai_json_str(v[i], "name"), &serial);
+		if (serial > b->stale || !gs ||
+		    ccai_parse_int(gs, &t.gen[k]) < 0)
 			continue;
-		r = delete_object(b, name, gen, &err);
-		if (r == CCAI_ENOTFOUND)
-			r = 0;
-		gone += r == 0;
+		t.name[k++] = ccai_json_str(v[i], "name");
 	}
-	if (r < 0)
+	ccai_pool_dag(k, NULL, NULL, tidy_one, &t, GCS_TIDY_PARALLELISM, NULL,
+		      status);
+	for (i = 0; i < k; i++)
+		if (status[i] != CCAI_POOL_OK && !failed++)
+			first = i;
+	if (failed)
 		ccai_log_warn("warning: state journal '%s': %zu groups a "
 			      "snapshot holds were not deleted (%s); the "
 			      "next run deletes them",
-			      b->jname, n - gone, err.message);
+			      b->jname, failed, t.err[first].message);
+	free(status);
+	free(t.err);
+	free(t.gen);
+	free(t.name);
 	free(v);
 	cJSON_Delete(items);
 	b->stale = 0;
