@@ -7,6 +7,7 @@
 #include "util/alloc.h"
 
 #include <cJSON.h>
+#include <malloc.h>
 
 static CCAI_NORETURN void oom(size_t n)
 {
@@ -111,4 +112,14 @@ void ccai_alloc_init(void)
 	cJSON_Hooks hooks = { json_malloc, free };
 
 	cJSON_InitHooks(&hooks);
+#ifdef M_MMAP_THRESHOLD
+	/*
+	 * glibc raises its mmap threshold each time a large block is freed
+	 * (up to 32 MiB), after which the state document's copies (MBs,
+	 * made again at every snapshot) come from the heap and fragment it:
+	 * 94 MB peak for a 10,000-resource gs:// apply instead of 69 MB.
+	 * A fixed threshold (glibc's default) keeps large blocks in mmap.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
 }
