@@ -297,7 +297,8 @@ void ccai_emu_reply_page_any(struct ccai_emu_req *rq, struct ccai_emu_resp *rs,
  *    "gcs": Cloud Storage buckets and objects (layout in storage.c)}
  *
  * A change says what it changed: ccai_emu_store_touch(st, TOP, KEY) for
- * root[TOP][KEY] (written as one journal record), which res_put, res_del
+ * root[TOP][KEY], or root[A][B][KEY] for a TOP "A/B" (written as one
+ * journal record), which res_put, res_del
  * and res_del_prefix do themselves; ccai_emu_store_dirty() says "something
  * changed" and costs a write of the whole tree.
  */
@@ -311,7 +312,8 @@ void ccai_emu_store_lock(struct ccai_emu_store *st);
 void ccai_emu_store_unlock(struct ccai_emu_store *st);
 /* Marks the state changed, all of it (caller holds the lock). */
 void ccai_emu_store_dirty(struct ccai_emu_store *st);
-/* Marks root[top][key] changed or deleted (caller holds the lock). */
+/* Marks root[top][key] changed or deleted (caller holds the lock); a
+ * top "A/B" names root[A][B]. */
 void ccai_emu_store_touch(struct ccai_emu_store *st, const char *top,
 			  const char *key);
 /* The root, and a top-level object by key, created when missing. */

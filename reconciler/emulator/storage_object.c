@@ -231,7 +231,10 @@ void ccai_emu_h_gcs_object_insert(struct ccai_emu_req *rq,
 	cJSON_DeleteItemFromObjectCaseSensitive(objects, key);
 	cJSON_AddItemToObject(objects, key, rec);
 	obj = ccai_emu_gcs_object_view(rq, rec);
-	ccai_emu_store_dirty(st);
+	/* a write of this object and of the generation counter, not of
+	 * the whole store: a journal of them costs what changed */
+	ccai_emu_store_touch(st, "gcs", "gen");
+	ccai_emu_store_touch(st, "gcs/objects", key);
 	ccai_emu_store_unlock(st);
 	ccai_emu_reply_json(rs, 200, obj);
 out:
@@ -569,7 +572,7 @@ void ccai_emu_h_gcs_object_delete(struct ccai_emu_req *rq,
 		ccai_emu_store_unlock(st);
 	} else {
 		cJSON_DeleteItemFromObjectCaseSensitive(objects, key);
-		ccai_emu_store_dirty(st);
+		ccai_emu_store_touch(st, "gcs/objects", key);
 		ccai_emu_store_unlock(st);
 		ccai_emu_reply_text(rs, 204, "application/json", "");
 	}

@@ -253,6 +253,29 @@ static void index_release(struct ccai_emu_store *st)
 }
 
 /* Set or (value NULL) delete top[key], keeping the indexes. */
+/*
+ * The object a touch names by top: root[TOP], or root[A][B] for "A/B"
+ * (Cloud Storage's "gcs/objects"), created when missing.
+ */
+static cJSON *top_obj(struct ccai_emu_store *st, const char *top)
+{
+	const char *slash = strchr(top, '/');
+	cJSON *a, *o;
+	char *first;
+
+	if (!slash)
+		return ccai_emu_store_obj(st, top);
+	first = ccai_xstrndup(top, (size_t)(slash - top));
+	a = ccai_emu_store_obj(st, first);
+	free(first);
+	o = cJSON_GetObjectItemCaseSensitive(a, slash + 1);
+	if (!cJSON_IsObject(o)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(a, slash + 1);
+		o = cJSON_AddObjectToObject(a, slash + 1);
+	}
+	return o;
+}
+
 static void set_child(struct ccai_emu_store *st, const char *top,
 		      const char *key, cJSON *value)
 {
@@ -269,7 +292,7 @@ static void set_child(struct ccai_emu_store *st, const char *top,
 		}
 		return;
 	}
-	obj = ccai_emu_store_obj(st, top);
+	obj = top_obj(st, top);
 	if (!strcmp(top, "projects") &&
 	    (old = cJSON_GetObjectItemCaseSensitive(obj, key)) != NULL)
 		project_index(st, old, false);
@@ -286,8 +309,7 @@ static cJSON *get_child(struct ccai_emu_store *st, const char *top,
 {
 	if (!strcmp(top, "res"))
 		return ccai_map_get(&st->by_name, key);
-	return cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(st->root, top), key);
+	return cJSON_GetObjectItemCaseSensitive(top_obj(st, top), key);
 }
 
 size_t ccai_emu_res_with(struct ccai_emu_store *st, const char *field,

@@ -350,6 +350,81 @@ static void test_emu_persist__a_sigkill_keeps_what_was_written(void **state)
 	free(dir);
 }
 
+#define GCS_B "persist-bucket-1"
+#define GCS_O "/storage/v1/b/" GCS_B "/o/"
+
+static long long generation_of(const cJSON *meta)
+{
+	long long g = 0;
+
+	assert_non_null(ccai_json_str(meta, "generation"));
+	assert_int_equal(ccai_parse_int(ccai_json_str(meta, "generation"), &g),
+			 0);
+	return g;
+}
+
+/*
+ * Cloud Storage objects are journaled as what changed (an object and the
+ * generation counter), not as a rewrite of the whole store: uploads and
+ * deletes leave the snapshot alone, and a SIGKILL keeps them, deletes
+ * included, with generations that still only grow.
+ */
+static void test_emu_persist__storage_objects_are_journaled(void **state)
+{
+	struct emu_fx fx;
+	char *dir = ccai_test_tmpdir(), *snap;
+	cJSON *meta = NULL;
+	long long gen_b;
+	ino_t before;
+
+	(void)state;
+	memset(&fx, 0, sizeof(fx));
+	assert_int_equal(emu_fx_start_in(&fx, dir, NULL), 0);
+	snap = ccai_path_join(fx.data, "state.json");
+	assert_int_equal(emu_call(&fx, "POST", "/storage/v1/b?project=" P,
+				  "{\"name\":\"" GCS_B "\"}", NULL),
+			 200);
+	settle();
+	before = inode_of(snap);
+	assert_true(before != 0);
+	assert_int_equal(emu_call(&fx, "POST",
+				  "/upload/storage/v1/b/" GCS_B
+				  "/o?uploadType=media&name=a",
+				  "{\"a\":1}", NULL),
+			 200);
+	assert_int_equal(emu_call(&fx, "POST",
+				  "/upload/storage/v1/b/" GCS_B
+				  "/o?uploadType=media&name=b",
+				  "{\"b\":2}", &meta),
+			 200);
+	gen_b = generation_of(meta);
+	cJSON_Delete(meta);
+	meta = NULL;
+	assert_int_equal(emu_call(&fx, "DELETE", GCS_O "a", NULL, NULL), 204);
+	settle();
+	/* journaled: the snapshot was not rewritten */
+	assert_true(inode_of(snap) == before);
+	kill_emulator(&fx);
+
+	restart(&fx);
+	assert_int_equal(emu_call(&fx, "GET", GCS_O "a", NULL, NULL), 404);
+	assert_int_equal(emu_call(&fx, "GET", GCS_O "b", NULL, &meta), 200);
+	assert_int_equal(generation_of(meta), gen_b);
+	cJSON_Delete(meta);
+	meta = NULL;
+	/* the counter survived: a new object's generation is later */
+	assert_int_equal(emu_call(&fx, "POST",
+				  "/upload/storage/v1/b/" GCS_B
+				  "/o?uploadType=media&name=c",
+				  "{\"c\":3}", &meta),
+			 200);
+	assert_true(generation_of(meta) > gen_b);
+	cJSON_Delete(meta);
+	assert_int_equal(emu_fx_stop(&fx), 0);
+	free(snap);
+	free(dir);
+}
+
 static void test_emu_persist__a_damaged_journal_is_refused(void **state)
 {
 	struct emu_fx fx;
@@ -418,6 +493,8 @@ int main(void)
 			test_emu_persist__a_sigkill_keeps_what_was_written),
 		cmocka_unit_test(
 			test_emu_persist__a_damaged_journal_is_refused),
+		cmocka_unit_test(
+			test_emu_persist__storage_objects_are_journaled),
 	};
 
 	ccai_alloc_init();
