@@ -141,13 +141,20 @@ CCAI_TESTABLE int ccai_state_gcs_parse_url(const char *url, char **bucket,
 	return 0;
 }
 
+/* An object resource's generation (a decimal string); false: none. */
+static bool generation_of(const cJSON *obj, long long *gen)
+{
+	const char *gs = ccai_json_str(obj, "generation");
+
+	return gs && ccai_parse_int(gs, gen) == 0 && *gen > 0;
+}
+
 /* GET an object's metadata; *gen gets its generation. */
 static int get_meta(struct gcs_backend *b, const char *name, long long *gen,
 		    struct ccai_error *err)
 {
 	char *path, *n = esc(name);
 	cJSON *meta = NULL;
-	const char *gs;
 	int r;
 
 	path = ccai_xasprintf("storage/v1/b/%s/o/%s", b->bucket, n);
@@ -162,14 +169,11 @@ static int get_meta(struct gcs_backend *b, const char *name, long long *gen,
 
 		r = ccai_google_call(b->g, &req, &meta, err);
 	}
-	if (r == 0) {
-		gs = ccai_json_str(meta, "generation");
-		if (!gs || ccai_parse_int(gs, gen) < 0 || *gen <= 0)
-			r = ccai_error_set(err, CCAI_ERROR,
-					   "object '%s' of '%s' has no valid "
-					   "generation",
-					   name, b->url);
-	}
+	if (r == 0 && !generation_of(meta, gen))
+		r = ccai_error_set(err, CCAI_ERROR,
+				   "object '%s' of '%s' has no valid "
+				   "generation",
+				   name, b->url);
 	cJSON_Delete(meta);
 	free(path);
 	free(n);
@@ -234,7 +238,6 @@ static int put_object(struct gcs_backend *b, const char *name, const char *data,
 	struct ccai_buf ans = CCAI_BUF_INIT;
 	char *query, *n = esc(name);
 	cJSON *meta = NULL;
-	const char *gs;
 	char *path;
 	int r;
 
@@ -259,8 +262,7 @@ static int put_object(struct gcs_backend *b, const char *name, const char *data,
 	if (r < 0)
 		goto out;
 	if (ccai_json_parse(&meta, ans.ptr, ans.len, NULL) < 0 ||
-	    !(gs = ccai_json_str(meta, "generation")) ||
-	    ccai_parse_int(gs, gen) < 0 || *gen <= 0) {
+	    !generation_of(meta, gen)) {
 		r = ccai_error_set(err, CCAI_ERROR,
 				   "the upload of '%s' to '%s' answered no "
 				   "valid generation",
@@ -561,17 +563,17 @@ static int gcs_read(struct ccai_state_backend *base, struct ccai_buf *out,
 	return 0;
 }
 
-/* After a 412 on our upload: is the object now our bytes? */
-static bool is_ours(struct gcs_backend *b, const char *data, size_t len,
-		    long long *gen)
+/* After a 412 on our upload of name: is the object now our bytes? */
+static bool is_ours(struct gcs_backend *b, const char *name, const char *data,
+		    size_t len, long long *gen)
 {
 	struct ccai_buf now = CCAI_BUF_INIT;
 	struct ccai_error e2;
 	bool ours;
 
 	ccai_buf_init(&now, GCS_STATE_MAX);
-	ours = read_object(b, b->object, &now, gen, &e2) == 0 &&
-	       now.len == len && !memcmp(now.ptr, data, len);
+	ours = read_object(b, name, &now, gen, &e2) == 0 && now.len == len &&
+	       !memcmp(now.ptr, data, len);
 	ccai_buf_release(&now);
 	return ours;
 }
@@ -585,7 +587,7 @@ static int gcs_put_doc(struct gcs_backend *b, const char *data, size_t len,
 
 	r = put_object(b, b->object, data, len, b->gen, &gen, err);
 	if (precondition_failed(r, err)) {
-		if (is_ours(b, data, len, &gen)) {
+		if (is_ours(b, b->object, data, len, &gen)) {
 			ccai_log_info("state: the write of '%s' had landed; "
 				      "its answer was lost",
 				      b->url);
@@ -736,10 +738,9 @@ static int gcs_jappend(struct ccai_state_backend *base, const char *records,
 		       size_t len, const cJSON *commit, struct ccai_error *err)
 {
 	struct gcs_backend *b = (struct gcs_backend *)base;
-	struct ccai_buf group = CCAI_BUF_INIT, now = CCAI_BUF_INIT;
+	struct ccai_buf group = CCAI_BUF_INIT;
 	char *name = group_name(b, ccai_json_num(commit, "serial", 0));
 	long long gen = 0;
-	struct ccai_error e2;
 	int r;
 
 	ccai_buf_init(&group, GCS_STATE_MAX);
@@ -753,10 +754,7 @@ static int gcs_jappend(struct ccai_state_backend *base, const char *records,
 	r = put_object(b, name, group.ptr, group.len, 0, &gen, err);
 	if (precondition_failed(r, err)) {
 		/* a retried upload that had landed holds our bytes */
-		ccai_buf_init(&now, GCS_STATE_MAX);
-		if (read_object(b, name, &now, &gen, &e2) == 0 &&
-		    now.len == group.len &&
-		    !memcmp(now.ptr, group.ptr, group.len)) {
+		if (is_ours(b, name, group.ptr, group.len, &gen)) {
 			ccai_log_info("state: the write of '%s' (journal "
 				      "group %s) had landed; its answer was "
 				      "lost",
@@ -775,7 +773,6 @@ static int gcs_jappend(struct ccai_state_backend *base, const char *records,
 		r = no_bucket(b, err);
 	}
 out:
-	ccai_buf_release(&now);
 	ccai_buf_release(&group);
 	free(name);
 	return r;
@@ -792,7 +789,7 @@ static int gcs_jread(struct ccai_state_backend *base, double after,
 	if ((r = list_groups(b, &items, &v, &n, err)) < 0)
 		return r;
 	for (i = 0; i < n && r == 0; i++) {
-		const char *name = ccai_json_str(v[i], "name"), *gs;
+		const char *name = ccai_json_str(v[i], "name");
 		long long gen;
 		double serial = 0;
 
@@ -802,8 +799,7 @@ static int gcs_jread(struct ccai_state_backend *base, double after,
 			b->stale = CCAI_MAX(b->stale, serial);
 			continue;
 		}
-		gs = ccai_json_str(v[i], "generation");
-		if (!gs || ccai_parse_int(gs, &gen) < 0 || gen <= 0)
+		if (!generation_of(v[i], &gen))
 			r = ccai_error_set(err, CCAI_ERROR,
 					   "object '%s' of '%s' has no valid "
 					   "generation",
@@ -874,12 +870,10 @@ static void journal_tidy(struct gcs_backend *b)
 	t.err = ccai_xcalloc(n + 1, sizeof(*t.err));
 	status = ccai_xcalloc(n + 1, sizeof(*status));
 	for (i = 0; i < n; i++) {
-		const char *gs = ccai_json_str(v[i], "generation");
 		double serial = 0;
 
 		group_serial(b, ccai_json_str(v[i], "name"), &serial);
-		if (serial > b->stale || !gs ||
-		    ccai_parse_int(gs, &t.gen[k]) < 0)
+		if (serial > b->stale || !generation_of(v[i], &t.gen[k]))
 			continue;
 		t.name[k++] = ccai_json_str(v[i], "name");
 	}
