@@ -316,7 +316,8 @@ void ccai_emu_store_dirty(struct ccai_emu_store *st);
  * top "A/B" names root[A][B]. */
 void ccai_emu_store_touch(struct ccai_emu_store *st, const char *top,
 			  const char *key);
-/* The root, and a top-level object by key, created when missing. */
+/* The root, and a top-level object by key ("A/B": root[A][B]), created
+ * when missing. */
 cJSON *ccai_emu_store_root(struct ccai_emu_store *st);
 cJSON *ccai_emu_store_obj(struct ccai_emu_store *st, const char *key);
 

@@ -205,14 +205,10 @@ failed:
 
 cJSON *ccai_emu_gcs_tree(struct ccai_emu_store *st, const char *key)
 {
-	cJSON *g = ccai_emu_store_obj(st, "gcs"), *o;
+	char top[32];
 
-	o = cJSON_GetObjectItemCaseSensitive(g, key);
-	if (!cJSON_IsObject(o)) {
-		cJSON_DeleteItemFromObjectCaseSensitive(g, key);
-		o = cJSON_AddObjectToObject(g, key);
-	}
-	return o;
+	snprintf(top, sizeof(top), "gcs/%s", key); /* buckets, objects */
+	return ccai_emu_store_obj(st, top);
 }
 
 cJSON *ccai_emu_gcs_bucket_rec(struct ccai_emu_store *st, const char *name)

@@ -253,27 +253,34 @@ static void index_release(struct ccai_emu_store *st)
 }
 
 /* Set or (value NULL) delete top[key], keeping the indexes. */
+/* parent[key] as an object, made (or remade) when it is not one. */
+static cJSON *obj_member(cJSON *parent, const char *key)
+{
+	cJSON *o = cJSON_GetObjectItemCaseSensitive(parent, key);
+
+	if (!cJSON_IsObject(o)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(parent, key);
+		o = cJSON_AddObjectToObject(parent, key);
+	}
+	return o;
+}
+
 /*
  * The object a touch names by top: root[TOP], or root[A][B] for "A/B"
- * (Cloud Storage's "gcs/objects"), created when missing.
+ * (Cloud Storage's "gcs/objects"), made when missing.
  */
 static cJSON *top_obj(struct ccai_emu_store *st, const char *top)
 {
 	const char *slash = strchr(top, '/');
-	cJSON *a, *o;
+	cJSON *a;
 	char *first;
 
 	if (!slash)
-		return ccai_emu_store_obj(st, top);
+		return obj_member(st->root, top);
 	first = ccai_xstrndup(top, (size_t)(slash - top));
-	a = ccai_emu_store_obj(st, first);
+	a = obj_member(st->root, first);
 	free(first);
-	o = cJSON_GetObjectItemCaseSensitive(a, slash + 1);
-	if (!cJSON_IsObject(o)) {
-		cJSON_DeleteItemFromObjectCaseSensitive(a, slash + 1);
-		o = cJSON_AddObjectToObject(a, slash + 1);
-	}
-	return o;
+	return obj_member(a, slash + 1);
 }
 
 static void set_child(struct ccai_emu_store *st, const char *top,
@@ -292,7 +299,7 @@ static void set_child(struct ccai_emu_store *st, const char *top,
 		}
 		return;
 	}
-	obj = top_obj(st, top);
+	obj = ccai_emu_store_obj(st, top);
 	if (!strcmp(top, "projects") &&
 	    (old = cJSON_GetObjectItemCaseSensitive(obj, key)) != NULL)
 		project_index(st, old, false);
@@ -309,7 +316,8 @@ static cJSON *get_child(struct ccai_emu_store *st, const char *top,
 {
 	if (!strcmp(top, "res"))
 		return ccai_map_get(&st->by_name, key);
-	return cJSON_GetObjectItemCaseSensitive(top_obj(st, top), key);
+	return cJSON_GetObjectItemCaseSensitive(ccai_emu_store_obj(st, top),
+						key);
 }
 
 size_t ccai_emu_res_with(struct ccai_emu_store *st, const char *field,
@@ -664,13 +672,7 @@ cJSON *ccai_emu_store_root(struct ccai_emu_store *st)
 
 cJSON *ccai_emu_store_obj(struct ccai_emu_store *st, const char *key)
 {
-	cJSON *o = cJSON_GetObjectItemCaseSensitive(st->root, key);
-
-	if (!cJSON_IsObject(o)) {
-		cJSON_DeleteItemFromObjectCaseSensitive(st->root, key);
-		o = cJSON_AddObjectToObject(st->root, key);
-	}
-	return o;
+	return top_obj(st, key);
 }
 
 cJSON *ccai_emu_res_get(struct ccai_emu_store *st, const char *name)
