@@ -758,6 +758,7 @@ int ccai_state_save(struct ccai_state *s, struct ccai_error *err)
 {
 	unsigned long long mine, target;
 	struct ccai_buf records = CCAI_BUF_INIT;
+	size_t grown = 0;
 	double serial;
 	int r = 0;
 
@@ -793,13 +794,13 @@ int ccai_state_save(struct ccai_state *s, struct ccai_error *err)
 				ccai_json_str(s->meta, "lineage"));
 			pthread_mutex_unlock(&s->mu);
 			r = s->journal->append(s->backend, records.ptr,
-					       records.len, commit, err);
+					       records.len, commit, &grown,
+					       err);
 			cJSON_Delete(commit);
 			pthread_mutex_lock(&s->mu);
 			if (r == 0) {
 				s->compact = true;
-				/* the commit line: about 150 bytes */
-				s->journal_bytes += records.len + 150;
+				s->journal_bytes += grown;
 				s->journal_groups++;
 			}
 		}

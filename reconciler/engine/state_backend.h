@@ -38,9 +38,10 @@ struct ccai_state_journal {
 	 * from losing each other's changes */
 	bool needs_lock;
 	/* one group (records, len bytes of lines, and its commit),
-	 * durable on return */
+	 * durable on return; *bytes gets the group's size */
 	int (*append)(struct ccai_state_backend *b, const char *records,
-		      size_t len, const cJSON *commit, struct ccai_error *err);
+		      size_t len, const cJSON *commit, size_t *bytes,
+		      struct ccai_error *err);
 	/* the groups, in order, as one text (empty: none); a backend may
 	 * leave out those of serial <= after, which the snapshot holds */
 	int (*read)(struct ccai_state_backend *b, double after,

@@ -72,11 +72,15 @@ static int file_write(struct ccai_state_backend *b, const struct iovec *iov,
 /* ---- the journal: one file, appended with fdatasync ---------------- */
 
 static int file_jappend(struct ccai_state_backend *b, const char *records,
-			size_t len, const cJSON *commit, struct ccai_error *err)
+			size_t len, const cJSON *commit, size_t *bytes,
+			struct ccai_error *err)
 {
 	struct file_backend *f = (struct file_backend *)b;
+	size_t before = f->journal.size;
+	int r = ccai_journal_append(&f->journal, records, len, commit, err);
 
-	return ccai_journal_append(&f->journal, records, len, commit, err);
+	*bytes = f->journal.size - before;
+	return r;
 }
 
 static int file_jread(struct ccai_state_backend *b, double after,

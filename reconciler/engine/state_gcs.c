@@ -735,7 +735,8 @@ static int list_groups(struct gcs_backend *b, cJSON **items, cJSON ***v,
 }
 
 static int gcs_jappend(struct ccai_state_backend *base, const char *records,
-		       size_t len, const cJSON *commit, struct ccai_error *err)
+		       size_t len, const cJSON *commit, size_t *bytes,
+		       struct ccai_error *err)
 {
 	struct gcs_backend *b = (struct gcs_backend *)base;
 	struct ccai_buf group = CCAI_BUF_INIT;
@@ -772,6 +773,7 @@ static int gcs_jappend(struct ccai_state_backend *base, const char *records,
 	} else if (r == CCAI_ENOTFOUND) {
 		r = no_bucket(b, err);
 	}
+	*bytes = group.len;
 out:
 	ccai_buf_release(&group);
 	free(name);
